@@ -1,0 +1,31 @@
+// Reads option values as users write them, once, at the edge: durations (500ms, 2s, 1m) and counts.
+import { UsageError } from "../errors.ts";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** parseDuration returns milliseconds; a bare number is seconds, as nc -w takes it. */
+export function parseDuration(value: unknown, option: string): number {
+  const text = String(value).trim();
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
+  if (!Number.isFinite(ms) || ms < 1 || ms > 2 ** 31 - 1) {
+    throw new UsageError(`invalid duration for ${option}: "${text}" (expected e.g. 500ms, 2s, 1m)`);
+  }
+  return Math.round(ms);
+}
+
+/** formatDuration is the inverse, for messages: 2000 → "2s", 1500 → "1.5s", 250 → "250ms". */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(3)}s`;
+  return `${+(ms / 60_000).toFixed(3)}m`;
+}
+
+/** parseCount reads a whole number from 0 to max for an option such as --retries. */
+export function parseCount(value: unknown, option: string, max: number): number {
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) > max) {
+    throw new UsageError(`invalid ${option}: "${text}" (expected a whole number from 0 to ${max})`);
+  }
+  return Number(text);
+}

@@ -1,0 +1,57 @@
+// Typed errors the domain throws; src/main.ts alone turns them into messages and exit statuses.
+
+/** UsageError is a wrong command line or input the user must fix: exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Words for the errno codes a user meets, in netcat's terse style. */
+const REASONS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "address not available on this machine",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  ENOTFOUND: "unknown host",
+  EAI_NONAME: "unknown host",
+  EAI_AGAIN: "name lookup failed (temporary DNS failure)",
+  ETIMEDOUT: "timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  EMSGSIZE: "message too long",
+  EAFNOSUPPORT: "address family not supported",
+  EPIPE: "connection closed by peer",
+};
+
+/** NetError is a network operation that failed: exit status 1. It names the operation, transport and address, as Go's net does. */
+export class NetError extends Error {
+  override name = "NetError";
+  constructor(
+    readonly op: string,
+    readonly transport: string,
+    readonly address: string,
+    readonly reason: string,
+    readonly code?: string,
+    readonly hint?: string,
+  ) {
+    super(`${op} ${transport} ${address}: ${reason}${hint ? ` (${hint})` : ""}`);
+  }
+
+  /** NetError.from wraps whatever a socket call threw, keeping its errno code. */
+  static from(op: string, transport: string, address: string, err: unknown, hint?: string): NetError {
+    if (err instanceof NetError) return err;
+    const code = errnoCode(err);
+    const reason = (code && REASONS[code]) ?? (err instanceof Error ? err.message : String(err));
+    return new NetError(op, transport, address, reason, code, hint);
+  }
+}
+
+/** errnoCode reads the errno name from an error thrown by Bun or node:dns, if it has one. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "string") return code;
+  // Bun sometimes reports only the name inside the message ("EADDRINUSE: address in use").
+  const match = err instanceof Error ? /\b(E[A-Z_]{3,})\b/.exec(err.message) : null;
+  return match?.[1];
+}

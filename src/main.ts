@@ -1,0 +1,64 @@
+#!/usr/bin/env bun
+// upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
+import { cac } from "cac";
+import { processIo } from "./cli/io.ts";
+import { registerProtocols } from "./cli/protocols.ts";
+import { registerSend } from "./cli/send.ts";
+import { registerServe } from "./cli/serve.ts";
+import { NetError, UsageError } from "./errors.ts";
+import { COMMIT, VERSION } from "./version.ts";
+
+const io = processIo();
+const cli = cac("upcat");
+registerServe(cli, io);
+registerSend(cli, io);
+registerProtocols(cli, io);
+// Our own flag, not cac's: its version line would name Node's version, which users do not run.
+cli.option("-V, --version", "Print the version and exit");
+cli.help();
+cli.example("  upcat serve &                 # uppercase server on udp and tcp port 12000");
+cli.example("  upcat send hello              # prints HELLO");
+cli.example("  upcat send udp://127.0.0.1:12000 'hello again'");
+
+/** run parses argv, runs the command and returns the exit status: 0 ok, 1 failed, 2 wrong command line. */
+async function run(argv: string[]): Promise<number> {
+  try {
+    const parsed = cli.parse(argv, { run: false });
+    if (parsed.options.help) return 0;
+    if (parsed.options.version) {
+      io.out(`upcat ${VERSION} (${COMMIT})\n`);
+      await io.flush();
+      return 0;
+    }
+    if (!cli.matchedCommand) {
+      const word = parsed.args[0];
+      throw new UsageError(word === undefined ? "missing command (try upcat --help)" : `unknown command "${word}" (try upcat --help)`);
+    }
+    const status = await cli.runMatchedCommand();
+    return typeof status === "number" ? status : 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  const c = io.errColor;
+  const say = (message: string) => io.err(`${c.red("upcat:")} ${message}`);
+  if (err instanceof NetError) {
+    say(err.message);
+    return 1;
+  }
+  if (err instanceof UsageError) {
+    say(err.message);
+    return 2;
+  }
+  if (err instanceof Error && err.name === "CACError") {
+    const command = cli.matchedCommandName ? ` ${cli.matchedCommandName}` : "";
+    say(`${err.message.charAt(0).toLowerCase()}${err.message.slice(1)} (see upcat${command} --help)`);
+    return 2;
+  }
+  say(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
+}
+
+process.exitCode = await run(process.argv);

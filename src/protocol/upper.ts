@@ -1,0 +1,19 @@
+// The seed's private protocol: every message comes back in uppercase (Kurose & Ross, section 2.7).
+import type { Protocol } from "./protocol.ts";
+import { upcase, Upcaser } from "./utf8-upper.ts";
+
+/** upper answers each datagram, and each byte of a stream as it arrives, in uppercase. */
+export const upper: Protocol = {
+  name: "upper",
+  port: 12000,
+  spec: "Kurose & Ross 2.7",
+  summary: "sends every message back in uppercase",
+  datagram: (message) => upcase(message),
+  stream() {
+    const upcaser = new Upcaser();
+    return {
+      data: (chunk) => upcaser.push(chunk),
+      end: () => upcaser.end(),
+    };
+  },
+};
