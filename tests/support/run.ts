@@ -1,0 +1,96 @@
+// Runs upcat as a user would, from source or as the compiled binary, and collects what it printed.
+import { type Subprocess } from "bun";
+
+export interface Ran {
+  status: number;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Uint8Array;
+}
+
+export interface RunOptions {
+  stdin?: string | Uint8Array;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** timeoutMs kills the process if it has not exited by then; the test then fails on its status. */
+  timeoutMs?: number;
+}
+
+/** Command is how to start upcat: the argv prefix and the environment it needs. */
+export interface Command {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** fromSource runs src/main.ts with the Bun that runs the tests. */
+export const fromSource: Command = {
+  argv: [process.execPath, `${ROOT}src/main.ts`],
+  env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+};
+
+/** run starts upcat with args and waits for it to exit. */
+export async function run(cmd: Command, args: string[], opts: RunOptions = {}): Promise<Ran> {
+  const proc = Bun.spawn([...cmd.argv, ...args], {
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd,
+    env: { ...cmd.env, NO_COLOR: "1", ...opts.env },
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 15_000);
+  const [stdoutBytes, stderr, status] = await Promise.all([
+    new Response(proc.stdout).bytes(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  clearTimeout(timer);
+  return { status, stdout: new TextDecoder().decode(stdoutBytes), stderr, stdoutBytes };
+}
+
+/** Server is an upcat server process started by a test. */
+export interface Server {
+  proc: Subprocess<"ignore", "ignore", "pipe">;
+  /** ready is the line the server printed once it listened. */
+  ready: string;
+  /** port is the port number from the ready line. */
+  port: number;
+  stop(): Promise<number>;
+}
+
+/** startServer runs `upcat serve ARGS` and resolves once its ready line is out. */
+export async function startServer(cmd: Command, args: string[], opts: RunOptions = {}): Promise<Server> {
+  const proc = Bun.spawn([...cmd.argv, "serve", ...args], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    cwd: opts.cwd,
+    env: { ...cmd.env, NO_COLOR: "1", ...opts.env },
+  });
+  const reader = proc.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 15_000);
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  clearTimeout(deadline);
+  reader.releaseLock();
+  const match = /serving .* on \S+ \S*:(\d+)/.exec(text);
+  if (!match) {
+    proc.kill("SIGKILL");
+    throw new Error(`server did not start: ${text.trim() || `exit ${await proc.exited}`}`);
+  }
+  return {
+    proc,
+    ready: text.split("\n")[0]!,
+    port: Number(match[1]),
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+  };
+}
