@@ -1,7 +1,8 @@
 // Uppercases UTF-8 bytes as Python's str.upper() does, leaving bytes that are not valid UTF-8 unchanged.
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// ignoreBOM: a U+FEFF at the start of a run is text to pass on, not a marker to drop.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** ASCII_UPPER maps each byte below 0x80 to its uppercase; the fast path for ASCII text. */
 const ASCII_UPPER = new Uint8Array(128).map((_, b) => (b >= 0x61 && b <= 0x7a ? b - 32 : b));

@@ -1,0 +1,187 @@
+// The uppercase transform: Python's str.upper() on valid UTF-8, invalid bytes unchanged, streaming equal to whole.
+import { describe, expect, test } from "bun:test";
+import { sequenceLength, upcase, Upcaser } from "../../src/protocol/utf8-upper.ts";
+import table from "./python-upper.json";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const bytes = (...b: number[]) => new Uint8Array(b);
+// Decoding keeps a leading U+FEFF, so the BOM is compared like any other character.
+const dec = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/** rng is a small seeded generator, so a failing property run can be repeated. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** streamed pushes the input through an Upcaser cut at the given points. */
+function streamed(input: Uint8Array, cuts: number[]): Uint8Array {
+  const up = new Upcaser();
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const cut of [...cuts, input.length]) {
+    parts.push(up.push(input.subarray(from, cut)));
+    from = cut;
+  }
+  parts.push(up.end());
+  return Buffer.concat(parts);
+}
+
+describe("upcase", () => {
+  test.each([
+    ["hello", "HELLO"],
+    ["", ""],
+    ["Hello, World! 123", "HELLO, WORLD! 123"],
+    ["straße", "STRASSE"],
+    ["ﬁne", "FINE"],
+    ["ǰ", "J̌"],
+    ["ΐ", "\u0399\u0308\u0301"],
+    ["한국어 abc", "한국어 ABC"],
+    ["über ñ", "ÜBER Ñ"],
+    ["line one\nline two\r\n", "LINE ONE\nLINE TWO\r\n"],
+    ["😀 emoji", "😀 EMOJI"],
+    ["\uFEFFbom first", "\uFEFFBOM FIRST"],
+  ])("%p → %p", (input, want) => {
+    expect(dec.decode(upcase(enc(input)))).toBe(want);
+  });
+
+  test.each([
+    ["a lone continuation byte", bytes(0x61, 0x80, 0x62), bytes(0x41, 0x80, 0x42)],
+    ["an overlong encoding", bytes(0xc0, 0xaf, 0x78), bytes(0xc0, 0xaf, 0x58)],
+    ["a surrogate", bytes(0xed, 0xa0, 0x80, 0x61), bytes(0xed, 0xa0, 0x80, 0x41)],
+    ["above U+10FFFF", bytes(0xf4, 0x90, 0x80, 0x80, 0x7a), bytes(0xf4, 0x90, 0x80, 0x80, 0x5a)],
+    ["a truncated sequence at the end", bytes(0x61, 0xc3), bytes(0x41, 0xc3)],
+    ["a truncated sequence before ASCII", bytes(0xe2, 0x82, 0x61), bytes(0xe2, 0x82, 0x41)],
+    ["0xff", bytes(0xff, 0xc3, 0xa4), bytes(0xff, 0xc3, 0x84)],
+  ])("invalid UTF-8 is left as is: %s", (_name, input, want) => {
+    expect(upcase(input)).toEqual(want);
+  });
+
+  test("every byte value alone: ASCII letters change, other bytes below 0x80 do not, lone high bytes stay", () => {
+    for (let b = 0; b < 256; b++) {
+      const want = b >= 0x61 && b <= 0x7a ? b - 32 : b;
+      expect(upcase(bytes(b))).toEqual(bytes(want));
+    }
+  });
+});
+
+describe("sequenceLength", () => {
+  test.each([
+    [bytes(0x41), 1],
+    [bytes(0xc3, 0xa4), 2],
+    [bytes(0xe2, 0x82, 0xac), 3],
+    [bytes(0xf0, 0x9f, 0x98, 0x80), 4],
+    [bytes(0xc3), -1],
+    [bytes(0xf0, 0x9f), -1],
+    [bytes(0x80), 0],
+    [bytes(0xc1, 0x80), 0],
+    [bytes(0xe0, 0x80, 0x80), 0],
+    [bytes(0xf5, 0x80, 0x80, 0x80), 0],
+  ])("%p → %p", (input, want) => {
+    expect(sequenceLength(input, 0, input.length)).toBe(want);
+  });
+});
+
+describe("matches Python's str.upper()", () => {
+  const upper = table.upper as Record<string, string>;
+  const unassigned = table.unassigned as [number, number][];
+  const pythonUnassigned = (cp: number) => unassigned.some(([lo, hi]) => cp >= lo && cp <= hi);
+
+  test(`every code point Python ${table.python} (Unicode ${table.unicode}) uppercases`, () => {
+    let checked = 0;
+    for (const [cp, want] of Object.entries(upper)) {
+      const got = dec.decode(upcase(enc(String.fromCodePoint(Number(cp)))));
+      expect({ cp: Number(cp), got }).toEqual({ cp: Number(cp), got: want });
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(1400);
+  });
+
+  test("every other assigned code point is left as Python leaves it", () => {
+    let differing = 0;
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      if (String(cp) in upper) continue;
+      const ch = String.fromCodePoint(cp);
+      const got = dec.decode(upcase(enc(ch)));
+      if (got !== ch) {
+        // Bun's ICU may carry a newer Unicode than Python's: a difference is allowed only where the
+        // character or its uppercase is one Python's version has not assigned (U+019B → U+A7DC, Unicode 16).
+        const newer = [ch, ...got].some((c) => pythonUnassigned(c.codePointAt(0)!));
+        expect({ cp, got, newerThanPython: newer }).toEqual({ cp, got, newerThanPython: true });
+        differing++;
+      }
+    }
+    expect(differing).toBeLessThan(100);
+  });
+
+  test.each((table.samples as [string, string][]).map((s, i) => [i, s[0], s[1]] as const))("sample %d", (_i, input, want) => {
+    expect(dec.decode(upcase(enc(input)))).toBe(want);
+  });
+});
+
+describe("streaming", () => {
+  test("a character split across chunks is uppercased as one character", () => {
+    const input = enc("aßb€c😀ǰ");
+    for (let cut = 0; cut <= input.length; cut++) {
+      expect(streamed(input, [cut])).toEqual(upcase(input));
+    }
+  });
+
+  test("the Upcaser holds back at most 3 bytes", () => {
+    const up = new Upcaser();
+    expect(up.push(bytes(0xf0, 0x9f, 0x98))).toEqual(bytes());
+    expect(up.push(bytes(0x80))).toEqual(enc("😀"));
+    expect(up.push(bytes(0xc3))).toEqual(bytes());
+    expect(up.end()).toEqual(bytes(0xc3));
+  });
+
+  test("property: random bytes cut at random points stream to the same output as whole", () => {
+    const next = rng(0x12000);
+    const pieces = [enc("ß"), enc("한"), enc("😀"), enc("ǰ"), enc("a"), bytes(0xc3), bytes(0x80), bytes(0xf0, 0x9f), bytes(0xed, 0xa0)];
+    for (let run = 0; run < 2000; run++) {
+      const parts: Uint8Array[] = [];
+      const n = Math.floor(next() * 30);
+      for (let k = 0; k < n; k++) {
+        if (next() < 0.3) parts.push(bytes(Math.floor(next() * 256)));
+        else parts.push(pieces[Math.floor(next() * pieces.length)]!);
+      }
+      const input = Buffer.concat(parts);
+      const cuts = Array.from({ length: Math.floor(next() * 6) }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
+      const whole = upcase(input);
+      const got = streamed(input, cuts);
+      if (!Buffer.from(got).equals(Buffer.from(whole))) {
+        expect({ input: [...input], cuts, got: [...got] }).toEqual({ input: [...input], cuts, got: [...whole] });
+      }
+    }
+  });
+
+  test("property: valid UTF-8 strings uppercase like String.prototype.toUpperCase however they are cut", () => {
+    const next = rng(7);
+    const alphabet = [..."abcxyzßﬁǰΐ한국어üñ😀 \n"];
+    for (let run = 0; run < 1000; run++) {
+      const s = Array.from({ length: Math.floor(next() * 25) }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
+      const input = enc(s);
+      const cuts = Array.from({ length: 3 }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
+      expect(dec.decode(streamed(input, cuts))).toBe(s.toUpperCase());
+    }
+  });
+
+  test("a long stream with no newline passes through in constant held memory", () => {
+    const up = new Upcaser();
+    const chunk = enc("abcdefgh한국어ß".repeat(1000));
+    let total = 0;
+    for (let k = 0; k < 2000; k++) {
+      // Cut each chunk inside a multi-byte character so the held bytes are exercised every time.
+      total += up.push(chunk.subarray(0, 17)).length + up.push(chunk.subarray(17)).length;
+    }
+    total += up.end().length;
+    expect(total).toBe(2000 * upcase(chunk).length);
+  });
+});
