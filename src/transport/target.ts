@@ -41,6 +41,8 @@ export function looksLikeTarget(text: string): boolean {
 /** parseTarget reads one TARGET, or throws a UsageError that shows the accepted forms. */
 export function parseTarget(text: string, defaults: TargetDefaults): Target {
   const scheme = SCHEME.exec(text.trim());
+  const other = scheme ? null : /^([a-z][a-z0-9+.-]*):\/\//i.exec(text.trim());
+  if (other) throw bad(text, `unknown scheme "${other[1]}://"`);
   const transport = (scheme?.[1]?.toLowerCase() as Transport | undefined) ?? defaults.transport;
   const rest = scheme ? scheme[2]! : text.trim();
   let host: string;

@@ -1,0 +1,42 @@
+// Option values as users write them: durations and counts.
+import { describe, expect, test } from "bun:test";
+import { formatDuration, parseCount, parseDuration } from "../../src/cli/option-values.ts";
+import { UsageError } from "../../src/errors.ts";
+
+describe("parseDuration", () => {
+  test.each([
+    ["500ms", 500],
+    ["2s", 2000],
+    ["1.5s", 1500],
+    ["1m", 60_000],
+    ["1h", 3_600_000],
+    ["3", 3000],
+    [2, 2000],
+  ])("%p → %d ms", (text, ms) => {
+    expect(parseDuration(text, "--timeout")).toBe(ms);
+  });
+  test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h"])("%p is refused", (text) => {
+    expect(() => parseDuration(text, "--timeout")).toThrow(UsageError);
+    expect(() => parseDuration(text, "--timeout")).toThrow("--timeout");
+  });
+});
+
+describe("formatDuration", () => {
+  test.each([
+    [250, "250ms"],
+    [2000, "2s"],
+    [1500, "1.5s"],
+    [90_000, "1.5m"],
+  ])("%d → %p", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe("parseCount", () => {
+  test.each([["0", 0], ["7", 7], [3, 3]])("%p → %d", (text, n) => {
+    expect(parseCount(text, "--retries", 100)).toBe(n);
+  });
+  test.each(["-1", "1.5", "x", "101", ""])("%p is refused", (text) => {
+    expect(() => parseCount(text, "--retries", 100)).toThrow(UsageError);
+  });
+});
