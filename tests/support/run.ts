@@ -56,6 +56,8 @@ export interface Server {
   ready: string;
   /** port is the port number from the ready line. */
   port: number;
+  /** rest reads what the server prints on stderr after its ready line, up to its exit. */
+  rest(): Promise<string>;
   stop(): Promise<number>;
 }
 
@@ -78,7 +80,6 @@ export async function startServer(cmd: Command, args: string[], opts: RunOptions
     text += decoder.decode(value);
   }
   clearTimeout(deadline);
-  reader.releaseLock();
   const match = /serving .* on \S+ \S*:(\d+)/.exec(text);
   if (!match) {
     proc.kill("SIGKILL");
@@ -88,6 +89,14 @@ export async function startServer(cmd: Command, args: string[], opts: RunOptions
     proc,
     ready: text.split("\n")[0]!,
     port: Number(match[1]),
+    async rest() {
+      let more = text.slice(text.indexOf("\n") + 1);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return more;
+        more += decoder.decode(value);
+      }
+    },
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;

@@ -1,0 +1,76 @@
+// Programs nobody here wrote (python3, nc, socat), run as peers: presence checks, free ports, bounded runs.
+import type { Subprocess } from "bun";
+
+/** requireTool fails the test, with the reason, when a peer program is missing: never a silent skip. */
+export function requireTool(name: string): string {
+  const path = Bun.which(name);
+  if (!path) throw new Error(`${name} is not installed: the peer tests need it (.ci/run installs it with apt-get)`);
+  return path;
+}
+
+/** freePort asks the kernel for a port that was free a moment ago, for peers that cannot bind port 0 and report it. */
+export async function freePort(transport: "tcp" | "udp" = "tcp"): Promise<number> {
+  if (transport === "udp") {
+    const s = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+    const port = s.port;
+    s.close();
+    return port;
+  }
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
+}
+
+export interface Finished {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** runPeer runs a program to its end, killing it after timeoutMs so no test can hang on a peer. */
+export async function runPeer(argv: string[], stdin?: string, timeoutMs = 10_000): Promise<Finished> {
+  const proc = Bun.spawn(argv, { stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { status: proc.signalCode ? null : status, stdout, stderr };
+}
+
+/** startPeer starts a long-running peer server and resolves once its stdout matches `ready`. */
+export async function startPeer(argv: string[], ready: RegExp, timeoutMs = 10_000): Promise<{ proc: Subprocess; match: RegExpExecArray }> {
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  for (;;) {
+    const match = ready.exec(text);
+    if (match) {
+      clearTimeout(timer);
+      reader.releaseLock();
+      return { proc, match };
+    }
+    const { value, done } = await reader.read();
+    if (done) {
+      clearTimeout(timer);
+      throw new Error(`${argv.join(" ")} did not start: ${text}${await new Response(proc.stderr).text()}`);
+    }
+    text += decoder.decode(value);
+  }
+}
+
+/**
+ * waitForListening polls the kernel's socket table (ss, from iproute2) until the port is bound, without
+ * connecting: a probe connection would use up a one-shot listener such as `nc -l`.
+ */
+export async function waitForListening(transport: "tcp" | "udp", port: number, timeoutMs = 5000): Promise<void> {
+  requireTool("ss");
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ss = Bun.spawnSync(["ss", "-Hn", transport === "tcp" ? "-lt" : "-lu", `sport = :${port}`]);
+    if (ss.stdout.toString().trim() !== "") return;
+    if (Date.now() > deadline) throw new Error(`nothing listened on ${transport} port ${port} within ${timeoutMs}ms`);
+    await Bun.sleep(20);
+  }
+}
