@@ -1,9 +1,15 @@
 // The table of protocols upcat speaks, by the name `--protocol` takes.
 import { UsageError } from "../errors.ts";
+import { chargen } from "./chargen.ts";
+import { daytime } from "./daytime.ts";
+import { discard } from "./discard.ts";
+import { echo } from "./echo.ts";
 import type { Protocol } from "./protocol.ts";
+import { qotd } from "./qotd.ts";
+import { time } from "./time.ts";
 import { upper } from "./upper.ts";
 
-export const protocols = { upper } satisfies Record<string, Protocol>;
+export const protocols = { upper, echo, discard, chargen, qotd: qotd(), daytime, time } satisfies Record<string, Protocol>;
 
 /** protocolNamed finds a protocol by name, or says which names exist. */
 export function protocolNamed(name: string): Protocol {

@@ -13,12 +13,33 @@ export interface Peer {
  * writing, backpressure, half-close and limits are the transport's business.
  */
 export interface StreamSession {
-  /** greet is called once when the connection opens. */
+  /** greet is called once when the connection opens: what the server says first. */
   greet?(): Uint8Array | undefined;
-  /** data is called with each chunk as it arrives. */
-  data(chunk: Uint8Array): Uint8Array | undefined;
+  /** closeAfterGreeting: the server closes once the greeting is written (qotd, daytime, time). */
+  readonly closeAfterGreeting?: boolean;
+  /** data is called with each chunk as it arrives; without it, input is read and dropped. */
+  data?(chunk: Uint8Array): Uint8Array | undefined;
   /** end is called when the peer has half-closed; what it returns is the last output. */
-  end(): Uint8Array | undefined;
+  end?(): Uint8Array | undefined;
+  /**
+   * pull makes output on demand, for a server that talks until the client goes (chargen): the
+   * transport calls it whenever the socket can take more, so a slow reader costs no memory.
+   */
+  pull?(): Uint8Array;
+}
+
+/** ClientRole says what the protocol's client does, so one client adapter serves every protocol. */
+export interface ClientRole {
+  /** speaksFirst: the server talks unasked; the client sends nothing (an empty datagram over UDP). */
+  readonly speaksFirst: boolean;
+  /** replies: false when the server never answers (discard): the client only sends. */
+  readonly replies: boolean;
+  /** endless: over TCP the server talks until the client leaves (chargen); the client must not half-close. */
+  readonly endless?: boolean;
+  /** verify says what is wrong with `reply` as this protocol's answer to `sent`, or nothing when it is right. */
+  verify(reply: Uint8Array, sent: Uint8Array): string | undefined;
+  /** show turns a whole reply into text for people (time: an ISO-8601 date); without it the bytes are printed as they are. */
+  show?(reply: Uint8Array): string;
 }
 
 /** Protocol is an application protocol, independent of sockets. */
@@ -35,4 +56,6 @@ export interface Protocol {
   datagram(message: Uint8Array, peer: Peer): Uint8Array | undefined;
   /** stream starts the state for one new connection. */
   stream(peer: Peer): StreamSession;
+  /** client is how this protocol's client behaves. */
+  readonly client: ClientRole;
 }

@@ -1,5 +1,6 @@
 // The seed's private protocol: every message comes back in uppercase (Kurose & Ross, section 2.7).
 import type { Protocol } from "./protocol.ts";
+import { sameBytes } from "./same-bytes.ts";
 import { upcase, Upcaser } from "./utf8-upper.ts";
 
 /** upper answers each datagram, and each byte of a stream as it arrives, in uppercase. */
@@ -15,5 +16,10 @@ export const upper: Protocol = {
       data: (chunk) => upcaser.push(chunk),
       end: () => upcaser.end(),
     };
+  },
+  client: {
+    speaksFirst: false,
+    replies: true,
+    verify: (reply, sent) => (sameBytes(reply, upcase(sent)) ? undefined : "the reply is not the message in uppercase"),
   },
 };

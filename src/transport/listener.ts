@@ -1,6 +1,7 @@
 // What a running server looks like to its caller, whichever transport carries it.
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
+import type { AllowList } from "./allow-list.ts";
 import type { Transport } from "./target.ts";
 
 export interface ListenOptions {
@@ -8,6 +9,23 @@ export interface ListenOptions {
   host: string;
   /** port to bind; 0 picks any free port. */
   port: number;
+  /** allow, when set, is who may be served; others get nothing (UDP) or an immediate close (TCP). */
+  allow?: AllowList;
+  /** udpRate is how many UDP replies larger than their request one source address may get a second. */
+  udpRate?: number;
+}
+
+/** DEFAULT_UDP_RATE keeps an amplifying reply (chargen, qotd, daytime, time) useless for a flood. */
+export const DEFAULT_UDP_RATE = 10;
+
+/** Counters are what a server refused, counted rather than logged one line each. */
+export interface Counters {
+  /** denied: peers outside --allow. */
+  denied: number;
+  /** rateLimited: UDP replies larger than their request, over a source's --udp-rate. */
+  rateLimited: number;
+  /** reflected: datagrams from a service port, a broadcast or a multicast source, never answered. */
+  reflected: number;
 }
 
 /** Listener is a bound server: where it listens, what it has seen, and how to stop it. */
@@ -15,8 +33,13 @@ export interface Listener {
   readonly transport: Transport;
   readonly host: string;
   readonly port: number;
+  readonly counters: Counters;
   /** stop closes the socket and, for TCP, every open connection. */
   stop(): void;
+}
+
+export function newCounters(): Counters {
+  return { denied: 0, rateLimited: 0, reflected: 0 };
 }
 
 /** ALL_INTERFACES binds both IPv6 and IPv4 (Linux sockets are dual-stack unless told otherwise). */

@@ -3,11 +3,14 @@ import type { Socket } from "bun";
 import { errnoCode, NetError } from "../errors.ts";
 import type { Protocol, StreamSession } from "../protocol/protocol.ts";
 import { hostPort, plainAddress, resolveHost } from "./address.ts";
-import { bindOrExplain, type Listener, type ListenOptions } from "./listener.ts";
+import { bindOrExplain, newCounters, type Listener, type ListenOptions } from "./listener.ts";
 import type { Target } from "./target.ts";
 
 /** HIGH_WATER is the output a slow reader may leave pending before the server stops reading from it. */
 const HIGH_WATER = 1 << 20;
+
+/** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
+const PULLS_PER_TURN = 16;
 
 /** Connection is the server's state for one accepted socket. */
 interface Connection {
@@ -16,39 +19,56 @@ interface Connection {
   queue: Uint8Array[];
   queued: number;
   paused: boolean;
-  /** closing is set once the peer has half-closed: end the socket when the queue empties. */
+  /** closing is set once no more output will be made: end the socket when the queue empties. */
   closing: boolean;
+  closed: boolean;
 }
 
-type ServerSocket = Socket<Connection>;
+type ServerSocket = Socket<Connection | undefined>;
 
 /** serveTcp serves each accepted connection on its own, while the listening socket keeps accepting. */
 export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
+  const counters = newCounters();
   const server = await bindOrExplain("tcp", opts, (hostname) =>
-    Bun.listen<Connection>({
+    Bun.listen<Connection | undefined>({
       hostname,
       port: opts.port,
       // The peer's FIN ends its input, not our output: the reply still has to go out.
       allowHalfOpen: true,
       socket: {
         open(sock) {
-          const session = protocol.stream({ transport: "tcp", address: plainAddress(sock.remoteAddress), port: sock.remotePort });
-          sock.data = { session, queue: [], queued: 0, paused: false, closing: false };
+          const address = plainAddress(sock.remoteAddress);
+          if (opts.allow && !opts.allow.allows(address)) {
+            counters.denied++;
+            return void sock.end();
+          }
+          const session = protocol.stream({ transport: "tcp", address, port: sock.remotePort });
+          const conn: Connection = { session, queue: [], queued: 0, paused: false, closing: false, closed: false };
+          sock.data = conn;
           const greeting = session.greet?.();
-          if (greeting) send(sock, greeting);
+          if (greeting && greeting.length > 0) send(sock, conn, greeting);
+          if (session.closeAfterGreeting) finish(sock, conn);
+          else if (session.pull) produce(sock, conn);
         },
         data(sock, chunk) {
-          const out = sock.data.session.data(chunk);
-          if (out && out.length > 0) send(sock, out);
+          const conn = sock.data;
+          if (!conn || conn.closing) return;
+          const out = conn.session.data?.(chunk);
+          if (out && out.length > 0) send(sock, conn, out);
         },
         end(sock) {
-          const out = sock.data.session.end();
-          if (out && out.length > 0) send(sock, out);
-          sock.data.closing = true;
-          if (sock.data.queued === 0) sock.end();
+          const conn = sock.data;
+          if (!conn) return void sock.end();
+          if (conn.closing) return;
+          const out = conn.session.end?.();
+          if (out && out.length > 0) send(sock, conn, out);
+          finish(sock, conn);
         },
         drain(sock) {
-          flush(sock);
+          if (sock.data) flush(sock, sock.data);
+        },
+        close(sock) {
+          if (sock.data) sock.data.closed = true;
         },
         // A reset from one client concerns that connection only.
         error() {},
@@ -59,15 +79,16 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     transport: "tcp",
     host: server.hostname,
     port: server.port,
+    counters,
     stop: () => server.stop(true),
   };
 }
 
 /** send writes what the kernel takes now and queues the rest for `drain`, pausing input past HIGH_WATER. */
-function send(sock: ServerSocket, bytes: Uint8Array): void {
-  const conn = sock.data;
+function send(sock: ServerSocket, conn: Connection, bytes: Uint8Array): void {
   if (conn.queued === 0) {
     const written = sock.write(bytes);
+    if (written < 0) conn.closed = true;
     if (written < 0 || written === bytes.length) return;
     bytes = bytes.subarray(written);
   }
@@ -79,9 +100,14 @@ function send(sock: ServerSocket, bytes: Uint8Array): void {
   }
 }
 
+/** finish marks the end of output: the socket ends once the queue is empty. */
+function finish(sock: ServerSocket, conn: Connection): void {
+  conn.closing = true;
+  if (conn.queued === 0) sock.end();
+}
+
 /** flush hands queued output to the kernel after a drain, resuming input once the queue is low again. */
-function flush(sock: ServerSocket): void {
-  const conn = sock.data;
+function flush(sock: ServerSocket, conn: Connection): void {
   while (conn.queue.length > 0) {
     const head = conn.queue[0]!;
     const written = sock.write(head);
@@ -93,7 +119,7 @@ function flush(sock: ServerSocket): void {
     conn.queued -= written;
     if (written < head.length) {
       conn.queue[0] = head.subarray(written);
-      break;
+      return;
     }
     conn.queue.shift();
   }
@@ -101,7 +127,23 @@ function flush(sock: ServerSocket): void {
     conn.paused = false;
     sock.resume();
   }
-  if (conn.closing && conn.queued === 0) sock.end();
+  if (conn.closing) sock.end();
+  else if (conn.session.pull) produce(sock, conn);
+}
+
+/**
+ * produce writes what a talking server makes for as long as the kernel takes it whole; the first
+ * partial write leaves the rest queued and `drain` brings us back, so a slow reader costs one piece.
+ */
+function produce(sock: ServerSocket, conn: Connection): void {
+  for (let turn = 0; turn < PULLS_PER_TURN; turn++) {
+    if (conn.closing || conn.closed || conn.queued > 0) return;
+    send(sock, conn, conn.session.pull!());
+  }
+  // Everything was taken at once: let other connections run, then go on.
+  setImmediate(() => {
+    if (conn.queued === 0) produce(sock, conn);
+  });
 }
 
 export interface TcpRequestOptions {

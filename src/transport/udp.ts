@@ -2,22 +2,34 @@
 import { errnoCode, NetError, UsageError } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import { hostPort, plainAddress, resolveHost } from "./address.ts";
-import { bindOrExplain, type Listener, type ListenOptions } from "./listener.ts";
+import { bindOrExplain, DEFAULT_UDP_RATE, newCounters, type Listener, type ListenOptions } from "./listener.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { isUnanswerable } from "./reflection.ts";
 import type { Target } from "./target.ts";
 
 /** MAX_DATAGRAM is the largest UDP payload over IPv4 (65535 less the IP and UDP headers). */
 export const MAX_DATAGRAM = 65507;
 
-/** serveUdp answers each datagram with what the protocol returns, sent back to its source. */
+/**
+ * serveUdp answers each datagram with what the protocol returns, sent back to its source, unless the
+ * source is not allowed, is a reflection attempt, or has had its share of replies larger than requests.
+ */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
+  const counters = newCounters();
+  const limiter = new RateLimiter(opts.udpRate ?? DEFAULT_UDP_RATE);
   const socket = await bindOrExplain("udp", opts, (hostname) =>
     Bun.udpSocket({
       hostname,
       port: opts.port,
       socket: {
         data(sock, message, port, address) {
-          const reply = protocol.datagram(message, { transport: "udp", address: plainAddress(address), port });
+          const peer = plainAddress(address);
+          if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
+          if (isUnanswerable(peer, port)) return void counters.reflected++;
+          const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
           if (reply === undefined) return;
+          // A reply no bigger than its request gives an attacker nothing; a bigger one is rationed per source.
+          if (reply.length > message.length && !limiter.take(peer)) return void counters.rateLimited++;
           // A reply to a client that has gone, or one too big to send, is dropped; the server goes on.
           try {
             sock.send(reply, port, address);
@@ -32,6 +44,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     transport: "udp",
     host: socket.hostname,
     port: socket.port,
+    counters,
     stop: () => socket.close(),
   };
 }
