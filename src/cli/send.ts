@@ -1,6 +1,9 @@
 // `upcat send`: the textbook's clients. A message from the command line, else each line of stdin.
 import type { CAC } from "cac";
-import { UsageError } from "../errors.ts";
+import { NetError, UsageError } from "../errors.ts";
+import { protocolNamed } from "../protocol/index.ts";
+import type { Protocol } from "../protocol/protocol.ts";
+import { hostPort } from "../transport/address.ts";
 import { request, type RequestResult } from "../transport/request.ts";
 import { looksLikeTarget, parseTarget, type Target, type Transport } from "../transport/target.ts";
 import type { Io } from "./io.ts";
@@ -9,40 +12,55 @@ import { parseCount, parseDuration } from "./option-values.ts";
 
 /** TEXTBOOK_PROMPT is what the textbook's TCPClient.py asks on a terminal. */
 const TEXTBOOK_PROMPT = "Input lowercase sentence:";
-const DEFAULT_TARGET = "localhost:12000";
+const DEFAULT_HOST = "localhost";
 
 interface SendOptions {
+  protocol: Protocol;
   target: Target;
   timeoutMs: number;
   retries: number;
   json: boolean;
+  raw: boolean;
+  maxBytes: number | undefined;
 }
 
 /** toSendOptions checks the command line as a whole, before any socket opens. */
 function toSendOptions(targetArg: string | undefined, raw: Record<string, unknown>): SendOptions {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
+  if (Array.isArray(raw.protocol)) throw new UsageError("--protocol can be given once");
+  const protocol = protocolNamed(String(raw.protocol ?? "upper"));
   const forced: Transport | undefined = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
-  const text = targetArg ?? DEFAULT_TARGET;
-  const target = parseTarget(text, { transport: forced ?? "tcp", host: "localhost", port: 12000 });
+  const text = targetArg ?? `${DEFAULT_HOST}:${protocol.port}`;
+  const target = parseTarget(text, { transport: forced ?? "tcp", host: DEFAULT_HOST, port: protocol.port });
   if (forced && target.transport !== forced) {
     throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
   }
+  if (raw.raw && !protocol.client.show) throw new UsageError(`--raw is for protocols whose replies are read for you, such as time; ${protocol.name} replies are printed as they are`);
+  if (raw.bytes !== undefined && !protocol.client.endless) throw new UsageError(`--bytes is for protocols that talk until you stop them, such as chargen`);
   return {
+    protocol,
     target,
     timeoutMs: parseDuration(raw.timeout ?? "2s", "--timeout"),
     retries: parseCount(raw.retries ?? 2, "--retries", 100),
     json: Boolean(raw.json),
+    raw: Boolean(raw.raw),
+    maxBytes: raw.bytes === undefined ? undefined : parseCount(raw.bytes, "--bytes", Number.MAX_SAFE_INTEGER),
   };
 }
 
 async function send(first: string | undefined, rest: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
-  // The first word is the TARGET only if it looks like one; otherwise the message starts there.
-  const targetArg = first !== undefined && looksLikeTarget(first) ? first : undefined;
+  // The first word is the TARGET if it looks like one, or if the server speaks first and takes no message.
+  const speaksFirst = protocolNamed(String(raw.protocol ?? "upper")).client.speaksFirst;
+  const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
   const words = targetArg === undefined && first !== undefined ? [first, ...rest] : rest;
   const opts = toSendOptions(targetArg, raw);
   const encoder = new TextEncoder();
 
-  if (words.length > 0) {
+  if (opts.protocol.client.speaksFirst) {
+    // The server talks unasked: nothing to send, and stdin is left alone.
+    if (words.length > 0) throw new UsageError(`${opts.protocol.name} servers take no message; drop "${words.join(" ")}"`);
+    await exchange(new Uint8Array(0), opts, io);
+  } else if (words.length > 0) {
     await exchange(encoder.encode(words.join(" ")), opts, io);
   } else if (io.stdinIsTTY) {
     // Interactive, as the textbook: prompt, send the line without its newline, print the reply.
@@ -60,26 +78,46 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   return 0;
 }
 
-/** exchange sends one message and prints its reply: raw bytes, or a JSON line with --json. */
+/** exchange sends one message and prints its reply: raw bytes, text read for people, or a JSON line with --json. */
 async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise<void> {
+  const role = opts.protocol.client;
+  const whole = opts.json || role.show !== undefined;
   const chunks: Uint8Array[] = [];
   const result = await request(opts.target, payload, {
     timeoutMs: opts.timeoutMs,
     retries: opts.retries,
-    onData: opts.json ? (chunk) => chunks.push(chunk) : (chunk) => io.out(chunk),
+    role,
+    maxBytes: opts.maxBytes,
+    onData: whole ? (chunk) => chunks.push(chunk) : (chunk) => io.out(chunk),
   });
-  if (opts.json) io.out(`${JSON.stringify(record(opts.target, result, Buffer.concat(chunks)))}\n`);
+  const reply = Buffer.concat(chunks);
+  if (role.show) {
+    const wrong = role.verify(reply, payload);
+    if (wrong) throw new NetError("read", opts.target.transport, hostPort(result.address, opts.target.port), wrong);
+  }
+  if (opts.json) io.out(`${JSON.stringify(record(opts, payload, result, reply))}\n`);
+  else if (!role.replies) io.out(`${payload.length} bytes sent\n`);
+  else if (role.show) io.out(`${opts.raw ? String(readNumber(reply)) : role.show(reply)}\n`);
   else if (io.stdoutIsTTY) io.out("\n");
   await io.flush();
 }
 
-function record(target: Target, result: RequestResult, reply: Uint8Array) {
+/** readNumber is the reply as the big-endian number --raw prints (time). */
+function readNumber(reply: Uint8Array): number {
+  return reply.reduce((n, b) => n * 256 + b, 0);
+}
+
+function record(opts: SendOptions, payload: Uint8Array, result: RequestResult, reply: Uint8Array) {
+  const { target, protocol } = opts;
   return {
-    target: `${target.transport}://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`,
+    target: `${target.transport}://${hostPort(target.host, target.port)}`,
     proto: target.transport,
+    protocol: protocol.name,
     address: result.address,
     port: target.port,
+    sent: payload.length,
     reply: new TextDecoder().decode(reply),
+    ...(protocol.client.show ? { value: readNumber(reply), shown: protocol.client.show(reply) } : {}),
     bytes: result.bytes,
     rtt_ms: Math.round(result.rttMs * 1000) / 1000,
     attempts: result.attempts,
@@ -95,15 +133,20 @@ function trimNewline(line: Uint8Array): Uint8Array {
 
 export function registerSend(cli: CAC, io: Io): void {
   cli
-    .command("send [target] [...message]", "Send a message and print the reply (TARGET defaults to localhost:12000)")
+    .command("send [target] [...message]", "Send a message and print the reply (TARGET defaults to localhost and the protocol's port)")
     .option("--udp", "Send over UDP (as udp://host:port)")
     .option("--tcp", "Send over TCP (the default for host:port)")
     .option("--timeout <duration>", "Wait this long for a UDP reply, a TCP connect or each TCP read", { default: "2s" })
     .option("--retries <n>", "Send a UDP datagram again this many times when no reply comes", { default: 2 })
+    .option("--protocol <name>", "Speak this protocol's client (see `upcat protocols`)", { default: "upper" })
+    .option("--raw", "Print the number a time server sent, not the date")
+    .option("--bytes <n>", "Stop after this many bytes of a talking server (chargen)")
     .option("--json", "Print one JSON object per reply: target, reply, bytes, rtt_ms")
     .example("  upcat send hello                          # tcp localhost:12000, prints HELLO")
     .example("  upcat send udp://127.0.0.1:12000 hello    # the same over UDP")
     .example("  printf 'one\\ntwo\\n' | upcat send --udp    # one request per line")
     .example("  upcat send --json '[::1]:12000' hi | jq .rtt_ms")
+    .example("  upcat send --protocol time udp://127.0.0.1      # 2026-11-24T06:40:00Z")
+    .example("  upcat send --protocol chargen --bytes 740 127.0.0.1:19")
     .action((first: string | undefined, rest: string[], options: Record<string, unknown>) => send(first, rest, options, io));
 }

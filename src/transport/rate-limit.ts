@@ -17,6 +17,11 @@ export class RateLimiter {
 
   constructor(private readonly rate: number) {}
 
+  /** size is how many sources the table holds now. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   /** take spends one token for the address, and says whether there was one. */
   take(address: string, now = performance.now()): boolean {
     let bucket = this.buckets.get(address);

@@ -1,4 +1,5 @@
 // One request, whichever the transport: send a payload to a target and hand back the reply as it comes.
+import type { ClientRole } from "../protocol/protocol.ts";
 import type { Target } from "./target.ts";
 import { tcpRequest } from "./tcp.ts";
 import { udpRequest } from "./udp.ts";
@@ -10,6 +11,10 @@ export interface RequestOptions {
   retries: number;
   /** onData receives the reply: one datagram, or the stream's chunks as they arrive. */
   onData(chunk: Uint8Array): void;
+  /** role is what the protocol's client does: wait for a reply or not, half-close or not. */
+  role?: ClientRole;
+  /** maxBytes stops reading a stream once this much has come (chargen's --bytes). */
+  maxBytes?: number;
 }
 
 /** RequestResult sums up an exchange. */
@@ -23,10 +28,10 @@ export interface RequestResult {
 /** request sends the payload and resolves once the whole reply is in: one datagram, or the stream up to the server's close. */
 export async function request(target: Target, payload: Uint8Array, opts: RequestOptions): Promise<RequestResult> {
   if (target.transport === "udp") {
-    const reply = await udpRequest(target, payload, opts);
+    const reply = await udpRequest(target, payload, { ...opts, expectReply: opts.role?.replies });
     opts.onData(reply.bytes);
     return { bytes: reply.bytes.length, rttMs: reply.rttMs, address: reply.address, attempts: reply.attempts };
   }
-  const reply = await tcpRequest(target, payload, opts);
+  const reply = await tcpRequest(target, payload, { ...opts, halfClose: !opts.role?.endless });
   return { ...reply, attempts: 1 };
 }

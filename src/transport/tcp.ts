@@ -151,6 +151,10 @@ export interface TcpRequestOptions {
   timeoutMs: number;
   /** onData receives the reply as it arrives. */
   onData(chunk: Uint8Array): void;
+  /** halfClose: send FIN after the payload (the default); a server that talks until the client goes (chargen) must not get one. */
+  halfClose?: boolean;
+  /** maxBytes ends the exchange, from our side, once this much has arrived. */
+  maxBytes?: number;
 }
 
 /** StreamReply sums up a TCP exchange: bytes received, time to the first reply byte, and the address used. */
@@ -216,7 +220,7 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
         if (written <= 0) return;
         pending = pending.subarray(written);
       }
-      sock.shutdown();
+      if (opts.halfClose !== false) sock.shutdown();
     };
 
     arm();
@@ -233,11 +237,18 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
           arm();
           pump(sock);
         },
-        data(_sock, chunk) {
+        data(sock, chunk) {
+          if (settled) return;
           firstByteAt ??= performance.now();
-          received += chunk.length;
+          const room = (opts.maxBytes ?? Infinity) - received;
+          const take = chunk.length > room ? chunk.subarray(0, room) : chunk;
+          received += take.length;
           arm();
-          opts.onData(chunk);
+          opts.onData(take);
+          if (received >= (opts.maxBytes ?? Infinity)) {
+            sock.end();
+            settle();
+          }
         },
         drain(sock) {
           arm();

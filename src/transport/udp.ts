@@ -54,6 +54,8 @@ export interface UdpRequestOptions {
   timeoutMs: number;
   /** retries is how many times to send again after a try times out. */
   retries: number;
+  /** expectReply: false for a server that never answers (discard): the send is the whole exchange. */
+  expectReply?: boolean;
 }
 
 /** Reply is what a client got back, and how long it took from the last send. */
@@ -111,6 +113,10 @@ function exchange(address: string, port: number, payload: Uint8Array, opts: UdpR
         socket!.send(payload);
       } catch (err) {
         finish(NetError.from("write", "udp", where, err));
+        return;
+      }
+      if (opts.expectReply === false) {
+        finish(undefined, { bytes: new Uint8Array(0), rttMs: 0, address, attempts });
         return;
       }
       timer = setTimeout(sendOnce, opts.timeoutMs);
