@@ -45,6 +45,7 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
   if (names.length > 1 && raw.port !== undefined) {
     throw new UsageError("--port is for one protocol; give each its port as --protocol NAME=PORT");
   }
+  if (raw.quotes !== undefined && !names.some((n) => n.split("=")[0] === "qotd")) throw new UsageError("--quotes is for --protocol qotd");
   const quotes = raw.quotes === undefined ? undefined : await readQuotes(String(raw.quotes));
   const services = names.map((spec): Service => {
     const [name = "", portText] = spec.split("=");
@@ -60,14 +61,13 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
   }
   const ports = services.map((s) => s.port).filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new UsageError("two protocols cannot share a port; give each its own as --protocol NAME=PORT");
-  if (quotes && !seen.has("qotd")) throw new UsageError("--quotes is for --protocol qotd");
 
   return {
     services,
     host,
     transports,
     allow: parseAllowList(list(raw.allow)),
-    udpRate: raw.udpRate === undefined ? DEFAULT_UDP_RATE : Math.max(1, parseCount(raw.udpRate, "--udp-rate", 1_000_000)),
+    udpRate: raw.udpRate === undefined ? DEFAULT_UDP_RATE : parseCount(raw.udpRate, "--udp-rate", 1_000_000),
   };
 }
 
@@ -133,7 +133,7 @@ export function registerServe(cli: CAC, io: Io): void {
     .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", { default: "upper" })
     .option("--quotes <file>", "Quotes for qotd: one a line, or fortune's %-separated form")
     .option("--allow <cidr>", "Serve only these addresses, repeatable (others: no UDP reply, TCP closed at once)")
-    .option("--udp-rate <n>", `UDP replies larger than their request, per source address a second`, { default: DEFAULT_UDP_RATE })
+    .option("--udp-rate <n>", "UDP replies larger than their request, per source address a second (0: none)", { default: DEFAULT_UDP_RATE })
     .example("  upcat serve                  # uppercase on udp and tcp port 12000")
     .example("  upcat serve --tcp --port 9000 --host 127.0.0.1")
     .example("  upcat serve --protocol echo --protocol daytime        # ports 7 and 13 (root)")

@@ -1,5 +1,6 @@
 // The command-line scenarios, run against whatever starts upcat: the source (tests/cli) or the compiled binary (tests/e2e).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
 import { freePort } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 
@@ -94,6 +95,18 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [["serve", "--port", "abc"], 2, 'upcat: invalid port "abc" (expected a number from 0 to 65535)\n'],
       [["serve", "--port", "70000"], 2, 'upcat: invalid port "70000" (expected a number from 0 to 65535)\n'],
       [["serve", "--protocol", "gopher"], 2, null],
+      [["send", "--protocol", "gopher", "x"], 2, null],
+      [["serve", "--protocol", "echo", "--protocol", "time", "--port", "9"], 2, "upcat: --port is for one protocol; give each its port as --protocol NAME=PORT\n"],
+      [["serve", "--protocol", "echo", "--protocol", "echo=9"], 2, "upcat: --protocol echo is given twice\n"],
+      [["serve", "--protocol", "echo=5000", "--protocol", "time=5000"], 2, "upcat: two protocols cannot share a port; give each its own as --protocol NAME=PORT\n"],
+      [["serve", "--protocol", "echo=70000"], 2, 'upcat: invalid port "70000" (expected a number from 0 to 65535)\n'],
+      [["serve", "--quotes", "q.txt"], 2, "upcat: --quotes is for --protocol qotd\n"],
+      [["serve", "--protocol", "qotd", "--quotes", "/nonexistent/q.txt"], 2, "upcat: cannot read --quotes /nonexistent/q.txt: ENOENT\n"],
+      [["serve", "--allow", "10.0.0.0/33"], 2, 'upcat: invalid --allow "10.0.0.0/33" (expected an address or CIDR, as in 10.0.0.0/8 or ::1/128)\n'],
+      [["serve", "--udp-rate", "lots"], 2, 'upcat: invalid --udp-rate: "lots" (expected a whole number from 0 to 1000000)\n'],
+      [["send", "--protocol", "time", "host:37", "extra"], 2, 'upcat: time servers take no message; drop "extra"\n'],
+      [["send", "--raw", "x"], 2, "upcat: --raw is for protocols whose replies are read for you, such as time; upper replies are printed as they are\n"],
+      [["send", "--bytes", "10", "x"], 2, "upcat: --bytes is for protocols that talk until you stop them, such as chargen\n"],
     ])("upcat %p → exit %d", async (args, status, stderr) => {
       const r = await run(cmd, args as string[]);
       expect(r.status).toBe(status as number);
@@ -143,10 +156,26 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       }
     });
 
-    test("protocols lists upper on port 12000", async () => {
+    test("protocols lists each protocol with its port and RFC", async () => {
       const r = await run(cmd, ["protocols"]);
       expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(/upper\s+12000/);
+      for (const [name, port, spec] of [["upper", 12000, "Kurose"], ["echo", 7, "RFC 862"], ["discard", 9, "RFC 863"], ["chargen", 19, "RFC 864"], ["qotd", 17, "RFC 865"], ["daytime", 13, "RFC 867"], ["time", 37, "RFC 868"]]) {
+        expect(r.stdout).toMatch(new RegExp(`^${name}\\s+${port}\\s+${spec}`, "m"));
+      }
+    });
+
+    test("serve --protocol qotd --quotes FILE serves those quotes", async () => {
+      const file = `${tmpdir()}/upcat-quotes-${process.pid}.txt`;
+      await Bun.write(file, "the only quote\n");
+      const s = await startServer(cmd, ["--protocol", "qotd", "--quotes", file, "--port", "0", "--host", "127.0.0.1"]);
+      try {
+        for (const target of [`127.0.0.1:${s.port}`, `udp://127.0.0.1:${s.port}`]) {
+          const r = await run(cmd, ["send", "--protocol", "qotd", target]);
+          expect(r).toMatchObject({ status: 0, stdout: "the only quote\r\n", stderr: "" });
+        }
+      } finally {
+        await s.stop();
+      }
     });
   });
 }
