@@ -13,19 +13,56 @@ export interface ListenOptions {
   allow?: AllowList;
   /** udpRate is how many UDP replies larger than their request one source address may get a second. */
   udpRate?: number;
+  /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
+  limits?: Partial<Limits>;
+  /** onEvent, when set, hears of each connection and each limit hit (for `--log json`). */
+  onEvent?(event: ServerEvent): void;
 }
+
+/** Limits are the server's bounds on what a TCP peer may hold. */
+export interface Limits {
+  /** maxConnections: beyond it, new connections are closed at once and counted. */
+  maxConnections: number;
+  /** idleTimeoutMs: a connection with no byte moved either way for this long is closed; 0 never. */
+  idleTimeoutMs: number;
+  /** maxPending: output a slow reader may leave unsent before the server stops reading from it. */
+  maxPending: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxConnections: 10_000, idleTimeoutMs: 300_000, maxPending: 1 << 20 };
 
 /** DEFAULT_UDP_RATE keeps an amplifying reply (chargen, qotd, daytime, time) useless for a flood. */
 export const DEFAULT_UDP_RATE = 10;
 
-/** Counters are what a server refused, counted rather than logged one line each. */
+/** CloseReason says why a connection ended. */
+export type CloseReason = "done" | "reset" | "idle" | "shutdown";
+
+/** ServerEvent is one thing worth a log line: a connection's open or close, or a limit hit. */
+export type ServerEvent =
+  | { event: "open"; transport: Transport; peer: string; port: number }
+  | { event: "close"; transport: Transport; peer: string; port: number; bytes_in: number; bytes_out: number; duration_ms: number; reason: CloseReason }
+  | { event: "limit"; transport: Transport; limit: "max-connections" | "idle-timeout"; peer: string; port: number };
+
+/** Counters are what a server has seen and refused: counted, not logged one line each. */
 export interface Counters {
+  /** connections: TCP connections accepted and served, in all. */
+  connections: number;
+  /** open: TCP connections open now. */
+  open: number;
+  datagramsIn: number;
+  datagramsOut: number;
+  bytesIn: number;
+  bytesOut: number;
   /** denied: peers outside --allow. */
   denied: number;
   /** rateLimited: UDP replies larger than their request, over a source's --udp-rate. */
   rateLimited: number;
   /** reflected: datagrams from a service port, a broadcast or a multicast source, never answered. */
   reflected: number;
+  /** overLimit: connections closed at once because --max-connections were open. */
+  overLimit: number;
+  /** idleClosed: connections closed by --idle-timeout. */
+  idleClosed: number;
 }
 
 /** Listener is a bound server: where it listens, what it has seen, and how to stop it. */
@@ -34,12 +71,14 @@ export interface Listener {
   readonly host: string;
   readonly port: number;
   readonly counters: Counters;
-  /** stop closes the socket and, for TCP, every open connection. */
+  /** close stops taking new peers; connections in progress go on (graceful shutdown). */
+  close(): void;
+  /** stop closes the socket and, for TCP, every open connection, at once. */
   stop(): void;
 }
 
 export function newCounters(): Counters {
-  return { denied: 0, rateLimited: 0, reflected: 0 };
+  return { connections: 0, open: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, denied: 0, rateLimited: 0, reflected: 0, overLimit: 0, idleClosed: 0 };
 }
 
 /** ALL_INTERFACES binds both IPv6 and IPv4 (Linux sockets are dual-stack unless told otherwise). */

@@ -3,32 +3,57 @@ import type { Socket } from "bun";
 import { errnoCode, NetError } from "../errors.ts";
 import type { Protocol, StreamSession } from "../protocol/protocol.ts";
 import { hostPort, plainAddress, resolveHost } from "./address.ts";
-import { bindOrExplain, newCounters, type Listener, type ListenOptions } from "./listener.ts";
+import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type Limits, type Listener, type ListenOptions } from "./listener.ts";
 import type { Target } from "./target.ts";
-
-/** HIGH_WATER is the output a slow reader may leave pending before the server stops reading from it. */
-const HIGH_WATER = 1 << 20;
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
 
+/** ServerState is what every connection of one listener shares. */
+interface ServerState {
+  readonly counters: Counters;
+  readonly limits: Limits;
+  readonly onEvent: ListenOptions["onEvent"];
+  /** connections are the open ones, for the idle sweep and the count against --max-connections. */
+  readonly connections: Set<ServerSocket>;
+}
+
 /** Connection is the server's state for one accepted socket. */
 interface Connection {
-  session: StreamSession;
+  readonly server: ServerState;
+  readonly session: StreamSession;
+  readonly peer: string;
+  readonly port: number;
+  readonly openedAt: number;
+  /** lastActive is when a byte last moved either way, for --idle-timeout. */
+  lastActive: number;
+  bytesIn: number;
+  bytesOut: number;
   /** queue holds output the kernel has not taken yet, oldest first. */
   queue: Uint8Array[];
   queued: number;
   paused: boolean;
   /** closing is set once no more output will be made: end the socket when the queue empties. */
   closing: boolean;
+  /** closed: the socket takes no more writes. */
   closed: boolean;
+  /** counted: its close has been counted and reported, once. */
+  counted: boolean;
+  /** reason is why the connection is ending, once something other than the peer decided it. */
+  reason?: CloseReason;
 }
 
 type ServerSocket = Socket<Connection | undefined>;
 
 /** serveTcp serves each accepted connection on its own, while the listening socket keeps accepting. */
 export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
-  const counters = newCounters();
+  const state: ServerState = {
+    counters: newCounters(),
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    onEvent: opts.onEvent,
+    connections: new Set(),
+  };
+  const { counters, limits, onEvent, connections } = state;
   const server = await bindOrExplain("tcp", opts, (hostname) =>
     Bun.listen<Connection | undefined>({
       hostname,
@@ -37,14 +62,27 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
       allowHalfOpen: true,
       socket: {
         open(sock) {
-          const address = plainAddress(sock.remoteAddress);
-          if (opts.allow && !opts.allow.allows(address)) {
+          const peer = plainAddress(sock.remoteAddress);
+          if (opts.allow && !opts.allow.allows(peer)) {
             counters.denied++;
             return void sock.end();
           }
-          const session = protocol.stream({ transport: "tcp", address, port: sock.remotePort });
-          const conn: Connection = { session, queue: [], queued: 0, paused: false, closing: false, closed: false };
+          if (connections.size >= limits.maxConnections) {
+            counters.overLimit++;
+            onEvent?.({ event: "limit", transport: "tcp", limit: "max-connections", peer, port: sock.remotePort });
+            return void sock.end();
+          }
+          const now = Date.now();
+          const session = protocol.stream({ transport: "tcp", address: peer, port: sock.remotePort });
+          const conn: Connection = {
+            server: state, session, peer, port: sock.remotePort, openedAt: now, lastActive: now,
+            bytesIn: 0, bytesOut: 0, queue: [], queued: 0, paused: false, closing: false, closed: false, counted: false,
+          };
           sock.data = conn;
+          connections.add(sock);
+          counters.connections++;
+          counters.open = connections.size;
+          onEvent?.({ event: "open", transport: "tcp", peer, port: conn.port });
           const greeting = session.greet?.();
           if (greeting && greeting.length > 0) send(sock, conn, greeting);
           if (session.closeAfterGreeting) finish(sock, conn);
@@ -53,6 +91,9 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
         data(sock, chunk) {
           const conn = sock.data;
           if (!conn || conn.closing) return;
+          conn.bytesIn += chunk.length;
+          counters.bytesIn += chunk.length;
+          conn.lastActive = Date.now();
           const out = conn.session.data?.(chunk);
           if (out && out.length > 0) send(sock, conn, out);
         },
@@ -67,37 +108,81 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
         drain(sock) {
           if (sock.data) flush(sock, sock.data);
         },
-        close(sock) {
-          if (sock.data) sock.data.closed = true;
+        close(sock, err) {
+          const conn = sock.data;
+          if (!conn || conn.counted) return;
+          conn.counted = true;
+          conn.closed = true;
+          connections.delete(sock);
+          counters.open = connections.size;
+          onEvent?.({
+            event: "close", transport: "tcp", peer: conn.peer, port: conn.port, bytes_in: conn.bytesIn, bytes_out: conn.bytesOut,
+            duration_ms: Date.now() - conn.openedAt, reason: conn.reason ?? (err || conn.queued > 0 ? "reset" : "done"),
+          });
         },
         // A reset from one client concerns that connection only.
         error() {},
       },
     }),
   );
+  const sweeper = limits.idleTimeoutMs > 0 ? setInterval(() => closeIdle(state), Math.min(1000, Math.max(10, limits.idleTimeoutMs / 4))) : undefined;
+  sweeper?.unref();
   return {
     transport: "tcp",
     host: server.hostname,
     port: server.port,
     counters,
-    stop: () => server.stop(true),
+    close: () => server.stop(false),
+    stop() {
+      clearInterval(sweeper);
+      for (const sock of connections) if (sock.data) sock.data.reason ??= "shutdown";
+      server.stop(true);
+    },
   };
 }
 
-/** send writes what the kernel takes now and queues the rest for `drain`, pausing input past HIGH_WATER. */
+/** closeIdle closes the connections where nothing has moved for --idle-timeout: a silent client, or one that stopped reading. */
+function closeIdle(state: ServerState): void {
+  const deadline = Date.now() - state.limits.idleTimeoutMs;
+  for (const sock of state.connections) {
+    const conn = sock.data;
+    if (!conn || conn.lastActive > deadline) continue;
+    conn.reason = "idle";
+    state.counters.idleClosed++;
+    state.onEvent?.({ event: "limit", transport: "tcp", limit: "idle-timeout", peer: conn.peer, port: conn.port });
+    // Output that the peer will not read would hold a graceful close open: reset instead.
+    if (conn.queued > 0) sock.terminate();
+    else sock.end();
+    state.connections.delete(sock);
+  }
+  state.counters.open = state.connections.size;
+}
+
+/** send writes what the kernel takes now and queues the rest for `drain`, pausing input past --max-pending. */
 function send(sock: ServerSocket, conn: Connection, bytes: Uint8Array): void {
   if (conn.queued === 0) {
     const written = sock.write(bytes);
-    if (written < 0) conn.closed = true;
-    if (written < 0 || written === bytes.length) return;
+    if (written < 0) {
+      conn.closed = true;
+      return;
+    }
+    wrote(conn, written);
+    if (written === bytes.length) return;
     bytes = bytes.subarray(written);
   }
   conn.queue.push(bytes);
   conn.queued += bytes.length;
-  if (!conn.paused && conn.queued > HIGH_WATER) {
+  if (!conn.paused && conn.queued > conn.server.limits.maxPending) {
     conn.paused = true;
     sock.pause();
   }
+}
+
+function wrote(conn: Connection, n: number): void {
+  if (n <= 0) return;
+  conn.bytesOut += n;
+  conn.server.counters.bytesOut += n;
+  conn.lastActive = Date.now();
 }
 
 /** finish marks the end of output: the socket ends once the queue is empty. */
@@ -116,6 +201,7 @@ function flush(sock: ServerSocket, conn: Connection): void {
       conn.queued = 0;
       return;
     }
+    wrote(conn, written);
     conn.queued -= written;
     if (written < head.length) {
       conn.queue[0] = head.subarray(written);
@@ -123,7 +209,7 @@ function flush(sock: ServerSocket, conn: Connection): void {
     }
     conn.queue.shift();
   }
-  if (conn.paused && conn.queued <= HIGH_WATER / 2) {
+  if (conn.paused && conn.queued <= conn.server.limits.maxPending / 2) {
     conn.paused = false;
     sock.resume();
   }

@@ -23,6 +23,8 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
       port: opts.port,
       socket: {
         data(sock, message, port, address) {
+          counters.datagramsIn++;
+          counters.bytesIn += message.length;
           const peer = plainAddress(address);
           if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
           if (isUnanswerable(peer, port)) return void counters.reflected++;
@@ -32,7 +34,10 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           if (reply.length > message.length && !limiter.take(peer)) return void counters.rateLimited++;
           // A reply to a client that has gone, or one too big to send, is dropped; the server goes on.
           try {
-            sock.send(reply, port, address);
+            if (sock.send(reply, port, address)) {
+              counters.datagramsOut++;
+              counters.bytesOut += reply.length;
+            }
           } catch {}
         },
         // ICMP errors from clients that have gone arrive here; they concern one client, not the server.
@@ -45,6 +50,8 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     host: socket.hostname,
     port: socket.port,
     counters,
+    // A datagram server has nothing in progress: closing and stopping are the same.
+    close: () => socket.close(),
     stop: () => socket.close(),
   };
 }
