@@ -29,3 +29,17 @@ export function parseCount(value: unknown, option: string, max: number): number 
   }
   return Number(text);
 }
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
+
+/** parseSize reads a byte count as users write it: 65536, 64k, 1m, 1.5MiB. */
+export function parseSize(value: unknown, option: string): number {
+  const text = String(value).trim();
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  const bytes = match && unit ? Math.round(Number(match[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new UsageError(`invalid size for ${option}: "${text}" (expected e.g. 65536, 64k, 1m)`);
+  }
+  return bytes;
+}

@@ -1,0 +1,212 @@
+// The compiled server's limits, graceful shutdown and logs, attacked through real sockets.
+import { describe, expect, test } from "bun:test";
+import type { Socket } from "bun";
+import { compiled } from "../support/binary.ts";
+import { startServer, type Server } from "../support/run.ts";
+
+/** Client is a raw TCP connection that records what arrives and when it closes. */
+interface Client {
+  sock: Socket;
+  text(): string;
+  closed: Promise<number>;
+}
+
+async function connect(port: number): Promise<Client> {
+  const chunks: Uint8Array[] = [];
+  const closed = Promise.withResolvers<number>();
+  const sock = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    allowHalfOpen: true,
+    socket: {
+      data: (_s, d) => void chunks.push(d.slice()),
+      end: () => closed.resolve(performance.now()),
+      close: () => closed.resolve(performance.now()),
+      error: () => closed.resolve(performance.now()),
+    },
+  });
+  return { sock, text: () => new TextDecoder().decode(Buffer.concat(chunks)), closed: closed.promise };
+}
+
+async function serve(args: string[]): Promise<Server> {
+  return startServer(await compiled(), ["--tcp", "--host", "127.0.0.1", "--port", "0", ...args]);
+}
+
+/** within races a promise against a deadline, so a test fails instead of hanging. */
+async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("--max-connections", () => {
+  test("the connection over the limit is closed at once; those open are unharmed", async () => {
+    const server = await serve(["--max-connections", "3"]);
+    const open = await Promise.all([1, 2, 3].map(() => connect(server.port)));
+    await Bun.sleep(100);
+    const extra = await connect(server.port);
+    await within(2000, extra.closed, "the extra connection's close");
+    expect(extra.text()).toBe("");
+    open[1]!.sock.write("still served");
+    open[1]!.sock.shutdown();
+    await within(2000, open[1]!.closed, "the reply");
+    expect(open[1]!.text()).toBe("STILL SERVED");
+    open.forEach((c) => c.sock.end());
+    await server.stop();
+    expect(await server.rest()).toMatch(/stopped.*over-limit 1/);
+  });
+});
+
+describe("--idle-timeout", () => {
+  test("a silent client and a client that stops reading are closed; a slow but live one is not", async () => {
+    const server = await serve(["--idle-timeout", "400ms"]);
+    const silent = await connect(server.port);
+    const stuck = await connect(server.port);
+    stuck.sock.pause();
+    stuck.sock.write(new Uint8Array(8 << 20).fill(0x61)); // the reply backs up: the server has output pending
+    const live = await connect(server.port);
+    const started = performance.now();
+    const ticking = setInterval(() => live.sock.write("x"), 100);
+    const silentAt = await within(3000, silent.closed, "the silent client's close");
+    // A paused socket notices the server's reset only when it reads again.
+    await Bun.sleep(600);
+    stuck.sock.resume();
+    const stuckAt = await within(3000, stuck.closed, "the stuck client's close");
+    await Bun.sleep(300);
+    clearInterval(ticking);
+    live.sock.shutdown();
+    await within(2000, live.closed, "the live client's close");
+    expect(silentAt - started).toBeGreaterThan(300);
+    expect(stuckAt - started).toBeGreaterThan(300);
+    expect(live.text()).toMatch(/^X+$/);
+    expect(live.text().length).toBeGreaterThanOrEqual(10);
+    await server.stop();
+    expect(await server.rest()).toMatch(/idle 2\)/);
+  });
+});
+
+describe("--max-pending", () => {
+  test("a client that writes and never reads is stopped by backpressure, not buffered for", async () => {
+    const server = await serve(["--max-pending", "64k", "--idle-timeout", "0"]);
+    let sent = 0;
+    const block = new Uint8Array(1 << 16).fill(0x62);
+    const sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: server.port,
+      socket: {
+        data() {},
+        drain(s) {
+          sent += Math.max(0, s.write(block));
+        },
+      },
+    });
+    sock.pause();
+    for (let k = 0; k < 2000; k++) {
+      const n = sock.write(block);
+      if (n <= 0) break;
+      sent += n;
+      if (n < block.length) break;
+    }
+    await Bun.sleep(500);
+    const status = await Bun.file(`/proc/${server.proc.pid}/status`).text();
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+    sock.terminate();
+    await server.stop();
+    // Kernel buffers on both sides hold a few MB; without backpressure all 125 MB would have gone.
+    expect(sent).toBeLessThan(32 << 20);
+    expect(rss).toBeLessThan(150 << 20);
+  });
+});
+
+describe("graceful shutdown", () => {
+  test("SIGTERM stops new connections and lets one in progress finish", async () => {
+    const server = await serve([]);
+    const c = await connect(server.port);
+    c.sock.write("part one,");
+    await Bun.sleep(100);
+    server.proc.kill("SIGTERM");
+    await Bun.sleep(200);
+    const refused = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).then(
+      (s) => (s.end(), "accepted"),
+      (e) => String(e.code ?? e),
+    );
+    expect(refused).toBe("ECONNREFUSED");
+    c.sock.write(" part two");
+    c.sock.shutdown();
+    await within(3000, c.closed, "the reply");
+    expect(c.text()).toBe("PART ONE, PART TWO");
+    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    const rest = await server.rest();
+    expect(rest).toContain("draining 1 connection");
+    expect(rest).toMatch(/SIGTERM: stopped\n$/);
+  });
+
+  test("--drain bounds the wait; the rest are cut", async () => {
+    const server = await serve(["--drain", "300ms"]);
+    const idle = await connect(server.port);
+    await Bun.sleep(100);
+    const at = performance.now();
+    server.proc.kill("SIGINT");
+    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    expect(performance.now() - at).toBeGreaterThan(250);
+    await within(2000, idle.closed, "the cut connection's close");
+    expect(await server.rest()).toMatch(/SIGINT: stopped, 1 connection cut\n$/);
+  });
+
+  test("a second signal stops at once", async () => {
+    const server = await serve(["--drain", "30s"]);
+    await connect(server.port);
+    await Bun.sleep(100);
+    server.proc.kill("SIGTERM");
+    await Bun.sleep(200);
+    server.proc.kill("SIGTERM");
+    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    expect(await server.rest()).toMatch(/stopped, 1 connection cut/);
+  });
+});
+
+describe("logs", () => {
+  test("--log json: one JSON object a line for listening, each connection, and the stop", async () => {
+    const cmd = await compiled();
+    const proc = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--log", "json"], { stderr: "pipe", env: cmd.env });
+    const reader = proc.stderr.getReader();
+    let text = "";
+    while (!text.includes('"tcp"')) text += new TextDecoder().decode((await reader.read()).value);
+    const port = JSON.parse(text.split("\n")[0]!).port as number;
+    const c = await connect(port);
+    c.sock.write("json");
+    c.sock.shutdown();
+    await c.closed;
+    await Bun.sleep(50);
+    proc.kill("SIGTERM");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(await proc.exited).toBe(0);
+    const events = text.trim().split("\n").map((line) => JSON.parse(line));
+    expect(events.map((e) => e.event)).toEqual(["listening", "listening", "open", "close", "stopped"]);
+    expect(events[3]).toMatchObject({ transport: "tcp", peer: "127.0.0.1", bytes_in: 4, bytes_out: 4, reason: "done" });
+    expect(typeof events[3].duration_ms).toBe("number");
+    expect(events[4]).toMatchObject({ signal: "SIGTERM", connections: 1, bytes_in: 4 });
+  });
+
+  test("--stats prints summary lines; --quiet prints nothing", async () => {
+    const server = await serve(["--stats", "150ms"]);
+    await Bun.sleep(400);
+    await server.stop();
+    expect((await server.rest()).match(/^upcat: stats: 0 open, 0 connections, /gm)!.length).toBeGreaterThanOrEqual(2);
+
+    const cmd = await compiled();
+    const quiet = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"], { stderr: "pipe", env: cmd.env });
+    await Bun.sleep(400);
+    quiet.kill("SIGTERM");
+    expect(await quiet.exited).toBe(0);
+    expect(await new Response(quiet.stderr).text()).toBe("");
+  });
+});
