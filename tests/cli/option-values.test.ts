@@ -1,6 +1,6 @@
 // Option values as users write them: durations and counts.
 import { describe, expect, test } from "bun:test";
-import { formatDuration, parseCount, parseDuration } from "../../src/cli/option-values.ts";
+import { formatDuration, parseCount, parseDuration, parseSize } from "../../src/cli/option-values.ts";
 import { UsageError } from "../../src/errors.ts";
 
 describe("parseDuration", () => {
@@ -38,5 +38,22 @@ describe("parseCount", () => {
   });
   test.each(["-1", "1.5", "x", "101", ""])("%p is refused", (text) => {
     expect(() => parseCount(text, "--retries", 100)).toThrow(UsageError);
+  });
+});
+
+describe("parseSize", () => {
+  test.each([
+    ["65536", 65536],
+    ["64k", 65536],
+    ["64KiB", 65536],
+    ["1m", 1 << 20],
+    ["1.5MB", 1.5 * (1 << 20)],
+    ["2g", 2 * (1 << 30)],
+    [4096, 4096],
+  ])("%p → %d bytes", (text, bytes) => {
+    expect(parseSize(text, "--max-pending")).toBe(bytes);
+  });
+  test.each(["", "0", "-1k", "1x", "k", "1e3"])("%p is refused", (text) => {
+    expect(() => parseSize(text, "--max-pending")).toThrow(UsageError);
   });
 });
