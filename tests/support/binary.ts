@@ -1,25 +1,30 @@
-// Builds the native upcat binary once per test run, and a PATH on which neither node nor bun exists.
-import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+// Builds the native upcat binary once per test run, as a release is built, and a PATH on which neither node nor bun exists.
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostTarget } from "../../scripts/targets.ts";
 import type { Command } from "./run.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const OUT = join(ROOT, "dist", "test", process.platform === "win32" ? "upcat.exe" : "upcat");
+/** NATIVE_DIR holds the host's release asset and its SHA256SUMS: what the installer tests serve. */
+export const NATIVE_DIR = join(ROOT, "dist", "test");
 
 let built: Promise<string> | undefined;
 
-/** nativeBinary compiles src/main.ts for this machine (once per run) and returns its path. */
+/** nativeBinary builds this machine's release binary with scripts/build.ts (once per run) and returns its path. */
 export function nativeBinary(): Promise<string> {
   built ??= (async () => {
-    mkdirSync(join(ROOT, "dist", "test"), { recursive: true });
-    const proc = Bun.spawn(
-      [process.execPath, "build", "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", join(ROOT, "src/main.ts"), "--outfile", OUT],
-      { stdout: "pipe", stderr: "pipe", cwd: ROOT },
-    );
-    const [status, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-    if (status !== 0 || !existsSync(OUT)) throw new Error(`bun build --compile failed (${status}): ${stderr}`);
-    return OUT;
+    const out = join(NATIVE_DIR, hostTarget().asset);
+    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", NATIVE_DIR], {
+      stdout: "pipe",
+      stderr: "pipe",
+      cwd: ROOT,
+      // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
+      env: { ...process.env, UPCAT_COMMIT: "" },
+    });
+    const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    if (status !== 0 || !existsSync(out)) throw new Error(`scripts/build.ts --target host failed (${status}): ${stdout}${stderr}`);
+    return out;
   })();
   return built;
 }

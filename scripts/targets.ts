@@ -1,0 +1,55 @@
+// The release targets: one row each, naming the Bun compile target and the asset file a script can guess.
+import { existsSync, readdirSync } from "node:fs";
+
+/** Target is one release binary: where it runs and what its asset is called. */
+export interface Target {
+  /** name is what `--target` takes and what the asset is named after: upcat-<name>[.exe]. */
+  name: string;
+  /** bun is the `bun build --compile --target` value. */
+  bun: Bun.Build.CompileTarget;
+  os: "linux" | "darwin" | "windows";
+  arch: "x64" | "arm64";
+  libc?: "glibc" | "musl";
+  /** asset is the file name in dist/ and on the release page. */
+  asset: string;
+}
+
+function target(os: Target["os"], arch: Target["arch"], libc?: Target["libc"]): Target {
+  const name = `${os}-${arch}${libc === "musl" ? "-musl" : ""}`;
+  return {
+    name,
+    bun: `bun-${name}` as Bun.Build.CompileTarget,
+    os,
+    arch,
+    libc: os === "linux" ? (libc ?? "glibc") : undefined,
+    asset: `upcat-${name}${os === "windows" ? ".exe" : ""}`,
+  };
+}
+
+/** targets are every release binary, in the order the build makes them. */
+export const targets: readonly Target[] = [
+  target("linux", "x64"),
+  target("linux", "arm64"),
+  target("linux", "x64", "musl"),
+  target("linux", "arm64", "musl"),
+  target("darwin", "x64"),
+  target("darwin", "arm64"),
+  target("windows", "x64"),
+];
+
+/** findTarget returns the target called name, or undefined. */
+export function findTarget(name: string): Target | undefined {
+  return targets.find((t) => t.name === name);
+}
+
+/** hostTarget is the target of the machine running this script: the binary that runs here natively. */
+export function hostTarget(): Target {
+  const os = process.platform === "win32" ? "windows" : process.platform;
+  const arch = process.arch;
+  // A musl system has its dynamic loader at /lib/ld-musl-<arch>.so.1; glibc systems have none.
+  const musl = os === "linux" && existsSync("/lib") && readdirSync("/lib").some((f) => f.startsWith("ld-musl-"));
+  const name = `${os}-${arch}${musl ? "-musl" : ""}`;
+  const found = findTarget(name);
+  if (!found) throw new Error(`no release target for this machine (${name})`);
+  return found;
+}
