@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { findTarget, hostTarget, targets, type Target } from "./targets.ts";
 import { buildInfo } from "./build-info.ts";
 import { writeSums } from "./sums.ts";
+import { compile, releaseConfig } from "./compile.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -18,7 +19,7 @@ const { values } = parseArgs({
   options: {
     target: { type: "string", multiple: true },
     outdir: { type: "string", default: join(ROOT, "dist") },
-    // Measured in notes/issue3.md: minify plus bytecode starts fastest; the flags exist to measure again.
+    // Release builds minify and use bytecode (see compile.ts); these flags exist to measure that again.
     "no-minify": { type: "boolean", default: false },
     "no-bytecode": { type: "boolean", default: false },
   },
@@ -37,26 +38,9 @@ function chosen(): Target[] {
 async function build(t: Target, outdir: string, define: Record<string, string>): Promise<void> {
   const started = performance.now();
   const outfile = join(outdir, t.asset);
-  const result = await Bun.build({
-    entrypoints: [join(ROOT, "src/main.ts")],
-    compile: {
-      target: t.bun,
-      outfile,
-      // A release binary must not run a bunfig.toml preload or take variables from a .env it finds
-      // in whatever directory the user happens to be in.
-      autoloadBunfig: false,
-      autoloadDotenv: false,
-      autoloadTsconfig: false,
-      autoloadPackageJson: false,
-    },
-    minify: !values["no-minify"],
-    bytecode: !values["no-bytecode"],
-    define,
-    // ESM keeps the entry point's top-level await; bytecode would otherwise default to CommonJS.
-    format: "esm",
-    sourcemap: "none",
-  });
-  if (!result.success) throw new AggregateError(result.logs, `build ${t.name} failed`);
+  await compile(
+    releaseConfig({ entry: join(ROOT, "src/main.ts"), target: t, outfile, define, minify: !values["no-minify"], bytecode: !values["no-bytecode"] }),
+  );
   const mb = (statSync(outfile).size / 1e6).toFixed(1);
   const s = ((performance.now() - started) / 1000).toFixed(1);
   console.log(`${t.asset.padEnd(26)} ${mb.padStart(6)} MB  ${s}s`);
@@ -71,7 +55,7 @@ const define = {
 };
 const started = performance.now();
 console.log(`upcat ${info.version} (${info.commit}) -> ${outdir}`);
-// One at a time: each cross build pulls a ~100 MB runtime, and parallel builds only contend for disk.
+// One at a time, so the log reads in order; all seven take about ten seconds once Bun's runtimes are cached.
 for (const t of chosen()) await build(t, outdir, define);
 // SHA256SUMS covers every release asset in outdir, so building one target keeps the others' lines.
 const assets = readdirSync(outdir).filter((f) => targets.some((t) => t.asset === f));

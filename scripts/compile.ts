@@ -1,0 +1,42 @@
+// The Bun.build settings of a release binary, in one place: scripts/build.ts uses them, and the tests prove them.
+import type { Target } from "./targets.ts";
+
+export interface CompileOptions {
+  entry: string;
+  target: Target;
+  outfile: string;
+  /** define replaces these globals with literals: the version and commit `upcat --version` prints. */
+  define?: Record<string, string>;
+  minify?: boolean;
+  bytecode?: boolean;
+}
+
+/** releaseConfig is the Bun.build configuration for one standalone executable. */
+export function releaseConfig(o: CompileOptions): Bun.BuildConfig {
+  return {
+    entrypoints: [o.entry],
+    compile: {
+      target: o.target.bun,
+      outfile: o.outfile,
+      // A release binary must not run a bunfig.toml preload or take variables from a .env it finds
+      // in whatever directory the user happens to be in.
+      autoloadBunfig: false,
+      autoloadDotenv: false,
+      autoloadTsconfig: false,
+      autoloadPackageJson: false,
+    },
+    // Measured in ../notes/issue3.md: bytecode halves start-up; minify changes little but costs nothing.
+    minify: o.minify ?? true,
+    bytecode: o.bytecode ?? true,
+    // ESM keeps the entry point's top-level await; bytecode would otherwise default to CommonJS.
+    format: "esm",
+    define: o.define,
+    sourcemap: "none",
+  };
+}
+
+/** compile builds one executable and throws with Bun's messages if it fails. */
+export async function compile(config: Bun.BuildConfig): Promise<void> {
+  const result = await Bun.build(config);
+  if (!result.success) throw new AggregateError(result.logs, `build ${String(config.outfile ?? config.entrypoints[0])} failed: ${result.logs.join("\n")}`);
+}
