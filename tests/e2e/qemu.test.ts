@@ -1,0 +1,49 @@
+// The linux-arm64 release binary under qemu-aarch64-static: it starts, and talks UDP and TCP to a native server.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { compiled, emptyPath } from "../support/binary.ts";
+import { releaseDir } from "../support/release.ts";
+import { run, startServer, type Command, type Server } from "../support/run.ts";
+
+// The binary is linked against glibc, so qemu needs an arm64 sysroot: Debian's libc6-arm64-cross.
+const SYSROOT = "/usr/aarch64-linux-gnu";
+
+/** arm64 is the Command that runs upcat-linux-arm64 under qemu, with no node or bun on its PATH. */
+async function arm64(): Promise<Command> {
+  const qemu = Bun.which("qemu-aarch64-static");
+  if (!qemu) throw new Error("qemu-aarch64-static not found: apt-get install qemu-user-static (it is in .ci/apt-packages)");
+  if (!existsSync(join(SYSROOT, "lib/ld-linux-aarch64.so.1")))
+    throw new Error(`no arm64 glibc under ${SYSROOT}: apt-get install libc6-arm64-cross (it is in .ci/apt-packages)`);
+  const binary = join(await releaseDir(), "upcat-linux-arm64");
+  return { argv: [qemu, "-L", SYSROOT, binary], env: { PATH: emptyPath() } };
+}
+
+let server: Server;
+
+beforeAll(async () => {
+  // One native server on both transports; the foreign binary is the client.
+  server = await startServer(await compiled(), ["--host", "127.0.0.1", "--port", "0"]);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+test("upcat-linux-arm64 --version runs under qemu and names the version and commit", async () => {
+  const r = await run(await arm64(), ["--version"], { timeoutMs: 60_000 });
+  const native = await run(await compiled(), ["--version"]);
+  expect(r).toMatchObject({ status: 0, stderr: "" });
+  expect(r.stdout).toMatch(new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\([0-9a-f]{12}(-dirty)?\\)\\n$`));
+  // Built in the same run from the same tree: the same version line as the native binary.
+  expect(r.stdout).toBe(native.stdout);
+}, 120_000);
+
+test.each([
+  ["udp", (p: number) => `udp://127.0.0.1:${p}`],
+  ["tcp", (p: number) => `tcp://127.0.0.1:${p}`],
+])("send over %s from arm64 to a native server", async (_name, target) => {
+  const r = await run(await arm64(), ["send", "--timeout", "10s", target(server.port), "from arm64", "straße"], { timeoutMs: 60_000 });
+  expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE", stderr: "" });
+}, 120_000);
