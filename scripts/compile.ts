@@ -38,5 +38,5 @@ export function releaseConfig(o: CompileOptions): Bun.BuildConfig {
 /** compile builds one executable and throws with Bun's messages if it fails. */
 export async function compile(config: Bun.BuildConfig): Promise<void> {
   const result = await Bun.build(config);
-  if (!result.success) throw new AggregateError(result.logs, `build ${String(config.outfile ?? config.entrypoints[0])} failed: ${result.logs.join("\n")}`);
+  if (!result.success) throw new AggregateError(result.logs, `build ${config.entrypoints.join(" ")} failed: ${result.logs.join("\n")}`);
 }
