@@ -49,12 +49,18 @@ fi
 
 libc=${UPCAT_LIBC:-}
 if [ "$os" = linux ] && [ -z "$libc" ]; then
-	# musl systems (Alpine) have no glibc, so the glibc binary would not start there.
-	libc=glibc
-	for loader in /lib/ld-musl-*; do
-		[ -e "$loader" ] && libc=musl
-	done
-	case $(ldd --version 2>&1 || true) in *musl*) libc=musl ;; esac
+	# musl systems (Alpine) have no glibc, so the glibc binary would not start there. ldd says which
+	# C library the system runs on; /lib/ld-musl-* is only a clue, as glibc systems may have musl too.
+	case $(ldd --version 2>&1 || true) in
+	*GLIBC* | *"GNU libc"* | *"GNU C Library"*) libc=glibc ;;
+	*musl*) libc=musl ;;
+	*)
+		libc=glibc
+		for loader in /lib/ld-musl-*; do
+			[ -e "$loader" ] && libc=musl
+		done
+		;;
+	esac
 fi
 case $libc in
 "" | glibc | gnu) suffix="" ;;
@@ -126,8 +132,10 @@ mv -f "$target.new" "$target"
 
 if version=$("$target" --version 2>/dev/null); then
 	say "Installed $version to $target"
+elif [ "$libc" = musl ]; then
+	say "Installed $asset to $target, but it did not run: on Alpine it needs 'apk add libstdc++ libgcc'"
 else
-	say "Installed $asset to $target (it did not run on this machine; was the platform overridden?)"
+	say "Installed $asset to $target, but it did not run on this machine (was the platform overridden?)"
 fi
 
 if [ "$(command -v upcat 2>/dev/null || true)" = "$target" ]; then

@@ -1,5 +1,5 @@
 // The release targets: one row each, naming the Bun compile target and the asset file a script can guess.
-import { existsSync, readdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 /** Target is one release binary: where it runs and what its asset is called. */
 export interface Target {
@@ -46,8 +46,9 @@ export function findTarget(name: string): Target | undefined {
 export function hostTarget(): Target {
   const os = process.platform === "win32" ? "windows" : process.platform;
   const arch = process.arch;
-  // A musl system has its dynamic loader at /lib/ld-musl-<arch>.so.1; glibc systems have none.
-  const musl = os === "linux" && existsSync("/lib") && readdirSync("/lib").some((f) => f.startsWith("ld-musl-"));
+  // The C library this very process loaded decides: a glibc system may have musl's loader installed
+  // beside its own (Debian's musl package), so /lib/ld-musl-* alone would mislead.
+  const musl = os === "linux" && readFileSync("/proc/self/maps", "utf8").includes("/ld-musl-");
   const name = `${os}-${arch}${musl ? "-musl" : ""}`;
   const found = findTarget(name);
   if (!found) throw new Error(`no release target for this machine (${name})`);

@@ -1,6 +1,6 @@
 // scripts/install.sh end to end against release assets served on loopback: installs, refusals and clear errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/targets.ts";
@@ -51,10 +51,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** toolPath is a PATH holding only the named tools (links to the system's): no node, no bun, nothing else. */
-function toolPath(tools: string[]): string {
+/** toolPath is a PATH holding only the named tools (links to the system's, or scripts standing in for them): no node, no bun. */
+function toolPath(tools: string[], fakes: Record<string, string> = {}): string {
   const dir = tempDir("upcat-tools-");
+  for (const [tool, script] of Object.entries(fakes)) writeFileSync(join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
   for (const tool of tools) {
+    if (tool in fakes) continue;
     const found = Bun.which(tool);
     if (!found) throw new Error(`${tool} not found: install it (.ci/apt-packages lists what the tests need)`);
     symlinkSync(found, join(dir, tool));
@@ -71,13 +73,13 @@ interface Install {
 }
 
 /** install runs install.sh with /bin/sh (dash on Debian: a strict POSIX shell). */
-async function install(base: string, env: Record<string, string> = {}, tools = ["curl", "sha256sum"]): Promise<Install> {
+async function install(base: string, env: Record<string, string> = {}, tools = ["curl", "sha256sum"], fakes: Record<string, string> = {}): Promise<Install> {
   const root = join(tempDir("upcat-install-"), "upcat");
   const proc = Bun.spawn(["/bin/sh", SCRIPT], {
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      PATH: toolPath([...BASE_TOOLS, ...tools]),
+      PATH: toolPath([...BASE_TOOLS, ...tools], fakes),
       HOME: tempDir("upcat-home-"),
       SHELL: "/bin/bash",
       UPCAT_BASE_URL: `${server.url.origin}/${base}`,
@@ -184,6 +186,16 @@ test.each([
   const before = requested.length;
   await install("none", env);
   expect(requested.slice(before)[0]).toBe(`/none/${name}`);
+});
+
+test.each([
+  ["musl's", "echo 'musl libc (x86_64)' >&2; echo 'Version 1.2.5' >&2; exit 1", "-musl"],
+  ["glibc's", "echo 'ldd (GNU libc) 2.40'", ""],
+  ["Debian's glibc", "echo 'ldd (Debian GLIBC 2.36-9+deb12u14) 2.36'", ""],
+])("with %s ldd on PATH, the installer asks for that C library's binary", async (_name, ldd, suffix) => {
+  const before = requested.length;
+  await install("none", {}, ["curl", "sha256sum"], { ldd });
+  expect(requested.slice(before)[0]).toBe(`/none/upcat-linux-${hostTarget().arch}${suffix}`);
 });
 
 test("shellcheck finds nothing in install.sh", () => {
