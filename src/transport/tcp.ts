@@ -295,7 +295,7 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        const op = connected ? "read" : "connect";
+        const op = !connected ? "connect" : pending.length > 0 ? "write" : "read";
         settle(new NetError(op, "tcp", where, `timed out after ${opts.timeoutMs}ms`, "ETIMEDOUT", "try --timeout"));
       }, opts.timeoutMs);
     };
@@ -341,11 +341,15 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
           pump(sock);
         },
         end(sock) {
+          // A server that closes before it has taken the whole request has not answered it.
+          if (pending.length > 0) settle(new NetError("write", "tcp", where, "connection closed by peer before the request was sent", "EPIPE"));
+          else settle();
+          // Settled first: end() runs the close handler at once.
           sock.end();
-          settle();
         },
-        close() {
-          settle();
+        // Bun hands a reset to close, not to error.
+        close(_sock, err) {
+          settle(err ? NetError.from(pending.length > 0 ? "write" : "read", "tcp", where, err) : undefined);
         },
         error(_sock, err) {
           settle(NetError.from("read", "tcp", where, err));
