@@ -1,4 +1,4 @@
-// The linux-arm64 release binary under qemu-aarch64-static: it starts, and talks UDP and TCP to a native server.
+// Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; linux-x64 runs on a CPU without AVX2.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -46,4 +46,21 @@ test.each([
 ])("send over %s from arm64 to a native server", async (_name, target) => {
   const r = await run(await arm64(), ["send", "--timeout", "10s", target(server.port), "from arm64", "straße"], { timeoutMs: 60_000 });
   expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE", stderr: "" });
+}, 120_000);
+
+// Bun's x64 runtimes were long built for Haswell (AVX2): such a binary dies with SIGILL on older CPUs and
+// on VMs with a conservative CPU model, which is where a runbook tool often runs. qemu -cpu Nehalem
+// (2008, no AVX at all) raises SIGILL on any AVX2 instruction, so this fails if a Bun upgrade
+// brings that back.
+test.each([
+  ["--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
+  ["a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM$/],
+  ["a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM$/],
+])("upcat-linux-x64 runs %s on a CPU without AVX2 (qemu -cpu Nehalem)", async (_name, args, out) => {
+  const qemu = Bun.which("qemu-x86_64-static");
+  if (!qemu) throw new Error("qemu-x86_64-static not found: apt-get install qemu-user-static (it is in .ci/apt-packages)");
+  const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), "upcat-linux-x64")], env: { PATH: emptyPath() } };
+  const r = await run(cmd, args.map((a) => a.replace("PORT", String(server.port))), { timeoutMs: 60_000 });
+  expect(r).toMatchObject({ status: 0, stderr: "" });
+  expect(r.stdout).toMatch(out);
 }, 120_000);
