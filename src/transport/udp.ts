@@ -128,7 +128,8 @@ function exchange(address: string, port: number, payload: Uint8Array, opts: UdpR
       }
       timer = setTimeout(sendOnce, opts.timeoutMs);
     };
-    Bun.udpSocket({
+    // Promise.try: a connect that fails at once (ENETUNREACH) throws rather than rejecting.
+    Promise.try(() => Bun.udpSocket({
       hostname: address.includes(":") ? "::" : "0.0.0.0",
       port: 0,
       connect: { hostname: address, port },
@@ -142,7 +143,7 @@ function exchange(address: string, port: number, payload: Uint8Array, opts: UdpR
           finish(NetError.from("read", "udp", where, err, refused ? "nothing is listening on that port" : undefined));
         },
       } as never,
-    }).then(
+    })).then(
       (s) => {
         socket = s;
         if (settled) s.close();
