@@ -12,6 +12,8 @@ import { run, startServer, type Command } from "../support/run.ts";
 let hostile: string;
 let clean: string;
 let marker: string;
+/** probes are the compiled probe programs' directories, about 100 MB each: removed after the tests. */
+const probes: string[] = [];
 
 beforeAll(async () => {
   hostile = mkdtempSync(join(tmpdir(), "upcat-hostile-"));
@@ -29,11 +31,13 @@ beforeAll(async () => {
 afterAll(() => {
   rmSync(hostile, { recursive: true, force: true });
   rmSync(clean, { recursive: true, force: true });
+  for (const dir of probes) rmSync(dir, { recursive: true, force: true });
 });
 
 /** probe compiles a program that prints what it sees of .env, with the release settings or with Bun's defaults. */
 async function probe(autoload: boolean): Promise<Command> {
   const dir = mkdtempSync(join(tmpdir(), "upcat-probe-"));
+  probes.push(dir);
   const entry = join(dir, "probe.ts");
   await Bun.write(entry, 'console.log(`UPCAT_HOSTILE=${process.env.UPCAT_HOSTILE ?? "unset"}`);\n');
   const config = releaseConfig({ entry, target: hostTarget(), outfile: join(dir, "probe") });
