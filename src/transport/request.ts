@@ -1,5 +1,7 @@
 // One request, whichever the transport: send a payload to a target and hand back the reply as it comes.
+import { NetError } from "../errors.ts";
 import type { ClientRole } from "../protocol/protocol.ts";
+import { hostPort } from "./address.ts";
 import type { Target } from "./target.ts";
 import { tcpRequest } from "./tcp.ts";
 import { udpRequest } from "./udp.ts";
@@ -33,5 +35,9 @@ export async function request(target: Target, payload: Uint8Array, opts: Request
     return { bytes: reply.bytes.length, rttMs: reply.rttMs, address: reply.address, attempts: reply.attempts };
   }
   const reply = await tcpRequest(target, payload, { ...opts, halfClose: !opts.role?.endless });
+  // A server of a protocol that answers closed without a word: it refused us (a full server) or fell over.
+  if (reply.bytes === 0 && opts.role?.replies && (payload.length > 0 || opts.role.speaksFirst) && opts.maxBytes !== 0) {
+    throw new NetError("read", "tcp", hostPort(reply.address, target.port), "connection closed by peer without a reply");
+  }
   return { ...reply, attempts: 1 };
 }
