@@ -29,9 +29,12 @@ export function nativeBinary(): Promise<string> {
   return built;
 }
 
-/** emptyPath is a directory with nothing in it: a PATH on which no node and no bun can be found. */
+let empty: string | undefined;
+
+/** emptyPath is a directory with nothing in it, made once per run: a PATH on which no node and no bun can be found. */
 export function emptyPath(): string {
-  return mkdtempSync(join(tmpdir(), "upcat-path-"));
+  empty ??= mkdtempSync(join(tmpdir(), "upcat-path-"));
+  return empty;
 }
 
 /** compiled is the Command that runs the native binary with a PATH holding no node and no bun. */
