@@ -62,3 +62,6 @@ function report(err: unknown): number {
 }
 
 process.exitCode = await run(process.argv);
+// Bun cannot cancel a connect that timed out: without this the kernel's SYN retries (about two minutes) keep the process alive.
+await io.flush();
+process.exit();
