@@ -1,0 +1,265 @@
+// TCP clients under faults on the path and misbehaving servers: tiny segments, delay, resets, stalls, early closes, no route, no name.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { TCPSocketListener } from "bun";
+import { NetError } from "../../src/errors.ts";
+import { upper } from "../../src/protocol/upper.ts";
+import type { Listener } from "../../src/transport/listener.ts";
+import { serveProtocol } from "../../src/transport/serve.ts";
+import { tcpRequest } from "../../src/transport/tcp.ts";
+import { freePort, requireTool } from "../support/peers.ts";
+import { tcpRelay, type TcpRelay, type TcpRelayOptions } from "../support/relay.ts";
+import { fromSource, run, type Ran } from "../support/run.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+let server: Listener;
+let relays: TcpRelay[] = [];
+let listeners: TCPSocketListener<unknown>[] = [];
+
+beforeAll(async () => {
+  [server] = (await serveProtocol(upper, ["tcp"], { host: "127.0.0.1", port: 0 })) as [Listener];
+});
+afterAll(() => server.stop());
+afterEach(() => {
+  relays.forEach((r) => r.stop());
+  listeners.forEach((l) => l.stop(true));
+  relays = [];
+  listeners = [];
+});
+
+function relay(faults: Omit<TcpRelayOptions, "upstream">): TcpRelay {
+  const r = tcpRelay({ upstream: { host: "127.0.0.1", port: server.port }, ...faults });
+  relays.push(r);
+  return r;
+}
+
+/** rogue is a server that misbehaves as told; its connections are closed with the test. */
+function rogue(handlers: Parameters<typeof Bun.listen>[0]["socket"]): number {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: handlers });
+  listeners.push(l as TCPSocketListener<unknown>);
+  return l.port;
+}
+
+async function ask(port: number, payload: Uint8Array, timeoutMs = 3000) {
+  const chunks: Uint8Array[] = [];
+  const result = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port }, payload, { timeoutMs, onData: (c) => chunks.push(c.slice()) });
+  return { result, reply: Buffer.concat(chunks) };
+}
+
+/** expectOneLineError checks the CLI's failure contract: exit 1, one `upcat: ` line on stderr, no stack. */
+function expectOneLineError(r: Ran, pattern: RegExp): void {
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/^upcat: [^\n]*\n$/);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\bat \S+:\d+|internal error/);
+}
+
+/** timed runs the source CLI and returns how long it took. */
+async function timed(args: string[], stdin?: string | Uint8Array): Promise<Ran & { ms: number }> {
+  const started = performance.now();
+  const r = await run(fromSource, args, { stdin, timeoutMs: 15_000 });
+  return { ...r, ms: performance.now() - started };
+}
+
+// Characters of one, two, three and four bytes, so tiny segments split them every way.
+const MIXED = "abc straße ﬁ 한국어 😀 ";
+const MIXED_UPPER = MIXED.toUpperCase();
+
+describe("the path: results stay byte-exact", () => {
+  test("tiny segments both ways (1 to 3 bytes, paused): every character uppercased whole", async () => {
+    const r = relay({ up: { tiny: true, seed: 3 }, down: { tiny: true, seed: 4 } });
+    const message = MIXED.repeat(20);
+    const { reply } = await ask(r.port, enc(message));
+    expect(dec(reply)).toBe(MIXED_UPPER.repeat(20));
+    // The relay really did cut it small: many more writes than a single segment would take.
+    expect(r.up.forwarded).toBe(enc(message).length);
+  });
+
+  test("tiny segments through `upcat send`: stdout is exactly the uppercased input", async () => {
+    const r = relay({ up: { tiny: true, seed: 5 }, down: { tiny: true, seed: 6 } });
+    const input = `${MIXED}\n${MIXED}\r\n`;
+    const out = await timed(["send", `127.0.0.1:${r.port}`], input);
+    expect(out).toMatchObject({ status: 0, stderr: "" });
+    expect(out.stdout).toBe(input.toUpperCase());
+  });
+
+  test("150 ms each way: the reply waits, intact, and the round trip shows it", async () => {
+    const r = relay({ up: { delayMs: 150 }, down: { delayMs: 150 } });
+    const { result, reply } = await ask(r.port, enc("delayed ß"));
+    expect(dec(reply)).toBe("DELAYED SS");
+    expect(result.rttMs).toBeGreaterThanOrEqual(280);
+  });
+
+  test("8 MB through delay and backpressure: byte-exact", async () => {
+    const r = relay({ up: { delayMs: 30 }, down: { delayMs: 30 } });
+    const unit = "the quick brown fox straße ";
+    const message = unit.repeat(Math.ceil((8 << 20) / unit.length));
+    const { reply } = await ask(r.port, enc(message));
+    expect(reply.length).toBe(enc(message.toUpperCase()).length);
+    expect(dec(reply) === message.toUpperCase()).toBe(true);
+  });
+
+  test("a delay longer than --timeout between bytes: the read times out, on time", async () => {
+    const r = relay({ down: { delayMs: 5000 } });
+    const out = await timed(["send", "--timeout", "400ms", `127.0.0.1:${r.port}`, "hello"]);
+    expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: timed out after 400ms \\(try --timeout\\)`));
+    expect(out.ms).toBeLessThan(400 + 1500);
+  });
+});
+
+describe("resets", () => {
+  test("reset after part of the reply: exit 1, one line, the part that came is on stdout", async () => {
+    const r = relay({ down: { resetAfter: 1000 } });
+    const message = "x".repeat(100_000);
+    const out = await timed(["send", `127.0.0.1:${r.port}`, message]);
+    expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: connection reset by peer\\n$`));
+    expect(r.resets).toBe(1);
+    expect(out.stdout).toBe("X".repeat(out.stdout.length));
+    expect(out.stdout.length).toBeLessThanOrEqual(1000);
+  });
+
+  test("reset while the request is still going out: exit 1, one line", async () => {
+    const r = relay({ up: { resetAfter: 4096 } });
+    const out = await timed(["send", `127.0.0.1:${r.port}`], "y".repeat(4 << 20));
+    expectOneLineError(out, /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: (connection reset by peer|connection closed by peer before the request was sent)\n$/);
+    expect(r.resets).toBe(1);
+  });
+
+  test("the transport function rejects with a NetError naming ECONNRESET", async () => {
+    const r = relay({ down: { resetAfter: 10 } });
+    const err = await ask(r.port, enc("z".repeat(50_000))).catch((e) => e);
+    expect(err).toBeInstanceOf(NetError);
+    expect(err.code).toBe("ECONNRESET");
+  });
+
+  test("a server that resets as soon as data comes: exit 1, one line", async () => {
+    const port = rogue({ data: (s) => s.terminate() });
+    const out = await timed(["send", `127.0.0.1:${port}`, "hello"]);
+    expectOneLineError(out, /connection reset by peer/);
+  });
+});
+
+describe("stalls and silent servers", () => {
+  test("a path that stops reading the client: the write times out, on time", async () => {
+    const r = relay({ up: { stallAfter: 1 << 16 } });
+    const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${r.port}`], "w".repeat(16 << 20));
+    expectOneLineError(out, new RegExp(`^upcat: write tcp 127\\.0\\.0\\.1:${r.port}: timed out after 500ms`));
+    expect(out.ms).toBeLessThan(500 + 2500);
+  });
+
+  test("a path that stops reading the server: the client's read times out, on time", async () => {
+    const r = relay({ down: { stallAfter: 1 << 16 } });
+    const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${r.port}`], "r".repeat(4 << 20));
+    expectOneLineError(out, /^upcat: (read|write) tcp [^ ]+: timed out after 500ms/);
+    expect(out.ms).toBeLessThan(500 + 2500);
+  });
+
+  test("a half-open server (accepts, reads, never answers, never closes): timed out, exit 1", async () => {
+    const port = rogue({ data() {}, end() {} });
+    const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${port}`, "anyone?"]);
+    expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${port}: timed out after 500ms \\(try --timeout\\)\\n$`));
+    expect(out.ms).toBeLessThan(500 + 1500);
+  });
+
+  test("a server whose accept queue is full (SYNs unanswered): the connect times out and upcat exits on time", async () => {
+    const python = requireTool("python3");
+    // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
+    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], {
+      stdout: "pipe",
+    });
+    try {
+      const reader = peer.stdout.getReader();
+      const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
+      // Fill the queue: these connects succeed (or hang) and stay put.
+      const held = await Promise.allSettled(
+        [0, 1, 2].map(() =>
+          Promise.race([Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), Bun.sleep(300).then(() => undefined)]),
+        ),
+      );
+      const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${port}`, "hello"]);
+      expectOneLineError(out, new RegExp(`^upcat: connect tcp 127\\.0\\.0\\.1:${port}: timed out after 500ms`));
+      expect(out.ms).toBeLessThan(500 + 1500);
+      for (const h of held) if (h.status === "fulfilled") h.value?.terminate();
+    } finally {
+      peer.kill("SIGKILL");
+    }
+  });
+});
+
+describe("servers that close early", () => {
+  test("closed at once, the request unread: exit 1 'closed by peer without a reply'", async () => {
+    const port = rogue({ open: (s) => void s.end(), data() {} });
+    const out = await timed(["send", `127.0.0.1:${port}`, "hello"]);
+    expectOneLineError(out, /^upcat: (read tcp [^ ]+: (connection closed by peer without a reply|connection reset by peer)|write tcp [^ ]+: .*)\n$/);
+    expect(out.stdout).toBe("");
+  });
+
+  test("closed while a large request is still going out: exit 1, one line", async () => {
+    const port = rogue({ open: (s) => void s.end(), data() {} });
+    const out = await timed(["send", `127.0.0.1:${port}`], "q".repeat(8 << 20));
+    expectOneLineError(out, /^upcat: (write|read) tcp [^ ]+: (connection closed by peer before the request was sent|connection reset by peer|connection closed by peer)\n$/);
+  });
+
+  test("part of a reply, then a clean close before the client is done: exit 1", async () => {
+    // The server answers the first chunk and closes its side while the client is still sending.
+    const port = rogue({
+      data(s) {
+        s.write("PARTIAL");
+        s.shutdown();
+      },
+    });
+    const out = await timed(["send", `127.0.0.1:${port}`], "p".repeat(8 << 20));
+    expectOneLineError(out, /^upcat: (write|read) tcp [^ ]+: /);
+    expect(out.stdout).toBe("PARTIAL");
+  });
+
+  test("an empty request to a server that closes is still fine: nothing was asked", async () => {
+    const port = rogue({ data() {}, end: (s) => void s.end() });
+    const { result, reply } = await ask(port, new Uint8Array(0));
+    expect(result.bytes).toBe(0);
+    expect(reply.length).toBe(0);
+  });
+});
+
+describe("no server, no route, no name", () => {
+  test("connection refused: at once, exit 1", async () => {
+    const port = await freePort();
+    const out = await timed(["send", "--timeout", "5s", `127.0.0.1:${port}`, "hello"]);
+    expectOneLineError(out, new RegExp(`^upcat: connect tcp 127\\.0\\.0\\.1:${port}: connection refused \\(is a server running there\\?\\)\\n$`));
+    expect(out.ms).toBeLessThan(3000);
+  });
+
+  // A network namespace with no interfaces up: DNS cannot leave it, and no route exists.
+  const isolated = (args: string[]) => {
+    requireTool("unshare");
+    return runIsolated(args);
+  };
+
+  test("an unknown host in a network with no DNS: exit 1, one line naming the lookup", async () => {
+    const out = await isolated(["send", "--timeout", "1s", "no-such-host.example:12000", "hello"]);
+    expectOneLineError(out, /^upcat: resolve tcp no-such-host\.example: .* \(check the name, or use an IP address\)\n$/);
+  });
+
+  test("no route to the host (udp): exit 1, one line, network unreachable", async () => {
+    const out = await isolated(["send", "--timeout", "1s", "udp://10.91.0.1:12000", "hello"]);
+    expectOneLineError(out, /^upcat: connect udp 10\.91\.0\.1:12000: network unreachable\n$/);
+  });
+
+  test("no route to the host (tcp): exit 1, one line, at once", async () => {
+    const out = await isolated(["send", "--timeout", "5s", "10.91.0.1:12000", "hello"]);
+    // Bun 1.4.5 reports every failed connect as ECONNREFUSED, ENETUNREACH included (node:net in Bun too).
+    expectOneLineError(out, /^upcat: connect tcp 10\.91\.0\.1:12000: (network unreachable|connection refused)/);
+    expect(out.ms).toBeLessThan(3000);
+  });
+});
+
+/** runIsolated runs the source CLI in a new network namespace whose only interface (lo) is down. */
+async function runIsolated(args: string[]): Promise<Ran & { ms: number }> {
+  const started = performance.now();
+  const proc = Bun.spawn(["unshare", "--net", "--", ...fromSource.argv, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  const [stdoutBytes, stderr, status] = await Promise.all([new Response(proc.stdout).bytes(), new Response(proc.stderr).text(), proc.exited]);
+  clearTimeout(timer);
+  return { status, stdout: dec(stdoutBytes), stderr, stdoutBytes, ms: performance.now() - started };
+}
