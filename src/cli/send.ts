@@ -49,6 +49,9 @@ function toSendOptions(targetArg: string | undefined, raw: Record<string, unknow
 }
 
 async function send(first: string | undefined, rest: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
+  // Words after `--` are operands too: the way to send a message that starts with "-".
+  const afterDashes = Array.isArray(raw["--"]) ? raw["--"].map(String) : [];
+  if (afterDashes.length > 0) [first, ...rest] = [...(first === undefined ? [] : [first]), ...rest, ...afterDashes];
   // The first word is the TARGET if it looks like one, or if the server speaks first and takes no message.
   const speaksFirst = protocolNamed(String(raw.protocol ?? "upper")).client.speaksFirst;
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
