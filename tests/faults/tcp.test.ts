@@ -202,14 +202,15 @@ describe("servers that close early", () => {
   });
 
   test("part of a reply, then a clean close before the client is done: exit 1", async () => {
-    // The server answers the first chunk and closes its side while the client is still sending.
+    // The server answers the first chunk, closes its side and reads no more: the client cannot have sent it all.
     const port = rogue({
       data(s) {
+        s.pause();
         s.write("PARTIAL");
         s.shutdown();
       },
     });
-    const out = await timed(["send", `127.0.0.1:${port}`], "p".repeat(8 << 20));
+    const out = await timed(["send", `127.0.0.1:${port}`], "p".repeat(32 << 20));
     expectOneLineError(out, /^upcat: (write|read) tcp [^ ]+: /);
     expect(out.stdout).toBe("PARTIAL");
   });
@@ -241,6 +242,17 @@ describe("no server, no route, no name", () => {
     expectOneLineError(out, /^upcat: resolve tcp no-such-host\.example: .* \(check the name, or use an IP address\)\n$/);
   });
 
+  test.each([
+    ["udp", "udp://10.94.0.5:12000", /^upcat: read udp 10\.94\.0\.5:12000: host unreachable\n$/],
+    // Bun 1.4.5 reports every failed connect as ECONNREFUSED, an ICMP host unreachable included.
+    ["tcp", "10.94.0.5:12000", /^upcat: connect tcp 10\.94\.0\.5:12000: (host unreachable|connection refused)/],
+  ])("ICMP host unreachable from a router in another namespace (%s): exit 1, one line, at once", async (_t, target, pattern) => {
+    for (const tool of ["unshare", "nsenter", "ip"]) requireTool(tool);
+    const out = await runIsolated(["send", "--timeout", "5s", "--retries", "3", target as string, "hello"], true);
+    expectOneLineError(out, pattern as RegExp);
+    expect(out.ms).toBeLessThan(4000);
+  });
+
   test("no route to the host (udp): exit 1, one line, network unreachable", async () => {
     const out = await isolated(["send", "--timeout", "1s", "udp://10.91.0.1:12000", "hello"]);
     expectOneLineError(out, /^upcat: connect udp 10\.91\.0\.1:12000: network unreachable\n$/);
@@ -254,10 +266,32 @@ describe("no server, no route, no name", () => {
   });
 });
 
-/** runIsolated runs the source CLI in a new network namespace whose only interface (lo) is down. */
-async function runIsolated(args: string[]): Promise<Ran & { ms: number }> {
+/**
+ * ROUTER builds, inside a user and network namespace of its own, a second namespace joined by a veth
+ * pair that routes 10.94.0.0/24 to nowhere: it answers each packet for it with an ICMP host unreachable.
+ * Then it runs "$@" on the near side.
+ */
+const ROUTER = `set -e
+ip link set lo up
+ip link add up0 type veth peer name up1
+unshare -n sleep 15 & router=$!
+sleep 0.2
+ip link set up1 netns $router
+ip addr add 10.93.0.1/30 dev up0
+ip link set up0 up
+ip route add 10.94.0.0/24 via 10.93.0.2
+nsenter -t $router -n sh -c 'ip link set lo up; ip addr add 10.93.0.2/30 dev up1; ip link set up1 up; echo 1 > /proc/sys/net/ipv4/ip_forward; ip route add unreachable 10.94.0.0/24'
+set +e
+"$@"
+status=$?
+kill $router
+exit $status`;
+
+/** runIsolated runs the source CLI in a new network namespace whose only interface (lo) is down, or behind ROUTER. */
+async function runIsolated(args: string[], routed = false): Promise<Ran & { ms: number }> {
   const started = performance.now();
-  const proc = Bun.spawn(["unshare", "--net", "--", ...fromSource.argv, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } });
+  const inside = routed ? ["sh", "-c", ROUTER, "router", ...fromSource.argv, ...args] : [...fromSource.argv, ...args];
+  const proc = Bun.spawn(["unshare", "--map-root-user", "--net", "--", ...inside], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
   const [stdoutBytes, stderr, status] = await Promise.all([new Response(proc.stdout).bytes(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
