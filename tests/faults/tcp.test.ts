@@ -2,6 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { NetError } from "../../src/errors.ts";
+import { chargen } from "../../src/protocol/chargen.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
@@ -98,6 +99,19 @@ describe("the path: results stay byte-exact", () => {
     const { reply } = await ask(r.port, enc(message));
     expect(reply.length).toBe(enc(message.toUpperCase()).length);
     expect(dec(reply) === message.toUpperCase()).toBe(true);
+  });
+
+  test("chargen through tiny segments and delay: --bytes stops at exactly that many, exit 0", async () => {
+    const [talker] = (await serveProtocol(chargen, ["tcp"], { host: "127.0.0.1", port: 0 })) as [Listener];
+    try {
+      const r = tcpRelay({ upstream: { host: "127.0.0.1", port: talker.port }, down: { tiny: true, delayMs: 20 } });
+      relays.push(r);
+      const out = await timed(["send", "--protocol", "chargen", "--bytes", "300", `127.0.0.1:${r.port}`]);
+      expect({ status: out.status, stderr: out.stderr, bytes: out.stdoutBytes.length }).toEqual({ status: 0, stderr: "", bytes: 300 });
+      expect(chargen.client.verify(out.stdoutBytes, new Uint8Array(0))).toBeUndefined();
+    } finally {
+      talker.stop();
+    }
   });
 
   test("a delay longer than --timeout between bytes: the read times out, on time", async () => {
