@@ -1,0 +1,261 @@
+// The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run, alternating.
+// bun run bench [--rounds N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const BUN = process.execPath;
+
+interface Args { rounds: number; seconds: number; only?: string[]; json: boolean; readme: boolean; shared: string }
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rounds: 5, seconds: 2, json: false, readme: true, shared: join(ROOT, "../shared/bench") };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${k} needs a value`); return x; };
+    if (k === "--rounds") a.rounds = Math.max(1, Number(v()));
+    else if (k === "--seconds") a.seconds = Math.max(0.2, Number(v()));
+    else if (k === "--only") a.only = v().split(",");
+    else if (k === "--json") a.json = true;
+    else if (k === "--no-readme") a.readme = false;
+    else if (k === "--shared") a.shared = v();
+    else throw new Error(`unknown option ${k} (try --rounds, --seconds, --only, --json, --no-readme, --shared)`);
+  }
+  return a;
+}
+const args = parseArgs(process.argv.slice(2));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const want = (name: string) => !args.only || args.only.some((o) => name.startsWith(o));
+
+async function sh(argv: string[], timeoutMs = 120_000): Promise<{ status: number; out: string; err: string }> {
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT });
+  const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [status, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  clearTimeout(t);
+  return { status, out, err };
+}
+async function must(argv: string[], timeoutMs?: number): Promise<string> {
+  const r = await sh(argv, timeoutMs);
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}): ${r.out}${r.err}`);
+  return r.out;
+}
+
+// ---- build ----
+const work = mkdtempSync(join(tmpdir(), "upcat-bench-"));
+mkdirSync(join(ROOT, "dist/bench"), { recursive: true });
+const upcat = join(ROOT, "dist/bench/upcat");
+log("building dist/bench/upcat, cref and loadgen ...");
+await must([BUN, "build", "--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv", "src/main.ts", "--outfile", upcat], 300_000);
+const cref = join(work, "cref");
+const loadgen = join(work, "loadgen");
+await must(["gcc", "-O2", "-o", cref, join(args.shared, "cref.c")]);
+await must(["gcc", "-O2", "-o", loadgen, join(args.shared, "loadgen.c")]);
+
+// ---- servers ----
+interface Server { name: string; port: number; proc: Bun.Subprocess }
+let nextPort = 20000 + Math.floor(Math.random() * 20000);
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      s.end();
+      return;
+    } catch { await Bun.sleep(25); }
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+async function start(name: string): Promise<Server> {
+  const port = nextPort++;
+  const argv = name === "upcat"
+    ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000"]
+    : name === "cref" ? [cref, String(port)]
+    : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
+  const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: "inherit", cwd: work });
+  await waitPort(port);
+  return { name, port, proc };
+}
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : NaN;
+}
+
+// ---- scenarios ----
+interface Scenario { name: string; label: string; unit: string; servers: string[]; run(s: Server): Promise<{ value: number; errors: number }> }
+const S = String;
+async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
+  const r = await sh([loadgen, mode, ...rest.map(S)], 120_000);
+  const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
+  if (!m) return { value: 0, errors: -1 };
+  return { value: Number(m[1]), errors: Number(m[2]) };
+}
+const secs = args.seconds;
+const streamMb = Math.max(16, Math.round(64 * secs / 2));
+const scenarios: Scenario[] = [
+  { name: "udp-w1", label: "UDP replies/s, 1 in flight", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("udp", s.port, secs, 1, 64) },
+  { name: "udp-w32", label: "UDP replies/s, 32 in flight", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("udp", s.port, secs, 32, 64) },
+  { name: "tcpc-c32", label: "TCP connections/s, 32 clients", unit: "/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcpc", s.port, secs, 32, 64) },
+  { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
+  { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
+  { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
+  {
+    name: "tcps-utf8", label: "TCP stream MB/s, UTF-8 (Korean, German)", unit: "MB/s", servers: ["upcat", "cref"],
+    async run(s) {
+      const r = await sh([BUN, join(ROOT, "scripts/bench/utf8-stream.ts"), S(s.port), S(streamMb)], 120_000);
+      const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
+      // cref uppercases ASCII only: its UTF-8 reply differs, so only its speed counts.
+      return m ? { value: Number(m[1]), errors: s.name === "cref" ? 0 : Number(m[2]) } : { value: 0, errors: -1 };
+    },
+  },
+];
+
+interface Row { name: string; label: string; unit: string; results: Record<string, { median: number; samples: number[]; errors: number }>; ratio?: number }
+const rows: Row[] = [];
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2; };
+
+const active = scenarios.filter((s) => want(s.name));
+const serverNames = [...new Set(active.flatMap((s) => s.servers))];
+const servers: Record<string, Server> = {};
+try {
+  for (const n of serverNames) servers[n] = await start(n);
+  for (const sc of active) {
+    const samples: Record<string, number[]> = {};
+    const errors: Record<string, number> = {};
+    for (let r = 0; r < args.rounds; r++) {
+      // Alternate which server goes first, so drift in the machine's load falls on both.
+      const order = r % 2 ? [...sc.servers].reverse() : sc.servers;
+      for (const n of order) {
+        // socat forks a process a connection: fewer rounds, it is only a reference point.
+        if (n === "socat" && r > 0) continue;
+        const res = await sc.run(servers[n]!);
+        (samples[n] ??= []).push(res.value);
+        errors[n] = (errors[n] ?? 0) + Math.max(0, res.errors) + (res.errors < 0 ? 1 : 0);
+      }
+    }
+    const results: Row["results"] = {};
+    for (const n of sc.servers) results[n] = { median: median(samples[n] ?? []), samples: samples[n] ?? [], errors: errors[n] ?? 0 };
+    const row: Row = { name: sc.name, label: sc.label, unit: sc.unit, results, ratio: results.upcat!.median / results.cref!.median };
+    rows.push(row);
+    log(`${sc.name}: ${sc.servers.map((n) => `${n} ${fmt(results[n]!.median)} (${results[n]!.samples.map(fmt).join(" ")}, errors ${results[n]!.errors})`).join("; ")}; ratio ${row.ratio!.toFixed(2)}`);
+  }
+
+  // ---- memory ----
+  if (want("rss")) {
+    await Bun.sleep(500);
+    const idle: Record<string, number> = {};
+    for (const n of ["upcat", "cref"]) idle[n] = rssKb(servers[n]!.proc.pid) / 1024;
+    rows.push({ name: "rss-idle", label: "RSS idle, MB", unit: "MB", results: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, { median: v, samples: [v], errors: 0 }])), ratio: idle.upcat! / idle.cref! });
+    const held: Record<string, { median: number; samples: number[]; errors: number }> = {};
+    for (const n of ["upcat", "cref"]) {
+      const r = await holdConnections(servers[n]!, 10_000);
+      held[n] = { median: r.rssMb, samples: [r.rssMb], errors: 10_000 - r.open };
+    }
+    rows.push({ name: "rss-10k", label: "RSS with 10 000 idle TCP conns, MB", unit: "MB", results: held, ratio: held.upcat!.median / held.cref!.median });
+    log(`rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`);
+  }
+} finally {
+  for (const s of Object.values(servers)) s.proc.kill("SIGKILL");
+}
+
+// ---- start-up ----
+if (want("startup")) {
+  const port = nextPort++;
+  const c = await start("cref").then((s) => s);
+  try {
+    const hasCheck = (await sh([upcat, "check", "--help"])).status === 0;
+    const upcatProbe = hasCheck ? [upcat, "check", `127.0.0.1:${port}`] : [upcat, "send", `tcp://127.0.0.1:${c.port}`, "hi"];
+    if (hasCheck) upcatProbe[2] = `127.0.0.1:${c.port}`;
+    const cases: [string, string, string[]][] = [
+      ["startup-version", "start-up: --version, ms", [upcat, "--version"]],
+      [hasCheck ? "startup-check" : "startup-send", hasCheck ? "start-up: check of one open port, ms" : "start-up: send of one TCP message (no check yet), ms", upcatProbe],
+    ];
+    const ncArgv = ["nc", "-z", "-w", "2", "127.0.0.1", String(c.port)];
+    for (const [name, label, argv] of cases) {
+      const times: Record<string, number[]> = { upcat: [], nc: [] };
+      for (let i = 0; i < Math.max(10, args.rounds * 4); i++) {
+        for (const [who, av] of [["upcat", argv], ["nc", name === "startup-version" ? ["nc", "-h"] : ncArgv]] as const) {
+          const t = performance.now();
+          await sh([...av], 10_000);
+          times[who]!.push(performance.now() - t);
+        }
+      }
+      const u = median(times.upcat!);
+      const n = median(times.nc!);
+      rows.push({ name, label, unit: "ms", results: { upcat: { median: u, samples: times.upcat!, errors: 0 }, nc: { median: n, samples: times.nc!, errors: 0 } }, ratio: u / n });
+      log(`${name}: upcat ${u.toFixed(1)} ms, nc ${n.toFixed(1)} ms`);
+    }
+  } finally {
+    c.proc.kill("SIGKILL");
+  }
+  void port;
+}
+rmSync(work, { recursive: true, force: true });
+
+/** holdConnections opens n idle TCP connections to a server, reads its RSS, and closes them. */
+async function holdConnections(s: Server, n: number): Promise<{ open: number; rssMb: number }> {
+  const socks: Bun.Socket<undefined>[] = [];
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; i < n && Date.now() < deadline; i += 200) {
+    const batch = await Promise.allSettled(Array.from({ length: Math.min(200, n - i) }, () =>
+      Bun.connect({ hostname: "127.0.0.1", port: s.port, socket: { data() {}, error() {} } })));
+    for (const b of batch) if (b.status === "fulfilled") socks.push(b.value);
+  }
+  await Bun.sleep(1000);
+  const rss = rssKb(s.proc.pid) / 1024;
+  for (const x of socks) x.terminate();
+  await Bun.sleep(500);
+  return { open: socks.length, rssMb: rss };
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return "–";
+  if (x >= 10_000) return `${(x / 1000).toFixed(1)}k`;
+  if (x >= 100) return x.toFixed(0);
+  return x.toFixed(1);
+}
+
+// ---- report ----
+const table = [
+  "| scenario | upcat | cref | upcat/cref | other |",
+  "| --- | --- | --- | --- | --- |",
+  ...rows.map((r) => {
+    const ref = r.results.cref ?? r.results.nc;
+    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}`).join(", ");
+    const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
+    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×` : "–"} | ${other}${err} |`;
+  }),
+].join("\n");
+if (args.json) for (const r of rows) console.log(JSON.stringify(r));
+else console.log(table);
+
+if (args.readme && rows.length > 0) {
+  const readme = join(ROOT, "README.md");
+  const text = existsSync(readme) ? readFileSync(readme, "utf8") : "";
+  const cores = navigator.hardwareConcurrency;
+  const section = [
+    "## Performance",
+    "",
+    `Measured by \`bun run bench\` on loopback, ${new Date().toISOString().slice(0, 10)}, ${cores} cores shared with the load generator`,
+    `(and with whatever else the machine was doing): medians of ${args.rounds} alternating rounds of ${secs}s against`,
+    "`cref`, a single-threaded epoll C server (`../shared/bench/cref.c`), driven by `../shared/bench/loadgen.c`;",
+    "64-byte messages; socat is `socat TCP-LISTEN:…,fork EXEC:'tr a-z A-Z'`, one round. cref uppercases ASCII only, so",
+    "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`).",
+    "Figures move from run to run; compare within one run.",
+    "",
+    table,
+    "",
+    "Reproduce: `bun run bench` (`--rounds 3 --seconds 1` for a quick run, `--only udp,tcpr` for some",
+    "scenarios, `--json` for one JSON object per row, `--no-readme` to leave this file alone).",
+    "To measure your own server: `upcat bench udp://host:port --duration 5s --concurrency 32`.",
+    "",
+  ].join("\n");
+  const start = text.search(/^## Performance\s*$/m);
+  let next: string;
+  if (start < 0) next = `${text.replace(/\n*$/, "\n\n")}${section}`;
+  else {
+    const after = text.slice(start + 1).search(/^## /m);
+    next = after < 0 ? `${text.slice(0, start)}${section}` : `${text.slice(0, start)}${section}\n${text.slice(start + 1 + after)}`;
+  }
+  writeFileSync(readme, next);
+  log("README.md: ## Performance written");
+}
+process.exit(0);
