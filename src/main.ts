@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
 import { cac } from "cac";
+import { registerBench } from "./cli/bench.ts";
 import { processIo } from "./cli/io.ts";
 import { registerProtocols } from "./cli/protocols.ts";
 import { registerSend } from "./cli/send.ts";
@@ -13,6 +14,7 @@ const cli = cac("upcat");
 registerServe(cli, io);
 registerSend(cli, io);
 registerProtocols(cli, io);
+registerBench(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
 cli.option("-V, --version", "Print the version and exit");
 cli.help();

@@ -1,0 +1,234 @@
+// A load generator for `upcat bench`: requests a second and latency percentiles of a UDP or TCP request/reply server.
+import { NetError } from "../errors.ts";
+import { hostPort, resolveHost } from "../transport/address.ts";
+import type { Target } from "../transport/target.ts";
+
+export interface BenchOptions {
+  target: Target;
+  /** durationMs is how long to send new requests; replies still in flight are then awaited up to timeoutMs. */
+  durationMs: number;
+  /** concurrency: UDP requests in flight, or persistent TCP connections, each with one request outstanding. */
+  concurrency: number;
+  /** size of each request in bytes (lowercase letters and a newline). */
+  size: number;
+  /** timeoutMs: a UDP request unanswered this long is counted as lost and sent anew; a TCP one fails its connection. */
+  timeoutMs: number;
+  /** onProgress is called about every 250 ms with the replies so far. */
+  onProgress?(p: BenchProgress): void;
+}
+
+export interface BenchProgress {
+  readonly elapsedMs: number;
+  readonly replies: number;
+  readonly errors: number;
+}
+
+export interface BenchResult {
+  readonly target: string;
+  readonly transport: "udp" | "tcp";
+  readonly address: string;
+  readonly concurrency: number;
+  readonly size: number;
+  readonly durationMs: number;
+  /** requests sent, replies received whole, errors (timeouts, lost connections, short or failed sends). */
+  readonly requests: number;
+  readonly replies: number;
+  readonly errors: number;
+  readonly bytesIn: number;
+  readonly rate: number;
+  /** latency percentiles of the replies, in milliseconds. */
+  readonly latency: { readonly p50: number; readonly p99: number; readonly max: number; readonly mean: number };
+}
+
+/** payloadOf is the request every client sends: size bytes of a-z ending in a newline. */
+export function payloadOf(size: number): Uint8Array {
+  const p = new Uint8Array(size);
+  for (let i = 0; i < size; i++) p[i] = 97 + (i % 26);
+  if (size > 0) p[size - 1] = 10;
+  return p;
+}
+
+/** percentile returns the p-th percentile (0..100) of sorted values, nearest rank; 0 with none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** Tally is what every client adds to; latencies are kept in a growable Float64Array (8 bytes a reply). */
+class Tally {
+  requests = 0;
+  replies = 0;
+  errors = 0;
+  bytesIn = 0;
+  lat = new Float64Array(1 << 16);
+  n = 0;
+  reply(ms: number, bytes: number): void {
+    this.replies++;
+    this.bytesIn += bytes;
+    if (this.n === this.lat.length) {
+      const next = new Float64Array(this.lat.length * 2);
+      next.set(this.lat);
+      this.lat = next;
+    }
+    this.lat[this.n++] = ms;
+  }
+}
+
+/** runBench loads the target for durationMs and returns the figures; it throws a NetError only when no request could be made at all. */
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const { target } = opts;
+  const [address] = await resolveHost(target.host, target.transport);
+  const tally = new Tally();
+  const started = performance.now();
+  const stopAt = started + opts.durationMs;
+  const progress = opts.onProgress
+    ? setInterval(() => opts.onProgress!({ elapsedMs: performance.now() - started, replies: tally.replies, errors: tally.errors }), 250)
+    : undefined;
+  try {
+    if (target.transport === "udp") await udpLoad(address!, target.port, opts, tally, stopAt);
+    else await tcpLoad(address!, target.port, opts, tally, stopAt);
+  } finally {
+    clearInterval(progress);
+  }
+  const elapsed = Math.max(performance.now() - started, 1);
+  const sorted = tally.lat.subarray(0, tally.n).sort();
+  let sum = 0;
+  for (const x of sorted) sum += x;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    target: `${target.transport}://${hostPort(target.host, target.port)}`,
+    transport: target.transport,
+    address: address!,
+    concurrency: opts.concurrency,
+    size: opts.size,
+    durationMs: Math.round(elapsed),
+    requests: tally.requests,
+    replies: tally.replies,
+    errors: tally.errors,
+    bytesIn: tally.bytesIn,
+    rate: Math.round((tally.replies / elapsed) * 1000),
+    latency: {
+      p50: round(percentile(sorted, 50)),
+      p99: round(percentile(sorted, 99)),
+      max: round(sorted.length ? sorted[sorted.length - 1]! : 0),
+      mean: round(sorted.length ? sum / sorted.length : 0),
+    },
+  };
+}
+
+/** udpLoad keeps `concurrency` datagrams in flight from one socket per slot; a reply frees its slot for the next request. */
+async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
+  const payload = payloadOf(opts.size);
+  const where = hostPort(address, port);
+  const done = Promise.withResolvers<void>();
+  let live = opts.concurrency;
+  let refused: unknown;
+  const slots = await Promise.all(Array.from({ length: opts.concurrency }, async () => {
+    const slot = { sentAt: 0, timer: undefined as ReturnType<typeof setTimeout> | undefined, over: false, sock: undefined as undefined | Awaited<ReturnType<typeof Bun.udpSocket>> };
+    const retire = () => {
+      if (slot.over) return;
+      slot.over = true;
+      clearTimeout(slot.timer);
+      slot.sock?.close();
+      if (--live === 0) done.resolve();
+    };
+    const next = () => {
+      clearTimeout(slot.timer);
+      if (performance.now() >= stopAt) return retire();
+      tally.requests++;
+      slot.sentAt = performance.now();
+      try {
+        slot.sock!.send(payload);
+      } catch {
+        tally.errors++;
+      }
+      // A lost datagram (or a reply that never comes) costs the slot timeoutMs, then it goes on.
+      slot.timer = setTimeout(() => {
+        tally.errors++;
+        next();
+      }, opts.timeoutMs);
+    };
+    slot.sock = await Bun.udpSocket({
+      hostname: address.includes(":") ? "::" : "0.0.0.0",
+      port: 0,
+      connect: { hostname: address, port },
+      socket: {
+        data(_s: unknown, bytes: Uint8Array) {
+          if (slot.over) return;
+          tally.reply(performance.now() - slot.sentAt, bytes.length);
+          next();
+        },
+        // ECONNREFUSED: nothing listens there; every slot will hear it, the run ends.
+        error(err: unknown) {
+          refused ??= err;
+          tally.errors++;
+          retire();
+        },
+      } as never,
+    }).catch((err) => {
+      throw NetError.from("connect", "udp", where, err);
+    });
+    return { slot, next };
+  }));
+  for (const s of slots) s.next();
+  await done.promise;
+  if (tally.replies === 0 && refused) throw NetError.from("read", "udp", where, refused, "nothing is listening on that port");
+}
+
+/** tcpLoad keeps `concurrency` connections, each sending a request once the whole reply to the last one arrived. */
+async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
+  const payload = payloadOf(opts.size);
+  const where = hostPort(address, port);
+  let firstError: unknown;
+  const one = () => new Promise<void>((resolve) => {
+    let sentAt = 0;
+    let got = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let over = false;
+    const finish = (sock?: { end(): void }, failed = false) => {
+      if (over) return;
+      over = true;
+      clearTimeout(timer);
+      if (failed) tally.errors++;
+      sock?.end();
+      resolve();
+    };
+    const request = (sock: Bun.Socket<undefined>) => {
+      if (performance.now() >= stopAt) return finish(sock);
+      tally.requests++;
+      got = 0;
+      sentAt = performance.now();
+      const n = sock.write(payload);
+      // A request the kernel did not take whole at once: this small a write means the connection is in trouble.
+      if (n !== payload.length) return finish(sock, true);
+      clearTimeout(timer);
+      timer = setTimeout(() => finish(sock, true), opts.timeoutMs);
+    };
+    Bun.connect({
+      hostname: address,
+      port,
+      socket: {
+        open: request,
+        data(sock, bytes) {
+          if (over) return;
+          got += bytes.length;
+          // The reply to a request is as long as the request (upper, echo); anything over belongs to nobody.
+          if (got >= payload.length) {
+            tally.reply(performance.now() - sentAt, got);
+            request(sock);
+          }
+        },
+        end(sock) { finish(sock, true); },
+        close() { finish(undefined, !over && performance.now() < stopAt); },
+        error(_sock, err) { firstError ??= err; finish(undefined, true); },
+        connectError(_sock, err) { firstError ??= err; },
+      },
+    }).catch((err) => {
+      firstError ??= err;
+      finish(undefined, true);
+    });
+  });
+  await Promise.all(Array.from({ length: opts.concurrency }, one));
+  if (tally.replies === 0 && firstError) throw NetError.from("connect", "tcp", where, firstError);
+}

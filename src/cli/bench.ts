@@ -1,0 +1,68 @@
+// `upcat bench`: load a UDP or TCP request/reply server and print replies a second and latency percentiles.
+import type { CAC } from "cac";
+import { UsageError } from "../errors.ts";
+import { runBench, type BenchResult } from "../bench/load.ts";
+import { parseTarget } from "../transport/target.ts";
+import type { Io } from "./io.ts";
+import { parseCount, parseDuration, parseSize } from "./option-values.ts";
+
+const MAX_UDP_SIZE = 65507;
+
+async function bench(targetArg: string | undefined, raw: Record<string, unknown>, io: Io): Promise<number> {
+  if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
+  const forced = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
+  const text = targetArg ?? "localhost:12000";
+  const target = parseTarget(text, { transport: forced ?? "tcp", host: "localhost", port: 12000 });
+  if (forced && target.transport !== forced) throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
+  const durationMs = parseDuration(raw.duration ?? "5s", "--duration");
+  const timeoutMs = parseDuration(raw.timeout ?? "1s", "--timeout");
+  const concurrency = parseCount(raw.concurrency ?? 32, "--concurrency", 10_000);
+  if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
+  const size = parseSize(raw.size ?? 64, "--size");
+  if (target.transport === "udp" && size > MAX_UDP_SIZE) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_UDP_SIZE})`);
+  if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
+  const live = !raw.json && process.stderr.isTTY;
+  const result = await runBench({
+    target, durationMs, concurrency, size, timeoutMs,
+    onProgress: live
+      ? (p) => process.stderr.write(`\r${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors \x1b[K`)
+      : undefined,
+  });
+  if (live) process.stderr.write("\r\x1b[K");
+  io.out(raw.json ? `${JSON.stringify(toJson(result))}\n` : show(result));
+  await io.flush();
+  // No reply at all is a failure a script must see; some errors among many replies are figures, not failure.
+  return result.replies === 0 ? 1 : 0;
+}
+
+function toJson(r: BenchResult) {
+  return {
+    target: r.target, proto: r.transport, address: r.address, concurrency: r.concurrency, size: r.size,
+    duration_ms: r.durationMs, requests: r.requests, replies: r.replies, errors: r.errors, bytes_in: r.bytesIn,
+    rate: r.rate, p50_ms: r.latency.p50, p99_ms: r.latency.p99, max_ms: r.latency.max, mean_ms: r.latency.mean,
+  };
+}
+
+function show(r: BenchResult): string {
+  return [
+    `${r.target} (${r.address}), ${r.concurrency} ${r.transport === "udp" ? "in flight" : "connections"}, ${r.size}-byte requests, ${(r.durationMs / 1000).toFixed(1)}s`,
+    `${r.rate} replies/s   ${r.replies} replies   ${r.errors} errors`,
+    `latency ms   p50 ${r.latency.p50}   p99 ${r.latency.p99}   max ${r.latency.max}`,
+    "",
+  ].join("\n");
+}
+
+export function registerBench(cli: CAC, io: Io): void {
+  cli
+    .command("bench [target]", "Load a request/reply server (upper, echo) and print replies/s and latency p50/p99/max")
+    .option("--udp", "Bench over UDP (as udp://host:port)")
+    .option("--tcp", "Bench over TCP (the default for host:port)")
+    .option("--duration <duration>", "How long to send requests", { default: "5s" })
+    .option("--concurrency <n>", "UDP requests in flight, or TCP connections, each with one request outstanding", { default: 32 })
+    .option("--size <size>", "Bytes a request", { default: 64 })
+    .option("--timeout <duration>", "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection", { default: "1s" })
+    .option("--json", "Print one JSON object: rate, replies, errors, p50_ms, p99_ms, max_ms")
+    .example("  upcat bench udp://127.0.0.1:12000 --duration 5s --concurrency 32")
+    .example("  upcat bench 127.0.0.1:7 --concurrency 100 --json | jq .rate")
+    .action((target: string | undefined, options: Record<string, unknown>) => bench(target, options, io));
+}
