@@ -113,10 +113,14 @@ const rows: Row[] = [];
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2; };
 
 const active = scenarios.filter((s) => want(s.name));
-const serverNames = [...new Set(active.flatMap((s) => s.servers))];
+const serverNames = [...new Set([...active.flatMap((s) => s.servers), ...(want("rss") ? ["upcat", "cref"] : [])])];
 const servers: Record<string, Server> = {};
 try {
   for (const n of serverNames) servers[n] = await start(n);
+  // Idle means freshly started, before any load: what a server costs just by running.
+  await Bun.sleep(300);
+  const idle: Record<string, number> = {};
+  for (const n of ["upcat", "cref"]) if (servers[n]) idle[n] = rssKb(servers[n]!.proc.pid) / 1024;
   for (const sc of active) {
     const samples: Record<string, number[]> = {};
     const errors: Record<string, number> = {};
@@ -140,16 +144,13 @@ try {
 
   // ---- memory ----
   if (want("rss")) {
-    await Bun.sleep(500);
-    const idle: Record<string, number> = {};
-    for (const n of ["upcat", "cref"]) idle[n] = rssKb(servers[n]!.proc.pid) / 1024;
-    rows.push({ name: "rss-idle", label: "RSS idle, MB", unit: "MB", results: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, { median: v, samples: [v], errors: 0 }])), ratio: idle.upcat! / idle.cref! });
+    rows.push({ name: "rss-idle", label: "RSS idle (fresh start), MB", unit: "MB", results: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, { median: v, samples: [v], errors: 0 }])), ratio: idle.upcat! / idle.cref! });
     const held: Record<string, { median: number; samples: number[]; errors: number }> = {};
     for (const n of ["upcat", "cref"]) {
       const r = await holdConnections(servers[n]!, 10_000);
       held[n] = { median: r.rssMb, samples: [r.rssMb], errors: 10_000 - r.open };
     }
-    rows.push({ name: "rss-10k", label: "RSS with 10 000 idle TCP conns, MB", unit: "MB", results: held, ratio: held.upcat!.median / held.cref!.median });
+    rows.push({ name: "rss-10k", label: "RSS with 10 000 idle TCP conns (after the load), MB", unit: "MB", results: held, ratio: held.upcat!.median / held.cref!.median });
     log(`rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`);
   }
 } finally {
@@ -221,7 +222,7 @@ const table = [
     const ref = r.results.cref ?? r.results.nc;
     const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}`).join(", ");
     const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
-    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×` : "–"} | ${other}${err} |`;
+    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : " of nc"}` : "–"} | ${other}${err} |`;
   }),
 ].join("\n");
 if (args.json) for (const r of rows) console.log(JSON.stringify(r));
