@@ -78,6 +78,22 @@ class Output {
  * when `stream` is set and the range ends inside a sequence that the next bytes may complete.
  */
 function upcaseRange(bytes: Uint8Array, from: number, to: number, out: Output, stream: boolean): number {
+  // The common case first: a range that is all valid UTF-8 (but for a character the next chunk
+  // completes) is validated, decoded and uppercased whole, natively, not byte by byte.
+  if (out.len === 0 && to - from >= WHOLE_MIN) {
+    const cut = stream ? heldFrom(bytes, from, to) : to;
+    let text: string | undefined;
+    try {
+      text = fatalDecoder.decode(bytes.subarray(from, cut));
+    } catch {}
+    if (text !== undefined) {
+      const upper = encoder.encode(text.toUpperCase());
+      out.buf = upper;
+      out.len = upper.length;
+      return cut;
+    }
+    // Not valid UTF-8 somewhere: the byte-by-byte path below keeps the bad bytes as they are.
+  }
   let i = from;
   let run = from; // start of the valid text not yet written
   let runAscii = true;
@@ -107,6 +123,20 @@ function upcaseRange(bytes: Uint8Array, from: number, to: number, out: Output, s
     run = i;
   }
   flushRun(to);
+  return to;
+}
+
+/** WHOLE_MIN: below this many bytes, the byte-by-byte path is as quick as the native one. */
+const WHOLE_MIN = 256;
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** heldFrom is where a sequence that the range cuts short begins (to hold it back), or `to`. */
+function heldFrom(bytes: Uint8Array, from: number, to: number): number {
+  for (let k = to - 1; k >= from && k >= to - 3; k--) {
+    const b = bytes[k]!;
+    if (b < 0x80) return to;
+    if (b >= 0xc0) return sequenceLength(bytes, k, to) < 0 ? k : to;
+  }
   return to;
 }
 
