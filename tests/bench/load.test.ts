@@ -28,7 +28,7 @@ test.each([
   [[1, 2, 3, 4], 100, 4],
   [[5], 99, 5],
   [Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
-])("percentile(%p, %p) is %p", (values, p, want) => {
+])("percentile case %#: p%p", (values, p, want) => {
   expect(percentile(values, p)).toBe(want);
 });
 
