@@ -1,4 +1,4 @@
-// Starts one protocol on several transports at once, on one port number where it can.
+// Starts one protocol on several transports at once, on one port number.
 import { errnoCode } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import type { Listener, ListenOptions } from "./listener.ts";
@@ -11,24 +11,35 @@ const ADAPTERS: Record<Transport, (protocol: Protocol, opts: ListenOptions) => P
   tcp: serveTcp,
 };
 
+// An ephemeral UDP port is often taken on TCP by some client's outgoing connection; a fresh pick
+// almost always fits, and one port for both is what the ready line and every client assume.
+const SAME_PORT_TRIES = 64;
+
 /**
  * serveProtocol binds every transport asked for, or none: if one bind fails, the ones already
- * bound are stopped and the error goes up. With port 0, later transports try the port the first got.
+ * bound are stopped and the error goes up. With port 0, every transport gets the same port number.
  */
 export async function serveProtocol(protocol: Protocol, transports: readonly Transport[], opts: ListenOptions): Promise<Listener[]> {
+  if (opts.port !== 0 || transports.length < 2) return bindAll(protocol, transports, opts, () => opts.port);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bindAll(protocol, transports, opts, (first) => first?.port ?? 0);
+    } catch (err) {
+      if (errnoCode(err) !== "EADDRINUSE" || attempt === SAME_PORT_TRIES) throw err;
+    }
+  }
+}
+
+async function bindAll(
+  protocol: Protocol,
+  transports: readonly Transport[],
+  opts: ListenOptions,
+  portFor: (first: Listener | undefined) => number,
+): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
     for (const transport of transports) {
-      const first = listeners[0];
-      if (opts.port === 0 && first) {
-        try {
-          listeners.push(await ADAPTERS[transport](protocol, { ...opts, port: first.port }));
-          continue;
-        } catch (err) {
-          if (errnoCode(err) !== "EADDRINUSE") throw err;
-        }
-      }
-      listeners.push(await ADAPTERS[transport](protocol, opts));
+      listeners.push(await ADAPTERS[transport](protocol, { ...opts, port: portFor(listeners[0]) }));
     }
   } catch (err) {
     for (const listener of listeners) listener.stop();
