@@ -6,7 +6,7 @@ export class UsageError extends Error {
 }
 
 /** Words for the errno codes a user meets, in netcat's terse style. */
-const REASONS: Record<string, string> = {
+export const REASONS: Record<string, string> = {
   ECONNREFUSED: "connection refused",
   ECONNRESET: "connection reset by peer",
   EADDRINUSE: "address already in use",

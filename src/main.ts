@@ -2,6 +2,7 @@
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
 import { cac } from "cac";
 import { registerBench } from "./cli/bench.ts";
+import { registerCheck } from "./cli/check.ts";
 import { processIo } from "./cli/io.ts";
 import { registerProtocols } from "./cli/protocols.ts";
 import { registerSend } from "./cli/send.ts";
@@ -13,6 +14,7 @@ const io = processIo();
 const cli = cac("upcat");
 registerServe(cli, io);
 registerSend(cli, io);
+registerCheck(cli, io);
 registerProtocols(cli, io);
 registerBench(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
@@ -39,6 +41,12 @@ async function run(argv: string[]): Promise<number> {
     const status = await cli.runMatchedCommand();
     return typeof status === "number" ? status : 0;
   } catch (err) {
+    // A monitoring system reads stdout and wants UNKNOWN (3) for a plugin it called wrongly.
+    if (cli.matchedCommandName === "check" && argv.includes("--nagios") && !(err instanceof NetError) && (err instanceof UsageError || (err instanceof Error && err.name === "CACError"))) {
+      io.out(`UPCAT UNKNOWN - ${err.message}\n`);
+      await io.flush();
+      return 3;
+    }
     return report(err);
   }
 }

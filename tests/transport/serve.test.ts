@@ -5,7 +5,7 @@ import { serveProtocol } from "../../src/transport/serve.ts";
 
 // Many TCP listeners on ephemeral ports make UDP's first pick collide on TCP now and then, so
 // the retry is exercised, not only the common case.
-const held: ReturnType<typeof Bun.listen>[] = [];
+const held: { stop(closeActive?: boolean): void }[] = [];
 afterAll(() => held.forEach((l) => l.stop(true)));
 
 test("port 0: every UDP+TCP pair shares one port, even while 800 TCP ports are taken", async () => {

@@ -1,0 +1,111 @@
+// One try of one target: resolve, then a TCP/TLS handshake, a UDP probe, or a protocol's own exchange.
+import { NetError } from "../errors.ts";
+import type { Protocol } from "../protocol/protocol.ts";
+import { resolveHost } from "../transport/address.ts";
+import { request } from "../transport/request.ts";
+import type { Target } from "../transport/target.ts";
+import { udpRequest } from "../transport/udp.ts";
+import type { Outcome } from "./result.ts";
+import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
+
+export interface ProbeOptions {
+  timeoutMs: number;
+  /** send is the probe: bytes written after the handshake (TCP) or the datagram (UDP, empty by default). */
+  send?: Uint8Array;
+  /** wanted is --expect / --match on the reply; with it a TCP check waits for a reply. */
+  wanted?: (reply: Uint8Array) => boolean;
+  /** protocol makes the check speak that protocol's client and verify its answer. */
+  protocol?: Protocol;
+  tls?: Omit<TlsProbe, "serverName">;
+}
+
+/** MAX_REPLY is how much of a reply a check reads and keeps. */
+export const MAX_REPLY = 64 * 1024;
+// A chargen server never stops: a few lines are enough to verify the pattern.
+const ENDLESS_SAMPLE = 512;
+
+/** probe makes one try; it never throws for a network failure, which is a state of the target. */
+export async function probe(target: Target, opts: ProbeOptions): Promise<Outcome> {
+  const started = performance.now();
+  let addresses: string[];
+  try {
+    addresses = await resolveHost(target.host, target.transport);
+  } catch (err) {
+    return { state: "error", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err) };
+  }
+  // As nc does: the next address of a name only when this one refused.
+  let outcome: Outcome | undefined;
+  for (const address of addresses) {
+    outcome = await probeAddress(address, target, opts);
+    if (outcome.state !== "closed") break;
+  }
+  return outcome!;
+}
+
+function probeAddress(address: string, target: Target, opts: ProbeOptions): Promise<Outcome> {
+  if (opts.protocol) return protocolProbe(address, target, opts.protocol, opts);
+  if (target.transport === "tcp") {
+    const tls = opts.tls && { ...opts.tls, serverName: isName(target.host) ? target.host : undefined };
+    return tcpProbe(address, target.port, { timeoutMs: opts.timeoutMs, send: opts.send, wanted: opts.wanted, tls, maxReply: MAX_REPLY });
+  }
+  return udpProbe(address, target.port, opts);
+}
+
+async function udpProbe(address: string, port: number, opts: ProbeOptions): Promise<Outcome> {
+  const started = performance.now();
+  try {
+    const reply = await udpRequest({ transport: "udp", host: address, port }, opts.send ?? new Uint8Array(0), { timeoutMs: opts.timeoutMs, retries: 0 });
+    const bytes = reply.bytes.slice(0, MAX_REPLY);
+    if (opts.wanted && !opts.wanted(bytes)) return { state: "mismatch", address, latencyMs: reply.rttMs, reply: bytes, error: "the reply did not match" };
+    return { state: "open", address, latencyMs: reply.rttMs, reply: bytes };
+  } catch (err) {
+    return { address, latencyMs: performance.now() - started, ...failure(err, "udp") };
+  }
+}
+
+async function protocolProbe(address: string, target: Target, protocol: Protocol, opts: ProbeOptions): Promise<Outcome> {
+  const started = performance.now();
+  const role = protocol.client;
+  const payload = role.speaksFirst ? new Uint8Array(0) : (opts.send ?? new TextEncoder().encode("upcat check\n"));
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  try {
+    const result = await request({ ...target, host: address }, payload, {
+      timeoutMs: opts.timeoutMs,
+      retries: 0,
+      role,
+      maxBytes: role.endless ? ENDLESS_SAMPLE : undefined,
+      onData(chunk) {
+        if (kept >= MAX_REPLY) return;
+        chunks.push(chunk.slice(0, MAX_REPLY - kept));
+        kept += Math.min(chunk.length, MAX_REPLY - kept);
+      },
+    });
+    const reply = Buffer.concat(chunks);
+    const latencyMs = role.replies ? result.rttMs : performance.now() - started;
+    if (!role.replies && target.transport === "udp") {
+      // A discard server says nothing back: only an ICMP error would have told us more.
+      return { state: "no_reply", address, latencyMs, error: `${protocol.name} servers do not reply over UDP` };
+    }
+    const wrong = role.replies ? role.verify(reply, payload) : undefined;
+    if (wrong) return { state: "mismatch", address, latencyMs, reply, error: `not a ${protocol.name} reply: ${wrong}` };
+    if (opts.wanted && !opts.wanted(reply)) return { state: "mismatch", address, latencyMs, reply, error: "the reply did not match" };
+    return { state: "open", address, latencyMs, reply };
+  } catch (err) {
+    return { address, latencyMs: performance.now() - started, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...failure(err, target.transport) };
+  }
+}
+
+function failure(err: unknown, transport: string): Pick<Outcome, "state" | "error"> {
+  if (!(err instanceof NetError)) throw err;
+  if (err.code === "ECONNREFUSED") return { state: "closed", error: err.reason };
+  if (err.code === "ETIMEDOUT") {
+    if (transport === "udp") return { state: "no_reply", error: `no reply within ${err.reason.replace(/^no reply after 1 try of /, "")}` };
+    return { state: "timeout", error: err.reason };
+  }
+  return { state: "error", error: err.reason };
+}
+
+function isName(host: string): boolean {
+  return !/^[\d.]+$/.test(host) && !host.includes(":");
+}

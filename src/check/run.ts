@@ -1,0 +1,104 @@
+// Runs many checks at once: a bounded pool, retries with backoff, and a deadline to wait for (wait-for-it).
+import type { Target } from "../transport/target.ts";
+import { probe, type ProbeOptions } from "./probe.ts";
+import type { CheckResult, Outcome } from "./result.ts";
+
+export interface RunOptions extends ProbeOptions {
+  /** concurrency bounds the tries in flight. */
+  concurrency: number;
+  /** retries is how many more tries a failing target gets (without waitMs). */
+  retries: number;
+  /** waitMs keeps retrying every failing target until it passes or this much time has gone. */
+  waitMs?: number;
+  /** udpSilentOk passes a UDP target that sent nothing back (open or filtered). */
+  udpSilentOk: boolean;
+  /** onResult is called once a target has its verdict, in whatever order they finish. */
+  onResult?(index: number, result: CheckResult): void;
+  /** onProgress is called after each try while --wait is waiting. */
+  onProgress?(progress: Progress): void;
+}
+
+export interface Progress {
+  readonly done: number;
+  readonly passed: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+  readonly waiting: readonly Target[];
+}
+
+const FIRST_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 1000;
+
+/** backoffMs doubles from 100ms, capped at 1s, so a wait loop polls often but not hard. */
+export function backoffMs(attempt: number): number {
+  return Math.min(FIRST_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+}
+
+/** passes says whether one try's outcome is a pass for this run. */
+export function passes(target: Target, outcome: Outcome, udpSilentOk: boolean): boolean {
+  return outcome.state === "open" || (udpSilentOk && target.transport === "udp" && outcome.state === "no_reply");
+}
+
+/** runChecks checks every target and returns the verdicts in the order of `targets`. */
+export async function runChecks(targets: readonly Target[], opts: RunOptions): Promise<CheckResult[]> {
+  const started = performance.now();
+  const deadline = opts.waitMs === undefined ? undefined : started + opts.waitMs;
+  const results: CheckResult[] = new Array(targets.length);
+  const waiting = new Set<number>();
+  let passed = 0;
+  let done = 0;
+  const slots = new Slots(opts.concurrency);
+
+  const checkOne = async (index: number): Promise<void> => {
+    const target = targets[index]!;
+    for (let attempt = 1; ; attempt++) {
+      // A slot is held for the try only: a target sleeping between tries lets others run.
+      const outcome = await slots.run(() => {
+        // Under --wait, no try runs past the deadline.
+        const left = deadline === undefined ? Infinity : deadline - performance.now();
+        return probe(target, { ...opts, timeoutMs: Math.max(1, Math.min(opts.timeoutMs, left)) });
+      });
+      const ok = passes(target, outcome, opts.udpSilentOk);
+      const pause = backoffMs(attempt);
+      const more = deadline === undefined ? attempt <= opts.retries : deadline - performance.now() > pause;
+      if (ok || !more) {
+        results[index] = { target, ...outcome, ok, attempts: attempt };
+        waiting.delete(index);
+        done++;
+        if (ok) passed++;
+        opts.onResult?.(index, results[index]);
+        return;
+      }
+      waiting.add(index);
+      report();
+      await Bun.sleep(pause);
+    }
+  };
+  const report = () =>
+    opts.onProgress?.({ done, passed, total: targets.length, elapsedMs: performance.now() - started, waiting: [...waiting].map((i) => targets[i]!) });
+
+  await Promise.all(targets.map((_, index) => checkOne(index)));
+  report();
+  return results;
+}
+
+/** Slots lets at most `size` tasks run at once, the rest queued in order. */
+class Slots {
+  private free: number;
+  private readonly queue: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((wake) => this.queue.push(wake));
+    try {
+      return await task();
+    } finally {
+      const wake = this.queue.shift();
+      if (wake) wake();
+      else this.free++;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// Reads the targets of `upcat check`: a TARGET with a port range or list expands to one target a port.
+import { UsageError } from "../errors.ts";
+import { parseTarget, type Target } from "../transport/target.ts";
+
+/** MAX_TARGETS bounds one run: every port of one host, and no more. */
+export const MAX_TARGETS = 65535;
+
+const PORTS_AT_END = /^(.*):([0-9][0-9,\-\s]*)$/;
+
+/**
+ * expandSpec turns `host:8000-8010`, `udp://host:22,80,443` or `[::1]:1-3` into one Target a port,
+ * in the order written, duplicates dropped. Anything else is parsed as a plain TARGET.
+ */
+export function expandSpec(spec: string): Target[] {
+  const text = spec.trim();
+  const match = PORTS_AT_END.exec(text);
+  if (!match || !/[,-]/.test(match[2]!)) return [parseTarget(text, { transport: "tcp", host: "localhost" })];
+  const [, head, list] = match;
+  const ports = parsePortList(list!, text);
+  // Parse the host part once, through the one TARGET parser, with the first port standing in.
+  const base = parseTarget(`${head}:${ports[0]}`, { transport: "tcp", host: "localhost" });
+  return ports.map((port) => ({ ...base, port }));
+}
+
+/** parsePortList reads `22,80,443`, `8000-8010` or a mix, each port 1–65535, ranges low to high. */
+export function parsePortList(list: string, spec = list): number[] {
+  const seen = new Set<number>();
+  for (const part of list.split(",")) {
+    const item = part.trim();
+    const range = /^(\d{1,5})-(\d{1,5})$/.exec(item);
+    const [low, high] = range ? [Number(range[1]), Number(range[2])] : [Number(item), Number(item)];
+    if (!(range || /^\d{1,5}$/.test(item)) || low < 1 || high > 65535 || low > high) {
+      throw new UsageError(`invalid port or range "${item}" in "${spec}" (expected ports 1-65535, as in 22,80,8000-8010)`);
+    }
+    for (let port = low; port <= high; port++) seen.add(port);
+  }
+  return [...seen];
+}
+
+/** expandAll expands every spec and refuses a run larger than MAX_TARGETS or an empty one. */
+export function expandAll(specs: readonly string[]): Target[] {
+  const targets: Target[] = [];
+  for (const spec of specs) {
+    for (const target of expandSpec(spec)) {
+      targets.push(target);
+      if (targets.length > MAX_TARGETS) {
+        throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
+      }
+    }
+  }
+  if (targets.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
+  return targets;
+}
+
+/** specsFromText reads a target file: one TARGET a line, blank lines and `#` comments ignored. */
+export function specsFromText(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter((line) => line !== "")
+    .flatMap((line) => line.split(/\s+/));
+}

@@ -1,0 +1,74 @@
+// How check results read: a line a target for people, a JSON object a target for jq, and a summary.
+import type { CheckResult, CheckState } from "../check/result.ts";
+import { hostPort } from "../transport/address.ts";
+import type { Target } from "../transport/target.ts";
+import type { Io } from "./io.ts";
+
+/** targetText is the TARGET as a URL, the form every line and record names it by. */
+export function targetText(t: Target): string {
+  return `${t.transport}://${hostPort(t.host, t.port)}`;
+}
+
+/** roundMs keeps three decimals: microseconds are real on loopback, more is noise. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+function replyText(reply: Uint8Array | undefined): string | null {
+  return reply === undefined ? null : new TextDecoder().decode(reply);
+}
+
+/** jsonRecord is one result as the stable object `--json` prints. */
+export function jsonRecord(r: CheckResult) {
+  return {
+    target: targetText(r.target),
+    proto: r.target.transport,
+    host: r.target.host,
+    address: r.address ?? null,
+    port: r.target.port,
+    state: r.state,
+    ok: r.ok,
+    latency_ms: roundMs(r.latencyMs),
+    reply: replyText(r.reply),
+    error: r.error ?? null,
+    attempts: r.attempts,
+    ...(r.tls ? { tls: r.tls } : {}),
+  };
+}
+
+const WORDS: Record<CheckState, string> = {
+  open: "open",
+  closed: "closed",
+  timeout: "timeout",
+  no_reply: "no reply",
+  mismatch: "mismatch",
+  error: "error",
+};
+
+/** resultLine is one result for people: state, target, latency, and why. */
+export function resultLine(r: CheckResult, io: Io, width: number): string {
+  const c = io.outColor;
+  const word = WORDS[r.state].padEnd(8);
+  const state = r.ok ? c.green(word) : r.state === "no_reply" || r.state === "timeout" ? c.yellow(word) : c.red(word);
+  const parts = [state, targetText(r.target).padEnd(width), c.dim(`${roundMs(r.latencyMs).toFixed(1).padStart(7)}ms`)];
+  if (r.address && r.address !== r.target.host) parts.push(c.dim(`(${r.address})`));
+  if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${r.tls.days_left} days left`.replace(/\s+/g, " "));
+  if (r.error) parts.push(r.ok ? c.dim(r.error) : r.error);
+  if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch")) parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
+  if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
+  return parts.join("  ");
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+/** summaryLine counts the results by state. */
+export function summaryLine(results: readonly CheckResult[], elapsedMs: number): string {
+  const counts = new Map<CheckState, number>();
+  for (const r of results) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  const passed = results.filter((r) => r.ok).length;
+  const states = [...counts].map(([state, n]) => `${n} ${WORDS[state]}`).join(", ");
+  const noun = results.length === 1 ? "target" : "targets";
+  return `${passed} of ${results.length} ${noun} passed (${states}) in ${(elapsedMs / 1000).toFixed(2)}s`;
+}
