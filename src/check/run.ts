@@ -28,6 +28,7 @@ export interface Progress {
 
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 1000;
+const LAST_TRY_MS = 100;
 
 /** backoffMs doubles from 100ms, capped at 1s, so a wait loop polls often but not hard. */
 export function backoffMs(attempt: number): number {
@@ -59,8 +60,10 @@ export async function runChecks(targets: readonly Target[], opts: RunOptions): P
         return probe(target, { ...opts, timeoutMs: Math.max(1, Math.min(opts.timeoutMs, left)) });
       });
       const ok = passes(target, outcome, opts.udpSilentOk);
-      const pause = backoffMs(attempt);
-      const more = deadline === undefined ? attempt <= opts.retries : deadline - performance.now() > pause;
+      const left = deadline === undefined ? Infinity : deadline - performance.now();
+      const more = deadline === undefined ? attempt <= opts.retries : left > 0;
+      // The last sleep before the deadline leaves the last try some time of its own.
+      const pause = Math.min(backoffMs(attempt), Math.max(0, left - LAST_TRY_MS));
       if (ok || !more) {
         results[index] = { target, ...outcome, ok, attempts: attempt };
         waiting.delete(index);

@@ -1,7 +1,7 @@
 // The command-line scenarios, run against whatever starts upcat: the source (tests/cli) or the compiled binary (tests/e2e).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
-import { freePort } from "../support/peers.ts";
+import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 
 /** cliScenarios registers every scenario; `command` is awaited once, before the first test. */
@@ -128,8 +128,9 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       expect(r.stderr).toMatch(new RegExp(`^upcat: read udp 127\\.0\\.0\\.1:${port}: connection refused \\(nothing is listening on that port\\)\\n$`));
     });
 
-    test("unknown host, exit 1", async () => {
-      const r = await run(cmd, ["send", "no-such-host.invalid:12000", "x"]);
+    test("unknown host, exit 1 (in a network namespace with nothing up, so no query leaves)", async () => {
+      const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
+      const r = await run(isolated, ["send", "no-such-host.invalid:12000", "x"]);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^upcat: resolve tcp no-such-host\.invalid: .+ \(check the name, or use an IP address\)\n$/);
     });

@@ -191,10 +191,4 @@ describe("TCP client errors", () => {
     expect(err.message).toContain("timed out after 300ms");
     expect(performance.now() - started).toBeLessThan(3000);
   });
-
-  test("an unknown host is a resolve error", async () => {
-    const err = await tcpRequest({ transport: "tcp", host: "no-such-host.invalid", port: 1 }, enc("x"), { timeoutMs: 2000, onData() {} }).catch((e) => e);
-    expect(err).toBeInstanceOf(NetError);
-    expect(err.op).toBe("resolve");
-  });
 });

@@ -1,0 +1,240 @@
+// One try of each kind against real servers on loopback: TCP, UDP, TLS, protocols, and the ways each fails.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probe } from "../../src/check/probe.ts";
+import { protocols } from "../../src/protocol/index.ts";
+import type { Listener } from "../../src/transport/listener.ts";
+import { serveProtocol } from "../../src/transport/serve.ts";
+import type { Target } from "../../src/transport/target.ts";
+import { freePort, requireTool } from "../support/peers.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
+const contains = (s: string) => (reply: Uint8Array) => dec(reply).includes(s);
+const tcp = (port: number, host = "127.0.0.1"): Target => ({ transport: "tcp", host, port });
+const udp = (port: number, host = "127.0.0.1"): Target => ({ transport: "udp", host, port });
+
+const stops: (() => void)[] = [];
+let upperPort = 0;
+let chargenPort = 0;
+let banner = 0;
+let silent = 0;
+let silentUdp = 0;
+let tlsPort = 0;
+let pki: { dir: string; ca: string };
+
+/** makeCert writes a self-signed certificate for `name` (and 127.0.0.1), valid `days` days, with openssl. */
+function makeCert(dir: string, name: string, days: number): { cert: string; key: string } {
+  const openssl = requireTool("openssl");
+  const cert = join(dir, `${name}.pem`);
+  const key = join(dir, `${name}.key`);
+  const r = Bun.spawnSync([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", String(days),
+    "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name},IP:127.0.0.1`]);
+  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr}`);
+  return { cert, key };
+}
+
+beforeAll(async () => {
+  const up = await serveProtocol(protocols.upper!, ["udp", "tcp"], { host: "::", port: 0 });
+  const cg = await serveProtocol(protocols.chargen!, ["tcp"], { host: "127.0.0.1", port: 0 });
+  upperPort = up[0]!.port;
+  chargenPort = cg[0]!.port;
+  stops.push(...[...up, ...cg].map((l: Listener) => () => l.stop()));
+  const b = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.write("220 mail.example ESMTP\r\n"), data() {} } });
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const u = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  [banner, silent, silentUdp] = [b.port, s.port, u.port];
+  stops.push(() => b.stop(true), () => s.stop(true), () => u.close());
+  const dir = mkdtempSync(join(tmpdir(), "upcat-pki-"));
+  const { cert, key } = makeCert(dir, "localhost", 10);
+  pki = { dir, ca: await Bun.file(cert).text() };
+  const t = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(cert), key: Bun.file(key) }, socket: { open: (sock) => void sock.write("hello over tls\n"), data() {} } });
+  tlsPort = t.port;
+  stops.push(() => t.stop(true));
+});
+afterAll(() => stops.forEach((stop) => stop()));
+
+describe("tcp", () => {
+  test("an open port: the handshake is the check, no reply read", async () => {
+    const o = await probe(tcp(upperPort), { timeoutMs: 1000 });
+    expect(o).toMatchObject({ state: "open", address: "127.0.0.1" });
+    expect(o.reply).toBeUndefined();
+    expect(o.latencyMs).toBeGreaterThan(0);
+  });
+
+  test("a closed port is closed, at once", async () => {
+    const o = await probe(tcp(await freePort()), { timeoutMs: 5000 });
+    expect(o).toMatchObject({ state: "closed", error: "connection refused" });
+    expect(o.latencyMs).toBeLessThan(1000);
+  });
+
+  test("IPv6 loopback", async () => {
+    expect(await probe(tcp(upperPort, "::1"), { timeoutMs: 1000 })).toMatchObject({ state: "open", address: "::1" });
+  });
+
+  test("a name resolves and the address is reported", async () => {
+    expect(await probe(tcp(upperPort, "localhost"), { timeoutMs: 1000 })).toMatchObject({ state: "open" });
+  });
+
+  test("a banner that speaks first, as SMTP: --expect 220 matches", async () => {
+    const o = await probe(tcp(banner), { timeoutMs: 1000, wanted: contains("220") });
+    expect(o.state).toBe("open");
+    expect(dec(o.reply)).toBe("220 mail.example ESMTP\r\n");
+  });
+
+  test("a banner that does not match: mismatch after the read timeout, the reply kept", async () => {
+    const t0 = performance.now();
+    const o = await probe(tcp(banner), { timeoutMs: 300, wanted: contains("+OK") });
+    expect(o).toMatchObject({ state: "mismatch", error: "the reply did not match within 300ms" });
+    expect(dec(o.reply)).toStartWith("220");
+    expect(performance.now() - t0).toBeLessThan(300 + 1000);
+  });
+
+  test("send then expect: the upper server answers the probe", async () => {
+    const o = await probe(tcp(upperPort), { timeoutMs: 1000, send: enc("ping\r\n"), wanted: contains("PING\r\n") });
+    expect(o).toMatchObject({ state: "open" });
+    expect(dec(o.reply)).toBe("PING\r\n");
+  });
+
+  test("a server that accepts and never answers: timeout, not hang", async () => {
+    const t0 = performance.now();
+    const o = await probe(tcp(silent), { timeoutMs: 300, send: enc("hi"), wanted: contains("x") });
+    expect(o).toMatchObject({ state: "timeout", error: "no reply within 300ms" });
+    expect(performance.now() - t0).toBeLessThan(300 + 1000);
+  });
+
+  test("a server that closes without a word: mismatch, saying so", async () => {
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.end(), data() {} } });
+    try {
+      const o = await probe(tcp(l.port), { timeoutMs: 1000, wanted: contains("x") });
+      expect(o.state).toMatch(/mismatch|error/);
+      expect(o.error).toMatch(/closed by peer|reset/);
+    } finally {
+      l.stop(true);
+    }
+  });
+
+  test("a full accept queue (SYNs dropped): the connect times out on time", async () => {
+    const python = requireTool("python3");
+    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], { stdout: "pipe" });
+    try {
+      const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
+      const held = await Promise.allSettled([0, 1, 2].map(() => Promise.race([Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), Bun.sleep(300).then(() => undefined)])));
+      const t0 = performance.now();
+      const o = await probe(tcp(port), { timeoutMs: 400 });
+      expect(o).toMatchObject({ state: "timeout", error: "no connection within 400ms" });
+      expect(performance.now() - t0).toBeLessThan(400 + 1000);
+      for (const h of held) if (h.status === "fulfilled") h.value?.terminate();
+    } finally {
+      peer.kill("SIGKILL");
+    }
+  });
+});
+
+describe("udp", () => {
+  test("a server that answers: open, with its reply", async () => {
+    const o = await probe(udp(upperPort), { timeoutMs: 1000, send: enc("abc") });
+    expect(o).toMatchObject({ state: "open" });
+    expect(dec(o.reply)).toBe("ABC");
+  });
+
+  test("nothing bound: the ICMP port unreachable makes it closed at once", async () => {
+    const t0 = performance.now();
+    const o = await probe(udp(await freePort("udp")), { timeoutMs: 5000 });
+    expect(o.state).toBe("closed");
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  test("bound but silent: no reply (open or filtered) after the timeout", async () => {
+    const o = await probe(udp(silentUdp), { timeoutMs: 300 });
+    expect(o).toMatchObject({ state: "no_reply", error: "no reply within 300ms" });
+  });
+
+  test("--expect on a UDP reply: a wrong reply is a mismatch", async () => {
+    const o = await probe(udp(upperPort), { timeoutMs: 1000, send: enc("abc"), wanted: contains("xyz") });
+    expect(o).toMatchObject({ state: "mismatch" });
+    expect(dec(o.reply)).toBe("ABC");
+  });
+
+  test("IPv6 loopback", async () => {
+    expect(await probe(udp(upperPort, "::1"), { timeoutMs: 1000, send: enc("v6") })).toMatchObject({ state: "open", address: "::1" });
+  });
+});
+
+describe("--protocol", () => {
+  test.each(["udp", "tcp"] as const)("upper over %s: the reply is the probe in uppercase", async (transport) => {
+    const o = await probe({ transport, host: "127.0.0.1", port: upperPort }, { timeoutMs: 1000, protocol: protocols.upper });
+    expect(o.state).toBe("open");
+    expect(dec(o.reply)).toBe("UPCAT CHECK\n");
+  });
+
+  test("upper spoken to a server that is not upper (chargen): mismatch, saying why", async () => {
+    const o = await probe(tcp(chargenPort), { timeoutMs: 1000, protocol: protocols.upper });
+    expect(o.state).toBe("mismatch");
+    expect(o.error).toMatch(/^not a upper reply: /);
+  });
+
+  test("chargen: a sample of the pattern is read and verified, then the check ends", async () => {
+    const o = await probe(tcp(chargenPort), { timeoutMs: 1000, protocol: protocols.chargen });
+    expect(o.state).toBe("open");
+    expect(o.reply!.length).toBe(512);
+  });
+
+  test("a protocol on a closed port is closed", async () => {
+    expect((await probe(tcp(await freePort()), { timeoutMs: 1000, protocol: protocols.echo })).state).toBe("closed");
+  });
+});
+
+describe("tls", () => {
+  test("trusted through --ca: open, with the subject, expiry and TLS version", async () => {
+    const o = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false } });
+    expect(o.state).toBe("open");
+    expect(o.tls).toMatchObject({ subject: "CN=localhost", issuer: "CN=localhost", authorized: true, protocol: expect.stringMatching(/^TLSv1\.[23]$/) });
+    expect(o.tls!.days_left).toBeOneOf([9, 10]);
+    expect(Date.parse(o.tls!.valid_to)).toBeGreaterThan(Date.now());
+  });
+
+  test("self-signed and not trusted: error naming why; --insecure passes it and still reports it", async () => {
+    const bad = await probe(tcp(tlsPort), { timeoutMs: 2000, tls: { insecure: false } });
+    expect(bad.state).toBe("error");
+    expect(bad.error).toMatch(/^certificate not trusted: self.signed/);
+    expect(bad.tls).toMatchObject({ subject: "CN=localhost", authorized: false });
+    const ok = await probe(tcp(tlsPort), { timeoutMs: 2000, tls: { insecure: true } });
+    expect(ok).toMatchObject({ state: "open", tls: { authorized: false } });
+  });
+
+  test("a certificate for another name fails even with its CA trusted", async () => {
+    const other = makeCert(pki.dir, "other.example", 10);
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(other.cert), key: Bun.file(other.key) }, socket: { data() {} } });
+    try {
+      const o = await probe(tcp(l.port, "localhost"), { timeoutMs: 2000, tls: { ca: await Bun.file(other.cert).text(), insecure: false } });
+      expect(o.state).toBe("error");
+      expect(o.error).toMatch(/does not match/);
+    } finally {
+      l.stop(true);
+    }
+  });
+
+  test("--cert-days: fewer days left than asked fails, fewer asked passes", async () => {
+    const near = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: 30 } });
+    expect(near.state).toBe("error");
+    expect(near.error).toMatch(/^certificate expires in (9|10) days \(.*\), fewer than --cert-days 30$/);
+    expect((await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: 5 } })).state).toBe("open");
+  });
+
+  test("--expect over TLS reads the decrypted reply", async () => {
+    const o = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false }, wanted: contains("hello over tls") });
+    expect(o.state).toBe("open");
+    expect(dec(o.reply)).toBe("hello over tls\n");
+  });
+
+  test("TLS to a plain TCP server: no handshake, an error or timeout, on time", async () => {
+    const t0 = performance.now();
+    const o = await probe(tcp(silent), { timeoutMs: 400, tls: { insecure: true } });
+    expect(o.state).toBe("timeout");
+    expect(o.error).toBe("no TLS handshake within 400ms");
+    expect(performance.now() - t0).toBeLessThan(400 + 1000);
+  });
+});

@@ -1,0 +1,45 @@
+// TARGET specs of `upcat check`: ranges and lists expand in order, bad ones are usage errors before any traffic.
+import { describe, expect, test } from "bun:test";
+import { expandAll, expandSpec, MAX_TARGETS, parsePortList, specsFromText } from "../../src/check/spec.ts";
+import { UsageError } from "../../src/errors.ts";
+
+describe("expandSpec", () => {
+  test.each([
+    ["db:5432", [["tcp", "db", 5432]]],
+    ["tcp://db:5432", [["tcp", "db", 5432]]],
+    ["udp://10.0.0.1:53", [["udp", "10.0.0.1", 53]]],
+    ["[::1]:7", [["tcp", "::1", 7]]],
+    ["host:8000-8002", [["tcp", "host", 8000], ["tcp", "host", 8001], ["tcp", "host", 8002]]],
+    ["host:22,80,443", [["tcp", "host", 22], ["tcp", "host", 80], ["tcp", "host", 443]]],
+    ["udp://[::1]:1-2,5", [["udp", "::1", 1], ["udp", "::1", 2], ["udp", "::1", 5]]],
+    ["my-host.example:80,80,81", [["tcp", "my-host.example", 80], ["tcp", "my-host.example", 81]]],
+    [":12000", [["tcp", "localhost", 12000]]],
+  ] as const)("%s", (spec, want) => {
+    expect(expandSpec(spec).map((t) => [t.transport, t.host, t.port])).toEqual(want.map((w) => [...w]));
+  });
+
+  test.each(["host", "host:0", "host:70000", "host:1-70000", "host:10-5", "host:1,,2", "host:1-", "::1:80", "http://host:80", "ho st:80", "[::1:80"])(
+    "%s is a usage error",
+    (spec) => {
+      expect(() => expandSpec(spec)).toThrow(UsageError);
+    },
+  );
+
+  test("a range of every port is 65535 targets; past that is refused", () => {
+    expect(expandAll(["h:1-65535"])).toHaveLength(MAX_TARGETS);
+    expect(() => expandAll(["h:1-65535", "h:1"])).toThrow(/more than 65535 targets/);
+  });
+
+  test("no targets at all is a usage error", () => {
+    expect(() => expandAll([])).toThrow(/no targets/);
+  });
+
+  test("parsePortList keeps the order written and drops repeats", () => {
+    expect(parsePortList("443,22-24,22")).toEqual([443, 22, 23, 24]);
+  });
+});
+
+test("a target file: one a line, comments and blank lines ignored, several on a line allowed", () => {
+  const text = "# databases\ndb:5432   # primary\n\n  cache:6379 cache:6380\r\nudp://dns:53\n#end\n";
+  expect(specsFromText(text)).toEqual(["db:5432", "cache:6379", "cache:6380", "udp://dns:53"]);
+});
