@@ -51,6 +51,16 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
+/** withFileDash turns `--file -` into `--file=-`: cac (mri) reads a lone "-" as no value, and "-" is how users say stdin. */
+function withFileDash(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    if (arg === "-" && out.at(-1) === "--file") out[out.length - 1] = "--file=-";
+    else out.push(arg);
+  }
+  return out;
+}
+
 function report(err: unknown): number {
   const c = io.errColor;
   const say = (message: string) => io.err(`${c.red("upcat:")} ${message}`);
@@ -71,7 +81,7 @@ function report(err: unknown): number {
   return 1;
 }
 
-process.exitCode = await run(process.argv);
+process.exitCode = await run(withFileDash(process.argv));
 // Bun cannot cancel a connect that timed out: without this the kernel's SYN retries (about two minutes) keep the process alive.
 await io.flush();
 process.exit();

@@ -101,7 +101,11 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
           if (settled || !opts.wanted) return;
           const room = opts.maxReply - reply.length;
           reply = concat(reply, chunk.length > room ? chunk.subarray(0, room) : chunk);
-          if (opts.wanted(reply)) finish({ state: "open", reply });
+          // With a reply wanted, the time that counts is the time to it, as check_tcp reports.
+          if (opts.wanted(reply)) {
+            latencyMs = performance.now() - started;
+            finish({ state: "open", reply });
+          }
           else if (reply.length >= opts.maxReply) finish({ state: "mismatch", error: `no match in the first ${opts.maxReply} bytes`, reply });
         },
         drain(sock) {
