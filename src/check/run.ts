@@ -52,6 +52,7 @@ export async function runChecks(targets: readonly Target[], opts: RunOptions): P
 
   const checkOne = async (index: number): Promise<void> => {
     const target = targets[index]!;
+    let last = false;
     for (let attempt = 1; ; attempt++) {
       // A slot is held for the try only: a target sleeping between tries lets others run.
       const outcome = await slots.run(() => {
@@ -61,9 +62,13 @@ export async function runChecks(targets: readonly Target[], opts: RunOptions): P
       });
       const ok = passes(target, outcome, opts.udpSilentOk);
       const left = deadline === undefined ? Infinity : deadline - performance.now();
-      const more = deadline === undefined ? attempt <= opts.retries : left > 0;
-      // The last sleep before the deadline leaves the last try some time of its own.
-      const pause = Math.min(backoffMs(attempt), Math.max(0, left - LAST_TRY_MS));
+      const more = deadline === undefined ? attempt <= opts.retries : left > 0 && !last;
+      let pause = backoffMs(attempt);
+      // Near the deadline, one last try, early enough to have some time of its own.
+      if (pause > left - LAST_TRY_MS) {
+        pause = Math.max(0, left - LAST_TRY_MS);
+        last = true;
+      }
       if (ok || !more) {
         results[index] = { target, ...outcome, ok, attempts: attempt };
         waiting.delete(index);

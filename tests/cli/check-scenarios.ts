@@ -109,6 +109,22 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       }
     });
 
+    test("on a terminal: progress while waiting, coloured lines, the summary", async () => {
+      const script = requireTool("script");
+      const port = await freePort();
+      const later = Bun.sleep(700).then(() => startServer(cmd, ["--tcp", "--port", String(port), "--host", "127.0.0.1"]));
+      try {
+        const line = [...cmd.argv, "check", "--wait", "5s", `127.0.0.1:${port}`].map((w) => `'${w}'`).join(" ");
+        const r = await run({ ...cmd, argv: [script, "-qec", line, "/dev/null"] }, [], { env: { NO_COLOR: "" } });
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain(`0/1 up, waiting for tcp://127.0.0.1:${port}`);
+        expect(r.stdout).toMatch(new RegExp(`\\x1b\\[32mopen +\\x1b\\[39m  tcp://127\\.0\\.0\\.1:${port}`));
+        expect(r.stdout).toMatch(/1 of 1 target passed \(1 open\) in [\d.]+s\r\n$/);
+      } finally {
+        await (await later).stop();
+      }
+    });
+
     test("--retries: a closed port is tried again, and still fails", async () => {
       const r = await run(cmd, ["check", "--json", "--retries", "2", `127.0.0.1:${closed}`]);
       expect(r.status).toBe(1);

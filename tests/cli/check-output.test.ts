@@ -1,0 +1,70 @@
+// How check results read: lines for people (with colour only when asked), the summary, and the monitoring-plugin line.
+import { expect, test } from "bun:test";
+import { createColors } from "picocolors";
+import type { CheckResult } from "../../src/check/result.ts";
+import { jsonRecord, resultLine, summaryLine } from "../../src/cli/check-output.ts";
+import type { Io } from "../../src/cli/io.ts";
+import { nagiosReport, statusOf } from "../../src/cli/nagios.ts";
+
+const ioWith = (color: boolean) => ({ outColor: createColors(color) }) as Io;
+const result = (over: Partial<CheckResult> & Pick<CheckResult, "state" | "ok">): CheckResult => ({
+  target: { transport: "tcp", host: "db", port: 5432 },
+  address: "10.0.0.5",
+  latencyMs: 1.2345,
+  attempts: 1,
+  ...over,
+});
+
+test("a line: state, target, latency, the address a name resolved to, and why", () => {
+  const line = resultLine(result({ state: "closed", ok: false, error: "connection refused" }), ioWith(false), 20);
+  expect(line).toBe("closed    tcp://db:5432             1.2ms  (10.0.0.5)  connection refused");
+});
+
+test("colour: green for a pass, red for closed, yellow for a timeout; none without colour", () => {
+  const c = ioWith(true);
+  expect(resultLine(result({ state: "open", ok: true }), c, 10)).toStartWith("\x1b[32mopen");
+  expect(resultLine(result({ state: "closed", ok: false }), c, 10)).toStartWith("\x1b[31mclosed");
+  expect(resultLine(result({ state: "timeout", ok: false }), c, 10)).toStartWith("\x1b[33mtimeout");
+  expect(resultLine(result({ state: "open", ok: true }), ioWith(false), 10)).not.toContain("\x1b");
+});
+
+test("a mismatch shows the reply it got; retries are counted", () => {
+  const line = resultLine(result({ state: "mismatch", ok: false, error: "the reply did not match", reply: new TextEncoder().encode("-ERR\r\n"), attempts: 3 }), ioWith(false), 10);
+  expect(line).toEndWith('the reply did not match  "-ERR\\r\\n"  after 3 tries');
+});
+
+test("the summary counts states", () => {
+  const rs = [result({ state: "open", ok: true }), result({ state: "open", ok: true }), result({ state: "no_reply", ok: false })];
+  expect(summaryLine(rs, 1234)).toBe("2 of 3 targets passed (2 open, 1 no reply) in 1.23s");
+});
+
+test("JSON: latency rounded to microseconds, reply as text, TLS details when checked", () => {
+  const tls = { subject: "CN=db", issuer: "CN=ca", valid_to: "2027-01-01T00:00:00.000Z", days_left: 37, authorized: true, protocol: "TLSv1.3" };
+  expect(jsonRecord(result({ state: "open", ok: true, reply: new TextEncoder().encode("hi"), tls }))).toEqual({
+    target: "tcp://db:5432", proto: "tcp", host: "db", address: "10.0.0.5", port: 5432, state: "open", ok: true,
+    latency_ms: 1.235, reply: "hi", error: null, attempts: 1, tls,
+  });
+});
+
+test("nagios: thresholds grade a pass; a failure is CRITICAL", () => {
+  const t = { warningMs: 1, criticalMs: 10, timeoutMs: 2000 };
+  expect(statusOf(result({ state: "open", ok: true, latencyMs: 0.5 }), t)).toBe("OK");
+  expect(statusOf(result({ state: "open", ok: true, latencyMs: 5 }), t)).toBe("WARNING");
+  expect(statusOf(result({ state: "open", ok: true, latencyMs: 50 }), t)).toBe("CRITICAL");
+  expect(statusOf(result({ state: "error", ok: false, address: undefined, error: "unknown host" }), t)).toBe("CRITICAL");
+});
+
+test("nagios: many targets, the worst status, the failures named, perfdata a label each", () => {
+  const t = { warningMs: 100, timeoutMs: 2000 };
+  const rs = [
+    result({ state: "open", ok: true, latencyMs: 0.25 }),
+    result({ state: "open", ok: true, latencyMs: 150, target: { transport: "tcp", host: "db", port: 5433 } }),
+  ];
+  expect(nagiosReport(rs, t)).toEqual({
+    status: 1,
+    line: "TCP WARNING - 1 of 2 OK, slowest 0.150 s; tcp://db:5433 warning 0.150 s|'tcp://db:5432'=0.000250s;0.100000;;0.000000;2.000000 'tcp://db:5433'=0.150000s;0.100000;;0.000000;2.000000",
+  });
+  const mixed = nagiosReport([result({ state: "open", ok: true }), result({ state: "no_reply", ok: false, error: "no reply within 2000ms", target: { transport: "udp", host: "ns", port: 53 } })], t);
+  expect(mixed.status).toBe(2);
+  expect(mixed.line).toStartWith("UPCAT CRITICAL - 1 of 2 OK, slowest 0.001 s; udp://ns:53 no_reply: no reply within 2000ms|");
+});
