@@ -23,6 +23,7 @@ cli.help();
 cli.example("  upcat serve &                 # uppercase server on udp and tcp port 12000");
 cli.example("  upcat send hello              # prints HELLO");
 cli.example("  upcat send udp://127.0.0.1:12000 'hello again'");
+cli.example("  upcat check db:5432 127.0.0.1:8000-8010 --json   # exit 0 only if every port is open");
 
 /** run parses argv, runs the command and returns the exit status: 0 ok, 1 failed, 2 wrong command line. */
 async function run(argv: string[]): Promise<number> {
