@@ -11,9 +11,12 @@ export interface Thresholds {
   timeoutMs: number;
 }
 
-/** statusOf grades one result: failed is CRITICAL (an unknown host too, as check_tcp says), slow is WARNING or CRITICAL. */
+/**
+ * statusOf grades one result as check_tcp does: an unexpected reply is WARNING, any other failure
+ * (an unknown host too) CRITICAL, a pass slower than a threshold WARNING or CRITICAL.
+ */
 export function statusOf(r: CheckResult, t: Thresholds): NagiosStatus {
-  if (!r.ok) return "CRITICAL";
+  if (!r.ok) return r.state === "mismatch" ? "WARNING" : "CRITICAL";
   if (t.criticalMs !== undefined && r.latencyMs > t.criticalMs) return "CRITICAL";
   if (t.warningMs !== undefined && r.latencyMs > t.warningMs) return "WARNING";
   return "OK";
@@ -30,7 +33,7 @@ export function nagiosReport(results: readonly CheckResult[], t: Thresholds): { 
   if (results.length === 1) {
     const r = results[0]!;
     message = r.ok
-      ? `${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.tls ? `, certificate ${r.tls.subject} expires in ${r.tls.days_left} days` : ""}`
+      ? `${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${r.tls ? `, certificate ${r.tls.subject} expires in ${r.tls.days_left} days` : ""}`
       : `${targetText(r.target)} ${r.state}: ${r.error ?? r.state}`;
   } else {
     const bad = graded.filter((g) => g.status !== "OK");
@@ -42,6 +45,11 @@ export function nagiosReport(results: readonly CheckResult[], t: Thresholds): { 
     .filter((r) => r.ok)
     .map((r) => `${results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`}=${seconds(r.latencyMs)}s;${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`);
   return { line: `${label} ${worst} - ${message}${perf.length ? `|${perf.join(" ")}` : ""}`, status: NAGIOS[worst] };
+}
+
+/** firstLine is the start of a reply as check_tcp shows it: one line, no control characters. */
+function firstLine(reply: Uint8Array): string {
+  return new TextDecoder().decode(reply.subarray(0, 200)).split(/\r?\n/)[0]!.replace(/[\x00-\x1f|]/g, "?");
 }
 
 function seconds(ms: number | undefined): string {

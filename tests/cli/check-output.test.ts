@@ -46,12 +46,15 @@ test("JSON: latency rounded to microseconds, reply as text, TLS details when che
   });
 });
 
-test("nagios: thresholds grade a pass; a failure is CRITICAL", () => {
+test("nagios: thresholds grade a pass; a failure is CRITICAL, a wrong reply WARNING", () => {
   const t = { warningMs: 1, criticalMs: 10, timeoutMs: 2000 };
   expect(statusOf(result({ state: "open", ok: true, latencyMs: 0.5 }), t)).toBe("OK");
   expect(statusOf(result({ state: "open", ok: true, latencyMs: 5 }), t)).toBe("WARNING");
   expect(statusOf(result({ state: "open", ok: true, latencyMs: 50 }), t)).toBe("CRITICAL");
   expect(statusOf(result({ state: "error", ok: false, address: undefined, error: "unknown host" }), t)).toBe("CRITICAL");
+  expect(statusOf(result({ state: "timeout", ok: false }), t)).toBe("CRITICAL");
+  // check_tcp's default for an unexpected reply (--mismatch=warn).
+  expect(statusOf(result({ state: "mismatch", ok: false, latencyMs: 0.5 }), t)).toBe("WARNING");
 });
 
 test("nagios: many targets, the worst status, the failures named, perfdata a label each", () => {
