@@ -52,7 +52,10 @@ export interface Protocol {
   readonly spec: string;
   /** summary says in a few words what a server does. */
   readonly summary: string;
-  /** datagram answers one datagram; undefined sends nothing back. */
+  /**
+   * datagram answers one datagram; undefined sends nothing back. The reply is the message itself
+   * (echo) or bytes of its own, never a view into the message: the transport reuses that memory.
+   */
   datagram(message: Uint8Array, peer: Peer): Uint8Array | undefined;
   /** stream starts the state for one new connection. */
   stream(peer: Peer): StreamSession;

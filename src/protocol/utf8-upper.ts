@@ -140,8 +140,27 @@ function heldFrom(bytes: Uint8Array, from: number, to: number): number {
   return to;
 }
 
+/**
+ * asciiUpcase uppercases short ASCII in one pass, or returns undefined at the first byte that is not
+ * ASCII: most datagrams and small segments are ASCII, and this path costs one allocation and one loop.
+ */
+function asciiUpcase(bytes: Uint8Array): Uint8Array | undefined {
+  const n = bytes.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b >= 0x80) return undefined;
+    out[i] = ASCII_UPPER[b]!;
+  }
+  return out;
+}
+
 /** upcase uppercases a whole message, as one datagram or one complete stream. */
 export function upcase(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < WHOLE_MIN) {
+    const ascii = asciiUpcase(bytes);
+    if (ascii) return ascii;
+  }
   const out = new Output(bytes.length);
   upcaseRange(bytes, 0, bytes.length, out, false);
   return out.bytes();
@@ -153,6 +172,10 @@ export class Upcaser {
 
   /** push returns the uppercase of everything that can be judged so far. */
   push(chunk: Uint8Array): Uint8Array {
+    if (this.held.length === 0 && chunk.length < WHOLE_MIN) {
+      const ascii = asciiUpcase(chunk);
+      if (ascii) return ascii;
+    }
     let input = chunk;
     if (this.held.length > 0) {
       input = new Uint8Array(this.held.length + chunk.length);

@@ -61,8 +61,10 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           // A reply no bigger than its request gives an attacker nothing; a bigger one is rationed per source.
           if (reply.length > message.length && !limiter.take(peer)) return void counters.rateLimited++;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
-          // A reply that shares the request's memory is copied: that memory is not ours after we return.
-          outbox.push(reply.buffer === message.buffer ? reply.slice() : reply, port, address);
+          // A reply that is the request (echo) is copied: that memory is not ours after we return.
+          // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an
+          // ArrayBuffer object for each typed array asked for one.)
+          outbox.push(reply === message ? reply.slice() : reply, port, address);
           if (outbox.length >= BATCH * 3) sendBatch(sock);
           else if (outbox.length === 3) setImmediate(sendBatch, sock);
         },
