@@ -2,6 +2,7 @@
 import type { Socket } from "bun";
 import { errnoCode, REASONS } from "../errors.ts";
 import type { Outcome, TlsInfo } from "./result.ts";
+import { writePending } from "../transport/write-pending.ts";
 
 export interface TlsProbe {
   /** serverName goes out as SNI and is what the certificate must name; undefined for an IP address. */
@@ -56,11 +57,7 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
       }, opts.timeoutMs);
     };
     const pump = (sock: Socket) => {
-      while (pending.length > 0) {
-        const written = sock.write(pending);
-        if (written <= 0) return;
-        pending = pending.subarray(written);
-      }
+      pending = writePending(sock, pending);
     };
     // The connection is up (and, for TLS, trusted): the check passes here unless a reply is wanted.
     const ready = (sock: Socket) => {

@@ -5,6 +5,7 @@ import type { Protocol, StreamSession } from "../protocol/protocol.ts";
 import { hostPort, plainAddress, resolveHost } from "./address.ts";
 import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type Limits, type Listener, type ListenOptions } from "./listener.ts";
 import type { Target } from "./target.ts";
+import { writePending } from "./write-pending.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
@@ -301,12 +302,8 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
     };
     // Writes what the kernel takes; once everything is out, half-close so the server sees the end.
     const pump = (sock: Socket) => {
-      while (pending.length > 0) {
-        const written = sock.write(pending);
-        if (written <= 0) return;
-        pending = pending.subarray(written);
-      }
-      if (opts.halfClose !== false) sock.shutdown();
+      pending = writePending(sock, pending);
+      if (pending.length === 0 && opts.halfClose !== false) sock.shutdown();
     };
 
     arm();
