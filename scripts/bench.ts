@@ -53,26 +53,31 @@ await must(["gcc", "-O2", "-o", loadgen, join(args.shared, "loadgen.c")]);
 
 // ---- servers ----
 interface Server { name: string; port: number; proc: Bun.Subprocess }
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
-async function waitPort(port: number): Promise<void> {
+// Below Linux's ephemeral range (32768+), so no client's local port can be holding the one we pick.
+let nextPort = 12001 + Math.floor(Math.random() * 20000);
+/** waitPort is true once the port answers, false if the server exits first (a port someone else has). */
+async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
   for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) return false;
     try {
       const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       s.end();
-      return;
+      return true;
     } catch { await Bun.sleep(25); }
   }
   throw new Error(`nothing listening on ${port}`);
 }
 async function start(name: string): Promise<Server> {
-  const port = nextPort++;
-  const argv = name === "upcat"
-    ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000"]
-    : name === "cref" ? [cref, String(port)]
-    : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
-  const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: "inherit", cwd: work });
-  await waitPort(port);
-  return { name, port, proc };
+  for (let attempt = 0; ; attempt++) {
+    const port = nextPort++;
+    const argv = name === "upcat"
+      ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000"]
+      : name === "cref" ? [cref, String(port)]
+      : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
+    const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: attempt < 4 ? "ignore" : "inherit", cwd: work });
+    if (await waitPort(port, proc)) return { name, port, proc };
+    if (attempt >= 4) throw new Error(`${name} would not start (ports ${port - 4}..${port} taken?)`);
+  }
 }
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
