@@ -76,6 +76,7 @@ async function start(name: string): Promise<Server> {
     const argv = name === "upcat"
       ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000"]
       : name === "cref" ? [cref, String(port)]
+      : name === "bare" ? [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)]
       : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
     const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: attempt < 4 ? "ignore" : "inherit", cwd: work });
     if (await waitPort(port, proc)) return { name, port, proc };
@@ -99,11 +100,11 @@ async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: 
 const secs = args.seconds;
 const streamMb = Math.max(16, Math.round(64 * secs / 2));
 const scenarios: Scenario[] = [
-  { name: "udp-w1", label: "UDP replies/s, 1 in flight", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("udp", s.port, secs, 1, 64) },
-  { name: "udp-w32", label: "UDP replies/s, 32 in flight", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("udp", s.port, secs, 32, 64) },
+  { name: "udp-w1", label: "UDP replies/s, 1 in flight", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("udp", s.port, secs, 1, 64) },
+  { name: "udp-w32", label: "UDP replies/s, 32 in flight", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("udp", s.port, secs, 32, 64) },
   { name: "tcpc-c32", label: "TCP connections/s, 32 clients", unit: "/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcpc", s.port, secs, 32, 64) },
-  { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
-  { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
+  { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
+  { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
   { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
   {
     name: "tcps-utf8", label: "TCP stream MB/s, UTF-8 (Korean, German)", unit: "MB/s", servers: ["upcat", "cref"],
@@ -228,7 +229,7 @@ const table = [
   "| --- | --- | --- | --- | --- |",
   ...rows.map((r) => {
     const ref = r.results.cref ?? r.results.nc;
-    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}`).join(", ");
+    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}${k === "bare" ? ` (upcat/bare ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`).join(", ");
     const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
     return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : " of nc"}` : "–"} | ${other}${err} |`;
   }),
@@ -248,6 +249,8 @@ if (args.readme && rows.length > 0) {
     "`cref`, a single-threaded epoll C server (`../shared/bench/cref.c`), driven by `../shared/bench/loadgen.c`;",
     "64-byte messages; socat is `socat TCP-LISTEN:…,fork EXEC:'tr a-z A-Z'`, one round. cref uppercases ASCII only, so",
     "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`).",
+    "bare is `scripts/bench/bare-server.ts`, the least a Bun server can do (ASCII uppercase, no limits or counters):",
+    "upcat/bare is the part of the distance to cref that is upcat's own.",
     "Figures move from run to run; compare within one run.",
     "",
     table,
