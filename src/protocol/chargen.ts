@@ -1,5 +1,5 @@
 // RFC 864, the Character Generator Protocol: lines of 72 printable characters, each a step along.
-import type { Protocol } from "./protocol.ts";
+import type { Protocol, StreamSession } from "./protocol.ts";
 
 const LINE = 72;
 const FIRST = 0x20;
@@ -21,6 +21,9 @@ const BLOCK = Buffer.concat(Array.from({ length: Math.ceil(65536 / CYCLE.length)
 
 let datagrams = 0;
 
+/** Every connection gets the same block, so every connection can share one session. */
+const CHARGEN_SESSION: StreamSession = { pull: () => BLOCK };
+
 export const chargen: Protocol = {
   name: "chargen",
   port: 19,
@@ -28,7 +31,7 @@ export const chargen: Protocol = {
   summary: "streams lines of printable characters until the client goes",
   // Each datagram gets one line, as inetd sends, within the RFC's 0 to 512 characters.
   datagram: () => chargenLine(datagrams++ % COUNT),
-  stream: () => ({ pull: () => BLOCK }),
+  stream: () => CHARGEN_SESSION,
   client: {
     speaksFirst: true,
     replies: true,

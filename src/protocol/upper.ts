@@ -1,7 +1,18 @@
 // The seed's private protocol: every message comes back in uppercase (Kurose & Ross, section 2.7).
-import type { Protocol } from "./protocol.ts";
+import type { Protocol, StreamSession } from "./protocol.ts";
 import { sameBytes } from "./same-bytes.ts";
 import { upcase, Upcaser } from "./utf8-upper.ts";
+
+/** UpperSession uppercases one connection's bytes, holding back a character split between reads. */
+class UpperSession implements StreamSession {
+  private readonly upcaser = new Upcaser();
+  data(chunk: Uint8Array): Uint8Array {
+    return this.upcaser.push(chunk);
+  }
+  end(): Uint8Array {
+    return this.upcaser.end();
+  }
+}
 
 /** upper answers each datagram, and each byte of a stream as it arrives, in uppercase. */
 export const upper: Protocol = {
@@ -10,13 +21,7 @@ export const upper: Protocol = {
   spec: "Kurose & Ross 2.7",
   summary: "sends every message back in uppercase",
   datagram: (message) => upcase(message),
-  stream() {
-    const upcaser = new Upcaser();
-    return {
-      data: (chunk) => upcaser.push(chunk),
-      end: () => upcaser.end(),
-    };
-  },
+  stream: () => new UpperSession(),
   client: {
     speaksFirst: false,
     replies: true,
