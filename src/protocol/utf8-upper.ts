@@ -61,14 +61,8 @@ class Output {
  * when `stream` is set and the range ends inside a sequence that the next bytes may complete.
  */
 function upcaseRange(bytes: Uint8Array, from: number, to: number, out: Output, stream: boolean): number {
-  // Long ASCII runs are uppercased natively (decode, toUpperCase, encode run at GB/s); anything
-  // else is scanned once in JS, which for mixed text is twice as fast as the native round trip.
-  if (out.len === 0 && to - from >= WHOLE_MIN && isAscii(bytes.subarray(from, to))) {
-    const upper = encoder.encode(asciiDecoder.decode(bytes.subarray(from, to)).toUpperCase());
-    out.buf = upper;
-    out.len = upper.length;
-    return to;
-  }
+  // Text that is not all ASCII is scanned once in JS, which for mixed text is twice as fast as
+  // the native decode, toUpperCase and encode round trip.
   out.reserve(to - from);
   let buf = out.buf;
   let o = out.len;
@@ -171,7 +165,7 @@ const BMP_KIND = new Uint8Array(0x10000).fill(UNKNOWN);
 const BMP_UPPER: (Uint8Array | undefined)[] = [];
 const ASTRAL_UPPER = new Map<number, Uint8Array | undefined>();
 
-/** WHOLE_MIN: below this many bytes, the scan is as quick as the native path. */
+/** WHOLE_MIN: below this many bytes, one JS pass over ASCII is as quick as the native path. */
 const WHOLE_MIN = 256;
 const asciiDecoder = new TextDecoder("utf-8");
 
@@ -200,12 +194,20 @@ function asciiUpcase(bytes: Uint8Array): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * upcaseIfAscii uppercases bytes that are all ASCII, or returns undefined. Short ones in one JS pass;
+ * long ones natively (decode, toUpperCase and encode run at GB/s), with no buffer allocated in between.
+ */
+function upcaseIfAscii(bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length < WHOLE_MIN) return asciiUpcase(bytes);
+  if (!isAscii(bytes)) return undefined;
+  return encoder.encode(asciiDecoder.decode(bytes).toUpperCase());
+}
+
 /** upcase uppercases a whole message, as one datagram or one complete stream. */
 export function upcase(bytes: Uint8Array): Uint8Array {
-  if (bytes.length < WHOLE_MIN) {
-    const ascii = asciiUpcase(bytes);
-    if (ascii) return ascii;
-  }
+  const ascii = upcaseIfAscii(bytes);
+  if (ascii) return ascii;
   const out = new Output(bytes.length);
   upcaseRange(bytes, 0, bytes.length, out, false);
   return out.bytes();
@@ -217,8 +219,8 @@ export class Upcaser {
 
   /** push returns the uppercase of everything that can be judged so far. */
   push(chunk: Uint8Array): Uint8Array {
-    if (this.held.length === 0 && chunk.length < WHOLE_MIN) {
-      const ascii = asciiUpcase(chunk);
+    if (this.held.length === 0) {
+      const ascii = upcaseIfAscii(chunk);
       if (ascii) return ascii;
     }
     let input = chunk;
