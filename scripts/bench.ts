@@ -105,7 +105,7 @@ const scenarios: Scenario[] = [
   { name: "tcpc-c32", label: "TCP connections/s, 32 clients", unit: "/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcpc", s.port, secs, 32, 64) },
   { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
   { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
-  { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
+  { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "bare", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
   {
     name: "tcps-utf8", label: "TCP stream MB/s, UTF-8 (Korean, German)", unit: "MB/s", servers: ["upcat", "cref"],
     async run(s) {

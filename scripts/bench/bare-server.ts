@@ -1,11 +1,16 @@
-// The least a Bun server can do for the bench's scenarios: ASCII uppercase over UDP (replies batched with
+// The least a Bun server can do for the bench's scenarios: uppercase of ASCII text over UDP (replies batched with
 // sendMany, as upcat does) and TCP, with no limits, counters or UTF-8. Beside upcat in the same run, it
 // tells how much of the distance to cref is the runtime's and how much is upcat's own.
 // bun scripts/bench/bare-server.ts PORT
 export {};
 const port = Number(process.argv[2]);
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 function upper(m: Uint8Array): Uint8Array {
+  // Big reads (the stream scenario) go through the runtime's own string uppercase, as upcat's do.
+  if (m.length >= 256) return encoder.encode(decoder.decode(m).toUpperCase());
   const r = new Uint8Array(m.length);
   for (let i = 0; i < m.length; i++) {
     const b = m[i]!;
@@ -34,17 +39,37 @@ await Bun.udpSocket({
   },
 });
 
-await Bun.listen({
+/** Pending is what the kernel has not taken yet; bare keeps it all (no limit), and ends after it. */
+interface Pending { queue: Uint8Array[]; ending: boolean }
+function flushPending(sock: Bun.Socket<Pending>): void {
+  const p = sock.data;
+  while (p.queue.length > 0) {
+    const head = p.queue[0]!;
+    const n = sock.write(head);
+    if (n < head.length) {
+      p.queue[0] = head.subarray(Math.max(n, 0));
+      return;
+    }
+    p.queue.shift();
+  }
+  if (p.ending) sock.end();
+}
+await Bun.listen<Pending>({
   hostname: "127.0.0.1",
   port,
   allowHalfOpen: true,
   socket: {
-    // The bench's clients read what they sent: under load a partial write would only be dropped here.
-    data(sock, m) {
-      sock.write(upper(m));
+    open(sock) {
+      sock.data = { queue: [], ending: false };
     },
+    data(sock, m) {
+      sock.data.queue.push(upper(m));
+      flushPending(sock);
+    },
+    drain: flushPending,
     end(sock) {
-      sock.end();
+      sock.data.ending = true;
+      flushPending(sock);
     },
     error() {},
   },
