@@ -1,6 +1,6 @@
 // One try of each kind against real servers on loopback: TCP, UDP, TLS, protocols, and the ways each fails.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probe } from "../../src/check/probe.ts";
@@ -54,7 +54,10 @@ beforeAll(async () => {
   tlsPort = t.port;
   stops.push(() => t.stop(true));
 });
-afterAll(() => stops.forEach((stop) => stop()));
+afterAll(() => {
+  stops.forEach((stop) => stop());
+  rmSync(pki.dir, { recursive: true, force: true });
+});
 
 describe("tcp", () => {
   test("an open port: the handshake is the check, no reply read", async () => {

@@ -1,6 +1,6 @@
 // `upcat check` as scripts run it, against whatever starts upcat: the source (tests/cli) or the compiled binary (tests/e2e).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, requireTool } from "../support/peers.ts";
@@ -25,6 +25,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
   afterAll(async () => {
     await server.stop();
     slowBanner.stop(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   describe("upcat check", () => {

@@ -1,5 +1,6 @@
 // The command-line scenarios, run against whatever starts upcat: the source (tests/cli) or the compiled binary (tests/e2e).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
@@ -176,6 +177,7 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
         }
       } finally {
         await s.stop();
+        rmSync(file, { force: true });
       }
     });
   });

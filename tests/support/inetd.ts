@@ -1,6 +1,6 @@
 // openbsd-inetd's internal services as a reference implementation, on test ports on ::1 only.
 import type { Subprocess } from "bun";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, requireTool, waitForListening } from "./peers.ts";
@@ -38,6 +38,7 @@ export async function startInetd(): Promise<Inetd> {
     async stop() {
       proc.kill();
       await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
