@@ -17,7 +17,10 @@ export interface StreamSession {
   greet?(): Uint8Array | undefined;
   /** closeAfterGreeting: the server closes once the greeting is written (qotd, daytime, time). */
   readonly closeAfterGreeting?: boolean;
-  /** data is called with each chunk as it arrives; without it, input is read and dropped. */
+  /**
+   * data is called with each chunk as it arrives; without it, input is read and dropped. The chunk
+   * is the session's to keep or to change in place: Bun hands each TCP read over in a fresh buffer.
+   */
   data?(chunk: Uint8Array): Uint8Array | undefined;
   /** end is called when the peer has half-closed; what it returns is the last output. */
   end?(): Uint8Array | undefined;

@@ -7,7 +7,7 @@ import { upcase, Upcaser } from "./utf8-upper.ts";
 class UpperSession implements StreamSession {
   private readonly upcaser = new Upcaser();
   data(chunk: Uint8Array): Uint8Array {
-    return this.upcaser.push(chunk);
+    return this.upcaser.pushOwned(chunk);
   }
   end(): Uint8Array {
     return this.upcaser.end();

@@ -1,6 +1,6 @@
 // The uppercase transform: Python's str.upper() on valid UTF-8, invalid bytes unchanged, streaming equal to whole.
 import { describe, expect, test } from "bun:test";
-import { sequenceLength, upcase, Upcaser } from "../../src/protocol/utf8-upper.ts";
+import { sequenceLength, upcase, upcaseAsciiInPlace, Upcaser } from "../../src/protocol/utf8-upper.ts";
 import table from "./python-upper.json";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -20,13 +20,23 @@ function rng(seed: number) {
   };
 }
 
-/** streamed pushes the input through an Upcaser cut at the given points. */
-function streamed(input: Uint8Array, cuts: number[]): Uint8Array {
+/**
+ * streamed pushes the input through an Upcaser cut at the given points. With `owned`, each piece
+ * is handed over as the TCP server hands its reads: a copy at an odd offset in a larger buffer, which
+ * the Upcaser may overwrite.
+ */
+function streamed(input: Uint8Array, cuts: number[], owned = false): Uint8Array {
   const up = new Upcaser();
   const parts: Uint8Array[] = [];
   let from = 0;
   for (const cut of [...cuts, input.length]) {
-    parts.push(up.push(input.subarray(from, cut)));
+    const piece = input.subarray(from, cut);
+    if (owned) {
+      const room = new Uint8Array(piece.length + 3);
+      const at = from % 4;
+      room.set(piece, at);
+      parts.push(up.pushOwned(room.subarray(at, at + piece.length)));
+    } else parts.push(up.push(piece));
     from = cut;
   }
   parts.push(up.end());
@@ -179,9 +189,11 @@ describe("streaming", () => {
       const input = Buffer.concat(parts);
       const cuts = Array.from({ length: Math.floor(next() * 6) }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
       const whole = upcase(input);
-      const got = streamed(input, cuts);
-      if (!Buffer.from(got).equals(Buffer.from(whole))) {
-        expect({ input: [...input], cuts, got: [...got] }).toEqual({ input: [...input], cuts, got: [...whole] });
+      for (const owned of [false, true]) {
+        const got = streamed(input, cuts, owned);
+        if (!Buffer.from(got).equals(Buffer.from(whole))) {
+          expect({ input: [...input], cuts, owned, got: [...got] }).toEqual({ input: [...input], cuts, owned, got: [...whole] });
+        }
       }
     }
   });
@@ -194,6 +206,34 @@ describe("streaming", () => {
       const input = enc(s);
       const cuts = Array.from({ length: 3 }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
       expect(dec.decode(streamed(input, cuts))).toBe(s.toUpperCase());
+    }
+  });
+
+  test("owned ASCII reads, long and short, at every alignment, are uppercased in place", () => {
+    const ascii = new Uint8Array(1000).map((_, i) => i % 128);
+    for (const len of [0, 1, 3, 4, 5, 255, 256, 257, 999]) {
+      for (let at = 0; at < 4; at++) {
+        const room = new Uint8Array(len + 8).fill(0x61);
+        room.set(ascii.subarray(0, len), at);
+        const chunk = room.subarray(at, at + len);
+        const got = new Upcaser().pushOwned(chunk);
+        expect(got).toEqual(upcase(ascii.subarray(0, len)));
+        if (len > 0) expect(got.buffer).toBe(room.buffer);
+        // The bytes around the chunk are not touched.
+        expect([...room.subarray(0, at), ...room.subarray(at + len)].every((b) => b === 0x61)).toBe(true);
+      }
+    }
+  });
+
+  test("upcaseAsciiInPlace changes exactly a..z in every lane of a word", () => {
+    for (let b = 0; b < 128; b++) {
+      for (let lane = 0; lane < 4; lane++) {
+        // Long enough to take the four-at-a-time path (short runs go byte by byte).
+        const word = new Uint8Array(260).fill(0x7a);
+        word[lane] = b;
+        const want = word.map((x) => (x >= 0x61 && x <= 0x7a ? x - 32 : x));
+        expect(upcaseAsciiInPlace(word)).toEqual(want);
+      }
     }
   });
 
