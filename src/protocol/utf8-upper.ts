@@ -4,9 +4,6 @@ import { isAscii } from "node:buffer";
 
 const encoder = new TextEncoder();
 
-/** ASCII_UPPER maps each byte below 0x80 to its uppercase; the fast path for ASCII text. */
-const ASCII_UPPER = new Uint8Array(128).map((_, b) => (b >= 0x61 && b <= 0x7a ? b - 32 : b));
-
 /**
  * sequenceLength tells what starts at bytes[i]: n > 0 for a valid UTF-8 sequence of n bytes,
  * 0 when no valid sequence starts there, -1 when the bytes run out before the sequence can be judged.
@@ -38,39 +35,21 @@ export function sequenceLength(bytes: Uint8Array, i: number, end: number): numbe
   return need + 1;
 }
 
-/** Output is a growable byte buffer; uppercase can make text longer (ß → SS, ΐ → three code points). */
-class Output {
-  buf: Uint8Array;
-  len = 0;
-  constructor(capacity: number) {
-    this.buf = new Uint8Array(capacity);
-  }
-  reserve(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + extra));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-  bytes(): Uint8Array {
-    return this.len === this.buf.length ? this.buf : this.buf.subarray(0, this.len);
-  }
-}
-
 /**
- * upcaseRange uppercases bytes[from, to) into out and returns where it stopped: `to`, or earlier
- * when `stream` is set and the range ends inside a sequence that the next bytes may complete.
+ * upcaseOwned uppercases bytes where they are and says where it stopped: at the end, or (with
+ * `stream`) where a sequence starts that the next read may complete. Caseless characters and
+ * non-letters are not even written. A character whose uppercase has another length (ŉ → ʼN,
+ * ΐ → three code points, ı → I) cannot go in place: the output is then pieced together around it.
  */
-function upcaseRange(bytes: Uint8Array, from: number, to: number, out: Output, stream: boolean): number {
-  // Text that is not all ASCII is scanned once in JS, which for mixed text is twice as fast as
-  // the native decode, toUpperCase and encode round trip.
-  out.reserve(to - from);
-  let buf = out.buf;
-  let o = out.len;
-  let i = from;
+function upcaseOwned(bytes: Uint8Array, stream: boolean): { out: Uint8Array; stop: number } {
+  const to = bytes.length;
+  let parts: Uint8Array[] | undefined;
+  let start = 0; // where the bytes not yet in parts begin
+  let i = 0;
   while (i < to) {
     const b0 = bytes[i]!;
     if (b0 < 0x80) {
-      buf[o++] = ASCII_UPPER[b0]!;
+      if (b0 >= 0x61 && b0 <= 0x7a) bytes[i] = b0 - 32;
       i++;
       continue;
     }
@@ -92,37 +71,39 @@ function upcaseRange(bytes: Uint8Array, from: number, to: number, out: Output, s
       n = sequenceLength(bytes, i, to);
       if (n <= 0) {
         if (n < 0 && stream) break;
-        // Not valid UTF-8 here: the byte goes back unchanged, and the scan resumes after it.
-        buf[o++] = b0;
+        // Not valid UTF-8 here: the byte stays as it is, and the scan resumes after it.
         i++;
         continue;
       }
       cp = codePoint(bytes, i, n);
     }
     const kind = cp < 0x10000 ? BMP_KIND[cp]! : UNKNOWN;
-    if (kind === CASELESS) {
-      buf[o++] = b0;
-      buf[o++] = b1;
-      if (n === 3) buf[o++] = bytes[i + 2]!;
-      i += n;
-      continue;
-    }
-    const upper = kind === CASED ? BMP_UPPER[cp] : upperOf(cp);
-    if (upper === undefined) {
-      for (let k = 0; k < n; k++) buf[o++] = bytes[i + k]!;
-    } else {
-      // Only a mapped character can make the output longer than its input (ŉ → ʼN is 2 bytes → 3).
-      if (o + upper.length + (to - i - n) > buf.length) {
-        out.len = o;
-        out.reserve(upper.length + (to - i - n));
-        buf = out.buf;
+    if (kind !== CASELESS) {
+      const upper = kind === CASED ? BMP_UPPER[cp] : upperOf(cp);
+      if (upper !== undefined && upper.length === n) {
+        for (let k = 0; k < n; k++) bytes[i + k] = upper[k]!;
+      } else if (upper !== undefined) {
+        (parts ??= []).push(bytes.subarray(start, i), upper);
+        start = i + n;
       }
-      for (let k = 0; k < upper.length; k++) buf[o++] = upper[k]!;
     }
     i += n;
   }
-  out.len = o;
-  return i;
+  if (!parts) return { out: bytes.subarray(0, i), stop: i };
+  parts.push(bytes.subarray(start, i));
+  return { out: concat(parts), stop: i };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** codePoint decodes the valid n-byte sequence at bytes[i]. */
@@ -169,16 +150,6 @@ const ASTRAL_UPPER = new Map<number, Uint8Array | undefined>();
 const WHOLE_MIN = 256;
 const asciiDecoder = new TextDecoder("utf-8");
 
-/** heldFrom is where a sequence that the range cuts short begins (to hold it back), or `to`. */
-function heldFrom(bytes: Uint8Array, from: number, to: number): number {
-  for (let k = to - 1; k >= from && k >= to - 3; k--) {
-    const b = bytes[k]!;
-    if (b < 0x80) return to;
-    if (b >= 0xc0) return sequenceLength(bytes, k, to) < 0 ? k : to;
-  }
-  return to;
-}
-
 /**
  * asciiUpcase uppercases short ASCII in one pass, or returns undefined at the first byte that is not
  * ASCII: most datagrams and small segments are ASCII, and this path costs one allocation and one loop.
@@ -189,7 +160,7 @@ function asciiUpcase(bytes: Uint8Array): Uint8Array | undefined {
   for (let i = 0; i < n; i++) {
     const b = bytes[i]!;
     if (b >= 0x80) return undefined;
-    out[i] = ASCII_UPPER[b]!;
+    out[i] = b >= 0x61 && b <= 0x7a ? b - 32 : b;
   }
   return out;
 }
@@ -249,54 +220,53 @@ export function upcaseAsciiInPlace(bytes: Uint8Array): Uint8Array {
 
 /** upcase uppercases a whole message, as one datagram or one complete stream. */
 export function upcase(bytes: Uint8Array): Uint8Array {
-  const ascii = upcaseIfAscii(bytes);
-  if (ascii) return ascii;
-  const out = new Output(bytes.length);
-  upcaseRange(bytes, 0, bytes.length, out, false);
-  return out.bytes();
+  return upcaseIfAscii(bytes) ?? upcaseOwned(bytes.slice(), false).out;
 }
+
+const NOTHING = new Uint8Array(0);
 
 /** Upcaser uppercases a stream chunk by chunk, holding back at most 3 bytes of a character split across chunks. */
 export class Upcaser {
-  private held: Uint8Array = new Uint8Array(0);
+  private held: Uint8Array = NOTHING;
 
-  /** push returns the uppercase of everything that can be judged so far. */
+  /** push returns the uppercase of everything that can be judged so far; the chunk is left as it is. */
   push(chunk: Uint8Array): Uint8Array {
     if (this.held.length === 0) {
       const ascii = upcaseIfAscii(chunk);
       if (ascii) return ascii;
     }
-    return this.pushMixed(chunk);
+    return this.scan(this.held.length > 0 ? this.withHeld(chunk) : chunk.slice());
   }
 
   /**
-   * pushOwned is push for a caller that hands the chunk over: all-ASCII text is uppercased in
-   * the chunk itself, which is returned, with nothing allocated (a stream's reads, mostly ASCII).
+   * pushOwned is push for a caller that hands the chunk over (a TCP read): the chunk is uppercased
+   * where it is and returned, or a view of it, with nothing allocated unless a character grows.
    */
   pushOwned(chunk: Uint8Array): Uint8Array {
     if (this.held.length === 0) {
       if (chunk.length < WHOLE_MIN ? upcaseShortInPlace(chunk) : isAscii(chunk) && upcaseAsciiInPlace(chunk)) return chunk;
+      return this.scan(chunk);
     }
-    return this.pushMixed(chunk);
-  }
-
-  private pushMixed(chunk: Uint8Array): Uint8Array {
-    let input = chunk;
-    if (this.held.length > 0) {
-      input = new Uint8Array(this.held.length + chunk.length);
-      input.set(this.held);
-      input.set(chunk, this.held.length);
-    }
-    const out = new Output(input.length);
-    const stop = upcaseRange(input, 0, input.length, out, true);
-    this.held = input.slice(stop);
-    return out.bytes();
+    return this.scan(this.withHeld(chunk));
   }
 
   /** end returns the bytes still held: an incomplete sequence, which is not valid UTF-8, so unchanged. */
   end(): Uint8Array {
     const rest = this.held;
-    this.held = new Uint8Array(0);
+    this.held = NOTHING;
     return rest;
+  }
+
+  private withHeld(chunk: Uint8Array): Uint8Array {
+    const input = new Uint8Array(this.held.length + chunk.length);
+    input.set(this.held);
+    input.set(chunk, this.held.length);
+    return input;
+  }
+
+  private scan(owned: Uint8Array): Uint8Array {
+    const { out, stop } = upcaseOwned(owned, true);
+    this.held = stop < owned.length ? owned.slice(stop) : NOTHING;
+    return out;
   }
 }
