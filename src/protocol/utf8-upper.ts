@@ -146,9 +146,8 @@ const BMP_KIND = new Uint8Array(0x10000).fill(UNKNOWN);
 const BMP_UPPER: (Uint8Array | undefined)[] = [];
 const ASTRAL_UPPER = new Map<number, Uint8Array | undefined>();
 
-/** WHOLE_MIN: below this many bytes, one JS pass over ASCII is as quick as the native path. */
+/** WHOLE_MIN: below this many bytes, a plain byte loop beats the native isAscii and the word loop. */
 const WHOLE_MIN = 256;
-const asciiDecoder = new TextDecoder("utf-8");
 
 /**
  * asciiUpcase uppercases short ASCII in one pass, or returns undefined at the first byte that is not
@@ -165,14 +164,10 @@ function asciiUpcase(bytes: Uint8Array): Uint8Array | undefined {
   return out;
 }
 
-/**
- * upcaseIfAscii uppercases bytes that are all ASCII, or returns undefined. Short ones in one JS pass;
- * long ones natively (decode, toUpperCase and encode run at GB/s), with no buffer allocated in between.
- */
+/** upcaseIfAscii uppercases a copy of bytes that are all ASCII, or returns undefined. */
 function upcaseIfAscii(bytes: Uint8Array): Uint8Array | undefined {
   if (bytes.length < WHOLE_MIN) return asciiUpcase(bytes);
-  if (!isAscii(bytes)) return undefined;
-  return encoder.encode(asciiDecoder.decode(bytes).toUpperCase());
+  return isAscii(bytes) ? upcaseAsciiInPlace(bytes.slice()) : undefined;
 }
 
 /**
