@@ -9,7 +9,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function upper(m: Uint8Array): Uint8Array {
-  // Big reads (the stream scenario) go through the runtime's own string uppercase, as upcat's do.
+  // Big reads (the stream scenario) go through the runtime's own string uppercase: what plain Bun code would do.
   if (m.length >= 256) return encoder.encode(decoder.decode(m).toUpperCase());
   const r = new Uint8Array(m.length);
   for (let i = 0; i < m.length; i++) {

@@ -150,24 +150,15 @@ const ASTRAL_UPPER = new Map<number, Uint8Array | undefined>();
 const WHOLE_MIN = 256;
 
 /**
- * asciiUpcase uppercases short ASCII in one pass, or returns undefined at the first byte that is not
- * ASCII: most datagrams and small segments are ASCII, and this path costs one allocation and one loop.
+ * upcaseAsciiOwned uppercases bytes in place when they are all ASCII and says whether they were.
+ * It may give up halfway through a short run: the ASCII letters changed by then are what the full
+ * scan makes of them, so the caller goes on with the same bytes.
  */
-function asciiUpcase(bytes: Uint8Array): Uint8Array | undefined {
-  const n = bytes.length;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const b = bytes[i]!;
-    if (b >= 0x80) return undefined;
-    out[i] = b >= 0x61 && b <= 0x7a ? b - 32 : b;
-  }
-  return out;
-}
-
-/** upcaseIfAscii uppercases a copy of bytes that are all ASCII, or returns undefined. */
-function upcaseIfAscii(bytes: Uint8Array): Uint8Array | undefined {
-  if (bytes.length < WHOLE_MIN) return asciiUpcase(bytes);
-  return isAscii(bytes) ? upcaseAsciiInPlace(bytes.slice()) : undefined;
+function upcaseAsciiOwned(bytes: Uint8Array): boolean {
+  if (bytes.length < WHOLE_MIN) return upcaseShortInPlace(bytes);
+  if (!isAscii(bytes)) return false;
+  upcaseAsciiInPlace(bytes);
+  return true;
 }
 
 /**
@@ -186,20 +177,15 @@ function upcaseShortInPlace(bytes: Uint8Array): boolean {
 const EMPTY_WORDS = new Uint32Array(0);
 
 /**
- * upcaseAsciiInPlace uppercases ASCII bytes where they are, four at a time: a byte below 0x80 with
- * its top bit set cannot borrow from its neighbour, so one subtraction per bound marks 'a'..'z' in
- * all four lanes, and the mark shifted to 0x20 flips the case. Twice as fast as decode, toUpperCase
- * and encode, and it allocates nothing.
+ * upcaseAsciiInPlace uppercases a long run of ASCII where it is, four bytes at a time: a byte below
+ * 0x80 with its top bit set cannot borrow from its neighbour, so one subtraction per bound marks
+ * 'a'..'z' in all four lanes, and the mark shifted to 0x20 flips the case. Twice as fast as decode,
+ * toUpperCase and encode, and it allocates nothing. (Short runs go byte by byte: asking a small
+ * typed array for its buffer makes JSC give it an ArrayBuffer of its own, which costs more.)
  */
 export function upcaseAsciiInPlace(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   let i = 0;
-  // A short run is done byte by byte: asking a small typed array for its buffer makes JSC give it
-  // an ArrayBuffer of its own, which costs more than the loop.
-  if (n < WHOLE_MIN) {
-    upcaseShortInPlace(bytes);
-    return bytes;
-  }
   for (; i < n && ((bytes.byteOffset + i) & 3) !== 0; i++) if (bytes[i]! >= 0x61 && bytes[i]! <= 0x7a) bytes[i]! -= 32;
   // Only whole aligned words: a read shorter than its misalignment has none (and no view to make).
   const words = (n - i) >>> 2;
@@ -215,10 +201,16 @@ export function upcaseAsciiInPlace(bytes: Uint8Array): Uint8Array {
 
 /** upcase uppercases a whole message, as one datagram or one complete stream. */
 export function upcase(bytes: Uint8Array): Uint8Array {
-  return upcaseIfAscii(bytes) ?? upcaseOwned(bytes.slice(), false).out;
+  const copy = copyOf(bytes);
+  return upcaseAsciiOwned(copy) ? copy : upcaseOwned(copy, false).out;
 }
 
 const NOTHING = new Uint8Array(0);
+
+/** copyOf copies bytes. Not bytes.slice(): on a Buffer (what Bun's sockets hand over) slice is a view. */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
+}
 
 /** Upcaser uppercases a stream chunk by chunk, holding back at most 3 bytes of a character split across chunks. */
 export class Upcaser {
@@ -226,11 +218,8 @@ export class Upcaser {
 
   /** push returns the uppercase of everything that can be judged so far; the chunk is left as it is. */
   push(chunk: Uint8Array): Uint8Array {
-    if (this.held.length === 0) {
-      const ascii = upcaseIfAscii(chunk);
-      if (ascii) return ascii;
-    }
-    return this.scan(this.held.length > 0 ? this.withHeld(chunk) : chunk.slice());
+    // With bytes held, pushOwned copies the chunk behind them anyway.
+    return this.pushOwned(this.held.length > 0 ? chunk : copyOf(chunk));
   }
 
   /**
@@ -238,11 +227,8 @@ export class Upcaser {
    * where it is and returned, or a view of it, with nothing allocated unless a character grows.
    */
   pushOwned(chunk: Uint8Array): Uint8Array {
-    if (this.held.length === 0) {
-      if (chunk.length < WHOLE_MIN ? upcaseShortInPlace(chunk) : isAscii(chunk) && upcaseAsciiInPlace(chunk)) return chunk;
-      return this.scan(chunk);
-    }
-    return this.scan(this.withHeld(chunk));
+    if (this.held.length > 0) return this.scan(this.withHeld(chunk));
+    return upcaseAsciiOwned(chunk) ? chunk : this.scan(chunk);
   }
 
   /** end returns the bytes still held: an incomplete sequence, which is not valid UTF-8, so unchanged. */
@@ -261,7 +247,7 @@ export class Upcaser {
 
   private scan(owned: Uint8Array): Uint8Array {
     const { out, stop } = upcaseOwned(owned, true);
-    this.held = stop < owned.length ? owned.slice(stop) : NOTHING;
+    this.held = stop < owned.length ? copyOf(owned.subarray(stop)) : NOTHING;
     return out;
   }
 }

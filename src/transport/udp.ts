@@ -64,7 +64,8 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
           // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an
           // ArrayBuffer object for each typed array asked for one.)
-          outbox.push(reply === message ? reply.slice() : reply, port, address);
+          // new Uint8Array, not slice(): on the Buffer Bun hands over, slice() is a view of the same memory.
+          outbox.push(reply === message ? new Uint8Array(reply) : reply, port, address);
           if (outbox.length >= BATCH * 3) sendBatch(sock);
           else if (outbox.length === 3) setImmediate(sendBatch, sock);
         },

@@ -209,6 +209,19 @@ describe("streaming", () => {
     }
   });
 
+  test("upcase and push leave their input as it is, Buffers (whose slice() is a view) too", () => {
+    for (const text of ["short ascii", "long ascii ".repeat(40), "straße 한국어", "ŉ grows ".repeat(40)]) {
+      for (const make of [(s: string) => Buffer.from(s), (s: string) => enc(s)]) {
+        const input = make(text);
+        const before = [...input];
+        const want = enc(text.toUpperCase());
+        expect(upcase(input)).toEqual(want);
+        expect(new Upcaser().push(input)).toEqual(want);
+        expect([...input]).toEqual(before);
+      }
+    }
+  });
+
   test("owned ASCII reads, long and short, at every alignment, are uppercased in place", () => {
     const ascii = new Uint8Array(1000).map((_, i) => i % 128);
     for (const len of [0, 1, 3, 4, 5, 255, 256, 257, 999]) {
