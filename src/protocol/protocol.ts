@@ -57,7 +57,9 @@ export interface Protocol {
   readonly summary: string;
   /**
    * datagram answers one datagram; undefined sends nothing back. The reply is the message itself
-   * (echo) or bytes of its own, never a view into the message: the transport reuses that memory.
+   * (echo) or bytes of its own, never a view into the message: the transport copies the message
+   * itself before replies wait for a batch, and nothing else (Bun 1.4 hands each datagram over in a
+   * fresh buffer, but does not promise to).
    */
   datagram(message: Uint8Array, peer: Peer): Uint8Array | undefined;
   /**
