@@ -4,7 +4,7 @@ import type { Protocol } from "../protocol/protocol.ts";
 import { resolveHost } from "../transport/address.ts";
 import { request } from "../transport/request.ts";
 import type { Target } from "../transport/target.ts";
-import { udpRequest } from "../transport/udp.ts";
+import { udpRequest } from "../transport/udp-client.ts";
 import type { Outcome } from "./result.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 

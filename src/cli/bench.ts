@@ -3,10 +3,10 @@ import type { CAC } from "cac";
 import { UsageError } from "../errors.ts";
 import { runBench, type BenchResult } from "../bench/load.ts";
 import { parseTarget } from "../transport/target.ts";
+import { MAX_DATAGRAM } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize } from "./option-values.ts";
 
-const MAX_UDP_SIZE = 65507;
 
 async function bench(targetArg: string | undefined, raw: Record<string, unknown>, io: Io): Promise<number> {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
@@ -19,7 +19,7 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   const concurrency = parseCount(raw.concurrency ?? 32, "--concurrency", 10_000);
   if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
   const size = parseSize(raw.size ?? 64, "--size");
-  if (target.transport === "udp" && size > MAX_UDP_SIZE) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_UDP_SIZE})`);
+  if (target.transport === "udp" && size > MAX_DATAGRAM) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
   const live = !raw.json && process.stderr.isTTY;
   const result = await runBench({

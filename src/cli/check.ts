@@ -8,12 +8,12 @@ import { expandAll, specsFromText } from "../check/spec.ts";
 import { UsageError } from "../errors.ts";
 import { protocolNamed } from "../protocol/index.ts";
 import type { Target } from "../transport/target.ts";
+import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { jsonRecord, resultLine, summaryLine, targetText } from "./check-output.ts";
 import type { Io } from "./io.ts";
 import { nagiosReport } from "./nagios.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 
-const MAX_DATAGRAM = 65507;
 type Output = "text" | "json" | "quiet" | "nagios";
 
 interface CheckPlan {

@@ -1,5 +1,5 @@
 // The one shape every protocol takes, so that the UDP and TCP transports can carry any of them.
-import type { Transport } from "../transport/target.ts";
+import type { Transport } from "../transport/transport.ts";
 
 /** Peer is who sent the bytes: the transport and the remote address. */
 export interface Peer {

@@ -2,7 +2,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { NetError } from "../errors.ts";
-import type { Transport } from "./target.ts";
+import type { Transport } from "./transport.ts";
 
 /** hostPort joins a host and port, bracketing IPv6 as URLs do. */
 export function hostPort(host: string, port: number): string {

@@ -2,7 +2,7 @@
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
-import type { Transport } from "./target.ts";
+import type { Transport } from "./transport.ts";
 
 export interface ListenOptions {
   /** host is the address to bind: "::" for every interface on both IPv6 and IPv4. */

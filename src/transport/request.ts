@@ -3,8 +3,8 @@ import { NetError } from "../errors.ts";
 import type { ClientRole } from "../protocol/protocol.ts";
 import { hostPort } from "./address.ts";
 import type { Target } from "./target.ts";
-import { tcpRequest } from "./tcp.ts";
-import { udpRequest } from "./udp.ts";
+import { tcpRequest } from "./tcp-client.ts";
+import { udpRequest } from "./udp-client.ts";
 
 export interface RequestOptions {
   /** timeoutMs bounds each wait: a UDP try, a TCP connect, a TCP read. */

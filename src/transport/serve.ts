@@ -2,9 +2,9 @@
 import { errnoCode } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import type { Listener, ListenOptions } from "./listener.ts";
-import type { Transport } from "./target.ts";
-import { serveTcp } from "./tcp.ts";
-import { serveUdp } from "./udp.ts";
+import type { Transport } from "./transport.ts";
+import { serveTcp } from "./tcp-server.ts";
+import { serveUdp } from "./udp-server.ts";
 
 const ADAPTERS: Record<Transport, (protocol: Protocol, opts: ListenOptions) => Promise<Listener>> = {
   udp: serveUdp,

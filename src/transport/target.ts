@@ -1,8 +1,7 @@
 // Parses TARGET: tcp://host:port, udp://host:port, host:port (TCP) and [v6addr]:port.
 import { isIPv6 } from "node:net";
 import { UsageError } from "../errors.ts";
-
-export type Transport = "tcp" | "udp";
+import type { Transport } from "./transport.ts";
 
 /** Target is where a client sends: a transport, a host name or IP literal, and a port. */
 export interface Target {

@@ -4,8 +4,8 @@ import { payloadOf, percentile, runBench } from "../../src/bench/load.ts";
 import { echo } from "../../src/protocol/echo.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
-import { serveTcp } from "../../src/transport/tcp.ts";
-import { serveUdp } from "../../src/transport/udp.ts";
+import { serveTcp } from "../../src/transport/tcp-server.ts";
+import { serveUdp } from "../../src/transport/udp-server.ts";
 import { NetError } from "../../src/errors.ts";
 
 let udp: Listener;

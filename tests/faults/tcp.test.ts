@@ -6,7 +6,7 @@ import { chargen } from "../../src/protocol/chargen.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import { tcpRequest } from "../../src/transport/tcp.ts";
+import { tcpRequest } from "../../src/transport/tcp-client.ts";
 import { freePort, requireTool } from "../support/peers.ts";
 import { tcpRelay, type TcpRelay, type TcpRelayOptions } from "../support/relay.ts";
 import { fromSource, run, type Ran } from "../support/run.ts";

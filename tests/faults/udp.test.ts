@@ -4,7 +4,7 @@ import { NetError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import { udpRequest } from "../../src/transport/udp.ts";
+import { udpRequest } from "../../src/transport/udp-client.ts";
 import { freePort } from "../support/peers.ts";
 import { udpRelay, type UdpRelay, type UdpRelayOptions } from "../support/relay.ts";
 import { fromSource, run } from "../support/run.ts";

@@ -8,7 +8,7 @@ import { parseAllowList } from "../../src/transport/allow-list.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { request } from "../../src/transport/request.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import type { Transport } from "../../src/transport/target.ts";
+import type { Transport } from "../../src/transport/transport.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -5,7 +5,7 @@ import { NetError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import { tcpRequest } from "../../src/transport/tcp.ts";
+import { tcpRequest } from "../../src/transport/tcp-client.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -4,7 +4,8 @@ import { NetError, UsageError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import { MAX_DATAGRAM, udpRequest } from "../../src/transport/udp.ts";
+import { udpRequest } from "../../src/transport/udp-client.ts";
+import { MAX_DATAGRAM } from "../../src/transport/transport.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
