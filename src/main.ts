@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
 import { cac } from "cac";
+import { parseArgv } from "./cli/argv.ts";
 import { registerBench } from "./cli/bench.ts";
 import { registerCheck } from "./cli/check.ts";
 import { processIo } from "./cli/io.ts";
@@ -10,7 +11,9 @@ import { registerServe } from "./cli/serve.ts";
 import { NetError, UsageError } from "./errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
-const io = processIo();
+// The reader of stdout has gone (`| head`): it had what it wanted, so stop at once, quietly, with 0,
+// as a pipeline under `set -o pipefail` needs.
+const io = processIo(() => process.exit(0));
 const cli = cac("upcat");
 registerServe(cli, io);
 registerSend(cli, io);
@@ -28,7 +31,7 @@ cli.example("  upcat check db:5432 127.0.0.1:8000-8010 --json   # exit 0 only if
 /** run parses argv, runs the command and returns the exit status: 0 ok, 1 failed, 2 wrong command line. */
 async function run(argv: string[]): Promise<number> {
   try {
-    const parsed = cli.parse(argv, { run: false });
+    const parsed = parseArgv(cli, argv);
     if (parsed.options.help) return 0;
     if (parsed.options.version) {
       io.out(`upcat ${VERSION} (${COMMIT})\n`);
@@ -36,7 +39,10 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (!cli.matchedCommand) {
+      // Options come first: `upcat -v` is a wrong option, not a missing command.
+      cli.globalCommand.checkUnknownOptions();
       const word = parsed.args[0];
+      if (word === "help") return help(parsed.args[1]);
       throw new UsageError(word === undefined ? "missing command (try upcat --help)" : `unknown command "${word}" (try upcat --help)`);
     }
     const status = await cli.runMatchedCommand();
@@ -52,14 +58,16 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** withFileDash turns `--file -` into `--file=-`: cac (mri) reads a lone "-" as no value, and "-" is how users say stdin. */
-function withFileDash(argv: string[]): string[] {
-  const out: string[] = [];
-  for (const arg of argv) {
-    if (arg === "-" && out.at(-1) === "--file") out[out.length - 1] = "--file=-";
-    else out.push(arg);
+/** help is `upcat help [COMMAND]`, as git and go say it: the same text as --help. */
+function help(name: string | undefined): number {
+  if (name === undefined) {
+    cli.outputHelp();
+    return 0;
   }
-  return out;
+  const command = cli.commands.find((c) => c.isMatched(name));
+  if (!command) throw new UsageError(`unknown command "${name}" (try upcat --help)`);
+  cli.parse([...process.argv.slice(0, 2), name, "--help"], { run: false });
+  return 0;
 }
 
 function report(err: unknown): number {
@@ -82,7 +90,7 @@ function report(err: unknown): number {
   return 1;
 }
 
-process.exitCode = await run(withFileDash(process.argv));
+process.exitCode = await run(process.argv);
 // Bun cannot cancel a connect that timed out: without this the kernel's SYN retries (about two minutes) keep the process alive.
 await io.flush();
 process.exit();

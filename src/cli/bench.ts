@@ -16,8 +16,7 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   if (forced && target.transport !== forced) throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
   const durationMs = parseDuration(raw.duration ?? "5s", "--duration");
   const timeoutMs = parseDuration(raw.timeout ?? "1s", "--timeout");
-  const concurrency = parseCount(raw.concurrency ?? 32, "--concurrency", 10_000);
-  if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
+  const concurrency = parseCount(raw.concurrency ?? 32, "--concurrency", 10_000, 1);
   const size = parseSize(raw.size ?? 64, "--size");
   if (target.transport === "udp" && size > MAX_DATAGRAM) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);

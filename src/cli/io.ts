@@ -23,17 +23,35 @@ function wantsColor(isTTY: boolean): boolean {
   return isTTY && !process.env.NO_COLOR;
 }
 
-/** processIo binds Io to this process's streams. */
-export function processIo(): Io {
-  const stdout = Bun.stdout.writer();
+/**
+ * processIo binds Io to this process's streams. When stdout's reader goes away (`| head`), every
+ * write from then on fails with EPIPE: `readerGone` is called at the first, and must stop the process
+ * (the whole command, which could otherwise read from the network for ever with nowhere to write).
+ */
+export function processIo(readerGone: () => void): Io {
+  // Through process.stdout, not Bun.stdout.writer(): Bun's writer, written to from a socket's data
+  // handler, closes itself on EPIPE and then takes every later write and flush silently (Bun 1.4.5).
+  let lastWrite: Promise<void> = Promise.resolve();
+  let broken: Error | undefined;
+  const failed = (err: Error) => {
+    if ((err as { code?: unknown }).code === "EPIPE") readerGone();
+    broken ??= err;
+  };
+  process.stdout.on("error", failed);
   return {
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stdinIsTTY: Boolean(process.stdin.isTTY),
     out(data) {
-      stdout.write(data);
+      lastWrite = new Promise<void>((done) =>
+        process.stdout.write(data, (err) => {
+          if (err) failed(err);
+          done();
+        }),
+      );
     },
     async flush() {
-      await stdout.flush();
+      await lastWrite;
+      if (broken) throw broken;
     },
     err(line) {
       process.stderr.write(`${line}\n`);

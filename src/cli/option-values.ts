@@ -1,11 +1,12 @@
-// Reads option values as users write them, once, at the edge: durations (500ms, 2s, 1m) and counts.
+// Reads option values as users write them, once, at the edge: durations (500ms, 2s, 1m), counts and
+// sizes. Each reads the text exactly as typed: no spaces, signs, hex or exponents are guessed at.
 import { UsageError } from "../errors.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** parseDuration returns milliseconds; a bare number is seconds, as nc -w takes it. */
 export function parseDuration(value: unknown, option: string): number {
-  const text = String(value).trim();
+  const text = String(value);
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
   const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
   if (!Number.isFinite(ms) || ms < 1 || ms > 2 ** 31 - 1) {
@@ -21,11 +22,11 @@ export function formatDuration(ms: number): string {
   return `${+(ms / 60_000).toFixed(3)}m`;
 }
 
-/** parseCount reads a whole number from 0 to max for an option such as --retries. */
-export function parseCount(value: unknown, option: string, max: number): number {
-  const text = String(value).trim();
-  if (!/^\d+$/.test(text) || Number(text) > max) {
-    throw new UsageError(`invalid ${option}: "${text}" (expected a whole number from 0 to ${max})`);
+/** parseCount reads a whole number from min (0 unless given) to max for an option such as --retries. */
+export function parseCount(value: unknown, option: string, max: number, min = 0): number {
+  const text = String(value);
+  if (!/^\d+$/.test(text) || Number(text) > max || Number(text) < min) {
+    throw new UsageError(`invalid ${option}: "${text}" (expected a whole number from ${min} to ${max})`);
   }
   return Number(text);
 }
@@ -34,12 +35,36 @@ const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib
 
 /** parseSize reads a byte count as users write it: 65536, 64k, 1m, 1.5MiB. */
 export function parseSize(value: unknown, option: string): number {
-  const text = String(value).trim();
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text);
+  const text = String(value);
+  const match = /^(\d+(?:\.\d+)?)([a-z]*)$/i.exec(text);
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   const bytes = match && unit ? Math.round(Number(match[1]) * unit) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
     throw new UsageError(`invalid size for ${option}: "${text}" (expected e.g. 65536, 64k, 1m)`);
   }
   return bytes;
+}
+
+/**
+ * parseThreshold reads a response-time threshold as check_tcp takes -w/-c: seconds, fractional and
+ * below a millisecond too (0.5, 0.000001), or with a unit (0.5ms, 2s). It returns milliseconds, unrounded.
+ */
+export function parseThreshold(value: unknown, option: string): number {
+  const text = String(value).trim();
+  const match = /^(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)?$/.exec(text);
+  const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
+  if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
+    throw new UsageError(`invalid ${option}: "${text}" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)`);
+  }
+  return ms;
+}
+
+/** parseCertDays reads --cert-days WARN or WARN,CRIT (whole days, as check_tcp/check_http -D); CRIT is 0 when not given. */
+export function parseCertDays(value: unknown, option: string): { warning: number; critical: number } {
+  const text = String(value).trim();
+  const match = /^(\d{1,5})(?:,(\d{1,5}))?$/.exec(text);
+  if (!match || Number(match[1]) > 36_500 || Number(match[2] ?? 0) > 36_500) {
+    throw new UsageError(`invalid ${option}: "${text}" (expected days as WARN or WARN,CRIT, e.g. 14 or 14,7)`);
+  }
+  return { warning: Number(match[1]), critical: Number(match[2] ?? 0) };
 }

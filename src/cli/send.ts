@@ -5,7 +5,7 @@ import { protocolNamed } from "../protocol/index.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import { hostPort } from "../transport/address.ts";
 import { request, type RequestResult } from "../transport/request.ts";
-import { looksLikeTarget, parseTarget, type Target } from "../transport/target.ts";
+import { looksLikeTarget, parseTarget, type Target, type TargetDefaults } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
 import { lines } from "./lines.ts";
@@ -22,17 +22,18 @@ interface SendOptions {
   retries: number;
   json: boolean;
   raw: boolean;
+  binary: boolean;
   maxBytes: number | undefined;
 }
 
 /** toSendOptions checks the command line as a whole, before any socket opens. */
-function toSendOptions(targetArg: string | undefined, raw: Record<string, unknown>): SendOptions {
+function toSendOptions(targetArg: string | undefined, raw: Record<string, unknown>, asText: readonly string[] = []): SendOptions {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
   if (Array.isArray(raw.protocol)) throw new UsageError("--protocol can be given once");
   const protocol = protocolNamed(String(raw.protocol ?? "upper"));
   const forced: Transport | undefined = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
   const text = targetArg ?? `${DEFAULT_HOST}:${protocol.port}`;
-  const target = parseTarget(text, { transport: forced ?? "tcp", host: DEFAULT_HOST, port: protocol.port });
+  const target = parseSendTarget(text, { transport: forced ?? "tcp", host: DEFAULT_HOST, port: protocol.port }, asText);
   if (forced && target.transport !== forced) {
     throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
   }
@@ -45,19 +46,20 @@ function toSendOptions(targetArg: string | undefined, raw: Record<string, unknow
     retries: parseCount(raw.retries ?? 2, "--retries", 100),
     json: Boolean(raw.json),
     raw: Boolean(raw.raw),
+    binary: Boolean(raw.binary),
     maxBytes: raw.bytes === undefined ? undefined : parseCount(raw.bytes, "--bytes", Number.MAX_SAFE_INTEGER),
   };
 }
 
 async function send(first: string | undefined, rest: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
-  // Words after `--` are operands too: the way to send a message that starts with "-".
+  // Words after `--` are message text, always: the way to send text that looks like an option or a target.
   const afterDashes = Array.isArray(raw["--"]) ? raw["--"].map(String) : [];
-  if (afterDashes.length > 0) [first, ...rest] = [...(first === undefined ? [] : [first]), ...rest, ...afterDashes];
-  // The first word is the TARGET if it looks like one, or if the server speaks first and takes no message.
+  // The first word is the TARGET when it looks like one (and then it must be a valid one), or when
+  // the server speaks first and takes no message. Nothing is sent by guess.
   const speaksFirst = protocolNamed(String(raw.protocol ?? "upper")).client.speaksFirst;
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
-  const words = targetArg === undefined && first !== undefined ? [first, ...rest] : rest;
-  const opts = toSendOptions(targetArg, raw);
+  const words = [...(targetArg === undefined && first !== undefined ? [first, ...rest] : rest), ...afterDashes];
+  const opts = toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]);
   const encoder = new TextEncoder();
 
   if (opts.protocol.client.speaksFirst) {
@@ -75,6 +77,8 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
       if (next.done) break;
       await exchange(trimNewline(next.value), opts, io);
     }
+    // ^D ends the prompt's line, so the shell's prompt starts on its own.
+    io.prompt("\n");
   } else {
     // Piped: each line goes as read, terminator included, so the output is the input transformed, byte for byte.
     for await (const line of lines(Bun.stdin.stream())) await exchange(line, opts, io);
@@ -82,17 +86,27 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   return 0;
 }
 
-/** exchange sends one message and prints its reply: raw bytes, text read for people, or a JSON line with --json. */
+/**
+ * exchange sends one message and prints its reply: as it arrives and ending in a newline as the
+ * textbook's print() does (unless it ends in one already, or --binary asks for the bytes alone),
+ * as text read for people, or as a JSON line with --json.
+ */
 async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise<void> {
   const role = opts.protocol.client;
   const whole = opts.json || role.show !== undefined;
   const chunks: Uint8Array[] = [];
+  let lastByte: number | undefined;
   const result = await request(opts.target, payload, {
     timeoutMs: opts.timeoutMs,
     retries: opts.retries,
     role,
     maxBytes: opts.maxBytes,
-    onData: whole ? (chunk) => chunks.push(chunk) : (chunk) => io.out(chunk),
+    onData: whole
+      ? (chunk) => chunks.push(chunk)
+      : (chunk) => {
+          if (chunk.length > 0) lastByte = chunk[chunk.length - 1];
+          io.out(chunk);
+        },
   });
   const reply = Buffer.concat(chunks);
   if (role.show) {
@@ -102,8 +116,23 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
   if (opts.json) io.out(`${JSON.stringify(record(opts, payload, result, reply))}\n`);
   else if (!role.replies) io.out(`${payload.length} bytes sent\n`);
   else if (role.show) io.out(`${opts.raw ? String(readNumber(reply)) : role.show(reply)}\n`);
-  else if (io.stdoutIsTTY) io.out("\n");
+  else if (!opts.binary && lastByte !== 10) io.out("\n");
   await io.flush();
+}
+
+/** parseSendTarget is parseTarget, with the way out for text that only looks like a target. */
+function parseSendTarget(text: string, defaults: TargetDefaults, asText: readonly string[]): Target {
+  try {
+    return parseTarget(text, defaults);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`${err.message}; to send it as text: upcat send -- ${asText.map(shellQuote).join(" ")}`);
+  }
+}
+
+/** shellQuote writes a word so that a POSIX shell reads it back unchanged. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** readNumber is the reply as the big-endian number --raw prints (time). */
@@ -145,11 +174,13 @@ export function registerSend(cli: CAC, io: Io): void {
     .option("--protocol <name>", "Speak this protocol's client (see `upcat protocols`)", { default: "upper" })
     .option("--raw", "Print the number a time server sent, not the date")
     .option("--bytes <n>", "Stop after this many bytes of a talking server (chargen)")
+    .option("--binary", "Print replies byte for byte, adding no newline after them (for binary data)")
     .option("--json", "Print one JSON object per reply: target, reply, bytes, rtt_ms")
     .example("  upcat send hello                          # tcp localhost:12000, prints HELLO")
     .example("  upcat send udp://127.0.0.1:12000 hello    # the same over UDP")
     .example("  printf 'one\\ntwo\\n' | upcat send --udp    # one request per line")
     .example("  upcat send --json '[::1]:12000' hi | jq .rtt_ms")
+    .example("  upcat send -- 'note: starts like a target'  # text after -- is always the message")
     .example("  upcat send --protocol time udp://127.0.0.1      # 2026-11-24T06:40:00Z")
     .example("  upcat send --protocol chargen --bytes 740 127.0.0.1:19")
     .action((first: string | undefined, rest: string[], options: Record<string, unknown>) => send(first, rest, options, io));

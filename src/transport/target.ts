@@ -22,57 +22,68 @@ export interface TargetDefaults {
 const SCHEME = /^(tcp|udp):\/\/(.*)$/i;
 const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/;
 
-/** parsePort reads a port number; `allowZero` is for servers, where 0 means any free port. */
+/** parsePort reads a port number exactly as written (no sign, no spaces); `allowZero` is for servers, where 0 means any free port. */
 export function parsePort(text: string | number, allowZero = false): number {
-  const s = String(text).trim();
   const min = allowZero ? 0 : 1;
-  if (!/^\d{1,5}$/.test(s) || Number(s) < min || Number(s) > 65535) {
-    throw new UsageError(`invalid port "${s}" (expected a number from ${min} to 65535)`);
-  }
-  return Number(s);
+  const port = portValue(String(text), min);
+  if (port === undefined) throw new UsageError(`invalid port "${text}" (expected a number from ${min} to 65535)`);
+  return port;
 }
 
-/** looksLikeTarget tells a TARGET from the first word of a message: it has a scheme or ends in :port. */
+/** portValue is the port a text names, digits only, from min to 65535; undefined for anything else. */
+function portValue(text: string, min: number): number | undefined {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  return port >= min && port <= 65535 ? port : undefined;
+}
+
+/**
+ * looksLikeTarget says whether a word is meant as a TARGET rather than text: it has a scheme, starts
+ * with "[", or holds a ":" and no space. Such a word must then be a valid TARGET: it is never sent
+ * as a message by guess.
+ */
 export function looksLikeTarget(text: string): boolean {
-  return SCHEME.test(text) || /^(\[[^\]]*\]|[^\s:]*):\d+$/.test(text);
+  return !/\s/.test(text) && (text.includes("://") || text.startsWith("[") || text.includes(":"));
 }
 
 /** parseTarget reads one TARGET, or throws a UsageError that shows the accepted forms. */
 export function parseTarget(text: string, defaults: TargetDefaults): Target {
   const scheme = SCHEME.exec(text.trim());
   const other = scheme ? null : /^([a-z][a-z0-9+.-]*):\/\//i.exec(text.trim());
-  if (other) throw bad(text, `unknown scheme "${other[1]}://"`);
+  if (other) bad(text, `unknown scheme "${other[1]}://"`);
   const transport = (scheme?.[1]?.toLowerCase() as Transport | undefined) ?? defaults.transport;
   const rest = scheme ? scheme[2]! : text.trim();
+  if (scheme && rest === "") bad(text, `missing host after "${scheme[1]}://"`);
   let host: string;
   let portText: string | undefined;
   if (rest.startsWith("[")) {
     const close = rest.indexOf("]");
-    if (close < 0) throw bad(text, "missing ]");
+    if (close < 0) bad(text, "missing ]");
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
-    if (after !== "" && !after.startsWith(":")) throw bad(text, `unexpected "${after}" after ]`);
+    if (after !== "" && !after.startsWith(":")) bad(text, `unexpected "${after}" after ]`);
     portText = after === "" ? undefined : after.slice(1);
-    if (!isIPv6(host)) throw bad(text, `"${host}" is not an IPv6 address`);
+    if (!isIPv6(host)) bad(text, `"${host}" is not an IPv6 address`);
   } else {
     const colons = rest.split(":").length - 1;
-    if (colons > 1) throw bad(text, "an IPv6 address needs brackets, as in [::1]:12000");
+    if (colons > 1) bad(text, "an IPv6 address needs brackets, as in [::1]:12000");
     const at = rest.indexOf(":");
     host = at < 0 ? rest : rest.slice(0, at);
     portText = at < 0 ? undefined : rest.slice(at + 1);
     if (host === "") host = defaults.host;
-    else if (!HOST_NAME.test(host)) throw bad(text, `"${host}" is not a host name or address`);
+    else if (!HOST_NAME.test(host)) bad(text, `"${host}" is not a host name or address`);
   }
   let port: number;
   if (portText === undefined) {
-    if (defaults.port === undefined) throw bad(text, "missing port");
+    if (defaults.port === undefined) bad(text, "missing port");
     port = defaults.port;
+  } else if (portText === "") {
+    bad(text, "missing port after \":\"");
   } else {
-    port = parsePort(portText);
+    port = portValue(portText, 1) ?? bad(text, `port "${portText}" is not a number from 1 to 65535`);
   }
   return { transport, host, port };
 }
 
-function bad(text: string, why: string): UsageError {
-  return new UsageError(`invalid target "${text}": ${why} (expected host:port, tcp://host:port or udp://[::1]:port)`);
+function bad(text: string, why: string): never {
+  throw new UsageError(`invalid target "${text}": ${why} (expected host:port, tcp://host:port or udp://[::1]:port)`);
 }

@@ -15,7 +15,7 @@ describe("parseDuration", () => {
   ])("%p → %d ms", (text, ms) => {
     expect(parseDuration(text, "--timeout")).toBe(ms);
   });
-  test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h"])("%p is refused", (text) => {
+  test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h", " 2s", "2s ", "0x10", "+2s", "2 s"])("%p is refused", (text) => {
     expect(() => parseDuration(text, "--timeout")).toThrow(UsageError);
     expect(() => parseDuration(text, "--timeout")).toThrow("--timeout");
   });
@@ -36,8 +36,12 @@ describe("parseCount", () => {
   test.each([["0", 0], ["7", 7], [3, 3]])("%p → %d", (text, n) => {
     expect(parseCount(text, "--retries", 100)).toBe(n);
   });
-  test.each(["-1", "1.5", "x", "101", ""])("%p is refused", (text) => {
+  test.each(["-1", "1.5", "x", "101", "", " 5 ", "0x10", "1e3", "+5"])("%p is refused", (text) => {
     expect(() => parseCount(text, "--retries", 100)).toThrow(UsageError);
+  });
+  test("a minimum is part of the message, so the range it states is the range it takes", () => {
+    expect(() => parseCount("0", "--concurrency", 10_000, 1)).toThrow('invalid --concurrency: "0" (expected a whole number from 1 to 10000)');
+    expect(parseCount("1", "--concurrency", 10_000, 1)).toBe(1);
   });
 });
 
@@ -53,7 +57,7 @@ describe("parseSize", () => {
   ])("%p → %d bytes", (text, bytes) => {
     expect(parseSize(text, "--max-pending")).toBe(bytes);
   });
-  test.each(["", "0", "-1k", "1x", "k", "1e3"])("%p is refused", (text) => {
+  test.each(["", "0", "-1k", "1x", "k", "1e3", " 64k", "64 k", "0x10"])("%p is refused", (text) => {
     expect(() => parseSize(text, "--max-pending")).toThrow(UsageError);
   });
 });

@@ -28,14 +28,16 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       ["tcp by name", (p: number) => `tcp://localhost:${p}`],
     ])("%s: the reply is exactly the uppercased message", async (_name, target) => {
       const r = await run(cmd, ["send", target(server.port), "hello,", "straße", "ﬁ"]);
-      expect(r).toMatchObject({ status: 0, stdout: "HELLO, STRASSE FI", stderr: "" });
+      expect(r).toMatchObject({ status: 0, stdout: "HELLO, STRASSE FI\n", stderr: "" });
     });
 
-    test("piped stdin: one request a line, terminators kept, over UDP and TCP", async () => {
+    test("piped stdin: one request a line, terminators kept, the last line ended as print() ends it", async () => {
       const input = "one\ntwo\r\nthree";
       for (const flag of ["--udp", "--tcp"]) {
         const r = await run(cmd, ["send", flag, `127.0.0.1:${server.port}`], { stdin: input });
-        expect(r).toMatchObject({ status: 0, stdout: "ONE\nTWO\r\nTHREE", stderr: "" });
+        expect(r).toMatchObject({ status: 0, stdout: "ONE\nTWO\r\nTHREE\n", stderr: "" });
+        const exact = await run(cmd, ["send", "--binary", flag, `127.0.0.1:${server.port}`], { stdin: input });
+        expect(exact).toMatchObject({ status: 0, stdout: "ONE\nTWO\r\nTHREE", stderr: "" });
       }
     });
 
@@ -88,8 +90,8 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [["frobnicate"], 2, 'upcat: unknown command "frobnicate" (try upcat --help)\n'],
       [[], 2, "upcat: missing command (try upcat --help)\n"],
       [["send", "--bogus"], 2, "upcat: unknown option `--bogus` (see upcat send --help)\n"],
-      [["send", "host:0", "x"], 2, 'upcat: invalid port "0" (expected a number from 1 to 65535)\n'],
-      [["send", "host:70000", "x"], 2, 'upcat: invalid port "70000" (expected a number from 1 to 65535)\n'],
+      [["send", "host:0", "x"], 2, 'upcat: invalid target "host:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:0 x\n'],
+      [["send", "host:70000", "x"], 2, 'upcat: invalid target "host:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:70000 x\n'],
       [["send", "--udp", "--tcp", "x"], 2, "upcat: --udp and --tcp cannot be used together\n"],
       [["send", "--udp", "tcp://h:1", "x"], 2, "upcat: tcp://h:1 is a tcp target and cannot be used with --udp\n"],
       [["send", "--timeout", "soon", "x"], 2, 'upcat: invalid duration for --timeout: "soon" (expected e.g. 500ms, 2s, 1m)\n'],
