@@ -174,9 +174,9 @@ describe("random bytes on stdin", () => {
   test("found by the fuzz: words after -- are sent, not dropped (a message that starts with '-')", async () => {
     const tcp = listeners.find((l) => l.transport === "tcp")!.port;
     const a = await run(fromSource, ["send", `127.0.0.1:${tcp}`, "--", "-5s", "0123"]);
-    expect(a).toMatchObject({ status: 0, stdout: "-5S 0123", stderr: "" });
-    const b = await run(fromSource, ["send", "--", `127.0.0.1:${tcp}`, "-x"]);
-    expect(b).toMatchObject({ status: 0, stdout: "-X", stderr: "" });
+    expect(a).toMatchObject({ status: 0, stdout: "-5S 0123\n", stderr: "" });
+    const b = await run(fromSource, ["send", `127.0.0.1:${tcp}`, "--", "-x"]);
+    expect(b).toMatchObject({ status: 0, stdout: "-X\n", stderr: "" });
   });
 
   test.each([
@@ -188,7 +188,7 @@ describe("random bytes on stdin", () => {
       const input = new Uint8Array(Math.floor(random() * size));
       for (let i = 0; i < input.length; i++) input[i] = Math.floor(random() * 256);
       const target = transport === "tcp" ? listeners.find((l) => l.transport === "tcp")!.port : port;
-      const r = await run(fromSource, ["send", `--${transport}`, "--timeout", "2s", `127.0.0.1:${target}`], { stdin: input, timeoutMs: 20_000 });
+      const r = await run(fromSource, ["send", `--${transport}`, "--binary", "--timeout", "2s", `127.0.0.1:${target}`], { stdin: input, timeoutMs: 20_000 });
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(Buffer.from(r.stdoutBytes).equals(expectedReplies(input))).toBe(true);
     }

@@ -58,7 +58,7 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
     test("a 65507-byte UDP message round-trips; 65508 is a usage error", async () => {
       const ok = await run(cmd, ["send", "--udp", `127.0.0.1:${server.port}`], { stdin: "a".repeat(65507) });
       expect(ok.status).toBe(0);
-      expect(ok.stdout).toBe("A".repeat(65507));
+      expect(ok.stdout).toBe(`${"A".repeat(65507)}\n`);
       const big = await run(cmd, ["send", "--udp", `127.0.0.1:${server.port}`], { stdin: "a".repeat(65508) });
       expect(big.status).toBe(2);
       expect(big.stderr).toBe("upcat: message is 65508 bytes; a UDP datagram carries at most 65507 (use --tcp for more)\n");
