@@ -159,7 +159,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
 
     test.each([
       [["check"], "upcat: no targets to check (give TARGET... or --file FILE)\n"],
-      [["check", "h:0"], 'upcat: invalid port "0" (expected a number from 1 to 65535)\n'],
+      [["check", "h:0"], 'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n'],
       [["check", "h:1-70000"], 'upcat: invalid port or range "1-70000" in "h:1-70000" (expected ports 1-65535, as in 22,80,8000-8010)\n'],
       [["check", "h:1-65535", "h:1"], "upcat: more than 65535 targets in one check; split the ranges over several runs\n"],
       [["check", "h:1", "--match", "("], "upcat: invalid --match: Invalid regular expression: missing )\n"],
@@ -183,7 +183,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("--nagios on a wrong command line: UNKNOWN, exit 3, on stdout", async () => {
       const r = await run(cmd, ["check", "--nagios", "h:70000"]);
       expect(r.status).toBe(3);
-      expect(r.stdout).toBe('UPCAT UNKNOWN - invalid port "70000" (expected a number from 1 to 65535)\n');
+      expect(r.stdout).toBe('UPCAT UNKNOWN - invalid target "h:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n');
     });
   });
 }
