@@ -2,6 +2,7 @@
 import { NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import type { Target } from "../transport/target.ts";
+import { connectError } from "../transport/tcp-client.ts";
 
 export interface BenchOptions {
   target: Target;
@@ -230,5 +231,5 @@ async function tcpLoad(address: string, port: number, opts: BenchOptions, tally:
     });
   });
   await Promise.all(Array.from({ length: opts.concurrency }, one));
-  if (tally.replies === 0 && firstError) throw NetError.from("connect", "tcp", where, firstError);
+  if (tally.replies === 0 && firstError) throw connectError(where, firstError);
 }

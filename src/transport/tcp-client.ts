@@ -131,7 +131,8 @@ function converse(address: string, port: number, payload: Uint8Array, opts: TcpR
   });
 }
 
-function connectError(where: string, err: unknown): NetError {
+/** connectError is a failed TCP connect as every client reports it, with the hint when it was refused. */
+export function connectError(where: string, err: unknown): NetError {
   const refused = errnoCode(err) === "ECONNREFUSED";
   return NetError.from("connect", "tcp", where, err, refused ? "is a server running there?" : undefined);
 }

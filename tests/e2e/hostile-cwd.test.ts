@@ -81,7 +81,7 @@ describe("upcat from the hostile directory", () => {
     try {
       expect(server.ready).not.toContain("HOSTILE");
       const r = await run(cmd, ["send", target(server.port), "hostile", "cwd"], { cwd: hostile });
-      expect(r).toMatchObject({ status: 0, stdout: "HOSTILE CWD", stderr: "" });
+      expect(r).toMatchObject({ status: 0, stdout: "HOSTILE CWD\n", stderr: "" });
     } finally {
       await server.stop();
     }

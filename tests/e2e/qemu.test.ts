@@ -45,7 +45,7 @@ test.each([
   ["tcp", (p: number) => `tcp://127.0.0.1:${p}`],
 ])("send over %s from arm64 to a native server", async (_name, target) => {
   const r = await run(await arm64(), ["send", "--timeout", "10s", target(server.port), "from arm64", "straße"], { timeoutMs: 60_000 });
-  expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE", stderr: "" });
+  expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE\n", stderr: "" });
 }, 120_000);
 
 // Bun's x64 runtimes were long built for Haswell (AVX2): such a binary dies with SIGILL on older CPUs and
@@ -54,8 +54,8 @@ test.each([
 // brings that back.
 test.each([
   ["--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
-  ["a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM$/],
-  ["a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM$/],
+  ["a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
+  ["a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
 ])("upcat-linux-x64 runs %s on a CPU without AVX2 (qemu -cpu Nehalem)", async (_name, args, out) => {
   const qemu = Bun.which("qemu-x86_64-static");
   if (!qemu) throw new Error("qemu-x86_64-static not found: apt-get install qemu-user-static (it is in .ci/apt-packages)");

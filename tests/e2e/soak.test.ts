@@ -141,9 +141,9 @@ test("1 000 000 datagrams from 64 source ports: the server answers the large maj
 test("afterwards: it still answers over TCP and UDP, its RSS is back near idle, no descriptor leaked", async () => {
   const pid = server.proc.pid;
   const tcp = await run(cmd, ["send", `127.0.0.1:${tcpPort}`, "still there?"]);
-  expect(tcp).toMatchObject({ status: 0, stdout: "STILL THERE?", stderr: "" });
+  expect(tcp).toMatchObject({ status: 0, stdout: "STILL THERE?\n", stderr: "" });
   const udp = await run(cmd, ["send", `udp://127.0.0.1:${udpPort}`, "and over udp?"]);
-  expect(udp).toMatchObject({ status: 0, stdout: "AND OVER UDP?", stderr: "" });
+  expect(udp).toMatchObject({ status: 0, stdout: "AND OVER UDP?\n", stderr: "" });
 
   // Give the allocator and the GC a moment, and take a few samples: the lowest counts.
   let after = Infinity;

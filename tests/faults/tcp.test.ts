@@ -106,7 +106,7 @@ describe("the path: results stay byte-exact", () => {
     try {
       const r = tcpRelay({ upstream: { host: "127.0.0.1", port: talker.port }, down: { tiny: true, delayMs: 20 } });
       relays.push(r);
-      const out = await timed(["send", "--protocol", "chargen", "--bytes", "300", `127.0.0.1:${r.port}`]);
+      const out = await timed(["send", "--binary", "--protocol", "chargen", "--bytes", "300", `127.0.0.1:${r.port}`]);
       expect({ status: out.status, stderr: out.stderr, bytes: out.stdoutBytes.length }).toEqual({ status: 0, stderr: "", bytes: 300 });
       expect(chargen.client.verify(out.stdoutBytes, new Uint8Array(0))).toBeUndefined();
     } finally {

@@ -101,7 +101,7 @@ export function servicesScenarios(command: () => Promise<Command> | Command): vo
     test.each(["tcp", "udp"])("echo over %s: the same reply from both", async (proto) => {
       const a = await send(["--protocol", "echo", `${proto}://[::1]:${inetd.ports.echo}`, "hello", "inetd"]);
       const b = await send(["--protocol", "echo", `${proto}://[::1]:${ports.echo}`, "hello", "inetd"]);
-      expect(a).toMatchObject({ status: 0, stdout: "hello inetd" });
+      expect(a).toMatchObject({ status: 0, stdout: "hello inetd\n" });
       expect(b).toMatchObject({ status: 0, stdout: a.stdout });
     });
 

@@ -42,7 +42,7 @@ export function socatScenarios(command: () => Promise<Command> | Command): void 
       try {
         await waitForListening("tcp", port);
         const r = await run(cmd, ["send", `127.0.0.1:${port}`, "through tr"]);
-        expect(r).toMatchObject({ status: 0, stdout: "THROUGH TR", stderr: "" });
+        expect(r).toMatchObject({ status: 0, stdout: "THROUGH TR\n", stderr: "" });
       } finally {
         srv.kill();
       }

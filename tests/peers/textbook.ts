@@ -48,9 +48,9 @@ export function textbookScenarios(command: () => Promise<Command> | Command): vo
       try {
         const port = match[1]!;
         const one = await run(cmd, ["send", `udp://127.0.0.1:${port}`, "hello", "straße"]);
-        expect(one).toMatchObject({ status: 0, stdout: "HELLO STRASSE", stderr: "" });
+        expect(one).toMatchObject({ status: 0, stdout: "HELLO STRASSE\n", stderr: "" });
         const lines = await run(cmd, ["send", "--udp", `127.0.0.1:${port}`], { stdin: "one\ntwo\nthree" });
-        expect(lines).toMatchObject({ status: 0, stdout: "ONE\nTWO\nTHREE", stderr: "" });
+        expect(lines).toMatchObject({ status: 0, stdout: "ONE\nTWO\nTHREE\n", stderr: "" });
       } finally {
         proc.kill();
       }
@@ -61,7 +61,7 @@ export function textbookScenarios(command: () => Promise<Command> | Command): vo
       try {
         const port = match[1]!;
         const r = await run(cmd, ["send", `127.0.0.1:${port}`, "hello", "world"]);
-        expect(r).toMatchObject({ status: 0, stdout: "HELLO WORLD", stderr: "" });
+        expect(r).toMatchObject({ status: 0, stdout: "HELLO WORLD\n", stderr: "" });
         const json = await run(cmd, ["send", "--json", `tcp://127.0.0.1:${port}`, "ß"]);
         expect(json.status).toBe(0);
         const record = JSON.parse(json.stdout);
