@@ -3,6 +3,7 @@ import { errnoCode, NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { OutputBudget } from "./output-budget.ts";
+import type { ByteBudget } from "./rate-limit.ts";
 import type { Transport } from "./transport.ts";
 
 export interface ListenOptions {
@@ -18,6 +19,8 @@ export interface ListenOptions {
   udpReplyRate?: number;
   /** udpExcess is how many bytes a second replies may add over their requests' sizes, all sources together. */
   udpExcess?: number;
+  /** excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's own. */
+  excess?: ByteBudget;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
   /** output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of limits.maxOutput. */
