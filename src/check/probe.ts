@@ -1,10 +1,11 @@
 // One try of one target: resolve, then a TCP/TLS handshake, a UDP probe, or a protocol's own exchange.
-import { NetError } from "../errors.ts";
+import { NetError, REASONS } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import { resolveHost } from "../transport/address.ts";
 import { request } from "../transport/request.ts";
 import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
+import { connectErrno } from "./connect-errno.ts";
 import type { Outcome } from "./result.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 
@@ -31,13 +32,13 @@ export async function probe(target: Target, opts: ProbeOptions): Promise<Outcome
   try {
     addresses = await resolveHost(target.host, target.transport);
   } catch (err) {
-    return { state: "error", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err) };
+    return { state: "error", cause: "resolve", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err) };
   }
-  // As nc does: the next address of a name only when this one refused.
+  // As nc does: the next address of a name only when this one refused or could not be reached.
   let outcome: Outcome | undefined;
   for (const address of addresses) {
     outcome = await probeAddress(address, target, opts);
-    if (outcome.state !== "closed") break;
+    if (outcome.state !== "closed" && outcome.state !== "unreachable") break;
   }
   return outcome!;
 }
@@ -56,10 +57,10 @@ async function udpProbe(address: string, port: number, opts: ProbeOptions): Prom
   try {
     const reply = await udpRequest({ transport: "udp", host: address, port }, opts.send ?? new Uint8Array(0), { timeoutMs: opts.timeoutMs, retries: 0 });
     const bytes = reply.bytes.slice(0, MAX_REPLY);
-    if (opts.wanted && !opts.wanted(bytes)) return { state: "mismatch", address, latencyMs: reply.rttMs, reply: bytes, error: "the reply did not match" };
+    if (opts.wanted && !opts.wanted(bytes)) return { state: "mismatch", cause: "mismatch", address, latencyMs: reply.rttMs, reply: bytes, error: "the reply did not match" };
     return { state: "open", address, latencyMs: reply.rttMs, reply: bytes };
   } catch (err) {
-    return { address, latencyMs: performance.now() - started, ...failure(err, "udp") };
+    return { address, latencyMs: performance.now() - started, ...(await failure(err, "udp", address, port)) };
   }
 }
 
@@ -85,25 +86,32 @@ async function protocolProbe(address: string, target: Target, protocol: Protocol
     const latencyMs = role.replies ? result.rttMs : performance.now() - started;
     if (!role.replies && target.transport === "udp") {
       // A discard server says nothing back: only an ICMP error would have told us more.
-      return { state: "no_reply", address, latencyMs, error: `${protocol.name} servers do not reply over UDP` };
+      return { state: "no_reply", cause: "timeout", address, latencyMs, error: `${protocol.name} servers do not reply over UDP` };
     }
     const wrong = role.replies ? role.verify(reply, payload) : undefined;
-    if (wrong) return { state: "mismatch", address, latencyMs, reply, error: `not a ${protocol.name} reply: ${wrong}` };
-    if (opts.wanted && !opts.wanted(reply)) return { state: "mismatch", address, latencyMs, reply, error: "the reply did not match" };
+    if (wrong) return { state: "mismatch", cause: "mismatch", address, latencyMs, reply, error: `not a ${protocol.name} reply: ${wrong}` };
+    if (opts.wanted && !opts.wanted(reply)) return { state: "mismatch", cause: "mismatch", address, latencyMs, reply, error: "the reply did not match" };
     return { state: "open", address, latencyMs, reply };
   } catch (err) {
-    return { address, latencyMs: performance.now() - started, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...failure(err, target.transport) };
+    const failedAt = performance.now() - started;
+    return { address, latencyMs: failedAt, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...(await failure(err, target.transport, address, target.port, opts.timeoutMs - failedAt)) };
   }
 }
 
-function failure(err: unknown, transport: string): Pick<Outcome, "state" | "error"> {
+async function failure(err: unknown, transport: string, address: string, port: number, budgetMs = 0): Promise<Pick<Outcome, "state" | "error" | "cause">> {
   if (!(err instanceof NetError)) throw err;
-  if (err.code === "ECONNREFUSED") return { state: "closed", error: err.reason };
-  if (err.code === "ETIMEDOUT") {
-    if (transport === "udp") return { state: "no_reply", error: `no reply within ${err.reason.replace(/^no reply after 1 try of /, "")}` };
-    return { state: "timeout", error: err.reason };
+  if (err.code === "ECONNREFUSED") {
+    // Bun says "refused" for unreachable hosts too: ask the kernel (see connect-errno.ts).
+    const real = transport === "tcp" ? await connectErrno(address, port, Math.max(100, budgetMs)) : undefined;
+    if (real === "EHOSTUNREACH" || real === "ENETUNREACH") return { state: "unreachable", cause: "unreachable", error: REASONS[real]! };
+    return { state: "closed", cause: "refused", error: err.reason };
   }
-  return { state: "error", error: err.reason };
+  if (err.code === "ETIMEDOUT") {
+    if (transport === "udp") return { state: "no_reply", cause: "timeout", error: `no reply within ${err.reason.replace(/^no reply after 1 try of /, "")}` };
+    return { state: "timeout", cause: "timeout", error: err.reason };
+  }
+  if (err.code === "ECONNRESET") return { state: "error", cause: "reset", error: err.reason };
+  return { state: "error", cause: "other", error: err.reason };
 }
 
 function isName(host: string): boolean {

@@ -5,19 +5,43 @@ import type { Target } from "../transport/target.ts";
  * State of a target after its last try:
  * open      reachable (and, when asked, the reply matched);
  * closed    refused at once (TCP RST, or ICMP port unreachable for UDP);
+ * unreachable  the network said no route: ICMP host/network unreachable, or the local routing table;
  * timeout   no TCP handshake, or no wanted reply, within --timeout;
  * no_reply  a UDP probe went out and nothing came back (open or filtered, as nmap says);
  * mismatch  a reply came but not the one expected;
- * error     anything else: unknown host, unreachable network, TLS failure, certificate too close to expiry.
+ * error     anything else: unknown host, a reset, TLS failure, certificate too close to expiry.
  */
-export type CheckState = "open" | "closed" | "timeout" | "no_reply" | "mismatch" | "error";
+export type CheckState = "open" | "closed" | "unreachable" | "timeout" | "no_reply" | "mismatch" | "error";
+
+/**
+ * Cause is why a try failed (or, for cert_warning, why a pass is graded down), as a code: the CLI and
+ * --nagios grade and word a result from it, never from the message text.
+ */
+export type Cause =
+  | "refused"
+  | "unreachable"
+  | "timeout"
+  | "no_data" // the peer closed (or reset) the connection before sending anything, and a reply was wanted
+  | "reset"
+  | "mismatch"
+  | "not_tls" // the TLS handshake failed: the peer does not speak TLS, or no common ground
+  | "no_certificate"
+  | "cert_untrusted"
+  | "cert_expired"
+  | "cert_critical" // expires within the critical --cert-days
+  | "cert_warning" // expires within the warning --cert-days
+  | "no_cert_date"
+  | "resolve"
+  | "other";
 
 /** TlsInfo is what a TLS handshake showed about the server's certificate. */
 export interface TlsInfo {
   readonly subject: string;
   readonly issuer: string;
-  readonly valid_to: string;
-  readonly days_left: number;
+  /** valid_to is the certificate's notAfter as ISO 8601, or null when it has none that reads as a date. */
+  readonly valid_to: string | null;
+  /** days_left counts whole days to valid_to, truncated as check_tcp does; null when there is no date. */
+  readonly days_left: number | null;
   readonly authorized: boolean;
   readonly protocol: string | null;
 }
@@ -34,6 +58,7 @@ export interface CheckResult {
   readonly latencyMs: number;
   readonly reply?: Uint8Array;
   readonly error?: string;
+  readonly cause?: Cause;
   readonly tls?: TlsInfo;
   readonly attempts: number;
 }

@@ -12,11 +12,16 @@ export interface RunOptions extends ProbeOptions {
   waitMs?: number;
   /** udpSilentOk passes a UDP target that sent nothing back (open or filtered). */
   udpSilentOk: boolean;
+  /** each gives targets their own probe and --udp-silent-ok, by index, over these options (a --file line's own options). */
+  each?: readonly TargetOptions[];
   /** onResult is called once a target has its verdict, in whatever order they finish. */
   onResult?(index: number, result: CheckResult): void;
   /** onProgress is called after each try while --wait is waiting. */
   onProgress?(progress: Progress): void;
 }
+
+/** TargetOptions is what one target asks for itself. */
+export type TargetOptions = Partial<ProbeOptions> & { udpSilentOk?: boolean };
 
 export interface Progress {
   readonly done: number;
@@ -52,15 +57,16 @@ export async function runChecks(targets: readonly Target[], opts: RunOptions): P
 
   const checkOne = async (index: number): Promise<void> => {
     const target = targets[index]!;
+    const own = opts.each?.[index] ? { ...opts, ...opts.each[index] } : opts;
     let last = false;
     for (let attempt = 1; ; attempt++) {
       // A slot is held for the try only: a target sleeping between tries lets others run.
       const outcome = await slots.run(() => {
         // Under --wait, no try runs past the deadline.
         const left = deadline === undefined ? Infinity : deadline - performance.now();
-        return probe(target, { ...opts, timeoutMs: Math.max(1, Math.min(opts.timeoutMs, left)) });
+        return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
       });
-      const ok = passes(target, outcome, opts.udpSilentOk);
+      const ok = passes(target, outcome, own.udpSilentOk);
       const left = deadline === undefined ? Infinity : deadline - performance.now();
       const more = deadline === undefined ? attempt <= opts.retries : left > 0 && !last;
       let pause = backoffMs(attempt);

@@ -36,27 +36,3 @@ export function parsePortList(list: string, spec = list): number[] {
   }
   return [...seen];
 }
-
-/** expandAll expands every spec and refuses a run larger than MAX_TARGETS or an empty one. */
-export function expandAll(specs: readonly string[]): Target[] {
-  const targets: Target[] = [];
-  for (const spec of specs) {
-    for (const target of expandSpec(spec)) {
-      targets.push(target);
-      if (targets.length > MAX_TARGETS) {
-        throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
-      }
-    }
-  }
-  if (targets.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
-  return targets;
-}
-
-/** specsFromText reads a target file: one TARGET a line, blank lines and `#` comments ignored. */
-export function specsFromText(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
-    .filter((line) => line !== "")
-    .flatMap((line) => line.split(/\s+/));
-}

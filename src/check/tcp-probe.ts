@@ -1,7 +1,8 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
 import type { Socket } from "bun";
 import { errnoCode, REASONS } from "../errors.ts";
-import type { Outcome, TlsInfo } from "./result.ts";
+import { connectErrno } from "./connect-errno.ts";
+import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 import { writePending } from "../transport/write-pending.ts";
 
 export interface TlsProbe {
@@ -11,8 +12,8 @@ export interface TlsProbe {
   ca?: string;
   /** insecure accepts a certificate that does not verify (its details are still reported). */
   insecure: boolean;
-  /** certDays fails a certificate that expires in fewer days. */
-  certDays?: number;
+  /** certDays grades the days left as check_tcp -D WARN,CRIT does: at most `warning` fails, at most `critical` is critical. */
+  certDays?: CertDays;
 }
 
 export interface TcpProbeOptions {
@@ -26,10 +27,24 @@ export interface TcpProbeOptions {
   maxReply: number;
 }
 
+/** CertDays is --cert-days WARN[,CRIT]: a certificate with days_left <= warning fails (check_tcp -D). */
+export interface CertDays {
+  warning: number;
+  critical: number;
+}
+
 const DAY_MS = 86_400_000;
+/** At least this long to ask the kernel why a connect was refused, even when the try's time is spent. */
+const MIN_ERRNO_BUDGET_MS = 100;
+
+type Verdict = Omit<Outcome, "address" | "latencyMs">;
+const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Verdict> = {}): Verdict => ({ state, cause, error, ...extra });
 
 export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
   const started = performance.now();
+  const since = () => performance.now() - started;
+  // A reply is asked for: the handshake alone does not pass, and a peer that goes quiet or away fails.
+  const replyWanted = opts.wanted !== undefined;
   return new Promise<Outcome>((resolve) => {
     let settled = false;
     let socket: Socket | undefined;
@@ -38,22 +53,25 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
     let reply: Uint8Array = new Uint8Array(0);
     let pending = opts.send ?? new Uint8Array(0);
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let connected = false;
 
-    const finish = (outcome: Omit<Outcome, "address" | "latencyMs">) => {
+    const finish = (verdict: Verdict) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       // A polite close (FIN), as nc -z does; a half-made connection is dropped.
       if (socket) socket.end();
-      resolve({ address, latencyMs: latencyMs ?? performance.now() - started, ...outcome, ...(tls ? { tls } : {}) });
+      resolve({ address, latencyMs: latencyMs ?? since(), ...verdict, ...(tls ? { tls } : {}) });
     };
-    const replyPart = () => (opts.wanted ? { reply } : {});
+    const replyPart = () => (replyWanted ? { reply } : {});
+    // A mismatch is timed to the last byte that came, which is when check_tcp stops reading and judges.
+    const mismatch = (error: string) => finish(fail("mismatch", "mismatch", error, { reply }));
     const arm = (what: "connect" | "reply") => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (what === "connect") return finish({ state: "timeout", error: `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms` });
-        if (reply.length === 0) return finish({ state: "timeout", error: `no reply within ${opts.timeoutMs}ms`, reply });
-        finish({ state: "mismatch", error: `the reply did not match within ${opts.timeoutMs}ms`, reply });
+        if (what === "connect") return finish(fail("timeout", "timeout", `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms`));
+        if (reply.length === 0) return finish(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
+        mismatch(`the reply did not match within ${opts.timeoutMs}ms`);
       }, opts.timeoutMs);
     };
     const pump = (sock: Socket) => {
@@ -61,11 +79,22 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
     };
     // The connection is up (and, for TLS, trusted): the check passes here unless a reply is wanted.
     const ready = (sock: Socket) => {
-      latencyMs = performance.now() - started;
-      if (!opts.wanted && pending.length === 0) return finish({ state: "open" });
+      latencyMs = since();
+      if (!replyWanted && pending.length === 0) return finish({ state: "open" });
       arm("reply");
       pump(sock);
-      if (!opts.wanted && pending.length === 0) finish({ state: "open" });
+      if (!replyWanted && pending.length === 0) finish({ state: "open" });
+    };
+    // The peer reset or closed an established connection: how that reads depends on what was asked.
+    const gone = (how: "closed" | "reset") => {
+      if (opts.tls && !tls) return finish(fail("error", how === "reset" ? "reset" : "not_tls", `connection ${how} by peer during the TLS handshake`));
+      // Nothing was asked but the handshake: it completed, so the port is open (check_tcp says OK).
+      if (!replyWanted) {
+        latencyMs ??= since();
+        return finish({ state: "open" });
+      }
+      if (reply.length > 0) return mismatch(`connection ${how} by peer; the reply did not match`);
+      finish(fail("error", "no_data", `connection ${how} by peer without a reply`, replyPart()));
     };
 
     arm("connect");
@@ -77,20 +106,31 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
       socket: {
         open(sock) {
           socket = sock;
+          connected = true;
           if (settled) return void sock.terminate();
           if (!opts.tls) ready(sock);
         },
-        handshake(sock, _success, authError) {
+        handshake(sock, success, authError) {
           if (settled) return;
-          // With rejectUnauthorized off, success stays true: the verdict on the chain is authError.
-          tls = certificateOf(sock, authError === null);
           const t = opts.tls!;
-          if (authError && !t.insecure) {
-            return finish({ state: "error", error: `certificate not trusted: ${authError?.message ?? "verification failed"} (try --ca FILE, or --insecure)` });
+          const cert = sock.getPeerX509Certificate?.();
+          // A protocol error, or no certificate from a failed handshake: no TLS session came up (a
+          // plain-text peer, or no common protocol). A certificate that came but does not verify
+          // (untrusted, expired, another name) is authError only, and --insecure may pass it.
+          if (errnoCode(authError) === "EPROTO" || (!success && !cert)) {
+            return finish(fail("error", "not_tls", `TLS handshake failed: ${tlsReason(authError)} (does this port speak TLS?)`));
           }
-          if (t.certDays !== undefined && tls.days_left < t.certDays) {
-            latencyMs = performance.now() - started;
-            return finish({ state: "error", error: `certificate expires in ${tls.days_left} days (${tls.valid_to}), fewer than --cert-days ${t.certDays}` });
+          if (!cert) return finish(fail("error", "no_certificate", "the TLS peer presented no certificate"));
+          tls = certificateOf(cert, authError === null, sock.getTLSVersion?.() ?? null);
+          if (authError && !t.insecure) {
+            const expired = errnoCode(authError) === "CERT_HAS_EXPIRED";
+            if (expired) return finish(fail("error", "cert_expired", `certificate expired on ${tls.valid_to ?? "an unreadable date"}`));
+            return finish(fail("error", "cert_untrusted", `certificate not trusted: ${authError.message || "verification failed"} (try --ca FILE, or --insecure)`));
+          }
+          if (t.certDays) {
+            latencyMs = since();
+            const graded = gradeExpiry(tls, t.certDays);
+            if (graded) return finish(graded);
           }
           ready(sock);
         },
@@ -99,40 +139,57 @@ export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): 
           const room = opts.maxReply - reply.length;
           reply = concat(reply, chunk.length > room ? chunk.subarray(0, room) : chunk);
           // With a reply wanted, the time that counts is the time to it, as check_tcp reports.
-          if (opts.wanted(reply)) {
-            latencyMs = performance.now() - started;
-            finish({ state: "open", reply });
-          }
-          else if (reply.length >= opts.maxReply) finish({ state: "mismatch", error: `no match in the first ${opts.maxReply} bytes`, reply });
+          latencyMs = since();
+          if (opts.wanted(reply)) finish({ state: "open", reply });
+          else if (reply.length >= opts.maxReply) mismatch(`no match in the first ${opts.maxReply} bytes`);
         },
         drain(sock) {
           pump(sock);
-          if (!opts.wanted && pending.length === 0) finish({ state: "open" });
+          if (!replyWanted && pending.length === 0) finish({ state: "open" });
         },
         end() {
-          finish(reply.length === 0
-            ? { state: "mismatch", error: "connection closed by peer without a reply", ...replyPart() }
-            : { state: "mismatch", error: "connection closed by peer; the reply did not match", reply });
+          gone("closed");
         },
         close(_sock, err) {
-          if (err) finish({ state: "error", error: reasonOf(err), ...replyPart() });
-          else finish({ state: "mismatch", error: "connection closed by peer without a reply", ...replyPart() });
+          if (err) gone(errnoCode(err) === "ECONNRESET" ? "reset" : "closed");
+          else gone("closed");
         },
         error(_sock, err) {
-          finish({ state: "error", error: reasonOf(err), ...replyPart() });
+          if (errnoCode(err) === "ECONNRESET" || errnoCode(err) === "EPIPE") return gone("reset");
+          finish(fail("error", "other", reasonOf(err), replyPart()));
         },
         connectError(_sock, err) {
-          finish(connectFailure(err));
+          void connectFailed(err);
         },
       },
-    }).catch((err) => finish(connectFailure(err)));
+    }).catch((err) => void connectFailed(err));
+
+    async function connectFailed(err: unknown) {
+      if (settled) return;
+      const code = errnoCode(err);
+      // Linux answers a SYN with a reset as ECONNREFUSED; ECONNRESET means the handshake completed and then the peer reset.
+      if (code === "ECONNRESET" || connected) return gone("reset");
+      if (code !== "ECONNREFUSED") return finish(fail("error", "other", reasonOf(err)));
+      clearTimeout(timer);
+      const failedAt = since();
+      const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - failedAt));
+      latencyMs = failedAt;
+      if (real === "EHOSTUNREACH" || real === "ENETUNREACH") return finish(fail("unreachable", "unreachable", REASONS[real]!));
+      if (real === "EACCES" || real === "EPERM") return finish(fail("error", "other", REASONS[real]!));
+      finish(fail("closed", "refused", "connection refused"));
+    }
   });
 }
 
-function connectFailure(err: unknown): Omit<Outcome, "address" | "latencyMs"> {
-  const code = errnoCode(err);
-  if (code === "ECONNREFUSED") return { state: "closed", error: "connection refused" };
-  return { state: "error", error: reasonOf(err) };
+/** gradeExpiry fails a certificate as check_tcp -D WARN,CRIT does, or returns undefined when it passes. */
+export function gradeExpiry(tls: TlsInfo, days: CertDays): Verdict | undefined {
+  const flag = `--cert-days ${days.warning}${days.critical ? `,${days.critical}` : ""}`;
+  if (tls.days_left === null || tls.valid_to === null) return fail("error", "no_cert_date", `the certificate has no expiry date to check ${flag} against`);
+  if (Date.parse(tls.valid_to) < Date.now()) return fail("error", "cert_expired", `certificate expired on ${tls.valid_to}`);
+  const left = `certificate expires in ${tls.days_left} days (${tls.valid_to})`;
+  if (tls.days_left <= days.critical) return fail("error", "cert_critical", `${left}, within the critical ${days.critical} of ${flag}`);
+  if (tls.days_left <= days.warning) return fail("error", "cert_warning", `${left}, within ${flag}`);
+  return undefined;
 }
 
 function reasonOf(err: unknown): string {
@@ -140,16 +197,31 @@ function reasonOf(err: unknown): string {
   return (code && REASONS[code]) ?? (err instanceof Error ? err.message : String(err));
 }
 
-function certificateOf(sock: Socket, authorized: boolean): TlsInfo {
-  const cert = sock.getPeerX509Certificate?.();
-  const validTo = cert ? new Date(cert.validTo) : new Date(NaN);
+/** tlsReason is the library's reason for a failed handshake, shortened: "wrong version number". */
+function tlsReason(err: Error | null): string {
+  const text = err?.message ?? "";
+  const reason = /:([A-Z0-9_]+)$/.exec(text)?.[1];
+  return reason ? reason.toLowerCase().replaceAll("_", " ") : text || "no TLS session";
+}
+
+interface PeerCertificate {
+  subject: string;
+  issuer: string;
+  validTo: string;
+}
+
+/** certificateOf reads what a check reports of a certificate; a date that does not parse is null, never NaN. */
+function certificateOf(cert: PeerCertificate, authorized: boolean, protocol: string | null): TlsInfo {
+  const validTo = Date.parse(cert.validTo);
+  const known = Number.isFinite(validTo);
   return {
-    subject: cert?.subject.replaceAll("\n", ", ") ?? "",
-    issuer: cert?.issuer.replaceAll("\n", ", ") ?? "",
-    valid_to: Number.isNaN(validTo.getTime()) ? "" : validTo.toISOString(),
-    days_left: Math.floor((validTo.getTime() - Date.now()) / DAY_MS),
+    subject: cert.subject.replaceAll("\n", ", "),
+    issuer: cert.issuer.replaceAll("\n", ", "),
+    valid_to: known ? new Date(validTo).toISOString() : null,
+    // Truncated toward zero, as check_tcp counts: 9.9 days left is 9.
+    days_left: known ? Math.trunc((validTo - Date.now()) / DAY_MS) : null,
     authorized,
-    protocol: sock.getTLSVersion?.() ?? null,
+    protocol,
   };
 }
 

@@ -1,5 +1,5 @@
 // How check results read: a line a target for people, a JSON object a target for jq, and a summary.
-import type { CheckResult, CheckState } from "../check/result.ts";
+import type { CheckResult, CheckState, TlsInfo } from "../check/result.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Target } from "../transport/target.ts";
 import type { Io } from "./io.ts";
@@ -39,6 +39,7 @@ export function jsonRecord(r: CheckResult) {
 const WORDS: Record<CheckState, string> = {
   open: "open",
   closed: "closed",
+  unreachable: "unreachable",
   timeout: "timeout",
   no_reply: "no reply",
   mismatch: "mismatch",
@@ -52,11 +53,18 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
   const state = r.ok ? c.green(word) : r.state === "no_reply" || r.state === "timeout" ? c.yellow(word) : c.red(word);
   const parts = [state, targetText(r.target).padEnd(width), c.dim(`${roundMs(r.latencyMs).toFixed(1).padStart(7)}ms`)];
   if (r.address && r.address !== r.target.host) parts.push(c.dim(`(${r.address})`));
-  if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${r.tls.days_left} days left`.replace(/\s+/g, " "));
+  if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${daysText(r.tls)}`.replace(/\s+/g, " "));
   if (r.error) parts.push(r.ok ? c.dim(r.error) : r.error);
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch")) parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
+}
+
+/** daysText says how long a certificate has, without ever printing NaN. */
+export function daysText(tls: TlsInfo): string {
+  if (tls.days_left === null || tls.valid_to === null) return "no expiry date";
+  if (Date.parse(tls.valid_to) < Date.now()) return `expired on ${tls.valid_to}`;
+  return `${tls.days_left} days left`;
 }
 
 function clip(text: string): string {

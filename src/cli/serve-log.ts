@@ -1,9 +1,16 @@
 // What `upcat serve` says on stderr: a ready line and a last line (text), one JSON object per event (json), or nothing (quiet).
-import type { Counters, Listener, ServerEvent } from "../transport/listener.ts";
+import type { Counters, LimitName, Listener, ServerEvent } from "../transport/listener.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Io } from "./io.ts";
 
 export type LogFormat = "text" | "json" | "quiet";
+
+/**
+ * LIMIT_LINES_PER_SECOND: limit events past this many in a second are counted, not written, and one
+ * `limits` line a second sums them up: a flood of refused connections must not become a flood of log
+ * lines (which, when stderr is not read, is memory).
+ */
+export const LIMIT_LINES_PER_SECOND = 20;
 
 /** Running is one protocol and the listeners that carry it. */
 export interface Running {
@@ -23,11 +30,45 @@ export class ServeLog {
   /** event is the transport's callback; only json mode wants one line a connection. */
   readonly event: ((e: ServerEvent) => void) | undefined;
 
+  /** The current second's window of limit events: when it began, lines written, and what was held back. */
+  private windowAt = 0;
+  private limitLines = 0;
+  private held: Partial<Record<LimitName, number>> = {};
+  private summary: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly io: Io,
     readonly format: LogFormat,
   ) {
-    this.event = format === "json" ? (e) => this.json({ ...e }) : undefined;
+    this.event = format === "json" ? (e) => (e.event === "limit" ? this.limit(e) : this.json({ ...e })) : undefined;
+  }
+
+  /** limit writes a limit event, or counts it once a second's share is written. */
+  private limit(e: Extract<ServerEvent, { event: "limit" }>): void {
+    const now = performance.now();
+    if (now - this.windowAt >= 1000) {
+      this.flushLimits();
+      this.windowAt = now;
+      this.limitLines = 0;
+    }
+    if (this.limitLines < LIMIT_LINES_PER_SECOND) {
+      this.limitLines++;
+      return this.json({ ...e });
+    }
+    this.held[e.limit] = (this.held[e.limit] ?? 0) + 1;
+    this.summary ??= setTimeout(() => this.flushLimits(), Math.max(1, 1000 - (now - this.windowAt)));
+    this.summary.unref?.();
+  }
+
+  /** flushLimits writes one line for the limit events held back, if any were. */
+  private flushLimits(): void {
+    clearTimeout(this.summary);
+    this.summary = undefined;
+    const held = this.held;
+    const total = Object.values(held).reduce((a, b) => a + b, 0);
+    if (total === 0) return;
+    this.held = {};
+    this.json({ event: "limits", suppressed: total, ...held });
   }
 
   private json(record: Record<string, unknown>): void {
@@ -55,6 +96,7 @@ export class ServeLog {
   }
 
   stopped(signal: string, cut: number, c: Counters): void {
+    if (this.format === "json") this.flushLimits();
     if (this.format === "json") this.json({ event: "stopped", signal, cut, ...statsRecord(c) });
     else if (this.format === "text") this.io.err(`upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${refusals(c)}`);
   }
@@ -70,9 +112,15 @@ function statsRecord(c: Counters) {
     bytes_out: c.bytesOut,
     denied: c.denied,
     rate_limited: c.rateLimited,
+    reply_limited: c.replyLimited,
+    excess_limited: c.excessLimited,
     reflection: c.reflected,
+    send_failed: c.sendFailed,
     over_limit: c.overLimit,
+    per_address: c.perAddress,
     idle_closed: c.idleClosed,
+    lifetime_closed: c.lifetimeClosed,
+    output_paused: c.outputPaused,
   };
 }
 
@@ -85,9 +133,15 @@ function refusals(c: Counters): string {
   const parts: [string, number][] = [
     ["denied", c.denied],
     ["rate-limited", c.rateLimited],
+    ["reply-limited", c.replyLimited],
+    ["excess-limited", c.excessLimited],
     ["reflection", c.reflected],
+    ["send-failed", c.sendFailed],
     ["over-limit", c.overLimit],
+    ["per-address", c.perAddress],
     ["idle", c.idleClosed],
+    ["lifetime", c.lifetimeClosed],
+    ["output-paused", c.outputPaused],
   ];
   const seen = parts.filter(([, n]) => n !== 0);
   return seen.length === 0 ? "" : ` (refused: ${seen.map(([k, n]) => `${k} ${n}`).join(", ")})`;

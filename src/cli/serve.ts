@@ -1,12 +1,15 @@
 // `upcat serve`: the textbook's servers, and the RFC services, on UDP and TCP at once, until SIGINT or SIGTERM.
 import type { CAC } from "cac";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { protocolNamed } from "../protocol/index.ts";
 import type { Protocol } from "../protocol/protocol.ts";
-import { parseQuotes, qotd } from "../protocol/qotd.ts";
+import { MAX_QUOTES_FILE, parseQuotes, qotd } from "../protocol/qotd.ts";
 import { parseAllowList, type AllowList } from "../transport/allow-list.ts";
 import { drain, openConnections } from "../transport/drain.ts";
-import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_RATE, type Limits } from "../transport/listener.ts";
+import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, type Limits } from "../transport/listener.ts";
+import { OutputBudget } from "../transport/output-budget.ts";
+import { ByteBudget } from "../transport/rate-limit.ts";
 import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -26,6 +29,8 @@ interface ServeOptions {
   transports: Transport[];
   allow: AllowList | undefined;
   udpRate: number;
+  udpReplyRate: number;
+  udpExcess: number;
   limits: Limits;
   drainMs: number;
   statsMs: number | undefined;
@@ -54,7 +59,7 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
     throw new UsageError("--port is for one protocol; give each its port as --protocol NAME=PORT");
   }
   if (raw.quotes !== undefined && !names.some((n) => n.split("=")[0] === "qotd")) throw new UsageError("--quotes is for --protocol qotd");
-  const quotes = raw.quotes === undefined ? undefined : await readQuotes(String(raw.quotes));
+  const quotes = raw.quotes === undefined ? undefined : readQuotes(String(raw.quotes));
   const services = names.map((spec): Service => {
     const [name = "", portText] = spec.split("=");
     const known = protocolNamed(name);
@@ -70,7 +75,7 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
   const ports = services.map((s) => s.port).filter((p) => p !== 0);
   if (new Set(ports).size !== ports.length) throw new UsageError("two protocols cannot share a port; give each its own as --protocol NAME=PORT");
 
-  for (const name of ["maxConnections", "idleTimeout", "maxPending", "drain", "stats", "log"]) {
+  for (const name of ["udpReplyRate", "udpExcess", "maxConnections", "maxPerAddress", "idleTimeout", "maxLifetime", "maxPending", "maxOutput", "drain", "stats", "log"]) {
     if (Array.isArray(raw[name])) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
   }
   const log = raw.quiet ? "quiet" : String(raw.log ?? "text");
@@ -80,11 +85,16 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
     host,
     transports,
     allow: parseAllowList(list(raw.allow)),
-    udpRate: raw.udpRate === undefined ? DEFAULT_UDP_RATE : parseCount(raw.udpRate, "--udp-rate", 1_000_000),
+    udpRate: parseCount(raw.udpRate ?? DEFAULT_UDP_RATE, "--udp-rate", 1_000_000),
+    udpReplyRate: parseCount(raw.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, "--udp-reply-rate", 100_000_000),
+    udpExcess: sizeOrZero(raw.udpExcess ?? DEFAULT_UDP_EXCESS, "--udp-excess"),
     limits: {
       maxConnections: Math.max(1, parseCount(raw.maxConnections ?? DEFAULT_LIMITS.maxConnections, "--max-connections", 1_000_000)),
+      maxPerAddress: parseCount(raw.maxPerAddress ?? DEFAULT_LIMITS.maxPerAddress, "--max-per-address", 1_000_000),
       idleTimeoutMs: durationOrZero(raw.idleTimeout ?? "5m", "--idle-timeout"),
+      maxLifetimeMs: durationOrZero(raw.maxLifetime ?? "1h", "--max-lifetime"),
       maxPending: parseSize(raw.maxPending ?? DEFAULT_LIMITS.maxPending, "--max-pending"),
+      maxOutput: parseSize(raw.maxOutput ?? DEFAULT_LIMITS.maxOutput, "--max-output"),
     },
     drainMs: durationOrZero(raw.drain ?? "5s", "--drain"),
     statsMs: raw.stats === undefined ? undefined : parseDuration(raw.stats, "--stats"),
@@ -94,16 +104,38 @@ async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOption
 
 /** durationOrZero reads a duration where 0 means "not at all" (no idle timeout, no drain). */
 function durationOrZero(value: unknown, option: string): number {
-  return String(value).trim() === "0" ? 0 : parseDuration(value, option);
+  return String(value) === "0" ? 0 : parseDuration(value, option);
 }
 
-async function readQuotes(path: string): Promise<string[]> {
-  const file = Bun.file(path);
+/** sizeOrZero reads a size where 0 means "none at all" (--udp-excess 0: no reply larger than its request). */
+function sizeOrZero(value: unknown, option: string): number {
+  return String(value) === "0" ? 0 : parseSize(value, option);
+}
+
+/**
+ * readQuotes reads --quotes: a regular file of at most MAX_QUOTES_FILE bytes, read no further than
+ * that, so /dev/zero, a FIFO or a huge file is refused instead of read until memory runs out.
+ */
+function readQuotes(path: string): string[] {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = await file.text();
+    // Non-blocking, so a FIFO with no writer is refused below instead of hanging the open.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UsageError(`--quotes ${path} is not a regular file`);
+    if (stat.size > MAX_QUOTES_FILE) throw new UsageError(`--quotes ${path} is ${stat.size} bytes; at most ${MAX_QUOTES_FILE} are read`);
+    // The file may grow after the stat: read one byte past the bound to see that it did.
+    const buf = Buffer.alloc(MAX_QUOTES_FILE + 1);
+    let got = 0;
+    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    if (got > MAX_QUOTES_FILE) throw new UsageError(`--quotes ${path} is over ${MAX_QUOTES_FILE} bytes`);
+    text = buf.subarray(0, got).toString("utf8");
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot read --quotes ${path}: ${(err as { code?: string }).code ?? String(err)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   return parseQuotes(text, path);
 }
@@ -113,9 +145,15 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
   const opts = await toServeOptions(raw);
   const log = new ServeLog(io, opts.log);
   const running: Running[] = [];
+  // One total for queued output, and one for UDP bytes out over bytes in, across every listener of the process.
+  const output = new OutputBudget(opts.limits.maxOutput);
+  const excess = new ByteBudget(opts.udpExcess);
   try {
     for (const { protocol, port } of opts.services) {
-      const listenOpts = { host: opts.host, port, allow: opts.allow, udpRate: opts.udpRate, limits: opts.limits, onEvent: log.event };
+      const listenOpts = {
+        host: opts.host, port, allow: opts.allow, udpRate: opts.udpRate, udpReplyRate: opts.udpReplyRate, udpExcess: opts.udpExcess,
+        limits: opts.limits, output, excess, onEvent: log.event,
+      };
       running.push({ protocol: protocol.name, listeners: await serveProtocol(protocol, opts.transports, listenOpts) });
     }
   } catch (err) {
@@ -163,10 +201,15 @@ export function registerServe(cli: CAC, io: Io): void {
     .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", { default: "upper" })
     .option("--quotes <file>", "Quotes for qotd: one a line, or fortune's %-separated form")
     .option("--allow <cidr>", "Serve only these addresses, repeatable (others: no UDP reply, TCP closed at once)")
-    .option("--udp-rate <n>", "UDP replies larger than their request, per source address a second (0: none)", { default: DEFAULT_UDP_RATE })
+    .option("--udp-reply-rate <n>", "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)", { default: DEFAULT_UDP_REPLY_RATE })
+    .option("--udp-rate <n>", "UDP replies larger than their request, per source prefix (/24, /56) a second (0: none)", { default: DEFAULT_UDP_RATE })
+    .option("--udp-excess <size>", "Bytes a second that UDP replies may add over their requests, all sources together (0: none)", { default: "64k" })
     .option("--max-connections <n>", "Open TCP connections at most; more are closed at once and counted", { default: DEFAULT_LIMITS.maxConnections })
+    .option("--max-per-address <n>", "Open TCP connections per address (IPv4, IPv6 /64); more are closed at once (0: no cap)", { default: DEFAULT_LIMITS.maxPerAddress })
     .option("--idle-timeout <duration>", "Close a TCP connection where nothing moved for this long (0: never)", { default: "5m" })
+    .option("--max-lifetime <duration>", "Close a TCP connection open this long, however it trickles (0: never)", { default: "1h" })
     .option("--max-pending <size>", "Output a slow reader may leave unsent before the server stops reading it", { default: "1m" })
+    .option("--max-output <size>", "Output queued for all slow readers together; past it, connections adding to it are not read", { default: "64m" })
     .option("--drain <duration>", "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)", { default: "5s" })
     .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", { default: "text" })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")

@@ -5,6 +5,9 @@ import type { Protocol } from "./protocol.ts";
 /** MAX_QUOTE: the RFC asks for a message under 512 characters; the CRLF counts too. */
 export const MAX_QUOTE = 511;
 
+/** MAX_QUOTES_FILE bounds --quotes: 1 MiB holds thousands of quotes, and the server keeps them all in memory. */
+export const MAX_QUOTES_FILE = 1 << 20;
+
 const BUILT_IN = [
   "Be conservative in what you do, be liberal in what you accept from others. -- Jon Postel, RFC 793",
   "We reject kings, presidents and voting. We believe in rough consensus and running code. -- David D. Clark",

@@ -129,8 +129,16 @@ function upperOf(cp: number): Uint8Array | undefined {
     if (upper !== undefined) BMP_UPPER[cp] = upper;
     return upper;
   }
-  if (!ASTRAL_UPPER.has(cp)) ASTRAL_UPPER.set(cp, learnUpper(cp));
-  return ASTRAL_UPPER.get(cp);
+  // Astral planes: one byte of kind a code point (1 MiB, made on first use) and a map of the cased
+  // ones only, which Unicode keeps to a few hundred; a map of every code point seen grew to ~60 MB.
+  const kinds = (ASTRAL_KIND ??= new Uint8Array(0x100000));
+  const kind = kinds[cp - 0x10000]!;
+  if (kind === CASELESS) return undefined;
+  if (kind === CASED) return ASTRAL_UPPER.get(cp);
+  const upper = learnUpper(cp);
+  kinds[cp - 0x10000] = upper === undefined ? CASELESS : CASED;
+  if (upper !== undefined) ASTRAL_UPPER.set(cp, upper);
+  return upper;
 }
 
 function learnUpper(cp: number): Uint8Array | undefined {
@@ -144,7 +152,8 @@ const CASELESS = 1;
 const CASED = 2;
 const BMP_KIND = new Uint8Array(0x10000).fill(UNKNOWN);
 const BMP_UPPER: (Uint8Array | undefined)[] = [];
-const ASTRAL_UPPER = new Map<number, Uint8Array | undefined>();
+let ASTRAL_KIND: Uint8Array | undefined;
+const ASTRAL_UPPER = new Map<number, Uint8Array>();
 
 /** WHOLE_MIN: below this many bytes, a plain byte loop beats the native isAscii and the word loop. */
 const WHOLE_MIN = 256;

@@ -2,6 +2,8 @@
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
+import type { OutputBudget } from "./output-budget.ts";
+import type { ByteBudget } from "./rate-limit.ts";
 import type { Transport } from "./transport.ts";
 
 export interface ListenOptions {
@@ -11,10 +13,18 @@ export interface ListenOptions {
   port: number;
   /** allow, when set, is who may be served; others get nothing (UDP) or an immediate close (TCP). */
   allow?: AllowList;
-  /** udpRate is how many UDP replies larger than their request one source address may get a second. */
+  /** udpRate is how many UDP replies larger than their request one source prefix may get a second. */
   udpRate?: number;
+  /** udpReplyRate is how many UDP replies of any size one source prefix may get a second; 0: no limit. */
+  udpReplyRate?: number;
+  /** udpExcess is how many bytes a second replies may add over their requests' sizes, all sources together. */
+  udpExcess?: number;
+  /** excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's own. */
+  excess?: ByteBudget;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
+  /** output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of limits.maxOutput. */
+  output?: OutputBudget;
   /** onEvent, when set, hears of each connection and each limit hit (for `--log json`). */
   onEvent?(event: ServerEvent): void;
 }
@@ -27,21 +37,50 @@ export interface Limits {
   idleTimeoutMs: number;
   /** maxPending: output a slow reader may leave unsent before the server stops reading from it. */
   maxPending: number;
+  /** maxPerAddress: open connections one address (an IPv4 address, an IPv6 /64) may hold; 0: no cap. */
+  maxPerAddress: number;
+  /** maxLifetimeMs: a connection open this long is closed, however it trickles; 0: never. */
+  maxLifetimeMs: number;
+  /** maxOutput: queued output across all connections; past it, connections adding to it stop being read. */
+  maxOutput: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxConnections: 10_000, idleTimeoutMs: 300_000, maxPending: 1 << 20 };
+export const DEFAULT_LIMITS: Limits = {
+  maxConnections: 10_000,
+  idleTimeoutMs: 300_000,
+  maxPending: 1 << 20,
+  // 10 000 slots, 100 an address: an attacker needs a hundred addresses to fill them.
+  maxPerAddress: 100,
+  // An hour is longer than any request this server answers takes; a trickler gives its slot back.
+  maxLifetimeMs: 3_600_000,
+  // 64 connections' worth of --max-pending: the most a flood of slow readers can make us hold.
+  maxOutput: 64 << 20,
+};
 
 /** DEFAULT_UDP_RATE keeps an amplifying reply (chargen, qotd, daytime, time) useless for a flood. */
 export const DEFAULT_UDP_RATE = 10;
 
+/**
+ * DEFAULT_UDP_REPLY_RATE bounds every reply to one source prefix: plenty for the clients of a small
+ * public server, and a loop through another server (which can only run as fast as replies come) runs
+ * dry within a second of starting.
+ */
+export const DEFAULT_UDP_REPLY_RATE = 1000;
+
+/** DEFAULT_UDP_EXCESS: bytes a second by which replies may outgrow their requests, all sources together (about 130 quotes). */
+export const DEFAULT_UDP_EXCESS = 64 << 10;
+
 /** CloseReason says why a connection ended. */
-export type CloseReason = "done" | "reset" | "idle" | "shutdown";
+export type CloseReason = "done" | "reset" | "idle" | "lifetime" | "shutdown";
+
+/** LimitName is a limit that closed or refused a connection, as `--log json` names it. */
+export type LimitName = "max-connections" | "max-per-address" | "idle-timeout" | "max-lifetime";
 
 /** ServerEvent is one thing worth a log line: a connection's open or close, or a limit hit. */
 export type ServerEvent =
   | { event: "open"; transport: Transport; peer: string; port: number }
   | { event: "close"; transport: Transport; peer: string; port: number; bytes_in: number; bytes_out: number; duration_ms: number; reason: CloseReason }
-  | { event: "limit"; transport: Transport; limit: "max-connections" | "idle-timeout"; peer: string; port: number };
+  | { event: "limit"; transport: Transport; limit: LimitName; peer: string; port: number };
 
 /** Counters are what a server has seen and refused: counted, not logged one line each. */
 export interface Counters {
@@ -55,14 +94,26 @@ export interface Counters {
   bytesOut: number;
   /** denied: peers outside --allow. */
   denied: number;
-  /** rateLimited: UDP replies larger than their request, over a source's --udp-rate. */
+  /** rateLimited: UDP replies larger than their request, over a source prefix's --udp-rate. */
   rateLimited: number;
-  /** reflected: datagrams from a service port, a broadcast or a multicast source, never answered. */
+  /** replyLimited: UDP replies over a source prefix's --udp-reply-rate. */
+  replyLimited: number;
+  /** excessLimited: UDP replies larger than their request, over the server's --udp-excess. */
+  excessLimited: number;
+  /** reflected: datagrams from a service port, a port we serve, a broadcast or a multicast source, never answered. */
   reflected: number;
+  /** sendFailed: UDP replies the kernel would not take (no room, the peer gone), dropped. */
+  sendFailed: number;
   /** overLimit: connections closed at once because --max-connections were open. */
   overLimit: number;
+  /** perAddress: connections closed at once because their address had --max-per-address open. */
+  perAddress: number;
   /** idleClosed: connections closed by --idle-timeout. */
   idleClosed: number;
+  /** lifetimeClosed: connections closed by --max-lifetime. */
+  lifetimeClosed: number;
+  /** outputPaused: times a connection stopped being read because queued output reached --max-output. */
+  outputPaused: number;
 }
 
 /** Listener is a bound server: where it listens, what it has seen, and how to stop it. */
@@ -78,7 +129,10 @@ export interface Listener {
 }
 
 export function newCounters(): Counters {
-  return { connections: 0, open: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, denied: 0, rateLimited: 0, reflected: 0, overLimit: 0, idleClosed: 0 };
+  return {
+    connections: 0, open: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, denied: 0, rateLimited: 0, replyLimited: 0,
+    excessLimited: 0, reflected: 0, sendFailed: 0, overLimit: 0, perAddress: 0, idleClosed: 0, lifetimeClosed: 0, outputPaused: 0,
+  };
 }
 
 /** ALL_INTERFACES binds both IPv6 and IPv4 (Linux sockets are dual-stack unless told otherwise). */

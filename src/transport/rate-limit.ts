@@ -1,52 +1,113 @@
-// A token bucket per source address: how a UDP server that amplifies stays useless as a weapon.
+// Token buckets per source prefix and one for everyone: how a UDP server stays useless as a weapon and cannot be looped.
 
-/** MAX_SOURCES bounds the table; a flood from spoofed addresses must not grow memory without end. */
-const MAX_SOURCES = 65_536;
+/** MAX_SOURCES bounds the table; a flood from forged addresses must not grow memory without end. */
+export const MAX_SOURCES = 65_536;
 
-interface Bucket {
-  tokens: number;
-  at: number;
+/** SWEEP_EVERY_MS: how often, at most, a full table is searched for buckets that carry no state. */
+const SWEEP_EVERY_MS = 250;
+
+/** Verdict says what one reply may do: GO, or which budget refused it. */
+export type Verdict = typeof GO | typeof OVER_REPLIES | typeof OVER_LARGER;
+export const GO = 0;
+/** OVER_REPLIES: the source prefix has had its replies for now (any reply, any size). */
+export const OVER_REPLIES = 1;
+/** OVER_LARGER: the source prefix has had its replies larger than their request for now. */
+export const OVER_LARGER = 2;
+
+class Bucket {
+  constructor(
+    public replies: number,
+    public larger: number,
+    public at: number,
+  ) {}
 }
 
 /**
- * RateLimiter allows `rate` events a second per address, with bursts of up to `rate`. The key is the
- * address alone, not the port: a spoofed flood from many source ports shares one bucket.
+ * SourceLimiter keeps two token buckets per source prefix (see sourcePrefix), each holding at most
+ * one second of its rate: every reply spends a `replies` token, so a loop through another server is
+ * bounded to `replyRate` a second and dies once the bucket is empty; a reply larger than its request
+ * also spends a `larger` token. A rate of 0 for replies means no limit; for larger, none allowed.
+ *
+ * When the table is full, only buckets idle for a second or more are forgotten: they have refilled
+ * completely, so forgetting them loses nothing. A busy bucket is never dropped to make room (that is
+ * how a spray from fresh addresses used to reset its victim's bucket); a new source that finds no room
+ * shares one overflow bucket with every other such source until a sweep frees some.
  */
-export class RateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+export class SourceLimiter {
+  private readonly buckets = new Map<number | string, Bucket>();
+  private readonly overflow: Bucket;
+  private lastSweep = -Infinity;
 
-  constructor(private readonly rate: number) {}
+  constructor(
+    private readonly replyRate: number,
+    private readonly largerRate: number,
+    private readonly maxSources = MAX_SOURCES,
+  ) {
+    this.overflow = new Bucket(replyRate, largerRate, 0);
+  }
 
-  /** size is how many sources the table holds now. */
+  /** size is how many prefixes the table holds now. */
   get size(): number {
     return this.buckets.size;
   }
 
-  /** take spends one token for the address, and says whether there was one. */
-  take(address: string, now = performance.now()): boolean {
-    let bucket = this.buckets.get(address);
-    if (!bucket) {
-      if (this.buckets.size >= MAX_SOURCES) this.evict(now);
-      bucket = { tokens: this.rate, at: now };
-      this.buckets.set(address, bucket);
-    } else {
-      bucket.tokens = Math.min(this.rate, bucket.tokens + ((now - bucket.at) / 1000) * this.rate);
-      bucket.at = now;
+  /** take spends the tokens one reply to `key` needs, and says whether it may go. */
+  take(key: number | string, larger: boolean, now: number): Verdict {
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = this.admit(key, now);
     }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    const elapsed = (now - bucket.at) / 1000;
+    if (elapsed > 0) {
+      bucket.at = now;
+      bucket.replies = Math.min(this.replyRate, bucket.replies + elapsed * this.replyRate);
+      bucket.larger = Math.min(this.largerRate, bucket.larger + elapsed * this.largerRate);
+    }
+    const limited = this.replyRate > 0;
+    if (limited && bucket.replies < 1) return OVER_REPLIES;
+    if (larger) {
+      if (bucket.larger < 1) return OVER_LARGER;
+      bucket.larger -= 1;
+    }
+    if (limited) bucket.replies -= 1;
+    return GO;
   }
 
-  /** evict forgets the buckets that have refilled; if every source is still busy, the oldest go. */
-  private evict(now: number): void {
-    const full = 1000; // ms: any bucket idle this long has refilled completely
-    for (const [address, bucket] of this.buckets) if (now - bucket.at >= full) this.buckets.delete(address);
-    if (this.buckets.size < MAX_SOURCES) return;
-    let drop = this.buckets.size >> 1;
-    for (const address of this.buckets.keys()) {
-      if (drop-- <= 0) break;
-      this.buckets.delete(address);
+  /** admit makes a full bucket for a new prefix, or hands out the overflow bucket when there is no room. */
+  private admit(key: number | string, now: number): Bucket {
+    if (this.buckets.size >= this.maxSources) {
+      if (now - this.lastSweep < SWEEP_EVERY_MS) return this.overflow;
+      this.lastSweep = now;
+      for (const [k, b] of this.buckets) if (now - b.at >= 1000) this.buckets.delete(k);
+      if (this.buckets.size >= this.maxSources) return this.overflow;
     }
+    const bucket = new Bucket(this.replyRate, this.largerRate, now);
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+}
+
+/**
+ * ByteBudget is one token bucket of bytes a second for the whole server, holding at most one
+ * second's worth: what replies larger than their requests may add, all sources together, so a spray
+ * from many forged sources gets bytes out no more than bytes in plus this.
+ */
+export class ByteBudget {
+  private tokens: number;
+  private at = -Infinity;
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate;
+  }
+
+  /** take spends `bytes` if they are there, and says whether they were. */
+  take(bytes: number, now: number): boolean {
+    if (now > this.at) {
+      this.tokens = Math.min(this.rate, this.tokens + ((now - this.at) / 1000) * this.rate);
+      this.at = now;
+    }
+    if (this.tokens < bytes) return false;
+    this.tokens -= bytes;
+    return true;
   }
 }

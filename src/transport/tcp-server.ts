@@ -2,7 +2,10 @@
 import type { Socket } from "bun";
 import type { Protocol, StreamSession } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
-import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type Limits, type Listener, type ListenOptions } from "./listener.ts";
+import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type LimitName, type Limits, type Listener, type ListenOptions } from "./listener.ts";
+import { OutputBudget } from "./output-budget.ts";
+import { addressKey } from "./prefix.ts";
+import { markServed, unmarkServed } from "./reflection.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
@@ -14,6 +17,10 @@ interface ServerState {
   readonly onEvent: ListenOptions["onEvent"];
   /** connections are the open ones, for the idle sweep and the count against --max-connections. */
   readonly connections: Set<ServerSocket>;
+  /** perAddress counts the open connections of each address (addressKey), against --max-per-address. */
+  readonly perAddress: Map<string, number>;
+  /** output is the queued-output total, against --max-output, shared with the process's other listeners. */
+  readonly output: OutputBudget;
 }
 
 /** Connection is the server's state for one accepted socket. */
@@ -21,6 +28,8 @@ interface Connection {
   readonly server: ServerState;
   readonly session: StreamSession;
   readonly peer: string;
+  /** key is the peer as --max-per-address counts it. */
+  readonly key: string;
   readonly port: number;
   readonly openedAt: number;
   /** lastActive is when a byte last moved either way, for --idle-timeout. */
@@ -39,6 +48,8 @@ interface Connection {
   counted: boolean;
   /** reason is why the connection is ending, once something other than the peer decided it. */
   reason?: CloseReason;
+  /** wake, while the connection waits for the --max-output total to go down, is what resumes it. */
+  wake?: () => void;
 }
 
 type ServerSocket = Socket<Connection | undefined>;
@@ -50,8 +61,14 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     onEvent: opts.onEvent,
     connections: new Set(),
+    perAddress: new Map(),
+    output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
-  const { counters, limits, onEvent, connections } = state;
+  const { counters, limits, onEvent, connections, perAddress } = state;
+  const refuse = (sock: ServerSocket, limit: LimitName, peer: string) => {
+    onEvent?.({ event: "limit", transport: "tcp", limit, peer, port: sock.remotePort });
+    sock.end();
+  };
   const server = await bindOrExplain("tcp", opts, (hostname) =>
     Bun.listen<Connection | undefined>({
       hostname,
@@ -67,17 +84,23 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           }
           if (connections.size >= limits.maxConnections) {
             counters.overLimit++;
-            onEvent?.({ event: "limit", transport: "tcp", limit: "max-connections", peer, port: sock.remotePort });
-            return void sock.end();
+            return refuse(sock, "max-connections", peer);
+          }
+          const key = addressKey(peer);
+          const held = perAddress.get(key) ?? 0;
+          if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) {
+            counters.perAddress++;
+            return refuse(sock, "max-per-address", peer);
           }
           const now = Date.now();
           const session = protocol.stream({ transport: "tcp", address: peer, port: sock.remotePort });
           const conn: Connection = {
-            server: state, session, peer, port: sock.remotePort, openedAt: now, lastActive: now,
+            server: state, session, peer, key, port: sock.remotePort, openedAt: now, lastActive: now,
             bytesIn: 0, bytesOut: 0, queue: [], queued: 0, paused: false, closing: false, closed: false, counted: false,
           };
           sock.data = conn;
           connections.add(sock);
+          perAddress.set(key, held + 1);
           counters.connections++;
           counters.open = connections.size;
           onEvent?.({ event: "open", transport: "tcp", peer, port: conn.port });
@@ -113,6 +136,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           conn.closed = true;
           connections.delete(sock);
           counters.open = connections.size;
+          forget(state, conn);
           onEvent?.({
             event: "close", transport: "tcp", peer: conn.peer, port: conn.port, bytes_in: conn.bytesIn, bytes_out: conn.bytesOut,
             duration_ms: Date.now() - conn.openedAt, reason: conn.reason ?? (err || conn.queued > 0 ? "reset" : "done"),
@@ -123,15 +147,26 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
       },
     }),
   );
-  const sweeper = limits.idleTimeoutMs > 0 ? setInterval(() => closeIdle(state), Math.min(1000, Math.max(10, limits.idleTimeoutMs / 4))) : undefined;
+  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
+  const sweeper = timed.length > 0 ? setInterval(() => closeExpired(state), Math.min(1000, Math.max(10, Math.min(...timed) / 4))) : undefined;
   sweeper?.unref();
+  markServed(server.port);
+  let served = true;
+  const unserve = () => {
+    if (served) unmarkServed(server.port);
+    served = false;
+  };
   return {
     transport: "tcp",
     host: server.hostname,
     port: server.port,
     counters,
-    close: () => server.stop(false),
+    close() {
+      unserve();
+      server.stop(false);
+    },
     stop() {
+      unserve();
       clearInterval(sweeper);
       for (const sock of connections) if (sock.data) sock.data.reason ??= "shutdown";
       server.stop(true);
@@ -139,15 +174,38 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
   };
 }
 
-/** closeIdle closes the connections where nothing has moved for --idle-timeout: a silent client, or one that stopped reading. */
-function closeIdle(state: ServerState): void {
-  const deadline = Date.now() - state.limits.idleTimeoutMs;
+/** forget takes a closed connection off its address's count and its queued output off the total. */
+function forget(state: ServerState, conn: Connection): void {
+  const held = state.perAddress.get(conn.key) ?? 0;
+  if (held <= 1) state.perAddress.delete(conn.key);
+  else state.perAddress.set(conn.key, held - 1);
+  if (conn.wake) state.output.cancel(conn.wake);
+  conn.wake = undefined;
+  const queued = conn.queued;
+  conn.queue = [];
+  conn.queued = 0;
+  state.output.release(queued);
+}
+
+/**
+ * closeExpired closes the connections where nothing has moved for --idle-timeout (a silent client, or
+ * one that stopped reading) and those open longer than --max-lifetime (a client that trickles a byte
+ * now and then to keep its slot, which the idle timeout never catches).
+ */
+function closeExpired(state: ServerState): void {
+  const { idleTimeoutMs, maxLifetimeMs } = state.limits;
+  const now = Date.now();
   for (const sock of state.connections) {
     const conn = sock.data;
-    if (!conn || conn.lastActive > deadline) continue;
-    conn.reason = "idle";
-    state.counters.idleClosed++;
-    state.onEvent?.({ event: "limit", transport: "tcp", limit: "idle-timeout", peer: conn.peer, port: conn.port });
+    if (!conn) continue;
+    if (idleTimeoutMs > 0 && now - conn.lastActive >= idleTimeoutMs) {
+      conn.reason = "idle";
+      state.counters.idleClosed++;
+    } else if (maxLifetimeMs > 0 && now - conn.openedAt >= maxLifetimeMs) {
+      conn.reason = "lifetime";
+      state.counters.lifetimeClosed++;
+    } else continue;
+    state.onEvent?.({ event: "limit", transport: "tcp", limit: conn.reason === "idle" ? "idle-timeout" : "max-lifetime", peer: conn.peer, port: conn.port });
     // Output that the peer will not read would hold a graceful close open: reset instead.
     if (conn.queued > 0) sock.terminate();
     else sock.end();
@@ -170,10 +228,38 @@ function send(sock: ServerSocket, conn: Connection, bytes: Uint8Array): void {
   }
   conn.queue.push(bytes);
   conn.queued += bytes.length;
-  if (!conn.paused && conn.queued > conn.server.limits.maxPending) {
+  const { output, limits, counters } = conn.server;
+  output.add(bytes.length);
+  if (conn.paused) return;
+  if (conn.queued > limits.maxPending) {
     conn.paused = true;
     sock.pause();
+  } else if (output.over) {
+    conn.paused = true;
+    sock.pause();
+    counters.outputPaused++;
+    waitForOutput(sock, conn);
   }
+}
+
+/** waitForOutput has the connection woken once the --max-output total is low again. */
+function waitForOutput(sock: ServerSocket, conn: Connection): void {
+  if (conn.wake) return;
+  conn.wake = () => {
+    conn.wake = undefined;
+    if (conn.closed) return;
+    resumeIfLow(sock, conn);
+    if (!conn.closing && conn.session.pull && conn.queued === 0) produce(sock, conn);
+  };
+  conn.server.output.whenLow(conn.wake);
+}
+
+/** resumeIfLow reads from the connection again once its own queue and the total are both low. */
+function resumeIfLow(sock: ServerSocket, conn: Connection): void {
+  if (!conn.paused || conn.queued > conn.server.limits.maxPending / 2) return;
+  if (!conn.server.output.low) return waitForOutput(sock, conn);
+  conn.paused = false;
+  sock.resume();
 }
 
 function wrote(conn: Connection, n: number): void {
@@ -195,22 +281,21 @@ function flush(sock: ServerSocket, conn: Connection): void {
     const head = conn.queue[0]!;
     const written = sock.write(head);
     if (written < 0) {
+      conn.server.output.release(conn.queued);
       conn.queue = [];
       conn.queued = 0;
       return;
     }
     wrote(conn, written);
     conn.queued -= written;
+    conn.server.output.release(written);
     if (written < head.length) {
       conn.queue[0] = head.subarray(written);
       return;
     }
     conn.queue.shift();
   }
-  if (conn.paused && conn.queued <= conn.server.limits.maxPending / 2) {
-    conn.paused = false;
-    sock.resume();
-  }
+  resumeIfLow(sock, conn);
   if (conn.closing) sock.end();
   else if (conn.session.pull) produce(sock, conn);
 }
@@ -222,6 +307,8 @@ function flush(sock: ServerSocket, conn: Connection): void {
 function produce(sock: ServerSocket, conn: Connection): void {
   for (let turn = 0; turn < PULLS_PER_TURN; turn++) {
     if (conn.closing || conn.closed || conn.queued > 0) return;
+    // A talker makes output unasked: past the total, it waits like a paused reader.
+    if (conn.server.output.over) return waitForOutput(sock, conn);
     send(sock, conn, conn.session.pull!());
   }
   // Everything was taken at once: let other connections run, then go on.

@@ -1,44 +1,37 @@
 // The datagram adapter, server side: any Protocol's datagram side as a UDP server.
 import type { Protocol } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
-import { bindOrExplain, DEFAULT_UDP_RATE, newCounters, type Listener, type ListenOptions } from "./listener.ts";
-import { RateLimiter } from "./rate-limit.ts";
-import { isUnanswerable } from "./reflection.ts";
+import { bindOrExplain, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, newCounters, type Counters, type Listener, type ListenOptions } from "./listener.ts";
+import { sourcePrefix } from "./prefix.ts";
+import { ByteBudget, GO, OVER_REPLIES, SourceLimiter } from "./rate-limit.ts";
+import { isUnanswerable, markServed, unmarkServed } from "./reflection.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
 const BATCH = 64;
 
+/** Packet is a reply as sendMany takes it: data, port, address, data, port, address, ... */
+type Packets = (Uint8Array | number | string)[];
+
+interface DatagramSocket {
+  sendMany(packets: readonly (Uint8Array | number | string)[]): number;
+  send(data: Uint8Array, port: number, address: string): boolean;
+}
+
 /**
  * serveUdp answers each datagram with what the protocol returns, sent back to its source, unless the
- * source is not allowed, is a reflection attempt, or has had its share of replies larger than requests.
+ * source is not allowed, is a reflection or loop attempt, or its prefix (or the server, for replies
+ * larger than their requests) has had its share of replies for now.
  */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
-  const limiter = new RateLimiter(opts.udpRate ?? DEFAULT_UDP_RATE);
-  /** outbox holds replies not yet sent, as sendMany takes them: data, port, address, data, port, address, ... */
-  let outbox: (Uint8Array | number | string)[] = [];
-  const sendBatch = (sock: { sendMany(packets: readonly (Uint8Array | number | string)[]): number; send(data: Uint8Array, port: number, address: string): boolean }) => {
+  const limiter = new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
+  const excess = opts.excess ?? new ByteBudget(opts.udpExcess ?? DEFAULT_UDP_EXCESS);
+  let outbox: Packets = [];
+  const flush = (sock: DatagramSocket) => {
     const batch = outbox;
     if (batch.length === 0) return;
     outbox = [];
-    let sent = 0;
-    try {
-      sent = sock.sendMany(batch);
-    } catch {
-      // One reply the kernel refuses (too big, a client gone) must not cost the others: send them one by one.
-      for (let i = 0; i < batch.length; i += 3) {
-        try {
-          if (sock.send(batch[i] as Uint8Array, batch[i + 1] as number, batch[i + 2] as string)) count(batch[i] as Uint8Array);
-        } catch {}
-      }
-      return;
-    }
-    // A reply the kernel had no room for is dropped, as a lost datagram is; the server goes on.
-    for (let i = 0; i < sent * 3; i += 3) count(batch[i] as Uint8Array);
-  };
-  const count = (reply: Uint8Array) => {
-    counters.datagramsOut++;
-    counters.bytesOut += reply.length;
+    sendAll(sock, batch, counters);
   };
   const socket = await bindOrExplain("udp", opts, (hostname) =>
     Bun.udpSocket({
@@ -53,29 +46,84 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           if (isUnanswerable(peer, port)) return void counters.reflected++;
           const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
           if (reply === undefined) return;
-          // A reply no bigger than its request gives an attacker nothing; a bigger one is rationed per source.
-          if (reply.length > message.length && !limiter.take(peer)) return void counters.rateLimited++;
+          // Every reply spends its source prefix's budget, so a loop through another server runs dry;
+          // a reply bigger than its request also spends the prefix's --udp-rate and the server's --udp-excess,
+          // so bytes out stay within bytes in plus that budget however many sources are forged.
+          const larger = reply.length > message.length;
+          const now = performance.now();
+          const verdict = limiter.take(sourcePrefix(address), larger, now);
+          if (verdict !== GO) return void (verdict === OVER_REPLIES ? counters.replyLimited++ : counters.rateLimited++);
+          if (larger && !excess.take(reply.length - message.length, now)) return void counters.excessLimited++;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
           // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an
           // ArrayBuffer object for each typed array asked for one.)
           // new Uint8Array, not slice(): on the Buffer Bun hands over, slice() is a view of the same memory.
           outbox.push(reply === message ? new Uint8Array(reply) : reply, port, address);
-          if (outbox.length >= BATCH * 3) sendBatch(sock);
-          else if (outbox.length === 3) setImmediate(sendBatch, sock);
+          if (outbox.length >= BATCH * 3) flush(sock);
+          else if (outbox.length === 3) setImmediate(flush, sock);
         },
         // ICMP errors from clients that have gone arrive here; they concern one client, not the server.
         error() {},
       },
     }),
   );
+  markServed(socket.port);
+  let open = true;
+  const close = () => {
+    if (!open) return;
+    open = false;
+    unmarkServed(socket.port);
+    socket.close();
+  };
   return {
     transport: "udp",
     host: socket.hostname,
     port: socket.port,
     counters,
     // A datagram server has nothing in progress: closing and stopping are the same.
-    close: () => socket.close(),
-    stop: () => socket.close(),
+    close,
+    stop: close,
   };
+}
+
+/**
+ * sendAll hands a batch to the kernel, and one refused datagram never costs the others. sendmmsg
+ * stops at the first datagram the kernel refuses, and that is often not the datagram's own fault: an
+ * ICMP port unreachable for an earlier reply (a client gone) is reported on the next send, whoever it
+ * is for. So the rest of the batch goes again from there; the refused one gets one more try alone,
+ * and is dropped only if it fails again. No room in the kernel drops the rest, as a lost datagram is.
+ */
+function sendAll(sock: DatagramSocket, batch: Packets, counters: Counters): void {
+  const n = batch.length / 3;
+  let i = 0;
+  while (i < n) {
+    let sent = 0;
+    try {
+      sent = sock.sendMany(i === 0 ? batch : batch.slice(i * 3));
+    } catch {}
+    for (let k = i; k < i + sent; k++) count(counters, batch[k * 3] as Uint8Array);
+    i += sent;
+    if (i >= n) return;
+    const alone = sendAlone(sock, batch, i);
+    if (alone === "sent") count(counters, batch[i * 3] as Uint8Array);
+    else if (alone === "full") return void (counters.sendFailed += n - i);
+    else counters.sendFailed++;
+    i++;
+  }
+}
+
+/** sendAlone sends one datagram of a batch, twice at most: the first try may only have collected another peer's error. */
+function sendAlone(sock: DatagramSocket, batch: Packets, i: number): "sent" | "failed" | "full" {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return sock.send(batch[i * 3] as Uint8Array, batch[i * 3 + 1] as number, batch[i * 3 + 2] as string) ? "sent" : "full";
+    } catch {}
+  }
+  return "failed";
+}
+
+function count(counters: Counters, reply: Uint8Array): void {
+  counters.datagramsOut++;
+  counters.bytesOut += reply.length;
 }

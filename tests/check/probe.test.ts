@@ -9,6 +9,7 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import type { Target } from "../../src/transport/target.ts";
 import { freePort, requireTool } from "../support/peers.ts";
+import { daysFromNow, makeCertificate } from "../verdicts/pki.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -196,7 +197,7 @@ describe("tls", () => {
     expect(o.state).toBe("open");
     expect(o.tls).toMatchObject({ subject: "CN=localhost", issuer: "CN=localhost", authorized: true, protocol: expect.stringMatching(/^TLSv1\.[23]$/) });
     expect(o.tls!.days_left).toBeOneOf([9, 10]);
-    expect(Date.parse(o.tls!.valid_to)).toBeGreaterThan(Date.now());
+    expect(Date.parse(o.tls!.valid_to!)).toBeGreaterThan(Date.now());
   });
 
   test("self-signed and not trusted: error naming why; --insecure passes it and still reports it", async () => {
@@ -215,16 +216,64 @@ describe("tls", () => {
       const o = await probe(tcp(l.port, "localhost"), { timeoutMs: 2000, tls: { ca: await Bun.file(other.cert).text(), insecure: false } });
       expect(o.state).toBe("error");
       expect(o.error).toMatch(/does not match/);
+      expect(o.cause).toBe("cert_untrusted");
     } finally {
       l.stop(true);
     }
   });
 
-  test("--cert-days: fewer days left than asked fails, fewer asked passes", async () => {
-    const near = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: 30 } });
-    expect(near.state).toBe("error");
-    expect(near.error).toMatch(/^certificate expires in (9|10) days \(.*\), fewer than --cert-days 30$/);
-    expect((await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: 5 } })).state).toBe("open");
+  test("--cert-days WARN,CRIT as check_tcp -D: at most WARN days left is a warning, at most CRIT critical, more passes", async () => {
+    const withDays = async (warning: number, critical: number) => probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: { warning, critical } } });
+    const first = await withDays(30, 0);
+    const left = first.tls!.days_left!;
+    expect(left).toBeOneOf([9, 10]);
+    expect(first).toMatchObject({ state: "error", cause: "cert_warning" });
+    expect(first.error).toMatch(new RegExp(`^certificate expires in ${left} days \\(.*\\), within --cert-days 30$`));
+    // days_left <= N warns, as check_tcp's -D does: N equal to the days left is not enough.
+    expect(await withDays(left, 0)).toMatchObject({ state: "error", cause: "cert_warning" });
+    expect((await withDays(left - 1, 0)).state).toBe("open");
+    expect(await withDays(30, left)).toMatchObject({ state: "error", cause: "cert_critical" });
+    expect((await withDays(30, left - 1)).cause).toBe("cert_warning");
+  });
+
+  test("an expired certificate: not trusted without --insecure, and expired under --cert-days even with it", async () => {
+    const old = makeCertificate(pki.dir, "expired", daysFromNow(-30), daysFromNow(-2));
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(old.cert), key: Bun.file(old.key) }, socket: { data() {} } });
+    try {
+      const ca = await Bun.file(old.cert).text();
+      const strict = await probe(tcp(l.port), { timeoutMs: 2000, tls: { ca, insecure: false } });
+      expect(strict).toMatchObject({ state: "error", cause: "cert_expired" });
+      expect(strict.error).toMatch(/^certificate expired on 20\d\d-/);
+      const insecure = await probe(tcp(l.port), { timeoutMs: 2000, tls: { insecure: true, certDays: { warning: 0, critical: 0 } } });
+      expect(insecure).toMatchObject({ state: "error", cause: "cert_expired" });
+      expect(insecure.tls!.days_left).toBeLessThanOrEqual(0);
+    } finally {
+      l.stop(true);
+    }
+  });
+
+  test.each([false, true])("TLS to a plain-text server that answers (insecure %p): no TLS, a clear failure, never open", async (insecure) => {
+    const o = await probe(tcp(banner), { timeoutMs: 2000, tls: { insecure, certDays: { warning: 14, critical: 0 } } });
+    expect(o).toMatchObject({ state: "error", cause: "not_tls" });
+    expect(o.error).toMatch(/^TLS handshake failed: .* \(does this port speak TLS\?\)$/);
+    expect(o.tls).toBeUndefined();
+    expect(JSON.stringify(o)).not.toContain("NaN");
+    // The upper server sends the ClientHello back uppercased: its random bytes decide whether that
+    // reads as a bad record at once or as the start of a long one; either way no TLS, never open.
+    const upper = await probe(tcp(upperPort), { timeoutMs: 500, tls: { insecure } });
+    expect(upper.state).toBeOneOf(["error", "timeout"]);
+    expect(upper.cause).toBeOneOf(["not_tls", "timeout"]);
+  });
+
+  test("TLS to a server that accepts and closes at once: a failure during the handshake, never open", async () => {
+    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void sock.end(), data() {} } });
+    try {
+      const o = await probe(tcp(l.port), { timeoutMs: 2000, tls: { insecure: true } });
+      expect(o.state).toBe("error");
+      expect(o.cause).toBeOneOf(["not_tls", "reset"]);
+    } finally {
+      l.stop(true);
+    }
   });
 
   test("--expect over TLS reads the decrypted reply", async () => {

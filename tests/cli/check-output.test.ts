@@ -53,8 +53,33 @@ test("nagios: thresholds grade a pass; a failure is CRITICAL, a wrong reply WARN
   expect(statusOf(result({ state: "open", ok: true, latencyMs: 50 }), t)).toBe("CRITICAL");
   expect(statusOf(result({ state: "error", ok: false, address: undefined, error: "unknown host" }), t)).toBe("CRITICAL");
   expect(statusOf(result({ state: "timeout", ok: false }), t)).toBe("CRITICAL");
-  // check_tcp's default for an unexpected reply (--mismatch=warn).
-  expect(statusOf(result({ state: "mismatch", ok: false, latencyMs: 0.5 }), t)).toBe("WARNING");
+  // check_tcp's default for an unexpected reply (--mismatch=warn), unless it came later than -c.
+  expect(statusOf(result({ state: "mismatch", cause: "mismatch", ok: false, latencyMs: 0.5 }), t)).toBe("WARNING");
+  expect(statusOf(result({ state: "mismatch", cause: "mismatch", ok: false, latencyMs: 50 }), t)).toBe("CRITICAL");
+  // check_tcp -e on a peer that closes without a word: "No data received from host", CRITICAL.
+  expect(statusOf(result({ state: "error", cause: "no_data", ok: false, latencyMs: 0.5 }), t)).toBe("CRITICAL");
+  expect(statusOf(result({ state: "error", cause: "cert_warning", ok: false }), t)).toBe("WARNING");
+  expect(statusOf(result({ state: "error", cause: "cert_critical", ok: false }), t)).toBe("CRITICAL");
+  expect(statusOf(result({ state: "error", cause: "not_tls", ok: false }), t)).toBe("CRITICAL");
+  expect(statusOf(result({ state: "unreachable", cause: "unreachable", ok: false }), t)).toBe("CRITICAL");
+});
+
+test("nagios: one failed target: the reply it got shown as check_tcp does, and perfdata all the same", () => {
+  const t = [{ warningMs: 1, criticalMs: 10, timeoutMs: 2000 }];
+  const reply = new TextEncoder().encode("220 other|thing\r\nmore\r\n");
+  const miss = nagiosReport([result({ state: "mismatch", cause: "mismatch", ok: false, error: "the reply did not match", reply, latencyMs: 3 })], t);
+  expect(miss).toEqual({ status: 1, line: "TCP WARNING - Unexpected response from tcp://db:5432: 220 other?thing|time=0.003000s;0.001000;0.010000;0.000000;2.000000" });
+  const none = nagiosReport([result({ state: "error", cause: "no_data", ok: false, error: "connection closed by peer without a reply" })], t);
+  expect(none).toEqual({ status: 2, line: "TCP CRITICAL - tcp://db:5432 error: connection closed by peer without a reply|time=0.001234s;0.001000;0.010000;0.000000;2.000000" });
+});
+
+test("no NaN in any form: a certificate with no readable date says so", () => {
+  const tls = { subject: "CN=db", issuer: "CN=db", valid_to: null, days_left: null, authorized: false, protocol: "TLSv1.3" };
+  const r = result({ state: "error", cause: "no_cert_date", ok: false, error: "the certificate has no expiry date to check --cert-days 14 against", tls });
+  expect(resultLine(r, ioWith(false), 10)).toContain("no expiry date");
+  expect(JSON.stringify(jsonRecord(r))).toContain('"days_left":null');
+  const all = [resultLine(r, ioWith(false), 10), JSON.stringify(jsonRecord(r)), nagiosReport([r], [{ timeoutMs: 2000 }]).line];
+  for (const text of all) expect(text).not.toContain("NaN");
 });
 
 test("nagios: many targets, the worst status, the failures named, perfdata a label each", () => {
@@ -63,11 +88,11 @@ test("nagios: many targets, the worst status, the failures named, perfdata a lab
     result({ state: "open", ok: true, latencyMs: 0.25 }),
     result({ state: "open", ok: true, latencyMs: 150, target: { transport: "tcp", host: "db", port: 5433 } }),
   ];
-  expect(nagiosReport(rs, t)).toEqual({
+  expect(nagiosReport(rs, [t, t])).toEqual({
     status: 1,
     line: "TCP WARNING - 1 of 2 OK, slowest 0.150 s; tcp://db:5433 warning 0.150 s|'tcp://db:5432'=0.000250s;0.100000;;0.000000;2.000000 'tcp://db:5433'=0.150000s;0.100000;;0.000000;2.000000",
   });
-  const mixed = nagiosReport([result({ state: "open", ok: true }), result({ state: "no_reply", ok: false, error: "no reply within 2000ms", target: { transport: "udp", host: "ns", port: 53 } })], t);
+  const mixed = nagiosReport([result({ state: "open", ok: true }), result({ state: "no_reply", ok: false, error: "no reply within 2000ms", target: { transport: "udp", host: "ns", port: 53 } })], [t, t]);
   expect(mixed.status).toBe(2);
   expect(mixed.line).toStartWith("UPCAT CRITICAL - 1 of 2 OK, slowest 0.001 s; udp://ns:53 no_reply: no reply within 2000ms|");
 });

@@ -154,7 +154,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(warn.status).toBe(1);
       const crit = await run(cmd, ["check", "--nagios", `127.0.0.1:${server.port}`, `127.0.0.1:${closed}`]);
       expect(crit.status).toBe(2);
-      expect(crit.stdout).toMatch(new RegExp(`^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`));
+      expect(crit.stdout).toMatch(new RegExp(`^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`));
     });
 
     test.each([

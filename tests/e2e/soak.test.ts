@@ -24,7 +24,9 @@ const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 beforeAll(async () => {
   cmd = await compiled();
-  server = await startServer(cmd, ["--host", "127.0.0.1", "--port", "0"]);
+  // A soak is a load test from one address: it lifts the per-address bounds a public server keeps
+  // (--max-per-address, --udp-reply-rate), as a load test of a real deployment would; tests/abuse holds them.
+  server = await startServer(cmd, ["--host", "127.0.0.1", "--port", "0", "--max-per-address", "0", "--udp-reply-rate", "0"]);
   udpPort = Number(/udp \S*:(\d+)/.exec(server.ready)![1]);
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
   await Bun.sleep(300);

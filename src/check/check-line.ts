@@ -1,0 +1,106 @@
+// Reads one check line: TARGET... then options for those targets only, as a --file line or a quoted argument gives them.
+//
+//   redis:6379 --send 'PING\r\n' --expect +PONG
+//   127.0.0.1:22 --match '^SSH-2\.0-'
+//   web:443 --tls --cert-days 14,7
+//
+// Words split on blanks; '…' keeps its text as is and "…" takes \" and \\ (as sh does); a word that
+// starts with # outside quotes starts a comment. Backslashes are otherwise kept, so the escapes of
+// --send and --expect (\r \n \xHH) read the same quoted or not. Values stay strings: the command's
+// own option parsers read them, so a line and the command line accept exactly the same values.
+import { UsageError } from "../errors.ts";
+
+/** PER_TARGET_OPTIONS are the options a line may give, and whether each takes a value. */
+export const PER_TARGET_OPTIONS: Readonly<Record<string, boolean>> = {
+  send: true,
+  expect: true,
+  match: true,
+  protocol: true,
+  tls: false,
+  insecure: false,
+  ca: true,
+  "cert-days": true,
+  timeout: true,
+  warning: true,
+  critical: true,
+  udp: false,
+  "udp-silent-ok": false,
+};
+
+/** CheckLine is what one line asks: its targets, and options in cac's camelCase keys (flags are true). */
+export interface CheckLine {
+  specs: string[];
+  options: Record<string, string | true>;
+}
+
+/** lineWords splits a line into words as sh would, keeping backslash escapes for the option parsers. */
+export function lineWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (ch === " " || ch === "\t" || ch === "\r") {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else if (ch === "#" && word === undefined) {
+      break;
+    } else if (ch === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) throw new UsageError(`unterminated ' quote in ${JSON.stringify(line)}`);
+      word = (word ?? "") + line.slice(i + 1, end);
+      i = end;
+    } else if (ch === '"') {
+      let text = "";
+      let j = i + 1;
+      for (; j < line.length && line[j] !== '"'; j++) {
+        if (line[j] === "\\" && (line[j + 1] === '"' || line[j + 1] === "\\")) {
+          // \\ stays two characters: --send's own escapes then read it as one backslash.
+          text += line[j + 1] === '"' ? '"' : "\\\\";
+          j++;
+        } else text += line[j];
+      }
+      if (j >= line.length) throw new UsageError(`unterminated " quote in ${JSON.stringify(line)}`);
+      word = (word ?? "") + text;
+      i = j;
+    } else {
+      word = (word ?? "") + ch;
+    }
+  }
+  if (word !== undefined) words.push(word);
+  return words;
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** parseCheckLine reads TARGET... [--option [value]]...; a bad line throws a UsageError that says what is wrong. */
+export function parseCheckLine(line: string): CheckLine | undefined {
+  const words = lineWords(line);
+  if (words.length === 0) return undefined;
+  const specs: string[] = [];
+  const options: Record<string, string | true> = {};
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (!word.startsWith("--")) {
+      if (Object.keys(options).length > 0) throw new UsageError(`"${word}" follows the options: put the targets first, then their options`);
+      specs.push(word);
+      continue;
+    }
+    const eq = word.indexOf("=");
+    const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
+    const takesValue = PER_TARGET_OPTIONS[name];
+    if (takesValue === undefined) {
+      throw new UsageError(`--${name} cannot be given for one target (a line takes ${Object.keys(PER_TARGET_OPTIONS).map((o) => `--${o}`).join(" ")})`);
+    }
+    if (camel(name) in options) throw new UsageError(`--${name} is given twice`);
+    if (!takesValue) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      options[camel(name)] = true;
+      continue;
+    }
+    const value = eq >= 0 ? word.slice(eq + 1) : words[++i];
+    if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    options[camel(name)] = value;
+  }
+  if (specs.length === 0) throw new UsageError("a line starts with its TARGET, then its options");
+  return { specs, options };
+}

@@ -1,0 +1,81 @@
+// IP addresses as numbers: the prefix a datagram's source belongs to, and an address's bits, read without allocating where it is hot.
+import { plainAddress } from "./address.ts";
+
+/**
+ * sourcePrefix is the bucket key of a source address, as DNS response rate limiting keys them: the
+ * /24 of an IPv4 address as an integer (an IPv4-mapped IPv6 address counts as IPv4), or the /56 of
+ * an IPv6 address as text. An attacker who owns a /24 or a /56 gains nothing by spreading over it.
+ * It runs for every datagram, so IPv4 is read digit by digit, with no split and no slice.
+ */
+export function sourcePrefix(address: string): number | string {
+  const start = address.charCodeAt(0) === 58 /* ":" */ && address.startsWith("::ffff:") && address.indexOf(".") > 0 ? 7 : 0;
+  let key = 0;
+  let octet = 0;
+  for (let i = start; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46 /* "." */) {
+      key = key * 256 + octet;
+      if (key >= 0x10000) return key; // three octets read: the /24
+      octet = 0;
+    } else if (c >= 48 && c <= 57) octet = octet * 10 + (c - 48);
+    else break; // not IPv4
+  }
+  const groups = ipv6Groups(address);
+  if (!groups) return address;
+  return `${groups[0]}:${groups[1]}:${groups[2]}:${groups[3]! >> 8}`;
+}
+
+/** addressKey is the key for "one address" on a TCP server: an IPv4 address, or an IPv6 /64 (what one host is given). */
+export function addressKey(address: string): string {
+  if (address.includes(".")) return plainAddress(address);
+  const groups = ipv6Groups(address);
+  return groups ? groups.slice(0, 4).join(":") : address;
+}
+
+/** ipv4Bytes reads dotted-quad text strictly (no leading zeros, no spaces), or undefined. */
+export function ipv4Bytes(text: string): number[] | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+  return parts.map(Number);
+}
+
+/** ipv6Groups reads IPv6 text (with "::" and an IPv4 tail) into its eight 16-bit groups, or undefined. */
+export function ipv6Groups(text: string): number[] | undefined {
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const read = (part: string): number[] | undefined => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const words = part.split(":");
+    for (let i = 0; i < words.length; i++) {
+      const w = words[i]!;
+      if (i === words.length - 1 && w.includes(".")) {
+        const v4 = ipv4Bytes(w);
+        if (!v4) return undefined;
+        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+      } else if (/^[0-9a-f]{1,4}$/i.test(w)) out.push(parseInt(w, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = read(halves[0]!);
+  const tail = halves.length === 2 ? read(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  return [...head, ...new Array<number>(missing).fill(0), ...tail];
+}
+
+/** addressBytes is an address's bytes, 4 for IPv4 and 16 for IPv6, or undefined when it is neither. */
+export function addressBytes(text: string): number[] | undefined {
+  const v4 = ipv4Bytes(text);
+  if (v4) return v4;
+  const groups = ipv6Groups(text);
+  return groups?.flatMap((g) => [g >> 8, g & 255]);
+}
+
+/** hostBitsSet says whether any bit after the first `prefix` bits is set: 10.0.0.1/8 is not a network. */
+export function hostBitsSet(bytes: readonly number[], prefix: number): boolean {
+  for (let bit = prefix; bit < bytes.length * 8; bit++) if ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1) return true;
+  return false;
+}
