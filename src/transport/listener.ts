@@ -150,6 +150,8 @@ export async function bindOrExplain<T>(transport: Transport, opts: ListenOptions
     if (opts.host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
       return bindOrExplain(transport, { ...opts, host: "0.0.0.0" }, bind);
     }
+    // Bun reports a --host it cannot resolve as ENOENT, the words of a missing file.
+    if (code === "ENOENT") throw new NetError("bind", transport, hostPort(opts.host, opts.port), "unknown host", "ENOTFOUND", "give an address of this machine, or :: for all");
     throw NetError.from("bind", transport, hostPort(opts.host, opts.port), err, bindHint(code, opts.port));
   }
 }

@@ -113,6 +113,19 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       expect(r).toMatchObject({ status: 2, stdout: "", stderr });
     });
 
+    test("serve --host with a name that does not resolve says so, exit 1 (in a namespace with no network, so no query leaves)", async () => {
+      const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
+      const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
+      expect(r).toMatchObject({ status: 1, stdout: "" });
+      expect(r.stderr).toMatch(/^upcat: bind (udp|tcp) nosuch\.invalid:0: unknown host \(give an address of this machine, or :: for all\)\n$/);
+    });
+
+    test("bench on a refused port says what send says", async () => {
+      const port = await freePort();
+      const r = await run(cmd, ["bench", "--duration", "200ms", `127.0.0.1:${port}`]);
+      expect(r).toMatchObject({ status: 1, stdout: "", stderr: `upcat: connect tcp 127.0.0.1:${port}: connection refused (is a server running there?)\n` });
+    });
+
     test("upcat help and upcat help COMMAND print the help, exit 0", async () => {
       const all = await run(cmd, ["help"]);
       expect(all.status).toBe(0);
