@@ -18,7 +18,7 @@ export function plainAddress(address: string): string {
  * resolveHost looks a host up through the system resolver (DNS, /etc/hosts), IPv4 first as the
  * textbook's AF_INET sockets do, keeping IPv6 addresses as fallbacks.
  */
-export async function resolveHost(host: string, transport: Transport): Promise<string[]> {
+export async function resolveHost(host: string, transport: Transport, hint = "check the name, or use an IP address"): Promise<string[]> {
   if (isIP(host)) return [host];
   try {
     const found = await lookup(host, { all: true });
@@ -26,6 +26,6 @@ export async function resolveHost(host: string, transport: Transport): Promise<s
     if (addresses.length === 0) throw Object.assign(new Error("no addresses"), { code: "ENOTFOUND" });
     return [...new Set(addresses)];
   } catch (err) {
-    throw NetError.from("resolve", transport, host, err, "check the name, or use an IP address");
+    throw NetError.from("resolve", transport, host, err, hint);
   }
 }

@@ -1,6 +1,7 @@
 // What a running server looks like to its caller, whichever transport carries it.
+import { isIP } from "node:net";
 import { errnoCode, NetError } from "../errors.ts";
-import { hostPort } from "./address.ts";
+import { hostPort, resolveHost } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { OutputBudget } from "./output-budget.ts";
 import type { ByteBudget } from "./rate-limit.ts";
@@ -143,15 +144,16 @@ export const ALL_INTERFACES = "::";
  * without IPv6, binding "::" fails, and "0.0.0.0" (the textbook's '') is the fallback.
  */
 export async function bindOrExplain<T>(transport: Transport, opts: ListenOptions, bind: (host: string) => Promise<T> | T): Promise<T> {
+  // A name is looked up first, through the resolver every client uses: Bun's own bind reports a name
+  // it cannot resolve as ENOENT or ESRCH, which say nothing of a host.
+  const host = isIP(opts.host) ? opts.host : (await resolveHost(opts.host, transport, "give an address of this machine, or :: for all"))[0]!;
   try {
-    return await bind(opts.host);
+    return await bind(host);
   } catch (err) {
     const code = errnoCode(err);
     if (opts.host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
       return bindOrExplain(transport, { ...opts, host: "0.0.0.0" }, bind);
     }
-    // Bun reports a --host it cannot resolve as ENOENT, the words of a missing file.
-    if (code === "ENOENT") throw new NetError("bind", transport, hostPort(opts.host, opts.port), "unknown host", "ENOTFOUND", "give an address of this machine, or :: for all");
     throw NetError.from("bind", transport, hostPort(opts.host, opts.port), err, bindHint(code, opts.port));
   }
 }
