@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/targets.ts";
 import { NATIVE_DIR, nativeBinary } from "../support/binary.ts";
+import { requireTool } from "../support/peers.ts";
 
 const SCRIPT = new URL("../../scripts/install.sh", import.meta.url).pathname;
 // Everything install.sh runs besides a downloader and a checksum tool, which the tests choose.
@@ -57,8 +58,7 @@ function toolPath(tools: string[], fakes: Record<string, string> = {}): string {
   for (const [tool, script] of Object.entries(fakes)) writeFileSync(join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
   for (const tool of tools) {
     if (tool in fakes) continue;
-    const found = Bun.which(tool);
-    if (!found) throw new Error(`${tool} not found: install it (.ci/apt-packages lists what the tests need)`);
+    const found = requireTool(tool);
     symlinkSync(found, join(dir, tool));
   }
   return dir;
@@ -199,8 +199,7 @@ test.each([
 });
 
 test("shellcheck finds nothing in install.sh", () => {
-  if (!Bun.which("shellcheck")) throw new Error("shellcheck not found: apt-get install shellcheck (it is in .ci/apt-packages)");
-  const r = Bun.spawnSync(["shellcheck", "--shell=sh", "--severity=style", SCRIPT]);
+  const r = Bun.spawnSync([requireTool("shellcheck"), "--shell=sh", "--severity=style", SCRIPT]);
   expect(r.stdout.toString() + r.stderr.toString()).toBe("");
   expect(r.exitCode).toBe(0);
 });

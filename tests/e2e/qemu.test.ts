@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { compiled, emptyPath } from "../support/binary.ts";
+import { requireTool } from "../support/peers.ts";
 import { releaseDir } from "../support/release.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 
@@ -12,8 +13,7 @@ const SYSROOT = "/usr/aarch64-linux-gnu";
 
 /** arm64 is the Command that runs upcat-linux-arm64 under qemu, with no node or bun on its PATH. */
 async function arm64(): Promise<Command> {
-  const qemu = Bun.which("qemu-aarch64-static");
-  if (!qemu) throw new Error("qemu-aarch64-static not found: apt-get install qemu-user-static (it is in .ci/apt-packages)");
+  const qemu = requireTool("qemu-aarch64-static");
   if (!existsSync(join(SYSROOT, "lib/ld-linux-aarch64.so.1")))
     throw new Error(`no arm64 glibc under ${SYSROOT}: apt-get install libc6-arm64-cross (it is in .ci/apt-packages)`);
   const binary = join(await releaseDir(), "upcat-linux-arm64");
@@ -57,8 +57,7 @@ test.each([
   ["a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
   ["a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
 ])("upcat-linux-x64 runs %s on a CPU without AVX2 (qemu -cpu Nehalem)", async (_name, args, out) => {
-  const qemu = Bun.which("qemu-x86_64-static");
-  if (!qemu) throw new Error("qemu-x86_64-static not found: apt-get install qemu-user-static (it is in .ci/apt-packages)");
+  const qemu = requireTool("qemu-x86_64-static");
   const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), "upcat-linux-x64")], env: { PATH: emptyPath() } };
   const r = await run(cmd, args.map((a) => a.replace("PORT", String(server.port))), { timeoutMs: 60_000 });
   expect(r).toMatchObject({ status: 0, stderr: "" });

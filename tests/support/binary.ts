@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/targets.ts";
 import type { Command } from "./run.ts";
+import { SCRATCH } from "./scratch.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 /** NATIVE_DIR holds the host's release asset and its SHA256SUMS: what the installer tests serve. */
-export const NATIVE_DIR = join(ROOT, "dist", "test");
+export const NATIVE_DIR = join(SCRATCH, "native");
 
 let built: Promise<string> | undefined;
 

@@ -1,10 +1,37 @@
 // Programs nobody here wrote (python3, nc, socat), run as peers: presence checks, free ports, bounded runs.
 import type { Subprocess } from "bun";
 
-/** requireTool fails the test, with the reason, when a peer program is missing: never a silent skip. */
+/** PACKAGES names the Debian package each peer program comes in, for the line that says what to install. */
+const PACKAGES: Record<string, string> = {
+  nc: "netcat-openbsd",
+  socat: "socat",
+  python3: "python3",
+  rdate: "rdate",
+  inetd: "openbsd-inetd",
+  openssl: "openssl",
+  ss: "iproute2",
+  ip: "iproute2",
+  unshare: "util-linux",
+  setpriv: "util-linux",
+  script: "bsdutils",
+  bash: "bash",
+  shellcheck: "shellcheck",
+  "qemu-aarch64-static": "qemu-user-static",
+  "qemu-x86_64-static": "qemu-user-static",
+  check_tcp: "monitoring-plugins-basic",
+  check_udp: "monitoring-plugins-basic",
+};
+
+/** missingTool is the one line a test fails with when a peer program is not installed. */
+export function missingTool(name: string): Error {
+  const pkg = PACKAGES[name] ?? name;
+  return new Error(`${name} is not installed: apt-get install ${pkg} (bash scripts/setup.sh installs every peer the tests use)`);
+}
+
+/** requireTool fails the test, with what to install, when a peer program is missing: never a silent skip. */
 export function requireTool(name: string): string {
   const path = Bun.which(name);
-  if (!path) throw new Error(`${name} is not installed: the peer tests need it (.ci/run installs it with apt-get)`);
+  if (!path) throw missingTool(name);
   return path;
 }
 

@@ -1,9 +1,10 @@
-// Builds every release target once per test run into dist/e2e-release, shared by the tests that need foreign binaries.
+// Builds every release target once per test run into the run's scratch folder, shared by the tests that need foreign binaries.
 import { join } from "node:path";
+import { SCRATCH } from "./scratch.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-/** RELEASE_DIR is rebuilt on every run, so a stale binary from an older run is never what is tested. */
-export const RELEASE_DIR = join(ROOT, "dist", "e2e-release");
+/** RELEASE_DIR is new on every run, so a stale binary from an older run is never what is tested. */
+export const RELEASE_DIR = join(SCRATCH, "release");
 
 let built: Promise<string> | undefined;
 
