@@ -50,3 +50,16 @@ export async function startFleet(): Promise<Fleet> {
     throw err;
   }
 }
+
+/** runbookLines is a service's runbook: seven checks, each with its own probe, as --file lines. */
+export function runbookLines(f: Fleet): string[] {
+  return [
+    `127.0.0.1:${f.redis} --send 'PING\\r\\n' --expect +PONG`,
+    `127.0.0.1:${f.redis} --send 'INFO replication\\r\\n' --match '^role:master'`,
+    `127.0.0.1:${f.sshd} --match '^SSH-2\\.0-OpenSSH'`,
+    `127.0.0.1:${f.memcached} --send 'version\\r\\n' --expect 'VERSION 1.'`,
+    `127.0.0.1:${f.http} --send 'GET / HTTP/1.0\\r\\n\\r\\n' --expect 'HTTP/1.1 200'`,
+    `127.0.0.1:${f.https} --tls --ca ${f.cert.cert} --cert-days 14,7`,
+    `127.0.0.1:${f.https} --tls --ca ${f.cert.cert} --send 'GET / HTTP/1.0\\r\\n\\r\\n' --expect 'HTTP/1.1 200'`,
+  ];
+}

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { fromSource, run } from "../support/run.ts";
-import { startFleet, type Fleet } from "./fleet.ts";
+import { runbookLines, startFleet, type Fleet } from "./fleet.ts";
 import { inBatches, judge, listedDifferences, verdicts, type Cell } from "./oracle.ts";
 
 let fleet: Fleet;
@@ -60,19 +60,6 @@ test("each service × check: upcat --nagios gives check_tcp's status, or a diffe
   // Not vacuous: passes, warnings and failures all happened.
   expect(new Set(results.map((r) => r.v.upcat))).toEqual(new Set([0, 1, 2]));
 }, 90_000);
-
-/** runbookLines is a service's runbook: seven checks, each with its own probe, as --file lines. */
-export function runbookLines(f: Fleet): string[] {
-  return [
-    `127.0.0.1:${f.redis} --send 'PING\\r\\n' --expect +PONG`,
-    `127.0.0.1:${f.redis} --send 'INFO replication\\r\\n' --match '^role:master'`,
-    `127.0.0.1:${f.sshd} --match '^SSH-2\\.0-OpenSSH'`,
-    `127.0.0.1:${f.memcached} --send 'version\\r\\n' --expect 'VERSION 1.'`,
-    `127.0.0.1:${f.http} --send 'GET / HTTP/1.0\\r\\n\\r\\n' --expect 'HTTP/1.1 200'`,
-    `127.0.0.1:${f.https} --tls --ca ${f.cert.cert} --cert-days 14,7`,
-    `127.0.0.1:${f.https} --tls --ca ${f.cert.cert} --send 'GET / HTTP/1.0\\r\\n\\r\\n' --expect 'HTTP/1.1 200'`,
-  ];
-}
 
 test("a runbook of seven checks, each with its own options, in one call: all pass, each with its own reply", async () => {
   const file = join(fleet.dir, "runbook.txt");
