@@ -192,7 +192,8 @@ function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boole
   }
   if (!needle && !regex) return undefined;
   const decoder = new TextDecoder();
-  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || regex.test(decoder.decode(reply)));
+  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for people reading them.
+  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || regex.test(decoder.decode(reply).replaceAll("\r\n", "\n")));
 }
 
 async function readSpecs(path: string): Promise<string> {

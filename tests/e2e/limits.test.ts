@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { compiled } from "../support/binary.ts";
-import { startServer, type Server } from "../support/run.ts";
+import { run, startServer, type Server } from "../support/run.ts";
 
 /** Client is a raw TCP connection that records what arrives and when it closes. */
 interface Client {
@@ -208,5 +208,26 @@ describe("logs", () => {
     quiet.kill("SIGTERM");
     expect(await quiet.exited).toBe(0);
     expect(await new Response(quiet.stderr).text()).toBe("");
+  });
+});
+
+describe("bad bound values", () => {
+  // Each bound's option is read exactly as typed; a value it cannot read is exit 2 and one line naming the option.
+  test.each([
+    [["--max-per-address", "abc"], "--max-per-address"],
+    [["--max-per-address=-1"], "--max-per-address"],
+    [["--max-lifetime", "5x"], "--max-lifetime"],
+    [["--max-output", "0"], "--max-output"],
+    [["--max-output", "lots"], "--max-output"],
+    [["--udp-reply-rate", "1k"], "--udp-reply-rate"],
+    [["--udp-excess", "-"], "--udp-excess"],
+    [["--allow", "127.0.0.1/0"], "--allow"],
+    [["--allow", "10.0.0.0/08"], "--allow"],
+    [["--max-lifetime", "1s", "--max-lifetime", "2s"], "--max-lifetime"],
+  ])("%p: exit 2, one line naming %s", async (args, option) => {
+    const ran = await run(await compiled(), ["serve", "--host", "127.0.0.1", "--port", "0", ...args], { timeoutMs: 10_000 });
+    expect(ran.status).toBe(2);
+    expect(ran.stderr.trim().split("\n")).toHaveLength(1);
+    expect(ran.stderr).toContain(option);
   });
 });
