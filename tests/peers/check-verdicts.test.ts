@@ -178,3 +178,37 @@ test("a peer listener nc -l started through startPeer is seen as open, then as c
   }
   expect((await upcat(["--quiet", `127.0.0.1:${port}`])).status).toBe(1);
 });
+
+describe("where the reference tools are wrong (the README's list of differences)", () => {
+  test("udp-closed: nc -zu exits 0 on a UDP port with nothing bound; upcat says closed, exit 1", async () => {
+    const [nc, ours] = await Promise.all([
+      runPeer([requireTool("nc"), "-zu", "-w", "1", "127.0.0.1", String(udpClosed)]),
+      upcat(["--json", `udp://127.0.0.1:${udpClosed}`]),
+    ]);
+    expect(nc.status).toBe(0);
+    expect(ours.status).toBe(1);
+    expect(JSON.parse(ours.stdout)).toMatchObject({ state: "closed", ok: false });
+  });
+
+  test("bad-port: check_tcp -p 70000 connects somewhere (70000 mod 65536); upcat refuses it before any traffic", async () => {
+    // Listen on 4464 (70000 - 65536) when it is free, to show where check_tcp's connect goes.
+    let l: { stop(closeActive?: boolean): void } | undefined;
+    try {
+      l = Bun.listen({ hostname: "127.0.0.1", port: 70000 - 65536, socket: { data() {} } });
+    } catch {
+      l = undefined;
+    }
+    try {
+      const [ref, ours] = await Promise.all([
+        runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", "70000", "-t", "2"]),
+        upcat(["--nagios", "127.0.0.1:70000"]),
+      ]);
+      // With 4464 bound here, check_tcp says OK for a port that does not exist; without, it was refused there.
+      expect(ref.status).toBe(l ? 0 : 2);
+      expect(ours.status).toBe(3);
+      expect(ours.stdout).toStartWith("UPCAT UNKNOWN - invalid target \"127.0.0.1:70000\"");
+    } finally {
+      l?.stop(true);
+    }
+  });
+});
