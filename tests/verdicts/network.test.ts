@@ -52,12 +52,13 @@ beforeAll(async () => {
   // a port three times (check_tcp, upcat --nagios, upcat --json) and upcat once more to read the errno.
   sh([ip, "netns", "exec", SERVER, need("sysctl", "procps"), "-qw", "net.ipv4.icmp_ratelimit=0"]);
   const python = need("python3", "python3");
-  listener = Bun.spawn([ip, "netns", "exec", SERVER, python, "-c", `import socket,time
+  const server = Bun.spawn([ip, "netns", "exec", SERVER, python, "-c", `import socket
 s = socket.socket(); s.bind(("${SERVER_IP}", 80)); s.listen(64); print("up", flush=True)
 while True:
     c, _ = s.accept(); c.close()
 `], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-  const reader = listener.stdout.getReader();
+  listener = server;
+  const reader = server.stdout.getReader();
   await reader.read();
   reader.releaseLock();
 }, 30_000);
