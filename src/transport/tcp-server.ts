@@ -60,7 +60,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     onEvent: opts.onEvent,
     connections: new Set(),
-    perAddress: new Map(),
+    perAddress: opts.slots ?? new Map(),
     output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
   const { counters, limits, onEvent, connections, perAddress } = state;
