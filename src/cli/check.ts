@@ -149,8 +149,9 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   }
   if (send && send.length > MAX_DATAGRAM && udp) throw new UsageError(`--send is ${send.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM}`);
   if (send && send.length > MAX_REPLY * 16) throw new UsageError(`--send is ${send.length} bytes; a probe is at most ${MAX_REPLY * 16}`);
+  // A line's thresholds wait for --nagios: one runbook file serves people and the monitoring system.
   for (const nagiosOnly of ["warning", "critical"]) {
-    if (raw[nagiosOnly] !== undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
+    if (raw[nagiosOnly] !== undefined && own?.[nagiosOnly] === undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
   }
   let ca: string | undefined;
   if (tls && raw.ca !== undefined) {

@@ -222,6 +222,11 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(bad.stderr).toBe(`upcat: ${file}:2: unterminated ' quote in "${upper} --expect 'unterminated"\n`);
       const stdin = await run(cmd, ["check", "--file", "-"], { stdin: `${upper} --bogus\n` });
       expect(stdin.stderr).toStartWith("upcat: stdin:1: --bogus cannot be given for one target");
+      // A line's thresholds are for --nagios; without it they wait, so one runbook serves both.
+      const quiet = await run(cmd, ["check", "--quiet", `${upper} --warning 0.000001`]);
+      expect(quiet).toMatchObject({ status: 0, stderr: "" });
+      const graded = await run(cmd, ["check", "--nagios", `${upper} --warning 0.000001`]);
+      expect(graded.status).toBe(1);
       const arg = await run(cmd, ["check", `${upper} --tls=1`]);
       expect(arg.stderr).toBe(`upcat: in argument "${upper} --tls=1": --tls takes no value\n`);
     });
