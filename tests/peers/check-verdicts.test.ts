@@ -146,6 +146,41 @@ describe("against check_tcp", () => {
   });
 });
 
+describe("against check_tcp: severities (issue 20, item 3)", () => {
+  /** grade runs both on one target and returns their exit statuses and upcat's line. */
+  async function grade(port: number, checkTcp: string[], ours: string[]) {
+    const [ref, mine] = await Promise.all([
+      runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(port), "-t", "5", ...checkTcp]),
+      upcat(["--nagios", "--timeout", "500ms", `127.0.0.1:${port}`, ...ours]),
+    ]);
+    return { ref: ref.status, ours: mine.status, line: mine.stdout };
+  }
+
+  test("a wrong greeting 60ms late: WARNING under a 5s -c, CRITICAL over a 20ms one, from both", async () => {
+    const late = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void setTimeout(() => sock.write("220 late\r\n"), 60), data() {} } });
+    try {
+      const slow = await grade(late.port, ["-e", "250", "-c", "0.02"], ["--expect", "250", "--critical", "0.02"]);
+      expect([slow.ref, slow.ours]).toEqual([2, 2]);
+      expect(slow.line).toStartWith(`TCP CRITICAL - Unexpected response from tcp://127.0.0.1:${late.port}: 220 late|time=0.0`);
+      const fine = await grade(late.port, ["-e", "250", "-c", "5"], ["--expect", "250", "--critical", "5"]);
+      expect([fine.ref, fine.ours]).toEqual([1, 1]);
+    } finally {
+      late.stop(true);
+    }
+  });
+
+  test("accept, then close without a word, with -e: CRITICAL from both (check_tcp: No data received from host)", async () => {
+    const closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void sock.end(), data() {} } });
+    try {
+      const r = await grade(closer.port, ["-e", "220"], ["--expect", "220"]);
+      expect([r.ref, r.ours]).toEqual([2, 2]);
+      expect(r.line).toStartWith(`TCP CRITICAL - tcp://127.0.0.1:${closer.port} error: connection closed by peer without a reply|time=`);
+    } finally {
+      closer.stop(true);
+    }
+  });
+});
+
 describe("against check_udp", () => {
   test("send x, expect X from upcat's UDP server: OK from both", async () => {
     const [ref, ours] = await Promise.all([
