@@ -110,6 +110,8 @@ async function failure(err: unknown, transport: string, address: string, port: n
     if (transport === "udp") return { state: "no_reply", cause: "timeout", error: `no reply within ${err.reason.replace(/^no reply after 1 try of /, "")}` };
     return { state: "timeout", cause: "timeout", error: err.reason };
   }
+  // UDP hears ICMP host/network unreachable with its own errno (only TCP connects are all "refused").
+  if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return { state: "unreachable", cause: "unreachable", error: err.reason };
   if (err.code === "ECONNRESET") return { state: "error", cause: "reset", error: err.reason };
   return { state: "error", cause: "other", error: err.reason };
 }

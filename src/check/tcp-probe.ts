@@ -187,8 +187,8 @@ export function gradeExpiry(tls: TlsInfo, days: CertDays): Verdict | undefined {
   if (tls.days_left === null || tls.valid_to === null) return fail("error", "no_cert_date", `the certificate has no expiry date to check ${flag} against`);
   if (Date.parse(tls.valid_to) < Date.now()) return fail("error", "cert_expired", `certificate expired on ${tls.valid_to}`);
   const left = `certificate expires in ${tls.days_left} days (${tls.valid_to})`;
-  if (tls.days_left <= days.critical) return fail("error", "cert_critical", `${left}, within the critical ${days.critical} of ${flag}`);
-  if (tls.days_left <= days.warning) return fail("error", "cert_warning", `${left}, within ${flag}`);
+  if (tls.days_left <= days.critical) return fail("error", "cert_critical", `${left}: ${days.critical} or fewer is critical (${flag})`);
+  if (tls.days_left <= days.warning) return fail("error", "cert_warning", `${left}: ${days.warning} or fewer fails (${flag})`);
   return undefined;
 }
 

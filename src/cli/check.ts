@@ -149,8 +149,9 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   }
   if (send && send.length > MAX_DATAGRAM && udp) throw new UsageError(`--send is ${send.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM}`);
   if (send && send.length > MAX_REPLY * 16) throw new UsageError(`--send is ${send.length} bytes; a probe is at most ${MAX_REPLY * 16}`);
+  // A line's thresholds wait for --nagios: one runbook file serves people and the monitoring system.
   for (const nagiosOnly of ["warning", "critical"]) {
-    if (raw[nagiosOnly] !== undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
+    if (raw[nagiosOnly] !== undefined && own?.[nagiosOnly] === undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
   }
   let ca: string | undefined;
   if (tls && raw.ca !== undefined) {
@@ -259,10 +260,10 @@ export function registerCheck(cli: CAC, io: Io): void {
     .option("--udp", "Check host:port targets over UDP (as udp://host:port)")
     .option("--timeout <duration>", "Wait this long for each handshake, UDP reply or expected reply", { default: "2s" })
     .option("--send <string>", "Send this probe after connecting, or as the UDP datagram (escapes: \\r \\n \\t \\0 \\xHH)")
-    .option("--expect <string>", "Pass only if the reply contains this (same escapes)")
+    .option("--expect <string>", "Pass only if the reply contains this text (same escapes; 0220 is not 220)")
     .option("--match <regex>", "Pass only if the reply matches this regular expression; ^ and $ anchor each line (multiline, as grep)")
     .option("--protocol <name>", "Speak this protocol's client and check its answer (see `upcat protocols`)")
-    .option("--tls", "Check a TLS handshake and report the certificate's subject and expiry")
+    .option("--tls", "Pass only on a completed TLS handshake with a certificate; report its subject and expiry")
     .option("--ca <file>", "Trust the CA certificates in this PEM file, not the system's (with --tls)")
     .option("--insecure", "Pass a TLS certificate that does not verify (with --tls)")
     .option("--cert-days <warn[,crit]>", "Fail when the certificate has at most WARN days left (check_tcp -D; --nagios: CRITICAL at CRIT)")

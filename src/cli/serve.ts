@@ -9,7 +9,7 @@ import { parseAllowList, type AllowList } from "../transport/allow-list.ts";
 import { drain, openConnections } from "../transport/drain.ts";
 import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, type Limits } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
-import { ByteBudget } from "../transport/rate-limit.ts";
+import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -145,14 +145,16 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
   const opts = await toServeOptions(raw);
   const log = new ServeLog(io, opts.log);
   const running: Running[] = [];
-  // One total for queued output, and one for UDP bytes out over bytes in, across every listener of the process.
+  // The bounds are the process's, not each listener's: serving more protocols must not multiply them.
   const output = new OutputBudget(opts.limits.maxOutput);
   const excess = new ByteBudget(opts.udpExcess);
+  const sources = new SourceLimiter(opts.udpReplyRate, opts.udpRate);
+  const slots = new Map<string, number>();
   try {
     for (const { protocol, port } of opts.services) {
       const listenOpts = {
         host: opts.host, port, allow: opts.allow, udpRate: opts.udpRate, udpReplyRate: opts.udpReplyRate, udpExcess: opts.udpExcess,
-        limits: opts.limits, output, excess, onEvent: log.event,
+        limits: opts.limits, output, excess, sources, slots, onEvent: log.event,
       };
       running.push({ protocol: protocol.name, listeners: await serveProtocol(protocol, opts.transports, listenOpts) });
     }

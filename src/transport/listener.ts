@@ -4,7 +4,7 @@ import { errnoCode, NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { OutputBudget } from "./output-budget.ts";
-import type { ByteBudget } from "./rate-limit.ts";
+import type { ByteBudget, SourceLimiter } from "./rate-limit.ts";
 import type { Transport } from "./transport.ts";
 
 export interface ListenOptions {
@@ -22,6 +22,10 @@ export interface ListenOptions {
   udpExcess?: number;
   /** excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's own. */
   excess?: ByteBudget;
+  /** sources, when set, are the per-prefix UDP buckets shared with the process's other listeners; else the listener's own. */
+  sources?: SourceLimiter;
+  /** slots, when set, counts open TCP connections per address across the process's listeners; else the listener's own. */
+  slots?: Map<string, number>;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
   /** output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of limits.maxOutput. */

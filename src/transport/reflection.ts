@@ -16,8 +16,10 @@ export const FIRST_CLIENT_PORT = 1024;
 
 /**
  * refused[port] is non-zero when a datagram from that source port is never answered: the service
- * ports above, plus one count for each port this process serves (any protocol, any transport), so
- * two of our own services, or two upcat servers on the same port, cannot answer each other.
+ * ports above, plus one count for each UDP port this process serves (whatever protocol), so two of
+ * our own services, or two upcat servers on the same port, cannot answer each other. (TCP ports are
+ * not counted: a loop needs a UDP port that answers, and a UDP client of this process may well get
+ * the number of one of our TCP ports as its own.)
  */
 const refused = new Uint8Array(65536);
 refused.fill(1, 0, FIRST_CLIENT_PORT);

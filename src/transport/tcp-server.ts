@@ -5,7 +5,6 @@ import { plainAddress } from "./address.ts";
 import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type LimitName, type Limits, type Listener, type ListenOptions } from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
 import { addressKey } from "./prefix.ts";
-import { markServed, unmarkServed } from "./reflection.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
@@ -61,7 +60,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     onEvent: opts.onEvent,
     connections: new Set(),
-    perAddress: new Map(),
+    perAddress: opts.slots ?? new Map(),
     output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
   const { counters, limits, onEvent, connections, perAddress } = state;
@@ -150,23 +149,13 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
   const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
   const sweeper = timed.length > 0 ? setInterval(() => closeExpired(state), Math.min(1000, Math.max(10, Math.min(...timed) / 4))) : undefined;
   sweeper?.unref();
-  markServed(server.port);
-  let served = true;
-  const unserve = () => {
-    if (served) unmarkServed(server.port);
-    served = false;
-  };
   return {
     transport: "tcp",
     host: server.hostname,
     port: server.port,
     counters,
-    close() {
-      unserve();
-      server.stop(false);
-    },
+    close: () => server.stop(false),
     stop() {
-      unserve();
       clearInterval(sweeper);
       for (const sock of connections) if (sock.data) sock.data.reason ??= "shutdown";
       server.stop(true);

@@ -24,7 +24,7 @@ interface DatagramSocket {
  */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
-  const limiter = new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
+  const limiter = opts.sources ?? new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
   const excess = opts.excess ?? new ByteBudget(opts.udpExcess ?? DEFAULT_UDP_EXCESS);
   let outbox: Packets = [];
   const flush = (sock: DatagramSocket) => {

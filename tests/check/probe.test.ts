@@ -228,7 +228,7 @@ describe("tls", () => {
     const left = first.tls!.days_left!;
     expect(left).toBeOneOf([9, 10]);
     expect(first).toMatchObject({ state: "error", cause: "cert_warning" });
-    expect(first.error).toMatch(new RegExp(`^certificate expires in ${left} days \\(.*\\), within --cert-days 30$`));
+    expect(first.error).toMatch(new RegExp(`^certificate expires in ${left} days \\(.*\\): 30 or fewer fails \\(--cert-days 30\\)$`));
     // days_left <= N warns, as check_tcp's -D does: N equal to the days left is not enough.
     expect(await withDays(left, 0)).toMatchObject({ state: "error", cause: "cert_warning" });
     expect((await withDays(left - 1, 0)).state).toBe("open");

@@ -157,6 +157,80 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(crit.stdout).toMatch(new RegExp(`^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`));
     });
 
+    test("--tls against plain-text servers (issue 12): never a pass, a clear reason, no NaN, the hint never leads to a pass", async () => {
+      // The banner server's greeting is not a TLS record: the handshake fails at once. upcat's own server
+      // sends the ClientHello back uppercased, holding back a trailing byte that may start a UTF-8
+      // character, so that handshake fails at once or waits out --timeout: a failure either way.
+      for (const [port, states] of [[slowBanner.port, ["error"]], [server.port, ["error", "timeout"]]] as const) {
+        const target = `127.0.0.1:${port}`;
+        for (const extra of [[], ["--insecure"], ["--insecure", "--cert-days", "14"], ["--cert-days", "14,7"]]) {
+          const args = ["--tls", "--timeout", "500ms", ...extra, target];
+          const r = await run(cmd, ["check", ...args]);
+          expect({ target, extra, status: r.status }).toEqual({ target, extra, status: 1 });
+          if (states.length === 1) expect(r.stdout).toMatch(/^error +tcp:\/\/127\.0\.0\.1:\d+ +[\d.]+ms {2}TLS handshake failed: .* \(does this port speak TLS\?\)\n$/);
+          // The hint to try --ca or --insecure is for a certificate that came and did not verify, not for a peer without TLS.
+          expect(r.stdout).not.toContain("--insecure");
+          const json = await run(cmd, ["check", "--json", ...args]);
+          const record = JSON.parse(json.stdout);
+          expect(record.ok).toBe(false);
+          expect(states).toContain(record.state);
+          const nagios = await run(cmd, ["check", "--nagios", ...args]);
+          expect(nagios.status).toBe(2);
+          expect(nagios.stdout).toStartWith("TCP CRITICAL - ");
+          for (const out of [r.stdout, json.stdout, nagios.stdout]) expect(out).not.toContain("NaN");
+        }
+      }
+    }, 30_000);
+
+    test("--expect compares text (issue 12): 0220 and 220.0 are not the banner's 220", async () => {
+      const banner = `127.0.0.1:${slowBanner.port}`;
+      for (const text of ["0220", "220.0", "220 SLOWER"]) {
+        const r = await run(cmd, ["check", "--json", "--timeout", "300ms", banner, "--expect", text]);
+        expect({ text, state: JSON.parse(r.stdout).state, status: r.status }).toEqual({ text, state: "mismatch", status: 1 });
+      }
+      const nagios = await run(cmd, ["check", "--nagios", "--timeout", "300ms", banner, "--expect", "220.0"]);
+      expect(nagios.stdout).toStartWith(`TCP WARNING - Unexpected response from tcp://${banner}: 220 slow|`);
+      const same = await run(cmd, ["check", "--json", `127.0.0.1:${server.port}`, "--send", "007", "--expect", "007"]);
+      expect(JSON.parse(same.stdout)).toMatchObject({ state: "open", reply: "007" });
+    });
+
+    test("--warning and --critical take check_tcp's seconds: 0.5ms and 0.000001 (issue 12)", async () => {
+      const target = `127.0.0.1:${server.port}`;
+      const sub = await run(cmd, ["check", "--nagios", "--warning", "0.000001", target]);
+      expect(sub.status).toBe(1);
+      expect(sub.stdout).toMatch(/^TCP WARNING - .*\|time=[\d.]+s;0\.000001;;0\.000000;2\.000000\n$/);
+      const half = await run(cmd, ["check", "--nagios", "--warning", "0.5ms", "--critical", "0.5", target]);
+      expect(half.stdout).toMatch(/\|time=[\d.]+s;0\.000500;0\.500000;/);
+      expect(half.status).toBeOneOf([0, 1]);
+      const bad = await run(cmd, ["check", "--nagios", "--warning", "soon", target]);
+      expect(bad).toMatchObject({ status: 3, stdout: 'UPCAT UNKNOWN - invalid --warning: "soon" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)\n' });
+    });
+
+    test("per-target options: a quoted argument and --file lines each give their target its own probe; a bad line names FILE:LINE", async () => {
+      const upper = `127.0.0.1:${server.port}`;
+      const r = await run(cmd, ["check", "--json", `${upper} --send 'hi\\n' --expect HI`, `${upper} --send abc --expect ABC`, upper]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).reply)).toEqual(["HI\n", "ABC", null]);
+      const file = join(dir, "runbook.txt");
+      await Bun.write(file, `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`);
+      const f = await run(cmd, ["check", "--json", "--file", file]);
+      expect(f.status).toBe(1);
+      expect(f.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).state)).toEqual(["open", "mismatch"]);
+      await Bun.write(file, `${upper}\n${upper} --expect 'unterminated\n`);
+      const bad = await run(cmd, ["check", "--file", file]);
+      expect(bad).toMatchObject({ status: 2, stdout: "" });
+      expect(bad.stderr).toBe(`upcat: ${file}:2: unterminated ' quote in "${upper} --expect 'unterminated"\n`);
+      const stdin = await run(cmd, ["check", "--file", "-"], { stdin: `${upper} --bogus\n` });
+      expect(stdin.stderr).toStartWith("upcat: stdin:1: --bogus cannot be given for one target");
+      // A line's thresholds are for --nagios; without it they wait, so one runbook serves both.
+      const quiet = await run(cmd, ["check", "--quiet", `${upper} --warning 0.000001`]);
+      expect(quiet).toMatchObject({ status: 0, stderr: "" });
+      const graded = await run(cmd, ["check", "--nagios", `${upper} --warning 0.000001`]);
+      expect(graded.status).toBe(1);
+      const arg = await run(cmd, ["check", `${upper} --tls=1`]);
+      expect(arg.stderr).toBe(`upcat: in argument "${upper} --tls=1": --tls takes no value\n`);
+    });
+
     test.each([
       [["check"], "upcat: no targets to check (give TARGET... or --file FILE)\n"],
       [["check", "h:0"], 'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n'],

@@ -146,6 +146,41 @@ describe("against check_tcp", () => {
   });
 });
 
+describe("against check_tcp: severities (issue 20, item 3)", () => {
+  /** grade runs both on one target and returns their exit statuses and upcat's line. */
+  async function grade(port: number, checkTcp: string[], ours: string[]) {
+    const [ref, mine] = await Promise.all([
+      runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(port), "-t", "5", ...checkTcp]),
+      upcat(["--nagios", "--timeout", "500ms", `127.0.0.1:${port}`, ...ours]),
+    ]);
+    return { ref: ref.status, ours: mine.status, line: mine.stdout };
+  }
+
+  test("a wrong greeting 60ms late: WARNING under a 5s -c, CRITICAL over a 20ms one, from both", async () => {
+    const late = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void setTimeout(() => sock.write("220 late\r\n"), 60), data() {} } });
+    try {
+      const slow = await grade(late.port, ["-e", "250", "-c", "0.02"], ["--expect", "250", "--critical", "0.02"]);
+      expect([slow.ref, slow.ours]).toEqual([2, 2]);
+      expect(slow.line).toStartWith(`TCP CRITICAL - Unexpected response from tcp://127.0.0.1:${late.port}: 220 late|time=0.0`);
+      const fine = await grade(late.port, ["-e", "250", "-c", "5"], ["--expect", "250", "--critical", "5"]);
+      expect([fine.ref, fine.ours]).toEqual([1, 1]);
+    } finally {
+      late.stop(true);
+    }
+  });
+
+  test("accept, then close without a word, with -e: CRITICAL from both (check_tcp: No data received from host)", async () => {
+    const closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void sock.end(), data() {} } });
+    try {
+      const r = await grade(closer.port, ["-e", "220"], ["--expect", "220"]);
+      expect([r.ref, r.ours]).toEqual([2, 2]);
+      expect(r.line).toStartWith(`TCP CRITICAL - tcp://127.0.0.1:${closer.port} error: connection closed by peer without a reply|time=`);
+    } finally {
+      closer.stop(true);
+    }
+  });
+});
+
 describe("against check_udp", () => {
   test("send x, expect X from upcat's UDP server: OK from both", async () => {
     const [ref, ours] = await Promise.all([
@@ -177,4 +212,38 @@ test("a peer listener nc -l started through startPeer is seen as open, then as c
     await proc.exited;
   }
   expect((await upcat(["--quiet", `127.0.0.1:${port}`])).status).toBe(1);
+});
+
+describe("where the reference tools are wrong (the README's list of differences)", () => {
+  test("udp-closed: nc -zu exits 0 on a UDP port with nothing bound; upcat says closed, exit 1", async () => {
+    const [nc, ours] = await Promise.all([
+      runPeer([requireTool("nc"), "-zu", "-w", "1", "127.0.0.1", String(udpClosed)]),
+      upcat(["--json", `udp://127.0.0.1:${udpClosed}`]),
+    ]);
+    expect(nc.status).toBe(0);
+    expect(ours.status).toBe(1);
+    expect(JSON.parse(ours.stdout)).toMatchObject({ state: "closed", ok: false });
+  });
+
+  test("bad-port: check_tcp -p 70000 connects somewhere (70000 mod 65536); upcat refuses it before any traffic", async () => {
+    // Listen on 4464 (70000 - 65536) when it is free, to show where check_tcp's connect goes.
+    let l: { stop(closeActive?: boolean): void } | undefined;
+    try {
+      l = Bun.listen({ hostname: "127.0.0.1", port: 70000 - 65536, socket: { data() {} } });
+    } catch {
+      l = undefined;
+    }
+    try {
+      const [ref, ours] = await Promise.all([
+        runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", "70000", "-t", "2"]),
+        upcat(["--nagios", "127.0.0.1:70000"]),
+      ]);
+      // With 4464 bound here, check_tcp says OK for a port that does not exist; without, it was refused there.
+      expect(ref.status).toBe(l ? 0 : 2);
+      expect(ours.status).toBe(3);
+      expect(ours.stdout).toStartWith("UPCAT UNKNOWN - invalid target \"127.0.0.1:70000\"");
+    } finally {
+      l?.stop(true);
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { daysFromNow, makeCertificate, type Certificate } from "./pki.ts";
-import { startMemcached, startNginx, startRedis, startSshd, type Running } from "./servers.ts";
+import { startDnsmasq, startMemcached, startNginx, startRedis, startSshd, type Running } from "./servers.ts";
 
 export interface Fleet {
   redis: number;
@@ -12,6 +12,8 @@ export interface Fleet {
   memcached: number;
   http: number;
   https: number;
+  /** dns is dnsmasq's port, UDP and TCP. */
+  dns: number;
   /** cert is the HTTPS server's certificate (self-signed: trust it with --ca cert.cert). */
   cert: Certificate;
   dir: string;
@@ -34,16 +36,17 @@ export async function startFleet(): Promise<Fleet> {
       Bun.spawnSync(["mkdir", "-p", path]);
       return path;
     };
-    const [redis, redisAuth, sshd, memcached, nginx] = await Promise.all([
+    const [redis, redisAuth, sshd, memcached, nginx, dns] = await Promise.all([
       startRedis(sub("redis")).then(keep),
       startRedis(sub("redis-auth"), "s3cret").then(keep),
       startSshd(sub("sshd")).then(keep),
       startMemcached().then(keep),
       startNginx(sub("nginx"), cert).then(keep),
+      startDnsmasq().then(keep),
     ]);
     return {
       redis: (redis as Running).port, redisAuth: (redisAuth as Running).port, sshd: (sshd as Running).port, memcached: (memcached as Running).port,
-      http: nginx.http, https: nginx.https, cert, dir, stop,
+      http: nginx.http, https: nginx.https, dns: (dns as Running).port, cert, dir, stop,
     };
   } catch (err) {
     stop();

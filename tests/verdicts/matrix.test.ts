@@ -98,7 +98,7 @@ test("every cell: upcat --nagios gives check_tcp's status, or a difference the R
       return mine;
     }),
   );
-  const results = await inBatches(tasks, 8);
+  const results = await inBatches(tasks, 12);
   const problems = results.map((r) => r.problem).filter(Boolean);
   expect(problems).toEqual([]);
   // The matrix is not vacuous: both tools said OK, WARNING and CRITICAL somewhere, and the cells ran.

@@ -4,7 +4,7 @@ import type { Subprocess } from "bun";
 import { compiled } from "../support/binary.ts";
 import { runPeer } from "../support/peers.ts";
 import { fromSource, type Command } from "../support/run.ts";
-import { inBatches, judge, listedDifferences, verdicts, type Cell } from "./oracle.ts";
+import { inBatches, judge, listedDifferences, plugin, verdicts, type Cell } from "./oracle.ts";
 import { need } from "./servers.ts";
 
 // Names unique to this run: other test runs on the machine make their own.
@@ -42,6 +42,8 @@ beforeAll(async () => {
     tcp dport 82 reject with icmp type net-unreachable
     tcp dport 83 reject with icmp type admin-prohibited
     tcp dport 84 drop
+    udp dport 91 reject with icmp type host-unreachable
+    udp dport 92 reject with icmp type net-unreachable
   }
 }
 `;
@@ -50,12 +52,13 @@ beforeAll(async () => {
   // a port three times (check_tcp, upcat --nagios, upcat --json) and upcat once more to read the errno.
   sh([ip, "netns", "exec", SERVER, need("sysctl", "procps"), "-qw", "net.ipv4.icmp_ratelimit=0"]);
   const python = need("python3", "python3");
-  listener = Bun.spawn([ip, "netns", "exec", SERVER, python, "-c", `import socket,time
+  const server = Bun.spawn([ip, "netns", "exec", SERVER, python, "-c", `import socket
 s = socket.socket(); s.bind(("${SERVER_IP}", 80)); s.listen(64); print("up", flush=True)
 while True:
     c, _ = s.accept(); c.close()
 `], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
-  const reader = listener.stdout.getReader();
+  listener = server;
+  const reader = server.stdout.getReader();
   await reader.read();
   reader.releaseLock();
 }, 30_000);
@@ -104,6 +107,25 @@ test("each cell: upcat's state names the cause, --nagios gives check_tcp's statu
     if (c.state === "unreachable") expect(record.error).toMatch(/^(host|network) unreachable$/);
   }
 }, 60_000);
+
+test("UDP: ICMP port, host and network unreachable each name their cause; check_udp fails them all", async () => {
+  const cells = [
+    { port: 90, state: "closed", error: "connection refused" },
+    { port: 91, state: "unreachable", error: "host unreachable" },
+    { port: 92, state: "unreachable", error: "network unreachable" },
+  ];
+  const results = await Promise.all(cells.map(async (c) => {
+    const [ours, oracle] = await Promise.all([
+      inClient(fromSource, ["--json", "--timeout", "1s", "--send", "x", `udp://${SERVER_IP}:${c.port}`]),
+      runPeer(["ip", "netns", "exec", CLIENT, plugin("check_udp"), "-H", SERVER_IP, "-p", String(c.port), "-s", "x", "-e", "X", "-t", "1"]),
+    ]);
+    return { c, record: JSON.parse(ours.stdout), oracle: oracle.status };
+  }));
+  for (const { c, record, oracle } of results) {
+    expect({ port: c.port, state: record.state, error: record.error }).toEqual({ port: c.port, state: c.state, error: c.error });
+    expect({ port: c.port, oracle }).toEqual({ port: c.port, oracle: 2 });
+  }
+});
 
 test("the compiled binary finds the same causes (bun:ffi's libc works inside it)", async () => {
   const cmd = await compiled();

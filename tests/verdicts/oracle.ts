@@ -7,7 +7,7 @@ const PLUGINS = "/usr/lib/nagios/plugins";
 const NAGIOS_CRITICAL = 2;
 const README = new URL("../../README.md", import.meta.url).pathname;
 
-/** checkTcp is the oracle's path, or a failure naming the package that has it. */
+/** plugin is the path of a monitoring plugin (the oracle), or a failure naming the package that has it. */
 export function plugin(name: string): string {
   const path = `${PLUGINS}/${name}`;
   if (!Bun.file(path).size) throw new Error(`${path} is missing: apt-get install -y monitoring-plugins-basic (listed in .ci/apt-packages)`);

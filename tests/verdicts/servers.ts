@@ -131,3 +131,14 @@ http {
   await waitForListening("tcp", https);
   return { http, https, stop: running.stop };
 }
+
+/** DNS_NAME resolves to DNS_ADDRESS on the test dnsmasq, which knows nothing else and asks nobody. */
+export const DNS_NAME = "example.test";
+export const DNS_ADDRESS = "192.0.2.7";
+
+/** startDnsmasq runs dnsmasq as an authoritative-only DNS server on loopback (UDP and TCP). */
+export async function startDnsmasq(): Promise<Running> {
+  const port = await freePort();
+  return spawnServer([need("dnsmasq", "dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", `--port=${port}`, "--listen-address=127.0.0.1",
+    "--bind-interfaces", "--no-resolv", "--no-hosts", `--address=/${DNS_NAME}/${DNS_ADDRESS}`, "--user=root", "--pid-file=", "--log-facility=-"], port);
+}

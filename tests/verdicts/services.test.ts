@@ -2,8 +2,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { fromSource, run } from "../support/run.ts";
+import { runPeer } from "../support/peers.ts";
 import { runbookLines, startFleet, type Fleet } from "./fleet.ts";
-import { inBatches, judge, listedDifferences, verdicts, type Cell } from "./oracle.ts";
+import { inBatches, judge, listedDifferences, plugin, verdicts, type Cell } from "./oracle.ts";
+import { DNS_ADDRESS, DNS_NAME, need } from "./servers.ts";
 
 let fleet: Fleet;
 beforeAll(async () => {
@@ -60,6 +62,38 @@ test("each service × check: upcat --nagios gives check_tcp's status, or a diffe
   // Not vacuous: passes, warnings and failures all happened.
   expect(new Set(results.map((r) => r.v.upcat))).toEqual(new Set([0, 1, 2]));
 }, 90_000);
+
+/** dnsQuery is a DNS query for `name`, type A, as --send escapes (RFC 1035: header, then the labels). */
+function dnsQuery(name: string): string {
+  const labels = name.split(".").map((l) => `\\x${l.length.toString(16).padStart(2, "0")}${l}`).join("");
+  return `\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00${labels}\\x00\\x00\\x01\\x00\\x01`;
+}
+
+/** addressBytes is an IPv4 address as --expect escapes: the A record's data. */
+const addressBytes = (ip: string) => ip.split(".").map((o) => `\\x${Number(o).toString(16).padStart(2, "0")}`).join("");
+
+test("dnsmasq over UDP and TCP: an A query answered with its address passes where dig gets it; garbage gets no reply, as check_udp finds", async () => {
+  const dig = (...args: string[]) => runPeer([need("dig", "dnsutils"), `@127.0.0.1`, "-p", String(fleet.dns), "+short", "+tries=1", "+time=1", ...args]);
+  const check = (...args: string[]) => run(fromSource, ["check", "--json", "--timeout", "1s", ...args]);
+  const target = `udp://127.0.0.1:${fleet.dns}`;
+  const [digA, right, wrong, garbage, oracleGarbage, tcp, oracleTcp] = await Promise.all([
+    dig(DNS_NAME),
+    check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes(DNS_ADDRESS)),
+    check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes("192.0.2.8")),
+    check(target, "--send", "x"),
+    runPeer([plugin("check_udp"), "-H", "127.0.0.1", "-p", String(fleet.dns), "-s", "x", "-e", "X", "-t", "1"]),
+    check(`127.0.0.1:${fleet.dns}`),
+    runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(fleet.dns)]),
+  ]);
+  expect(digA.stdout.trim()).toBe(DNS_ADDRESS);
+  expect(JSON.parse(right.stdout)).toMatchObject({ state: "open", ok: true });
+  // dig's answer is not 192.0.2.8: upcat's --expect of those bytes is a mismatch.
+  expect(JSON.parse(wrong.stdout)).toMatchObject({ state: "mismatch", ok: false });
+  expect(oracleGarbage.status).toBe(2);
+  expect(JSON.parse(garbage.stdout)).toMatchObject({ state: "no_reply", ok: false });
+  expect(garbage.status).toBe(1);
+  expect([oracleTcp.status, tcp.status]).toEqual([0, 0]);
+});
 
 test("a runbook of seven checks, each with its own options, in one call: all pass, each with its own reply", async () => {
   const file = join(fleet.dir, "runbook.txt");
