@@ -38,6 +38,12 @@ export class NetError extends Error {
     super(`${op} ${transport} ${address}: ${reason}${hint ? ` (${hint})` : ""}`);
   }
 
+  /** withHint is the same error with what to try added, where it has none yet: the cli's words, named flags and all. */
+  withHint(hint: string | undefined): NetError {
+    if (!hint || this.hint) return this;
+    return new NetError(this.op, this.transport, this.address, this.reason, this.code, hint);
+  }
+
   /** NetError.from wraps whatever a socket call threw, keeping its errno code. */
   static from(op: string, transport: string, address: string, err: unknown, hint?: string): NetError {
     if (err instanceof NetError) return err;

@@ -2,7 +2,8 @@
 import { NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import type { Target } from "../transport/target.ts";
-import { connectError } from "../transport/tcp-client.ts";
+import { dialPacket, type PacketConn } from "../transport/packet-conn.ts";
+import { dialStream, type StreamConn } from "../transport/stream-conn.ts";
 
 export interface BenchOptions {
   target: Target;
@@ -118,118 +119,67 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   };
 }
 
-/** udpLoad keeps `concurrency` datagrams in flight from one socket per slot; a reply frees its slot for the next request. */
+/** udpLoad keeps `concurrency` datagrams in flight, one socket a slot; a reply frees its slot for the next request. */
 async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
   const payload = payloadOf(opts.size);
-  const where = hostPort(address, port);
-  const done = Promise.withResolvers<void>();
-  let live = opts.concurrency;
   let refused: unknown;
-  const slots = await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    const slot = { sentAt: 0, timer: undefined as ReturnType<typeof setTimeout> | undefined, over: false, sock: undefined as undefined | Awaited<ReturnType<typeof Bun.udpSocket>> };
-    const retire = () => {
-      if (slot.over) return;
-      slot.over = true;
-      clearTimeout(slot.timer);
-      slot.sock?.close();
-      if (--live === 0) done.resolve();
-    };
-    const next = () => {
-      clearTimeout(slot.timer);
-      if (performance.now() >= stopAt) return retire();
-      tally.requests++;
-      slot.sentAt = performance.now();
-      try {
-        slot.sock!.send(payload);
-      } catch {
-        tally.errors++;
-      }
-      // A lost datagram (or a reply that never comes) costs the slot timeoutMs, then it goes on.
-      slot.timer = setTimeout(() => {
-        tally.errors++;
-        next();
-      }, opts.timeoutMs);
-    };
-    slot.sock = await Bun.udpSocket({
-      hostname: address.includes(":") ? "::" : "0.0.0.0",
-      port: 0,
-      connect: { hostname: address, port },
-      socket: {
-        data(_s: unknown, bytes: Uint8Array) {
-          if (slot.over) return;
-          tally.reply(performance.now() - slot.sentAt, bytes.length);
-          next();
-        },
-        // ECONNREFUSED: nothing listens there; every slot will hear it, the run ends.
-        error(err: unknown) {
-          refused ??= err;
+  const slot = async (conn: PacketConn) => {
+    try {
+      while (performance.now() < stopAt) {
+        tally.requests++;
+        const sentAt = performance.now();
+        try {
+          conn.send(payload);
+        } catch {
           tally.errors++;
-          retire();
-        },
-      } as never,
-    }).catch((err) => {
-      throw NetError.from("connect", "udp", where, err);
-    });
-    return { slot, next };
-  }));
-  for (const s of slots) s.next();
-  await done.promise;
-  if (tally.replies === 0 && refused) throw NetError.from("read", "udp", where, refused, "nothing is listening on that port");
+        }
+        // A lost datagram (or a reply that never comes) costs the slot timeoutMs, then it goes on.
+        const reply = await conn.receive(opts.timeoutMs);
+        if (reply) tally.reply(performance.now() - sentAt, reply.length);
+        else tally.errors++;
+      }
+    } catch (err) {
+      // ECONNREFUSED: nothing listens there; every slot will hear it, and the run ends.
+      refused ??= err;
+      tally.errors++;
+    } finally {
+      conn.close();
+    }
+  };
+  const conns = await Promise.all(Array.from({ length: opts.concurrency }, () => dialPacket(address, port)));
+  await Promise.all(conns.map(slot));
+  if (tally.replies === 0 && refused) throw refused;
 }
 
 /** tcpLoad keeps `concurrency` connections, each sending a request once the whole reply to the last one arrived. */
 async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
   const payload = payloadOf(opts.size);
-  const where = hostPort(address, port);
   let firstError: unknown;
-  const one = () => new Promise<void>((resolve) => {
-    let sentAt = 0;
-    let got = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let over = false;
-    const finish = (sock?: { end(): void }, failed = false) => {
-      if (over) return;
-      over = true;
-      clearTimeout(timer);
-      if (failed) tally.errors++;
-      sock?.end();
-      resolve();
-    };
-    const request = (sock: Bun.Socket<undefined>) => {
-      if (performance.now() >= stopAt) return finish(sock);
-      tally.requests++;
-      got = 0;
-      sentAt = performance.now();
-      const n = sock.write(payload);
-      // A request the kernel did not take whole at once: this small a write means the connection is in trouble.
-      if (n !== payload.length) return finish(sock, true);
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(sock, true), opts.timeoutMs);
-    };
-    Bun.connect({
-      hostname: address,
-      port,
-      socket: {
-        open: request,
-        data(sock, bytes) {
-          if (over) return;
-          got += bytes.length;
-          // The reply to a request is as long as the request (upper, echo); anything over belongs to nobody.
-          if (got >= payload.length) {
-            tally.reply(performance.now() - sentAt, got);
-            request(sock);
-          }
-        },
-        end(sock) { finish(sock, true); },
-        close() { finish(undefined, !over && performance.now() < stopAt); },
-        error(_sock, err) { firstError ??= err; finish(undefined, true); },
-        connectError(_sock, err) { firstError ??= err; },
-      },
-    }).catch((err) => {
+  const connection = async () => {
+    let conn: StreamConn | undefined;
+    try {
+      conn = await dialStream(address, port, { timeoutMs: opts.timeoutMs });
+      while (performance.now() < stopAt) {
+        tally.requests++;
+        const sentAt = performance.now();
+        // A write that fails shows as the read that follows it.
+        conn.write(payload).catch(() => {});
+        // The reply to a request is as long as the request (upper, echo).
+        let got = 0;
+        while (got < payload.length) {
+          const chunk = await conn.read(opts.timeoutMs);
+          if (chunk === null) throw new NetError("read", "tcp", hostPort(address, port), "connection closed by peer", "EPIPE");
+          got += chunk.length;
+        }
+        tally.reply(performance.now() - sentAt, got);
+      }
+      conn.close();
+    } catch (err) {
       firstError ??= err;
-      finish(undefined, true);
-    });
-  });
-  await Promise.all(Array.from({ length: opts.concurrency }, one));
-  if (tally.replies === 0 && firstError) throw connectError(where, firstError);
+      tally.errors++;
+      conn?.reset();
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, connection));
+  if (tally.replies === 0 && firstError) throw firstError;
 }

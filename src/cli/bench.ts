@@ -4,6 +4,7 @@ import { UsageError } from "../errors.ts";
 import { runBench, type BenchResult } from "../bench/load.ts";
 import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
+import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize } from "./option-values.ts";
 
@@ -63,5 +64,9 @@ export function registerBench(cli: CAC, io: Io): void {
     .option("--json", "Print one JSON object: rate, replies, errors, p50_ms, p99_ms, max_ms")
     .example("  upcat bench udp://127.0.0.1:12000 --duration 5s --concurrency 32")
     .example("  upcat bench 127.0.0.1:7 --concurrency 100 --json | jq .rate")
-    .action((target: string | undefined, options: Record<string, unknown>) => bench(target, options, io));
+    .action((target: string | undefined, options: Record<string, unknown>) =>
+      bench(target, options, io).catch((err) => {
+        throw withClientHint(err);
+      }),
+    );
 }

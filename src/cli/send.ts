@@ -7,6 +7,7 @@ import { hostPort } from "../transport/address.ts";
 import { request, type RequestResult } from "../transport/request.ts";
 import { looksLikeTarget, parseTarget, type Target, type TargetDefaults } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
+import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { lines } from "./lines.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
@@ -183,5 +184,9 @@ export function registerSend(cli: CAC, io: Io): void {
     .example("  upcat send -- 'note: starts like a target'  # text after -- is always the message")
     .example("  upcat send --protocol time udp://127.0.0.1      # 2026-11-24T06:40:00Z")
     .example("  upcat send --protocol chargen --bytes 740 127.0.0.1:19")
-    .action((first: string | undefined, rest: string[], options: Record<string, unknown>) => send(first, rest, options, io));
+    .action((first: string | undefined, rest: string[], options: Record<string, unknown>) =>
+      send(first, rest, options, io).catch((err) => {
+        throw withClientHint(err);
+      }),
+    );
 }

@@ -1,6 +1,8 @@
 // The datagram adapter, client side: one datagram out, one reply back, with timeouts and retries.
-import { errnoCode, NetError, UsageError } from "../errors.ts";
-import { hostPort, resolveHost } from "./address.ts";
+import { NetError, UsageError } from "../errors.ts";
+import { hostPort } from "./address.ts";
+import { dialEach } from "./dial-each.ts";
+import { dialPacket } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
 import { MAX_DATAGRAM } from "./transport.ts";
 
@@ -26,78 +28,22 @@ export async function udpRequest(target: Target, payload: Uint8Array, opts: UdpR
   if (payload.length > MAX_DATAGRAM) {
     throw new UsageError(`message is ${payload.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM} (use --tcp for more)`);
   }
-  const addresses = await resolveHost(target.host, "udp");
-  let lastError: unknown;
-  for (const address of addresses) {
-    try {
-      return await exchange(address, target.port, payload, opts);
-    } catch (err) {
-      lastError = err;
-      // Only a refusal says this address is wrong; a timeout has already spent the user's patience.
-      if (!(err instanceof NetError && err.code === "ECONNREFUSED")) throw err;
-    }
-  }
-  throw lastError;
+  return dialEach(target.host, "udp", (address) => exchange(address, target.port, payload, opts));
 }
 
-function exchange(address: string, port: number, payload: Uint8Array, opts: UdpRequestOptions): Promise<Reply> {
-  const where = hostPort(address, port);
-  return new Promise<Reply>((resolve, reject) => {
-    let attempts = 0;
-    let sentAt = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let socket: Awaited<ReturnType<typeof Bun.udpSocket>> | undefined;
-    let settled = false;
-    const finish = (err: unknown, reply?: Reply) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket?.close();
-      if (reply) resolve(reply);
-      else reject(err);
-    };
-    const sendOnce = () => {
-      if (attempts > opts.retries) {
-        const tries = attempts === 1 ? "1 try" : `${attempts} tries`;
-        finish(new NetError("read", "udp", where, `no reply after ${tries} of ${opts.timeoutMs}ms`, "ETIMEDOUT", "is a server running there? try --timeout or --retries"));
-        return;
-      }
-      attempts++;
-      sentAt = performance.now();
-      try {
-        socket!.send(payload);
-      } catch (err) {
-        finish(NetError.from("write", "udp", where, err));
-        return;
-      }
-      if (opts.expectReply === false) {
-        finish(undefined, { bytes: new Uint8Array(0), rttMs: 0, address, attempts });
-        return;
-      }
-      timer = setTimeout(sendOnce, opts.timeoutMs);
-    };
-    // Promise.try: a connect that fails at once (ENETUNREACH) throws rather than rejecting.
-    Promise.try(() => Bun.udpSocket({
-      hostname: address.includes(":") ? "::" : "0.0.0.0",
-      port: 0,
-      connect: { hostname: address, port },
-      socket: {
-        data(_sock: unknown, bytes: Uint8Array) {
-          finish(undefined, { bytes, rttMs: performance.now() - sentAt, address, attempts });
-        },
-        // Called with the socket as `this` and the error as the only argument (Bun 1.4).
-        error(err: unknown) {
-          const refused = errnoCode(err) === "ECONNREFUSED";
-          finish(NetError.from("read", "udp", where, err, refused ? "nothing is listening on that port" : undefined));
-        },
-      } as never,
-    })).then(
-      (s) => {
-        socket = s;
-        if (settled) s.close();
-        else sendOnce();
-      },
-      (err) => finish(NetError.from("connect", "udp", where, err)),
-    );
-  });
+async function exchange(address: string, port: number, payload: Uint8Array, opts: UdpRequestOptions): Promise<Reply> {
+  const conn = await dialPacket(address, port);
+  try {
+    for (let attempts = 1; attempts <= opts.retries + 1; attempts++) {
+      const sentAt = performance.now();
+      conn.send(payload);
+      if (opts.expectReply === false) return { bytes: new Uint8Array(0), rttMs: 0, address, attempts };
+      const bytes = await conn.receive(opts.timeoutMs);
+      if (bytes) return { bytes, rttMs: performance.now() - sentAt, address, attempts };
+    }
+    const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
+    throw new NetError("read", "udp", hostPort(address, port), `no reply after ${tries} of ${opts.timeoutMs}ms`, "ETIMEDOUT");
+  } finally {
+    conn.close();
+  }
 }

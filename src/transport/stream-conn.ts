@@ -1,0 +1,235 @@
+// A dialled stream, as Go's net.Conn: connect (and TLS) with a deadline, write, half-close, read, close.
+// Every TCP client (send, check, bench) is built on it instead of on Bun.connect's callbacks.
+import type { Socket } from "bun";
+import type { X509Certificate } from "node:crypto";
+import { errnoCode, NetError } from "../errors.ts";
+import { hostPort } from "./address.ts";
+import { WriteQueue } from "./write-queue.ts";
+
+export interface DialStreamOptions {
+  /** timeoutMs bounds the connect and, for TLS, the handshake. */
+  timeoutMs: number;
+  /** tls, when set, makes the connection TLS; the certificate is not verified here: see StreamConn.tls. */
+  tls?: { serverName?: string; ca?: string };
+}
+
+/** TlsHandshake is what the TLS handshake showed; the caller judges it (--insecure, --cert-days). */
+export interface TlsHandshake {
+  readonly success: boolean;
+  /** authError is why the certificate does not verify, or null when it does. */
+  readonly authError: Error | null;
+  readonly certificate: X509Certificate | undefined;
+  readonly version: string | null;
+}
+
+const DONE = Promise.resolve();
+
+/** StreamConn is one connected stream socket. */
+export class StreamConn {
+  /** tls is set once a TLS handshake has finished, whatever its verdict. */
+  tls?: TlsHandshake;
+  /** connectedMs is how long the connect (and TLS handshake) took. */
+  connectedMs = 0;
+  private readonly where: string;
+  private readonly out = new WriteQueue();
+  private readonly inbox: Uint8Array[] = [];
+  private reader?: { resolve(chunk: Uint8Array | null): void; reject(err: unknown): void; timer?: ReturnType<typeof setTimeout> };
+  private flushed: (() => void)[] = [];
+  private writeFailed: ((err: unknown) => void)[] = [];
+  /** eof: the peer half-closed; failure: the connection broke; writeClosed: we half-closed. */
+  private eof = false;
+  private failure?: NetError;
+  private closeWriteWhenFlushed = false;
+  /** lastMoved is when bytes last went out or came in, for read's timeout. */
+  private lastMoved = 0;
+
+  constructor(
+    private readonly sock: Socket<StreamConn>,
+    readonly address: string,
+    readonly port: number,
+  ) {
+    this.where = hostPort(address, port);
+  }
+
+  /** pendingBytes is output the kernel has not taken yet. */
+  get pendingBytes(): number {
+    return this.out.queued;
+  }
+
+  /** write hands bytes to the kernel; it resolves once the kernel has taken them all. */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.out.write(this.sock, bytes) < 0) return Promise.reject(this.broken("write", new Error("connection closed"), "EPIPE"));
+    if (this.out.queued === 0) return DONE;
+    return new Promise<void>((resolve, reject) => {
+      this.flushed.push(resolve);
+      this.writeFailed.push(reject);
+    });
+  }
+
+  /** closeWrite sends FIN once everything written is out: the peer sees the end, and we go on reading. */
+  closeWrite(): void {
+    if (this.out.queued === 0) this.sock.shutdown();
+    else this.closeWriteWhenFlushed = true;
+  }
+
+  /**
+   * read resolves with the next bytes that came, or null once the peer has half-closed. It rejects
+   * when the connection broke, or with ETIMEDOUT when nothing moved either way for timeoutMs (a long
+   * request still going out to a server that answers at the end is not a stall).
+   */
+  read(timeoutMs?: number): Promise<Uint8Array | null> {
+    const chunk = this.inbox.shift();
+    if (chunk) return Promise.resolve(chunk);
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.eof) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.reader = { resolve, reject };
+      if (timeoutMs === undefined) return;
+      this.lastMoved = performance.now();
+      const check = () => {
+        const idle = performance.now() - this.lastMoved;
+        if (idle < timeoutMs) return void (this.reader!.timer = setTimeout(check, timeoutMs - idle));
+        this.reader = undefined;
+        reject(new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${timeoutMs}ms`, "ETIMEDOUT"));
+      };
+      this.reader.timer = setTimeout(check, timeoutMs);
+    });
+  }
+
+  /** close ends the connection politely (FIN), dropping anything still to read. */
+  close(): void {
+    this.sock.end();
+  }
+
+  /** reset drops the connection at once (RST where the kernel can). */
+  reset(): void {
+    this.sock.terminate();
+  }
+
+  // The handlers below are Bun's socket events, routed here by dialStream.
+
+  /** received takes bytes from the socket. */
+  received(chunk: Uint8Array): void {
+    if (this.reader) this.deliver(chunk);
+    else this.inbox.push(chunk);
+  }
+
+  drained(): void {
+    const taken = this.out.flush(this.sock);
+    if (taken < 0) return void this.broke(this.broken("write", new Error("connection closed"), "EPIPE"));
+    if (taken > 0) this.lastMoved = performance.now();
+    if (this.out.queued > 0) return;
+    if (this.closeWriteWhenFlushed) this.sock.shutdown();
+    for (const resolve of this.flushed.splice(0)) resolve();
+    this.writeFailed = [];
+  }
+
+  ended(): void {
+    this.eof = true;
+    if (this.reader) this.deliver(null);
+  }
+
+  broke(err: NetError): void {
+    this.failure ??= err;
+    this.out.clear();
+    for (const reject of this.writeFailed.splice(0)) reject(this.failure);
+    this.flushed = [];
+    if (this.reader) {
+      const { reject, timer } = this.reader;
+      this.reader = undefined;
+      clearTimeout(timer);
+      reject(this.failure);
+    }
+  }
+
+  /** broken is the error for a connection that failed, named by what was going on. */
+  broken(op: string, err: unknown, code?: string): NetError {
+    const e = NetError.from(op, "tcp", this.where, err);
+    return code && !e.code ? new NetError(op, "tcp", this.where, "connection closed by peer", code) : e;
+  }
+
+  private deliver(chunk: Uint8Array | null): void {
+    const { resolve, timer } = this.reader!;
+    this.reader = undefined;
+    clearTimeout(timer);
+    resolve(chunk);
+  }
+}
+
+/** dialStream connects to one address (an IP literal) and resolves once the connection, and any TLS handshake, is up. */
+export function dialStream(address: string, port: number, opts: DialStreamOptions): Promise<StreamConn> {
+  const where = hostPort(address, port);
+  const started = performance.now();
+  return new Promise<StreamConn>((resolve, reject) => {
+    let settled = false;
+    let socket: Socket<StreamConn> | undefined;
+    const settle = (err: NetError | undefined, conn?: StreamConn) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (conn) {
+        conn.connectedMs = performance.now() - started;
+        resolve(conn);
+      } else {
+        socket?.terminate();
+        reject(err);
+      }
+    };
+    const what = opts.tls ? "TLS handshake" : "connection";
+    const timer = setTimeout(() => settle(new NetError("connect", "tcp", where, `no ${what} within ${opts.timeoutMs}ms`, "ETIMEDOUT")), opts.timeoutMs);
+    Bun.connect<StreamConn>({
+      hostname: address,
+      port,
+      // The peer's FIN ends its output, not ours: a request may still be going out.
+      allowHalfOpen: true,
+      ...(opts.tls ? { tls: { rejectUnauthorized: false, serverName: opts.tls.serverName, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } } : {}),
+      socket: {
+        open(sock) {
+          socket = sock;
+          if (settled) return void sock.terminate();
+          sock.data = new StreamConn(sock, address, port);
+          if (!opts.tls) settle(undefined, sock.data);
+        },
+        handshake(sock, success, authError) {
+          if (settled || !sock.data) return;
+          sock.data.tls = { success, authError, certificate: sock.getPeerX509Certificate?.(), version: sock.getTLSVersion?.() ?? null };
+          settle(undefined, sock.data);
+        },
+        data(sock, chunk) {
+          sock.data?.received(chunk);
+        },
+        drain(sock) {
+          sock.data?.drained();
+        },
+        end(sock) {
+          if (!settled) return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "ECONNRESET"));
+          sock.data?.ended();
+        },
+        // Bun hands a reset to close, not to error.
+        close(sock, err) {
+          if (!settled) return settle(connectError(where, err ?? new Error("connection closed")));
+          if (err) sock.data?.broke(sock.data.broken("read", err));
+          else sock.data?.ended();
+        },
+        error(sock, err) {
+          if (!settled) return settle(connectError(where, err));
+          sock.data?.broke(sock.data.broken("read", err));
+        },
+        connectError(_sock, err) {
+          settle(connectError(where, err));
+        },
+      },
+    }).catch((err) => settle(connectError(where, err)));
+  });
+}
+
+/** connectError is a failed connect: the errno the kernel gave, in words. */
+export function connectError(where: string, err: unknown): NetError {
+  return NetError.from("connect", "tcp", where, err, undefined);
+}
+
+/** isRefused says whether an error is a refusal, after which the next address of a name is worth a try. */
+export function isRefused(err: unknown): boolean {
+  return err instanceof NetError ? err.code === "ECONNREFUSED" : errnoCode(err) === "ECONNREFUSED";
+}
