@@ -74,7 +74,8 @@ async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
     const argv = name === "upcat"
-      ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000"]
+      // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
+      ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
       : name === "cref" ? [cref, String(port)]
       : name === "bare" ? [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)]
       : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
