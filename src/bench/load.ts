@@ -155,29 +155,57 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
 async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
   const payload = payloadOf(opts.size);
   let firstError: unknown;
-  const connection = async () => {
-    let conn: StreamConn | undefined;
-    try {
-      conn = await dialStream(address, port, { timeoutMs: opts.timeoutMs });
-      while (performance.now() < stopAt) {
-        tally.requests++;
-        const sentAt = performance.now();
-        // A write that fails shows as the read that follows it.
-        conn.write(payload).catch(() => {});
-        // The reply to a request is as long as the request (upper, echo).
-        let got = 0;
-        while (got < payload.length) {
-          const chunk = await conn.read(opts.timeoutMs);
-          if (chunk === null) throw new NetError("read", "tcp", hostPort(address, port), "connection closed by peer", "EPIPE");
-          got += chunk.length;
+  // Callbacks, not a read() promise a reply: the load generator must cost less than the server it loads.
+  const pump = (conn: StreamConn) =>
+    new Promise<void>((done) => {
+      let sentAt = 0;
+      let got = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let over = false;
+      const finish = () => {
+        over = true;
+        clearTimeout(timer);
+        done();
+      };
+      const fail = (err: unknown) => {
+        if (over) return;
+        finish();
+        firstError ??= err;
+        tally.errors++;
+        conn.reset();
+      };
+      const request = () => {
+        clearTimeout(timer);
+        if (performance.now() >= stopAt) {
+          finish();
+          return conn.close();
         }
-        tally.reply(performance.now() - sentAt, got);
-      }
-      conn.close();
+        tally.requests++;
+        got = 0;
+        sentAt = performance.now();
+        conn.write(payload).catch(fail);
+        timer = setTimeout(() => fail(new NetError("read", "tcp", hostPort(address, port), `no reply within ${opts.timeoutMs}ms`, "ETIMEDOUT")), opts.timeoutMs);
+      };
+      conn.listen({
+        data(chunk) {
+          if (over) return;
+          got += chunk.length;
+          // The reply to a request is as long as the request (upper, echo).
+          if (got < payload.length) return;
+          tally.reply(performance.now() - sentAt, got);
+          request();
+        },
+        end: () => fail(new NetError("read", "tcp", hostPort(address, port), "connection closed by peer", "EPIPE")),
+        error: fail,
+      });
+      request();
+    });
+  const connection = async () => {
+    try {
+      await pump(await dialStream(address, port, { timeoutMs: opts.timeoutMs }));
     } catch (err) {
       firstError ??= err;
       tally.errors++;
-      conn?.reset();
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, connection));

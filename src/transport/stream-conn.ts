@@ -24,6 +24,14 @@ export interface TlsHandshake {
 
 const DONE = Promise.resolve();
 
+/** StreamHandlers take a stream's input as it comes, for a pump where a promise a chunk costs too much (bench). */
+export interface StreamHandlers {
+  data(chunk: Uint8Array): void;
+  /** end: the peer half-closed; error: the connection broke. Either comes once, and nothing after it. */
+  end(): void;
+  error(err: NetError): void;
+}
+
 /** StreamConn is one connected stream socket. */
 export class StreamConn {
   /** tls is set once a TLS handshake has finished, whatever its verdict. */
@@ -40,6 +48,7 @@ export class StreamConn {
   private eof = false;
   private failure?: NetError;
   private closeWriteWhenFlushed = false;
+  private handlers?: StreamHandlers;
   /** lastMoved is when bytes last went out or came in, for read's timeout. */
   private lastMoved = 0;
 
@@ -97,6 +106,14 @@ export class StreamConn {
     });
   }
 
+  /** listen hands all input to the handlers from now on, in place of read(). */
+  listen(handlers: StreamHandlers): void {
+    this.handlers = handlers;
+    for (const chunk of this.inbox.splice(0)) handlers.data(chunk);
+    if (this.failure) handlers.error(this.failure);
+    else if (this.eof) handlers.end();
+  }
+
   /** close ends the connection politely (FIN), dropping anything still to read. */
   close(): void {
     this.sock.end();
@@ -111,7 +128,8 @@ export class StreamConn {
 
   /** received takes bytes from the socket. */
   received(chunk: Uint8Array): void {
-    if (this.reader) this.deliver(chunk);
+    if (this.handlers) this.handlers.data(chunk);
+    else if (this.reader) this.deliver(chunk);
     else this.inbox.push(chunk);
   }
 
@@ -126,12 +144,16 @@ export class StreamConn {
   }
 
   ended(): void {
+    if (this.eof) return;
     this.eof = true;
-    if (this.reader) this.deliver(null);
+    if (this.handlers) this.handlers.end();
+    else if (this.reader) this.deliver(null);
   }
 
   broke(err: NetError): void {
-    this.failure ??= err;
+    if (this.failure) return;
+    this.failure = err;
+    this.handlers?.error(err);
     this.out.clear();
     for (const reject of this.writeFailed.splice(0)) reject(this.failure);
     this.flushed = [];
@@ -177,7 +199,8 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
       }
     };
     const what = opts.tls ? "TLS handshake" : "connection";
-    const timer = setTimeout(() => settle(new NetError("connect", "tcp", where, `no ${what} within ${opts.timeoutMs}ms`, "ETIMEDOUT")), opts.timeoutMs);
+    const late = opts.tls ? `no TLS handshake within ${opts.timeoutMs}ms` : `timed out after ${opts.timeoutMs}ms`;
+    const timer = setTimeout(() => settle(new NetError("connect", "tcp", where, late, "ETIMEDOUT")), opts.timeoutMs);
     Bun.connect<StreamConn>({
       hostname: address,
       port,

@@ -12,9 +12,10 @@ let udp: Listener;
 let tcp: Listener;
 let tcpEcho: Listener;
 beforeAll(async () => {
-  udp = await serveUdp(upper, { host: "127.0.0.1", port: 0 });
-  tcp = await serveTcp(upper, { host: "127.0.0.1", port: 0 });
-  tcpEcho = await serveTcp(echo, { host: "127.0.0.1", port: 0 });
+  // A load test from one address: the per-prefix and per-address bounds are lifted, as for any.
+  udp = await serveUdp(upper, { host: "127.0.0.1", port: 0, udpReplyRate: 0 });
+  tcp = await serveTcp(upper, { host: "127.0.0.1", port: 0, limits: { maxPerAddress: 0 } });
+  tcpEcho = await serveTcp(echo, { host: "127.0.0.1", port: 0, limits: { maxPerAddress: 0 } });
 });
 afterAll(() => {
   udp.stop();

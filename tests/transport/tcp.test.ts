@@ -171,13 +171,14 @@ describe("TCP upper server", () => {
 });
 
 describe("TCP client errors", () => {
-  test("a refused connection names the address and suggests a server", async () => {
+  test("a refused connection is data: the operation, the address and the code; the cli adds the hint", async () => {
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const closedPort = probe.port;
     probe.stop(true);
     const err = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: closedPort }, enc("x"), { timeoutMs: 2000, onData() {} }).catch((e) => e);
     expect(err).toBeInstanceOf(NetError);
-    expect(err.message).toBe(`connect tcp 127.0.0.1:${closedPort}: connection refused (is a server running there?)`);
+    expect(err).toMatchObject({ op: "connect", transport: "tcp", address: `127.0.0.1:${closedPort}`, code: "ECONNREFUSED", hint: undefined });
+    expect(err.message).toBe(`connect tcp 127.0.0.1:${closedPort}: connection refused`);
   });
 
   test("a server that accepts and never answers times out on the read", async () => {
