@@ -1,11 +1,10 @@
 // One try of one target: resolve, then a TCP/TLS handshake, a UDP probe, or a protocol's own exchange.
-import { NetError, REASONS } from "../errors.ts";
+import { NetError } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
-import { resolveHost } from "../transport/address.ts";
+import { dialEach } from "../transport/dial-each.ts";
 import { request } from "../transport/request.ts";
 import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
-import { connectErrno } from "./connect-errno.ts";
 import type { Outcome } from "./result.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 
@@ -28,19 +27,13 @@ const ENDLESS_SAMPLE = 512;
 /** probe makes one try; it never throws for a network failure, which is a state of the target. */
 export async function probe(target: Target, opts: ProbeOptions): Promise<Outcome> {
   const started = performance.now();
-  let addresses: string[];
   try {
-    addresses = await resolveHost(target.host, target.transport);
+    // As nc does: the next address of a name only when this one refused or could not be reached.
+    return await dialEach(target.host, target.transport, (address) => probeAddress(address, target, opts), (o) => o.state === "closed" || o.state === "unreachable");
   } catch (err) {
+    // Only the name lookup throws here: every other failure is an outcome.
     return { state: "error", cause: "resolve", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err) };
   }
-  // As nc does: the next address of a name only when this one refused or could not be reached.
-  let outcome: Outcome | undefined;
-  for (const address of addresses) {
-    outcome = await probeAddress(address, target, opts);
-    if (outcome.state !== "closed" && outcome.state !== "unreachable") break;
-  }
-  return outcome!;
 }
 
 function probeAddress(address: string, target: Target, opts: ProbeOptions): Promise<Outcome> {
@@ -60,7 +53,7 @@ async function udpProbe(address: string, port: number, opts: ProbeOptions): Prom
     if (opts.wanted && !opts.wanted(bytes)) return { state: "mismatch", cause: "mismatch", address, latencyMs: reply.rttMs, reply: bytes, error: "the reply did not match" };
     return { state: "open", address, latencyMs: reply.rttMs, reply: bytes };
   } catch (err) {
-    return { address, latencyMs: performance.now() - started, ...(await failure(err, "udp", address, port)) };
+    return { address, latencyMs: performance.now() - started, ...failure(err, "udp", opts.timeoutMs) };
   }
 }
 
@@ -94,23 +87,19 @@ async function protocolProbe(address: string, target: Target, protocol: Protocol
     return { state: "open", address, latencyMs, reply };
   } catch (err) {
     const failedAt = performance.now() - started;
-    return { address, latencyMs: failedAt, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...(await failure(err, target.transport, address, target.port, opts.timeoutMs - failedAt)) };
+    return { address, latencyMs: failedAt, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...failure(err, target.transport, opts.timeoutMs) };
   }
 }
 
-async function failure(err: unknown, transport: string, address: string, port: number, budgetMs = 0): Promise<Pick<Outcome, "state" | "error" | "cause">> {
+/** failure is the state a failed exchange leaves a target in, read from the error's code, never its words. */
+function failure(err: unknown, transport: string, timeoutMs: number): Pick<Outcome, "state" | "error" | "cause"> {
   if (!(err instanceof NetError)) throw err;
-  if (err.code === "ECONNREFUSED") {
-    // Bun says "refused" for unreachable hosts too: ask the kernel (see connect-errno.ts).
-    const real = transport === "tcp" ? await connectErrno(address, port, Math.max(100, budgetMs)) : undefined;
-    if (real === "EHOSTUNREACH" || real === "ENETUNREACH") return { state: "unreachable", cause: "unreachable", error: REASONS[real]! };
-    return { state: "closed", cause: "refused", error: err.reason };
-  }
+  if (err.code === "ECONNREFUSED") return { state: "closed", cause: "refused", error: err.reason };
   if (err.code === "ETIMEDOUT") {
-    if (transport === "udp") return { state: "no_reply", cause: "timeout", error: `no reply within ${err.reason.replace(/^no reply after 1 try of /, "")}` };
+    if (transport === "udp") return { state: "no_reply", cause: "timeout", error: `no reply within ${timeoutMs}ms` };
     return { state: "timeout", cause: "timeout", error: err.reason };
   }
-  // UDP hears ICMP host/network unreachable with its own errno (only TCP connects are all "refused").
+  // The dialled connections find the real cause of a refused TCP connect; UDP hears it from ICMP.
   if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return { state: "unreachable", cause: "unreachable", error: err.reason };
   if (err.code === "ECONNRESET") return { state: "error", cause: "reset", error: err.reason };
   return { state: "error", cause: "other", error: err.reason };

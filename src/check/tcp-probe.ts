@@ -1,9 +1,7 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
-import type { Socket } from "bun";
-import { errnoCode, REASONS } from "../errors.ts";
-import { connectErrno } from "./connect-errno.ts";
+import { errnoCode, type NetError } from "../errors.ts";
+import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
-import { writePending } from "../transport/write-pending.ts";
 
 export interface TlsProbe {
   /** serverName goes out as SNI and is what the certificate must name; undefined for an IP address. */
@@ -34,151 +32,114 @@ export interface CertDays {
 }
 
 const DAY_MS = 86_400_000;
-/** At least this long to ask the kernel why a connect was refused, even when the try's time is spent. */
-const MIN_ERRNO_BUDGET_MS = 100;
 
 type Verdict = Omit<Outcome, "address" | "latencyMs">;
 const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Verdict> = {}): Verdict => ({ state, cause, error, ...extra });
 
-export function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
+/** tcpProbe makes one TCP (or TLS) try at one address; it never throws for a network failure, which is a state of the target. */
+export async function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
   const started = performance.now();
   const since = () => performance.now() - started;
   // A reply is asked for: the handshake alone does not pass, and a peer that goes quiet or away fails.
   const replyWanted = opts.wanted !== undefined;
-  return new Promise<Outcome>((resolve) => {
-    let settled = false;
-    let socket: Socket | undefined;
-    let latencyMs: number | undefined;
-    let tls: TlsInfo | undefined;
-    let reply: Uint8Array = new Uint8Array(0);
-    let pending = opts.send ?? new Uint8Array(0);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let connected = false;
-
-    const finish = (verdict: Verdict) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      // A polite close (FIN), as nc -z does; a half-made connection is dropped.
-      if (socket) socket.end();
-      resolve({ address, latencyMs: latencyMs ?? since(), ...verdict, ...(tls ? { tls } : {}) });
-    };
-    const replyPart = () => (replyWanted ? { reply } : {});
-    // A mismatch is timed to the last byte that came, which is when check_tcp stops reading and judges.
-    const mismatch = (error: string) => finish(fail("mismatch", "mismatch", error, { reply }));
-    const arm = (what: "connect" | "reply") => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (what === "connect") return finish(fail("timeout", "timeout", `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms`));
-        if (reply.length === 0) return finish(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
-        mismatch(`the reply did not match within ${opts.timeoutMs}ms`);
-      }, opts.timeoutMs);
-    };
-    const pump = (sock: Socket) => {
-      pending = writePending(sock, pending);
-    };
-    // The connection is up (and, for TLS, trusted): the check passes here unless a reply is wanted.
-    const ready = (sock: Socket) => {
-      latencyMs = since();
-      if (!replyWanted && pending.length === 0) return finish({ state: "open" });
-      arm("reply");
-      pump(sock);
-      if (!replyWanted && pending.length === 0) finish({ state: "open" });
-    };
-    // The peer reset or closed an established connection: how that reads depends on what was asked.
-    const gone = (how: "closed" | "reset") => {
-      if (opts.tls && !tls) return finish(fail("error", how === "reset" ? "reset" : "not_tls", `connection ${how} by peer during the TLS handshake`));
-      // Nothing was asked but the handshake: it completed, so the port is open (check_tcp says OK).
-      if (!replyWanted) {
-        latencyMs ??= since();
-        return finish({ state: "open" });
+  let conn: StreamConn;
+  try {
+    conn = await dialStream(address, port, { timeoutMs: opts.timeoutMs, tls: opts.tls && { serverName: opts.tls.serverName, ca: opts.tls.ca } });
+  } catch (err) {
+    return { address, latencyMs: since(), ...connectFailure(err as NetError, opts, replyWanted) };
+  }
+  let latencyMs = since();
+  let tls: TlsInfo | undefined;
+  const done = (verdict: Verdict): Outcome => {
+    // A polite close (FIN), as nc -z does.
+    conn.close();
+    return { address, latencyMs, ...verdict, ...(tls ? { tls } : {}) };
+  };
+  if (opts.tls) {
+    const judged = judgeHandshake(conn.tls!, opts.tls);
+    tls = judged.tls;
+    if (judged.verdict) return done(judged.verdict);
+    latencyMs = since();
+  }
+  const send = opts.send ?? new Uint8Array(0);
+  const deadline = started + latencyMs + opts.timeoutMs;
+  const left = () => Math.max(1, deadline - performance.now());
+  const writing = conn.write(send);
+  if (!replyWanted) {
+    // The connection is up (and, for TLS, trusted): the check passes once the probe is out.
+    const out = await Promise.race([writing.then(() => "sent" as const, () => "gone" as const), Bun.sleep(left()).then(() => "late" as const)]);
+    if (out === "late") return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, {}));
+    return done({ state: "open" });
+  }
+  writing.catch(() => {});
+  let reply: Uint8Array = new Uint8Array(0);
+  // A mismatch is timed to the last byte that came, which is when check_tcp stops reading and judges.
+  const mismatch = (error: string) => done(fail("mismatch", "mismatch", error, { reply }));
+  const gone = (how: "closed" | "reset") =>
+    reply.length > 0 ? mismatch(`connection ${how} by peer; the reply did not match`) : done(fail("error", "no_data", `connection ${how} by peer without a reply`, { reply }));
+  for (;;) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await conn.read(left());
+    } catch (err) {
+      const code = (err as NetError).code;
+      if (code === "ETIMEDOUT") {
+        if (reply.length === 0) return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
+        return mismatch(`the reply did not match within ${opts.timeoutMs}ms`);
       }
-      if (reply.length > 0) return mismatch(`connection ${how} by peer; the reply did not match`);
-      finish(fail("error", "no_data", `connection ${how} by peer without a reply`, replyPart()));
-    };
-
-    arm("connect");
-    Bun.connect({
-      hostname: address,
-      port,
-      allowHalfOpen: true,
-      ...(opts.tls ? { tls: { rejectUnauthorized: false, serverName: opts.tls.serverName, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } } : {}),
-      socket: {
-        open(sock) {
-          socket = sock;
-          connected = true;
-          if (settled) return void sock.terminate();
-          if (!opts.tls) ready(sock);
-        },
-        handshake(sock, success, authError) {
-          if (settled) return;
-          const t = opts.tls!;
-          const cert = sock.getPeerX509Certificate?.();
-          // A protocol error, or no certificate from a failed handshake: no TLS session came up (a
-          // plain-text peer, or no common protocol). A certificate that came but does not verify
-          // (untrusted, expired, another name) is authError only, and --insecure may pass it.
-          if (errnoCode(authError) === "EPROTO" || (!success && !cert)) {
-            return finish(fail("error", "not_tls", `TLS handshake failed: ${tlsReason(authError)} (does this port speak TLS?)`));
-          }
-          if (!cert) return finish(fail("error", "no_certificate", "the TLS peer presented no certificate"));
-          tls = certificateOf(cert, authError === null, sock.getTLSVersion?.() ?? null);
-          if (authError && !t.insecure) {
-            const expired = errnoCode(authError) === "CERT_HAS_EXPIRED";
-            if (expired) return finish(fail("error", "cert_expired", `certificate expired on ${tls.valid_to ?? "an unreadable date"}`));
-            return finish(fail("error", "cert_untrusted", `certificate not trusted: ${authError.message || "verification failed"} (try --ca FILE, or --insecure)`));
-          }
-          if (t.certDays) {
-            latencyMs = since();
-            const graded = gradeExpiry(tls, t.certDays);
-            if (graded) return finish(graded);
-          }
-          ready(sock);
-        },
-        data(sock, chunk) {
-          if (settled || !opts.wanted) return;
-          const room = opts.maxReply - reply.length;
-          reply = concat(reply, chunk.length > room ? chunk.subarray(0, room) : chunk);
-          // With a reply wanted, the time that counts is the time to it, as check_tcp reports.
-          latencyMs = since();
-          if (opts.wanted(reply)) finish({ state: "open", reply });
-          else if (reply.length >= opts.maxReply) mismatch(`no match in the first ${opts.maxReply} bytes`);
-        },
-        drain(sock) {
-          pump(sock);
-          if (!replyWanted && pending.length === 0) finish({ state: "open" });
-        },
-        end() {
-          gone("closed");
-        },
-        close(_sock, err) {
-          if (err) gone(errnoCode(err) === "ECONNRESET" ? "reset" : "closed");
-          else gone("closed");
-        },
-        error(_sock, err) {
-          if (errnoCode(err) === "ECONNRESET" || errnoCode(err) === "EPIPE") return gone("reset");
-          finish(fail("error", "other", reasonOf(err), replyPart()));
-        },
-        connectError(_sock, err) {
-          void connectFailed(err);
-        },
-      },
-    }).catch((err) => void connectFailed(err));
-
-    async function connectFailed(err: unknown) {
-      if (settled) return;
-      const code = errnoCode(err);
-      // Linux answers a SYN with a reset as ECONNREFUSED; ECONNRESET means the handshake completed and then the peer reset.
-      if (code === "ECONNRESET" || connected) return gone("reset");
-      if (code !== "ECONNREFUSED") return finish(fail("error", "other", reasonOf(err)));
-      clearTimeout(timer);
-      const failedAt = since();
-      const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - failedAt));
-      latencyMs = failedAt;
-      if (real === "EHOSTUNREACH" || real === "ENETUNREACH") return finish(fail("unreachable", "unreachable", REASONS[real]!));
-      if (real === "EACCES" || real === "EPERM") return finish(fail("error", "other", REASONS[real]!));
-      finish(fail("closed", "refused", "connection refused"));
+      if (code === "ECONNRESET" || code === "EPIPE") return gone("reset");
+      return done(fail("error", "other", (err as NetError).reason, { reply }));
     }
-  });
+    if (chunk === null) return gone("closed");
+    const room = opts.maxReply - reply.length;
+    reply = concat(reply, chunk.length > room ? chunk.subarray(0, room) : chunk);
+    // With a reply wanted, the time that counts is the time to it, as check_tcp reports.
+    latencyMs = since();
+    if (opts.wanted!(reply)) return done({ state: "open", reply });
+    if (reply.length >= opts.maxReply) return mismatch(`no match in the first ${opts.maxReply} bytes`);
+  }
+}
+
+/** connectFailure is what a failed connect (or TLS handshake) says of the target. */
+function connectFailure(err: NetError, opts: TcpProbeOptions, replyWanted: boolean): Verdict {
+  switch (err.code) {
+    case "ETIMEDOUT":
+      return fail("timeout", "timeout", `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms`);
+    case "ECONNREFUSED":
+      return fail("closed", "refused", "connection refused");
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return fail("unreachable", "unreachable", err.reason);
+    case "EOF":
+      // A clean close during the TLS handshake: the peer took the connection, not the handshake.
+      return fail("error", "not_tls", "connection closed by peer during the TLS handshake");
+    case "ECONNRESET": {
+      // Linux answers a SYN with a reset as ECONNREFUSED: ECONNRESET means the handshake completed, then the peer reset.
+      if (opts.tls) return fail("error", "reset", "connection reset by peer during the TLS handshake");
+      return replyWanted ? fail("error", "no_data", "connection reset by peer without a reply") : { state: "open" };
+    }
+    default:
+      return fail("error", "other", err.reason);
+  }
+}
+
+/** judgeHandshake reads the TLS handshake as a check does; a verdict is set when the check fails there. */
+function judgeHandshake(handshake: TlsHandshake, t: TlsProbe): { tls?: TlsInfo; verdict?: Verdict } {
+  const { success, authError, certificate } = handshake;
+  // A protocol error, or no certificate from a failed handshake: no TLS session came up (a
+  // plain-text peer, or no common protocol). A certificate that came but does not verify
+  // (untrusted, expired, another name) is authError only, and --insecure may pass it.
+  if (errnoCode(authError) === "EPROTO" || (!success && !certificate)) {
+    return { verdict: fail("error", "not_tls", `TLS handshake failed: ${tlsReason(authError)} (does this port speak TLS?)`) };
+  }
+  if (!certificate) return { verdict: fail("error", "no_certificate", "the TLS peer presented no certificate") };
+  const tls = certificateOf(certificate, authError === null, handshake.version);
+  if (authError && !t.insecure) {
+    if (errnoCode(authError) === "CERT_HAS_EXPIRED") return { tls, verdict: fail("error", "cert_expired", `certificate expired on ${tls.valid_to ?? "an unreadable date"}`) };
+    return { tls, verdict: fail("error", "cert_untrusted", `certificate not trusted: ${authError.message || "verification failed"} (try --ca FILE, or --insecure)`) };
+  }
+  const graded = t.certDays && gradeExpiry(tls, t.certDays);
+  return graded ? { tls, verdict: graded } : { tls };
 }
 
 /** gradeExpiry fails a certificate as check_tcp -D WARN,CRIT does, or returns undefined when it passes. */
@@ -190,11 +151,6 @@ export function gradeExpiry(tls: TlsInfo, days: CertDays): Verdict | undefined {
   if (tls.days_left <= days.critical) return fail("error", "cert_critical", `${left}: ${days.critical} or fewer is critical (${flag})`);
   if (tls.days_left <= days.warning) return fail("error", "cert_warning", `${left}: ${days.warning} or fewer fails (${flag})`);
   return undefined;
-}
-
-function reasonOf(err: unknown): string {
-  const code = errnoCode(err);
-  return (code && REASONS[code]) ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** tlsReason is the library's reason for a failed handshake, shortened: "wrong version number". */

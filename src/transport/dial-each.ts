@@ -3,20 +3,32 @@ import { NetError } from "../errors.ts";
 import { resolveHost } from "./address.ts";
 import type { Transport } from "./transport.ts";
 
+/** WRONG_ADDRESS are the failures that say this address is wrong, not the service: the next one may do. */
+const WRONG_ADDRESS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** wrongAddress says whether a failure is one after which the next address of a name is worth a try. */
+export function wrongAddress(err: unknown): boolean {
+  return err instanceof NetError && err.code !== undefined && WRONG_ADDRESS.has(err.code);
+}
+
 /**
- * dialEach resolves the host and runs `attempt` on each address until one does not refuse. A refusal
- * says this address is wrong; any other failure (a timeout has spent the user's patience) ends the loop.
+ * dialEach resolves the host and runs `attempt` on each address in turn while it fails with a refusal
+ * or an unreachable address (an IPv6 address on an IPv4-only path), or returns a result that `next`
+ * says is one of those. Any other failure ends the loop: a timeout has spent the user's patience.
  */
-export async function dialEach<T>(host: string, transport: Transport, attempt: (address: string) => Promise<T>): Promise<T> {
+export async function dialEach<T>(host: string, transport: Transport, attempt: (address: string) => Promise<T>, next?: (result: T) => boolean): Promise<T> {
   const addresses = await resolveHost(host, transport);
-  let last: unknown;
+  let last: { result: T } | { err: unknown } | undefined;
   for (const address of addresses) {
     try {
-      return await attempt(address);
+      const result = await attempt(address);
+      if (!next?.(result)) return result;
+      last = { result };
     } catch (err) {
-      last = err;
-      if (!(err instanceof NetError && err.code === "ECONNREFUSED")) throw err;
+      if (!wrongAddress(err)) throw err;
+      last = { err };
     }
   }
-  throw last;
+  if (last && "result" in last) return last.result;
+  throw last?.err;
 }

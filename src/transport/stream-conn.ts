@@ -2,8 +2,9 @@
 // Every TCP client (send, check, bench) is built on it instead of on Bun.connect's callbacks.
 import type { Socket } from "bun";
 import type { X509Certificate } from "node:crypto";
-import { errnoCode, NetError } from "../errors.ts";
+import { errnoCode, NetError, REASONS } from "../errors.ts";
 import { hostPort } from "./address.ts";
+import { connectErrno } from "./connect-errno.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export interface DialStreamOptions {
@@ -226,31 +227,49 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
           sock.data?.drained();
         },
         end(sock) {
-          if (!settled) return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "ECONNRESET"));
+          // EOF: not an errno, the peer's clean close before the connection (a TLS handshake) was up.
+          if (!settled) return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "EOF"));
           sock.data?.ended();
         },
         // Bun hands a reset to close, not to error.
         close(sock, err) {
-          if (!settled) return settle(connectError(where, err ?? new Error("connection closed")));
+          if (!settled) return void refused(err ?? new Error("connection closed"));
           if (err) sock.data?.broke(sock.data.broken("read", err));
           else sock.data?.ended();
         },
         error(sock, err) {
-          if (!settled) return settle(connectError(where, err));
+          if (!settled) return void refused(err);
           sock.data?.broke(sock.data.broken("read", err));
         },
-        connectError(_sock, err) {
-          settle(connectError(where, err));
+        connectError(sock, err) {
+          if (!settled) return void refused(err);
+          // After the handshake: the peer reset the connection it had accepted.
+          sock.data?.broke(sock.data.broken("read", err));
         },
       },
-    }).catch((err) => settle(connectError(where, err)));
+    }).catch((err) => refused(err));
+
+    /**
+     * refused settles a failed connect with the kernel's own reason: Bun says ECONNREFUSED for every
+     * failed connect, unreachable hosts and networks too, so a refusal is asked of the kernel again.
+     */
+    async function refused(err: unknown): Promise<void> {
+      if (settled) return;
+      if (errnoCode(err) !== "ECONNREFUSED") return settle(NetError.from("connect", "tcp", where, err));
+      settled = true;
+      clearTimeout(timer);
+      const elapsed = performance.now() - started;
+      const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - elapsed));
+      const code = real && REFINED.has(real) ? real : "ECONNREFUSED";
+      reject(new NetError("connect", "tcp", where, REASONS[code]!, code));
+    }
   });
 }
 
-/** connectError is a failed connect: the errno the kernel gave, in words. */
-export function connectError(where: string, err: unknown): NetError {
-  return NetError.from("connect", "tcp", where, err, undefined);
-}
+/** REFINED are the causes a second look at a refused connect can find; anything else stays a refusal. */
+const REFINED = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
+/** At least this long to ask the kernel why a connect was refused, even when the try's time is spent. */
+const MIN_ERRNO_BUDGET_MS = 100;
 
 /** isRefused says whether an error is a refusal, after which the next address of a name is worth a try. */
 export function isRefused(err: unknown): boolean {

@@ -5,6 +5,7 @@ import { plainAddress } from "./address.ts";
 import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type LimitName, type Limits, type Listener, type ListenOptions } from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
 import { addressKey } from "./prefix.ts";
+import { WriteQueue } from "./write-queue.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
@@ -36,8 +37,7 @@ interface Connection {
   bytesIn: number;
   bytesOut: number;
   /** queue holds output the kernel has not taken yet, oldest first. */
-  queue: Uint8Array[];
-  queued: number;
+  out: WriteQueue;
   paused: boolean;
   /** closing is set once no more output will be made: end the socket when the queue empties. */
   closing: boolean;
@@ -95,7 +95,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           const session = protocol.stream({ transport: "tcp", address: peer, port: sock.remotePort });
           const conn: Connection = {
             server: state, session, peer, key, port: sock.remotePort, openedAt: now, lastActive: now,
-            bytesIn: 0, bytesOut: 0, queue: [], queued: 0, paused: false, closing: false, closed: false, counted: false,
+            bytesIn: 0, bytesOut: 0, out: new WriteQueue(), paused: false, closing: false, closed: false, counted: false,
           };
           sock.data = conn;
           connections.add(sock);
@@ -138,7 +138,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           forget(state, conn);
           onEvent?.({
             event: "close", transport: "tcp", peer: conn.peer, port: conn.port, bytes_in: conn.bytesIn, bytes_out: conn.bytesOut,
-            duration_ms: Date.now() - conn.openedAt, reason: conn.reason ?? (err || conn.queued > 0 ? "reset" : "done"),
+            duration_ms: Date.now() - conn.openedAt, reason: conn.reason ?? (err || conn.out.queued > 0 ? "reset" : "done"),
           });
         },
         // A reset from one client concerns that connection only.
@@ -170,10 +170,8 @@ function forget(state: ServerState, conn: Connection): void {
   else state.perAddress.set(conn.key, held - 1);
   if (conn.wake) state.output.cancel(conn.wake);
   conn.wake = undefined;
-  const queued = conn.queued;
-  conn.queue = [];
-  conn.queued = 0;
-  state.output.release(queued);
+  state.output.release(conn.out.queued);
+  conn.out.clear();
 }
 
 /**
@@ -196,7 +194,7 @@ function closeExpired(state: ServerState): void {
     } else continue;
     state.onEvent?.({ event: "limit", transport: "tcp", limit: conn.reason === "idle" ? "idle-timeout" : "max-lifetime", peer: conn.peer, port: conn.port });
     // Output that the peer will not read would hold a graceful close open: reset instead.
-    if (conn.queued > 0) sock.terminate();
+    if (conn.out.queued > 0) sock.terminate();
     else sock.end();
     state.connections.delete(sock);
   }
@@ -205,22 +203,19 @@ function closeExpired(state: ServerState): void {
 
 /** send writes what the kernel takes now and queues the rest for `drain`, pausing input past --max-pending. */
 function send(sock: ServerSocket, conn: Connection, bytes: Uint8Array): void {
-  if (conn.queued === 0) {
-    const written = sock.write(bytes);
-    if (written < 0) {
-      conn.closed = true;
-      return;
-    }
-    wrote(conn, written);
-    if (written === bytes.length) return;
-    bytes = bytes.subarray(written);
+  const before = conn.out.queued;
+  const taken = conn.out.write(sock, bytes);
+  if (taken < 0) {
+    conn.closed = true;
+    return;
   }
-  conn.queue.push(bytes);
-  conn.queued += bytes.length;
+  wrote(conn, taken);
+  const kept = conn.out.queued - before;
+  if (kept === 0) return;
   const { output, limits, counters } = conn.server;
-  output.add(bytes.length);
+  output.add(kept);
   if (conn.paused) return;
-  if (conn.queued > limits.maxPending) {
+  if (conn.out.queued > limits.maxPending) {
     conn.paused = true;
     sock.pause();
   } else if (output.over) {
@@ -238,14 +233,14 @@ function waitForOutput(sock: ServerSocket, conn: Connection): void {
     conn.wake = undefined;
     if (conn.closed) return;
     resumeIfLow(sock, conn);
-    if (!conn.closing && conn.session.pull && conn.queued === 0) produce(sock, conn);
+    if (!conn.closing && conn.session.pull && conn.out.queued === 0) produce(sock, conn);
   };
   conn.server.output.whenLow(conn.wake);
 }
 
 /** resumeIfLow reads from the connection again once its own queue and the total are both low. */
 function resumeIfLow(sock: ServerSocket, conn: Connection): void {
-  if (!conn.paused || conn.queued > conn.server.limits.maxPending / 2) return;
+  if (!conn.paused || conn.out.queued > conn.server.limits.maxPending / 2) return;
   if (!conn.server.output.low) return waitForOutput(sock, conn);
   conn.paused = false;
   sock.resume();
@@ -261,29 +256,20 @@ function wrote(conn: Connection, n: number): void {
 /** finish marks the end of output: the socket ends once the queue is empty. */
 function finish(sock: ServerSocket, conn: Connection): void {
   conn.closing = true;
-  if (conn.queued === 0) sock.end();
+  if (conn.out.queued === 0) sock.end();
 }
 
 /** flush hands queued output to the kernel after a drain, resuming input once the queue is low again. */
 function flush(sock: ServerSocket, conn: Connection): void {
-  while (conn.queue.length > 0) {
-    const head = conn.queue[0]!;
-    const written = sock.write(head);
-    if (written < 0) {
-      conn.server.output.release(conn.queued);
-      conn.queue = [];
-      conn.queued = 0;
-      return;
-    }
-    wrote(conn, written);
-    conn.queued -= written;
-    conn.server.output.release(written);
-    if (written < head.length) {
-      conn.queue[0] = head.subarray(written);
-      return;
-    }
-    conn.queue.shift();
+  const before = conn.out.queued;
+  const taken = conn.out.flush(sock);
+  if (taken < 0) {
+    conn.server.output.release(before);
+    return;
   }
+  wrote(conn, taken);
+  conn.server.output.release(taken);
+  if (conn.out.queued > 0) return;
   resumeIfLow(sock, conn);
   if (conn.closing) sock.end();
   else if (conn.session.pull) produce(sock, conn);
@@ -295,13 +281,13 @@ function flush(sock: ServerSocket, conn: Connection): void {
  */
 function produce(sock: ServerSocket, conn: Connection): void {
   for (let turn = 0; turn < PULLS_PER_TURN; turn++) {
-    if (conn.closing || conn.closed || conn.queued > 0) return;
+    if (conn.closing || conn.closed || conn.out.queued > 0) return;
     // A talker makes output unasked: past the total, it waits like a paused reader.
     if (conn.server.output.over) return waitForOutput(sock, conn);
     send(sock, conn, conn.session.pull!());
   }
   // Everything was taken at once: let other connections run, then go on.
   setImmediate(() => {
-    if (conn.queued === 0) produce(sock, conn);
+    if (conn.out.queued === 0) produce(sock, conn);
   });
 }

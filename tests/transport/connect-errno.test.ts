@@ -1,6 +1,6 @@
 // Asking the kernel why a connect failed, through libc: refused and connected on loopback, IPv4 and IPv6 (the namespaces in tests/verdicts cover unreachable).
 import { afterAll, expect, test } from "bun:test";
-import { connectErrno } from "../../src/check/connect-errno.ts";
+import { connectErrno } from "../../src/transport/connect-errno.ts";
 import { freePort } from "../support/peers.ts";
 
 const open4 = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
