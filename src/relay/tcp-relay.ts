@@ -82,6 +82,8 @@ class Link {
     this.server = server;
     this.up.dst = server;
     this.up.pump();
+    // A --reset-after 0 going down fires now: no byte need come for it.
+    this.down.pump();
   }
 
   /** targetFailed: the target refused (or could not be reached): the client is reset, never left hanging. */

@@ -30,6 +30,7 @@ export interface TestRelayOptions {
   seed?: number;
   limits?: Partial<Limits>;
   allow?: RelayOptions["allow"];
+  output?: RelayOptions["output"];
 }
 
 /** TestRelay is a started relay and every event it reported. */
@@ -48,6 +49,7 @@ export async function relay(cleanup: Cleanup, o: TestRelayOptions): Promise<Test
     faults: { up: o.up ?? {}, down: o.down ?? {}, seed: o.seed ?? 1 },
     limits: o.limits,
     allow: o.allow,
+    output: o.output,
     onEvent: (e) => events.push(e),
   });
   cleanup.add(() => r.stop());
