@@ -46,7 +46,7 @@ function list(value: unknown): string[] {
 }
 
 /** toServeOptions checks the options together, before any socket opens. */
-async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOptions> {
+export async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOptions> {
   if (Array.isArray(raw.host) || Array.isArray(raw.port)) throw new UsageError("--host and --port can be given once each");
   if (Array.isArray(raw.quotes) || Array.isArray(raw.udpRate)) throw new UsageError("--quotes and --udp-rate can be given once each");
   const host = String(raw.host ?? ALL_INTERFACES);
@@ -179,7 +179,7 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
 }
 
 /** nextSignal resolves with the name of the next SIGINT or SIGTERM. */
-function nextSignal(): Promise<string> {
+export function nextSignal(): Promise<string> {
   return new Promise<string>((resolve) => {
     const on = (name: string) => () => {
       process.off("SIGINT", onInt);

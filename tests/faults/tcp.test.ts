@@ -8,14 +8,15 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { tcpRequest } from "../../src/transport/tcp-client.ts";
 import { freePort, requireTool } from "../support/peers.ts";
-import { tcpRelay, type TcpRelay, type TcpRelayOptions } from "../support/relay.ts";
+import type { DirectionFaults } from "../../src/relay/faults.ts";
+import { type Relay, startRelay } from "../../src/relay/relay.ts";
 import { fromSource, run, type Ran } from "../support/run.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 let server: Listener;
-let relays: TcpRelay[] = [];
+let relays: Relay[] = [];
 let listeners: TCPSocketListener<unknown>[] = [];
 
 beforeAll(async () => {
@@ -29,8 +30,11 @@ afterEach(() => {
   listeners = [];
 });
 
-function relay(faults: Omit<TcpRelayOptions, "upstream">): TcpRelay {
-  const r = tcpRelay({ upstream: { host: "127.0.0.1", port: server.port }, ...faults });
+/** relay starts the product's relay (`upcat relay`'s domain) in front of `port`, the upper server unless told. */
+async function relay(faults: { up?: DirectionFaults; down?: DirectionFaults }, port = server.port): Promise<Relay> {
+  const r = await startRelay({
+    transport: "tcp", listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port }, faults: { up: {}, down: {}, seed: 1, ...faults },
+  });
   relays.push(r);
   return r;
 }
@@ -68,17 +72,17 @@ const MIXED = "abc straße ﬁ 한국어 😀 ";
 const MIXED_UPPER = MIXED.toUpperCase();
 
 describe("the path: results stay byte-exact", () => {
-  test("tiny segments both ways (1 to 3 bytes, paused): every character uppercased whole", async () => {
-    const r = relay({ up: { tiny: true, seed: 3 }, down: { tiny: true, seed: 4 } });
+  test("tiny segments both ways (--chunk 1 and 3, a millisecond apart): every character uppercased whole", async () => {
+    const r = await relay({ up: { chunk: 1 }, down: { chunk: 3 } });
     const message = MIXED.repeat(20);
     const { reply } = await ask(r.port, enc(message));
     expect(dec(reply)).toBe(MIXED_UPPER.repeat(20));
     // The relay really did cut it small: many more writes than a single segment would take.
-    expect(r.up.forwarded).toBe(enc(message).length);
+    expect(r.relay.up.forwarded).toBe(enc(message).length);
   });
 
   test("tiny segments through `upcat send`: stdout is exactly the uppercased input", async () => {
-    const r = relay({ up: { tiny: true, seed: 5 }, down: { tiny: true, seed: 6 } });
+    const r = await relay({ up: { chunk: 2 }, down: { chunk: 1 } });
     const input = `${MIXED}\n${MIXED}\r\n`;
     const out = await timed(["send", `127.0.0.1:${r.port}`], input);
     expect(out).toMatchObject({ status: 0, stderr: "" });
@@ -86,14 +90,14 @@ describe("the path: results stay byte-exact", () => {
   });
 
   test("150 ms each way: the reply waits, intact, and the round trip shows it", async () => {
-    const r = relay({ up: { delayMs: 150 }, down: { delayMs: 150 } });
+    const r = await relay({ up: { delay: { ms: 150, jitterMs: 0 } }, down: { delay: { ms: 150, jitterMs: 0 } } });
     const { result, reply } = await ask(r.port, enc("delayed ß"));
     expect(dec(reply)).toBe("DELAYED SS");
     expect(result.rttMs).toBeGreaterThanOrEqual(280);
   });
 
   test("8 MB through delay and backpressure: byte-exact", async () => {
-    const r = relay({ up: { delayMs: 30 }, down: { delayMs: 30 } });
+    const r = await relay({ up: { delay: { ms: 30, jitterMs: 0 } }, down: { delay: { ms: 30, jitterMs: 0 } } });
     const unit = "the quick brown fox straße ";
     const message = unit.repeat(Math.ceil((8 << 20) / unit.length));
     const { reply } = await ask(r.port, enc(message));
@@ -104,8 +108,7 @@ describe("the path: results stay byte-exact", () => {
   test("chargen through tiny segments and delay: --bytes stops at exactly that many, exit 0", async () => {
     const [talker] = (await serveProtocol(chargen, ["tcp"], { host: "127.0.0.1", port: 0 })) as [Listener];
     try {
-      const r = tcpRelay({ upstream: { host: "127.0.0.1", port: talker.port }, down: { tiny: true, delayMs: 20 } });
-      relays.push(r);
+      const r = await relay({ down: { chunk: 2, delay: { ms: 20, jitterMs: 0 } } }, talker.port);
       const out = await timed(["send", "--binary", "--protocol", "chargen", "--bytes", "300", `127.0.0.1:${r.port}`]);
       expect({ status: out.status, stderr: out.stderr, bytes: out.stdoutBytes.length }).toEqual({ status: 0, stderr: "", bytes: 300 });
       expect(chargen.client.verify(out.stdoutBytes, new Uint8Array(0))).toBeUndefined();
@@ -115,7 +118,7 @@ describe("the path: results stay byte-exact", () => {
   });
 
   test("a delay longer than --timeout between bytes: the read times out, on time", async () => {
-    const r = relay({ down: { delayMs: 5000 } });
+    const r = await relay({ down: { delay: { ms: 5000, jitterMs: 0 } } });
     const out = await timed(["send", "--timeout", "400ms", `127.0.0.1:${r.port}`, "hello"]);
     expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: timed out after 400ms \\(try --timeout\\)`));
     expect(out.ms).toBeLessThan(400 + 1500);
@@ -124,24 +127,24 @@ describe("the path: results stay byte-exact", () => {
 
 describe("resets", () => {
   test("reset after part of the reply: exit 1, one line, the part that came is on stdout", async () => {
-    const r = relay({ down: { resetAfter: 1000 } });
+    const r = await relay({ down: { resetAfter: { bytes: 1000 } } });
     const message = "x".repeat(100_000);
     const out = await timed(["send", `127.0.0.1:${r.port}`, message]);
     expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: connection reset by peer\\n$`));
-    expect(r.resets).toBe(1);
+    expect(r.relay.resets).toBe(1);
     expect(out.stdout).toBe("X".repeat(out.stdout.length));
     expect(out.stdout.length).toBeLessThanOrEqual(1000);
   });
 
   test("reset while the request is still going out: exit 1, one line", async () => {
-    const r = relay({ up: { resetAfter: 4096 } });
+    const r = await relay({ up: { resetAfter: { bytes: 4096 } } });
     const out = await timed(["send", `127.0.0.1:${r.port}`], "y".repeat(4 << 20));
     expectOneLineError(out, /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: (connection reset by peer|connection closed by peer before the request was sent)\n$/);
-    expect(r.resets).toBe(1);
+    expect(r.relay.resets).toBe(1);
   });
 
   test("the transport function rejects with a NetError naming ECONNRESET", async () => {
-    const r = relay({ down: { resetAfter: 10 } });
+    const r = await relay({ down: { resetAfter: { bytes: 10 } } });
     const err = await ask(r.port, enc("z".repeat(50_000))).catch((e) => e);
     expect(err).toBeInstanceOf(NetError);
     expect(err.code).toBe("ECONNRESET");
@@ -156,14 +159,14 @@ describe("resets", () => {
 
 describe("stalls and silent servers", () => {
   test("a path that stops reading the client: the write times out, on time", async () => {
-    const r = relay({ up: { stallAfter: 1 << 16 } });
+    const r = await relay({ up: { stallAfter: { bytes: 1 << 16 } } });
     const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${r.port}`], "w".repeat(16 << 20));
     expectOneLineError(out, new RegExp(`^upcat: write tcp 127\\.0\\.0\\.1:${r.port}: timed out after 500ms`));
     expect(out.ms).toBeLessThan(500 + 2500);
   });
 
   test("a path that stops reading the server: the client's read times out, on time", async () => {
-    const r = relay({ down: { stallAfter: 1 << 16 } });
+    const r = await relay({ down: { stallAfter: { bytes: 1 << 16 } } });
     const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${r.port}`], "r".repeat(4 << 20));
     expectOneLineError(out, /^upcat: (read|write) tcp [^ ]+: timed out after 500ms/);
     expect(out.ms).toBeLessThan(500 + 2500);

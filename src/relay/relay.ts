@@ -1,0 +1,101 @@
+// What a running relay is to its caller, whichever transport it carries: options in, a Listener with tallies out.
+import type { AllowList } from "../transport/allow-list.ts";
+import type { Limits, Listener, ServerEvent } from "../transport/listener.ts";
+import type { OutputBudget } from "../transport/output-budget.ts";
+import type { Transport } from "../transport/transport.ts";
+import type { Faults } from "./faults.ts";
+import type { Tally } from "./stream-pipe.ts";
+import { relayTcp } from "./tcp-relay.ts";
+import { relayUdp } from "./udp-relay.ts";
+
+export type { Tally };
+
+/** Endpoint is an address and port; a relay's target is an IP address (names are resolved before). */
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface RelayOptions {
+  transport: Transport;
+  /** listen is where clients come: "::" for every interface; port 0 for any free port. */
+  listen: Endpoint;
+  /** target is where their traffic goes: an IP literal. */
+  target: Endpoint;
+  /** allow, when set, is who may use the relay; others get nothing (UDP) or an immediate close (TCP). */
+  allow?: AllowList;
+  /** limits: maxConnections (TCP connections or UDP sessions), idleTimeoutMs, maxPending (a direction's held bytes), maxOutput (all held bytes). */
+  limits?: Partial<Limits>;
+  faults?: Faults;
+  /** output, when set, is the held-bytes total shared with others; else one of the relay's own, of limits.maxOutput. */
+  output?: OutputBudget;
+  /** onEvent hears of each connection or session and each limit hit (for `--log json`). */
+  onEvent?(event: RelayEvent): void;
+}
+
+/**
+ * RelayCloseReason says why a connection or session ended: done (closed both ways), reset (the client
+ * reset it), target (the target refused, reset or vanished), fault (--reset-after), idle, shutdown.
+ */
+export type RelayCloseReason = "done" | "reset" | "target" | "fault" | "idle" | "shutdown";
+
+/** RelayClose is a connection's or session's last word: bytes both ways, what the faults did, and why it ended. */
+export interface RelayClose {
+  event: "close";
+  transport: Transport;
+  peer: string;
+  port: number;
+  target: string;
+  /** bytes_in came from the client, bytes_out went back to it; the _up/_down tallies are the relay's view of each direction. */
+  bytes_in: number;
+  bytes_out: number;
+  forwarded_up: number;
+  forwarded_down: number;
+  dropped_up: number;
+  dropped_down: number;
+  datagrams_in?: number;
+  datagrams_out?: number;
+  duration_ms: number;
+  reason: RelayCloseReason;
+  /** error is the errno code of a target failure or a reset (ECONNREFUSED, ECONNRESET). */
+  error?: string;
+  /** faults are those in force ("down delay 50ms"), and stalled those that have fired ("up stall-after"). */
+  faults: string[];
+  stalled?: string[];
+}
+
+export type RelayEvent = Exclude<ServerEvent, { event: "close" }> | RelayClose;
+
+/** RelayCounts are the relay's own tallies beside the server's Counters. */
+export interface RelayCounts {
+  up: Tally;
+  down: Tally;
+  /** targetFailed: connections or sessions whose target refused, reset or vanished. */
+  targetFailed: number;
+  /** resets: connections reset by --reset-after; stalls: directions stopped by --stall-after. */
+  resets: number;
+  stalls: number;
+  /** duplicated and reordered count datagrams (UDP): copies sent, and groups let go newest first. */
+  duplicated: number;
+  reordered: number;
+  /** sessions: UDP sessions open now. */
+  sessions: number;
+}
+
+/** Relay is a bound relay: a Listener (so drain and stats treat it as a server) with the relay's tallies. */
+export interface Relay extends Listener {
+  readonly relay: RelayCounts;
+}
+
+export function newRelayCounts(): RelayCounts {
+  return {
+    up: { received: 0, forwarded: 0, dropped: 0 },
+    down: { received: 0, forwarded: 0, dropped: 0 },
+    targetFailed: 0, resets: 0, stalls: 0, duplicated: 0, reordered: 0, sessions: 0,
+  };
+}
+
+/** startRelay binds LISTEN and forwards each client to the target, applying the faults. */
+export function startRelay(opts: RelayOptions): Promise<Relay> {
+  return opts.transport === "udp" ? relayUdp(opts) : relayTcp(opts);
+}

@@ -1,0 +1,267 @@
+// The TCP relay: a connection to the target for each client, a pipe each way, half-close and resets passed on, the server's bounds applied.
+import type { Socket, SocketHandler } from "bun";
+import { errnoCode } from "../errors.ts";
+import { hostPort, plainAddress } from "../transport/address.ts";
+import { bindOrExplain, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
+import { OutputBudget } from "../transport/output-budget.ts";
+import { describeFaults, type Faults, noFaults } from "./faults.ts";
+import { randomFor } from "./random.ts";
+import { newRelayCounts, type Relay, type RelayCloseReason, type RelayCounts, type RelayOptions } from "./relay.ts";
+import { StreamPipe } from "./stream-pipe.ts";
+import type { Counters } from "../transport/listener.ts";
+
+/** Shared is what every connection of one relay shares. */
+interface Shared {
+  readonly opts: RelayOptions;
+  readonly limits: Limits;
+  readonly faults: Faults;
+  readonly faultNames: string[];
+  readonly counters: Counters;
+  readonly relay: RelayCounts;
+  readonly output: OutputBudget;
+  readonly links: Set<Link>;
+  readonly target: string;
+  /** opened numbers the connections, for each one's random source. */
+  opened: number;
+}
+
+type RelaySocket = Socket<Link>;
+
+/** Link is one relayed connection: the client's socket, the target's, and a pipe each way. */
+class Link {
+  server: RelaySocket | undefined;
+  readonly up: StreamPipe;
+  readonly down: StreamPipe;
+  readonly openedAt = Date.now();
+  lastActive = Date.now();
+  reason: RelayCloseReason | undefined;
+  error: string | undefined;
+  clientClosed = false;
+  serverClosed = false;
+  /** reported: the close event is out and the link forgotten, once. */
+  reported = false;
+  stalled: string[] = [];
+
+  constructor(
+    readonly shared: Shared,
+    readonly client: RelaySocket,
+    readonly peer: string,
+    readonly port: number,
+  ) {
+    const { faults, limits, output, relay, counters } = shared;
+    const n = shared.opened++;
+    const touch = () => (this.lastActive = Date.now());
+    this.up = new StreamPipe(faults.up, randomFor(faults.seed, n, "up"), limits.maxPending, output, {
+      source: () => this.client,
+      reset: () => this.faultReset(),
+      stalled: () => this.stall("up"),
+      received: (k) => {
+        counters.bytesIn += k;
+        touch();
+      },
+      forwarded: touch,
+      finished: () => this.halfDone(),
+    }, relay.up);
+    this.down = new StreamPipe(faults.down, randomFor(faults.seed, n, "down"), limits.maxPending, output, {
+      source: () => this.server,
+      reset: () => this.faultReset(),
+      stalled: () => this.stall("down"),
+      received: touch,
+      forwarded: (k) => {
+        counters.bytesOut += k;
+        touch();
+      },
+      finished: () => this.halfDone(),
+    }, relay.down);
+    this.down.dst = client;
+  }
+
+  /** connected: the target accepted; what the client sent meanwhile goes now. */
+  connected(server: RelaySocket): void {
+    if (this.reported || this.reason) return void server.terminate();
+    this.server = server;
+    this.up.dst = server;
+    this.up.pump();
+    // A --reset-after 0 going down fires now: no byte need come for it.
+    this.down.pump();
+  }
+
+  /** targetFailed: the target refused (or could not be reached): the client is reset, never left hanging. */
+  targetFailed(err: unknown): void {
+    this.shared.relay.targetFailed++;
+    this.error = errnoCode(err) ?? "ECONNREFUSED";
+    this.serverClosed = true;
+    this.resetBoth("target");
+  }
+
+  /** clientGone: the client's socket closed; a reset goes on to the target as a reset, a close as a FIN once the queue is out. */
+  clientGone(err: unknown): void {
+    this.clientClosed = true;
+    if (err || this.reason) return this.resetBoth(this.reason ?? "reset", err);
+    this.up.end();
+    this.down.stop();
+    if (this.up.finished) this.server?.end();
+    this.settle();
+  }
+
+  /** serverGone: the target's socket closed; a reset (or vanishing) resets the client, a close is a FIN once the queue is out. */
+  serverGone(err: unknown): void {
+    this.serverClosed = true;
+    // A close that follows our own reset or close says nothing new.
+    if (this.reason) return this.resetBoth(this.reason);
+    if (err) {
+      this.shared.relay.targetFailed++;
+      return this.resetBoth("target", err);
+    }
+    this.down.end();
+    this.up.stop();
+    if (this.down.finished) this.client.end();
+    this.settle();
+  }
+
+  /** halfDone: one direction's FIN has been passed on; when both have, or the far side is gone, the sockets close. */
+  private halfDone(): void {
+    if (this.up.finished && (this.down.finished || this.serverClosed)) {
+      this.client.end();
+      this.server?.end();
+    } else if (this.down.finished && this.clientClosed) {
+      this.server?.end();
+    }
+  }
+
+  /** close closes both sides gracefully (FIN), or resets them when output is still queued that no one will read. */
+  close(reason: RelayCloseReason): void {
+    this.reason ??= reason;
+    if (this.up.queued + this.down.queued > 0) return this.resetBoth(reason);
+    this.client.end();
+    this.server?.end();
+  }
+
+  resetBoth(reason: RelayCloseReason, err?: unknown): void {
+    this.reason ??= reason;
+    this.error ??= err ? errnoCode(err) : undefined;
+    this.up.stop();
+    this.down.stop();
+    this.client.terminate();
+    this.server?.terminate();
+    this.settle();
+  }
+
+  private faultReset(): void {
+    this.shared.relay.resets++;
+    this.resetBoth("fault");
+  }
+
+  private stall(direction: string): void {
+    this.shared.relay.stalls++;
+    this.stalled.push(`${direction} stall-after`);
+  }
+
+  /** settle reports the link once both sockets are closed. */
+  settle(): void {
+    if (this.reported || !this.clientClosed || !(this.serverClosed || !this.server && this.reason)) return;
+    this.reported = true;
+    this.up.stop();
+    this.down.stop();
+    const { links, counters, opts, target, faultNames } = this.shared;
+    links.delete(this);
+    counters.open = links.size;
+    opts.onEvent?.({
+      event: "close", transport: "tcp", peer: this.peer, port: this.port, target,
+      bytes_in: this.up.tally.received, bytes_out: this.down.tally.forwarded,
+      forwarded_up: this.up.tally.forwarded, forwarded_down: this.down.tally.forwarded,
+      dropped_up: this.up.tally.dropped, dropped_down: this.down.tally.dropped,
+      duration_ms: Date.now() - this.openedAt, reason: this.reason ?? "done",
+      ...(this.error ? { error: this.error } : {}), faults: faultNames,
+      ...(this.stalled.length > 0 ? { stalled: this.stalled } : {}),
+    });
+  }
+}
+
+/** TARGET_HANDLERS are the target side's handlers, one object for every connection. */
+const TARGET_HANDLERS: SocketHandler<Link> = {
+  open: (server) => server.data.connected(server),
+  data: (server, chunk) => server.data.down.push(chunk),
+  end: (server) => server.data.down.end(),
+  drain: (server) => server.data.up.pump(),
+  close: (server, err) => server.data.serverGone(err),
+  connectError: (server, err) => server.data.targetFailed(err),
+  // The close that follows says what happened; the code is kept for the log.
+  error: (server, err) => void (server.data.error ??= errnoCode(err)),
+};
+
+/** relayTcp accepts clients on LISTEN and relays each to the target. */
+export async function relayTcp(opts: RelayOptions): Promise<Relay> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const faults = opts.faults ?? noFaults();
+  const shared: Shared = {
+    opts, limits, faults, faultNames: describeFaults(faults), counters: newCounters(), relay: newRelayCounts(),
+    output: opts.output ?? new OutputBudget(limits.maxOutput), links: new Set(), target: hostPort(opts.target.host, opts.target.port), opened: 0,
+  };
+  const { counters, links } = shared;
+  const limit = (sock: Socket<unknown>, peer: string) => {
+    counters.overLimit++;
+    opts.onEvent?.({ event: "limit", transport: "tcp", limit: "max-connections", peer, port: sock.remotePort });
+    sock.end();
+  };
+  const listener = await bindOrExplain("tcp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
+    Bun.listen<Link>({
+      hostname,
+      port: opts.listen.port,
+      // A client's FIN ends what it sends, not what it is sent: the target's reply still has to come back.
+      allowHalfOpen: true,
+      socket: {
+        open(client) {
+          const peer = plainAddress(client.remoteAddress);
+          if (opts.allow && !opts.allow.allows(peer)) {
+            counters.denied++;
+            return void client.end();
+          }
+          if (links.size >= limits.maxConnections) return limit(client, peer);
+          const link = new Link(shared, client, peer, client.remotePort);
+          client.data = link;
+          links.add(link);
+          counters.connections++;
+          counters.open = links.size;
+          opts.onEvent?.({ event: "open", transport: "tcp", peer, port: link.port });
+          Bun.connect<Link>({ hostname: opts.target.host, port: opts.target.port, allowHalfOpen: true, data: link, socket: TARGET_HANDLERS }).catch(() => {});
+        },
+        data: (client, chunk) => client.data?.up.push(chunk),
+        end: (client) => client.data?.up.end(),
+        drain: (client) => client.data?.down.pump(),
+        close: (client, err) => client.data?.clientGone(err),
+        error: (client, err) => {
+          if (client.data) client.data.error ??= errnoCode(err);
+        },
+      },
+    }),
+  );
+  const idle = limits.idleTimeoutMs;
+  const sweeper = idle > 0 ? setInterval(() => closeIdle(shared), Math.min(1000, Math.max(10, idle / 4))) : undefined;
+  sweeper?.unref();
+  return {
+    transport: "tcp",
+    host: listener.hostname,
+    port: listener.port,
+    counters,
+    relay: shared.relay,
+    close: () => listener.stop(false),
+    stop() {
+      clearInterval(sweeper);
+      listener.stop(false);
+      for (const link of [...links]) link.close("shutdown");
+      listener.stop(true);
+    },
+  };
+}
+
+/** closeIdle closes the connections where nothing has moved either way for --idle-timeout. */
+function closeIdle(shared: Shared): void {
+  const now = Date.now();
+  for (const link of shared.links) {
+    if (link.reason || now - link.lastActive < shared.limits.idleTimeoutMs) continue;
+    shared.counters.idleClosed++;
+    shared.opts.onEvent?.({ event: "limit", transport: "tcp", limit: "idle-timeout", peer: link.peer, port: link.port });
+    link.close("idle");
+  }
+}

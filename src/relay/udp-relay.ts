@@ -1,0 +1,243 @@
+// The UDP relay: a session (a connected socket of its own towards the target) per client address and port, idle sessions closed, their number bounded.
+import { isIPv6 } from "node:net";
+import { errnoCode } from "../errors.ts";
+import { hostPort, plainAddress } from "../transport/address.ts";
+import { bindOrExplain, type Counters, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
+import { OutputBudget } from "../transport/output-budget.ts";
+import { DatagramPipe } from "./datagram-pipe.ts";
+import { describeFaults, type Faults, noFaults } from "./faults.ts";
+import { randomFor } from "./random.ts";
+import { newRelayCounts, type Relay, type RelayCloseReason, type RelayCounts, type RelayOptions } from "./relay.ts";
+
+/** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
+const PENDING_DATAGRAMS = 64;
+
+interface UdpSend {
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+
+interface ConnectedUdp {
+  send(data: Uint8Array): boolean;
+  close(): void;
+}
+
+interface Shared {
+  readonly opts: RelayOptions;
+  readonly limits: Limits;
+  readonly faults: Faults;
+  readonly faultNames: string[];
+  readonly counters: Counters;
+  readonly relay: RelayCounts;
+  readonly output: OutputBudget;
+  readonly sessions: Map<string, Session>;
+  readonly target: string;
+  front: UdpSend | undefined;
+  opened: number;
+}
+
+/** Session is one client address and port: its own socket towards the target, and a pipe each way. */
+class Session {
+  sock: ConnectedUdp | undefined;
+  pending: Uint8Array[] = [];
+  readonly up: DatagramPipe;
+  readonly down: DatagramPipe;
+  readonly openedAt = Date.now();
+  lastActive = Date.now();
+  bytesIn = 0;
+  bytesOut = 0;
+  closed = false;
+  error: string | undefined;
+  stalled: string[] = [];
+
+  constructor(
+    readonly shared: Shared,
+    readonly key: string,
+    readonly address: string,
+    readonly peer: string,
+    readonly port: number,
+  ) {
+    const { faults, limits, output, relay } = shared;
+    const n = shared.opened++;
+    this.up = new DatagramPipe(faults.up, randomFor(faults.seed, n, "up"), limits.maxPending, output, (b) => this.toTarget(b), relay.up, relay, () =>
+      this.stalled.push("up stall-after"),
+    );
+    this.down = new DatagramPipe(faults.down, randomFor(faults.seed, n, "down"), limits.maxPending, output, (b) => this.toClient(b), relay.down, relay, () =>
+      this.stalled.push("down stall-after"),
+    );
+  }
+
+  /** fromClient takes a datagram the client sent. */
+  fromClient(bytes: Uint8Array): void {
+    this.bytesIn += bytes.length;
+    this.lastActive = Date.now();
+    this.up.pass(bytes);
+  }
+
+  /** fromTarget takes a datagram the target sent back. */
+  fromTarget(bytes: Uint8Array): void {
+    this.lastActive = Date.now();
+    this.down.pass(bytes);
+  }
+
+  private toTarget(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.sock) {
+      if (this.pending.length < PENDING_DATAGRAMS) this.pending.push(bytes);
+      else this.shared.counters.sendFailed++;
+      return;
+    }
+    try {
+      if (!this.sock.send(bytes)) this.shared.counters.sendFailed++;
+    } catch (err) {
+      this.targetError(err);
+    }
+  }
+
+  private toClient(bytes: Uint8Array): void {
+    const { front, counters } = this.shared;
+    try {
+      if (front?.send(bytes, this.port, this.address)) {
+        counters.datagramsOut++;
+        counters.bytesOut += bytes.length;
+        this.bytesOut += bytes.length;
+        return;
+      }
+    } catch {}
+    counters.sendFailed++;
+  }
+
+  /** bound: the socket towards the target is ready; what waited goes now. */
+  bound(sock: ConnectedUdp): void {
+    if (this.closed) return void sock.close();
+    this.sock = sock;
+    const waiting = this.pending;
+    this.pending = [];
+    for (const b of waiting) this.toTarget(b);
+  }
+
+  /** targetError: the target refused (ICMP port unreachable) or cannot be reached: the session ends, and a next datagram starts afresh. */
+  targetError(err: unknown): void {
+    if (this.closed) return;
+    this.shared.relay.targetFailed++;
+    this.error = errnoCode(err) ?? "ECONNREFUSED";
+    this.close("target");
+  }
+
+  close(reason: RelayCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.up.stop();
+    this.down.stop();
+    this.sock?.close();
+    const { sessions, relay, opts, target, faultNames } = this.shared;
+    if (sessions.get(this.key) === this) sessions.delete(this.key);
+    relay.sessions = sessions.size;
+    opts.onEvent?.({
+      event: "close", transport: "udp", peer: this.peer, port: this.port, target,
+      bytes_in: this.bytesIn, bytes_out: this.bytesOut,
+      forwarded_up: this.up.tally.forwarded, forwarded_down: this.down.tally.forwarded,
+      dropped_up: this.up.tally.dropped, dropped_down: this.down.tally.dropped,
+      datagrams_in: this.up.tally.received, datagrams_out: this.down.tally.forwarded,
+      duration_ms: Date.now() - this.openedAt, reason,
+      ...(this.error ? { error: this.error } : {}), faults: faultNames,
+      ...(this.stalled.length > 0 ? { stalled: this.stalled } : {}),
+    });
+  }
+}
+
+/** relayUdp takes datagrams on LISTEN and relays each client's through a session of its own. */
+export async function relayUdp(opts: RelayOptions): Promise<Relay> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const faults = opts.faults ?? noFaults();
+  const shared: Shared = {
+    opts, limits, faults, faultNames: describeFaults(faults), counters: newCounters(), relay: newRelayCounts(),
+    output: opts.output ?? new OutputBudget(limits.maxOutput), sessions: new Map(), target: hostPort(opts.target.host, opts.target.port),
+    front: undefined, opened: 0,
+  };
+  const { counters, sessions, relay } = shared;
+  // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.
+  const local = isIPv6(opts.target.host) ? "::" : "0.0.0.0";
+  let open = true;
+
+  const openSession = (key: string, address: string, port: number): Session | undefined => {
+    const peer = plainAddress(address);
+    if (sessions.size >= limits.maxConnections) {
+      counters.overLimit++;
+      opts.onEvent?.({ event: "limit", transport: "udp", limit: "max-connections", peer, port });
+      return undefined;
+    }
+    const session = new Session(shared, key, address, peer, port);
+    sessions.set(key, session);
+    relay.sessions = sessions.size;
+    counters.connections++;
+    opts.onEvent?.({ event: "open", transport: "udp", peer, port });
+    Bun.udpSocket({
+      hostname: local,
+      port: 0,
+      connect: { hostname: opts.target.host, port: opts.target.port },
+      socket: {
+        data: (_sock: unknown, message: Uint8Array) => session.fromTarget(message),
+        // ICMP port unreachable from the target arrives here (Bun calls it with the socket as `this`).
+        error: (err: unknown) => session.targetError(err),
+      },
+    } as never).then(
+      (sock) => session.bound(sock as unknown as ConnectedUdp),
+      (err) => session.targetError(err),
+    );
+    return session;
+  };
+
+  const front = await bindOrExplain("udp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
+    Bun.udpSocket({
+      hostname,
+      port: opts.listen.port,
+      socket: {
+        data(_sock, message, port, address) {
+          counters.datagramsIn++;
+          counters.bytesIn += message.length;
+          if (!open) return;
+          const peer = plainAddress(address);
+          if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
+          const key = `${address} ${port}`;
+          const session = sessions.get(key) ?? openSession(key, address, port);
+          // A copy: the pipe may hold the datagram past this call, and the buffer is Bun's.
+          session?.fromClient(new Uint8Array(message));
+        },
+        // ICMP errors for clients that have gone concern one client, not the relay.
+        error() {},
+      },
+    }),
+  );
+  shared.front = front as unknown as UdpSend;
+  const idle = limits.idleTimeoutMs;
+  const sweeper = idle > 0 ? setInterval(() => closeIdle(shared), Math.min(1000, Math.max(10, idle / 4))) : undefined;
+  sweeper?.unref();
+  const stop = () => {
+    if (!open) return;
+    open = false;
+    clearInterval(sweeper);
+    for (const s of [...sessions.values()]) s.close("shutdown");
+    front.close();
+  };
+  return {
+    transport: "udp",
+    host: front.hostname,
+    port: front.port,
+    counters,
+    relay,
+    // Nothing to drain: a datagram in flight is not a connection waiting to finish.
+    close: stop,
+    stop,
+  };
+}
+
+/** closeIdle ends the sessions that have heard nothing either way for --idle-timeout. */
+function closeIdle(shared: Shared): void {
+  const now = Date.now();
+  for (const session of [...shared.sessions.values()]) {
+    if (now - session.lastActive < shared.limits.idleTimeoutMs) continue;
+    shared.counters.idleClosed++;
+    session.close("idle");
+  }
+}
