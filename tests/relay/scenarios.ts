@@ -1,0 +1,161 @@
+// `upcat relay` as users run it, with peers nobody here wrote on both sides (the textbook's Python programs, nc, socat): for source and the compiled binary.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { freePort, requireTool, runPeer, startPeer, waitForListening } from "../support/peers.ts";
+import { type Command, run, type Server, startServer } from "../support/run.ts";
+import { type RelayProcess, startRelayProcess } from "./process.ts";
+
+const TEXTBOOK = new URL("../peers/textbook/", import.meta.url).pathname;
+
+/** relayScenarios registers the tests; `command` starts upcat (from source, or the compiled binary). */
+export function relayScenarios(command: () => Promise<Command> | Command): void {
+  let cmd: Command;
+  let upper: Server;
+  beforeAll(async () => {
+    cmd = await command();
+    upper = await startServer(cmd, ["--port", "0", "--host", "127.0.0.1"]);
+  }, 120_000);
+  afterAll(() => upper?.stop());
+
+  const python = () => requireTool("python3");
+  const nc = () => requireTool("nc");
+  const socat = () => requireTool("socat");
+
+  /** through starts a relay for one test and stops it after, even on failure. */
+  async function through(args: string[], body: (r: RelayProcess) => Promise<void>): Promise<{ status: number; rest: string }> {
+    const r = await startRelayProcess(cmd, args);
+    const failed = await body(r).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const stopped = await r.stop();
+    if (failed) throw failed;
+    return stopped;
+  }
+
+  describe("bad input: exit 2, one line naming what is wrong, before any socket opens", () => {
+    test.each([
+      [["udp://127.0.0.1:0", "udp://127.0.0.1:9", "--loss", "150%"], /^upcat: invalid --loss "150%"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--delay", "-1s"], /^upcat: invalid duration for --delay: "-1s"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--delay=down:50ms±80ms"], /^upcat: invalid --delay "50ms±80ms": the jitter cannot exceed the delay/],
+      [[":abc", "127.0.0.1:9"], /^upcat: invalid LISTEN ":abc"/],
+      [["127.0.0.1:0", "backend"], /^upcat: invalid TARGET "backend": missing port/],
+      [["udp://:0", "tcp://127.0.0.1:9"], /^upcat: LISTEN is udp and TARGET is tcp/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--loss", "1%"], /^upcat: --loss is for UDP relays, not TCP/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--chunk", "1"], /^upcat: --chunk is for TCP relays, not UDP/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--reset-after", "1m"], /^upcat: invalid --reset-after "1m": m is ambiguous/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--max-connections", "-1"], /^upcat: invalid --max-connections: "-1"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--idle-timeout", "soon"], /^upcat: invalid duration for --idle-timeout: "soon"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--max-pending", "0x10"], /^upcat: invalid size for --max-pending: "0x10"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--allow", "127.0.0.1/8"], /^upcat: invalid --allow "127\.0\.0\.1\/8": host bits are set/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--log", "xml"], /^upcat: invalid --log "xml"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--seed", "1e3"], /^upcat: invalid --seed: "1e3"/],
+      [["127.0.0.1:0"], /^upcat: missing required args for command `relay <LISTEN> <TARGET>`/],
+    ])("relay %j", async (args, message) => {
+      const r = await run(cmd, ["relay", ...args], { timeoutMs: 10_000 });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^upcat: [^\n]*\n$/);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe("");
+    });
+
+    test("LISTEN on a port in use: exit 1, one line naming the bind and what to do", async () => {
+      const held = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+      try {
+        const r = await run(cmd, ["relay", `127.0.0.1:${held.port}`, "127.0.0.1:9"], { timeoutMs: 10_000 });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toBe(`upcat: bind tcp 127.0.0.1:${held.port}: address already in use (is another server running? pick another LISTEN port)\n`);
+      } finally {
+        held.stop(true);
+      }
+    });
+  });
+
+  describe("TCP through the relay", () => {
+    test("the textbook's TCPClient.py to upcat serve; --log json has an open and a close with bytes both ways; SIGTERM stops it with exit 0", async () => {
+      const stopped = await through(["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--log", "json"], async (r) => {
+        expect(JSON.parse(r.ready)).toMatchObject({ event: "listening", protocol: "relay", transport: "tcp", port: r.port, target: `127.0.0.1:${upper.port}`, faults: [] });
+        const out = await runPeer([python(), `${TEXTBOOK}TCPClient.py`, "127.0.0.1", String(r.port)], "through the relay, straße\n");
+        expect(out).toMatchObject({ status: 0, stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n", stderr: "" });
+      });
+      expect(stopped.status).toBe(0);
+      const events = stopped.rest.trim().split("\n").map((l) => JSON.parse(l));
+      expect(events.map((e) => e.event)).toEqual(["open", "close", "stopped", "relay"]);
+      expect(events[1]).toMatchObject({ transport: "tcp", peer: "127.0.0.1", bytes_in: 26, bytes_out: 26, reason: "done", faults: [] });
+    });
+
+    test("nc -N to a socat server running tr, through --chunk 3 both ways and --delay down:20ms: byte-exact", async () => {
+      const port = await freePort();
+      const server = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:tr a-z A-Z"], { stdout: "ignore", stderr: "ignore" });
+      try {
+        await waitForListening("tcp", port);
+        await through(["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"], async (r) => {
+          expect(r.ready).toBe(`upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down chunk 3B (seed 42) (Ctrl-C to stop)`);
+          const input = "first line\nsecond line, much longer than three bytes\n";
+          const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);
+          expect(out).toMatchObject({ status: 0, stdout: input.toUpperCase() });
+        });
+      } finally {
+        server.kill();
+      }
+    });
+
+    test("socat as the client, nc -l as the target, over IPv6: both directions, and the target's half-close", async () => {
+      const port = await freePort();
+      const target = Bun.spawn([nc(), "-6", "-N", "-l", "::1", String(port)], { stdin: new Blob(["from the target\n"]), stdout: "pipe", stderr: "ignore" });
+      try {
+        await waitForListening("tcp", port);
+        await through(["[::1]:0", `[::1]:${port}`], async (r) => {
+          const out = await runPeer([socat(), "-t", "5", "-", `TCP6:[::1]:${r.port}`], "from the client\n");
+          expect(out).toMatchObject({ status: 0, stdout: "from the target\n" });
+          expect(await new Response(target.stdout).text()).toBe("from the client\n");
+        });
+      } finally {
+        target.kill();
+      }
+    });
+
+    test("a target that refuses: the client is reset, and the text log says so in one line", async () => {
+      const closed = await freePort();
+      const stopped = await through(["127.0.0.1:0", `127.0.0.1:${closed}`], async (r) => {
+        const out = await run(cmd, ["send", "--timeout", "2s", `127.0.0.1:${r.port}`, "hello"]);
+        expect(out.status).toBe(1);
+        expect(out.stderr).toMatch(/connection reset by peer|closed by peer/);
+      });
+      expect(stopped.rest).toMatch(new RegExp(`^upcat: relay tcp 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${closed}: connection refused \\(client reset\\)\\n`));
+      expect(stopped.rest).toMatch(/upcat: relayed up 0 bytes forwarded \(5 dropped\), down 0 bytes forwarded; target failures 1\n$/);
+    });
+
+    test("--reset-after down:5: upcat send gets 5 bytes, then a reset (exit 1)", async () => {
+      await through(["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--reset-after", "down:5"], async (r) => {
+        const out = await run(cmd, ["send", "--timeout", "2s", `127.0.0.1:${r.port}`, "hello world"]);
+        expect(out.status).toBe(1);
+        expect(out.stdout).toBe("HELLO");
+        expect(out.stderr).toMatch(/connection reset by peer/);
+      });
+    });
+  });
+
+  describe("UDP through the relay", () => {
+    test("the textbook's UDPClient.py to the textbook's UDPServer.py", async () => {
+      const { proc, match } = await startPeer([python(), `${TEXTBOOK}UDPServer.py`, "0"], /ready to receive (\d+)\n/);
+      try {
+        await through(["udp://127.0.0.1:0", `udp://127.0.0.1:${match[1]}`], async (r) => {
+          expect(r.ready).toMatch(/^upcat: relaying udp 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(Ctrl-C to stop\)$/);
+          const out = await runPeer([python(), `${TEXTBOOK}UDPClient.py`, "127.0.0.1", String(r.port)], "datagram ﬁ\n");
+          expect(out).toMatchObject({ status: 0, stdout: "Input lowercase sentence:DATAGRAM FI\n", stderr: "" });
+        });
+      } finally {
+        proc.kill();
+      }
+    });
+
+    test("nc -u to upcat serve with --duplicate down:100%: each reply comes back twice; the json close has the counts", async () => {
+      const stopped = await through(["udp://127.0.0.1:0", `127.0.0.1:${upper.port}`, "--duplicate", "down:100%", "--log", "json", "--idle-timeout", "300ms"], async (r) => {
+        const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
+        expect(out.stdout).toBe("TWICE\nTWICE\n");
+      });
+      const close = stopped.rest.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "close");
+      expect(close).toMatchObject({ transport: "udp", reason: "idle", datagrams_in: 1, datagrams_out: 2, faults: ["down duplicate 100%"] });
+    });
+  });
+}
