@@ -2,6 +2,7 @@
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
 import { cac } from "cac";
 import { parseArgv } from "./cli/argv.ts";
+import { isUsageError, type UsageErrorHandler } from "./cli/usage-errors.ts";
 import { registerBench } from "./cli/bench.ts";
 import { registerCheck } from "./cli/check.ts";
 import { processIo } from "./cli/io.ts";
@@ -19,7 +20,8 @@ const cli = cac("upcat");
 registerServe(cli, io);
 registerRelay(cli, io);
 registerSend(cli, io);
-registerCheck(cli, io);
+/** usageErrors are the commands that answer a wrong command line their own way. */
+const usageErrors: Record<string, UsageErrorHandler> = { check: registerCheck(cli, io) };
 registerProtocols(cli, io);
 registerBench(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
@@ -50,13 +52,8 @@ async function run(argv: string[]): Promise<number> {
     const status = await cli.runMatchedCommand();
     return typeof status === "number" ? status : 0;
   } catch (err) {
-    // A monitoring system reads stdout and wants UNKNOWN (3) for a plugin it called wrongly.
-    if (cli.matchedCommandName === "check" && argv.includes("--nagios") && !(err instanceof NetError) && (err instanceof UsageError || (err instanceof Error && err.name === "CACError"))) {
-      io.out(`UPCAT UNKNOWN - ${err.message}\n`);
-      await io.flush();
-      return 3;
-    }
-    return report(err);
+    const own = isUsageError(err) ? usageErrors[cli.matchedCommandName ?? ""] : undefined;
+    return (await own?.(err as Error, cli.options)) ?? report(err);
   }
 }
 

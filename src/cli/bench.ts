@@ -9,26 +9,29 @@ import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize } from "./option-values.ts";
 
 
+/** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
+const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64" } as const;
+
 async function bench(targetArg: string | undefined, raw: Record<string, unknown>, io: Io): Promise<number> {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
   const forced = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
   const text = targetArg ?? "localhost:12000";
   const target = parseTarget(text, { transport: forced ?? "tcp", host: "localhost", port: 12000 });
   if (forced && target.transport !== forced) throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
-  const durationMs = parseDuration(raw.duration ?? "5s", "--duration");
-  const timeoutMs = parseDuration(raw.timeout ?? "1s", "--timeout");
-  const concurrency = parseCount(raw.concurrency ?? 32, "--concurrency", 10_000, 1);
-  const size = parseSize(raw.size ?? 64, "--size");
+  const durationMs = parseDuration(raw.duration ?? DEFAULTS.duration, "--duration");
+  const timeoutMs = parseDuration(raw.timeout ?? DEFAULTS.timeout, "--timeout");
+  const concurrency = parseCount(raw.concurrency ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
+  const size = parseSize(raw.size ?? DEFAULTS.size, "--size");
   if (target.transport === "udp" && size > MAX_DATAGRAM) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
-  const live = !raw.json && process.stderr.isTTY;
+  const live = !raw.json && io.statusLive;
   const result = await runBench({
     target, durationMs, concurrency, size, timeoutMs,
     onProgress: live
-      ? (p) => process.stderr.write(`\r${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors \x1b[K`)
+      ? (p) => io.status(`${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`)
       : undefined,
   });
-  if (live) process.stderr.write("\r\x1b[K");
+  if (live) io.status(undefined);
   io.out(raw.json ? `${JSON.stringify(toJson(result))}\n` : show(result));
   await io.flush();
   // No reply at all is a failure a script must see; some errors among many replies are figures, not failure.
@@ -57,10 +60,10 @@ export function registerBench(cli: CAC, io: Io): void {
     .command("bench [target]", "Load a request/reply server (upper, echo) and print replies/s and latency p50/p99/max")
     .option("--udp", "Bench over UDP (as udp://host:port)")
     .option("--tcp", "Bench over TCP (the default for host:port)")
-    .option("--duration <duration>", "How long to send requests", { default: "5s" })
-    .option("--concurrency <n>", "UDP requests in flight, or TCP connections, each with one request outstanding", { default: 32 })
-    .option("--size <size>", "Bytes a request", { default: 64 })
-    .option("--timeout <duration>", "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection", { default: "1s" })
+    .option("--duration <duration>", "How long to send requests", { default: DEFAULTS.duration })
+    .option("--concurrency <n>", "UDP requests in flight, or TCP connections, each with one request outstanding", { default: DEFAULTS.concurrency })
+    .option("--size <size>", "Bytes a request", { default: DEFAULTS.size })
+    .option("--timeout <duration>", "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection", { default: DEFAULTS.timeout })
     .option("--json", "Print one JSON object: rate, replies, errors, p50_ms, p99_ms, max_ms")
     .example("  upcat bench udp://127.0.0.1:12000 --duration 5s --concurrency 32")
     .example("  upcat bench 127.0.0.1:7 --concurrency 100 --json | jq .rate")

@@ -13,6 +13,7 @@ import type { Target } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { jsonRecord, resultLine, summaryLine, targetText } from "./check-output.ts";
 import type { Io } from "./io.ts";
+import type { UsageErrorHandler } from "./usage-errors.ts";
 import { nagiosReport } from "./nagios.ts";
 import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
 
@@ -32,6 +33,9 @@ interface CheckPlan {
   output: Output;
 }
 
+/** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
+const DEFAULTS = { timeout: "2s", retries: "0", concurrency: "100" } as const;
+
 /** one reads an option that may be given once only (cac makes an array of repeats). */
 function one(raw: Record<string, unknown>, name: string): unknown {
   const value = raw[name];
@@ -50,7 +54,7 @@ async function at<T>(where: string | undefined, read: () => T | Promise<T>): Pro
 }
 
 /** linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options. */
-async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLine; where?: string }[]> {
+async function linesOf(specs: string[], file: unknown, io: Io): Promise<{ line: CheckLine; where?: string }[]> {
   const lines: { line: CheckLine; where?: string }[] = [];
   for (const spec of specs) {
     if (!/\s/.test(spec.trim())) {
@@ -63,7 +67,7 @@ async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLin
   }
   if (file !== undefined) {
     const path = String(file);
-    const text = await readSpecs(path);
+    const text = await readSpecs(path, io);
     const name = path === "-" ? "stdin" : path;
     let number = 0;
     for (const raw of text.split("\n")) {
@@ -77,12 +81,12 @@ async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLin
 }
 
 /** plan checks the whole command line, and reads --file, before any socket opens. */
-async function plan(specs: string[], raw: Record<string, unknown>): Promise<CheckPlan> {
+async function plan(specs: string[], raw: Record<string, unknown>, io: Io): Promise<CheckPlan> {
   const outputs = (["json", "quiet", "nagios"] as const).filter((o) => raw[o]);
   if (outputs.length > 1) throw new UsageError(`--${outputs[0]} and --${outputs[1]} cannot be used together`);
   const output: Output = outputs[0] ?? "text";
 
-  const lines = await linesOf(specs, one(raw, "file"));
+  const lines = await linesOf(specs, one(raw, "file"), io);
   const caFiles = new Map<string, Promise<string>>();
   const shared = await settingsOf(raw, output, caFiles);
   const items: TargetPlan[] = [];
@@ -108,14 +112,13 @@ async function plan(specs: string[], raw: Record<string, unknown>): Promise<Chec
     if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks; add --tls`);
   }
 
-  const concurrency = parseCount(one(raw, "concurrency") ?? 100, "--concurrency", 10_000);
-  if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
+  const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
   return {
     items,
     output,
     run: {
       timeoutMs: shared.probe.timeoutMs,
-      retries: parseCount(one(raw, "retries") ?? 0, "--retries", 100),
+      retries: parseCount(one(raw, "retries") ?? DEFAULTS.retries, "--retries", 100),
       waitMs: raw.wait === undefined ? undefined : parseDuration(one(raw, "wait"), "--wait"),
       concurrency,
       udpSilentOk: shared.udpSilentOk,
@@ -161,7 +164,7 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   }
   return {
     probe: {
-      timeoutMs: parseDuration(one(raw, "timeout") ?? "2s", "--timeout"),
+      timeoutMs: parseDuration(one(raw, "timeout") ?? DEFAULTS.timeout, "--timeout"),
       send,
       wanted,
       protocol,
@@ -182,9 +185,10 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
  * text: what the user typed is never read as a number.
  */
 function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boolean) | undefined {
-  const needle = expect === undefined ? undefined : Buffer.from(unescape(String(expect), "--expect"));
+  // An empty --expect or --match is in every reply, the empty one too: it asks for nothing.
+  const needle = expect === undefined || expect === "" ? undefined : Buffer.from(unescape(String(expect), "--expect"));
   let regex: RegExp | undefined;
-  if (match !== undefined) {
+  if (match !== undefined && match !== "") {
     try {
       regex = new RegExp(String(match), "m");
     } catch (err) {
@@ -193,12 +197,17 @@ function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boole
   }
   if (!needle && !regex) return undefined;
   const decoder = new TextDecoder();
-  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for people reading them.
-  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || regex.test(decoder.decode(reply).replaceAll("\r\n", "\n")));
+  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for
+  // people reading them; a pattern that names the \r itself still matches the reply as it came.
+  const matches = (text: string) => regex!.test(text) || (text.includes("\r\n") && regex!.test(text.replaceAll("\r\n", "\n")));
+  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || matches(decoder.decode(reply)));
 }
 
-async function readSpecs(path: string): Promise<string> {
-  return path === "-" ? await new Response(Bun.stdin.stream()).text() : readFile(path, "--file");
+async function readSpecs(path: string, io: Io): Promise<string> {
+  if (path !== "-") return readFile(path, "--file");
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of io.stdin()) chunks.push(chunk);
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 async function readFile(path: string, option: string): Promise<string> {
@@ -212,9 +221,9 @@ async function readFile(path: string, option: string): Promise<string> {
 }
 
 async function check(specs: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
-  const p = await plan(specs, raw);
+  const p = await plan(specs, raw, io);
   const started = performance.now();
-  const live = p.output === "text" && process.stderr.isTTY;
+  const live = p.output === "text" && io.statusLive;
   const targets = p.items.map((item) => item.target);
   const width = Math.min(40, Math.max(...targets.map((t) => targetText(t).length)));
   // Lines go out in the order the targets were given, each as soon as those before it are in.
@@ -223,17 +232,17 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   const onResult = (index: number, result: CheckResult) => {
     finished[index] = result;
     if (p.output !== "text" && p.output !== "json") return;
-    if (live) process.stderr.write("\r\x1b[K");
+    if (live) io.status(undefined);
     for (; printed < finished.length && finished[printed]; printed++) {
       const r = finished[printed]!;
       io.out(p.output === "json" ? `${JSON.stringify(jsonRecord(r))}\n` : `${resultLine(r, io, width)}\n`);
     }
   };
-  const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => process.stderr.write(`\r${progressLine(g)}\x1b[K`) : undefined;
+  const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => io.status(progressLine(g)) : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
   const results = await runChecks(targets, { ...p.run, each, onResult, onProgress });
-  if (live) process.stderr.write("\r\x1b[K");
+  if (live) io.status(undefined);
   let status = results.every((r) => r.ok) ? 0 : 1;
   if (p.output === "nagios") {
     const report = nagiosReport(results, p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })));
@@ -252,13 +261,27 @@ function progressLine(g: Progress): string {
   return `${(g.elapsedMs / 1000).toFixed(1)}s  ${g.passed}/${g.total} up${names ? `, waiting for ${names}${more}` : ""}`;
 }
 
-export function registerCheck(cli: CAC, io: Io): void {
+/**
+ * nagiosUsage: a monitoring system reads stdout and wants UNKNOWN (3) for a plugin it called wrongly,
+ * not exit 2 and a line on stderr it never shows.
+ */
+function nagiosUsage(io: Io): UsageErrorHandler {
+  return async (err, options) => {
+    if (!options.nagios) return undefined;
+    io.out(`UPCAT UNKNOWN - ${err.message}\n`);
+    await io.flush();
+    return 3;
+  };
+}
+
+/** registerCheck adds `upcat check` and returns how it answers a wrong command line. */
+export function registerCheck(cli: CAC, io: Io): UsageErrorHandler {
   cli
     .command("check [...targets]", "Check that targets are reachable and answer as expected (exit 0 only if all pass)")
     .usage("check [options] TARGET... | 'TARGET [per-target options]'...")
     .option("--file <file>", "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], # comments")
     .option("--udp", "Check host:port targets over UDP (as udp://host:port)")
-    .option("--timeout <duration>", "Wait this long for each handshake, UDP reply or expected reply", { default: "2s" })
+    .option("--timeout <duration>", "Wait this long for each handshake, UDP reply or expected reply", { default: DEFAULTS.timeout })
     .option("--send <string>", "Send this probe after connecting, or as the UDP datagram (escapes: \\r \\n \\t \\0 \\xHH)")
     .option("--expect <string>", "Pass only if the reply contains this text (same escapes; 0220 is not 220)")
     .option("--match <regex>", "Pass only if the reply matches this regular expression; ^ and $ anchor each line (multiline, as grep)")
@@ -267,9 +290,9 @@ export function registerCheck(cli: CAC, io: Io): void {
     .option("--ca <file>", "Trust the CA certificates in this PEM file, not the system's (with --tls)")
     .option("--insecure", "Pass a TLS certificate that does not verify (with --tls)")
     .option("--cert-days <warn[,crit]>", "Fail when the certificate has at most WARN days left (check_tcp -D; --nagios: CRITICAL at CRIT)")
-    .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", { default: 0 })
+    .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", { default: DEFAULTS.retries })
     .option("--wait <duration>", "Keep trying until every target passes or this much time has gone (wait-for-it)")
-    .option("--concurrency <n>", "At most this many tries at once", { default: 100 })
+    .option("--concurrency <n>", "At most this many tries at once", { default: DEFAULTS.concurrency })
     .option("--udp-silent-ok", "Pass a UDP target that sends nothing back (open or filtered)")
     .option("--json", "One JSON object per target: target, proto, host, address, port, state, latency_ms, reply, error")
     .option("--quiet", "Print nothing; the exit status says it all")
@@ -285,4 +308,5 @@ export function registerCheck(cli: CAC, io: Io): void {
     .example("  upcat check 'redis:6379 --send PING\\r\\n --expect +PONG' 'ssh:22 --match ^SSH-2.0'")
     .example("  upcat check --nagios --warning 0.5 --critical 1 db:5432")
     .action((targets: string[], options: Record<string, unknown>) => check(targets, options, io));
+  return nagiosUsage(io);
 }

@@ -14,6 +14,12 @@ export interface Io {
   err(line: string): void;
   /** prompt asks on stderr, without a newline, as the textbook's raw_input does. */
   prompt(text: string): void;
+  /** statusLive: a live status line can be shown (stderr is a terminal). */
+  readonly statusLive: boolean;
+  /** status shows one line of progress in place on stderr when statusLive, replacing the last; undefined clears it. */
+  status(line: string | undefined): void;
+  /** stdin is standard input as bytes. */
+  stdin(): AsyncIterable<Uint8Array>;
   /** errColor colours text bound for stderr. */
   readonly errColor: Colors;
   readonly outColor: Colors;
@@ -58,6 +64,13 @@ export function processIo(readerGone: () => void): Io {
     },
     prompt(text) {
       process.stderr.write(text);
+    },
+    statusLive: Boolean(process.stderr.isTTY),
+    status(line) {
+      if (process.stderr.isTTY) process.stderr.write(line === undefined ? "\r\x1b[K" : `\r${line}\x1b[K`);
+    },
+    stdin() {
+      return Bun.stdin.stream();
     },
     outColor: createColors(wantsColor(Boolean(process.stdout.isTTY))),
     errColor: createColors(wantsColor(Boolean(process.stderr.isTTY))),

@@ -19,7 +19,16 @@ export function parseDuration(value: unknown, option: string): number {
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   if (ms < 60_000) return `${+(ms / 1000).toFixed(3)}s`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   return `${+(ms / 60_000).toFixed(3)}m`;
+}
+
+/** formatSize writes a byte count as parseSize reads it, in the largest unit that divides it: 65536 → "64k". */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [["g", 1 << 30], ["m", 1 << 20], ["k", 1 << 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
 }
 
 /** parseCount reads a whole number from min (0 unless given) to max for an option such as --retries. */

@@ -12,6 +12,9 @@ import type { Io } from "./io.ts";
 import { lines } from "./lines.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 
+/** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
+const DEFAULTS = { timeout: "2s", retries: "2", protocol: "upper" } as const;
+
 /** TEXTBOOK_PROMPT is what the textbook's TCPClient.py asks on a terminal. */
 const TEXTBOOK_PROMPT = "Input lowercase sentence:";
 const DEFAULT_HOST = "localhost";
@@ -31,7 +34,7 @@ interface SendOptions {
 function toSendOptions(targetArg: string | undefined, raw: Record<string, unknown>, asText: readonly string[] = []): SendOptions {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
   if (Array.isArray(raw.protocol)) throw new UsageError("--protocol can be given once");
-  const protocol = protocolNamed(String(raw.protocol ?? "upper"));
+  const protocol = protocolNamed(String(raw.protocol ?? DEFAULTS.protocol));
   const forced: Transport | undefined = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
   const text = targetArg ?? `${DEFAULT_HOST}:${protocol.port}`;
   const target = parseSendTarget(text, { transport: forced ?? "tcp", host: DEFAULT_HOST, port: protocol.port }, asText);
@@ -43,8 +46,8 @@ function toSendOptions(targetArg: string | undefined, raw: Record<string, unknow
   return {
     protocol,
     target,
-    timeoutMs: parseDuration(raw.timeout ?? "2s", "--timeout"),
-    retries: parseCount(raw.retries ?? 2, "--retries", 100),
+    timeoutMs: parseDuration(raw.timeout ?? DEFAULTS.timeout, "--timeout"),
+    retries: parseCount(raw.retries ?? DEFAULTS.retries, "--retries", 100),
     json: Boolean(raw.json),
     raw: Boolean(raw.raw),
     binary: Boolean(raw.binary),
@@ -57,7 +60,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   const afterDashes = Array.isArray(raw["--"]) ? raw["--"].map(String) : [];
   // The first word is the TARGET when it looks like one (and then it must be a valid one), or when
   // the server speaks first and takes no message. Nothing is sent by guess.
-  const speaksFirst = protocolNamed(String(raw.protocol ?? "upper")).client.speaksFirst;
+  const speaksFirst = protocolNamed(String(raw.protocol ?? DEFAULTS.protocol)).client.speaksFirst;
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
   const words = [...(targetArg === undefined && first !== undefined ? [first, ...rest] : rest), ...afterDashes];
   const opts = toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]);
@@ -71,7 +74,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
     await exchange(encoder.encode(words.join(" ")), opts, io);
   } else if (io.stdinIsTTY) {
     // Interactive, as the textbook: prompt, send the line without its newline, print the reply.
-    const input = lines(Bun.stdin.stream())[Symbol.asyncIterator]();
+    const input = lines(io.stdin())[Symbol.asyncIterator]();
     for (;;) {
       io.prompt(TEXTBOOK_PROMPT);
       const next = await input.next();
@@ -82,7 +85,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
     io.prompt("\n");
   } else {
     // Piped: each line goes as read, terminator included, so the output is the input transformed, byte for byte.
-    for await (const line of lines(Bun.stdin.stream())) await exchange(line, opts, io);
+    for await (const line of lines(io.stdin())) await exchange(line, opts, io);
   }
   return 0;
 }
@@ -170,9 +173,9 @@ export function registerSend(cli: CAC, io: Io): void {
     .command("send [target] [...message]", "Send a message and print the reply (TARGET defaults to localhost and the protocol's port)")
     .option("--udp", "Send over UDP (as udp://host:port)")
     .option("--tcp", "Send over TCP (the default for host:port)")
-    .option("--timeout <duration>", "Wait this long for a UDP reply, a TCP connect or each TCP read", { default: "2s" })
-    .option("--retries <n>", "Send a UDP datagram again this many times when no reply comes", { default: 2 })
-    .option("--protocol <name>", "Speak this protocol's client (see `upcat protocols`)", { default: "upper" })
+    .option("--timeout <duration>", "Wait this long for a UDP reply, a TCP connect or each TCP read", { default: DEFAULTS.timeout })
+    .option("--retries <n>", "Send a UDP datagram again this many times when no reply comes", { default: DEFAULTS.retries })
+    .option("--protocol <name>", "Speak this protocol's client (see `upcat protocols`)", { default: DEFAULTS.protocol })
     .option("--raw", "Print the number a time server sent, not the date")
     .option("--bytes <n>", "Stop after this many bytes of a talking server (chargen)")
     .option("--binary", "Print replies byte for byte, adding no newline after them (for binary data)")

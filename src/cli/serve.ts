@@ -14,7 +14,7 @@ import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
-import { parseCount, parseDuration, parseSize } from "./option-values.ts";
+import { formatDuration, formatSize, parseCount, parseDuration, parseSize } from "./option-values.ts";
 import { type LogFormat, type Running, ServeLog, sum } from "./serve-log.ts";
 
 /** Service is one protocol to serve and the port it gets. */
@@ -44,6 +44,25 @@ function list(value: unknown): string[] {
   if (value === undefined) return [];
   return (Array.isArray(value) ? value : [value]).map(String);
 }
+
+/** DRAIN_MS is how long connections in progress may finish after SIGINT or SIGTERM. */
+const DRAIN_MS = 5000;
+
+/** DEFAULTS are the options' defaults as a user types them, each written from the one constant that holds it. */
+const DEFAULTS = {
+  protocol: "upper",
+  udpReplyRate: String(DEFAULT_UDP_REPLY_RATE),
+  udpRate: String(DEFAULT_UDP_RATE),
+  udpExcess: formatSize(DEFAULT_UDP_EXCESS),
+  maxConnections: String(DEFAULT_LIMITS.maxConnections),
+  maxPerAddress: String(DEFAULT_LIMITS.maxPerAddress),
+  idleTimeout: formatDuration(DEFAULT_LIMITS.idleTimeoutMs),
+  maxLifetime: formatDuration(DEFAULT_LIMITS.maxLifetimeMs),
+  maxPending: formatSize(DEFAULT_LIMITS.maxPending),
+  maxOutput: formatSize(DEFAULT_LIMITS.maxOutput),
+  drain: formatDuration(DRAIN_MS),
+  log: "text",
+} as const;
 
 /** toServeOptions checks the options together, before any socket opens. */
 export async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOptions> {
@@ -78,25 +97,25 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
   for (const name of ["udpReplyRate", "udpExcess", "maxConnections", "maxPerAddress", "idleTimeout", "maxLifetime", "maxPending", "maxOutput", "drain", "stats", "log"]) {
     if (Array.isArray(raw[name])) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
   }
-  const log = raw.quiet ? "quiet" : String(raw.log ?? "text");
+  const log = raw.quiet ? "quiet" : String(raw.log ?? DEFAULTS.log);
   if (log !== "quiet" && !LOG_FORMATS.includes(log as LogFormat)) throw new UsageError(`invalid --log "${log}" (expected text or json)`);
   return {
     services,
     host,
     transports,
     allow: parseAllowList(list(raw.allow)),
-    udpRate: parseCount(raw.udpRate ?? DEFAULT_UDP_RATE, "--udp-rate", 1_000_000),
-    udpReplyRate: parseCount(raw.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, "--udp-reply-rate", 100_000_000),
-    udpExcess: sizeOrZero(raw.udpExcess ?? DEFAULT_UDP_EXCESS, "--udp-excess"),
+    udpRate: parseCount(raw.udpRate ?? DEFAULTS.udpRate, "--udp-rate", 1_000_000),
+    udpReplyRate: parseCount(raw.udpReplyRate ?? DEFAULTS.udpReplyRate, "--udp-reply-rate", 100_000_000),
+    udpExcess: sizeOrZero(raw.udpExcess ?? DEFAULTS.udpExcess, "--udp-excess"),
     limits: {
-      maxConnections: Math.max(1, parseCount(raw.maxConnections ?? DEFAULT_LIMITS.maxConnections, "--max-connections", 1_000_000)),
-      maxPerAddress: parseCount(raw.maxPerAddress ?? DEFAULT_LIMITS.maxPerAddress, "--max-per-address", 1_000_000),
-      idleTimeoutMs: durationOrZero(raw.idleTimeout ?? "5m", "--idle-timeout"),
-      maxLifetimeMs: durationOrZero(raw.maxLifetime ?? "1h", "--max-lifetime"),
-      maxPending: parseSize(raw.maxPending ?? DEFAULT_LIMITS.maxPending, "--max-pending"),
-      maxOutput: parseSize(raw.maxOutput ?? DEFAULT_LIMITS.maxOutput, "--max-output"),
+      maxConnections: Math.max(1, parseCount(raw.maxConnections ?? DEFAULTS.maxConnections, "--max-connections", 1_000_000)),
+      maxPerAddress: parseCount(raw.maxPerAddress ?? DEFAULTS.maxPerAddress, "--max-per-address", 1_000_000),
+      idleTimeoutMs: durationOrZero(raw.idleTimeout ?? DEFAULTS.idleTimeout, "--idle-timeout"),
+      maxLifetimeMs: durationOrZero(raw.maxLifetime ?? DEFAULTS.maxLifetime, "--max-lifetime"),
+      maxPending: parseSize(raw.maxPending ?? DEFAULTS.maxPending, "--max-pending"),
+      maxOutput: parseSize(raw.maxOutput ?? DEFAULTS.maxOutput, "--max-output"),
     },
-    drainMs: durationOrZero(raw.drain ?? "5s", "--drain"),
+    drainMs: durationOrZero(raw.drain ?? DEFAULTS.drain, "--drain"),
     statsMs: raw.stats === undefined ? undefined : parseDuration(raw.stats, "--stats"),
     log: log as LogFormat,
   };
@@ -200,20 +219,20 @@ export function registerServe(cli: CAC, io: Io): void {
     .option("--tcp", "Serve TCP only")
     .option("--host <address>", "Address to bind (default: :: for all interfaces, IPv6 and IPv4)")
     .option("--port <port>", "Port to bind, 0 for any free port (default: the protocol's, 12000 for upper)")
-    .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", { default: "upper" })
+    .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", { default: DEFAULTS.protocol })
     .option("--quotes <file>", "Quotes for qotd: one a line, or fortune's %-separated form")
     .option("--allow <cidr>", "Serve only these addresses, repeatable (others: no UDP reply, TCP closed at once)")
-    .option("--udp-reply-rate <n>", "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)", { default: DEFAULT_UDP_REPLY_RATE })
-    .option("--udp-rate <n>", "UDP replies larger than their request, per source prefix (/24, /56) a second (0: none)", { default: DEFAULT_UDP_RATE })
-    .option("--udp-excess <size>", "Bytes a second that UDP replies may add over their requests, all sources together (0: none)", { default: "64k" })
-    .option("--max-connections <n>", "Open TCP connections at most; more are closed at once and counted", { default: DEFAULT_LIMITS.maxConnections })
-    .option("--max-per-address <n>", "Open TCP connections per address (IPv4, IPv6 /64); more are closed at once (0: no cap)", { default: DEFAULT_LIMITS.maxPerAddress })
-    .option("--idle-timeout <duration>", "Close a TCP connection where nothing moved for this long (0: never)", { default: "5m" })
-    .option("--max-lifetime <duration>", "Close a TCP connection open this long, however it trickles (0: never)", { default: "1h" })
-    .option("--max-pending <size>", "Output a slow reader may leave unsent before the server stops reading it", { default: "1m" })
-    .option("--max-output <size>", "Output queued for all slow readers together; past it, connections adding to it are not read", { default: "64m" })
-    .option("--drain <duration>", "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)", { default: "5s" })
-    .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", { default: "text" })
+    .option("--udp-reply-rate <n>", "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)", { default: DEFAULTS.udpReplyRate })
+    .option("--udp-rate <n>", "UDP replies larger than their request, per source prefix (/24, /56) a second (0: none)", { default: DEFAULTS.udpRate })
+    .option("--udp-excess <size>", "Bytes a second that UDP replies may add over their requests, all sources together (0: none)", { default: DEFAULTS.udpExcess })
+    .option("--max-connections <n>", "Open TCP connections at most; more are closed at once and counted", { default: DEFAULTS.maxConnections })
+    .option("--max-per-address <n>", "Open TCP connections per address (IPv4, IPv6 /64); more are closed at once (0: no cap)", { default: DEFAULTS.maxPerAddress })
+    .option("--idle-timeout <duration>", "Close a TCP connection where nothing moved for this long (0: never)", { default: DEFAULTS.idleTimeout })
+    .option("--max-lifetime <duration>", "Close a TCP connection open this long, however it trickles (0: never)", { default: DEFAULTS.maxLifetime })
+    .option("--max-pending <size>", "Output a slow reader may leave unsent before the server stops reading it", { default: DEFAULTS.maxPending })
+    .option("--max-output <size>", "Output queued for all slow readers together; past it, connections adding to it are not read", { default: DEFAULTS.maxOutput })
+    .option("--drain <duration>", "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)", { default: DEFAULTS.drain })
+    .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", { default: DEFAULTS.log })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
     .option("--quiet", "Print nothing on stderr (wins over --log)")
     .example("  upcat serve                  # uppercase on udp and tcp port 12000")
