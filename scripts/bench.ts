@@ -70,10 +70,16 @@ async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
   }
   throw new Error(`nothing listening on ${port}`);
 }
+/** RELAYS forward to cref, so that the relay, not the server behind it, is what is measured. */
+const RELAYS = ["relay-upcat", "relay-socat"];
 async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
-    const argv = name === "upcat"
+    const behind = servers.cref?.port;
+    if (RELAYS.includes(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
+    const argv = name === "relay-upcat" ? [upcat, "relay", `127.0.0.1:${port}`, `127.0.0.1:${behind}`, "--quiet", "--max-connections", "19000"]
+      : name === "relay-socat" ? ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, `TCP:127.0.0.1:${behind}`]
+      : name === "upcat"
       // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
       ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
       : name === "cref" ? [cref, String(port)]
@@ -90,7 +96,12 @@ function rssKb(pid: number): number {
 }
 
 // ---- scenarios ----
-interface Scenario { name: string; label: string; unit: string; servers: string[]; run(s: Server): Promise<{ value: number; errors: number }> }
+/**
+ * Scenario is one row. `keys` names a server's column where it is not the server's own name, and
+ * `ref` is the column the ratio divides by (cref unless told): the relay rows compare upcat's relay
+ * with socat's, both in front of cref.
+ */
+interface Scenario { name: string; label: string; unit: string; servers: string[]; keys?: Record<string, string>; ref?: string; run(s: Server): Promise<{ value: number; errors: number }> }
 const S = String;
 async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
   const r = await sh([loadgen, mode, ...rest.map(S)], 120_000);
@@ -108,6 +119,14 @@ const scenarios: Scenario[] = [
   { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
   { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "bare", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
   {
+    name: "relay-tcps", label: "relay TCP stream MB/s (to cref)", unit: "MB/s", servers: ["relay-upcat", "relay-socat"],
+    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" }, ref: "socat relay", run: (s) => lg("tcps", s.port, streamMb, 65520),
+  },
+  {
+    name: "relay-tcpc", label: "relay TCP connections/s, 32 clients (to cref)", unit: "/s", servers: ["relay-upcat", "relay-socat"],
+    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" }, ref: "socat relay", run: (s) => lg("tcpc", s.port, secs, 32, 64),
+  },
+  {
     name: "tcps-utf8", label: "TCP stream MB/s, UTF-8 (Korean, German)", unit: "MB/s", servers: ["upcat", "cref"],
     async run(s) {
       const r = await sh([BUN, join(ROOT, "scripts/bench/utf8-stream.ts"), S(s.port), S(streamMb)], 120_000);
@@ -123,7 +142,9 @@ const rows: Row[] = [];
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2; };
 
 const active = scenarios.filter((s) => want(s.name));
-const serverNames = [...new Set([...active.flatMap((s) => s.servers), ...(want("rss") ? ["upcat", "cref"] : [])])];
+// The relays go last: they forward to cref, which must be up before them.
+const needed = [...active.flatMap((s) => s.servers), ...(want("rss") ? ["upcat", "cref"] : []), ...(active.some((s) => s.servers.some((n) => RELAYS.includes(n))) ? ["cref"] : [])];
+const serverNames = [...new Set(needed)].sort((a, b) => Number(RELAYS.includes(a)) - Number(RELAYS.includes(b)));
 const servers: Record<string, Server> = {};
 try {
   for (const n of serverNames) servers[n] = await start(n);
@@ -146,10 +167,10 @@ try {
       }
     }
     const results: Row["results"] = {};
-    for (const n of sc.servers) results[n] = { median: median(samples[n] ?? []), samples: samples[n] ?? [], errors: errors[n] ?? 0 };
-    const row: Row = { name: sc.name, label: sc.label, unit: sc.unit, results, ratio: results.upcat!.median / results.cref!.median };
+    for (const n of sc.servers) results[sc.keys?.[n] ?? n] = { median: median(samples[n] ?? []), samples: samples[n] ?? [], errors: errors[n] ?? 0 };
+    const row: Row = { name: sc.name, label: sc.label, unit: sc.unit, results, ratio: results.upcat!.median / results[sc.ref ?? "cref"]!.median };
     rows.push(row);
-    log(`${sc.name}: ${sc.servers.map((n) => `${n} ${fmt(results[n]!.median)} (${results[n]!.samples.map(fmt).join(" ")}, errors ${results[n]!.errors})`).join("; ")}; ratio ${row.ratio!.toFixed(2)}`);
+    log(`${sc.name}: ${Object.entries(results).map(([n, r]) => `${n} ${fmt(r.median)} (${r.samples.map(fmt).join(" ")}, errors ${r.errors})`).join("; ")}; ratio ${row.ratio!.toFixed(2)}`);
   }
 
   // ---- memory ----
@@ -225,23 +246,46 @@ function fmt(x: number): string {
 }
 
 // ---- report ----
-const table = [
+const tableText = [
   "| scenario | upcat | cref | upcat/cref | other |",
   "| --- | --- | --- | --- | --- |",
   ...rows.map((r) => {
-    const ref = r.results.cref ?? r.results.nc;
+    const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : "socat relay";
+    const ref = r.results[refName];
     const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}${k === "bare" ? ` (upcat/bare ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`).join(", ");
     const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
-    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : " of nc"}` : "–"} | ${other}${err} |`;
+    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`;
   }),
 ].join("\n");
 if (args.json) for (const r of rows) console.log(JSON.stringify(r));
-else console.log(table);
+else console.log(tableText);
+
+/**
+ * mergeRows is the README's table with this run's rows put in place of the rows of the same label
+ * (new ones appended): with --only, the rows not measured this time are kept as they were.
+ */
+function mergeRows(readme: string, fresh: string): string {
+  const freshRows = fresh.split("\n").slice(2);
+  const label = (line: string) => line.split("|")[1]?.trim();
+  const start = readme.search(/^\| scenario \| upcat \|/m);
+  if (start < 0) return fresh;
+  const old = readme.slice(start).split("\n");
+  const end = old.findIndex((l) => !l.startsWith("|"));
+  const oldRows = old.slice(2, end < 0 ? undefined : end);
+  const byLabel = new Map(freshRows.map((l) => [label(l), l]));
+  const merged = oldRows.map((l) => {
+    const replacement = byLabel.get(label(l));
+    byLabel.delete(label(l));
+    return replacement ?? l;
+  });
+  return [...old.slice(0, 2), ...merged, ...byLabel.values()].join("\n");
+}
 
 if (args.readme && rows.length > 0) {
   const readme = join(ROOT, "README.md");
   const text = existsSync(readme) ? readFileSync(readme, "utf8") : "";
   const cores = navigator.hardwareConcurrency;
+  const table = args.only ? mergeRows(text, tableText) : tableText;
   const section = [
     "## Performance",
     "",
@@ -252,6 +296,8 @@ if (args.readme && rows.length > 0) {
     "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`).",
     "bare is `scripts/bench/bare-server.ts`, the least a Bun server can do (ASCII uppercase, no limits or counters):",
     "upcat/bare is the part of the distance to cref that is upcat's own.",
+    "The relay rows put `upcat relay` and socat's relay (`socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q`) in front of",
+    "cref, in alternating rounds; their ratio is upcat's relay over socat's (socat forks a process a connection).",
     "Figures move from run to run; compare within one run.",
     "",
     table,

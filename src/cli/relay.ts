@@ -36,7 +36,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   try {
     running = await startRelay({
       transport: ends.transport, listen: { host: ends.listen.host, port: ends.listen.port }, target, allow: shared.allow,
-      limits: shared.limits, faults, onEvent: say,
+      limits: shared.limits, faults, onEvent: shared.log === "quiet" ? undefined : say,
     });
   } catch (err) {
     // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.

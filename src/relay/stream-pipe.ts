@@ -1,7 +1,7 @@
 // One direction of a relayed TCP connection: bytes from a source socket to a destination, with backpressure, half-close and that direction's faults.
 import type { Socket } from "bun";
 import type { OutputBudget } from "../transport/output-budget.ts";
-import type { DirectionFaults } from "./faults.ts";
+import type { Direction, DirectionFaults } from "./faults.ts";
 import type { Random } from "./random.ts";
 
 /** CHUNK_GAP_MS is the pause between --chunk pieces: long enough that each leaves as a segment of its own. */
@@ -21,17 +21,20 @@ export interface Tally {
   dropped: number;
 }
 
-/** PipeHooks are what a pipe asks of its connection. */
-export interface PipeHooks {
-  /** source is the sending socket, once there is one, to pause and resume. */
-  source(): Socket<any> | undefined;
+/**
+ * PipeOwner is what a pipe asks of its connection, naming its direction. One object (the connection)
+ * serves both pipes, so a connection costs no closures of its own.
+ */
+export interface PipeOwner {
+  /** source is the direction's sending socket, once there is one, to pause and resume. */
+  source(direction: Direction): Socket<any> | undefined;
   /** reset is --reset-after firing: both sides get an RST. */
   reset(): void;
   /** stalled is --stall-after firing, for the log. */
-  stalled(): void;
+  stalled(direction: Direction): void;
   /** received and forwarded hear of every byte count that moves (the counters, and the idle timeout's clock). */
-  received(n: number): void;
-  forwarded(n: number): void;
+  received(direction: Direction, n: number): void;
+  forwarded(direction: Direction, n: number): void;
   /** finished: the destination has had its FIN. */
   finished(): void;
 }
@@ -67,13 +70,16 @@ export class StreamPipe {
   private wake: (() => void) | undefined;
   /** plain: no fault that changes timing or cutting, so a chunk may go straight through. */
   private readonly plain: boolean;
+  private draw: Random | undefined;
 
   constructor(
+    private readonly direction: Direction,
     private readonly faults: DirectionFaults,
-    private readonly random: Random,
+    /** random is called for jitter only, and made only then: most relays never draw. */
+    private readonly random: () => Random,
     private readonly maxPending: number,
     private readonly budget: OutputBudget,
-    private readonly hooks: PipeHooks,
+    private readonly hooks: PipeOwner,
     /** total is the relay's tally of this direction, over every connection. */
     private readonly total: Tally,
   ) {
@@ -91,7 +97,7 @@ export class StreamPipe {
   /** push takes a chunk the source sent (Bun hands each read over in a buffer of its own: it is kept, not copied). */
   push(chunk: Uint8Array): void {
     this.count("received", chunk.length);
-    this.hooks.received(chunk.length);
+    this.hooks.received(this.direction, chunk.length);
     if (this.done || this.stalledNow || this.resetting) return void (this.count("dropped", chunk.length));
     const cap = this.capAfter();
     if (cap !== undefined && chunk.length >= cap) {
@@ -181,7 +187,7 @@ export class StreamPipe {
     const f = this.faults;
     let at = 0;
     if (f.delay) {
-      const jitter = f.delay.jitterMs > 0 ? (this.random() * 2 - 1) * f.delay.jitterMs : 0;
+      const jitter = f.delay.jitterMs > 0 ? ((this.draw ??= this.random())() * 2 - 1) * f.delay.jitterMs : 0;
       // A TCP stream keeps its order: jitter never lets a chunk overtake the one before.
       at = Math.max(this.lastAt, performance.now() + f.delay.ms + jitter);
       this.lastAt = at;
@@ -192,14 +198,14 @@ export class StreamPipe {
     if (this.paused) return;
     if (this.queued > this.maxPending || this.budget.over) {
       this.paused = true;
-      this.hooks.source()?.pause();
+      this.hooks.source(this.direction)?.pause();
     }
   }
 
   private wrote(n: number): void {
     if (n <= 0) return;
     this.count("forwarded", n);
-    this.hooks.forwarded(n);
+    this.hooks.forwarded(this.direction, n);
     const fromQueue = Math.min(n, this.queued);
     if (fromQueue > 0) {
       this.queued -= fromQueue;
@@ -222,7 +228,7 @@ export class StreamPipe {
       return;
     }
     this.paused = false;
-    this.hooks.source()?.resume();
+    this.hooks.source(this.direction)?.resume();
   }
 
   /** capAfter is how many more bytes --reset-after or --stall-after SIZE lets through, if either is set. */
@@ -244,9 +250,9 @@ export class StreamPipe {
   private stall(dropQueued = true): void {
     if (this.stalledNow || this.done) return;
     this.stalledNow = true;
-    this.hooks.source()?.pause();
+    this.hooks.source(this.direction)?.pause();
     if (dropQueued) this.drop();
-    this.hooks.stalled();
+    this.hooks.stalled(this.direction);
   }
 
   private fireReset(): void {

@@ -4,10 +4,10 @@ import { errnoCode } from "../errors.ts";
 import { hostPort, plainAddress } from "../transport/address.ts";
 import { bindOrExplain, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
-import { describeFaults, type Faults, noFaults } from "./faults.ts";
+import { type Direction, describeFaults, type Faults, noFaults } from "./faults.ts";
 import { randomFor } from "./random.ts";
 import { newRelayCounts, type Relay, type RelayCloseReason, type RelayCounts, type RelayOptions } from "./relay.ts";
-import { StreamPipe } from "./stream-pipe.ts";
+import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
 import type { Counters } from "../transport/listener.ts";
 
 /** Shared is what every connection of one relay shares. */
@@ -27,8 +27,8 @@ interface Shared {
 
 type RelaySocket = Socket<Link>;
 
-/** Link is one relayed connection: the client's socket, the target's, and a pipe each way. */
-class Link {
+/** Link is one relayed connection: the client's socket, the target's, and a pipe each way (whose owner it is). */
+class Link implements PipeOwner {
   server: RelaySocket | undefined;
   readonly up: StreamPipe;
   readonly down: StreamPipe;
@@ -40,7 +40,7 @@ class Link {
   serverClosed = false;
   /** reported: the close event is out and the link forgotten, once. */
   reported = false;
-  stalled: string[] = [];
+  stalledWays: string[] = [];
 
   constructor(
     readonly shared: Shared,
@@ -48,32 +48,35 @@ class Link {
     readonly peer: string,
     readonly port: number,
   ) {
-    const { faults, limits, output, relay, counters } = shared;
+    const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
-    const touch = () => (this.lastActive = Date.now());
-    this.up = new StreamPipe(faults.up, randomFor(faults.seed, n, "up"), limits.maxPending, output, {
-      source: () => this.client,
-      reset: () => this.faultReset(),
-      stalled: () => this.stall("up"),
-      received: (k) => {
-        counters.bytesIn += k;
-        touch();
-      },
-      forwarded: touch,
-      finished: () => this.halfDone(),
-    }, relay.up);
-    this.down = new StreamPipe(faults.down, randomFor(faults.seed, n, "down"), limits.maxPending, output, {
-      source: () => this.server,
-      reset: () => this.faultReset(),
-      stalled: () => this.stall("down"),
-      received: touch,
-      forwarded: (k) => {
-        counters.bytesOut += k;
-        touch();
-      },
-      finished: () => this.halfDone(),
-    }, relay.down);
+    this.up = new StreamPipe("up", faults.up, () => randomFor(faults.seed, n, "up"), limits.maxPending, output, this, relay.up);
+    this.down = new StreamPipe("down", faults.down, () => randomFor(faults.seed, n, "down"), limits.maxPending, output, this, relay.down);
     this.down.dst = client;
+  }
+
+  source(direction: Direction): RelaySocket | undefined {
+    return direction === "up" ? this.client : this.server;
+  }
+
+  received(direction: Direction, n: number): void {
+    if (direction === "up") this.shared.counters.bytesIn += n;
+    this.lastActive = Date.now();
+  }
+
+  forwarded(direction: Direction, n: number): void {
+    if (direction === "down") this.shared.counters.bytesOut += n;
+    this.lastActive = Date.now();
+  }
+
+  reset(): void {
+    this.shared.relay.resets++;
+    this.resetBoth("fault");
+  }
+
+  stalled(direction: Direction): void {
+    this.shared.relay.stalls++;
+    this.stalledWays.push(`${direction} stall-after`);
   }
 
   /** connected: the target accepted; what the client sent meanwhile goes now. */
@@ -119,8 +122,8 @@ class Link {
     this.settle();
   }
 
-  /** halfDone: one direction's FIN has been passed on; when both have, or the far side is gone, the sockets close. */
-  private halfDone(): void {
+  /** finished: one direction's FIN has been passed on; when both have, or the far side is gone, the sockets close. */
+  finished(): void {
     if (this.up.finished && (this.down.finished || this.serverClosed)) {
       this.client.end();
       this.server?.end();
@@ -147,16 +150,6 @@ class Link {
     this.settle();
   }
 
-  private faultReset(): void {
-    this.shared.relay.resets++;
-    this.resetBoth("fault");
-  }
-
-  private stall(direction: string): void {
-    this.shared.relay.stalls++;
-    this.stalled.push(`${direction} stall-after`);
-  }
-
   /** settle reports the link once both sockets are closed. */
   settle(): void {
     if (this.reported || !this.clientClosed || !(this.serverClosed || !this.server && this.reason)) return;
@@ -173,7 +166,7 @@ class Link {
       dropped_up: this.up.tally.dropped, dropped_down: this.down.tally.dropped,
       duration_ms: Date.now() - this.openedAt, reason: this.reason ?? "done",
       ...(this.error ? { error: this.error } : {}), faults: faultNames,
-      ...(this.stalled.length > 0 ? { stalled: this.stalled } : {}),
+      ...(this.stalledWays.length > 0 ? { stalled: this.stalledWays } : {}),
     });
   }
 }

@@ -4,6 +4,7 @@ import { errnoCode } from "../errors.ts";
 import { hostPort, plainAddress } from "../transport/address.ts";
 import { bindOrExplain, type Counters, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
+import { isUnanswerable, markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { describeFaults, type Faults, noFaults } from "./faults.ts";
 import { randomFor } from "./random.ts";
@@ -199,6 +200,9 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
           if (!open) return;
           const peer = plainAddress(address);
           if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
+          // The relay answers its clients as a server does: a forged service-port, broadcast or
+          // multicast source would make it a reflector or one end of a loop.
+          if (isUnanswerable(peer, port)) return void counters.reflected++;
           const key = `${address} ${port}`;
           const session = sessions.get(key) ?? openSession(key, address, port);
           // A copy: the pipe may hold the datagram past this call, and the buffer is Bun's.
@@ -210,6 +214,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
     }),
   );
   shared.front = front as unknown as UdpSend;
+  markServed(front.port);
   const idle = limits.idleTimeoutMs;
   const sweeper = idle > 0 ? setInterval(() => closeIdle(shared), Math.min(1000, Math.max(10, idle / 4))) : undefined;
   sweeper?.unref();
@@ -218,6 +223,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
     open = false;
     clearInterval(sweeper);
     for (const s of [...sessions.values()]) s.close("shutdown");
+    unmarkServed(front.port);
     front.close();
   };
   return {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { freePort } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import type { Limits } from "../../src/transport/listener.ts";
+import { SERVICE_PORTS_ABOVE_1023 } from "../../src/transport/reflection.ts";
 import { Cleanup, relay, type TestRelay, waitFor } from "./harness.ts";
 
 const cleanup = new Cleanup();
@@ -214,5 +215,25 @@ describe("datagram faults", () => {
     await waitFor(() => r.relay.up.received === 50, "fifty at the relay");
     expect(r.relay.up.dropped).toBe(40);
     await waitFor(() => target.heard.length === 10, "the ten held ones, late");
+  });
+});
+
+describe("reflection", () => {
+  test("a datagram from a service source port (SSDP, memcached, upcat's own...) is never relayed, only counted", async () => {
+    const target = await udpTarget();
+    const r = await udpRelay(target.port);
+    // Any one of the listed ports will do; a test cannot count on a particular one being free.
+    let from: Bun.udp.Socket<"buffer"> | undefined;
+    for (const port of SERVICE_PORTS_ABOVE_1023) {
+      from = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(() => undefined);
+      if (from) break;
+    }
+    if (!from) throw new Error("every listed service port is taken on 127.0.0.1");
+    const sock = from;
+    cleanup.add(() => sock.close());
+    sock.send(Buffer.from("loop?"), r.port, "127.0.0.1");
+    await waitFor(() => r.counters.reflected === 1, "the refusal to be counted");
+    expect(target.heard.length).toBe(0);
+    expect(r.counters.connections).toBe(0);
   });
 });
