@@ -261,14 +261,15 @@ if (args.json) for (const r of rows) console.log(JSON.stringify(r));
 else console.log(tableText);
 
 /**
- * mergeRows is the README's table with this run's rows put in place of the rows of the same label
- * (new ones appended): with --only, the rows not measured this time are kept as they were.
+ * mergeRows is the README with this run's rows put in place of the table rows of the same label (new
+ * ones appended) and nothing else changed: with --only, the rows not measured this time, and the
+ * prose that says when and how they were, stay as they were. Undefined when the README has no table yet.
  */
-function mergeRows(readme: string, fresh: string): string {
+function mergeRows(readme: string, fresh: string): string | undefined {
   const freshRows = fresh.split("\n").slice(2);
   const label = (line: string) => line.split("|")[1]?.trim();
   const start = readme.search(/^\| scenario \| upcat \|/m);
-  if (start < 0) return fresh;
+  if (start < 0) return undefined;
   const old = readme.slice(start).split("\n");
   const end = old.findIndex((l) => !l.startsWith("|"));
   const oldRows = old.slice(2, end < 0 ? undefined : end);
@@ -278,14 +279,16 @@ function mergeRows(readme: string, fresh: string): string {
     byLabel.delete(label(l));
     return replacement ?? l;
   });
-  return [...old.slice(0, 2), ...merged, ...byLabel.values()].join("\n");
+  const after = end < 0 ? [] : old.slice(end);
+  return readme.slice(0, start) + [...old.slice(0, 2), ...merged, ...byLabel.values(), ...after].join("\n");
 }
 
 if (args.readme && rows.length > 0) {
   const readme = join(ROOT, "README.md");
   const text = existsSync(readme) ? readFileSync(readme, "utf8") : "";
   const cores = navigator.hardwareConcurrency;
-  const table = args.only ? mergeRows(text, tableText) : tableText;
+  const merged = args.only ? mergeRows(text, tableText) : undefined;
+  const table = tableText;
   const section = [
     "## Performance",
     "",
@@ -309,12 +312,13 @@ if (args.readme && rows.length > 0) {
   ].join("\n");
   const start = text.search(/^## Performance\s*$/m);
   let next: string;
-  if (start < 0) next = `${text.replace(/\n*$/, "\n\n")}${section}`;
+  if (merged !== undefined) next = merged;
+  else if (start < 0) next = `${text.replace(/\n*$/, "\n\n")}${section}`;
   else {
     const after = text.slice(start + 1).search(/^## /m);
     next = after < 0 ? `${text.slice(0, start)}${section}` : `${text.slice(0, start)}${section}\n${text.slice(start + 1 + after)}`;
   }
   writeFileSync(readme, next);
-  log("README.md: ## Performance written");
+  log(merged !== undefined ? `README.md: the ${args.only!.join(",")} rows of ## Performance written` : "README.md: ## Performance written");
 }
 process.exit(0);
