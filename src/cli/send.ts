@@ -5,6 +5,8 @@ import { protocolNamed } from "../protocol/index.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import { hostPort } from "../transport/address.ts";
 import { request, type RequestResult } from "../transport/request.ts";
+import { streamRequest } from "../transport/stream-request.ts";
+import { udpWindow } from "../transport/udp-window.ts";
 import { looksLikeTarget, parseTarget, type Target, type TargetDefaults } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
@@ -83,11 +85,55 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
     }
     // ^D ends the prompt's line, so the shell's prompt starts on its own.
     io.prompt("\n");
-  } else {
-    // Piped: each line goes as read, terminator included, so the output is the input transformed, byte for byte.
+  } else if (opts.json || !opts.protocol.client.replies) {
+    // Piped, one record (or one count) a line: each line goes as read, terminator included.
     for await (const line of lines(io.stdin())) await exchange(line, opts, io);
+  } else {
+    // Piped: lines go out without waiting for replies, and the output is the input transformed, byte for byte.
+    await pipelined(opts, io);
   }
   return 0;
+}
+
+/** UDP_WINDOW is how many piped lines wait for their replies at once over UDP. */
+const UDP_WINDOW = 64;
+
+/**
+ * pipelined sends piped stdin without waiting for each reply: over TCP as one stream on one
+ * connection (nc -N), over UDP as a datagram a line with a window in flight, replies in order.
+ */
+async function pipelined(opts: SendOptions, io: Io): Promise<void> {
+  const printer = replyPrinter(opts, io);
+  if (opts.target.transport === "tcp") {
+    await streamRequest(opts.target, io.stdin(), { timeoutMs: opts.timeoutMs, onData: printer.data });
+    printer.end();
+  } else {
+    await udpWindow(opts.target, lines(io.stdin()), {
+      window: UDP_WINDOW,
+      timeoutMs: opts.timeoutMs,
+      retries: opts.retries,
+      onReply(reply) {
+        printer.data(reply);
+        printer.end();
+      },
+    });
+  }
+  await io.flush();
+}
+
+/** replyPrinter prints a reply as it comes and ends it in a newline, as the textbook's print() does, unless it has one or --binary. */
+function replyPrinter(opts: SendOptions, io: Io) {
+  let lastByte: number | undefined;
+  return {
+    data(chunk: Uint8Array) {
+      if (chunk.length > 0) lastByte = chunk[chunk.length - 1];
+      io.out(chunk);
+    },
+    end() {
+      if (!opts.binary && lastByte !== 10) io.out("\n");
+      lastByte = undefined;
+    },
+  };
 }
 
 /**
@@ -99,18 +145,13 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
   const role = opts.protocol.client;
   const whole = opts.json || role.show !== undefined;
   const chunks: Uint8Array[] = [];
-  let lastByte: number | undefined;
+  const printer = replyPrinter(opts, io);
   const result = await request(opts.target, payload, {
     timeoutMs: opts.timeoutMs,
     retries: opts.retries,
     role,
     maxBytes: opts.maxBytes,
-    onData: whole
-      ? (chunk) => chunks.push(chunk)
-      : (chunk) => {
-          if (chunk.length > 0) lastByte = chunk[chunk.length - 1];
-          io.out(chunk);
-        },
+    onData: whole ? (chunk) => chunks.push(chunk) : printer.data,
   });
   const reply = Buffer.concat(chunks);
   if (role.show) {
@@ -120,7 +161,7 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
   if (opts.json) io.out(`${JSON.stringify(record(opts, payload, result, reply))}\n`);
   else if (!role.replies) io.out(`${payload.length} bytes sent\n`);
   else if (role.show) io.out(`${opts.raw ? String(readNumber(reply)) : role.show(reply)}\n`);
-  else if (!opts.binary && lastByte !== 10) io.out("\n");
+  else printer.end();
   await io.flush();
 }
 

@@ -42,7 +42,8 @@ export class StreamConn {
   private readonly where: string;
   private readonly out = new WriteQueue();
   private readonly inbox: Uint8Array[] = [];
-  private reader?: { resolve(chunk: Uint8Array | null): void; reject(err: unknown): void; timer?: ReturnType<typeof setTimeout> };
+  private reader?: { resolve(chunk: Uint8Array | null): void; reject(err: unknown): void; timer?: ReturnType<typeof setTimeout>; timeoutMs?: number };
+  private readTimeoutMs?: number;
   private flushed: (() => void)[] = [];
   private writeFailed: ((err: unknown) => void)[] = [];
   /** eof: the peer half-closed; failure: the connection broke; writeClosed: we half-closed. */
@@ -85,8 +86,9 @@ export class StreamConn {
 
   /**
    * read resolves with the next bytes that came, or null once the peer has half-closed. It rejects
-   * when the connection broke, or with ETIMEDOUT when nothing moved either way for timeoutMs (a long
-   * request still going out to a server that answers at the end is not a stall).
+   * when the connection broke, or with ETIMEDOUT when nothing moved either way for the read timeout
+   * (this call's timeoutMs, else setReadTimeout's): a long request still going out to a server that
+   * answers at the end is not a stall.
    */
   read(timeoutMs?: number): Promise<Uint8Array | null> {
     const chunk = this.inbox.shift();
@@ -94,17 +96,37 @@ export class StreamConn {
     if (this.failure) return Promise.reject(this.failure);
     if (this.eof) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      this.reader = { resolve, reject };
-      if (timeoutMs === undefined) return;
+      this.reader = { resolve, reject, timeoutMs: timeoutMs ?? this.readTimeoutMs };
       this.lastMoved = performance.now();
-      const check = () => {
-        const idle = performance.now() - this.lastMoved;
-        if (idle < timeoutMs) return void (this.reader!.timer = setTimeout(check, timeoutMs - idle));
-        this.reader = undefined;
-        reject(new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${timeoutMs}ms`, "ETIMEDOUT"));
-      };
-      this.reader.timer = setTimeout(check, timeoutMs);
+      this.armReader();
     });
+  }
+
+  /**
+   * setReadTimeout bounds every read from now on, the one waiting included (Go's SetReadDeadline, as
+   * a span of silence): a client streaming stdin sets it once its input has ended, not before.
+   */
+  setReadTimeout(timeoutMs: number | undefined): void {
+    this.readTimeoutMs = timeoutMs;
+    if (!this.reader) return;
+    this.reader.timeoutMs = timeoutMs;
+    this.lastMoved = performance.now();
+    this.armReader();
+  }
+
+  private armReader(): void {
+    const reader = this.reader!;
+    clearTimeout(reader.timer);
+    const ms = reader.timeoutMs;
+    if (ms === undefined) return;
+    const check = () => {
+      const idle = performance.now() - this.lastMoved;
+      if (idle < ms) return void (reader.timer = setTimeout(check, ms - idle));
+      if (this.reader !== reader) return;
+      this.reader = undefined;
+      reader.reject(new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${ms}ms`, "ETIMEDOUT"));
+    };
+    reader.timer = setTimeout(check, ms);
   }
 
   /** listen hands all input to the handlers from now on, in place of read(). */
