@@ -8,13 +8,15 @@ import { type Relay, type RelayEvent, startRelay } from "../relay/relay.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
 import type { Io } from "./io.ts";
-import { parseCount } from "./option-values.ts";
+import { parseCount, parseDuration } from "./option-values.ts";
 import { nextSignal, toServeOptions } from "./serve.ts";
 import { LIMIT_LINES_PER_SECOND, ServeLog } from "./serve-log.ts";
 
 /** SHARED are serve's options that the relay takes as they are: read by serve's own code, with serve's defaults. */
 const SHARED = ["allow", "maxConnections", "idleTimeout", "maxPending", "maxOutput", "drain", "stats", "log", "quiet"] as const;
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
+/** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
+const DEFAULT_CONNECT_TIMEOUT = "10s";
 /** SEED_MAX: a seed is 32 bits. */
 const SEED_MAX = 2 ** 32 - 1;
 
@@ -23,7 +25,8 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
   const shared = await toServeOptions(Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])));
-  if (Array.isArray(raw.seed)) throw new UsageError("--seed can be given once");
+  if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout)) throw new UsageError("--seed and --connect-timeout can be given once each");
+  const connectTimeoutMs = String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0" ? 0 : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
   const seed = raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
@@ -36,7 +39,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   try {
     running = await startRelay({
       transport: ends.transport, listen: { host: ends.listen.host, port: ends.listen.port }, target, allow: shared.allow,
-      limits: shared.limits, faults, onEvent: shared.log === "quiet" ? undefined : say,
+      limits: shared.limits, connectTimeoutMs, faults, onEvent: shared.log === "quiet" ? undefined : say,
     });
   } catch (err) {
     // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
@@ -126,6 +129,7 @@ export function registerRelay(cli: CAC, io: Io): void {
     .option("--max-output <size>", "Bytes all connections together may hold; past it, senders are not read (UDP: datagrams dropped)", d("maxOutput"))
     .option("--drain <duration>", "On SIGINT/SIGTERM, let TCP connections finish for this long (a second signal: at once)", d("drain"))
     .option("--log <format>", "text: a ready line, target failures and a last line; json: one JSON object per connection or session and event", d("log"))
+    .option("--connect-timeout <duration>", "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the kernel's, about 2m)", { default: DEFAULT_CONNECT_TIMEOUT })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
     .option("--quiet", "Print nothing on stderr (wins over --log)")
     .option("--delay <[dir:]time[±jitter]>", "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]")
