@@ -4,11 +4,14 @@ import { cac } from "cac";
 import { parseArgv } from "./cli/argv.ts";
 import { registerBench } from "./cli/bench.ts";
 import { registerCheck } from "./cli/check.ts";
+import { registerCompletion } from "./cli/completion.ts";
 import { processIo } from "./cli/io.ts";
+import { registerManpage } from "./cli/manpage.ts";
 import { registerProtocols } from "./cli/protocols.ts";
 import { registerRelay } from "./cli/relay.ts";
 import { registerSend } from "./cli/send.ts";
 import { registerServe } from "./cli/serve.ts";
+import { registerUpgrade } from "./cli/upgrade.ts";
 import { NetError, UsageError } from "./errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
@@ -22,6 +25,10 @@ registerSend(cli, io);
 registerCheck(cli, io);
 registerProtocols(cli, io);
 registerBench(cli, io);
+registerUpgrade(cli, io);
+registerManpage(cli, io);
+// Last: completions are read from every command registered before it.
+registerCompletion(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
 cli.option("-V, --version", "Print the version and exit");
 cli.help();
