@@ -51,7 +51,8 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   const ticker = shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
   const signal = await first;
   clearInterval(ticker);
-  log.draining(running.counters.open, shared.drainMs);
+  // A UDP session has nothing to finish: only TCP connections are drained.
+  if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
   const cut = await drain([running], shared.drainMs, nextSignal());
   log.stopped(signal, cut, running.counters);
   summary(io, shared.log, running);

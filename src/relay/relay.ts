@@ -80,7 +80,7 @@ export interface RelayCounts {
   /** duplicated and reordered count datagrams (UDP): copies sent, and groups let go newest first. */
   duplicated: number;
   reordered: number;
-  /** sessions: UDP sessions open now. */
+  /** sessions: UDP sessions open now (also the Counters' `open`, for the stats line). */
   sessions: number;
 }
 
