@@ -2,9 +2,11 @@
 import type { CAC } from "cac";
 import { NetError, REASONS, UsageError } from "../errors.ts";
 import { parseEnds } from "../relay/ends.ts";
-import { type FaultOptionValues, parseFaults } from "../relay/fault-options.ts";
+import { REORDER_HOLD_MS } from "../relay/datagram-pipe.ts";
+import { CHUNK_MAX, type FaultOptionValues, parseFaults, REORDER_MAX } from "../relay/fault-options.ts";
 import { describeFaults, type Faults } from "../relay/faults.ts";
 import { type Relay, type RelayEvent, startRelay } from "../relay/relay.ts";
+import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
 import type { Io } from "./io.ts";
@@ -137,8 +139,8 @@ export function registerRelay(cli: CAC, io: Io): void {
     .option("--bandwidth <[dir:]size>", "Bytes a second each connection or session may move this way, e.g. 64k or 1m [tcp, udp]")
     .option("--loss <[dir:]percent>", "Drop this share of datagrams, e.g. 1% [udp]")
     .option("--duplicate <[dir:]percent>", "Send this share of datagrams twice, 100% for all [udp]")
-    .option("--reorder <[dir:]n>", "Let datagrams go in groups of n (2 to 64), newest first; a group not filled in 250ms goes as it is [udp]")
-    .option("--chunk <[dir:]size>", "Write at most this many bytes at a time, a millisecond apart: tiny segments [tcp]")
+    .option("--reorder <[dir:]n>", `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`)
+    .option("--chunk <[dir:]size>", `Write at most this many bytes (up to ${CHUNK_MAX}) at a time, ${CHUNK_GAP_MS}ms apart: tiny segments [tcp]`)
     .option("--reset-after <[dir:]size|time>", "Reset both sides (RST) once this many bytes went this way, or this long after the open [tcp]")
     .option("--stall-after <[dir:]size|time>", "Stop forwarding this way (TCP: and stop reading the sender) after this many bytes, or this long [tcp, udp]")
     .option("--seed <n>", "Seed for --loss, --duplicate and jitter, to replay a run (default: random, printed in the ready line)")

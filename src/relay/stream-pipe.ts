@@ -5,7 +5,7 @@ import type { Direction, DirectionFaults } from "./faults.ts";
 import type { Random } from "./random.ts";
 
 /** CHUNK_GAP_MS is the pause between --chunk pieces: long enough that each leaves as a segment of its own. */
-const CHUNK_GAP_MS = 1;
+export const CHUNK_GAP_MS = 1;
 /** PACE_SLICES_PER_SECOND: --bandwidth writes in slices of a twentieth of a second's bytes, so the pace is smooth. */
 const PACE_SLICES_PER_SECOND = 20;
 /**
