@@ -19,7 +19,12 @@ export function ownedBy(path: string, lists = PACKAGES): string | undefined {
 
 /** installedPath is the file to replace: the real file behind this executable, so a symlink on PATH keeps pointing at it. */
 export function installedPath(execPath = process.execPath): string {
-  return realpathSync(execPath);
+  try {
+    return realpathSync(execPath);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new UpgradeError(`cannot find the file of this binary, ${execPath} (${code ?? String(err)}): reinstall with install.sh`);
+  }
 }
 
 /** Staged is a new binary written beside the installed one, not yet in its place. */

@@ -1,4 +1,4 @@
-// Builds every release target once per test run into the run's scratch folder, shared by the tests that need foreign binaries.
+// Builds release assets once per test run into the run's scratch folder: every target, or the host's binary at a chosen version.
 import { join } from "node:path";
 import { SCRATCH } from "./scratch.ts";
 
@@ -23,4 +23,27 @@ export function releaseDir(): Promise<string> {
     return RELEASE_DIR;
   })();
   return built;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/** hostRelease builds this machine's binary as release `version` (once per run) into its own folder, with SHA256SUMS and VERSION. */
+export function hostRelease(version: string): Promise<string> {
+  let dir = versions.get(version);
+  if (!dir) {
+    dir = (async () => {
+      const out = join(SCRATCH, `release-${version}`);
+      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", out], {
+        stdout: "pipe",
+        stderr: "pipe",
+        cwd: ROOT,
+        env: { ...process.env, UPCAT_COMMIT: "", UPCAT_VERSION: version },
+      });
+      const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      if (status !== 0) throw new Error(`scripts/build.ts --target host at ${version} failed (${status}): ${stdout}${stderr}`);
+      return out;
+    })();
+    versions.set(version, dir);
+  }
+  return dir;
 }
