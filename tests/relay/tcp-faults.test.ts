@@ -65,7 +65,8 @@ describe("--bandwidth", () => {
     // 100 KB at 200 KB/s is 500 ms; the first twentieth of a second's worth goes at once.
     expect(elapsed).toBeGreaterThanOrEqual(440);
     expect(elapsed).toBeLessThan(500 + SLACK_MS);
-    expect(target.connections[0]!.endedAt - started).toBeLessThan(300);
+    // Up is not paced: the request and its FIN were through long before the paced reply could be.
+    expect(target.connections[0]!.endedAt - started).toBeLessThan(400);
   });
 });
 
