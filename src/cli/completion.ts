@@ -5,8 +5,9 @@
 // registerCompletion must therefore run after every other command is registered.
 import type { CAC } from "cac";
 import tab from "@bomb.sh/tab/cac";
-import { script } from "@bomb.sh/tab";
+import { script, type Complete } from "@bomb.sh/tab";
 import { UsageError } from "../errors.ts";
+import { protocols } from "../protocol/index.ts";
 import type { Io } from "./io.ts";
 
 /** SHELLS are the shells tab writes scripts for. */
@@ -27,7 +28,16 @@ export function registerCompletion(cli: CAC, io: Io): void {
       return 0;
     });
   // tab reads the commands synchronously before its first await, so they are all there once this returns.
-  void tab(cli);
+  // The closed sets of values: shells, and protocol names wherever a command takes --protocol.
+  type Config = NonNullable<Parameters<typeof tab>[1]>;
+  const subCommands: Record<string, Config> = {
+    completion: { args: { shell: (complete: Complete) => SHELLS.forEach((shell) => complete(shell, `the ${shell} script`)) } },
+  };
+  for (const c of cli.commands) {
+    if (!c.options.some((o) => o.name === "protocol")) continue;
+    subCommands[c.name] = { options: { protocol: (complete: Complete) => Object.values(protocols).forEach((p) => complete(p.name, p.summary)) } };
+  }
+  void tab(cli, { subCommands });
   const complete = cli.commands.find((c) => c.name === "complete");
   if (complete) complete.description = "Print completions for the words after -- (the completion scripts call this)";
 }
