@@ -48,8 +48,9 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     if (err instanceof NetError && err.code === "EADDRINUSE") throw new NetError(err.op, err.transport, err.address, err.reason, err.code, "is another server running? pick another LISTEN port");
     throw err;
   }
-  ready(io, shared.log, running, ends.target.host === address ? hostPort(address, target.port) : `${hostPort(ends.target.host, target.port)} (${address})`, shared.allow?.text, faults);
+  // Listening for signals before the ready line: whoever reads it may signal at once.
   const first = nextSignal();
+  ready(io, shared.log, running, ends.target.host === address ? hostPort(address, target.port) : `${hostPort(ends.target.host, target.port)} (${address})`, shared.allow?.text, faults);
   const ticker = shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
   const signal = await first;
   clearInterval(ticker);
