@@ -34,6 +34,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   } catch (err) {
     const code = errnoCode(err);
     if (code === "EACCES") throw new CommandFailed(argv[0]!, 126, "permission denied (not an executable file)");
+    if (code === "ENOEXEC") throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
     if (code === "ENOENT") throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
     throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
   }
