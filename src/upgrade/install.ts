@@ -1,20 +1,21 @@
 // Puts a verified binary in place of this one: a temporary file beside it, tried, then renamed over it.
-import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { chmod, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UpgradeError } from "./errors.ts";
 
-/** PACKAGES are the package managers' lists of the files they installed, with how to upgrade through each. */
-const PACKAGES = [{ list: "/var/lib/dpkg/info/upcat.list", how: "the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i" }];
+/** DPKG_QUERY answers which Debian package installed a file, without reading dpkg's private database. */
+const DPKG_QUERY = "/usr/bin/dpkg-query";
 
-/** ownedBy says which package manager installed path, if one did: upgrade must not replace a file the manager owns. */
-export function ownedBy(path: string, lists = PACKAGES): string | undefined {
-  for (const { list, how } of lists) {
-    if (!existsSync(list)) continue;
-    const files = new Set(readFileSync(list, "utf8").split("\n"));
-    if (files.has(path)) return how;
-  }
-  return undefined;
+/** ownedBy says which package installed path, and how to upgrade it, if one did: upgrade must not replace a file a package manager owns. */
+export function ownedBy(path: string, query = DPKG_QUERY): string | undefined {
+  if (!existsSync(query)) return undefined;
+  const r = Bun.spawnSync([query, "--search", "--", path], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+  if (r.exitCode !== 0) return undefined;
+  // "upcat: /usr/bin/upcat"; a diverted file's line starts "diversion by", which is not an owner.
+  const line = r.stdout.toString().split("\n").find((l) => l.endsWith(`: ${path}`) && !l.startsWith("diversion "));
+  const name = line?.slice(0, line.indexOf(":"));
+  return name ? `the Debian package ${name}: upgrade it with apt (apt install --only-upgrade ${name}) or dpkg -i` : undefined;
 }
 
 /** installedPath is the file to replace: the real file behind this executable, so a symlink on PATH keeps pointing at it. */

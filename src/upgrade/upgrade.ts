@@ -57,6 +57,10 @@ async function expectedSum(folder: string, asset: string, stallMs: number): Prom
 /** upgrade runs the request and says what happened; it throws UpgradeError when a step fails, and then nothing was replaced. */
 export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   if (!r.target) throw new UpgradeError("this upcat runs from source (bun src/main.ts): there is no binary to replace; update the checkout instead");
+  // A file a package manager owns is refused before anything goes over the network; --check only reads.
+  const path = r.check ? "" : installedPath(r.execPath);
+  const owner = r.check ? undefined : ownedBy(path);
+  if (owner) throw new UpgradeError(`${path} belongs to ${owner}; upcat upgrade does not replace a file a package manager owns`);
   const source = releaseSource(r.env, r.version);
   const wanted = await wantedVersion(source.folder, source.mirror, r.version, r.stallMs);
   const order = compareVersions(wanted, r.current);
@@ -64,9 +68,6 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   // Without a version asked for, an older latest (a build from a newer tree) is no reason to go back.
   if (order === 0 || (!r.version && order < 0)) return { kind: "current", current: r.current, wanted };
 
-  const path = installedPath(r.execPath);
-  const owner = ownedBy(path);
-  if (owner) throw new UpgradeError(`${path} belongs to ${owner}; upcat upgrade does not replace a file a package manager owns`);
   const asset = assetName(r.target);
   const url = `${source.folder}/${asset}`;
   const sum = await expectedSum(source.folder, asset, r.stallMs);
