@@ -9,7 +9,7 @@ describe("--status", () => {
     ["200", [[200, 200]]],
     ["200,204,300-399", [[200, 200], [204, 204], [300, 399]]],
     ["100-599", [[100, 599]]],
-  ])("%s", (text, ranges) => expect(parseStatusSet(text)).toEqual({ text, ranges }));
+  ])("%s", (text, ranges) => expect(parseStatusSet(text)).toEqual({ text, ranges: ranges as [number, number][] }));
 
   test.each(["", "2xx", "99", "600", "200-", "-200", "300-200", "200,,204", " 200", "200 ", "0200", "2e2", "+200"])("%j is refused", (text) => {
     expect(() => parseStatusSet(text)).toThrow(UsageError);
