@@ -74,6 +74,12 @@ describe("the --json schema", () => {
     expect(schemaErrors(record)).toContain(words);
   });
 
+  test("the copy the README links (src/check/check-record.schema.json) is the one --schema prints", async () => {
+    const copy = await Bun.file(new URL("../../src/check/check-record.schema.json", import.meta.url)).text();
+    // Regenerate it with: bun src/main.ts check --schema > src/check/check-record.schema.json
+    expect(copy).toBe(`${JSON.stringify(CHECK_RECORD_SCHEMA, null, 2)}\n`);
+  });
+
   test("upcat check --schema prints it, and takes no targets", async () => {
     const r = await run(fromSource, ["check", "--schema"]);
     expect(r).toMatchObject({ status: 0, stderr: "" });
