@@ -167,9 +167,27 @@ describe("http:// targets", () => {
     }
   });
 
-  test("nginx: its page passes with --expect; a missing page is its 404", async () => {
+  test("every try is a fresh connection: --retries 3 on a keep-alive server that answers 500 opens 4", async () => {
+    let opens = 0;
+    const keepAlive = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: () => void opens++, data: (s) => void s.write("HTTP/1.1 500 Oops\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno") },
+    });
+    try {
+      const r = await check(["--json", "--retries", "3", `http://127.0.0.1:${keepAlive.port}/`]);
+      expect(jsonRecord(r.stdout)).toMatchObject({ state: "mismatch", attempts: 4, http: { status: 500, reason: "Oops" } });
+      expect(opens).toBe(4);
+    } finally {
+      keepAlive.stop(true);
+    }
+  });
+
+  test("nginx: its page passes with --expect, and a HEAD request passes on the status alone", async () => {
     const r = await check(["--json", `http://127.0.0.1:${nginx.http}/`, "--expect", "upcat verdicts"]);
     expect(jsonRecord(r.stdout)).toMatchObject({ state: "open", http: { status: 200 } });
+    const head = await check(["--json", `http://127.0.0.1:${nginx.http}/`, "--method", "HEAD"]);
+    expect(jsonRecord(head.stdout)).toMatchObject({ state: "open", reply: null, http: { status: 200 } });
   });
 });
 
