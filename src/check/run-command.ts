@@ -41,7 +41,12 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.
   const handlers = FORWARDED.map((signal) => {
     const pass = () => child.kill(signal);
-    process.on(signal, pass);
+    try {
+      process.on(signal, pass);
+    } catch {
+      // A platform without this signal (SIGHUP on Windows) cannot send it either.
+      return () => {};
+    }
     return () => process.off(signal, pass);
   });
   try {

@@ -47,7 +47,10 @@ export function nagiosReport(results: readonly CheckResult[], thresholds: readon
   let message: string;
   if (results.length === 1) {
     const r = results[0]!;
-    message = r.ok
+    // Under --down a pass is a port that refused: there is no response time to speak of.
+    message = r.ok && r.state !== "open" && r.state !== "no_reply"
+      ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
+      : r.ok
       ? `${r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : ""}${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
       : failure(r);
   } else {
@@ -63,6 +66,8 @@ export function nagiosReport(results: readonly CheckResult[], thresholds: readon
 
 /** failure words one failed target, with the reply that came, as check_tcp shows it ("Unexpected response"). */
 function failure(r: CheckResult): string {
+  // Only --down fails a target that answered.
+  if (r.state === "open") return `${targetText(r.target)} is open, and --down wants it closed`;
   const reply = r.reply?.length ? `: ${firstLine(r.reply)}` : "";
   if (r.cause === "mismatch" && !r.target.http) return `Unexpected response from ${targetText(r.target)}${reply}`;
   return `${targetText(r.target)} ${r.state}: ${(r.error ?? r.state).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`;

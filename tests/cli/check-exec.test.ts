@@ -153,6 +153,15 @@ describe("--down: wait for closed instead of open", () => {
     expect((await run(fromSource, ["check", "--down", "--quiet", `127.0.0.1:${closed}`, `udp://127.0.0.1:${closed}`])).status).toBe(0);
   });
 
+  test("--down under --nagios: a refused port is OK, an open one CRITICAL", async () => {
+    const ok = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${closed}`]);
+    expect(ok.stdout).toMatch(new RegExp(`^TCP OK - tcp://127\\.0\\.0\\.1:${closed} closed, as --down wants \\(connection refused\\)\\|time=`));
+    expect(ok.status).toBe(0);
+    const up = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${open.port}`]);
+    expect(up.stdout).toStartWith(`TCP CRITICAL - tcp://127.0.0.1:${open.port} is open, and --down wants it closed|`);
+    expect(up.status).toBe(2);
+  });
+
   test("--down --wait: a server that stops is waited for, then CMD runs; one that stays up is 124", async () => {
     const port = await freePort();
     const l = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
