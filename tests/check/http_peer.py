@@ -3,6 +3,7 @@
 #   /redirect/N      302 to /redirect/N-1; /redirect/0 answers 200 "arrived"
 #   /see-other       303 to /echo (a POST becomes a GET)
 #   /loop            302 to itself, for ever
+#   /near, /away     302 to /echo on this host, or on "localhost" (another host, the same server)
 #   /slow-headers    sleeps 3 s before the status line
 #   /slow-body       the status at once, then "tick\n" every 100 ms for 3 s, then "done\n"
 #   /echo            200 with the method, the request headers and the body, as text
@@ -45,6 +46,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(302, "moved\n", [("Location", f"/redirect/{n - 1}")])
         if path == "/see-other":
             return self.answer(303, "see other\n", [("Location", "/echo")])
+        if path == "/near":
+            return self.answer(302, "near\n", [("Location", "/echo")])
+        if path == "/away":
+            return self.answer(302, "away\n", [("Location", f"http://localhost:{self.server.server_address[1]}/echo")])
         if path == "/loop":
             return self.answer(302, "again\n", [("Location", "/loop")])
         if path == "/slow-headers":
