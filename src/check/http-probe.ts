@@ -126,7 +126,9 @@ async function exchange(
     // fetch says nothing of the certificate: one handshake of our own reads it and grades it as --tls does.
     const handshake = await tcpProbe(address, port, { timeoutMs: left(), tls: { insecure: false, ...opts.tls, serverName }, maxReply: 0 });
     state.tls = handshake.tls;
-    if (handshake.state !== "open") return { outcome: { ...handshake, latencyMs: handshake.latencyMs, http: httpInfo(null, 0) } };
+    // The handshake had what was left of --timeout; the user is told the --timeout they gave.
+    const words = handshake.state === "timeout" ? { error: `no TLS handshake within ${opts.timeoutMs}ms` } : {};
+    if (handshake.state !== "open") return { outcome: { ...handshake, ...words, http: httpInfo(null, 0) } };
   }
   // Dial the address this loop chose, naming the host as the URL does (Host, SNI, the certificate's name).
   const dial = new URL(url);

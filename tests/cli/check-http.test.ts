@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 import { startHttpPeer, startNotHttp, startSilent, startStaticServer, type HttpPeer } from "../check/http-peers.ts";
-import { freePort } from "../support/peers.ts";
+import { freePort, requireTool, startPeer } from "../support/peers.ts";
 import { fromSource, run, startServer, type Server } from "../support/run.ts";
 import { daysFromNow, makeCertificate, type Certificate } from "../verdicts/pki.ts";
 import { startNginx, startTlsServer, type Running } from "../verdicts/servers.ts";
@@ -133,6 +133,30 @@ describe("http:// targets", () => {
     const early = await check(["--json", "--timeout", "2s", `${peer.base}/slow-body`, "--expect", "tick"]);
     expect(jsonRecord(early.stdout)).toMatchObject({ state: "open", reply: "tick\n" });
     expect(jsonRecord(early.stdout).latency_ms).toBeLessThan(1000);
+  });
+
+  test("a connect that never completes (a full accept queue drops the SYN) times out at --timeout, http:// and https:// alike", async () => {
+    // listen(0) and three connections never accepted: the kernel drops every SYN after them.
+    const script = `import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+held = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False); c.connect_ex(s.getsockname()); held.append(c)
+time.sleep(0.2)
+print("listening", s.getsockname()[1], flush=True)
+time.sleep(60)
+`;
+    const { proc, match } = await startPeer([requireTool("python3"), "-c", script], /listening (\d+)/);
+    try {
+      const t0 = performance.now();
+      const r = await check(["--json", "--timeout", "600ms", `http://127.0.0.1:${match[1]}/`, `https://127.0.0.1:${match[1]}/`]);
+      const [plain, secure] = jsonRecords(r.stdout);
+      expect(plain).toMatchObject({ state: "timeout", error: "no HTTP response within 600ms" });
+      expect(secure).toMatchObject({ state: "timeout", error: "no TLS handshake within 600ms" });
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      proc.kill();
+    }
   });
 
   test("a port that does not speak HTTP fails with a reason, never hangs: a banner, upcat's own server, a silent peer, a closed port", async () => {
