@@ -112,7 +112,7 @@ export function registerCheck(cli: CAC, io: Io): void {
     .example("  upcat check db:5432 cache:6379          # like nc -z, but every target must pass")
     .example("  upcat check 127.0.0.1:8000-8010,9000 --json | jq -c 'select(.ok|not)'")
     .example("  upcat check --wait 60s db:5432 api:8080 -- ./server --port 80   # wait-for-it, then run")
-    .example("  upcat check http://127.0.0.1:8080/healthz --expect ok https://example.org/")
+    .example("  upcat check 'http://127.0.0.1:8080/healthz --expect ok' https://example.org/")
     .example("  upcat check --down --wait 30s api:8080   # wait until it no longer accepts")
     .example("  upcat check mail:25 --expect 220        # like check_tcp -e 220")
     .example("  upcat check udp://127.0.0.1:12000 --protocol upper")
