@@ -1,6 +1,7 @@
-// Builds the release binaries into dist/ (every target, or those named by --target) and writes dist/SHA256SUMS.
+// Builds a release into dist/: every binary (or those named by --target), VERSION and SHA256SUMS, and on a
+// full build the man page, the completion scripts, the .deb packages and the container image trees.
 //
-//   bun scripts/build.ts                          every target
+//   bun scripts/build.ts                          the whole release
 //   bun scripts/build.ts --target host            this machine's binary only, for development
 //   bun scripts/build.ts --target linux-arm64 --outdir /tmp/out
 //   bun scripts/build.ts --no-minify --no-bytecode   what the start-up measurements compare against
@@ -11,6 +12,9 @@ import { findTarget, hostTarget, targets, type Target } from "./targets.ts";
 import { buildInfo } from "./build-info.ts";
 import { writeSums } from "./sums.ts";
 import { compile, releaseConfig } from "./compile.ts";
+import { DOCS, writeDocs } from "./docs.ts";
+import { buildDeb, debName } from "./deb.ts";
+import { assembleRootfs } from "./container/rootfs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 
@@ -35,15 +39,46 @@ function chosen(): Target[] {
   });
 }
 
-async function build(t: Target, outdir: string, define: Record<string, string>): Promise<void> {
+async function timed(label: string, file: string, work: () => Promise<unknown>): Promise<void> {
   const started = performance.now();
-  const outfile = join(outdir, t.asset);
-  await compile(
-    releaseConfig({ entry: join(ROOT, "src/main.ts"), target: t, outfile, define, minify: !values["no-minify"], bytecode: !values["no-bytecode"] }),
-  );
-  const mb = (statSync(outfile).size / 1e6).toFixed(1);
+  await work();
+  const mb = (statSync(file).size / 1e6).toFixed(1);
   const s = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`${t.asset.padEnd(26)} ${mb.padStart(6)} MB  ${s}s`);
+  console.log(`${label.padEnd(30)} ${mb.padStart(6)} MB  ${s}s`);
+}
+
+async function build(t: Target, outdir: string, common: Record<string, string>): Promise<void> {
+  const outfile = join(outdir, t.asset);
+  // Each binary knows its own target, so `upcat upgrade` fetches the asset it came from (musl, baseline).
+  const define = { ...common, UPCAT_TARGET: JSON.stringify(t.name) };
+  await timed(t.asset, outfile, () =>
+    compile(releaseConfig({ entry: join(ROOT, "src/main.ts"), target: t, outfile, define, minify: !values["no-minify"], bytecode: !values["no-bytecode"] })),
+  );
+}
+
+/** extras are what a full release holds besides the binaries: docs, packages and the image trees. */
+async function extras(outdir: string, version: string): Promise<void> {
+  await writeDocs(outdir);
+  console.log(`docs: ${Object.keys(DOCS).join(", ")}`);
+  // The amd64 package holds the baseline binary: Debian's amd64 is every x86-64 CPU, AVX2 or not.
+  const debs = [
+    { arch: "amd64", binary: "upcat-linux-x64-baseline" },
+    { arch: "arm64", binary: "upcat-linux-arm64" },
+  ] as const;
+  for (const { arch, binary } of debs) {
+    await timed(debName(version, arch), join(outdir, debName(version, arch)), () =>
+      buildDeb({ binary: join(outdir, binary), docs: outdir, arch, version, outdir }),
+    );
+  }
+  // The image trees: the build context of scripts/container/Dockerfile, one folder per TARGETARCH.
+  assembleRootfs(join(outdir, "upcat-linux-x64-baseline"), "amd64", join(outdir, "container/amd64"));
+  assembleRootfs(join(outdir, "upcat-linux-arm64"), "arm64", join(outdir, "container/arm64"));
+  console.log("container trees: container/amd64, container/arm64");
+}
+
+/** isAsset says what SHA256SUMS covers: every file a user downloads from the release page. */
+function isAsset(name: string): boolean {
+  return targets.some((t) => t.asset === name) || name in DOCS || /^upcat_.+_(amd64|arm64)\.deb$/.test(name);
 }
 
 const outdir = resolve(values.outdir!);
@@ -55,9 +90,12 @@ const define = {
 };
 const started = performance.now();
 console.log(`upcat ${info.version} (${info.commit}) -> ${outdir}`);
-// One at a time, so the log reads in order; all seven take about ten seconds once Bun's runtimes are cached.
+// One at a time, so the log reads in order; all eleven take about fifteen seconds once Bun's runtimes are cached.
 for (const t of chosen()) await build(t, outdir, define);
+if (!values.target) await extras(outdir, info.version);
+// VERSION is how `upcat upgrade` learns what releases/latest/download holds without GitHub's API.
+await Bun.write(join(outdir, "VERSION"), `${info.version}\n`);
 // SHA256SUMS covers every release asset in outdir, so building one target keeps the others' lines.
-const assets = readdirSync(outdir).filter((f) => targets.some((t) => t.asset === f));
+const assets = readdirSync(outdir).filter(isAsset);
 await writeSums(outdir, assets);
 console.log(`SHA256SUMS: ${assets.length} assets; all built in ${((performance.now() - started) / 1000).toFixed(1)}s`);

@@ -11,6 +11,8 @@
 #   UPCAT_OS, UPCAT_ARCH, UPCAT_LIBC
 #                   use this platform instead of the detected one (linux|darwin|windows, x64|arm64,
 #                   glibc|musl): to fetch a binary for another machine, and for the installer's tests
+#   UPCAT_BASELINE  1: the x64 build for CPUs without AVX2; 0: the AVX2 build (default: ask the CPU)
+#   UPCAT_CPUINFO   the CPU description to read instead of /proc/cpuinfo (for the installer's tests)
 set -eu
 
 say() { printf '%s\n' "$*"; }
@@ -20,7 +22,7 @@ die() {
 }
 has() { command -v "$1" >/dev/null 2>&1; }
 
-# --- Which binary: upcat-<os>-<arch>[-musl][.exe], the names scripts/build.ts gives them. ---
+# --- Which binary: upcat-<os>-<arch>[-musl][-baseline][.exe], the names scripts/build.ts gives them. ---
 
 os=${UPCAT_OS:-$(uname -s)}
 case $os in
@@ -69,9 +71,44 @@ musl) suffix="-musl" ;;
 esac
 [ "$os" = linux ] || suffix=""
 
+# x64 CPUs before Haswell (2013), and VMs that show a conservative CPU model, lack AVX2: there the
+# default x64 build may die with "Illegal instruction", so they get the baseline build. Only a CPU
+# description that is there and lacks AVX2 says so; when none can be read, the default build it is.
+lacks_avx2() {
+	case $os in
+	darwin)
+		# Every Intel Mac answers machdep.cpu.features; leaf7_features, where AVX2 is, only CPUs that have leaf 7.
+		sysctl -n machdep.cpu.features >/dev/null 2>&1 || return 1
+		case " $(sysctl -n machdep.cpu.leaf7_features 2>/dev/null || true) " in
+		*" AVX2 "*) return 1 ;;
+		*) return 0 ;;
+		esac
+		;;
+	*)
+		# Linux, and the Windows shells (MSYS, Cygwin), describe the CPU in /proc/cpuinfo.
+		cpuinfo=${UPCAT_CPUINFO:-/proc/cpuinfo}
+		flags=$(grep -m 1 '^flags' "$cpuinfo" 2>/dev/null) || return 1
+		case "$flags " in
+		*" avx2 "*) return 1 ;;
+		*) return 0 ;;
+		esac
+		;;
+	esac
+}
+
+baseline=""
+if [ "$arch" = x64 ]; then
+	case ${UPCAT_BASELINE:-} in
+	1) baseline="-baseline" ;;
+	0) ;;
+	"") if lacks_avx2; then baseline="-baseline"; fi ;;
+	*) die "UPCAT_BASELINE is 1 (the build for CPUs without AVX2) or 0, not $UPCAT_BASELINE" ;;
+	esac
+fi
+
 exe=""
 [ "$os" = windows ] && exe=".exe"
-asset="upcat-$os-$arch$suffix$exe"
+asset="upcat-$os-$arch$suffix$baseline$exe"
 
 # --- Where from and where to. ---
 
@@ -112,7 +149,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 say "Downloading $asset from $base"
-download "$base/$asset" "$tmp/$asset" || die "download failed: $base/$asset (is there a release for $os-$arch$suffix? check UPCAT_BASE_URL and your network)"
+download "$base/$asset" "$tmp/$asset" || die "download failed: $base/$asset (is there a release for $os-$arch$suffix$baseline? check UPCAT_BASE_URL and your network)"
 download "$base/SHA256SUMS" "$tmp/SHA256SUMS" || die "download failed: $base/SHA256SUMS (check UPCAT_BASE_URL and your network)"
 
 expected=$(awk -v f="$asset" '$2 == f || $2 == "*" f { print $1; exit }' "$tmp/SHA256SUMS")

@@ -5,11 +5,15 @@ import { parseArgv } from "./cli/argv.ts";
 import { isUsageError, type UsageErrorHandler } from "./cli/usage-errors.ts";
 import { registerBench } from "./cli/bench.ts";
 import { registerCheck } from "./cli/check.ts";
+import { nagiosUsage } from "./cli/check-usage.ts";
+import { registerCompletion } from "./cli/completion.ts";
 import { processIo } from "./cli/io.ts";
+import { registerManpage } from "./cli/manpage.ts";
 import { registerProtocols } from "./cli/protocols.ts";
 import { registerRelay } from "./cli/relay.ts";
 import { registerSend } from "./cli/send.ts";
 import { registerServe } from "./cli/serve.ts";
+import { registerUpgrade } from "./cli/upgrade.ts";
 import { NetError, UsageError } from "./errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
@@ -20,10 +24,15 @@ const cli = cac("upcat");
 registerServe(cli, io);
 registerRelay(cli, io);
 registerSend(cli, io);
+registerCheck(cli, io);
 /** usageErrors are the commands that answer a wrong command line their own way. */
-const usageErrors: Record<string, UsageErrorHandler> = { check: registerCheck(cli, io) };
+const usageErrors: Record<string, UsageErrorHandler> = { check: nagiosUsage(io) };
 registerProtocols(cli, io);
 registerBench(cli, io);
+registerUpgrade(cli, io);
+registerManpage(cli, io);
+// Last: completions are read from every command registered before it.
+registerCompletion(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
 cli.option("-V, --version", "Print the version and exit");
 cli.help();

@@ -25,12 +25,19 @@ export const PER_TARGET_OPTIONS: Readonly<Record<string, boolean>> = {
   critical: true,
   udp: false,
   "udp-silent-ok": false,
+  status: true,
+  header: true,
+  method: true,
+  follow: false,
 };
+
+/** REPEATABLE are the options a line may give more than once, each adding to the last (--header). */
+const REPEATABLE = new Set(["header"]);
 
 /** CheckLine is what one line asks: its targets, and options in cac's camelCase keys (flags are true). */
 export interface CheckLine {
   specs: string[];
-  options: Record<string, string | true>;
+  options: Record<string, string | true | string[]>;
 }
 
 /** lineWords splits a line into words as sh would, keeping backslash escapes for the option parsers. */
@@ -77,7 +84,7 @@ export function parseCheckLine(line: string): CheckLine | undefined {
   const words = lineWords(line);
   if (words.length === 0) return undefined;
   const specs: string[] = [];
-  const options: Record<string, string | true> = {};
+  const options: Record<string, string | true | string[]> = {};
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (!word.startsWith("--")) {
@@ -91,7 +98,7 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     if (takesValue === undefined) {
       throw new UsageError(`--${name} cannot be given for one target (a line takes ${Object.keys(PER_TARGET_OPTIONS).map((o) => `--${o}`).join(" ")})`);
     }
-    if (camel(name) in options) throw new UsageError(`--${name} is given twice`);
+    if (camel(name) in options && !REPEATABLE.has(name)) throw new UsageError(`--${name} is given twice`);
     if (!takesValue) {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
       options[camel(name)] = true;
@@ -99,7 +106,8 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     }
     const value = eq >= 0 ? word.slice(eq + 1) : words[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    options[camel(name)] = value;
+    const before = options[camel(name)];
+    options[camel(name)] = before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
   }
   if (specs.length === 0) throw new UsageError("a line starts with its TARGET, then its options");
   return { specs, options };

@@ -5,7 +5,8 @@ import { dialEach } from "../transport/dial-each.ts";
 import { request } from "../transport/request.ts";
 import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
-import type { Outcome } from "./result.ts";
+import { httpProbe, type HttpRequestOptions } from "./http-probe.ts";
+import type { CheckTarget, Outcome } from "./result.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 
 export interface ProbeOptions {
@@ -16,7 +17,10 @@ export interface ProbeOptions {
   wanted?: (reply: Uint8Array) => boolean;
   /** protocol makes the check speak that protocol's client and verify its answer. */
   protocol?: Protocol;
+  /** tls is --tls with its options for TCP targets, and the certificate options of an https:// target. */
   tls?: Omit<TlsProbe, "serverName">;
+  /** http is the request and the statuses that pass, for http:// and https:// targets. */
+  http?: HttpRequestOptions;
 }
 
 /** MAX_REPLY is how much of a reply a check reads and keeps. */
@@ -25,7 +29,11 @@ export const MAX_REPLY = 64 * 1024;
 const ENDLESS_SAMPLE = 512;
 
 /** probe makes one try; it never throws for a network failure, which is a state of the target. */
-export async function probe(target: Target, opts: ProbeOptions): Promise<Outcome> {
+export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Outcome> {
+  if (target.http) {
+    if (!opts.http) throw new Error(`no HTTP request planned for ${target.http.url}`);
+    return httpProbe(target, { timeoutMs: opts.timeoutMs, request: opts.http, wanted: opts.wanted, tls: opts.tls, maxReply: MAX_REPLY });
+  }
   const started = performance.now();
   try {
     // As nc does: the next address of a name only when this one refused or could not be reached.

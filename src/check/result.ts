@@ -1,6 +1,28 @@
 // What one check found, in the words scripts read: a state, the time it took, and why.
 import type { Target } from "../transport/target.ts";
 
+/** HttpEndpoint is what an http:// or https:// target asks for beyond its host and port. */
+export interface HttpEndpoint {
+  /** url is the URL as the WHATWG parser normalised it: what the target is named by. */
+  readonly url: string;
+  readonly secure: boolean;
+}
+
+/** CheckTarget is a TARGET as check reads it: a transport, host and port, and for HTTP(S) the URL. */
+export interface CheckTarget extends Target {
+  readonly http?: HttpEndpoint;
+}
+
+/** HttpInfo is what an HTTP(S) check saw of the response; status is null when none came. */
+export interface HttpInfo {
+  readonly status: number | null;
+  readonly reason: string | null;
+  /** location is the Location header of a redirect (3xx) that was not followed, else null. */
+  readonly location: string | null;
+  /** redirects counts the redirects followed under --follow. */
+  readonly redirects: number;
+}
+
 /**
  * State of a target after its last try:
  * open      reachable (and, when asked, the reply matched);
@@ -8,7 +30,7 @@ import type { Target } from "../transport/target.ts";
  * unreachable  the network said no route: ICMP host/network unreachable, or the local routing table;
  * timeout   no TCP handshake, or no wanted reply, within --timeout;
  * no_reply  a UDP probe went out and nothing came back (open or filtered, as nmap says);
- * mismatch  a reply came but not the one expected;
+ * mismatch  a reply came but not the one expected (for HTTP: a status outside --status, or a body that did not match);
  * error     anything else: unknown host, a reset, TLS failure, certificate too close to expiry.
  */
 export type CheckState = "open" | "closed" | "unreachable" | "timeout" | "no_reply" | "mismatch" | "error";
@@ -32,6 +54,9 @@ export type Cause =
   | "cert_warning" // expires within the warning --cert-days
   | "no_cert_date"
   | "resolve"
+  | "http_status" // an HTTP response came with a status outside --status
+  | "not_http" // the peer answered, but not in HTTP
+  | "too_many_redirects"
   | "other";
 
 /** TlsInfo is what a TLS handshake showed about the server's certificate. */
@@ -48,7 +73,7 @@ export interface TlsInfo {
 
 /** CheckResult is one target's verdict. */
 export interface CheckResult {
-  readonly target: Target;
+  readonly target: CheckTarget;
   readonly state: CheckState;
   /** ok is the verdict the exit status is made of. */
   readonly ok: boolean;
@@ -60,6 +85,7 @@ export interface CheckResult {
   readonly error?: string;
   readonly cause?: Cause;
   readonly tls?: TlsInfo;
+  readonly http?: HttpInfo;
   readonly attempts: number;
 }
 

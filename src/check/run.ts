@@ -1,7 +1,6 @@
 // Runs many checks at once: a bounded pool, retries with backoff, and a deadline to wait for (wait-for-it).
-import type { Target } from "../transport/target.ts";
 import { probe, type ProbeOptions } from "./probe.ts";
-import type { CheckResult, Outcome } from "./result.ts";
+import type { CheckResult, CheckTarget, Outcome } from "./result.ts";
 
 export interface RunOptions extends ProbeOptions {
   /** concurrency bounds the tries in flight. */
@@ -12,6 +11,8 @@ export interface RunOptions extends ProbeOptions {
   waitMs?: number;
   /** udpSilentOk passes a UDP target that sent nothing back (open or filtered). */
   udpSilentOk: boolean;
+  /** down inverts the check (--down): a target passes when nothing accepts there, closed or unreachable. */
+  down?: boolean;
   /** each gives targets their own probe and --udp-silent-ok, by index, over these options (a --file line's own options). */
   each?: readonly TargetOptions[];
   /** onResult is called once a target has its verdict, in whatever order they finish. */
@@ -28,7 +29,7 @@ export interface Progress {
   readonly passed: number;
   readonly total: number;
   readonly elapsedMs: number;
-  readonly waiting: readonly Target[];
+  readonly waiting: readonly CheckTarget[];
 }
 
 const FIRST_BACKOFF_MS = 100;
@@ -40,13 +41,18 @@ export function backoffMs(attempt: number): number {
   return Math.min(FIRST_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
 }
 
-/** passes says whether one try's outcome is a pass for this run. */
-export function passes(target: Target, outcome: Outcome, udpSilentOk: boolean): boolean {
+/**
+ * passes says whether one try's outcome is a pass for this run. Under --down only a refusal or an
+ * unreachable address passes: a timeout may be a firewall in front of a live service, and any answer,
+ * an HTTP 503 too, is a live service.
+ */
+export function passes(target: CheckTarget, outcome: Outcome, udpSilentOk: boolean, down = false): boolean {
+  if (down) return outcome.state === "closed" || outcome.state === "unreachable";
   return outcome.state === "open" || (udpSilentOk && target.transport === "udp" && outcome.state === "no_reply");
 }
 
 /** runChecks checks every target and returns the verdicts in the order of `targets`. */
-export async function runChecks(targets: readonly Target[], opts: RunOptions): Promise<CheckResult[]> {
+export async function runChecks(targets: readonly CheckTarget[], opts: RunOptions): Promise<CheckResult[]> {
   const started = performance.now();
   const deadline = opts.waitMs === undefined ? undefined : started + opts.waitMs;
   const results: CheckResult[] = new Array(targets.length);
@@ -66,7 +72,7 @@ export async function runChecks(targets: readonly Target[], opts: RunOptions): P
         const left = deadline === undefined ? Infinity : deadline - performance.now();
         return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
       });
-      const ok = passes(target, outcome, own.udpSilentOk);
+      const ok = passes(target, outcome, own.udpSilentOk, opts.down);
       const left = deadline === undefined ? Infinity : deadline - performance.now();
       const more = deadline === undefined ? attempt <= opts.retries : left > 0 && !last;
       let pause = backoffMs(attempt);

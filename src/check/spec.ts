@@ -1,6 +1,8 @@
 // Reads the targets of `upcat check`: a TARGET with a port range or list expands to one target a port.
 import { UsageError } from "../errors.ts";
-import { parseTarget, type Target } from "../transport/target.ts";
+import { parseTarget } from "../transport/target.ts";
+import { isHttpSpec, parseHttpTarget } from "./http-target.ts";
+import type { CheckTarget } from "./result.ts";
 
 /** MAX_TARGETS bounds one run: every port of one host, and no more. */
 export const MAX_TARGETS = 65535;
@@ -9,10 +11,12 @@ const PORTS_AT_END = /^(.*):([0-9][0-9,\-\s]*)$/;
 
 /**
  * expandSpec turns `host:8000-8010`, `udp://host:22,80,443` or `[::1]:1-3` into one Target a port,
- * in the order written, duplicates dropped. Anything else is parsed as a plain TARGET.
+ * in the order written, duplicates dropped. An http:// or https:// URL is one HTTP target. Anything
+ * else is parsed as a plain TARGET.
  */
-export function expandSpec(spec: string): Target[] {
+export function expandSpec(spec: string): CheckTarget[] {
   const text = spec.trim();
+  if (isHttpSpec(text)) return [parseHttpTarget(text)];
   const match = PORTS_AT_END.exec(text);
   if (!match || !/[,-]/.test(match[2]!)) return [parseTarget(text, { transport: "tcp", host: "localhost" })];
   const [, head, list] = match;

@@ -1,12 +1,16 @@
 // How check results read: a line a target for people, a JSON object a target for jq, and a summary.
-import type { CheckResult, CheckState, TlsInfo } from "../check/result.ts";
+import type { CheckResult, CheckState, CheckTarget, HttpInfo, TlsInfo } from "../check/result.ts";
 import { hostPort } from "../transport/address.ts";
-import type { Target } from "../transport/target.ts";
 import type { Io } from "./io.ts";
 
-/** targetText is the TARGET as a URL, the form every line and record names it by. */
-export function targetText(t: Target): string {
-  return `${t.transport}://${hostPort(t.host, t.port)}`;
+/** targetText is the TARGET as a URL, the form every line and record names it by: an HTTP target is its own URL. */
+export function targetText(t: CheckTarget): string {
+  return t.http ? t.http.url : `${t.transport}://${hostPort(t.host, t.port)}`;
+}
+
+/** protoOf is what was checked: a TCP or UDP port, or an HTTP(S) URL. */
+export function protoOf(t: CheckTarget): "tcp" | "udp" | "http" | "https" {
+  return t.http ? (t.http.secure ? "https" : "http") : t.transport;
 }
 
 /** roundMs keeps three decimals: microseconds are real on loopback, more is noise. */
@@ -22,7 +26,7 @@ function replyText(reply: Uint8Array | undefined): string | null {
 export function jsonRecord(r: CheckResult) {
   return {
     target: targetText(r.target),
-    proto: r.target.transport,
+    proto: protoOf(r.target),
     host: r.target.host,
     address: r.address ?? null,
     port: r.target.port,
@@ -33,6 +37,7 @@ export function jsonRecord(r: CheckResult) {
     error: r.error ?? null,
     attempts: r.attempts,
     ...(r.tls ? { tls: r.tls } : {}),
+    ...(r.http ? { http: r.http } : {}),
   };
 }
 
@@ -53,11 +58,17 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
   const state = r.ok ? c.green(word) : r.state === "no_reply" || r.state === "timeout" ? c.yellow(word) : c.red(word);
   const parts = [state, targetText(r.target).padEnd(width), c.dim(`${roundMs(r.latencyMs).toFixed(1).padStart(7)}ms`)];
   if (r.address && r.address !== r.target.host) parts.push(c.dim(`(${r.address})`));
+  if (r.http?.status != null && r.ok) parts.push(httpText(r.http));
   if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${daysText(r.tls)}`.replace(/\s+/g, " "));
   if (r.error) parts.push(r.ok ? c.dim(r.error) : r.error);
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch")) parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
+}
+
+/** httpText is a response as people read it: 200 OK, and the redirects followed. */
+export function httpText(h: HttpInfo): string {
+  return `${h.status}${h.reason ? ` ${h.reason}` : ""}${h.redirects ? ` after ${h.redirects} redirect${h.redirects > 1 ? "s" : ""}` : ""}`;
 }
 
 /** daysText says how long a certificate has, without ever printing NaN. */

@@ -1,6 +1,6 @@
 // The monitoring-plugin conventions (Nagios, Icinga): one status line with perfdata, and 0/1/2/3 for OK/WARNING/CRITICAL/UNKNOWN.
 import type { CheckResult } from "../check/result.ts";
-import { daysText, targetText } from "./check-output.ts";
+import { daysText, httpText, targetText } from "./check-output.ts";
 
 export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type NagiosStatus = keyof typeof NAGIOS;
@@ -16,10 +16,17 @@ export interface Thresholds {
  * statusOf grades one result as check_tcp does: a reply that came but did not match is WARNING, or
  * CRITICAL when it came later than --critical; a certificate inside the warning --cert-days is
  * WARNING; any other failure (no data, a reset, an unknown host, no TLS) is CRITICAL; a pass slower
- * than a threshold is WARNING or CRITICAL. The grade comes from the cause code, never the message.
+ * than a threshold is WARNING or CRITICAL. An HTTP target is graded as check_http grades it: a status
+ * outside --status is WARNING, or CRITICAL from 500 up; a body without the wanted text is CRITICAL.
+ * The grade comes from the cause code, never the message.
  */
 export function statusOf(r: CheckResult, t: Thresholds): NagiosStatus {
   const slower = (ms: number | undefined) => ms !== undefined && r.latencyMs > ms;
+  if (!r.ok && r.target.http) {
+    if (r.cause === "http_status") return (r.http?.status ?? 500) >= 500 ? "CRITICAL" : "WARNING";
+    if (r.cause === "cert_warning") return "WARNING";
+    return "CRITICAL";
+  }
   if (!r.ok) {
     if (r.cause === "mismatch") return slower(t.criticalMs) ? "CRITICAL" : "WARNING";
     if (r.cause === "cert_warning") return "WARNING";
@@ -36,12 +43,15 @@ const ORDER: NagiosStatus[] = ["OK", "WARNING", "UNKNOWN", "CRITICAL"];
 export function nagiosReport(results: readonly CheckResult[], thresholds: readonly Thresholds[]): { line: string; status: number } {
   const graded = results.map((r, i) => ({ r, t: thresholds[i]!, status: statusOf(r, thresholds[i]!) }));
   const worst = graded.reduce<NagiosStatus>((w, g) => (ORDER.indexOf(g.status) > ORDER.indexOf(w) ? g.status : w), "OK");
-  const label = results.every((r) => r.target.transport === "udp") ? "UDP" : results.every((r) => r.target.transport === "tcp") ? "TCP" : "UPCAT";
+  const label = results.every((r) => r.target.http) ? "HTTP" : results.every((r) => r.target.transport === "udp") ? "UDP" : results.every((r) => r.target.transport === "tcp" && !r.target.http) ? "TCP" : "UPCAT";
   let message: string;
   if (results.length === 1) {
     const r = results[0]!;
-    message = r.ok
-      ? `${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
+    // Under --down a pass is a port that refused: there is no response time to speak of.
+    message = r.ok && r.state !== "open" && r.state !== "no_reply"
+      ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
+      : r.ok
+      ? `${r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : ""}${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
       : failure(r);
   } else {
     const bad = graded.filter((g) => g.status !== "OK");
@@ -56,8 +66,10 @@ export function nagiosReport(results: readonly CheckResult[], thresholds: readon
 
 /** failure words one failed target, with the reply that came, as check_tcp shows it ("Unexpected response"). */
 function failure(r: CheckResult): string {
+  // Only --down fails a target that answered.
+  if (r.state === "open") return `${targetText(r.target)} is open, and --down wants it closed`;
   const reply = r.reply?.length ? `: ${firstLine(r.reply)}` : "";
-  if (r.cause === "mismatch") return `Unexpected response from ${targetText(r.target)}${reply}`;
+  if (r.cause === "mismatch" && !r.target.http) return `Unexpected response from ${targetText(r.target)}${reply}`;
   return `${targetText(r.target)} ${r.state}: ${(r.error ?? r.state).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`;
 }
 

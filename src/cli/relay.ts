@@ -2,19 +2,23 @@
 import type { CAC } from "cac";
 import { NetError, REASONS, UsageError } from "../errors.ts";
 import { parseEnds } from "../relay/ends.ts";
-import { type FaultOptionValues, parseFaults } from "../relay/fault-options.ts";
+import { REORDER_HOLD_MS } from "../relay/datagram-pipe.ts";
+import { CHUNK_MAX, type FaultOptionValues, parseFaults, REORDER_MAX } from "../relay/fault-options.ts";
 import { describeFaults, type Faults } from "../relay/faults.ts";
 import { type Relay, type RelayEvent, startRelay } from "../relay/relay.ts";
+import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
 import type { Io } from "./io.ts";
-import { parseCount } from "./option-values.ts";
+import { parseCount, parseDuration } from "./option-values.ts";
 import { nextSignal, toServeOptions } from "./serve.ts";
 import { LIMIT_LINES_PER_SECOND, ServeLog } from "./serve-log.ts";
 
 /** SHARED are serve's options that the relay takes as they are: read by serve's own code, with serve's defaults. */
 const SHARED = ["allow", "maxConnections", "idleTimeout", "maxPending", "maxOutput", "drain", "stats", "log", "quiet"] as const;
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
+/** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
+const DEFAULT_CONNECT_TIMEOUT = "10s";
 /** SEED_MAX: a seed is 32 bits. */
 const SEED_MAX = 2 ** 32 - 1;
 
@@ -23,7 +27,8 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
   const shared = await toServeOptions(Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])));
-  if (Array.isArray(raw.seed)) throw new UsageError("--seed can be given once");
+  if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout)) throw new UsageError("--seed and --connect-timeout can be given once each");
+  const connectTimeoutMs = String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0" ? 0 : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
   const seed = raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
@@ -36,19 +41,21 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   try {
     running = await startRelay({
       transport: ends.transport, listen: { host: ends.listen.host, port: ends.listen.port }, target, allow: shared.allow,
-      limits: shared.limits, faults, onEvent: shared.log === "quiet" ? undefined : say,
+      limits: shared.limits, connectTimeoutMs, faults, onEvent: shared.log === "quiet" ? undefined : say,
     });
   } catch (err) {
     // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
     if (err instanceof NetError && err.code === "EADDRINUSE") throw new NetError(err.op, err.transport, err.address, err.reason, err.code, "is another server running? pick another LISTEN port");
     throw err;
   }
-  ready(io, shared.log, running, ends.target.host === address ? hostPort(address, target.port) : `${hostPort(ends.target.host, target.port)} (${address})`, shared.allow?.text, faults);
+  // Listening for signals before the ready line: whoever reads it may signal at once.
   const first = nextSignal();
+  ready(io, shared.log, running, ends.target.host === address ? hostPort(address, target.port) : `${hostPort(ends.target.host, target.port)} (${address})`, shared.allow?.text, faults);
   const ticker = shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
   const signal = await first;
   clearInterval(ticker);
-  log.draining(running.counters.open, shared.drainMs);
+  // A UDP session has nothing to finish: only TCP connections are drained.
+  if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
   const cut = await drain([running], shared.drainMs, nextSignal());
   log.stopped(signal, cut, running.counters);
   summary(io, shared.log, running);
@@ -126,14 +133,15 @@ export function registerRelay(cli: CAC, io: Io): void {
     .option("--max-output <size>", "Bytes all connections together may hold; past it, senders are not read (UDP: datagrams dropped)", d("maxOutput"))
     .option("--drain <duration>", "On SIGINT/SIGTERM, let TCP connections finish for this long (a second signal: at once)", d("drain"))
     .option("--log <format>", "text: a ready line, target failures and a last line; json: one JSON object per connection or session and event", d("log"))
+    .option("--connect-timeout <duration>", "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the kernel's, about 2m)", { default: DEFAULT_CONNECT_TIMEOUT })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
     .option("--quiet", "Print nothing on stderr (wins over --log)")
     .option("--delay <[dir:]time[±jitter]>", "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]")
     .option("--bandwidth <[dir:]size>", "Bytes a second each connection or session may move this way, e.g. 64k or 1m [tcp, udp]")
     .option("--loss <[dir:]percent>", "Drop this share of datagrams, e.g. 1% [udp]")
     .option("--duplicate <[dir:]percent>", "Send this share of datagrams twice, 100% for all [udp]")
-    .option("--reorder <[dir:]n>", "Let datagrams go in groups of n (2 to 64), newest first; a group not filled in 250ms goes as it is [udp]")
-    .option("--chunk <[dir:]size>", "Write at most this many bytes at a time, a millisecond apart: tiny segments [tcp]")
+    .option("--reorder <[dir:]n>", `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`)
+    .option("--chunk <[dir:]size>", `Write at most this many bytes (up to ${CHUNK_MAX}) at a time, ${CHUNK_GAP_MS}ms apart: tiny segments [tcp]`)
     .option("--reset-after <[dir:]size|time>", "Reset both sides (RST) once this many bytes went this way, or this long after the open [tcp]")
     .option("--stall-after <[dir:]size|time>", "Stop forwarding this way (TCP: and stop reading the sender) after this many bytes, or this long [tcp, udp]")
     .option("--seed <n>", "Seed for --loss, --duplicate and jitter, to replay a run (default: random, printed in the ready line)")

@@ -9,7 +9,7 @@ export const REORDER_MAX = 64;
 /** CHUNK_MAX: a --chunk larger than a segment would not cut anything. */
 export const CHUNK_MAX = 65536;
 
-/** FaultOptionValues are the raw option values, each a string or (repeated) an array; `true` for a bare flag. */
+/** FaultOptionValues are the raw option values, each a string or (repeated) an array. */
 export type FaultOptionValues = Partial<Record<FaultName, unknown>>;
 
 /** OPTION names each fault's command-line option. */
@@ -18,16 +18,16 @@ export const OPTION: Record<FaultName, string> = {
   resetAfter: "--reset-after", stallAfter: "--stall-after",
 };
 
-/** Each reader takes the value after any `up:`/`down:` prefix; `true` is the bare flag. */
-const READERS: Record<FaultName, (value: string | true, option: string) => DirectionFaults[FaultName]> = {
-  delay: (v, o) => readDelay(needsValue(v, o), o),
-  bandwidth: (v, o) => parseSize(needsValue(v, o), o),
-  loss: (v, o) => readPercent(needsValue(v, o), o),
-  duplicate: (v, o) => (v === true ? 1 : readPercent(v, o)),
-  reorder: (v, o) => (v === true ? 2 : parseCount(v, o, REORDER_MAX, 2)),
-  chunk: (v, o) => readChunk(needsValue(v, o), o),
-  resetAfter: (v, o) => readAfter(needsValue(v, o), o),
-  stallAfter: (v, o) => readAfter(needsValue(v, o), o),
+/** Each reader takes the value after any `up:`/`down:` prefix. */
+const READERS: Record<FaultName, (value: string, option: string) => DirectionFaults[FaultName]> = {
+  delay: readDelay,
+  bandwidth: parseSize,
+  loss: readPercent,
+  duplicate: readPercent,
+  reorder: (v, o) => parseCount(v, o, REORDER_MAX, 2),
+  chunk: readChunk,
+  resetAfter: readAfter,
+  stallAfter: readAfter,
 };
 
 /**
@@ -43,8 +43,9 @@ export function parseFaults(raw: FaultOptionValues, transport: Transport, seed: 
     const option = OPTION[name];
     if (!FAULT_TRANSPORTS[name].includes(transport)) throw new UsageError(`${option} is for ${FAULT_TRANSPORTS[name].join(" and ").toUpperCase()} relays, not ${transport.toUpperCase()}${HINTS[name] ?? ""}`);
     for (const item of Array.isArray(given) ? given : [given]) {
-      const text = item === true ? true : String(item);
-      const prefix = typeof text === "string" ? /^(up|down):(.*)$/s.exec(text) : null;
+      // Every fault option takes a value (cac refuses a bare one): what is here is a word as typed.
+      const text = String(item);
+      const prefix = /^(up|down):(.*)$/s.exec(text);
       const dirs: readonly Direction[] = prefix ? [prefix[1] as Direction] : DIRECTIONS;
       const value = READERS[name](prefix ? prefix[2]! : text, option);
       for (const dir of dirs) {
@@ -64,11 +65,6 @@ const HINTS: Partial<Record<FaultName, string>> = {
   chunk: " (a datagram is never cut)",
   resetAfter: " (UDP has no connection to reset; try --stall-after)",
 };
-
-function needsValue(v: string | true, option: string): string {
-  if (v === true) throw new UsageError(`${option} needs a value`);
-  return v;
-}
 
 /** readDelay reads `50ms` or `50ms±10ms` (`+-` for ±); the jitter may not exceed the delay. */
 function readDelay(text: string, option: string): { ms: number; jitterMs: number } {

@@ -26,6 +26,8 @@ export interface RelayOptions {
   allow?: AllowList;
   /** limits: maxConnections (TCP connections or UDP sessions), idleTimeoutMs, maxPending (a direction's held bytes), maxOutput (all held bytes). */
   limits?: Partial<Limits>;
+  /** connectTimeoutMs: a TCP target that has not accepted within this long counts as failed (ETIMEDOUT); 0: the kernel's own (about two minutes). */
+  connectTimeoutMs?: number;
   faults?: Faults;
   /** output, when set, is the held-bytes total shared with others; else one of the relay's own, of limits.maxOutput. */
   output?: OutputBudget;
@@ -78,7 +80,7 @@ export interface RelayCounts {
   /** duplicated and reordered count datagrams (UDP): copies sent, and groups let go newest first. */
   duplicated: number;
   reordered: number;
-  /** sessions: UDP sessions open now. */
+  /** sessions: UDP sessions open now (also the Counters' `open`, for the stats line). */
   sessions: number;
 }
 

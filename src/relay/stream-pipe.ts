@@ -5,7 +5,7 @@ import type { Direction, DirectionFaults } from "./faults.ts";
 import type { Random } from "./random.ts";
 
 /** CHUNK_GAP_MS is the pause between --chunk pieces: long enough that each leaves as a segment of its own. */
-const CHUNK_GAP_MS = 1;
+export const CHUNK_GAP_MS = 1;
 /** PACE_SLICES_PER_SECOND: --bandwidth writes in slices of a twentieth of a second's bytes, so the pace is smooth. */
 const PACE_SLICES_PER_SECOND = 20;
 /**
@@ -89,11 +89,6 @@ export class StreamPipe {
     if (stallAfter && "ms" in stallAfter) this.faultTimers.push(setTimeout(() => this.stall(), stallAfter.ms));
   }
 
-  /** stalled says whether --stall-after has fired this way. */
-  get stalled(): boolean {
-    return this.stalledNow;
-  }
-
   /** push takes a chunk the source sent (Bun hands each read over in a buffer of its own: it is kept, not copied). */
   push(chunk: Uint8Array): void {
     this.count("received", chunk.length);
@@ -151,8 +146,8 @@ export class StreamPipe {
     }
     const { resetAfter } = f;
     if (resetAfter && "bytes" in resetAfter && this.passed >= resetAfter.bytes) {
+      if (!this.resetting) this.faultTimers.push(setTimeout(() => this.fireReset(), RESET_GRACE_MS));
       this.resetting = true;
-      this.faultTimers.push(setTimeout(() => this.fireReset(), RESET_GRACE_MS));
       return;
     }
     if (this.ended && !this.stalledNow) {

@@ -91,6 +91,8 @@ class Link implements PipeOwner {
 
   /** targetFailed: the target refused (or could not be reached): the client is reset, never left hanging. */
   targetFailed(err: unknown): void {
+    // A connect that fails after --connect-timeout already gave up on it says nothing new.
+    if (this.reason) return;
     this.shared.relay.targetFailed++;
     this.error = errnoCode(err) ?? "ECONNREFUSED";
     this.serverClosed = true;
@@ -229,8 +231,8 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
       },
     }),
   );
-  const idle = limits.idleTimeoutMs;
-  const sweeper = idle > 0 ? setInterval(() => closeIdle(shared), Math.min(1000, Math.max(10, idle / 4))) : undefined;
+  const timed = [limits.idleTimeoutMs, opts.connectTimeoutMs ?? 0].filter((ms) => ms > 0);
+  const sweeper = timed.length > 0 ? setInterval(() => sweep(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4))) : undefined;
   sweeper?.unref();
   return {
     transport: "tcp",
@@ -248,11 +250,22 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
   };
 }
 
-/** closeIdle closes the connections where nothing has moved either way for --idle-timeout. */
-function closeIdle(shared: Shared): void {
+/**
+ * sweep fails the connections whose target has not accepted within --connect-timeout (a target that
+ * drops SYNs would otherwise hold the client for the kernel's two minutes), and closes those where
+ * nothing has moved either way for --idle-timeout. A timer each would cost every connection two.
+ */
+function sweep(shared: Shared): void {
   const now = Date.now();
+  const connectMs = shared.opts.connectTimeoutMs ?? 0;
+  const idleMs = shared.limits.idleTimeoutMs;
   for (const link of shared.links) {
-    if (link.reason || now - link.lastActive < shared.limits.idleTimeoutMs) continue;
+    if (link.reason) continue;
+    if (connectMs > 0 && !link.server && now - link.openedAt >= connectMs) {
+      link.targetFailed(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
+      continue;
+    }
+    if (idleMs <= 0 || now - link.lastActive < idleMs) continue;
     shared.counters.idleClosed++;
     shared.opts.onEvent?.({ event: "limit", transport: "tcp", limit: "idle-timeout", peer: link.peer, port: link.port });
     link.close("idle");

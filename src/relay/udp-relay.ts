@@ -134,6 +134,7 @@ class Session {
     const { sessions, relay, opts, target, faultNames } = this.shared;
     if (sessions.get(this.key) === this) sessions.delete(this.key);
     relay.sessions = sessions.size;
+    this.shared.counters.open = sessions.size;
     opts.onEvent?.({
       event: "close", transport: "udp", peer: this.peer, port: this.port, target,
       bytes_in: this.bytesIn, bytes_out: this.bytesOut,
@@ -171,6 +172,8 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
     const session = new Session(shared, key, address, peer, port);
     sessions.set(key, session);
     relay.sessions = sessions.size;
+    // The stats line's "open" is the sessions; close() ends them at once, so a drain does not wait on them.
+    counters.open = sessions.size;
     counters.connections++;
     opts.onEvent?.({ event: "open", transport: "udp", peer, port });
     Bun.udpSocket({

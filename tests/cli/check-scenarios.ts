@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
+import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 
 const JSON_FIELDS = ["target", "proto", "host", "address", "port", "state", "ok", "latency_ms", "reply", "error", "attempts"];
 
@@ -45,14 +46,14 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(r.status).toBe(0);
       const u = await run(cmd, ["check", "--udp", "--json", `127.0.0.1:${server.port}`]);
       expect(u.status).toBe(0);
-      expect(JSON.parse(u.stdout)).toMatchObject({ proto: "udp", state: "open" });
+      expect(jsonRecord(u.stdout)).toMatchObject({ proto: "udp", state: "open" });
     });
 
     test("--json: one object a target with the stable fields, nothing else on stdout", async () => {
       const r = await run(cmd, ["check", "--json", `127.0.0.1:${server.port}`, `127.0.0.1:${closed}`, `udp://[::1]:${server.port}`, "--send", "abc"]);
       expect(r.status).toBe(1);
       expect(r.stderr).toBe("");
-      const records = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+      const records = jsonRecords(r.stdout);
       expect(records.map((o) => Object.keys(o))).toEqual([JSON_FIELDS, JSON_FIELDS, JSON_FIELDS]);
       expect(records[0]).toMatchObject({ target: `tcp://127.0.0.1:${server.port}`, proto: "tcp", host: "127.0.0.1", address: "127.0.0.1", port: server.port, state: "open", ok: true, error: null });
       expect(records[1]).toMatchObject({ state: "closed", ok: false, error: "connection refused" });
@@ -62,7 +63,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("a port range and list: one verdict a port, the range fails if any port fails", async () => {
       const low = Math.min(server.port, closed);
       const r = await run(cmd, ["check", "--json", `127.0.0.1:${server.port},${closed}`]);
-      expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).port)).toEqual([server.port, closed]);
+      expect(jsonRecords(r.stdout).map((l) => l.port)).toEqual([server.port, closed]);
       expect(r.status).toBe(1);
       const one = await run(cmd, ["check", "--quiet", `127.0.0.1:${server.port}-${server.port}`]);
       expect(one).toMatchObject({ status: 0, stdout: "", stderr: "" });
@@ -77,7 +78,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("--send/--expect and --match on the reply; --protocol upper checks the uppercasing", async () => {
       const hit = await run(cmd, ["check", `127.0.0.1:${server.port}`, "--send", "ping\\r\\n", "--expect", "PING\\r\\n", "--json"]);
       expect(hit.status).toBe(0);
-      expect(JSON.parse(hit.stdout)).toMatchObject({ state: "open", reply: "PING\r\n" });
+      expect(jsonRecord(hit.stdout)).toMatchObject({ state: "open", reply: "PING\r\n" });
       const miss = await run(cmd, ["check", `127.0.0.1:${server.port}`, "--send", "ping", "--match", "^pong", "--timeout", "300ms"]);
       expect(miss.status).toBe(1);
       expect(miss.stdout).toMatch(/^mismatch .* the reply did not match within 300ms {2}"PING"\n$/);
@@ -90,10 +91,10 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       await Bun.write(file, `# the upper server\n127.0.0.1:${server.port}   # tcp\nudp://127.0.0.1:${server.port}\n\n`);
       const r = await run(cmd, ["check", "--json", "--file", file]);
       expect(r.status).toBe(0);
-      expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).proto)).toEqual(["tcp", "udp"]);
+      expect(jsonRecords(r.stdout).map((l) => l.proto)).toEqual(["tcp", "udp"]);
       const s = await run(cmd, ["check", "--json", "--file", "-"], { stdin: `127.0.0.1:${closed}\n` });
       expect(s.status).toBe(1);
-      expect(JSON.parse(s.stdout)).toMatchObject({ port: closed, state: "closed" });
+      expect(jsonRecord(s.stdout)).toMatchObject({ port: closed, state: "closed" });
     });
 
     test("--wait: a server that comes up later is waited for", async () => {
@@ -102,7 +103,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       try {
         const r = await run(cmd, ["check", "--wait", "10s", "--json", `127.0.0.1:${port}`]);
         expect(r.status).toBe(0);
-        const rec = JSON.parse(r.stdout);
+        const rec = jsonRecord(r.stdout);
         expect(rec.state).toBe("open");
         expect(rec.attempts).toBeGreaterThan(1);
       } finally {
@@ -129,7 +130,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("--retries: a closed port is tried again, and still fails", async () => {
       const r = await run(cmd, ["check", "--json", "--retries", "2", `127.0.0.1:${closed}`]);
       expect(r.status).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({ state: "closed", attempts: 3 });
+      expect(jsonRecord(r.stdout)).toMatchObject({ state: "closed", attempts: 3 });
     });
 
     test("an unknown host fails that target only (in a namespace with only loopback up: no query leaves)", async () => {
@@ -138,7 +139,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const sh = { ...cmd, argv: [unshare, "-rn", "--", "/bin/sh", "-c", script, "sh", ...cmd.argv] };
       const r = await run(sh, [], { env: { PATH: `${cmd.env.PATH}:/usr/sbin:/sbin:/usr/bin:/bin` } });
       expect(r.status).toBe(1);
-      const [up, unknown] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+      const [up, unknown] = jsonRecords(r.stdout);
       expect(up).toMatchObject({ state: "open", ok: true });
       expect(unknown).toMatchObject({ host: "no-such-host.invalid", address: null, state: "error", ok: false });
       expect(unknown.error).toMatch(/unknown host|name lookup failed/);
@@ -171,7 +172,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
           // The hint to try --ca or --insecure is for a certificate that came and did not verify, not for a peer without TLS.
           expect(r.stdout).not.toContain("--insecure");
           const json = await run(cmd, ["check", "--json", ...args]);
-          const record = JSON.parse(json.stdout);
+          const record = jsonRecord(json.stdout);
           expect(record.ok).toBe(false);
           expect(states).toContain(record.state);
           const nagios = await run(cmd, ["check", "--nagios", ...args]);
@@ -186,12 +187,12 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const banner = `127.0.0.1:${slowBanner.port}`;
       for (const text of ["0220", "220.0", "220 SLOWER"]) {
         const r = await run(cmd, ["check", "--json", "--timeout", "300ms", banner, "--expect", text]);
-        expect({ text, state: JSON.parse(r.stdout).state, status: r.status }).toEqual({ text, state: "mismatch", status: 1 });
+        expect({ text, state: jsonRecord(r.stdout).state, status: r.status }).toEqual({ text, state: "mismatch", status: 1 });
       }
       const nagios = await run(cmd, ["check", "--nagios", "--timeout", "300ms", banner, "--expect", "220.0"]);
       expect(nagios.stdout).toStartWith(`TCP WARNING - Unexpected response from tcp://${banner}: 220 slow|`);
       const same = await run(cmd, ["check", "--json", `127.0.0.1:${server.port}`, "--send", "007", "--expect", "007"]);
-      expect(JSON.parse(same.stdout)).toMatchObject({ state: "open", reply: "007" });
+      expect(jsonRecord(same.stdout)).toMatchObject({ state: "open", reply: "007" });
     });
 
     test("--warning and --critical take check_tcp's seconds: 0.5ms and 0.000001 (issue 12)", async () => {
@@ -210,12 +211,12 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const upper = `127.0.0.1:${server.port}`;
       const r = await run(cmd, ["check", "--json", `${upper} --send 'hi\\n' --expect HI`, `${upper} --send abc --expect ABC`, upper]);
       expect(r.status).toBe(0);
-      expect(r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).reply)).toEqual(["HI\n", "ABC", null]);
+      expect(jsonRecords(r.stdout).map((l) => l.reply)).toEqual(["HI\n", "ABC", null]);
       const file = join(dir, "runbook.txt");
       await Bun.write(file, `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`);
       const f = await run(cmd, ["check", "--json", "--file", file]);
       expect(f.status).toBe(1);
-      expect(f.stdout.trimEnd().split("\n").map((l) => JSON.parse(l).state)).toEqual(["open", "mismatch"]);
+      expect(jsonRecords(f.stdout).map((l) => l.state)).toEqual(["open", "mismatch"]);
       await Bun.write(file, `${upper}\n${upper} --expect 'unterminated\n`);
       const bad = await run(cmd, ["check", "--file", file]);
       expect(bad).toMatchObject({ status: 2, stdout: "" });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromSource, run } from "../support/run.ts";
+import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 
 const SAMPLES = 60;
 // Number-like words, which a parser that coerces would rewrite: 007 → 7, 0x10 → 16, 1e3 → 1000.
@@ -39,7 +40,7 @@ test(`${SAMPLES} strings sent and expected back from an echo server, each on its
   const file = join(dir, "texts.txt");
   await Bun.write(file, `${lines.join("\n")}\n`);
   const r = await run(fromSource, ["check", "--json", "--timeout", "2s", "--file", file]);
-  const records = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const records = jsonRecords(r.stdout);
   expect(records.map((o, i) => ({ text: texts[i], state: o.state }))).toEqual(texts.map((text) => ({ text, state: "open" })));
   // The reply is shown as text decoded from the bytes: the same text whenever it is valid UTF-8.
   expect(records.map((o) => o.reply)).toEqual(texts.map((t) => new TextDecoder().decode(new TextEncoder().encode(t))));
@@ -51,10 +52,10 @@ test("number-like words are not their numbers: sending one and expecting the num
   const cases = NUMBER_LIKE.map((word) => ({ word, number: String(Number(word)) })).filter(({ word, number }) => !word.includes(number));
   expect(cases.length).toBeGreaterThanOrEqual(6);
   const r = await run(fromSource, ["check", "--json", "--timeout", "300ms", ...cases.map(({ word, number }) => `127.0.0.1:${echo.port} --send ${quoted(word)} --expect ${quoted(number)}`)]);
-  expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).state)).toEqual(cases.map(() => "mismatch"));
+  expect(jsonRecords(r.stdout).map((l) => l.state)).toEqual(cases.map(() => "mismatch"));
   expect(r.status).toBe(1);
   for (const { word } of cases.slice(0, 4)) {
     const same = await run(fromSource, ["check", "--json", `127.0.0.1:${echo.port}`, "--send", word, "--expect", word]);
-    expect({ word, record: JSON.parse(same.stdout) }).toMatchObject({ word, record: { state: "open", reply: word } });
+    expect({ word, record: jsonRecord(same.stdout) }).toMatchObject({ word, record: { state: "open", reply: word } });
   }
 });

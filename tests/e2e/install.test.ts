@@ -9,7 +9,29 @@ import { requireTool } from "../support/peers.ts";
 
 const SCRIPT = new URL("../../scripts/install.sh", import.meta.url).pathname;
 // Everything install.sh runs besides a downloader and a checksum tool, which the tests choose.
-const BASE_TOOLS = ["uname", "ldd", "awk", "mktemp", "rm", "mkdir", "cp", "chmod", "mv"];
+const BASE_TOOLS = ["uname", "ldd", "awk", "mktemp", "rm", "mkdir", "cp", "chmod", "mv", "grep"];
+
+// The flags lines of real CPUs' /proc/cpuinfo (trimmed of power-management noise): what decides the baseline build.
+const CPUS = {
+  // Intel Xeon X5570 (Nehalem, 2009): SSE4.2, no AVX at all.
+  nehalem:
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx rdtscp lm constant_tsc pni dtes64 monitor ds_cpl vmx est tm2 ssse3 cx16 xtpr pdcm dca sse4_1 sse4_2 popcnt lahf_lm",
+  // Intel Core i7-2600 (Sandy Bridge, 2011): AVX but not AVX2, which must not be mistaken for it.
+  sandybridge:
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx rdtscp lm pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx lahf_lm",
+  // QEMU's default model (qemu64), as many VMs present the CPU.
+  qemu64: "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm rep_good nopl xtopology cpuid pni cx16 x2apic hypervisor lahf_lm",
+  // Intel Core i7-4770 (Haswell, 2013): AVX2.
+  haswell:
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx pdpe1gb rdtscp lm pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand lahf_lm abm fsgsbase bmi1 avx2 smep bmi2 erms invpcid",
+} as const;
+
+/** cpuinfo writes a /proc/cpuinfo with the given flags, as the kernel lays it out, and returns its path. */
+function cpuinfo(flags: string): string {
+  const path = join(tempDir("upcat-cpu-"), "cpuinfo");
+  writeFileSync(path, `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: test CPU\nflags\t\t: ${flags}\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`);
+  return path;
+}
 
 let server: ReturnType<typeof Bun.serve>;
 let asset: string;
@@ -84,6 +106,8 @@ async function install(base: string, env: Record<string, string> = {}, tools = [
       SHELL: "/bin/bash",
       UPCAT_BASE_URL: `${server.url.origin}/${base}`,
       UPCAT_INSTALL: root,
+      // An AVX2 CPU unless a test says otherwise: the answer must not hang on the machine the tests run on.
+      UPCAT_CPUINFO: cpuinfo(CPUS.haswell),
       ...env,
     },
   });
@@ -196,6 +220,52 @@ test.each([
   const before = requested.length;
   await install("none", {}, ["curl", "sha256sum"], { ldd });
   expect(requested.slice(before)[0]).toBe(`/none/upcat-linux-${hostTarget().arch}${suffix}`);
+});
+
+describe("a CPU without AVX2 gets the baseline build", () => {
+  test.each([
+    ["nehalem", {}, "upcat-linux-x64-baseline"],
+    ["sandybridge", {}, "upcat-linux-x64-baseline"],
+    ["qemu64", {}, "upcat-linux-x64-baseline"],
+    ["haswell", {}, "upcat-linux-x64"],
+    ["nehalem", { UPCAT_LIBC: "musl" }, "upcat-linux-x64-musl-baseline"],
+    ["haswell", { UPCAT_LIBC: "musl" }, "upcat-linux-x64-musl"],
+    ["nehalem", { UPCAT_OS: "MINGW64_NT-10.0-19045" }, "upcat-windows-x64-baseline.exe"],
+    ["haswell", { UPCAT_OS: "MINGW64_NT-10.0-19045" }, "upcat-windows-x64.exe"],
+    // arm64 has no baseline build: its CPU description never names AVX2, and must not matter.
+    ["nehalem", { UPCAT_ARCH: "aarch64" }, "upcat-linux-arm64"],
+    ["haswell", { UPCAT_BASELINE: "1" }, "upcat-linux-x64-baseline"],
+    ["nehalem", { UPCAT_BASELINE: "0" }, "upcat-linux-x64"],
+  ] as const)("a %s CPU with %o: the installer asks for %s", async (cpu, env, name) => {
+    const before = requested.length;
+    await install("none", { UPCAT_OS: "Linux", UPCAT_ARCH: "x86_64", UPCAT_LIBC: "glibc", UPCAT_CPUINFO: cpuinfo(CPUS[cpu]), ...env });
+    expect(requested.slice(before)[0]).toBe(`/none/${name}`);
+  });
+
+  test("no CPU description to read: the default build, as before", async () => {
+    const before = requested.length;
+    await install("none", { UPCAT_OS: "Linux", UPCAT_ARCH: "x86_64", UPCAT_LIBC: "glibc", UPCAT_CPUINFO: "/nonexistent/cpuinfo" });
+    expect(requested.slice(before)[0]).toBe("/none/upcat-linux-x64");
+  });
+
+  // macOS describes the CPU through sysctl: leaf7_features holds AVX2 on Haswell and later.
+  test.each([
+    ["a Haswell Mac", "machdep.cpu.leaf7_features) echo 'RDWRFSGS TSC_THREAD_OFFSET BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS' ;;", "upcat-darwin-x64"],
+    ["an Ivy Bridge Mac", "machdep.cpu.leaf7_features) echo 'RDWRFSGS SMEP ERMS' ;;", "upcat-darwin-x64-baseline"],
+    ["a Mac without CPUID leaf 7", "machdep.cpu.leaf7_features) exit 1 ;;", "upcat-darwin-x64-baseline"],
+  ])("%s: the installer asks for %s", async (_name, leaf7, name) => {
+    const sysctl = `case "$2" in\nmachdep.cpu.features) echo 'FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR SSE SSE2 SSE3 SSSE3 SSE4.1 SSE4.2 POPCNT AES' ;;\n${leaf7}\n*) exit 1 ;;\nesac`;
+    const before = requested.length;
+    await install("none", { UPCAT_OS: "Darwin", UPCAT_ARCH: "x86_64" }, ["curl", "sha256sum"], { sysctl });
+    expect(requested.slice(before)[0]).toBe(`/none/${name}`);
+  });
+
+  test("UPCAT_BASELINE other than 1 or 0: a clear error before any download", async () => {
+    const before = requested.length;
+    const r = await install("good", { UPCAT_BASELINE: "yes" });
+    expect(r).toMatchObject({ status: 1, stderr: "upcat install: UPCAT_BASELINE is 1 (the build for CPUs without AVX2) or 0, not yes\n" });
+    expect(requested.length).toBe(before);
+  });
 });
 
 test("shellcheck finds nothing in install.sh", () => {

@@ -31,6 +31,7 @@ export interface TestRelayOptions {
   limits?: Partial<Limits>;
   allow?: RelayOptions["allow"];
   output?: RelayOptions["output"];
+  connectTimeoutMs?: number;
 }
 
 /** TestRelay is a started relay and every event it reported. */
@@ -50,6 +51,7 @@ export async function relay(cleanup: Cleanup, o: TestRelayOptions): Promise<Test
     limits: o.limits,
     allow: o.allow,
     output: o.output,
+    connectTimeoutMs: o.connectTimeoutMs,
     onEvent: (e) => events.push(e),
   });
   cleanup.add(() => r.stop());

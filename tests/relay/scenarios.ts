@@ -49,6 +49,7 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
       [["127.0.0.1:0", "127.0.0.1:9", "--allow", "127.0.0.1/8"], /^upcat: invalid --allow "127\.0\.0\.1\/8": host bits are set/],
       [["127.0.0.1:0", "127.0.0.1:9", "--log", "xml"], /^upcat: invalid --log "xml"/],
       [["127.0.0.1:0", "127.0.0.1:9", "--seed", "1e3"], /^upcat: invalid --seed: "1e3"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--connect-timeout", "soon"], /^upcat: invalid duration for --connect-timeout: "soon"/],
       [["127.0.0.1:0"], /^upcat: missing required args for command `relay <LISTEN> <TARGET>`/],
     ])("relay %j", async (args, message) => {
       const r = await run(cmd, ["relay", ...args], { timeoutMs: 10_000 });

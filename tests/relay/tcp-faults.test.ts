@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
 import { RESET_GRACE_MS } from "../../src/relay/stream-pipe.ts";
-import { freePort } from "../support/peers.ts";
+import { freePort, requireTool } from "../support/peers.ts";
 import { Cleanup, relay, tcpClient, tcpTarget, waitFor, within } from "./harness.ts";
 
 const cleanup = new Cleanup();
@@ -65,7 +65,8 @@ describe("--bandwidth", () => {
     // 100 KB at 200 KB/s is 500 ms; the first twentieth of a second's worth goes at once.
     expect(elapsed).toBeGreaterThanOrEqual(440);
     expect(elapsed).toBeLessThan(500 + SLACK_MS);
-    expect(target.connections[0]!.endedAt - started).toBeLessThan(300);
+    // Up is not paced: the request and its FIN were through long before the paced reply could be.
+    expect(target.connections[0]!.endedAt - started).toBeLessThan(400);
   });
 });
 
@@ -162,6 +163,25 @@ describe("a target that refuses or vanishes", () => {
     await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
     expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ECONNREFUSED" });
     expect(r.counters.open).toBe(0);
+  });
+
+  test("a target that never accepts (its queue full, SYNs dropped): --connect-timeout 300ms resets the client, logged as ETIMEDOUT", async () => {
+    const python = requireTool("python3");
+    // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
+    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], { stdout: "pipe" });
+    cleanup.add(() => peer.kill("SIGKILL"));
+    const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
+    const fillers = await Promise.allSettled([0, 1, 2].map(() => within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler")));
+    for (const f of fillers) if (f.status === "fulfilled") cleanup.add(() => f.value.terminate());
+    const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
+    const started = performance.now();
+    const got = await within((await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000, "the reset");
+    expect(got.end).toBe("reset");
+    expect(got.endedAt - started).toBeGreaterThanOrEqual(295);
+    expect(got.endedAt - started).toBeLessThan(300 + 1000 + SLACK_MS);
+    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ETIMEDOUT" });
+    expect(r.relay.targetFailed).toBe(1);
   });
 
   test("the target resets mid-connection: the client is reset too, after the bytes that came first", async () => {

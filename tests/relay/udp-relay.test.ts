@@ -79,9 +79,10 @@ describe("sessions", () => {
     await waitFor(() => r.counters.datagramsIn === 300, "300 datagrams at the relay");
     await waitFor(() => target.heard.length === 8, "8 datagrams at the target");
     expect(r.relay.sessions).toBe(8);
-    expect(r.counters.overLimit).toBe(292);
+    // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not by the limit.
+    expect(r.counters.overLimit + r.counters.reflected).toBe(292);
     expect(new Set(target.heard.map((h) => h.port)).size).toBe(8);
-    expect(r.events.filter((e) => e.event === "limit").length).toBe(292);
+    expect(r.events.filter((e) => e.event === "limit").length).toBe(r.counters.overLimit);
   });
 
   test("--idle-timeout 200ms: a quiet session ends after about that long; the next datagram starts another", async () => {

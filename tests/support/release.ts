@@ -1,5 +1,6 @@
-// Builds every release target once per test run into the run's scratch folder, shared by the tests that need foreign binaries.
+// Builds release assets once per test run into the run's scratch folder: every target, or the host's binary at a chosen version.
 import { join } from "node:path";
+import { assetName } from "../../src/upgrade/target.ts";
 import { SCRATCH } from "./scratch.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -23,4 +24,36 @@ export function releaseDir(): Promise<string> {
     return RELEASE_DIR;
   })();
   return built;
+}
+
+const versions = new Map<string, Promise<string>>();
+
+/** hostRelease builds this machine's binary as release `version` (once per run) into its own folder, with SHA256SUMS and VERSION. */
+export function hostRelease(version: string): Promise<string> {
+  return buildOnce(`release-${version}`, ["--target", "host"], { UPCAT_VERSION: version });
+}
+
+/** targetRelease builds one target's binary (once per run) into its own folder: for a test that needs that binary alone. */
+export async function targetRelease(target: string): Promise<string> {
+  return join(await buildOnce(`target-${target}`, ["--target", target], {}), assetName(target));
+}
+
+function buildOnce(name: string, args: string[], env: Record<string, string>): Promise<string> {
+  let dir = versions.get(name);
+  if (!dir) {
+    dir = (async () => {
+      const out = join(SCRATCH, name);
+      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), ...args, "--outdir", out], {
+        stdout: "pipe",
+        stderr: "pipe",
+        cwd: ROOT,
+        env: { ...process.env, UPCAT_COMMIT: "", ...env },
+      });
+      const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      if (status !== 0) throw new Error(`scripts/build.ts ${args.join(" ")} failed (${status}): ${stdout}${stderr}`);
+      return out;
+    })();
+    versions.set(name, dir);
+  }
+  return dir;
 }

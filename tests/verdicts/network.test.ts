@@ -6,6 +6,7 @@ import { runPeer } from "../support/peers.ts";
 import { fromSource, type Command } from "../support/run.ts";
 import { inBatches, judge, listedDifferences, plugin, verdicts, type Cell } from "./oracle.ts";
 import { need } from "./servers.ts";
+import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 
 // Names unique to this run: other test runs on the machine make their own.
 const tag = `${process.pid % 100000}`;
@@ -98,7 +99,7 @@ test("each cell: upcat's state names the cause, --nagios gives check_tcp's statu
     const cell: Cell = { name: c.name, upcat: ["--timeout", "1s"], checkTcp: ["-t", "3"] };
     const v = await verdicts(cell, `${c.host}:${c.port}`, c.host, c.port, ["ip", "netns", "exec", CLIENT]);
     const json = await inClient(fromSource, ["--json", "--timeout", "1s", `${c.host}:${c.port}`]);
-    return { c, v, problem: judge(cell, v, listed), record: JSON.parse(json.stdout) };
+    return { c, v, problem: judge(cell, v, listed), record: jsonRecord(json.stdout) };
   }), 8);
   expect(results.map((r) => r.problem).filter(Boolean)).toEqual([]);
   for (const { c, v, record } of results) {
@@ -119,7 +120,7 @@ test("UDP: ICMP port, host and network unreachable each name their cause; check_
       inClient(fromSource, ["--json", "--timeout", "1s", "--send", "x", `udp://${SERVER_IP}:${c.port}`]),
       runPeer(["ip", "netns", "exec", CLIENT, plugin("check_udp"), "-H", SERVER_IP, "-p", String(c.port), "-s", "x", "-e", "X", "-t", "1"]),
     ]);
-    return { c, record: JSON.parse(ours.stdout), oracle: oracle.status };
+    return { c, record: jsonRecord(ours.stdout), oracle: oracle.status };
   }));
   for (const { c, record, oracle } of results) {
     expect({ port: c.port, state: record.state, error: record.error }).toEqual({ port: c.port, state: c.state, error: c.error });
@@ -131,6 +132,6 @@ test("the compiled binary finds the same causes (bun:ffi's libc works inside it)
   const cmd = await compiled();
   const targets = CELLS.filter((c) => c.state !== "timeout").map((c) => `${c.host}:${c.port}`);
   const r = await inClient(cmd, ["--json", "--timeout", "1s", ...targets]);
-  const states = r.stdout.trim().split("\n").map((line) => JSON.parse(line).state);
+  const states = jsonRecords(r.stdout).map((line) => line.state);
   expect(states).toEqual(CELLS.filter((c) => c.state !== "timeout").map((c) => c.state));
 }, 120_000);

@@ -6,6 +6,7 @@ import { runPeer } from "../support/peers.ts";
 import { runbookLines, startFleet, type Fleet } from "./fleet.ts";
 import { inBatches, judge, listedDifferences, plugin, verdicts, type Cell } from "./oracle.ts";
 import { DNS_ADDRESS, DNS_NAME, need } from "./servers.ts";
+import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 
 let fleet: Fleet;
 beforeAll(async () => {
@@ -86,11 +87,11 @@ test("dnsmasq over UDP and TCP: an A query answered with its address passes wher
     runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(fleet.dns)]),
   ]);
   expect(digA.stdout.trim()).toBe(DNS_ADDRESS);
-  expect(JSON.parse(right.stdout)).toMatchObject({ state: "open", ok: true });
+  expect(jsonRecord(right.stdout)).toMatchObject({ state: "open", ok: true });
   // dig's answer is not 192.0.2.8: upcat's --expect of those bytes is a mismatch.
-  expect(JSON.parse(wrong.stdout)).toMatchObject({ state: "mismatch", ok: false });
+  expect(jsonRecord(wrong.stdout)).toMatchObject({ state: "mismatch", ok: false });
   expect(oracleGarbage.status).toBe(2);
-  expect(JSON.parse(garbage.stdout)).toMatchObject({ state: "no_reply", ok: false });
+  expect(jsonRecord(garbage.stdout)).toMatchObject({ state: "no_reply", ok: false });
   expect(garbage.status).toBe(1);
   expect([oracleTcp.status, tcp.status]).toEqual([0, 0]);
 });
@@ -100,7 +101,7 @@ test("a runbook of seven checks, each with its own options, in one call: all pas
   await Bun.write(file, `# the service's runbook\n${runbookLines(fleet).join("\n")}\n`);
   const r = await run(fromSource, ["check", "--json", "--file", file]);
   expect(r.stderr).toBe("");
-  const records = r.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  const records = jsonRecords(r.stdout);
   expect(records.map((o) => o.state)).toEqual(new Array(7).fill("open"));
   expect(r.status).toBe(0);
   expect(records[0].reply).toBe("+PONG\r\n");

@@ -1,0 +1,249 @@
+// One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's fetch.
+import { isIP } from "node:net";
+import { errnoCode, NetError } from "../errors.ts";
+import { dialEach } from "../transport/dial-each.ts";
+import { VERSION } from "../version.ts";
+import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
+import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
+
+/** StatusSet is --status: the codes that pass, as ranges, and the text the user typed for messages. */
+export interface StatusSet {
+  readonly text: string;
+  readonly ranges: readonly (readonly [number, number])[];
+}
+
+/** statusIn says whether a status is one of the set. */
+export function statusIn(set: StatusSet, status: number): boolean {
+  return set.ranges.some(([low, high]) => status >= low && status <= high);
+}
+
+/** HttpRequestOptions is what an HTTP check sends and what it accepts. */
+export interface HttpRequestOptions {
+  readonly method: string;
+  readonly headers: readonly (readonly [string, string])[];
+  /** body is --send: the request body. */
+  readonly body?: Uint8Array;
+  readonly status: StatusSet;
+  /** follow makes the check follow redirects (at most MAX_REDIRECTS), each hop inside the one --timeout. */
+  readonly follow: boolean;
+}
+
+export interface HttpProbeOptions {
+  /** timeoutMs bounds the whole try: handshakes, every redirect, the headers and the body read. */
+  timeoutMs: number;
+  request: HttpRequestOptions;
+  /** wanted is --expect / --match on the body; without it the status alone decides, and the body is not read. */
+  wanted?: (body: Uint8Array) => boolean;
+  /** tls is for https:// targets: --ca, --insecure and --cert-days. */
+  tls?: Omit<TlsProbe, "serverName">;
+  maxReply: number;
+}
+
+/** MAX_REDIRECTS bounds --follow, as curl's --max-redirs does (its default is 50; a health check needs few). */
+export const MAX_REDIRECTS = 10;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+type Hop = { outcome: Outcome } | { next: URL; status: number };
+
+/** httpProbe makes one try; it never throws for a network or HTTP failure, which is a state of the target. */
+export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Promise<Outcome> {
+  const started = performance.now();
+  const deadline = started + opts.timeoutMs;
+  let url = new URL(target.http!.url);
+  let method = opts.request.method;
+  let body = opts.request.body;
+  let headers = opts.request.headers;
+  const state = { redirects: 0, fetchMs: 0, tls: undefined as TlsInfo | undefined, address: undefined as string | undefined };
+  for (;;) {
+    const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+    const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    let hop: Hop;
+    try {
+      // As nc does: the next address of a name only when this one refused or could not be reached.
+      hop = await dialEach(host, "tcp", (address) => exchange(address, host, port, url, { method, headers, body }, opts, deadline, state), (h) => "outcome" in h && (h.outcome.state === "closed" || h.outcome.state === "unreachable"));
+    } catch (err) {
+      return { state: "error", cause: "resolve", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err), http: httpInfo(null, state.redirects) };
+    }
+    if ("outcome" in hop) return hop.outcome;
+    if (state.redirects >= MAX_REDIRECTS) {
+      return fail(state, "error", "too_many_redirects", `more than ${MAX_REDIRECTS} redirects (the last to ${hop.next.href})`, { status: hop.status }).outcome;
+    }
+    state.redirects++;
+    // As browsers and curl -L do: 303, and 301/302 after a POST, turn into a GET without a body.
+    if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === "POST")) {
+      method = method === "HEAD" ? "HEAD" : "GET";
+      body = undefined;
+    }
+    // Credentials go to the host they were typed for only, as curl does since 7.58.
+    if (hop.next.host !== url.host) headers = headers.filter(([name]) => !/^(authorization|cookie|host)$/i.test(name));
+    url = hop.next;
+  }
+}
+
+interface HopState {
+  redirects: number;
+  fetchMs: number;
+  tls: TlsInfo | undefined;
+  address: string | undefined;
+}
+
+function httpInfo(res: Response | null, redirects: number, location: string | null = null): HttpInfo {
+  return { status: res?.status ?? null, reason: res ? res.statusText || null : null, location, redirects };
+}
+
+/** fail is a failed hop, with what was seen of it so far. */
+function fail(state: HopState, s: CheckState, cause: Cause, error: string, extra: { status?: number; reply?: Uint8Array; res?: Response } = {}): { outcome: Outcome } {
+  const http: HttpInfo = extra.res ? httpInfo(extra.res, state.redirects, extra.res.headers.get("location")) : { status: extra.status ?? null, reason: null, location: null, redirects: state.redirects };
+  const outcome: Outcome = {
+    state: s,
+    cause,
+    error,
+    latencyMs: state.fetchMs,
+    ...(state.address ? { address: state.address } : {}),
+    ...(extra.reply ? { reply: extra.reply } : {}),
+    ...(state.tls ? { tls: state.tls } : {}),
+    http,
+  };
+  return { outcome };
+}
+
+/** exchange is one request to one address of one hop; a redirect to follow comes back as `next`. */
+async function exchange(
+  address: string,
+  host: string,
+  port: number,
+  url: URL,
+  req: { method: string; headers: readonly (readonly [string, string])[]; body?: Uint8Array },
+  opts: HttpProbeOptions,
+  deadline: number,
+  state: HopState,
+): Promise<Hop> {
+  state.address = address;
+  const secure = url.protocol === "https:";
+  const serverName = isIP(host) ? undefined : host;
+  const left = () => Math.max(1, deadline - performance.now());
+  if (secure && state.redirects === 0) {
+    // fetch says nothing of the certificate: one handshake of our own reads it and grades it as --tls does.
+    const handshake = await tcpProbe(address, port, { timeoutMs: left(), tls: { insecure: false, ...opts.tls, serverName }, maxReply: 0 });
+    state.tls = handshake.tls;
+    // The handshake had what was left of --timeout; the user is told the --timeout they gave.
+    const words = handshake.state === "timeout" ? { error: `no TLS handshake within ${opts.timeoutMs}ms` } : {};
+    if (handshake.state !== "open") return { outcome: { ...handshake, ...words, http: httpInfo(null, 0) } };
+  }
+  // Dial the address this loop chose, naming the host as the URL does (Host, SNI, the certificate's name).
+  const dial = new URL(url);
+  dial.hostname = address.includes(":") ? `[${address}]` : address;
+  const headers = new Headers({ "user-agent": `upcat/${VERSION}`, host: url.host });
+  for (const [name, value] of req.headers) {
+    if (/^(host|user-agent)$/i.test(name)) headers.set(name, value);
+    else headers.append(name, value);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), left());
+  const t0 = performance.now();
+  const spent = () => {
+    state.fetchMs += performance.now() - t0;
+    clearTimeout(timer);
+  };
+  let res: Response;
+  try {
+    res = await fetch(dial, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+      signal: controller.signal,
+      // Proxy variables are ignored: a check says whether this machine reaches the target, as nc would.
+      proxy: false,
+      // A fresh connection every try: a pooled one would pass a server that no longer accepts.
+      keepalive: false,
+      tls: secure ? { serverName, rejectUnauthorized: !opts.tls?.insecure, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) } : undefined,
+    } as RequestInit);
+  } catch (err) {
+    spent();
+    return fetchFailure(err, controller.signal.aborted, opts.timeoutMs, state);
+  }
+  const location = res.headers.get("location");
+  if (opts.request.follow && REDIRECT_STATUSES.has(res.status) && location !== null) {
+    spent();
+    void res.body?.cancel().catch(() => {});
+    try {
+      return { next: new URL(location, url), status: res.status };
+    } catch {
+      return fail(state, "error", "not_http", `HTTP ${res.status} with a Location that is not a URL: ${JSON.stringify(location)}`, { res });
+    }
+  }
+  if (!statusIn(opts.request.status, res.status)) {
+    spent();
+    void res.body?.cancel().catch(() => {});
+    const redirect = REDIRECT_STATUSES.has(res.status) && location !== null ? `, to ${location} (not followed: add --follow, or --status ${res.status})` : "";
+    return fail(state, "mismatch", "http_status", `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ${opts.request.status.text}`, { res });
+  }
+  if (!opts.wanted) {
+    spent();
+    void res.body?.cancel().catch(() => {});
+    return { outcome: { state: "open", address, latencyMs: state.fetchMs, ...(state.tls ? { tls: state.tls } : {}), http: httpInfo(res, state.redirects, location) } };
+  }
+  return readBody(res, opts, controller, state, spent);
+}
+
+/** readBody reads the body until --expect/--match find what they want in it, it ends, or the time is up. */
+async function readBody(res: Response, opts: HttpProbeOptions, controller: AbortController, state: HopState, spent: () => void): Promise<Hop> {
+  const reader = res.body?.getReader();
+  let reply: Uint8Array = new Uint8Array(0);
+  const mismatch = (error: string) => fail(state, "mismatch", "mismatch", error, { reply, res });
+  try {
+    for (;;) {
+      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (chunk.done) {
+        spent();
+        return mismatch("the body did not match");
+      }
+      const room = opts.maxReply - reply.length;
+      reply = concat(reply, chunk.value.length > room ? chunk.value.subarray(0, room) : chunk.value);
+      if (opts.wanted!(reply)) {
+        spent();
+        void reader!.cancel().catch(() => {});
+        return { outcome: { state: "open", address: state.address, latencyMs: state.fetchMs, reply, ...(state.tls ? { tls: state.tls } : {}), http: httpInfo(res, state.redirects, res.headers.get("location")) } };
+      }
+      if (reply.length >= opts.maxReply) {
+        spent();
+        controller.abort();
+        return mismatch(`no match in the first ${opts.maxReply} bytes of the body`);
+      }
+    }
+  } catch (err) {
+    spent();
+    if (controller.signal.aborted) {
+      return reply.length > 0 ? mismatch(`the body did not match within ${opts.timeoutMs}ms`) : fail(state, "timeout", "timeout", `no body within ${opts.timeoutMs}ms`, { res });
+    }
+    return fail(state, "error", "other", `reading the body: ${err instanceof Error ? err.message : String(err)}`, { reply, res });
+  }
+}
+
+/** fetchFailure is the state a failed request leaves a target in, read from the error's code, never its words. */
+function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: HopState): Hop {
+  if (aborted) return fail(state, "timeout", "timeout", `no HTTP response within ${timeoutMs}ms`);
+  const code = errnoCode(err) ?? (err as { code?: string }).code ?? "";
+  switch (code) {
+    case "ECONNREFUSED":
+      return fail(state, "closed", "refused", "connection refused");
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return fail(state, "unreachable", "unreachable", code === "EHOSTUNREACH" ? "host unreachable" : "network unreachable");
+    case "ECONNRESET":
+      return fail(state, "error", "no_data", "connection closed by peer without an HTTP response");
+    case "EPROTO":
+      return fail(state, "error", "not_tls", "TLS handshake failed (does this port speak TLS?)");
+  }
+  if (/^(Malformed|Invalid)_?HTTP|^HPE_/i.test(code)) return fail(state, "error", "not_http", "the answer is not an HTTP response (does this port speak HTTP?)");
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return fail(state, "error", "cert_untrusted", `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
+  return fail(state, "error", "other", err instanceof Error ? err.message.replace(/\. For more information.*$/, "") : String(err));
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,58 @@
+// Runs the CMD of `upcat check ... -- CMD`: with upcat's stdin, stdout and stderr, signals passed on, its exit status as upcat's.
+import { constants } from "node:os";
+import { errnoCode } from "../errors.ts";
+
+/** FORWARDED are the signals a container runtime or a terminal sends upcat, meant for CMD (upcat may be PID 1). */
+export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** CommandFailed is a CMD that could not be started; status is what a shell exits with then (127 not found, 126 not executable). */
+export class CommandFailed extends Error {
+  override name = "CommandFailed";
+  constructor(
+    readonly command: string,
+    readonly status: 126 | 127,
+    why: string,
+  ) {
+    super(`${command}: ${why}`);
+  }
+}
+
+/** signalStatus is the exit status a shell reports for a process killed by a signal: 128 + its number. */
+export function signalStatus(signal: string): number {
+  return 128 + (constants.signals[signal as keyof typeof constants.signals] ?? 0);
+}
+
+/**
+ * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs, waits for it, and
+ * returns its exit status (128 + N when signal N killed it). It throws CommandFailed when argv[0]
+ * cannot be started.
+ */
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  let child: ReturnType<typeof Bun.spawn>;
+  try {
+    child = Bun.spawn([...argv], { stdio: ["inherit", "inherit", "inherit"] });
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "EACCES") throw new CommandFailed(argv[0]!, 126, "permission denied (not an executable file)");
+    if (code === "ENOEXEC") throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
+    if (code === "ENOENT") throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
+    throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
+  }
+  // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.
+  const handlers = FORWARDED.map((signal) => {
+    const pass = () => child.kill(signal);
+    try {
+      process.on(signal, pass);
+    } catch {
+      // A platform without this signal (SIGHUP on Windows) cannot send it either.
+      return () => {};
+    }
+    return () => process.off(signal, pass);
+  });
+  try {
+    const status = await child.exited;
+    return child.signalCode ? signalStatus(String(child.signalCode)) : status;
+  } finally {
+    for (const remove of handlers) remove();
+  }
+}

@@ -1,0 +1,276 @@
+// Reads a whole `upcat check` command line (and --file) into a plan, checking every option before any socket opens.
+import { unescape } from "../check/escapes.ts";
+import type { HttpRequestOptions } from "../check/http-probe.ts";
+import { MAX_REPLY, type ProbeOptions } from "../check/probe.ts";
+import type { CheckTarget } from "../check/result.ts";
+import type { RunOptions } from "../check/run.ts";
+import { parseCheckLine, type CheckLine } from "../check/check-line.ts";
+import { expandSpec, MAX_TARGETS } from "../check/spec.ts";
+import { UsageError } from "../errors.ts";
+import { protocolNamed } from "../protocol/index.ts";
+import { MAX_DATAGRAM } from "../transport/transport.ts";
+import { DEFAULT_STATUS, parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
+import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
+
+/** DEFAULTS are the defaults of check's options, stated here once: the help text and the parsers read them. */
+export const DEFAULTS = { timeout: "2s", retries: "0", concurrency: "100", status: DEFAULT_STATUS, method: "GET", bodyMethod: "POST" } as const;
+
+export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
+
+/** TargetPlan is one target with everything asked of it: by the command line, or by its own line. */
+export interface TargetPlan {
+  target: CheckTarget;
+  probe: ProbeOptions;
+  udpSilentOk: boolean;
+  thresholds: { warningMs?: number; criticalMs?: number };
+}
+
+export interface CheckPlan {
+  items: TargetPlan[];
+  run: Pick<RunOptions, "retries" | "waitMs" | "concurrency" | "timeoutMs" | "udpSilentOk" | "down">;
+  output: Output;
+  /** command is what follows `--`: run it once every target passes. */
+  command?: string[];
+}
+
+const TLS_OPTIONS = [["ca", "--ca"], ["insecure", "--insecure"], ["certDays", "--cert-days"]] as const;
+const HTTP_OPTIONS = [["status", "--status"], ["header", "--header"], ["method", "--method"], ["follow", "--follow"]] as const;
+const isHttps = (spec: string) => /^https:\/\//i.test(spec.trim());
+const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
+
+/** one reads an option that may be given once only (cac makes an array of repeats). */
+export function one(raw: Record<string, unknown>, name: string): unknown {
+  const value = raw[name];
+  if (Array.isArray(value)) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
+  return value;
+}
+
+/** at puts where a line came from (FILE:LINE, or the argument) in front of what is wrong with it. */
+async function at<T>(where: string | undefined, read: () => T | Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    if (where && err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options. */
+async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLine; where?: string }[]> {
+  const lines: { line: CheckLine; where?: string }[] = [];
+  for (const spec of specs) {
+    if (!/\s/.test(spec.trim())) {
+      lines.push({ line: { specs: [spec], options: {} } });
+      continue;
+    }
+    const where = `in argument ${JSON.stringify(spec)}`;
+    const line = await at(where, () => parseCheckLine(spec));
+    if (line) lines.push({ line, where });
+  }
+  if (file !== undefined) {
+    const path = String(file);
+    const text = await readSpecs(path);
+    const name = path === "-" ? "stdin" : path;
+    let number = 0;
+    for (const raw of text.split("\n")) {
+      number++;
+      const where = `${name}:${number}`;
+      const line = await at(where, () => parseCheckLine(raw));
+      if (line) lines.push({ line, where });
+    }
+  }
+  return lines;
+}
+
+/** plan checks the whole command line, and reads --file, before any socket opens. */
+export async function plan(specs: string[], raw: Record<string, unknown>): Promise<CheckPlan> {
+  const outputs = (["json", "quiet", "nagios", "prometheus"] as const).filter((o) => raw[o]);
+  if (outputs.length > 1) throw new UsageError(`--${outputs[0]} and --${outputs[1]} cannot be used together`);
+  const output: Output = outputs[0] ?? "text";
+  const command = commandOf(raw["--"]);
+  if (command && (output === "nagios" || output === "prometheus")) throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
+
+  const lines = await linesOf(specs, one(raw, "file"));
+  const caFiles = new Map<string, Promise<string>>();
+  const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
+  const shared = await settingsOf(raw, output, caFiles, { https: plainLines.some(({ line }) => line.specs.some(isHttps)) });
+  const items: TargetPlan[] = [];
+  let anyTls = false;
+  let anyHttp = false;
+  for (const { line, where } of lines) {
+    const own = Object.keys(line.options).length > 0;
+    const kinds = { https: line.specs.some(isHttps), http: line.specs.some(isHttp) };
+    const settings = own ? await at(where, () => settingsOf({ ...raw, ...line.options }, output, caFiles, { ...kinds, own: line.options })) : shared;
+    for (const spec of line.specs) {
+      for (let target of await at(where, () => expandSpec(spec))) {
+        const prefix = where ? `${where}: ` : "";
+        if (target.http) {
+          anyHttp = true;
+          anyTls ||= target.http.secure;
+          if (settings.udp) throw new UsageError(`${prefix}--udp is for host:port targets; ${target.http.url} is checked over TCP`);
+          if (settings.probe.tls) throw new UsageError(`${prefix}--tls is for host:port targets; write https:// for an HTTPS check`);
+          if (settings.probe.protocol) throw new UsageError(`${prefix}--protocol is for host:port targets, not ${target.http.url}`);
+          const probe: ProbeOptions = { ...settings.probe, tls: target.http.secure ? (settings.tlsOptions ?? { insecure: false }) : undefined, http: settings.http };
+          items.push({ target, probe, udpSilentOk: false, thresholds: settings.thresholds });
+        } else {
+          anyTls ||= settings.probe.tls !== undefined;
+          if (settings.udp) target = { ...target, transport: "udp" };
+          if (settings.probe.tls && target.transport === "udp") throw new UsageError(`${prefix}--tls is for TCP targets; drop the udp:// targets or --udp`);
+          items.push({ target, probe: settings.probe, udpSilentOk: settings.udpSilentOk, thresholds: settings.thresholds });
+        }
+        if (items.length > MAX_TARGETS) throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
+      }
+    }
+  }
+  if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
+  // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.
+  for (const [key, flag] of TLS_OPTIONS) {
+    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+  }
+  for (const [key, flag] of HTTP_OPTIONS) {
+    if (raw[key] !== undefined && raw[key] !== false && !anyHttp) throw new UsageError(`${flag} is for http:// and https:// targets`);
+  }
+
+  const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000);
+  if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
+  return {
+    items,
+    output,
+    command,
+    run: {
+      timeoutMs: shared.probe.timeoutMs,
+      retries: parseCount(one(raw, "retries") ?? DEFAULTS.retries, "--retries", 100),
+      waitMs: raw.wait === undefined ? undefined : parseDuration(one(raw, "wait"), "--wait"),
+      concurrency,
+      udpSilentOk: shared.udpSilentOk,
+      down: Boolean(raw.down),
+    },
+  };
+}
+
+/** commandOf reads the words after `--`: none means no command; `--` with nothing after it is a mistake. */
+function commandOf(words: unknown): string[] | undefined {
+  if (!Array.isArray(words)) return undefined;
+  if (words.length === 0) return undefined;
+  if (words[0] === "") throw new UsageError("the command after -- is empty");
+  return words.map(String);
+}
+
+interface Settings {
+  probe: ProbeOptions;
+  /** tlsOptions are --ca, --insecure and --cert-days, for --tls and for https:// targets alike. */
+  tlsOptions?: NonNullable<ProbeOptions["tls"]>;
+  http: HttpRequestOptions;
+  udp: boolean;
+  udpSilentOk: boolean;
+  thresholds: { warningMs?: number; criticalMs?: number };
+}
+
+/**
+ * settingsOf reads what is asked of a target from options in cac's shape: the command line's, with a
+ * line's own on top. `line.own` are the line's options alone: a TLS option there without --tls or an
+ * https:// target is a mistake, as an HTTP option is without an http(s):// target.
+ */
+async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles: Map<string, Promise<string>>, line: { https: boolean; http?: boolean; own?: Record<string, unknown> }): Promise<Settings> {
+  const own = line.own;
+  const protocol = raw.protocol === undefined ? undefined : protocolNamed(String(one(raw, "protocol")));
+  const send = raw.send === undefined ? undefined : unescape(String(one(raw, "send")), "--send");
+  const wanted = matcher(one(raw, "expect"), one(raw, "match"));
+  const tls = Boolean(raw.tls);
+  const udp = Boolean(raw.udp);
+  if (tls && udp) throw new UsageError("--tls is for TCP targets; drop the udp:// targets or --udp");
+  if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
+  if (own && !tls && !line.https) {
+    for (const [key, flag] of TLS_OPTIONS) {
+      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+    }
+  }
+  if (own && !line.http) {
+    for (const [key, flag] of HTTP_OPTIONS) {
+      if (own[key] !== undefined) throw new UsageError(`${flag} is for http:// and https:// targets`);
+    }
+  }
+  if (send && send.length > MAX_DATAGRAM && udp) throw new UsageError(`--send is ${send.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM}`);
+  if (send && send.length > MAX_REPLY * 16) throw new UsageError(`--send is ${send.length} bytes; a probe is at most ${MAX_REPLY * 16}`);
+  // A line's thresholds wait for --nagios: one runbook file serves people and the monitoring system.
+  for (const nagiosOnly of ["warning", "critical"]) {
+    if (raw[nagiosOnly] !== undefined && own?.[nagiosOnly] === undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
+  }
+  let tlsOptions: Settings["tlsOptions"];
+  if (tls || line.https) {
+    let ca: string | undefined;
+    if (raw.ca !== undefined) {
+      const path = String(one(raw, "ca"));
+      if (!caFiles.has(path)) caFiles.set(path, readFile(path, "--ca"));
+      ca = await caFiles.get(path)!;
+    }
+    tlsOptions = { insecure: Boolean(raw.insecure), certDays: raw.certDays === undefined ? undefined : parseCertDays(one(raw, "certDays"), "--cert-days"), ca };
+  }
+  return {
+    probe: {
+      timeoutMs: parseDuration(one(raw, "timeout") ?? DEFAULTS.timeout, "--timeout"),
+      send,
+      wanted,
+      protocol,
+      tls: tls ? tlsOptions : undefined,
+    },
+    tlsOptions,
+    http: httpRequest(raw, send, wanted !== undefined),
+    udp,
+    udpSilentOk: Boolean(raw.udpSilentOk),
+    thresholds: {
+      warningMs: raw.warning === undefined ? undefined : parseThreshold(one(raw, "warning"), "--warning"),
+      criticalMs: raw.critical === undefined ? undefined : parseThreshold(one(raw, "critical"), "--critical"),
+    },
+  };
+}
+
+/** httpRequest reads --method, --header, --status and --follow; --send is the body, and makes the method POST unless given, as curl -d does. */
+function httpRequest(raw: Record<string, unknown>, body: Uint8Array | undefined, bodyWanted: boolean): HttpRequestOptions {
+  const method = raw.method === undefined ? (body ? DEFAULTS.bodyMethod : DEFAULTS.method) : parseMethod(one(raw, "method"));
+  const upper = method.toUpperCase();
+  if (body && (upper === "GET" || upper === "HEAD")) throw new UsageError(`--send is the request body of an HTTP check; a ${upper} request has none (use --method POST or PUT)`);
+  if (bodyWanted && upper === "HEAD") throw new UsageError("--expect and --match read the body, and the answer to HEAD has none");
+  return {
+    method,
+    headers: parseHeaders(raw.header),
+    body,
+    status: parseStatusSet(one(raw, "status") ?? DEFAULTS.status),
+    follow: Boolean(raw.follow),
+  };
+}
+
+/**
+ * matcher builds the test of a reply from --expect (bytes it must contain) and --match (a regular
+ * expression, multiline as grep and check_http -r read it: ^ and $ anchor each line). Both compare
+ * text: what the user typed is never read as a number.
+ */
+function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boolean) | undefined {
+  const needle = expect === undefined ? undefined : Buffer.from(unescape(String(expect), "--expect"));
+  let regex: RegExp | undefined;
+  if (match !== undefined) {
+    try {
+      regex = new RegExp(String(match), "m");
+    } catch (err) {
+      throw new UsageError(`invalid --match: ${(err as Error).message}`);
+    }
+  }
+  if (!needle && !regex) return undefined;
+  const decoder = new TextDecoder();
+  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for people reading them.
+  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || regex.test(decoder.decode(reply).replaceAll("\r\n", "\n")));
+}
+
+async function readSpecs(path: string): Promise<string> {
+  return path === "-" ? await new Response(Bun.stdin.stream()).text() : readFile(path, "--file");
+}
+
+async function readFile(path: string, option: string): Promise<string> {
+  try {
+    return await Bun.file(path).text();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    throw new UsageError(`cannot read ${option} ${path}: ${why}`);
+  }
+}

@@ -1,0 +1,81 @@
+// `upcat upgrade [VERSION]`: replace this binary with a release's, verified against SHA256SUMS, or just say whether one is newer.
+import type { CAC } from "cac";
+import { UsageError } from "../errors.ts";
+import { UpgradeError } from "../upgrade/errors.ts";
+import { BUILD_TARGET } from "../upgrade/target.ts";
+import { upgrade, type Outcome } from "../upgrade/upgrade.ts";
+import { parseVersion } from "../upgrade/version.ts";
+import { VERSION } from "../version.ts";
+import type { Io } from "./io.ts";
+import { parseDuration } from "./option-values.ts";
+
+/** STALL_DEFAULT is how long a download may send nothing before upgrade gives up. */
+const STALL_DEFAULT = "30s";
+
+function describe(o: Outcome): { line: string; status: number } {
+  switch (o.kind) {
+    case "current":
+      return { line: `upcat ${o.current} is up to date (release ${o.wanted})`, status: 0 };
+    case "newer":
+      return { line: `upcat ${o.wanted} is available (this is ${o.current}): run upcat upgrade`, status: 1 };
+    case "would":
+      return { line: `would download ${o.url}, verify it against SHA256SUMS, run its --version and replace ${o.path} (${o.current} -> ${o.wanted})`, status: 0 };
+    case "replaced":
+      return { line: `upgraded ${o.path}: ${o.current} -> ${o.wanted}`, status: 0 };
+  }
+}
+
+/** meter draws download progress on stderr, only on a terminal: a log file wants no carriage returns. */
+function meter(io: Io): ((received: number, total: number | undefined) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let last = 0;
+  return (received, total) => {
+    const now = performance.now();
+    if (now - last < 100 && received !== total) return;
+    last = now;
+    const mb = (n: number) => (n / 1e6).toFixed(1);
+    io.prompt(`\r${mb(received)}${total ? ` / ${mb(total)}` : ""} MB${received === total ? "\n" : ""}`);
+  };
+}
+
+async function run(version: unknown, raw: Record<string, unknown>, io: Io): Promise<number> {
+  let asked: string | undefined;
+  if (version !== undefined) {
+    asked = parseVersion(String(version));
+    if (!asked) throw new UsageError(`invalid VERSION: "${String(version)}" (expected a release such as 0.3.0 or v0.3.0)`);
+  }
+  if (raw.check && raw.dryRun) throw new UsageError("--check and --dry-run cannot be used together");
+  const stallMs = parseDuration(raw.timeout ?? STALL_DEFAULT, "--timeout");
+  try {
+    const outcome = await upgrade({
+      current: VERSION,
+      target: BUILD_TARGET,
+      version: asked,
+      check: Boolean(raw.check),
+      dryRun: Boolean(raw.dryRun),
+      stallMs,
+      env: process.env,
+      execPath: process.execPath,
+      progress: meter(io),
+    });
+    const { line, status } = describe(outcome);
+    io.out(`${line}\n`);
+    await io.flush();
+    return status;
+  } catch (err) {
+    if (!(err instanceof UpgradeError)) throw err;
+    io.err(`${io.errColor.red("upcat:")} upgrade: ${err.message}`);
+    return 1;
+  }
+}
+
+export function registerUpgrade(cli: CAC, io: Io): void {
+  cli
+    .command("upgrade [version]", "Replace this binary with the latest release (or VERSION), verified against SHA256SUMS")
+    .option("--check", "Only say whether a newer release exists: exit 0 up to date, 1 newer")
+    .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")
+    .option("--timeout <duration>", `Give up when a download sends nothing for this long (default ${STALL_DEFAULT})`)
+    .example("  upcat upgrade --check || upcat upgrade     # in cron: upgrade when a release is out")
+    .example("  UPCAT_BASE_URL=https://mirror.example/upcat upcat upgrade")
+    .action((version: unknown, options: Record<string, unknown>) => run(version, options, io));
+}

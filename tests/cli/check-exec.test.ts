@@ -1,0 +1,186 @@
+// `upcat check ... -- CMD` (issue 13): CMD runs once every target passes, with upcat's stdio, signals passed on, its status as upcat's.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jsonRecords } from "../check/json-records.ts";
+import { freePort, requireTool } from "../support/peers.ts";
+import { fromSource, run, type Command } from "../support/run.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "upcat-check-exec-"));
+let open: { port: number; stop(closeActive?: boolean): void };
+let closed: number;
+let n = 0;
+const fresh = (name: string) => join(dir, `${name}-${++n}`);
+
+beforeAll(async () => {
+  open = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  closed = await freePort();
+});
+afterAll(() => {
+  open.stop(true);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** waitForFile polls until a file exists (the child says it is ready), failing after a deadline. */
+async function waitForFile(path: string, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(path) || readFileSync(path, "utf8") === "") {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${ms}ms`);
+    await Bun.sleep(20);
+  }
+  return readFileSync(path, "utf8");
+}
+
+/** a child that says it is ready, then records the first of INT, TERM or HUP it receives and exits 0. */
+const trapper = (ready: string, got: string) =>
+  `for s in INT TERM HUP; do trap "echo $s > ${got}; exit 0" $s; done; echo $$ $PPID > ${ready}; while :; do sleep 0.02; done`;
+
+function spawnUpcat(cmd: Command, args: string[]) {
+  return Bun.spawn([...cmd.argv, "check", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...cmd.env, NO_COLOR: "1" } });
+}
+
+describe("upcat check -- CMD", () => {
+  test("every target passes: CMD runs with upcat's stdin and stdout; upcat's own lines go to stderr; CMD's status is upcat's", async () => {
+    const r = await run(fromSource, ["check", `127.0.0.1:${open.port}`, "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"], { stdin: "hello\nworld\n" });
+    expect(r.stdout).toBe("hello\nworld\n");
+    expect(r.stderr).toMatch(new RegExp(`^open +tcp://127\\.0\\.0\\.1:${open.port} +[\\d.]+ms\\n1 of 1 target passed \\(1 open\\) in [\\d.]+s\\nto-stderr\\n$`));
+    expect(r.status).toBe(7);
+    const zero = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "true"]);
+    expect(zero).toMatchObject({ status: 0, stdout: "", stderr: "" });
+  });
+
+  test("arguments reach CMD exactly as typed: spaces, an empty word, -- and options of upcat's own", async () => {
+    const r = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "printf", "[%s]", "a b", "", "--", "--json", "007"]);
+    expect(r).toMatchObject({ status: 0, stdout: "[a b][][--][--json][007]" });
+  });
+
+  test("a check fails: CMD is not run and the status is 1; --wait running out is 124", async () => {
+    const marker = fresh("ran");
+    const failed = await run(fromSource, ["check", `127.0.0.1:${closed}`, "--", "touch", marker]);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("upcat: not running touch: not every target passed\n");
+    const waited = await run(fromSource, ["check", "--wait", "300ms", `127.0.0.1:${open.port}`, `127.0.0.1:${closed}`, "--", "touch", marker]);
+    expect(waited.status).toBe(124);
+    expect(waited.stderr).toContain("upcat: not running touch: --wait ran out before every target passed\n");
+    const json = await run(fromSource, ["check", "--json", "--wait", "200ms", `127.0.0.1:${closed}`]);
+    expect(json.status).toBe(124);
+    expect(jsonRecords(json.stdout)[0]).toMatchObject({ state: "closed", ok: false });
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  test("--wait then run: CMD starts once a server that comes up late accepts", async () => {
+    const port = await freePort();
+    const late = Bun.sleep(500).then(() => Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }));
+    try {
+      const r = await run(fromSource, ["check", "--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "started"]);
+      expect(r).toMatchObject({ status: 0, stdout: "started\n" });
+      expect(r.stderr).toMatch(/after \d+ tries/);
+    } finally {
+      (await late).stop(true);
+    }
+  });
+
+  test.each([
+    ["no-such-command-upcat", 127, "upcat: no-such-command-upcat: command not found\n"],
+    ["/no/such/program", 127, "upcat: /no/such/program: no such file\n"],
+    ["{dir}/text.txt", 126, "upcat: {dir}/text.txt: permission denied (not an executable file)\n"],
+    ["{dir}/data.bin", 126, "upcat: {dir}/data.bin: cannot execute (not a program nor a script with #!)\n"],
+  ])("CMD %s cannot start: exit %d with one line, as a shell says it", async (command, status, line) => {
+    writeFileSync(join(dir, "text.txt"), "not a program\n", { mode: 0o644 });
+    writeFileSync(join(dir, "data.bin"), "\x01\x02 not a program\n", { mode: 0o755 });
+    const r = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", command.replace("{dir}", dir)]);
+    line = line.replace("{dir}", dir);
+    expect(r).toMatchObject({ status, stdout: "", stderr: line });
+  });
+
+  test("CMD killed by a signal: 128 + its number", async () => {
+    const r = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", "kill -KILL $$"]);
+    expect(r.status).toBe(137);
+  });
+
+  test.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)("%s sent to upcat reaches CMD, and upcat waits for it and exits with its status", async (signal) => {
+    const [ready, got] = [fresh("ready"), fresh("got")];
+    const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)]);
+    await waitForFile(ready);
+    proc.kill(signal);
+    expect(await proc.exited).toBe(0);
+    expect(readFileSync(got, "utf8")).toBe(`${signal.slice(3)}\n`);
+  });
+
+  test("a CMD that does not catch SIGTERM dies of it, and upcat exits 143", async () => {
+    const ready = fresh("ready");
+    const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", `echo $$ > ${ready}; while :; do sleep 0.02; done`]);
+    const child = Number((await waitForFile(ready)).trim());
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(143);
+    // The child is gone too: nothing is left running behind upcat.
+    expect(existsSync(`/proc/${child}`)).toBe(false);
+  });
+
+  test("as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is upcat (pid 1)", async () => {
+    const unshare = requireTool("unshare");
+    const [ready, got] = [fresh("ready"), fresh("got")];
+    const argv = [unshare, "-rpf", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
+    const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    const [, parent] = (await waitForFile(ready)).trim().split(" ");
+    expect(parent).toBe("1");
+    // unshare -f forks upcat: its one child, as this namespace sees it, is the one to signal.
+    const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean));
+    expect(children).toHaveLength(1);
+    process.kill(Number(children[0]), "SIGTERM");
+    expect(await outer.exited).toBe(0);
+    expect(readFileSync(got, "utf8")).toBe("TERM\n");
+  });
+
+  test("-- with --nagios or --prometheus is a usage error; so is an empty command", async () => {
+    const nagios = await run(fromSource, ["check", "--nagios", `127.0.0.1:${open.port}`, "--", "true"]);
+    expect(nagios).toMatchObject({ status: 3, stdout: "UPCAT UNKNOWN - --nagios reports to a monitoring system; it cannot run a command after --\n" });
+    const prom = await run(fromSource, ["check", "--prometheus", `127.0.0.1:${open.port}`, "--", "true"]);
+    expect(prom).toMatchObject({ status: 2, stderr: "upcat: --prometheus reports to a monitoring system; it cannot run a command after --\n" });
+    const empty = await run(fromSource, ["check", `127.0.0.1:${open.port}`, "--", ""]);
+    expect(empty).toMatchObject({ status: 2, stderr: "upcat: the command after -- is empty\n" });
+  });
+});
+
+describe("--down: wait for closed instead of open", () => {
+  test("a closed port passes and an open one fails; --json says ok with state closed", async () => {
+    const r = await run(fromSource, ["check", "--down", "--json", `127.0.0.1:${closed}`, `127.0.0.1:${open.port}`]);
+    expect(r.status).toBe(1);
+    const [down, up] = jsonRecords(r.stdout);
+    expect(down).toMatchObject({ state: "closed", ok: true });
+    expect(up).toMatchObject({ state: "open", ok: false });
+    expect((await run(fromSource, ["check", "--down", "--quiet", `127.0.0.1:${closed}`, `udp://127.0.0.1:${closed}`])).status).toBe(0);
+  });
+
+  test("--down under --nagios: a refused port is OK, an open one CRITICAL", async () => {
+    const ok = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${closed}`]);
+    expect(ok.stdout).toMatch(new RegExp(`^TCP OK - tcp://127\\.0\\.0\\.1:${closed} closed, as --down wants \\(connection refused\\)\\|time=`));
+    expect(ok.status).toBe(0);
+    const up = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${open.port}`]);
+    expect(up.stdout).toStartWith(`TCP CRITICAL - tcp://127.0.0.1:${open.port} is open, and --down wants it closed|`);
+    expect(up.status).toBe(2);
+  });
+
+  test("--down --wait: a server that stops is waited for, then CMD runs; one that stays up is 124", async () => {
+    const port = await freePort();
+    const l = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    const stopping = Bun.sleep(500).then(() => l.stop(true));
+    const r = await run(fromSource, ["check", "--down", "--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "drained"]);
+    await stopping;
+    expect(r).toMatchObject({ status: 0, stdout: "drained\n" });
+    expect(r.stderr).toMatch(new RegExp(`^closed +tcp://127\\.0\\.0\\.1:${port} .* after \\d+ tries\\n`));
+    const stays = await run(fromSource, ["check", "--down", "--wait", "300ms", `127.0.0.1:${open.port}`]);
+    expect(stays.status).toBe(124);
+  });
+
+  test("--down on an HTTP target: a server answering 503 is still up; a refused port is down", async () => {
+    const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("draining", { status: 503 }) });
+    try {
+      const r = await run(fromSource, ["check", "--down", "--json", `http://127.0.0.1:${web.port}/`, `http://127.0.0.1:${closed}/`]);
+      expect(jsonRecords(r.stdout).map((x) => [x.state, x.ok])).toEqual([["mismatch", false], ["closed", true]]);
+    } finally {
+      web.stop(true);
+    }
+  });
+});
