@@ -67,14 +67,31 @@ export class StreamConn {
     return this.out.queued;
   }
 
-  /** write hands bytes to the kernel; it resolves once the kernel has taken them all. */
-  write(bytes: Uint8Array): Promise<void> {
+  /**
+   * write hands bytes to the kernel; it resolves once the kernel has taken them all. With timeoutMs,
+   * it rejects (ETIMEDOUT) when the kernel takes nothing for that long: the peer stopped reading.
+   */
+  write(bytes: Uint8Array, timeoutMs?: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.out.write(this.sock, bytes) < 0) return Promise.reject(this.broken("write", new Error("connection closed"), "EPIPE"));
     if (this.out.queued === 0) return DONE;
+    this.lastMoved = performance.now();
     return new Promise<void>((resolve, reject) => {
-      this.flushed.push(resolve);
-      this.writeFailed.push(reject);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const check = () => {
+        const idle = performance.now() - this.lastMoved;
+        if (idle < timeoutMs!) return void (timer = setTimeout(check, timeoutMs! - idle));
+        reject(new NetError("write", "tcp", this.where, `timed out after ${timeoutMs}ms`, "ETIMEDOUT"));
+      };
+      if (timeoutMs !== undefined) timer = setTimeout(check, timeoutMs);
+      this.flushed.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.writeFailed.push((err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
   }
 

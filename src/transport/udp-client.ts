@@ -1,10 +1,10 @@
 // The datagram adapter, client side: one datagram out, one reply back, with timeouts and retries.
-import { NetError, UsageError } from "../errors.ts";
+import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import { dialEach } from "./dial-each.ts";
 import { dialPacket } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
-import { MAX_DATAGRAM } from "./transport.ts";
+import { checkDatagram } from "./transport.ts";
 
 export interface UdpRequestOptions {
   /** timeoutMs is how long to wait for a reply to each try. */
@@ -25,9 +25,7 @@ export interface Reply {
 
 /** udpRequest sends one datagram and waits for one reply, sending again after each timeout, as a DNS stub resolver does. */
 export async function udpRequest(target: Target, payload: Uint8Array, opts: UdpRequestOptions): Promise<Reply> {
-  if (payload.length > MAX_DATAGRAM) {
-    throw new UsageError(`message is ${payload.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM} (use --tcp for more)`);
-  }
+  checkDatagram(payload.length);
   return dialEach(target.host, "udp", (address) => exchange(address, target.port, payload, opts));
 }
 

@@ -5,6 +5,7 @@ import { NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
 import { dialPacket, type PacketConn } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
+import { checkDatagram } from "./transport.ts";
 
 export interface UdpWindowOptions {
   /** window is how many requests may wait for their replies at once. */
@@ -36,6 +37,7 @@ export async function udpWindow(target: Target, requests: AsyncIterable<Uint8Arr
     progress = Promise.withResolvers<void>();
   };
   const exchange = async (conn: PacketConn, payload: Uint8Array): Promise<Uint8Array> => {
+    checkDatagram(payload.length);
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
       conn.send(payload);
       const reply = await conn.receive(opts.timeoutMs);

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { compiled } from "../support/binary.ts";
 import { run, startServer, type Server } from "../support/run.ts";
+import { established, listening, waitFor } from "../support/wait.ts";
 
 /** Client is a raw TCP connection that records what arrives and when it closes. */
 interface Client {
@@ -47,7 +48,7 @@ describe("--max-connections", () => {
   test("the connection over the limit is closed at once; those open are unharmed", async () => {
     const server = await serve(["--max-connections", "3"]);
     const open = await Promise.all([1, 2, 3].map(() => connect(server.port)));
-    await Bun.sleep(100);
+    await waitFor("the three connections on the server's side", () => established(server.port) >= 3);
     const extra = await connect(server.port);
     await within(2000, extra.closed, "the extra connection's close");
     expect(extra.text()).toBe("");
@@ -111,7 +112,14 @@ describe("--max-pending", () => {
       sent += n;
       if (n < block.length) break;
     }
-    await Bun.sleep(500);
+    // Backpressure has held once nothing more goes in for a while.
+    let last = -1;
+    await waitFor("the writes to stop", async () => {
+      const stopped = sent === last;
+      last = sent;
+      await Bun.sleep(150);
+      return stopped;
+    }, 10_000);
     const status = await Bun.file(`/proc/${server.proc.pid}/status`).text();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
     sock.terminate();
@@ -127,9 +135,9 @@ describe("graceful shutdown", () => {
     const server = await serve([]);
     const c = await connect(server.port);
     c.sock.write("part one,");
-    await Bun.sleep(100);
+    await waitFor("the connection on the server's side", () => established(server.port) >= 1);
     server.proc.kill("SIGTERM");
-    await Bun.sleep(200);
+    await waitFor("the listening socket to close", () => !listening(server.port));
     const refused = await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).then(
       (s) => (s.end(), "accepted"),
       (e) => String(e.code ?? e),
@@ -148,7 +156,7 @@ describe("graceful shutdown", () => {
   test("--drain bounds the wait; the rest are cut", async () => {
     const server = await serve(["--drain", "300ms"]);
     const idle = await connect(server.port);
-    await Bun.sleep(100);
+    await waitFor("the connection on the server's side", () => established(server.port) >= 1);
     const at = performance.now();
     server.proc.kill("SIGINT");
     expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
@@ -160,9 +168,9 @@ describe("graceful shutdown", () => {
   test("a second signal stops at once", async () => {
     const server = await serve(["--drain", "30s"]);
     await connect(server.port);
-    await Bun.sleep(100);
+    await waitFor("the connection on the server's side", () => established(server.port) >= 1);
     server.proc.kill("SIGTERM");
-    await Bun.sleep(200);
+    await waitFor("the listening socket to close", () => !listening(server.port));
     server.proc.kill("SIGTERM");
     expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
     expect(await server.rest()).toMatch(/stopped, 1 connection cut/);
@@ -181,7 +189,7 @@ describe("logs", () => {
     c.sock.write("json");
     c.sock.shutdown();
     await c.closed;
-    await Bun.sleep(50);
+    while (!text.includes('"close"')) text += new TextDecoder().decode((await reader.read()).value);
     proc.kill("SIGTERM");
     for (;;) {
       const { value, done } = await reader.read();

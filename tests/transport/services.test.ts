@@ -9,6 +9,7 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { request } from "../../src/transport/request.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import type { Transport } from "../../src/transport/transport.ts";
+import { waitFor } from "../support/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -160,7 +161,8 @@ describe("safety on real sockets", () => {
       let denied = 0;
       const no = await Bun.udpSocket({ hostname: "127.0.0.3", port: 0, socket: { data: () => void denied++ } });
       for (let k = 0; k < 4; k++) no.send("x", port, "127.0.0.1");
-      await Bun.sleep(200);
+      // The verdict on each datagram is made as it is read: once all five are counted, no other reply can come.
+      await waitFor("the allowed reply and all five datagrams counted", () => allowed === 1 && listeners[0]!.counters.datagramsIn >= 5);
       ok.close();
       no.close();
       expect([allowed, denied]).toEqual([1, 0]);
@@ -183,7 +185,8 @@ describe("safety on real sockets", () => {
       let replies = 0;
       const forged = await Bun.udpSocket({ hostname: "127.0.0.1", port: 19, socket: { data: () => void replies++ } });
       forged.send("loop", udp!.port, "127.0.0.1");
-      await Bun.sleep(200);
+      // Refused as it is read: once counted, no reply can follow.
+      await waitFor("the forged datagram counted", () => udp!.counters.reflected === 1);
       forged.close();
       expect(replies).toBe(0);
       expect(udp!.counters.reflected).toBe(1);
