@@ -1,38 +1,51 @@
 #!/usr/bin/env bun
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
-import { cac } from "cac";
+import { type CAC, cac } from "cac";
 import { parseArgv } from "./cli/argv.ts";
-import { isUsageError, type UsageErrorHandler } from "./cli/usage-errors.ts";
-import { registerBench } from "./cli/bench.ts";
-import { registerCheck } from "./cli/check.ts";
 import { nagiosUsage } from "./cli/check-usage.ts";
-import { registerCompletion } from "./cli/completion.ts";
-import { processIo } from "./cli/io.ts";
-import { registerManpage } from "./cli/manpage.ts";
-import { registerProtocols } from "./cli/protocols.ts";
-import { registerRelay } from "./cli/relay.ts";
-import { registerSend } from "./cli/send.ts";
-import { registerServe } from "./cli/serve.ts";
-import { registerUpgrade } from "./cli/upgrade.ts";
+import { type Io, processIo } from "./cli/io.ts";
+import { isUsageError, type UsageErrorHandler } from "./cli/usage-errors.ts";
 import { NetError, UsageError } from "./errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
+
+type Register = (cli: CAC, io: Io) => unknown;
+
+/**
+ * COMMANDS registers each command, in the order --help lists them. A command's module is loaded only
+ * when the command line names it (or help, or a command that reads the others, needs them all):
+ * loading every module costs more start-up than `upcat --version` has to spend.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import("./cli/serve.ts")).registerServe,
+  relay: async () => (await import("./cli/relay.ts")).registerRelay,
+  send: async () => (await import("./cli/send.ts")).registerSend,
+  check: async () => (await import("./cli/check.ts")).registerCheck,
+  protocols: async () => (await import("./cli/protocols.ts")).registerProtocols,
+  bench: async () => (await import("./cli/bench.ts")).registerBench,
+  upgrade: async () => (await import("./cli/upgrade.ts")).registerUpgrade,
+  manpage: async () => (await import("./cli/manpage.ts")).registerManpage,
+  // Last: completions are read from every command registered before it.
+  completion: async () => (await import("./cli/completion.ts")).registerCompletion,
+};
+const ALL = Object.keys(COMMANDS);
+/** NEEDS names the commands a command reads at its start: relay takes serve's options and defaults. */
+const NEEDS: Record<string, readonly string[]> = { relay: ["serve", "relay"], manpage: ALL, completion: ALL };
+
+/** commandsFor picks the commands the words ask for: one, those it needs, or every one (help, a typo). */
+function commandsFor(words: readonly string[]): readonly string[] {
+  const first = words.find((w) => !w.startsWith("-") || w === "-");
+  if (first === undefined) return words.every((w) => w === "-V" || w === "--version") && words.length > 0 ? [] : ALL;
+  return first in COMMANDS ? (NEEDS[first] ?? [first]) : ALL;
+}
 
 // The reader of stdout has gone (`| head`): it had what it wanted, so stop at once, quietly, with 0,
 // as a pipeline under `set -o pipefail` needs.
 const io = processIo(() => process.exit(0));
 const cli = cac("upcat");
-registerServe(cli, io);
-registerRelay(cli, io);
-registerSend(cli, io);
-registerCheck(cli, io);
+const wanted = new Set(commandsFor(process.argv.slice(2)));
+for (const name of ALL) if (wanted.has(name)) (await COMMANDS[name]!())(cli, io);
 /** usageErrors are the commands that answer a wrong command line their own way. */
 const usageErrors: Record<string, UsageErrorHandler> = { check: nagiosUsage(io) };
-registerProtocols(cli, io);
-registerBench(cli, io);
-registerUpgrade(cli, io);
-registerManpage(cli, io);
-// Last: completions are read from every command registered before it.
-registerCompletion(cli, io);
 // Our own flag, not cac's: its version line would name Node's version, which users do not run.
 cli.option("-V, --version", "Print the version and exit");
 cli.help();
