@@ -23,6 +23,27 @@ export function signalStatus(signal: string): number {
 }
 
 /**
+ * untilSignal resolves with the name of the first of SIGINT, SIGTERM or SIGHUP to arrive, until
+ * disposed. While checks wait before a CMD, a signal must still stop upcat: as PID 1 a signal with no
+ * handler is ignored, and `docker stop` would hang until its SIGKILL.
+ */
+export function untilSignal(): { signal: Promise<string>; dispose(): void } {
+  let removers: (() => void)[] = [];
+  const signal = new Promise<string>((resolve) => {
+    removers = FORWARDED.map((name) => {
+      const got = () => resolve(name);
+      try {
+        process.on(name, got);
+      } catch {
+        return () => {};
+      }
+      return () => process.off(name, got);
+    });
+  });
+  return { signal, dispose: () => removers.forEach((remove) => remove()) };
+}
+
+/**
  * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs, waits for it, and
  * returns its exit status (128 + N when signal N killed it). It throws CommandFailed when argv[0]
  * cannot be started.

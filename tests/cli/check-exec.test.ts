@@ -121,7 +121,7 @@ describe("upcat check -- CMD", () => {
   test("as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is upcat (pid 1)", async () => {
     const unshare = requireTool("unshare");
     const [ready, got] = [fresh("ready"), fresh("got")];
-    const argv = [unshare, "-rpf", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
+    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
     const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
     const [, parent] = (await waitForFile(ready)).trim().split(" ");
     expect(parent).toBe("1");
@@ -131,6 +131,32 @@ describe("upcat check -- CMD", () => {
     process.kill(Number(children[0]), "SIGTERM");
     expect(await outer.exited).toBe(0);
     expect(readFileSync(got, "utf8")).toBe("TERM\n");
+  });
+
+  test("as PID 1, SIGTERM while --wait is still waiting ends upcat at once (143) and CMD never runs", async () => {
+    const unshare = requireTool("unshare");
+    const marker = fresh("ran");
+    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--wait", "60s", `127.0.0.1:${closed}`, "--", "touch", marker];
+    const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    // upcat is waiting once it is running (its child under unshare) and a second or so has passed.
+    const deadline = Date.now() + 10_000;
+    let upcat = "";
+    while (!(upcat = readdirSync(`/proc/${outer.pid}/task`).map((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim()).join(""))) {
+      if (Date.now() > deadline) throw new Error("unshare never started upcat");
+      await Bun.sleep(20);
+    }
+    await Bun.sleep(700);
+    const t0 = performance.now();
+    try {
+      process.kill(Number(upcat), "SIGTERM");
+      expect(await Promise.race([outer.exited, Bun.sleep(3000).then(() => "still running")])).toBe(143);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(await new Response(outer.stderr).text()).toContain("upcat: SIGTERM before every target passed; not running touch\n");
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      // --kill-child takes upcat down with unshare if the test failed with it still waiting.
+      outer.kill("SIGKILL");
+    }
   });
 
   test("-- with --nagios or --prometheus is a usage error; so is an empty command", async () => {
