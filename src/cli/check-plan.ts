@@ -125,7 +125,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>): Promi
   if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
   // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.
   for (const [key, flag] of TLS_OPTIONS) {
-    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
   }
   for (const [key, flag] of HTTP_OPTIONS) {
     if (raw[key] !== undefined && raw[key] !== false && !anyHttp) throw new UsageError(`${flag} is for http:// and https:// targets`);
@@ -182,7 +182,7 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
   if (own && !tls && !line.https) {
     for (const [key, flag] of TLS_OPTIONS) {
-      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
     }
   }
   if (own && !line.http) {
