@@ -104,6 +104,8 @@ describe("http:// targets", () => {
     const loop = await check(["--json", `${peer.base}/loop`, "--follow"]);
     expect(jsonRecord(loop.stdout)).toMatchObject({ state: "error", http: { status: 302, redirects: 10 } });
     expect(jsonRecord(loop.stdout).error).toStartWith("more than 10 redirects");
+    const ftp = await check(["--json", `${peer.base}/to-ftp`, "--follow"]);
+    expect(jsonRecord(ftp.stdout)).toMatchObject({ state: "error", error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL" });
     const seeOther = await check(["--json", `${peer.base}/see-other`, "--follow", "--send", "x", "--expect", "method GET"]);
     expect(jsonRecord(seeOther.stdout)).toMatchObject({ state: "open", http: { redirects: 1 } });
   });
