@@ -22,7 +22,7 @@ export interface TargetPlan {
   target: CheckTarget;
   probe: ProbeOptions;
   udpSilentOk: boolean;
-  thresholds: { warningMs?: number; criticalMs?: number };
+  thresholds: { warningMs?: number; criticalMs?: number; statusGiven?: boolean };
 }
 
 export interface CheckPlan {
@@ -111,7 +111,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>): Promi
           if (settings.probe.tls) throw new UsageError(`${prefix}--tls is for host:port targets; write https:// for an HTTPS check`);
           if (settings.probe.protocol) throw new UsageError(`${prefix}--protocol is for host:port targets, not ${target.http.url}`);
           const probe: ProbeOptions = { ...settings.probe, tls: target.http.secure ? (settings.tlsOptions ?? { insecure: false }) : undefined, http: settings.http };
-          items.push({ target, probe, udpSilentOk: false, thresholds: settings.thresholds });
+          items.push({ target, probe, udpSilentOk: false, thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven } });
         } else {
           anyTls ||= settings.probe.tls !== undefined;
           if (settings.udp) target = { ...target, transport: "udp" };
@@ -161,6 +161,8 @@ interface Settings {
   /** tlsOptions are --ca, --insecure and --cert-days, for --tls and for https:// targets alike. */
   tlsOptions?: NonNullable<ProbeOptions["tls"]>;
   http: HttpRequestOptions;
+  /** statusGiven: --status was typed, not the default (--nagios grades a miss as check_http -e does). */
+  statusGiven: boolean;
   udp: boolean;
   udpSilentOk: boolean;
   thresholds: { warningMs?: number; criticalMs?: number };
@@ -216,6 +218,7 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
     },
     tlsOptions,
     http: httpRequest(raw, send, wanted !== undefined),
+    statusGiven: raw.status !== undefined,
     udp,
     udpSilentOk: Boolean(raw.udpSilentOk),
     thresholds: {

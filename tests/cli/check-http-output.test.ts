@@ -49,6 +49,11 @@ describe("HTTP results", () => {
     expect(statusOf(r, { timeoutMs: 2000 })).toBe(grade);
   });
 
+  test("a status outside a --status given is CRITICAL, as check_http -e makes it, whatever the status", () => {
+    expect(statusOf(result("mismatch", false, 200, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe("CRITICAL");
+    expect(statusOf(result("mismatch", false, 404, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe("CRITICAL");
+  });
+
   test("the plugin line is labelled HTTP when every target is a URL, UPCAT when mixed", () => {
     expect(nagiosReport([result("open", true, 200)], [{ timeoutMs: 2000 }]).line).toStartWith("HTTP OK - 200 Reason - 0.001 second response time on 127.0.0.1 port 8080|");
     const tcp: CheckResult = { target: { transport: "tcp", host: "db", port: 5432 }, state: "open", ok: true, latencyMs: 1, attempts: 1 };
