@@ -6,7 +6,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { hostTarget } from "../../scripts/targets.ts";
 import { emptyPath } from "../support/binary.ts";
 import { requireTool } from "../support/peers.ts";
-import { hostRelease } from "../support/release.ts";
+import { hostRelease, targetRelease } from "../support/release.ts";
 import { run, type Ran } from "../support/run.ts";
 import { SCRATCH } from "../support/scratch.ts";
 
@@ -194,6 +194,15 @@ test.each([
   expect(r).toMatchObject({ status: 2, stdout: "", stderr: line });
   expect(await sha(path)).toBe(hashOf(oldBinary));
 });
+
+test("a baseline binary asks for the baseline asset: the target it embeds, not the machine, decides", async () => {
+  // The suite runs on x64 (CI: ubuntu-24.04), where the baseline build runs natively.
+  const path = installed(await Bun.file(await targetRelease("linux-x64-baseline")).bytes());
+  const r = await upcat(path, ["--dry-run"]);
+  // The loopback release has the host's asset only, so the baseline binary finds no line for its own.
+  expect(r.stderr).toBe(`upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release has no binary for this machine; nothing was replaced\n`);
+  expect(r.status).toBe(1);
+}, 120_000);
 
 test("the two releases are different files, so the byte checks above tell them apart", () => {
   expect(hashOf(newBinary)).not.toBe(hashOf(oldBinary));
