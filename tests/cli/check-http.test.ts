@@ -221,6 +221,19 @@ time.sleep(60)
     }
   });
 
+  test("300 URLs at once (--concurrency 100) against a server with room for them: every one open, in the order given", async () => {
+    const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(new URL(req.url).pathname) });
+    try {
+      const urls = Array.from({ length: 300 }, (_, i) => `http://127.0.0.1:${web.port}/page${i}`);
+      const r = await check(["--json", "--match", "^/page\\d+$", ...urls]);
+      expect(r.status).toBe(0);
+      const records = jsonRecords(r.stdout);
+      expect(records.map((x) => x.reply)).toEqual(urls.map((_, i) => `/page${i}`));
+    } finally {
+      web.stop(true);
+    }
+  });
+
   test("nginx: its page passes with --expect, and a HEAD request passes on the status alone", async () => {
     const r = await check(["--json", `http://127.0.0.1:${nginx.http}/`, "--expect", "upcat verdicts"]);
     expect(jsonRecord(r.stdout)).toMatchObject({ state: "open", http: { status: 200 } });
