@@ -104,6 +104,19 @@ describe("upgrade and downgrade", () => {
     expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
   });
 
+  test("on a terminal it shows the download's progress (script(1) gives it one); piped, as above, it prints none", async () => {
+    const path = installed(oldBinary);
+    const env = { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, TERM: "dumb" };
+    const proc = Bun.spawn([requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [out, status] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(status).toBe(0);
+    const mb = (newBinary.length / 1e6).toFixed(1);
+    // Carriage returns redraw one line, which ends at the whole size.
+    expect(out).toMatch(new RegExp(`\\r${mb.replace(".", "\\.")} / ${mb.replace(".", "\\.")} MB\\r?\\n`));
+    expect(out).toContain(`upgraded ${path}: ${OLD} -> ${NEW}`);
+    expect(await sha(path)).toBe(hashOf(newBinary));
+  });
+
   test("to an older VERSION: a downgrade, verified the same way", async () => {
     const path = installed(newBinary);
     const r = await upcat(path, [OLD]);
