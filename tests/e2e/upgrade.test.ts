@@ -1,6 +1,6 @@
 // upcat upgrade end to end: the compiled binary against a release laid out on a loopback HTTP server, with binaries at two versions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { hostTarget } from "../../scripts/targets.ts";
@@ -219,4 +219,23 @@ test("a baseline binary asks for the baseline asset: the target it embeds, not t
 
 test("the two releases are different files, so the byte checks above tell them apart", () => {
   expect(hashOf(newBinary)).not.toBe(hashOf(oldBinary));
+});
+
+test.each(["SIGINT", "SIGTERM"] as const)("%s half-way through a download: the staged file is removed and the signal ends upcat", async (signal) => {
+  const path = installed(oldBinary);
+  const proc = Bun.spawn([path, "upgrade"], {
+    env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_BASE_URL: `${origin}/fault/stall/latest/download`, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  // The stalling server sends 64 KiB and then nothing: wait until they are in the staged file.
+  const staged = () => readdirSync(join(path, "..")).filter((f) => f !== "upcat");
+  const until = Date.now() + 20_000;
+  while (Date.now() < until && !(staged().length === 1 && statSync(join(path, "..", staged()[0]!)).size > 0)) await Bun.sleep(20);
+  expect(staged()).toEqual([`.upcat.upgrade-${proc.pid}`]);
+  proc.kill(signal);
+  expect(await proc.exited).toBe(128 + (signal === "SIGINT" ? 2 : 15));
+  expect(proc.signalCode).toBe(signal);
+  expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
+  expect(await sha(path)).toBe(hashOf(oldBinary));
 });
