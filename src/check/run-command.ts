@@ -44,11 +44,11 @@ export function untilSignal(): { signal: Promise<string>; dispose(): void } {
 }
 
 /**
- * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs, waits for it, and
- * returns its exit status (128 + N when signal N killed it). It throws CommandFailed when argv[0]
- * cannot be started.
+ * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs (SIGINT not when
+ * `terminal`: the terminal's own reaches it), waits for it, and returns its exit status (128 + N when
+ * signal N killed it). It throws CommandFailed when argv[0] cannot be started.
  */
-export async function runCommand(argv: readonly string[]): Promise<number> {
+export async function runCommand(argv: readonly string[], opts: { terminal?: boolean } = {}): Promise<number> {
   let child: ReturnType<typeof Bun.spawn>;
   try {
     child = Bun.spawn([...argv], { stdio: ["inherit", "inherit", "inherit"] });
@@ -60,8 +60,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
   }
   // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.
+  // On a terminal, Ctrl-C already reaches CMD: it is in upcat's process group, which the terminal
+  // signals whole. Passing SIGINT on too would make it two, which many programs read as "force quit".
+  // upcat still catches it, to outlive CMD and exit with its status.
   const handlers = FORWARDED.map((signal) => {
-    const pass = () => child.kill(signal);
+    const pass = opts.terminal && signal === "SIGINT" ? () => {} : () => child.kill(signal);
     try {
       process.on(signal, pass);
     } catch {

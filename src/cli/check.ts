@@ -72,7 +72,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     return status;
   }
   try {
-    return await runCommand(p.command);
+    return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || Boolean(process.stderr.isTTY) });
   } catch (err) {
     if (!(err instanceof CommandFailed)) throw err;
     io.err(`upcat: ${err.message}`);

@@ -108,6 +108,29 @@ describe("upcat check -- CMD", () => {
     expect(readFileSync(got, "utf8")).toBe(`${signal.slice(3)}\n`);
   });
 
+  test("on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not add a second)", async () => {
+    const script = requireTool("script");
+    const [ready, got] = [fresh("ready"), fresh("got")];
+    // The child counts every SIGINT as it is delivered (Python's C handler runs at once, so two in a row
+    // stay two, where a shell's trap may see one), then exits 5.
+    const child = `import signal, sys, time
+n = []
+signal.signal(signal.SIGINT, lambda *_: n.append(1))
+open(${JSON.stringify(ready)}, "w").write("ready")
+time.sleep(1.5)
+open(${JSON.stringify(got)}, "w").write(f"{len(n)} SIGINT")
+sys.exit(5)`;
+    const line = [...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", requireTool("python3"), "-c", child].map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
+    // exec: upcat itself, not a shell around it, is what the terminal's Ctrl-C and script -e's status are about.
+    const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    await waitForFile(ready);
+    proc.stdin.write("\x03");
+    proc.stdin.flush();
+    const status = await proc.exited;
+    expect(readFileSync(got, "utf8")).toBe("1 SIGINT");
+    expect(status).toBe(5);
+  });
+
   test("a CMD that does not catch SIGTERM dies of it, and upcat exits 143", async () => {
     const ready = fresh("ready");
     const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", `echo $$ > ${ready}; while :; do sleep 0.02; done`]);
