@@ -83,6 +83,9 @@ function isAsset(name: string): boolean {
 
 const outdir = resolve(values.outdir!);
 mkdirSync(outdir, { recursive: true });
+// Bun.build writes each executable first to a temporary file in the current directory; a build killed
+// half-way leaves it there. In outdir that is a stray file among the build's own, not one in the checkout.
+process.chdir(outdir);
 const info = await buildInfo(ROOT);
 const define = {
   UPCAT_VERSION: JSON.stringify(info.version),

@@ -66,3 +66,14 @@ export function assembleRootfs(binary: string, arch: Arch, out: string, caBundle
   chmodSync(join(out, "tmp"), 0o1777);
   return files;
 }
+
+// bun scripts/container/rootfs.ts BINARY ARCH OUT: the release workflow rebuilds a tree from a downloaded
+// binary, since artifacts lose file modes and empty folders.
+if (import.meta.main) {
+  const [binary, arch, out] = Bun.argv.slice(2);
+  if (!binary || (arch !== "amd64" && arch !== "arm64") || !out) {
+    console.error("usage: bun scripts/container/rootfs.ts BINARY amd64|arm64 OUT");
+    process.exit(2);
+  }
+  for (const file of assembleRootfs(binary, arch, out)) console.log(file);
+}

@@ -53,7 +53,7 @@ export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Pr
   let method = opts.request.method;
   let body = opts.request.body;
   let headers = opts.request.headers;
-  const state = { redirects: 0, fetchMs: 0, tls: undefined as TlsInfo | undefined, address: undefined as string | undefined };
+  const state: HopState = { redirects: 0, fetchMs: 0, tls: undefined, address: undefined };
   for (;;) {
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
@@ -67,6 +67,9 @@ export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Pr
     if ("outcome" in hop) return hop.outcome;
     if (state.redirects >= MAX_REDIRECTS) {
       return fail(state, "error", "too_many_redirects", `more than ${MAX_REDIRECTS} redirects (the last to ${hop.next.href})`, { status: hop.status }).outcome;
+    }
+    if (hop.next.protocol !== "http:" && hop.next.protocol !== "https:") {
+      return fail(state, "error", "not_http", `HTTP ${hop.status} to ${hop.next.href}, which is not an http:// or https:// URL`, { status: hop.status }).outcome;
     }
     state.redirects++;
     // As browsers and curl -L do: 303, and 301/302 after a POST, turn into a GET without a body.

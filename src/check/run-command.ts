@@ -23,11 +23,32 @@ export function signalStatus(signal: string): number {
 }
 
 /**
- * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs, waits for it, and
- * returns its exit status (128 + N when signal N killed it). It throws CommandFailed when argv[0]
- * cannot be started.
+ * untilSignal resolves with the name of the first of SIGINT, SIGTERM or SIGHUP to arrive, until
+ * disposed. While checks wait before a CMD, a signal must still stop upcat: as PID 1 a signal with no
+ * handler is ignored, and `docker stop` would hang until its SIGKILL.
  */
-export async function runCommand(argv: readonly string[]): Promise<number> {
+export function untilSignal(): { signal: Promise<string>; dispose(): void } {
+  let removers: (() => void)[] = [];
+  const signal = new Promise<string>((resolve) => {
+    removers = FORWARDED.map((name) => {
+      const got = () => resolve(name);
+      try {
+        process.on(name, got);
+      } catch {
+        return () => {};
+      }
+      return () => process.off(name, got);
+    });
+  });
+  return { signal, dispose: () => removers.forEach((remove) => remove()) };
+}
+
+/**
+ * runCommand starts argv, passes SIGINT, SIGTERM and SIGHUP on to it while it runs (SIGINT not when
+ * `terminal`: the terminal's own reaches it), waits for it, and returns its exit status (128 + N when
+ * signal N killed it). It throws CommandFailed when argv[0] cannot be started.
+ */
+export async function runCommand(argv: readonly string[], opts: { terminal?: boolean } = {}): Promise<number> {
   let child: ReturnType<typeof Bun.spawn>;
   try {
     child = Bun.spawn([...argv], { stdio: ["inherit", "inherit", "inherit"] });
@@ -39,8 +60,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
   }
   // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.
+  // On a terminal, Ctrl-C already reaches CMD: it is in upcat's process group, which the terminal
+  // signals whole. Passing SIGINT on too would make it two, which many programs read as "force quit".
+  // upcat still catches it, to outlive CMD and exit with its status.
   const handlers = FORWARDED.map((signal) => {
-    const pass = () => child.kill(signal);
+    const pass = opts.terminal && signal === "SIGINT" ? () => {} : () => child.kill(signal);
     try {
       process.on(signal, pass);
     } catch {

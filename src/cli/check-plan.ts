@@ -22,7 +22,7 @@ export interface TargetPlan {
   target: CheckTarget;
   probe: ProbeOptions;
   udpSilentOk: boolean;
-  thresholds: { warningMs?: number; criticalMs?: number };
+  thresholds: { warningMs?: number; criticalMs?: number; statusGiven?: boolean };
 }
 
 export interface CheckPlan {
@@ -111,7 +111,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>): Promi
           if (settings.probe.tls) throw new UsageError(`${prefix}--tls is for host:port targets; write https:// for an HTTPS check`);
           if (settings.probe.protocol) throw new UsageError(`${prefix}--protocol is for host:port targets, not ${target.http.url}`);
           const probe: ProbeOptions = { ...settings.probe, tls: target.http.secure ? (settings.tlsOptions ?? { insecure: false }) : undefined, http: settings.http };
-          items.push({ target, probe, udpSilentOk: false, thresholds: settings.thresholds });
+          items.push({ target, probe, udpSilentOk: false, thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven } });
         } else {
           anyTls ||= settings.probe.tls !== undefined;
           if (settings.udp) target = { ...target, transport: "udp" };
@@ -125,7 +125,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>): Promi
   if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
   // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.
   for (const [key, flag] of TLS_OPTIONS) {
-    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
   }
   for (const [key, flag] of HTTP_OPTIONS) {
     if (raw[key] !== undefined && raw[key] !== false && !anyHttp) throw new UsageError(`${flag} is for http:// and https:// targets`);
@@ -161,6 +161,8 @@ interface Settings {
   /** tlsOptions are --ca, --insecure and --cert-days, for --tls and for https:// targets alike. */
   tlsOptions?: NonNullable<ProbeOptions["tls"]>;
   http: HttpRequestOptions;
+  /** statusGiven: --status was typed, not the default (--nagios grades a miss as check_http -e does). */
+  statusGiven: boolean;
   udp: boolean;
   udpSilentOk: boolean;
   thresholds: { warningMs?: number; criticalMs?: number };
@@ -182,7 +184,7 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
   if (own && !tls && !line.https) {
     for (const [key, flag] of TLS_OPTIONS) {
-      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks; add --tls`);
+      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
     }
   }
   if (own && !line.http) {
@@ -216,6 +218,7 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
     },
     tlsOptions,
     http: httpRequest(raw, send, wanted !== undefined),
+    statusGiven: raw.status !== undefined,
     udp,
     udpSilentOk: Boolean(raw.udpSilentOk),
     thresholds: {

@@ -3,7 +3,7 @@ import type { CAC } from "cac";
 import { CHECK_RECORD_SCHEMA } from "../check/json-schema.ts";
 import { prometheusText } from "../check/prometheus.ts";
 import type { CheckResult } from "../check/result.ts";
-import { CommandFailed, runCommand } from "../check/run-command.ts";
+import { CommandFailed, runCommand, signalStatus, untilSignal } from "../check/run-command.ts";
 import { runChecks, type Progress } from "../check/run.ts";
 import { UsageError } from "../errors.ts";
 import { jsonRecord, resultLine, summaryLine, targetText } from "./check-output.ts";
@@ -43,8 +43,16 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => process.stderr.write(`\r${progressLine(g, p.run.down)}\x1b[K`) : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
-  const results = await runChecks(targets, { ...p.run, each, onResult, onProgress });
+  // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs.
+  const interrupt = p.command || process.pid === 1 ? untilSignal() : undefined;
+  const ran = await Promise.race([runChecks(targets, { ...p.run, each, onResult, onProgress }), ...(interrupt ? [interrupt.signal] : [])]);
+  interrupt?.dispose();
   if (live) process.stderr.write("\r\x1b[K");
+  if (typeof ran === "string") {
+    io.err(`upcat: ${ran} before every target passed${p.command ? `; not running ${p.command[0]}` : ""}`);
+    return signalStatus(ran);
+  }
+  const results = ran;
   const passed = results.every((r) => r.ok);
   // A deadline missed is told apart from a check that failed: 124, as timeout(1) says it.
   let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
@@ -64,7 +72,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     return status;
   }
   try {
-    return await runCommand(p.command);
+    return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || Boolean(process.stderr.isTTY) });
   } catch (err) {
     if (!(err instanceof CommandFailed)) throw err;
     io.err(`upcat: ${err.message}`);

@@ -10,6 +10,8 @@ export interface Thresholds {
   warningMs?: number;
   criticalMs?: number;
   timeoutMs: number;
+  /** statusGiven: --status was given for this HTTP target, as check_http -e, which makes any other status CRITICAL. */
+  statusGiven?: boolean;
 }
 
 /**
@@ -17,13 +19,14 @@ export interface Thresholds {
  * CRITICAL when it came later than --critical; a certificate inside the warning --cert-days is
  * WARNING; any other failure (no data, a reset, an unknown host, no TLS) is CRITICAL; a pass slower
  * than a threshold is WARNING or CRITICAL. An HTTP target is graded as check_http grades it: a status
- * outside --status is WARNING, or CRITICAL from 500 up; a body without the wanted text is CRITICAL.
+ * outside the default 2xx is WARNING, or CRITICAL from 500 up; one outside a --status given is
+ * CRITICAL (check_http -e); a body without the wanted text is CRITICAL.
  * The grade comes from the cause code, never the message.
  */
 export function statusOf(r: CheckResult, t: Thresholds): NagiosStatus {
   const slower = (ms: number | undefined) => ms !== undefined && r.latencyMs > ms;
   if (!r.ok && r.target.http) {
-    if (r.cause === "http_status") return (r.http?.status ?? 500) >= 500 ? "CRITICAL" : "WARNING";
+    if (r.cause === "http_status") return t.statusGiven || (r.http?.status ?? 500) >= 500 ? "CRITICAL" : "WARNING";
     if (r.cause === "cert_warning") return "WARNING";
     return "CRITICAL";
   }

@@ -1,5 +1,5 @@
 // Puts a verified binary in place of this one: a temporary file beside it, tried, then renamed over it.
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync, rmSync } from "node:fs";
 import { chmod, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { UpgradeError } from "./errors.ts";
@@ -48,6 +48,23 @@ export async function stage(target: string): Promise<Staged> {
       `cannot write in ${dirname(target)} (${code ?? String(err)}): run upgrade as the user who installed ${target}, or reinstall with install.sh`,
     );
   }
+}
+
+/**
+ * cleanOnSignal removes the staged file if Ctrl-C or a kill ends upgrade half-way (a 100 MB hidden file
+ * would otherwise stay beside the binary), then lets the signal end the process as it would have.
+ * The returned function takes the handlers away again.
+ */
+export function cleanOnSignal(staged: Staged): () => void {
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const handler = (signal: NodeJS.Signals) => {
+    rmSync(staged.path, { force: true });
+    off();
+    process.kill(process.pid, signal);
+  };
+  const off = () => signals.forEach((s) => process.off(s, handler));
+  signals.forEach((s) => process.once(s, handler));
+  return off;
 }
 
 /** discard removes a staged file; the installed binary was never touched. */

@@ -1,7 +1,7 @@
 // `upcat upgrade` as a value: find the release, verify its asset for this target, and put it in place of this binary.
 import { downloadTo, fetchText, type Progress } from "./download.ts";
 import { UpgradeError } from "./errors.ts";
-import { discard, installedPath, ownedBy, prepareFile, stage, swap, tryBinary } from "./install.ts";
+import { cleanOnSignal, discard, installedPath, ownedBy, prepareFile, stage, swap, tryBinary } from "./install.ts";
 import { releaseSource } from "./release.ts";
 import { assetName } from "./target.ts";
 import { compareVersions, parseVersion } from "./version.ts";
@@ -74,6 +74,7 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   if (r.dryRun) return { kind: "would", current: r.current, wanted, url, path };
 
   const staged = await stage(path);
+  const uncatch = cleanOnSignal(staged);
   try {
     const got = await downloadTo(url, staged.file, r.stallMs, r.progress);
     if (got.sha256 !== sum)
@@ -85,5 +86,7 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   } catch (err) {
     await discard(staged);
     throw err;
+  } finally {
+    uncatch();
   }
 }

@@ -37,9 +37,19 @@ describe("parseCheckLine", () => {
     expect(parseCheckLine("   # nothing")).toBeUndefined();
   });
 
+  test("an HTTP line: --status, --method, --follow, and --header repeated, each adding to the last", () => {
+    expect(parseCheckLine("https://web/health --status 200,204 --method HEAD --follow --header 'X-A: 1' --header='X-B: 2' --header 'X-C: 3'")).toEqual({
+      specs: ["https://web/health"],
+      options: { status: "200,204", method: "HEAD", follow: true, header: ["X-A: 1", "X-B: 2", "X-C: 3"] },
+    });
+    expect(parseCheckLine("http://web/ --header 'X-A: 1'")).toEqual({ specs: ["http://web/"], options: { header: "X-A: 1" } });
+  });
+
   test.each([
     ["r:1 --json", /--json cannot be given for one target/],
     ["r:1 --wait 5s", /--wait cannot be given for one target/],
+    ["r:1 --down", /--down cannot be given for one target/],
+    ["http://w/ --status 200 --status 204", /--status is given twice/],
     ["r:1 --expect", /--expect needs a value/],
     ["r:1 --tls=yes", /--tls takes no value/],
     ["r:1 --expect a --expect b", /--expect is given twice/],

@@ -4,6 +4,7 @@
 #   /see-other       303 to /echo (a POST becomes a GET)
 #   /loop            302 to itself, for ever
 #   /near, /away     302 to /echo on this host, or on "localhost" (another host, the same server)
+#   /to-ftp          302 to an ftp:// URL
 #   /slow-headers    sleeps 3 s before the status line
 #   /slow-body       the status at once, then "tick\n" every 100 ms for 3 s, then "done\n"
 #   /echo            200 with the method, the request headers and the body, as text
@@ -50,6 +51,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(302, "near\n", [("Location", "/echo")])
         if path == "/away":
             return self.answer(302, "away\n", [("Location", f"http://localhost:{self.server.server_address[1]}/echo")])
+        if path == "/to-ftp":
+            return self.answer(302, "elsewhere\n", [("Location", "ftp://127.0.0.1/file")])
         if path == "/loop":
             return self.answer(302, "again\n", [("Location", "/loop")])
         if path == "/slow-headers":

@@ -108,6 +108,29 @@ describe("upcat check -- CMD", () => {
     expect(readFileSync(got, "utf8")).toBe(`${signal.slice(3)}\n`);
   });
 
+  test("on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not add a second)", async () => {
+    const script = requireTool("script");
+    const [ready, got] = [fresh("ready"), fresh("got")];
+    // The child counts every SIGINT as it is delivered (Python's C handler runs at once, so two in a row
+    // stay two, where a shell's trap may see one), then exits 5.
+    const child = `import signal, sys, time
+n = []
+signal.signal(signal.SIGINT, lambda *_: n.append(1))
+open(${JSON.stringify(ready)}, "w").write("ready")
+time.sleep(1.5)
+open(${JSON.stringify(got)}, "w").write(f"{len(n)} SIGINT")
+sys.exit(5)`;
+    const line = [...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", requireTool("python3"), "-c", child].map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
+    // exec: upcat itself, not a shell around it, is what the terminal's Ctrl-C and script -e's status are about.
+    const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    await waitForFile(ready);
+    proc.stdin.write("\x03");
+    proc.stdin.flush();
+    const status = await proc.exited;
+    expect(readFileSync(got, "utf8")).toBe("1 SIGINT");
+    expect(status).toBe(5);
+  });
+
   test("a CMD that does not catch SIGTERM dies of it, and upcat exits 143", async () => {
     const ready = fresh("ready");
     const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", `echo $$ > ${ready}; while :; do sleep 0.02; done`]);
@@ -121,7 +144,7 @@ describe("upcat check -- CMD", () => {
   test("as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is upcat (pid 1)", async () => {
     const unshare = requireTool("unshare");
     const [ready, got] = [fresh("ready"), fresh("got")];
-    const argv = [unshare, "-rpf", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
+    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
     const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
     const [, parent] = (await waitForFile(ready)).trim().split(" ");
     expect(parent).toBe("1");
@@ -131,6 +154,32 @@ describe("upcat check -- CMD", () => {
     process.kill(Number(children[0]), "SIGTERM");
     expect(await outer.exited).toBe(0);
     expect(readFileSync(got, "utf8")).toBe("TERM\n");
+  });
+
+  test("as PID 1, SIGTERM while --wait is still waiting ends upcat at once (143) and CMD never runs", async () => {
+    const unshare = requireTool("unshare");
+    const marker = fresh("ran");
+    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--wait", "60s", `127.0.0.1:${closed}`, "--", "touch", marker];
+    const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    // upcat is waiting once it is running (its child under unshare) and a second or so has passed.
+    const deadline = Date.now() + 10_000;
+    let upcat = "";
+    while (!(upcat = readdirSync(`/proc/${outer.pid}/task`).map((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim()).join(""))) {
+      if (Date.now() > deadline) throw new Error("unshare never started upcat");
+      await Bun.sleep(20);
+    }
+    await Bun.sleep(700);
+    const t0 = performance.now();
+    try {
+      process.kill(Number(upcat), "SIGTERM");
+      expect(await Promise.race([outer.exited, Bun.sleep(3000).then(() => "still running")])).toBe(143);
+      expect(performance.now() - t0).toBeLessThan(2000);
+      expect(await new Response(outer.stderr).text()).toContain("upcat: SIGTERM before every target passed; not running touch\n");
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      // --kill-child takes upcat down with unshare if the test failed with it still waiting.
+      outer.kill("SIGKILL");
+    }
   });
 
   test("-- with --nagios or --prometheus is a usage error; so is an empty command", async () => {

@@ -104,6 +104,8 @@ describe("http:// targets", () => {
     const loop = await check(["--json", `${peer.base}/loop`, "--follow"]);
     expect(jsonRecord(loop.stdout)).toMatchObject({ state: "error", http: { status: 302, redirects: 10 } });
     expect(jsonRecord(loop.stdout).error).toStartWith("more than 10 redirects");
+    const ftp = await check(["--json", `${peer.base}/to-ftp`, "--follow"]);
+    expect(jsonRecord(ftp.stdout)).toMatchObject({ state: "error", error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL" });
     const seeOther = await check(["--json", `${peer.base}/see-other`, "--follow", "--send", "x", "--expect", "method GET"]);
     expect(jsonRecord(seeOther.stdout)).toMatchObject({ state: "open", http: { redirects: 1 } });
   });
@@ -219,6 +221,19 @@ time.sleep(60)
     }
   });
 
+  test("300 URLs at once (--concurrency 100) against a server with room for them: every one open, in the order given", async () => {
+    const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(new URL(req.url).pathname) });
+    try {
+      const urls = Array.from({ length: 300 }, (_, i) => `http://127.0.0.1:${web.port}/page${i}`);
+      const r = await check(["--json", "--match", "^/page\\d+$", ...urls]);
+      expect(r.status).toBe(0);
+      const records = jsonRecords(r.stdout);
+      expect(records.map((x) => x.reply)).toEqual(urls.map((_, i) => `/page${i}`));
+    } finally {
+      web.stop(true);
+    }
+  });
+
   test("nginx: its page passes with --expect, and a HEAD request passes on the status alone", async () => {
     const r = await check(["--json", `http://127.0.0.1:${nginx.http}/`, "--expect", "upcat verdicts"]);
     expect(jsonRecord(r.stdout)).toMatchObject({ state: "open", http: { status: 200 } });
@@ -287,7 +302,7 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     [["http://h:1/", "--tls"], "upcat: --tls is for host:port targets; write https:// for an HTTPS check\n"],
     [["http://h:1/", "--udp"], "upcat: --udp is for host:port targets; http://h:1/ is checked over TCP\n"],
     [["http://h:1/", "--protocol", "echo"], "upcat: --protocol is for host:port targets, not http://h:1/\n"],
-    [["http://h:1/", "--ca", "/etc/hostname"], "upcat: --ca is for TLS checks; add --tls\n"],
+    [["http://h:1/", "--ca", "/etc/hostname"], "upcat: --ca is for TLS checks: add --tls, or check an https:// URL\n"],
     [["http://[::1/"], 'upcat: invalid target "http://[::1/": not a URL (expected a URL such as http://127.0.0.1:8080/healthz)\n'],
     [["http://h:0/"], 'upcat: invalid target "http://h:0/": port "0" is not a number from 1 to 65535 (expected a URL such as http://127.0.0.1:8080/healthz)\n'],
     [["ftp://h/"], null],

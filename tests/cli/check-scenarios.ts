@@ -241,7 +241,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       [["check", "h:1", "--send", "\\q"], 'upcat: invalid --send: unknown escape "\\q" in "\\q" (known: \\r \\n \\t \\0 \\\\ \\xHH)\n'],
       [["check", "--file", "/no/such/file"], "upcat: cannot read --file /no/such/file: no such file\n"],
       [["check", "--tls", "udp://h:1"], "upcat: --tls is for TCP targets; drop the udp:// targets or --udp\n"],
-      [["check", "--cert-days", "3", "h:1"], "upcat: --cert-days is for TLS checks; add --tls\n"],
+      [["check", "--cert-days", "3", "h:1"], "upcat: --cert-days is for TLS checks: add --tls, or check an https:// URL\n"],
       [["check", "--warning", "1s", "h:1"], "upcat: --warning is a latency threshold for --nagios\n"],
       [["check", "--json", "--quiet", "h:1"], "upcat: --json and --quiet cannot be used together\n"],
       [["check", "--concurrency", "0", "h:1"], 'upcat: invalid --concurrency: "0" (expected a whole number from 1 to 10000)\n'],

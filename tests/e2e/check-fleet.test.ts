@@ -57,6 +57,8 @@ test("--prometheus written where node_exporter's textfile collector reads: a scr
   const r = await run(cmd, ["check", "--prometheus", ...targets()]);
   expect(r.status).toBe(1);
   expect(r.stderr).toBe("");
+  const promtool = Bun.spawn([need("promtool", "prometheus"), "check", "metrics"], { stdin: new Blob([r.stdout]), stdout: "pipe", stderr: "pipe" });
+  expect({ status: await promtool.exited, lint: await new Response(promtool.stdout).text() + (await new Response(promtool.stderr).text()) }).toEqual({ status: 0, lint: "" });
   // As the textfile collector's docs ask: write aside, then rename, so a scrape never reads half a file.
   writeFileSync(join(textfiles, "upcat.prom.tmp"), r.stdout);
   renameSync(join(textfiles, "upcat.prom.tmp"), join(textfiles, "upcat.prom"));

@@ -1,9 +1,10 @@
-// upcat completion: the bash script, loaded by a real bash with bash-completion, completes commands and options through the compiled binary.
+// upcat completion: the bash and fish scripts, loaded by a real bash (with bash-completion) and a real fish, complete commands and options through the compiled binary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compiled, nativeBinary } from "../support/binary.ts";
+import { requireTool } from "../support/peers.ts";
 import { run } from "../support/run.ts";
 
 const BASH_COMPLETION = "/usr/share/bash-completion/bash_completion";
@@ -56,6 +57,22 @@ test.each([
 test("the script registers one function for upcat, which calls the binary back", () => {
   const r = Bun.spawnSync(["/bin/bash", "--norc", "--noprofile", "-c", `source ${BASH_COMPLETION}; source ${script}; complete -p upcat`]);
   expect(r.stdout.toString()).toBe("complete -F __upcat_complete upcat\n");
+});
+
+test.each([
+  ["upcat ch", ["check"]],
+  ["upcat check --wa", ["--wait", "--warning"]],
+  ["upcat completion ", ["bash", "fish", "powershell", "zsh"]],
+])("fish, with upcat's fish script loaded, completes %p to %p", async (line, want) => {
+  const r = await run(await compiled(), ["completion", "fish"]);
+  const script = join(dir, "upcat.fish");
+  writeFileSync(script, r.stdout);
+  const fish = Bun.spawnSync([requireTool("fish"), "--no-config", "-c", `source ${script}; complete -C ${JSON.stringify(line)}`], {
+    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
+  });
+  expect(fish.stderr.toString()).toBe("");
+  // Each line is a value and, after a tab, its description.
+  expect(fish.stdout.toString().split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort()).toEqual(want);
 });
 
 test.each(["zsh", "fish", "powershell"])("upcat completion %s prints a script that asks upcat complete", async (shell) => {

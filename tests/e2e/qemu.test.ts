@@ -1,4 +1,4 @@
-// Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; linux-x64 runs on a CPU without AVX2.
+// Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; the x64 builds start under an old CPU model.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -36,8 +36,11 @@ test("upcat-linux-arm64 --version runs under qemu and names the version and comm
   const native = await run(await compiled(), ["--version"]);
   expect(r).toMatchObject({ status: 0, stderr: "" });
   expect(r.stdout).toMatch(new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\([0-9a-f]{12}(-dirty)?\\)\\n$`));
-  // Built in the same run from the same tree: the same version line as the native binary.
-  expect(r.stdout).toBe(native.stdout);
+  // Built in the same run: the same version as the native binary. The commits may differ, as others
+  // commit to this tree between the two builds; each must be one of its commits.
+  expect(r.stdout.split(" (")[0]).toBe(native.stdout.split(" (")[0]!);
+  const commit = /\(([0-9a-f]{12})/.exec(r.stdout)![1]!;
+  expect(Bun.spawnSync(["git", "merge-base", "--is-ancestor", commit, "HEAD"]).exitCode).toBe(0);
 }, 120_000);
 
 test.each([
@@ -48,17 +51,18 @@ test.each([
   expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE\n", stderr: "" });
 }, 120_000);
 
-// Bun's x64 runtimes were long built for Haswell (AVX2): such a binary dies with SIGILL on older CPUs and
-// on VMs with a conservative CPU model, which is where a runbook tool often runs. qemu -cpu Nehalem
-// (2008, no AVX at all) raises SIGILL on any AVX2 instruction, so this fails if a Bun upgrade
-// brings that back.
+// The baseline build is for x64 CPUs without AVX2. qemu-user does not enforce the CPU model's features
+// (-cpu Nehalem still runs AVX2 code; see BUN-NOTES), so no test here can show an "Illegal instruction":
+// this proves both x64 builds start and talk when qemu presents a 2009 CPU, and nothing about AVX2.
+// Which build a machine gets is install.sh's CPU detection, tested against real CPUs' flags in install.test.ts.
 test.each([
-  ["--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
-  ["a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
-  ["a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
-])("upcat-linux-x64 runs %s on a CPU without AVX2 (qemu -cpu Nehalem)", async (_name, args, out) => {
+  ["upcat-linux-x64", "--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
+  ["upcat-linux-x64-baseline", "--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
+  ["upcat-linux-x64-baseline", "a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
+  ["upcat-linux-x64-baseline", "a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
+])("%s runs %s under qemu -cpu Nehalem", async (asset, _name, args, out) => {
   const qemu = requireTool("qemu-x86_64-static");
-  const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), "upcat-linux-x64")], env: { PATH: emptyPath() } };
+  const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), asset)], env: { PATH: emptyPath() } };
   const r = await run(cmd, args.map((a) => a.replace("PORT", String(server.port))), { timeoutMs: 60_000 });
   expect(r).toMatchObject({ status: 0, stderr: "" });
   expect(r.stdout).toMatch(out);

@@ -1,12 +1,12 @@
 // upcat upgrade end to end: the compiled binary against a release laid out on a loopback HTTP server, with binaries at two versions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { hostTarget } from "../../scripts/targets.ts";
 import { emptyPath } from "../support/binary.ts";
 import { requireTool } from "../support/peers.ts";
-import { hostRelease } from "../support/release.ts";
+import { hostRelease, targetRelease } from "../support/release.ts";
 import { run, type Ran } from "../support/run.ts";
 import { SCRATCH } from "../support/scratch.ts";
 
@@ -104,6 +104,19 @@ describe("upgrade and downgrade", () => {
     expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
   });
 
+  test("on a terminal it shows the download's progress (script(1) gives it one); piped, as above, it prints none", async () => {
+    const path = installed(oldBinary);
+    const env = { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, TERM: "dumb" };
+    const proc = Bun.spawn([requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const [out, status] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(status).toBe(0);
+    const mb = (newBinary.length / 1e6).toFixed(1);
+    // Carriage returns redraw one line, which ends at the whole size.
+    expect(out).toMatch(new RegExp(`\\r${mb.replace(".", "\\.")} / ${mb.replace(".", "\\.")} MB\\r?\\n`));
+    expect(out).toContain(`upgraded ${path}: ${OLD} -> ${NEW}`);
+    expect(await sha(path)).toBe(hashOf(newBinary));
+  });
+
   test("to an older VERSION: a downgrade, verified the same way", async () => {
     const path = installed(newBinary);
     const r = await upcat(path, [OLD]);
@@ -195,6 +208,34 @@ test.each([
   expect(await sha(path)).toBe(hashOf(oldBinary));
 });
 
+test("a baseline binary asks for the baseline asset: the target it embeds, not the machine, decides", async () => {
+  // The suite runs on x64 (CI: ubuntu-24.04), where the baseline build runs natively.
+  const path = installed(await Bun.file(await targetRelease("linux-x64-baseline")).bytes());
+  const r = await upcat(path, ["--dry-run"]);
+  // The loopback release has the host's asset only, so the baseline binary finds no line for its own.
+  expect(r.stderr).toBe(`upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release has no binary for this machine; nothing was replaced\n`);
+  expect(r.status).toBe(1);
+}, 120_000);
+
 test("the two releases are different files, so the byte checks above tell them apart", () => {
   expect(hashOf(newBinary)).not.toBe(hashOf(oldBinary));
+});
+
+test.each(["SIGINT", "SIGTERM"] as const)("%s half-way through a download: the staged file is removed and the signal ends upcat", async (signal) => {
+  const path = installed(oldBinary);
+  const proc = Bun.spawn([path, "upgrade"], {
+    env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_BASE_URL: `${origin}/fault/stall/latest/download`, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  // The stalling server sends 64 KiB and then nothing: wait until they are in the staged file.
+  const staged = () => readdirSync(join(path, "..")).filter((f) => f !== "upcat");
+  const until = Date.now() + 20_000;
+  while (Date.now() < until && !(staged().length === 1 && statSync(join(path, "..", staged()[0]!)).size > 0)) await Bun.sleep(20);
+  expect(staged()).toEqual([`.upcat.upgrade-${proc.pid}`]);
+  proc.kill(signal);
+  expect(await proc.exited).toBe(128 + (signal === "SIGINT" ? 2 : 15));
+  expect(proc.signalCode).toBe(signal);
+  expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
+  expect(await sha(path)).toBe(hashOf(oldBinary));
 });

@@ -31,6 +31,8 @@ const cells: HttpCell[] = [
   { name: "redirects followed", server: "peer", path: "/redirect/3", upcat: ["--follow", "--expect", "arrived"], checkHttp: ["-f", "follow", "-s", "arrived"] },
   { name: "a redirect loop", server: "peer", path: "/loop", upcat: ["--follow"], checkHttp: ["-f", "follow"] },
   { name: "404 wanted", server: "peer", path: "/status/404", upcat: ["--status", "404"], checkHttp: ["-e", "404"] },
+  { name: "404 wanted, 200 came", server: "peer", path: "/status/200", upcat: ["--status", "404"], checkHttp: ["-e", "404"] },
+  { name: "2xx wanted, 404 came", server: "peer", path: "/status/404", upcat: ["--status", "200-299"], checkHttp: ["-e", "200,201,202,203,204,205,206"] },
   { name: "body has the string", server: "peer", path: "/status/200", upcat: ["--expect", "status 200"], checkHttp: ["-s", "status 200"] },
   { name: "body lacks the string", server: "peer", path: "/status/200", upcat: ["--expect", "nothere"], checkHttp: ["-s", "nothere"] },
   { name: "body matches the regex", server: "peer", path: "/status/200", upcat: ["--match", "^status [0-9]+$"], checkHttp: ["-r", "^status [0-9]+$"] },

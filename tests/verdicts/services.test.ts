@@ -131,8 +131,8 @@ test("a bad line in the runbook is a usage error naming the file and line, befor
   const r = await run(fromSource, ["check", "--file", file]);
   expect(r.status).toBe(2);
   expect(r.stdout).toBe("");
-  expect(r.stderr).toBe(`upcat: ${file}:4: --cert-days is for TLS checks; add --tls\n`);
+  expect(r.stderr).toBe(`upcat: ${file}:4: --cert-days is for TLS checks: add --tls, or check an https:// URL\n`);
   const nagios = await run(fromSource, ["check", "--nagios", "--file", file]);
   expect(nagios.status).toBe(3);
-  expect(nagios.stdout).toBe(`UPCAT UNKNOWN - ${file}:4: --cert-days is for TLS checks; add --tls\n`);
+  expect(nagios.stdout).toBe(`UPCAT UNKNOWN - ${file}:4: --cert-days is for TLS checks: add --tls, or check an https:// URL\n`);
 });
