@@ -1,5 +1,5 @@
 // What `upcat serve` says on stderr: a ready line and a last line (text), one JSON object per event (json), or nothing (quiet).
-import type { Counters, LimitName, Listener, ServerEvent } from "../transport/listener.ts";
+import { type Counters, type LimitName, type Listener, newCounters, type ServerEvent } from "../transport/listener.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Io } from "./io.ts";
 
@@ -12,16 +12,19 @@ export type LogFormat = "text" | "json" | "quiet";
  */
 export const LIMIT_LINES_PER_SECOND = 20;
 
-/** Running is one protocol and the listeners that carry it. */
+/** Endpoint is where a listener listens: all a log line needs of it. */
+export type Endpoint = Pick<Listener, "transport" | "host" | "port">;
+
+/** Running is one protocol and where it listens. */
 export interface Running {
   protocol: string;
-  listeners: Listener[];
+  listeners: readonly Endpoint[];
 }
 
-/** sum adds up the counters of every listener. */
+/** sum adds up the counters of every listener (or worker): zeros for none. */
 export function sum(all: readonly Counters[]): Counters {
-  const total = { ...all[0]! };
-  for (const c of all.slice(1)) for (const key of Object.keys(total) as (keyof Counters)[]) total[key] += c[key];
+  const total = newCounters();
+  for (const c of all) for (const key of Object.keys(total) as (keyof Counters)[]) total[key] += c[key];
   return total;
 }
 
@@ -36,9 +39,11 @@ export class ServeLog {
   private held: Partial<Record<LimitName, number>> = {};
   private summary: ReturnType<typeof setTimeout> | undefined;
 
+  /** `tag` goes into every JSON line: the worker that wrote it, under `serve --workers`. */
   constructor(
     private readonly io: Io,
     readonly format: LogFormat,
+    private readonly tag: Record<string, unknown> = {},
   ) {
     this.event = format === "json" ? (e) => (e.event === "limit" ? this.limit(e) : this.json({ ...e })) : undefined;
   }
@@ -72,15 +77,17 @@ export class ServeLog {
   }
 
   private json(record: Record<string, unknown>): void {
-    this.io.err(JSON.stringify({ time: new Date().toISOString(), ...record }));
+    this.io.err(JSON.stringify({ time: new Date().toISOString(), ...this.tag, ...record }));
   }
 
-  listening(running: readonly Running[], allow: string | undefined): void {
+  /** listening is the ready line; `workers` is how many processes share the ports (serve --workers). */
+  listening(running: readonly Running[], allow: string | undefined, workers = 1): void {
+    const shared = workers > 1 ? { workers } : {};
     if (this.format === "json") {
-      for (const r of running) for (const l of r.listeners) this.json({ event: "listening", protocol: r.protocol, transport: l.transport, address: l.host, port: l.port, allow });
+      for (const r of running) for (const l of r.listeners) this.json({ event: "listening", protocol: r.protocol, transport: l.transport, address: l.host, port: l.port, allow, ...shared });
     } else if (this.format === "text") {
       const what = running.map((r) => `${r.protocol} on ${r.listeners.map((l) => `${l.transport} ${hostPort(l.host, l.port)}`).join(" and ")}`).join(", ");
-      this.io.err(`upcat: serving ${what}${allow ? ` for ${allow}` : ""} (Ctrl-C to stop)`);
+      this.io.err(`upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} (Ctrl-C to stop)`);
     }
   }
 
@@ -95,10 +102,14 @@ export class ServeLog {
     else if (this.format === "text") this.io.err(`upcat: draining ${open} connection${open === 1 ? "" : "s"} (up to ${ms}ms; signal again to stop now)`);
   }
 
-  stopped(signal: string, cut: number, c: Counters): void {
+  /** stopped is the last line; `restarts` counts the workers restarted after dying (serve --workers). */
+  stopped(signal: string, cut: number, c: Counters, restarts = 0): void {
     if (this.format === "json") this.flushLimits();
-    if (this.format === "json") this.json({ event: "stopped", signal, cut, ...statsRecord(c) });
-    else if (this.format === "text") this.io.err(`upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${refusals(c)}`);
+    if (this.format === "json") this.json({ event: "stopped", signal, cut, ...(restarts > 0 ? { restarts } : {}), ...statsRecord(c) });
+    else if (this.format === "text") {
+      const restarted = restarts > 0 ? `, ${restarts} worker restart${restarts === 1 ? "" : "s"}` : "";
+      this.io.err(`upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${restarted}${refusals(c)}`);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // `upcat serve`: the textbook's servers, and the RFC services, on UDP and TCP at once, until SIGINT or SIGTERM.
 import type { CAC } from "cac";
+import { availableParallelism } from "node:os";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { protocolNamed } from "../protocol/index.ts";
@@ -7,7 +8,7 @@ import type { Protocol } from "../protocol/protocol.ts";
 import { MAX_QUOTES_FILE, parseQuotes, qotd } from "../protocol/qotd.ts";
 import { parseAllowList, type AllowList } from "../transport/allow-list.ts";
 import { drain, openConnections } from "../transport/drain.ts";
-import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, type Limits } from "../transport/listener.ts";
+import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, type Limits, type Listener } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
 import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import { serveProtocol } from "../transport/serve.ts";
@@ -15,7 +16,8 @@ import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize } from "./option-values.ts";
-import { type LogFormat, type Running, ServeLog, sum } from "./serve-log.ts";
+import { type LogFormat, ServeLog, sum } from "./serve-log.ts";
+import { PORTS_ENV, superviseWorkers, WORKER_ENV, type WorkerMessage } from "./serve-workers.ts";
 
 /** Service is one protocol to serve and the port it gets. */
 interface Service {
@@ -35,6 +37,8 @@ interface ServeOptions {
   drainMs: number;
   statsMs: number | undefined;
   log: LogFormat;
+  /** workers is how many processes serve the same ports (1: this one). */
+  workers: number;
 }
 
 const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
@@ -61,6 +65,7 @@ const DEFAULTS = {
   maxPending: formatSize(DEFAULT_LIMITS.maxPending),
   maxOutput: formatSize(DEFAULT_LIMITS.maxOutput),
   drain: formatDuration(DRAIN_MS),
+  workers: "1",
   log: "text",
 } as const;
 
@@ -118,7 +123,20 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
     drainMs: durationOrZero(raw.drain ?? DEFAULTS.drain, "--drain"),
     statsMs: raw.stats === undefined ? undefined : parseDuration(raw.stats, "--stats"),
     log: log as LogFormat,
+    workers: parseWorkers(raw.workers ?? DEFAULTS.workers),
   };
+}
+
+/** MAX_WORKERS bounds --workers: beyond the machine's cores they only take turns. */
+const MAX_WORKERS = 256;
+
+/** parseWorkers reads --workers: a count, or auto for one a core; above 1 it needs Linux's SO_REUSEPORT spreading. */
+function parseWorkers(value: unknown): number {
+  const workers = String(value) === "auto" ? availableParallelism() : parseCount(value, "--workers", MAX_WORKERS, 1);
+  if (workers > 1 && process.platform !== "linux") {
+    throw new UsageError(`--workers above 1 needs SO_REUSEPORT's load spreading, which only Linux has (this is ${process.platform})`);
+  }
+  return workers;
 }
 
 /** durationOrZero reads a duration where 0 means "not at all" (no idle timeout, no drain). */
@@ -162,8 +180,61 @@ function readQuotes(path: string): string[] {
 /** serve runs the servers and resolves with the exit status once a signal has stopped them. */
 async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
   const opts = await toServeOptions(raw);
+  const worker = process.env[WORKER_ENV];
+  if (worker !== undefined) return serveAsWorker(opts, Number(worker), io);
+  if (opts.workers > 1) {
+    const ports = await choosePorts(opts);
+    return superviseWorkers({ workers: opts.workers, ports, log: opts.log, allow: opts.allow?.text, statsMs: opts.statsMs }, io, () => nextSignal());
+  }
   const log = new ServeLog(io, opts.log);
-  const running: Running[] = [];
+  const servers = await listen(opts, log, false);
+  const counters = () => sum(servers.listeners.map((l) => l.counters));
+  const first = nextSignal();
+  log.listening(servers.running, opts.allow?.text);
+  const ticker = opts.statsMs === undefined ? undefined : setInterval(() => log.stats(counters()), opts.statsMs);
+
+  const signal = await first;
+  clearInterval(ticker);
+  // A second signal cuts the drain short.
+  log.draining(openConnections(servers.listeners), opts.drainMs);
+  const cut = await drain(servers.listeners, opts.drainMs, nextSignal());
+  log.stopped(signal, cut, counters());
+  await io.flush();
+  return 0;
+}
+
+/** WORKER_REPORT_MS is how often a worker tells its parent its counters when --stats does not say. */
+const WORKER_REPORT_MS = 1000;
+
+/**
+ * serveAsWorker is one of `serve --workers`'s processes: it binds the parent's ports with SO_REUSEPORT,
+ * tells the parent what it does over IPC, logs its own connections (json) with its index, and stops
+ * on the parent's SIGTERM alone (a terminal's Ctrl-C reaches the whole group: the parent decides).
+ */
+async function serveAsWorker(opts: ServeOptions, index: number, io: Io): Promise<number> {
+  const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
+  const services = opts.services.map((s) => ({ ...s, port: ports[s.protocol.name] ?? s.port }));
+  const log = new ServeLog(io, opts.log === "json" ? "json" : "quiet", { worker: index });
+  const servers = await listen({ ...opts, services }, log, true);
+  const counters = () => sum(servers.listeners.map((l) => l.counters));
+  const tell = (message: WorkerMessage) => process.send?.(message);
+  process.on("SIGINT", () => {});
+  const stop = nextSignal(["SIGTERM"]);
+  tell({ type: "listening", running: servers.running.map((r) => ({ protocol: r.protocol, listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })) })) });
+  const ticker = setInterval(() => tell({ type: "counters", counters: counters() }), opts.statsMs ?? WORKER_REPORT_MS);
+  await stop;
+  clearInterval(ticker);
+  const cut = await drain(servers.listeners, opts.drainMs, nextSignal(["SIGTERM"]));
+  tell({ type: "stopped", cut, counters: counters() });
+  await io.flush();
+  // The last message must reach the parent before this process ends.
+  await Bun.sleep(20);
+  return 0;
+}
+
+/** listen binds every service on every transport asked for, with the process's shared bounds, or none of them. */
+async function listen(opts: ServeOptions, log: ServeLog, reusePort: boolean): Promise<{ running: { protocol: string; listeners: Listener[] }[]; listeners: Listener[] }> {
+  const running: { protocol: string; listeners: Listener[] }[] = [];
   // The bounds are the process's, not each listener's: serving more protocols must not multiply them.
   const output = new OutputBudget(opts.limits.maxOutput);
   const excess = new ByteBudget(opts.udpExcess);
@@ -173,7 +244,7 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
     for (const { protocol, port } of opts.services) {
       const listenOpts = {
         host: opts.host, port, allow: opts.allow, udpRate: opts.udpRate, udpReplyRate: opts.udpReplyRate, udpExcess: opts.udpExcess,
-        limits: opts.limits, output, excess, sources, slots, onEvent: log.event,
+        limits: opts.limits, output, excess, sources, slots, onEvent: log.event, reusePort,
       };
       running.push({ protocol: protocol.name, listeners: await serveProtocol(protocol, opts.transports, listenOpts) });
     }
@@ -181,34 +252,36 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
     for (const r of running) for (const l of r.listeners) l.stop();
     throw err;
   }
-  const listeners = running.flatMap((r) => r.listeners);
-  const counters = () => sum(listeners.map((l) => l.counters));
-  const first = nextSignal();
-  log.listening(running, opts.allow?.text);
-  const ticker = opts.statsMs === undefined ? undefined : setInterval(() => log.stats(counters()), opts.statsMs);
-
-  const signal = await first;
-  clearInterval(ticker);
-  // A second signal cuts the drain short.
-  log.draining(openConnections(listeners), opts.drainMs);
-  const cut = await drain(listeners, opts.drainMs, nextSignal());
-  log.stopped(signal, cut, counters());
-  await io.flush();
-  return 0;
+  return { running, listeners: running.flatMap((r) => r.listeners) };
 }
 
-/** nextSignal resolves with the name of the next SIGINT or SIGTERM. */
-export function nextSignal(): Promise<string> {
+/**
+ * choosePorts binds each service's port once, alone, and lets it go before the workers start: a
+ * port given as 0 gets one free port, the same for UDP and TCP, that every worker then binds; a port
+ * that another server holds fails here with "address already in use" (with SO_REUSEPORT, a second
+ * upcat serve --workers would otherwise join the first and take half its traffic, unseen).
+ */
+async function choosePorts(opts: ServeOptions): Promise<Record<string, number>> {
+  const ports: Record<string, number> = {};
+  for (const { protocol, port } of opts.services) {
+    const held = await serveProtocol(protocol, opts.transports, { host: opts.host, port, udpReplyRate: 0 });
+    ports[protocol.name] = held[0]!.port;
+    for (const l of held) l.stop();
+  }
+  return ports;
+}
+
+/** nextSignal resolves with the name of the next of these signals (SIGINT or SIGTERM). */
+export function nextSignal(names: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): Promise<string> {
   return new Promise<string>((resolve) => {
-    const on = (name: string) => () => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-      resolve(name);
-    };
-    const onInt = on("SIGINT");
-    const onTerm = on("SIGTERM");
-    process.on("SIGINT", onInt);
-    process.on("SIGTERM", onTerm);
+    const handlers = names.map((name) => {
+      const handler = () => {
+        for (const [n, h] of handlers) process.off(n, h);
+        resolve(name);
+      };
+      return [name, handler] as const;
+    });
+    for (const [n, h] of handlers) process.on(n, h);
   });
 }
 
@@ -234,6 +307,7 @@ export function registerServe(cli: CAC, io: Io): void {
     .option("--drain <duration>", "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)", { default: DEFAULTS.drain })
     .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", { default: DEFAULTS.log })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
+    .option("--workers <n>", "Processes serving the same ports, one a core (auto: every core; Linux, SO_REUSEPORT)", { default: DEFAULTS.workers })
     .option("--quiet", "Print nothing on stderr (wins over --log)")
     .example("  upcat serve                  # uppercase on udp and tcp port 12000")
     .example("  upcat serve --tcp --port 9000 --host 127.0.0.1")

@@ -32,6 +32,8 @@ export interface ListenOptions {
   output?: OutputBudget;
   /** onEvent, when set, hears of each connection and each limit hit (for `--log json`). */
   onEvent?(event: ServerEvent): void;
+  /** reusePort lets several processes bind the same port (SO_REUSEPORT, Linux): `serve --workers`. */
+  reusePort?: boolean;
 }
 
 /** Limits are the server's bounds on what a TCP peer may hold. */

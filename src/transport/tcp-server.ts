@@ -72,6 +72,8 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     Bun.listen<Connection | undefined>({
       hostname,
       port: opts.port,
+      // bun-types declares reusePort for connect options only; Bun.listen takes it on Linux (BUN-NOTES.md).
+      ...({ reusePort: opts.reusePort } as unknown as Record<string, never>),
       // The peer's FIN ends its input, not our output: the reply still has to go out.
       allowHalfOpen: true,
       socket: {
