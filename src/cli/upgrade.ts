@@ -76,6 +76,7 @@ export function registerUpgrade(cli: CAC, io: Io): void {
     .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")
     .option("--timeout <duration>", `Give up when a download sends nothing for this long (default ${STALL_DEFAULT})`)
     .example("  upcat upgrade --check || upcat upgrade     # in cron: upgrade when a release is out")
+    .example("  upcat upgrade 0.3.0                         # that release, newer or older")
     .example("  UPCAT_BASE_URL=https://mirror.example/upcat upcat upgrade")
     .action((version: unknown, options: Record<string, unknown>) => run(version, options, io));
 }
