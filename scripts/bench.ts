@@ -29,8 +29,8 @@ const args = parseArgs(process.argv.slice(2));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const want = (name: string) => !args.only || args.only.some((o) => name.startsWith(o));
 
-async function sh(argv: string[], timeoutMs = 120_000): Promise<{ status: number; out: string; err: string }> {
-  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT });
+async function sh(argv: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<{ status: number; out: string; err: string }> {
+  const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...env } });
   const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [status, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
   clearTimeout(t);
@@ -82,7 +82,10 @@ async function start(name: string): Promise<Server> {
       : name === "upcat"
       // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
       ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
+      : name === "upcat-w2"
+      ? [upcat, "serve", "--workers", "2", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
       : name === "cref" ? [cref, String(port)]
+      : name === "cref-t2" ? [cref, String(port), "2"]
       : name === "bare" ? [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)]
       : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
     const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: attempt < 4 ? "ignore" : "inherit", cwd: work });
@@ -104,7 +107,11 @@ function rssKb(pid: number): number {
 interface Scenario { name: string; label: string; unit: string; servers: string[]; keys?: Record<string, string>; ref?: string; run(s: Server): Promise<{ value: number; errors: number }> }
 const S = String;
 async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
-  const r = await sh([loadgen, mode, ...rest.map(S)], 120_000);
+  return lgProcs(1, mode, ...rest);
+}
+/** lgProcs runs `procs` load generators at once, each with its own source ports (how SO_REUSEPORT spreads load). */
+async function lgProcs(procs: number, mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
+  const r = await sh([loadgen, mode, ...rest.map(S)], 120_000, { LOADGEN_PROCS: S(procs) });
   const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
   if (!m) return { value: 0, errors: -1 };
   return { value: Number(m[1]), errors: Number(m[2]) };
@@ -118,6 +125,15 @@ const scenarios: Scenario[] = [
   { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
   { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
   { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "bare", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
+  // Two cores: serve --workers 2 beside one worker and a two-thread cref, two load processes each.
+  {
+    name: "udp-w32-x2", label: "UDP replies/s, 32 in flight, 2 workers (2 load procs)", unit: "/s", servers: ["upcat-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" }, run: (s) => lgProcs(2, "udp", s.port, secs, 32, 64),
+  },
+  {
+    name: "tcpr-c32-x2", label: "TCP round trips/s, 32 conns, 2 workers (2 load procs)", unit: "/s", servers: ["upcat-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" }, run: (s) => lgProcs(2, "tcpr", s.port, secs, 32, 64),
+  },
   {
     name: "relay-tcps", label: "relay TCP stream MB/s (to cref)", unit: "MB/s", servers: ["relay-upcat", "relay-socat"],
     keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" }, ref: "socat relay", run: (s) => lg("tcps", s.port, streamMb, 65520),
@@ -185,7 +201,9 @@ try {
     log(`rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`);
   }
 } finally {
-  for (const s of Object.values(servers)) s.proc.kill("SIGKILL");
+  // SIGTERM for serve --workers: its parent stops its workers; SIGKILL would leave them running.
+  for (const s of Object.values(servers)) s.proc.kill(s.name === "upcat-w2" ? "SIGTERM" : "SIGKILL");
+  await Promise.all(Object.values(servers).map((s) => Promise.race([s.proc.exited, Bun.sleep(10_000)])));
 }
 
 // ---- start-up ----
@@ -252,7 +270,7 @@ const tableText = [
   ...rows.map((r) => {
     const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : "socat relay";
     const ref = r.results[refName];
-    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}${k === "bare" ? ` (upcat/bare ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`).join(", ");
+    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`).join(", ");
     const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
     return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`;
   }),

@@ -46,8 +46,9 @@ const wanted = new Set(commandsFor(process.argv.slice(2)));
 for (const name of ALL) if (wanted.has(name)) (await COMMANDS[name]!())(cli, io);
 /** usageErrors are the commands that answer a wrong command line their own way. */
 const usageErrors: Record<string, UsageErrorHandler> = { check: nagiosUsage(io) };
-// Our own flag, not cac's: its version line would name Node's version, which users do not run.
-cli.option("-V, --version", "Print the version and exit");
+// Our own flag, not cac's: its version line would name Node's version, which users do not run. Not
+// for `upgrade`, whose --version names the release to install, as `deno upgrade --version` does.
+if (!(wanted.size === 1 && wanted.has("upgrade"))) cli.option("-V, --version", "Print the version and exit");
 cli.help();
 cli.example("  upcat serve &                 # uppercase server on udp and tcp port 12000");
 cli.example("  upcat send hello              # prints HELLO");
@@ -59,7 +60,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     const parsed = parseArgv(cli, argv);
     if (parsed.options.help) return 0;
-    if (parsed.options.version) {
+    if (parsed.options.version === true) {
       io.out(`upcat ${VERSION} (${COMMIT})\n`);
       await io.flush();
       return 0;

@@ -38,7 +38,9 @@ function meter(io: Io): ((received: number, total: number | undefined) => void) 
   };
 }
 
-async function run(version: unknown, raw: Record<string, unknown>, io: Io): Promise<number> {
+async function run(word: unknown, raw: Record<string, unknown>, io: Io): Promise<number> {
+  if (word !== undefined && raw.version !== undefined) throw new UsageError("give the release once: as VERSION or as --version");
+  const version = word ?? raw.version;
   let asked: string | undefined;
   if (version !== undefined) {
     asked = parseVersion(String(version));
@@ -72,11 +74,12 @@ async function run(version: unknown, raw: Record<string, unknown>, io: Io): Prom
 export function registerUpgrade(cli: CAC, io: Io): void {
   cli
     .command("upgrade [version]", "Replace this binary with the latest release (or VERSION), verified against SHA256SUMS")
+    .option("--version <version>", "The release to install, newer or older: the same as VERSION")
     .option("--check", "Only say whether a newer release exists: exit 0 up to date, 1 newer")
     .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")
     .option("--timeout <duration>", `Give up when a download sends nothing for this long (default ${STALL_DEFAULT})`)
     .example("  upcat upgrade --check || upcat upgrade     # in cron: upgrade when a release is out")
-    .example("  upcat upgrade 0.3.0                         # that release, newer or older")
+    .example("  upcat upgrade --version 0.3.0               # that release, newer or older (or: upcat upgrade 0.3.0)")
     .example("  UPCAT_BASE_URL=https://mirror.example/upcat upcat upgrade")
     .action((version: unknown, options: Record<string, unknown>) => run(version, options, io));
 }
