@@ -11,6 +11,7 @@ import { protocolNamed } from "../protocol/index.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { DEFAULT_STATUS, parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
 import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
+import type { Io } from "./io.ts";
 
 /** DEFAULTS are the defaults of check's options, stated here once: the help text and the parsers read them. */
 export const DEFAULTS = { timeout: "2s", retries: "0", concurrency: "100", status: DEFAULT_STATUS, method: "GET", bodyMethod: "POST" } as const;
@@ -56,7 +57,7 @@ async function at<T>(where: string | undefined, read: () => T | Promise<T>): Pro
 }
 
 /** linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options. */
-async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLine; where?: string }[]> {
+async function linesOf(specs: string[], file: unknown, io: Io): Promise<{ line: CheckLine; where?: string }[]> {
   const lines: { line: CheckLine; where?: string }[] = [];
   for (const spec of specs) {
     if (!/\s/.test(spec.trim())) {
@@ -69,7 +70,7 @@ async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLin
   }
   if (file !== undefined) {
     const path = String(file);
-    const text = await readSpecs(path);
+    const text = await readSpecs(path, io);
     const name = path === "-" ? "stdin" : path;
     let number = 0;
     for (const raw of text.split("\n")) {
@@ -83,14 +84,14 @@ async function linesOf(specs: string[], file: unknown): Promise<{ line: CheckLin
 }
 
 /** plan checks the whole command line, and reads --file, before any socket opens. */
-export async function plan(specs: string[], raw: Record<string, unknown>): Promise<CheckPlan> {
+export async function plan(specs: string[], raw: Record<string, unknown>, io: Io): Promise<CheckPlan> {
   const outputs = (["json", "quiet", "nagios", "prometheus"] as const).filter((o) => raw[o]);
   if (outputs.length > 1) throw new UsageError(`--${outputs[0]} and --${outputs[1]} cannot be used together`);
   const output: Output = outputs[0] ?? "text";
   const command = commandOf(raw["--"]);
   if (command && (output === "nagios" || output === "prometheus")) throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
 
-  const lines = await linesOf(specs, one(raw, "file"));
+  const lines = await linesOf(specs, one(raw, "file"), io);
   const caFiles = new Map<string, Promise<string>>();
   const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
   const shared = await settingsOf(raw, output, caFiles, { https: plainLines.some(({ line }) => line.specs.some(isHttps)) });
@@ -131,8 +132,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>): Promi
     if (raw[key] !== undefined && raw[key] !== false && !anyHttp) throw new UsageError(`${flag} is for http:// and https:// targets`);
   }
 
-  const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000);
-  if (concurrency < 1) throw new UsageError(`invalid --concurrency: "0" (expected a whole number from 1 to 10000)`);
+  const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
   return {
     items,
     output,
@@ -249,9 +249,10 @@ function httpRequest(raw: Record<string, unknown>, body: Uint8Array | undefined,
  * text: what the user typed is never read as a number.
  */
 function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boolean) | undefined {
-  const needle = expect === undefined ? undefined : Buffer.from(unescape(String(expect), "--expect"));
+  // An empty --expect or --match is in every reply, the empty one too: it asks for nothing.
+  const needle = expect === undefined || expect === "" ? undefined : Buffer.from(unescape(String(expect), "--expect"));
   let regex: RegExp | undefined;
-  if (match !== undefined) {
+  if (match !== undefined && match !== "") {
     try {
       regex = new RegExp(String(match), "m");
     } catch (err) {
@@ -260,12 +261,17 @@ function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boole
   }
   if (!needle && !regex) return undefined;
   const decoder = new TextDecoder();
-  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for people reading them.
-  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || regex.test(decoder.decode(reply).replaceAll("\r\n", "\n")));
+  // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for
+  // people reading them; a pattern that names the \r itself still matches the reply as it came.
+  const matches = (text: string) => regex!.test(text) || (text.includes("\r\n") && regex!.test(text.replaceAll("\r\n", "\n")));
+  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || matches(decoder.decode(reply)));
 }
 
-async function readSpecs(path: string): Promise<string> {
-  return path === "-" ? await new Response(Bun.stdin.stream()).text() : readFile(path, "--file");
+async function readSpecs(path: string, io: Io): Promise<string> {
+  if (path !== "-") return readFile(path, "--file");
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of io.stdin()) chunks.push(chunk);
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 async function readFile(path: string, option: string): Promise<string> {

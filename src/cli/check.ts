@@ -21,11 +21,11 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     await io.flush();
     return 0;
   }
-  const p = await plan(specs, raw);
+  const p = await plan(specs, raw, io);
   const started = performance.now();
   // Before `-- CMD`, stdout belongs to CMD: upcat's own lines go to stderr, as wait-for-it's do.
   const show: Io = p.command ? { ...io, out: (text) => io.err(String(text).replace(/\n$/, "")), outColor: io.errColor } : io;
-  const live = p.output === "text" && process.stderr.isTTY;
+  const live = p.output === "text" && io.statusLive;
   const targets = p.items.map((item) => item.target);
   const width = Math.min(40, Math.max(...targets.map((t) => targetText(t).length)));
   // Lines go out in the order the targets were given, each as soon as those before it are in.
@@ -34,20 +34,20 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   const onResult = (index: number, result: CheckResult) => {
     finished[index] = result;
     if (p.output !== "text" && p.output !== "json") return;
-    if (live) process.stderr.write("\r\x1b[K");
+    if (live) io.status(undefined);
     for (; printed < finished.length && finished[printed]; printed++) {
       const r = finished[printed]!;
       show.out(p.output === "json" ? `${JSON.stringify(jsonRecord(r))}\n` : `${resultLine(r, show, width)}\n`);
     }
   };
-  const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => process.stderr.write(`\r${progressLine(g, p.run.down)}\x1b[K`) : undefined;
+  const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => io.status(progressLine(g, p.run.down)) : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
   // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs.
   const interrupt = p.command || process.pid === 1 ? untilSignal() : undefined;
   const ran = await Promise.race([runChecks(targets, { ...p.run, each, onResult, onProgress }), ...(interrupt ? [interrupt.signal] : [])]);
   interrupt?.dispose();
-  if (live) process.stderr.write("\r\x1b[K");
+  if (live) io.status(undefined);
   if (typeof ran === "string") {
     io.err(`upcat: ${ran} before every target passed${p.command ? `; not running ${p.command[0]}` : ""}`);
     return signalStatus(ran);
@@ -72,7 +72,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     return status;
   }
   try {
-    return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || Boolean(process.stderr.isTTY) });
+    return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || io.statusLive });
   } catch (err) {
     if (!(err instanceof CommandFailed)) throw err;
     io.err(`upcat: ${err.message}`);

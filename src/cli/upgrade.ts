@@ -27,7 +27,7 @@ function describe(o: Outcome): { line: string; status: number } {
 
 /** meter draws download progress on stderr, only on a terminal: a log file wants no carriage returns. */
 function meter(io: Io): ((received: number, total: number | undefined) => void) | undefined {
-  if (!process.stderr.isTTY) return undefined;
+  if (!io.statusLive) return undefined;
   let last = 0;
   return (received, total) => {
     const now = performance.now();
