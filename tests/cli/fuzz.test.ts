@@ -7,7 +7,7 @@ import { parseTarget } from "../../src/transport/target.ts";
 import { UsageError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import { requireTool } from "../support/peers.ts";
-import { seeded } from "../support/relay.ts";
+import { seeded } from "../../src/relay/random.ts";
 import { fromSource, run } from "../support/run.ts";
 
 const VECTORS = 300;

@@ -7,7 +7,7 @@ import { tcpRequest } from "../../src/transport/tcp-client.ts";
 import { udpRequest } from "../../src/transport/udp-client.ts";
 import { MAX_DATAGRAM } from "../../src/transport/transport.ts";
 import { compiled } from "../support/binary.ts";
-import { seeded } from "../support/relay.ts";
+import { seeded } from "../../src/relay/random.ts";
 import { startServer, type Server } from "../support/run.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
