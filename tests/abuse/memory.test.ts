@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import type { Socket } from "bun";
 import { fromSource, run } from "../support/run.ts";
 import { rssBytes, serve, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
 
 const MB = 1 << 20;
 const dir = mkdtempSync(join(tmpdir(), "upcat-memory-"));
@@ -53,7 +54,7 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
   }
   const held = (await rssBytes(server.proc.pid)) - idle;
   const stats = server.stats();
-  console.error(`memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`);
+  figure(`memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`);
   expect(stats.output_paused).toBeGreaterThan(0);
   // 48 x 4 MB would be 192 MB of queue alone; the total is 8 MB (and the kernel's socket buffers are not RSS).
   // (Without the total this reads about +225 MB; with it about +45 MB, most of it garbage not yet collected.)
@@ -84,7 +85,7 @@ test("limit events past 20 a second are summed up in one `limits` line, not writ
   expect(status).toBe(0);
   const lines = server.events.filter((e) => e.event === "limit").length;
   const summed = server.events.filter((e) => e.event === "limits").reduce((n, e) => n + (e.suppressed as number), 0);
-  console.error(`memory: 300 over-limit events: ${lines} limit lines, ${summed} summed up`);
+  figure(`memory: 300 over-limit events: ${lines} limit lines, ${summed} summed up`);
   expect(lines + summed).toBe(300);
   expect(lines).toBeLessThanOrEqual(40); // 20 a second, and this took at most two seconds' windows
 }, 15_000);
@@ -125,6 +126,6 @@ test("the uppercase cache stays bounded after one pass over every astral code po
   const proc = Bun.spawn([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
   const grown = Number(await new Response(proc.stdout).text());
   expect(await proc.exited).toBe(0);
-  console.error(`memory: uppercase cache pass grew RSS ${(grown / MB).toFixed(1)} MB`);
+  figure(`memory: uppercase cache pass grew RSS ${(grown / MB).toFixed(1)} MB`);
   expect(grown).toBeLessThan(40 * MB);
 }, 30_000);

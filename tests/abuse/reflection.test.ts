@@ -2,6 +2,7 @@
 // listed service port, and a loop through another server on unlisted ports runs dry within --udp-reply-rate.
 import { afterAll, expect, test } from "bun:test";
 import { cpuSeconds, forge, serve, udpAsk, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
 
 const started: Serving[] = [];
 afterAll(() => started.forEach((s) => s.proc.kill("SIGKILL")));
@@ -62,7 +63,7 @@ test("forged loop starters: self, upper<->echo on one server, port 12000 and ser
   const seconds = (performance.now() - loopStart) / 1000;
   const bound = 1000 + 1000 * seconds;
   const [outA, outB] = [a.stats().datagrams_out!, b.stats().datagrams_out!];
-  console.error(`reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`);
+  figure(`reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`);
   expect(outB).toBeGreaterThanOrEqual(100); // the loops did start: the test sees what it bounds
   expect(outA).toBeLessThanOrEqual(bound);
   expect(outB).toBeLessThanOrEqual(bound);

@@ -2,6 +2,7 @@
 // a refused datagram in a sendmmsg batch is retried alone and the rest of the batch still goes (issue 19).
 import { afterAll, expect, test } from "bun:test";
 import { forge, serve, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
 
 /**
  * kernelDrops is how many datagrams the kernel dropped on arrival at the UDP sockets bound to these
@@ -70,7 +71,7 @@ test("while another address sends 20 000 datagrams from 100 closed ports, a norm
   await server.until((s) => (s.datagrams_in ?? 0) >= requests + sent * 0.9, 2000);
   const stats = server.stats();
   client.close();
-  console.error(
+  figure(
     `send-errors: ${requests} requests, ${lost} lost (kernel receive drops ${drops}); ${sent} forged from closed ports, ` +
       `server in ${stats.datagrams_in} out ${stats.datagrams_out} send_failed ${stats.send_failed}`,
   );

@@ -3,6 +3,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { serve, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
 
 const servers: Serving[] = [];
 const sockets: Socket[] = [];
@@ -92,7 +93,7 @@ test("--max-lifetime 1s: 8 addresses trickling a byte every 100ms into every slo
     const closed = await within(5000, Promise.all(tricklers.map((c) => c.closed)), "the tricklers' close");
     const first = Math.min(...closed) - opened;
     const last = Math.max(...closed) - opened;
-    console.error(`slots: 40 tricklers closed between ${Math.round(first)} and ${Math.round(last)} ms after opening`);
+    figure(`slots: 40 tricklers closed between ${Math.round(first)} and ${Math.round(last)} ms after opening`);
     expect(first).toBeGreaterThan(800);
     expect(tricklers.every((c) => /^X+$/.test(c.text()))).toBe(true); // they were served while they lasted
     expect(await ask("127.0.2.1", port, "my turn")).toBe("MY TURN");

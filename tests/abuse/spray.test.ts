@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { forge, serve, udpAsk, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
 
 const EXCESS = 64 << 10; // the default --udp-excess, bytes a second, and its burst
 const dir = mkdtempSync(join(tmpdir(), "upcat-spray-"));
@@ -53,7 +54,7 @@ test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <=
     // Bytes in as the server counted them (what the kernel delivered), not as forged: the stricter bound.
     const bytesIn = server.stats().bytes_in!;
     const bound = bytesIn + EXCESS + EXCESS * seconds;
-    console.error(
+    figure(
       `spray: ${forged} forged datagrams, ${seen} received, ${bytesIn} bytes in; sink got ${sinkDatagrams} datagrams, ${sinkBytes} bytes ` +
         `(${(sinkBytes / bytesIn).toFixed(2)}x; bound ${Math.round(bound)} over ${seconds.toFixed(2)} s); without the bound: ~${10_000 * 509 + 10_000 * 74} bytes`,
     );

@@ -9,6 +9,7 @@ import { upper } from "../../src/protocol/upper.ts";
 import { requireTool } from "../support/peers.ts";
 import { seeded } from "../../src/relay/random.ts";
 import { fromSource, run } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 const VECTORS = 300;
 const KILL_MS = 3000;
@@ -115,7 +116,7 @@ describe("random command lines", () => {
       return o.status !== 0 && !/^upcat: [^\n]*\n$/.test(o.stderr);
     });
     const counts = [0, 1, 2].map((s) => outcomes.filter((o) => !o.served && o.status === s).length);
-    console.error(`fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started and stopped ×${outcomes.filter((o) => o.served).length}`);
+    figure(`fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started and stopped ×${outcomes.filter((o) => o.served).length}`);
     expect(bad.map((o) => ({ argv: o.argv, status: o.status, killed: o.killed, stderr: o.stderr }))).toEqual([]);
     // The mix reached every kind of outcome, or the fuzz is not exercising much.
     expect(counts[2]).toBeGreaterThan(VECTORS / 4);

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { compiled } from "../support/binary.ts";
 import { startServer, type Server } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 let server: Server;
 beforeAll(async () => {
@@ -40,7 +41,7 @@ test("20 clients that never read cost the server little, and one reading 256 MiB
   await done.promise;
   stalled.forEach((s) => s.end());
   const peak = await rss(server.proc.pid, "VmHWM");
-  console.error(`chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  figure(`chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`);
   expect(received).toBeGreaterThanOrEqual(256 << 20);
   expect(whileStalled).toBeLessThan(150 * 2 ** 20);
   expect(peak).toBeLessThan(150 * 2 ** 20);

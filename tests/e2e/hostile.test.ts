@@ -9,6 +9,7 @@ import { MAX_DATAGRAM } from "../../src/transport/transport.ts";
 import { compiled } from "../support/binary.ts";
 import { seeded } from "../../src/relay/random.ts";
 import { startServer, type Server } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const MB = 1 << 20;
@@ -88,7 +89,7 @@ describe("garbage in", () => {
     sock.close();
     const wanted = new Set([...expected.values()].map((e) => Buffer.from(e).toString("hex")));
     for (const r of replies) (wanted.has(Buffer.from(r).toString("hex")) ? right++ : wrong++);
-    console.error(`hostile: 2000 random datagrams, ${unrationed} with replies no bigger, ${replies.length} replies, ${wrong} wrong`);
+    figure(`hostile: 2000 random datagrams, ${unrationed} with replies no bigger, ${replies.length} replies, ${wrong} wrong`);
     expect(wrong).toBe(0);
     expect(right).toBeGreaterThanOrEqual(unrationed * 0.98);
     await healthy("random datagrams");
@@ -165,7 +166,7 @@ describe("clients that abuse the connection", () => {
       await healthy("a stalled reader");
     }
     sock.terminate();
-    console.error(`hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`);
+    figure(`hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`);
     // Kernel buffers on both sides hold some MB; without backpressure all 200 MB would have gone in.
     expect(sent).toBeLessThan(64 * MB);
     expect(peak).toBeLessThan(200 * MB);
@@ -229,7 +230,7 @@ describe("clients that abuse the connection", () => {
       await Bun.sleep(100);
       now = fds();
     }
-    console.error(`hostile: server fds idle ${idleFds}, after the resets ${now}`);
+    figure(`hostile: server fds idle ${idleFds}, after the resets ${now}`);
     expect(now).toBeLessThanOrEqual(idleFds + 4);
   });
 });

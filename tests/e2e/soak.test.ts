@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { compiled } from "../support/binary.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 const WAVES = 10;
 const PER_WAVE = 1000;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
   await Bun.sleep(300);
   idle = { rss: await rss(server.proc.pid), fds: fds(server.proc.pid) };
-  console.error(`soak: server idle RSS ${(idle.rss / MB).toFixed(1)} MB, ${idle.fds} fds`);
+  figure(`soak: server idle RSS ${(idle.rss / MB).toFixed(1)} MB, ${idle.fds} fds`);
 }, 120_000);
 afterAll(() => server?.stop());
 
@@ -73,7 +74,7 @@ test("10 000 TCP connections in 10 waves of 1000 at once: every one answered", a
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  console.error(`soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s (${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`);
+  figure(`soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s (${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`);
   expect(failures.size === 0 ? [] : [...failures]).toEqual([]);
   expect(ok).toBe(WAVES * PER_WAVE);
 }, 60_000);
@@ -131,7 +132,7 @@ test("1 000 000 datagrams from 64 source ports: the server answers the large maj
   const settle = performance.now() + 1000;
   while (replies < sent && performance.now() < settle) await Bun.sleep(20);
   sockets.forEach((s) => s.close());
-  console.error(
+  figure(
     `soak: ${sent} datagrams sent from ${SOCKETS} ports in ${sendSeconds.toFixed(1)} s (${Math.round(sent / sendSeconds)}/s), ` +
       `${replies} replies (${((100 * replies) / Math.max(1, sent)).toFixed(2)}%), ${wrong} wrong`,
   );
@@ -160,7 +161,7 @@ test("afterwards: it still answers over TCP and UDP, its RSS is back near idle, 
     if (after < idle.rss + 60 * MB && afterFds <= idle.fds + 4) break;
   }
   const peak = Number(/VmHWM:\s+(\d+) kB/.exec(await Bun.file(`/proc/${pid}/status`).text())![1]) * 1024;
-  console.error(
+  figure(
     `soak: server RSS idle ${(idle.rss / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, after ${(after / MB).toFixed(1)} MB (samples ${samples.join(", ")} MB); ` +
       `fds idle ${idle.fds}, after ${afterFds}`,
   );

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { compiled } from "../support/binary.ts";
 import { startServer, type Server } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 const TOTAL = 1 << 30;
 const unit = new TextEncoder().encode("abcdefgh한국어 straße "); // no newline, multi-byte characters across chunk edges
@@ -72,6 +73,6 @@ test("1 GiB in, 1 GiB-and-more out, byte-exact, server peak RSS under 200 MB", a
   expect(mismatch).toBe(-1);
   expect(received).toBe(units * upperUnit.length);
   const peak = await peakRss(server.proc.pid);
-  console.error(`server peak RSS after 1 GiB: ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  figure(`server peak RSS after 1 GiB: ${(peak / 2 ** 20).toFixed(1)} MiB`);
   expect(peak).toBeLessThan(200 * 1024 * 1024);
 }, 180_000);

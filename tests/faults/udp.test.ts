@@ -10,6 +10,7 @@ import type { DirectionFaults } from "../../src/relay/faults.ts";
 import { randomFor } from "../../src/relay/random.ts";
 import { type Relay, startRelay } from "../../src/relay/relay.ts";
 import { fromSource, run } from "../support/run.ts";
+import { figure } from "../support/figures.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -97,7 +98,7 @@ describe("loss", () => {
     expect(r.relay.up.received).toBe(attempts);
     expect(attempts).toBeGreaterThan(40);
     expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
-    console.error(`udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies dropped`);
+    figure(`udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies dropped`);
   });
 
   test("piped lines through 25% seeded loss both ways: `upcat send --udp` prints every reply once, in order", async () => {
