@@ -1,4 +1,5 @@
-// The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run, alternating.
+// The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run,
+// alternating.
 // bun run bench [--rounds N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,12 +10,23 @@ import { hostTarget } from "./targets.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const BUN = process.execPath;
 
-interface Args { rounds: number; seconds: number; only?: string[]; json: boolean; readme: boolean; shared: string }
+interface Args {
+  rounds: number;
+  seconds: number;
+  only?: string[];
+  json: boolean;
+  readme: boolean;
+  shared: string;
+}
 function parseArgs(argv: string[]): Args {
   const a: Args = { rounds: 5, seconds: 2, json: false, readme: true, shared: join(ROOT, "../shared/bench") };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
-    const v = () => { const x = argv[++i]; if (x === undefined) throw new Error(`${k} needs a value`); return x; };
+    const v = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${k} needs a value`);
+      return x;
+    };
     if (k === "--rounds") a.rounds = Math.max(1, Number(v()));
     else if (k === "--seconds") a.seconds = Math.max(0.2, Number(v()));
     else if (k === "--only") a.only = v().split(",");
@@ -29,10 +41,18 @@ const args = parseArgs(process.argv.slice(2));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const want = (name: string) => !args.only || args.only.some((o) => name.startsWith(o));
 
-async function sh(argv: string[], timeoutMs = 120_000, env: Record<string, string> = {}): Promise<{ status: number; out: string; err: string }> {
+async function sh(
+  argv: string[],
+  timeoutMs = 120_000,
+  env: Record<string, string> = {},
+): Promise<{ status: number; out: string; err: string }> {
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...env } });
   const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [status, out, err] = await Promise.all([p.exited, new Response(p.stdout).text(), new Response(p.stderr).text()]);
+  const [status, out, err] = await Promise.all([
+    p.exited,
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+  ]);
   clearTimeout(t);
   return { status, out, err };
 }
@@ -55,7 +75,11 @@ await must(["gcc", "-O2", "-o", cref, join(args.shared, "cref.c")]);
 await must(["gcc", "-O2", "-o", loadgen, join(args.shared, "loadgen.c")]);
 
 // ---- servers ----
-interface Server { name: string; port: number; proc: Bun.Subprocess }
+interface Server {
+  name: string;
+  port: number;
+  proc: Bun.Subprocess;
+}
 // Below Linux's ephemeral range (32768+), so no client's local port can be holding the one we pick.
 let nextPort = 12001 + Math.floor(Math.random() * 20000);
 /** waitPort is true once the port answers, false if the server exits first (a port someone else has). */
@@ -66,7 +90,9 @@ async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
       const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       s.end();
       return true;
-    } catch { await Bun.sleep(25); }
+    } catch {
+      await Bun.sleep(25);
+    }
   }
   throw new Error(`nothing listening on ${port}`);
 }
@@ -77,18 +103,58 @@ async function start(name: string): Promise<Server> {
     const port = nextPort++;
     const behind = servers.cref?.port;
     if (RELAYS.includes(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
-    const argv = name === "relay-upcat" ? [upcat, "relay", `127.0.0.1:${port}`, `127.0.0.1:${behind}`, "--quiet", "--max-connections", "19000"]
-      : name === "relay-socat" ? ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, `TCP:127.0.0.1:${behind}`]
-      : name === "upcat"
-      // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
-      ? [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
-      : name === "upcat-w2"
-      ? [upcat, "serve", "--workers", "2", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--max-connections", "19000", "--max-per-address", "0", "--udp-reply-rate", "0"]
-      : name === "cref" ? [cref, String(port)]
-      : name === "cref-t2" ? [cref, String(port), "2"]
-      : name === "bare" ? [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)]
-      : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
-    const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], { stdout: "ignore", stderr: attempt < 4 ? "ignore" : "inherit", cwd: work });
+    const argv =
+      name === "relay-upcat"
+        ? [upcat, "relay", `127.0.0.1:${port}`, `127.0.0.1:${behind}`, "--quiet", "--max-connections", "19000"]
+        : name === "relay-socat"
+          ? ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, `TCP:127.0.0.1:${behind}`]
+          : name === "upcat"
+            ? // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
+              [
+                upcat,
+                "serve",
+                "--port",
+                String(port),
+                "--host",
+                "127.0.0.1",
+                "--quiet",
+                "--max-connections",
+                "19000",
+                "--max-per-address",
+                "0",
+                "--udp-reply-rate",
+                "0",
+              ]
+            : name === "upcat-w2"
+              ? [
+                  upcat,
+                  "serve",
+                  "--workers",
+                  "2",
+                  "--port",
+                  String(port),
+                  "--host",
+                  "127.0.0.1",
+                  "--quiet",
+                  "--max-connections",
+                  "19000",
+                  "--max-per-address",
+                  "0",
+                  "--udp-reply-rate",
+                  "0",
+                ]
+              : name === "cref"
+                ? [cref, String(port)]
+                : name === "cref-t2"
+                  ? [cref, String(port), "2"]
+                  : name === "bare"
+                    ? [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)]
+                    : ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
+    const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], {
+      stdout: "ignore",
+      stderr: attempt < 4 ? "ignore" : "inherit",
+      cwd: work,
+    });
     if (await waitPort(port, proc)) return { name, port, proc };
     if (attempt >= 4) throw new Error(`${name} would not start (ports ${port - 4}..${port} taken?)`);
   }
@@ -104,46 +170,115 @@ function rssKb(pid: number): number {
  * `ref` is the column the ratio divides by (cref unless told): the relay rows compare upcat's relay
  * with socat's, both in front of cref.
  */
-interface Scenario { name: string; label: string; unit: string; servers: string[]; keys?: Record<string, string>; ref?: string; run(s: Server): Promise<{ value: number; errors: number }> }
+interface Scenario {
+  name: string;
+  label: string;
+  unit: string;
+  servers: string[];
+  keys?: Record<string, string>;
+  ref?: string;
+  run(s: Server): Promise<{ value: number; errors: number }>;
+}
 const S = String;
 async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
   return lgProcs(1, mode, ...rest);
 }
 /** lgProcs runs `procs` load generators at once, each with its own source ports (how SO_REUSEPORT spreads load). */
-async function lgProcs(procs: number, mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
+async function lgProcs(
+  procs: number,
+  mode: string,
+  ...rest: (string | number)[]
+): Promise<{ value: number; errors: number }> {
   const r = await sh([loadgen, mode, ...rest.map(S)], 120_000, { LOADGEN_PROCS: S(procs) });
   const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
   if (!m) return { value: 0, errors: -1 };
   return { value: Number(m[1]), errors: Number(m[2]) };
 }
 const secs = args.seconds;
-const streamMb = Math.max(16, Math.round(64 * secs / 2));
+const streamMb = Math.max(16, Math.round((64 * secs) / 2));
 const scenarios: Scenario[] = [
-  { name: "udp-w1", label: "UDP replies/s, 1 in flight", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("udp", s.port, secs, 1, 64) },
-  { name: "udp-w32", label: "UDP replies/s, 32 in flight", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("udp", s.port, secs, 32, 64) },
-  { name: "tcpc-c32", label: "TCP connections/s, 32 clients", unit: "/s", servers: ["upcat", "cref", "socat"], run: (s) => lg("tcpc", s.port, secs, 32, 64) },
-  { name: "tcpr-c32", label: "TCP round trips/s, 32 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 32, 64) },
-  { name: "tcpr-c1000", label: "TCP round trips/s, 1000 conns", unit: "/s", servers: ["upcat", "cref", "bare"], run: (s) => lg("tcpr", s.port, secs, 1000, 64) },
-  { name: "tcps-ascii", label: "TCP stream MB/s, ASCII", unit: "MB/s", servers: ["upcat", "cref", "bare", "socat"], run: (s) => lg("tcps", s.port, streamMb, 65520) },
+  {
+    name: "udp-w1",
+    label: "UDP replies/s, 1 in flight",
+    unit: "/s",
+    servers: ["upcat", "cref", "bare"],
+    run: (s) => lg("udp", s.port, secs, 1, 64),
+  },
+  {
+    name: "udp-w32",
+    label: "UDP replies/s, 32 in flight",
+    unit: "/s",
+    servers: ["upcat", "cref", "bare"],
+    run: (s) => lg("udp", s.port, secs, 32, 64),
+  },
+  {
+    name: "tcpc-c32",
+    label: "TCP connections/s, 32 clients",
+    unit: "/s",
+    servers: ["upcat", "cref", "socat"],
+    run: (s) => lg("tcpc", s.port, secs, 32, 64),
+  },
+  {
+    name: "tcpr-c32",
+    label: "TCP round trips/s, 32 conns",
+    unit: "/s",
+    servers: ["upcat", "cref", "bare"],
+    run: (s) => lg("tcpr", s.port, secs, 32, 64),
+  },
+  {
+    name: "tcpr-c1000",
+    label: "TCP round trips/s, 1000 conns",
+    unit: "/s",
+    servers: ["upcat", "cref", "bare"],
+    run: (s) => lg("tcpr", s.port, secs, 1000, 64),
+  },
+  {
+    name: "tcps-ascii",
+    label: "TCP stream MB/s, ASCII",
+    unit: "MB/s",
+    servers: ["upcat", "cref", "bare", "socat"],
+    run: (s) => lg("tcps", s.port, streamMb, 65520),
+  },
   // Two cores: serve --workers 2 beside one worker and a two-thread cref, two load processes each.
   {
-    name: "udp-w32-x2", label: "UDP replies/s, 32 in flight, 2 workers (2 load procs)", unit: "/s", servers: ["upcat-w2", "upcat", "cref-t2"],
-    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" }, run: (s) => lgProcs(2, "udp", s.port, secs, 32, 64),
+    name: "udp-w32-x2",
+    label: "UDP replies/s, 32 in flight, 2 workers (2 load procs)",
+    unit: "/s",
+    servers: ["upcat-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" },
+    run: (s) => lgProcs(2, "udp", s.port, secs, 32, 64),
   },
   {
-    name: "tcpr-c32-x2", label: "TCP round trips/s, 32 conns, 2 workers (2 load procs)", unit: "/s", servers: ["upcat-w2", "upcat", "cref-t2"],
-    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" }, run: (s) => lgProcs(2, "tcpr", s.port, secs, 32, 64),
+    name: "tcpr-c32-x2",
+    label: "TCP round trips/s, 32 conns, 2 workers (2 load procs)",
+    unit: "/s",
+    servers: ["upcat-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" },
+    run: (s) => lgProcs(2, "tcpr", s.port, secs, 32, 64),
   },
   {
-    name: "relay-tcps", label: "relay TCP stream MB/s (to cref)", unit: "MB/s", servers: ["relay-upcat", "relay-socat"],
-    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" }, ref: "socat relay", run: (s) => lg("tcps", s.port, streamMb, 65520),
+    name: "relay-tcps",
+    label: "relay TCP stream MB/s (to cref)",
+    unit: "MB/s",
+    servers: ["relay-upcat", "relay-socat"],
+    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" },
+    ref: "socat relay",
+    run: (s) => lg("tcps", s.port, streamMb, 65520),
   },
   {
-    name: "relay-tcpc", label: "relay TCP connections/s, 32 clients (to cref)", unit: "/s", servers: ["relay-upcat", "relay-socat"],
-    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" }, ref: "socat relay", run: (s) => lg("tcpc", s.port, secs, 32, 64),
+    name: "relay-tcpc",
+    label: "relay TCP connections/s, 32 clients (to cref)",
+    unit: "/s",
+    servers: ["relay-upcat", "relay-socat"],
+    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay" },
+    ref: "socat relay",
+    run: (s) => lg("tcpc", s.port, secs, 32, 64),
   },
   {
-    name: "tcps-utf8", label: "TCP stream MB/s, UTF-8 (Korean, German)", unit: "MB/s", servers: ["upcat", "cref"],
+    name: "tcps-utf8",
+    label: "TCP stream MB/s, UTF-8 (Korean, German)",
+    unit: "MB/s",
+    servers: ["upcat", "cref"],
     async run(s) {
       const r = await sh([BUN, join(ROOT, "scripts/bench/utf8-stream.ts"), S(s.port), S(streamMb)], 120_000);
       const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
@@ -153,13 +288,27 @@ const scenarios: Scenario[] = [
   },
 ];
 
-interface Row { name: string; label: string; unit: string; results: Record<string, { median: number; samples: number[]; errors: number }>; ratio?: number }
+interface Row {
+  name: string;
+  label: string;
+  unit: string;
+  results: Record<string, { median: number; samples: number[]; errors: number }>;
+  ratio?: number;
+}
 const rows: Row[] = [];
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+};
 
 const active = scenarios.filter((s) => want(s.name));
 // The relays go last: they forward to cref, which must be up before them.
-const needed = [...active.flatMap((s) => s.servers), ...(want("rss") ? ["upcat", "cref"] : []), ...(active.some((s) => s.servers.some((n) => RELAYS.includes(n))) ? ["cref"] : [])];
+const needed = [
+  ...active.flatMap((s) => s.servers),
+  ...(want("rss") ? ["upcat", "cref"] : []),
+  ...(active.some((s) => s.servers.some((n) => RELAYS.includes(n))) ? ["cref"] : []),
+];
 const serverNames = [...new Set(needed)].sort((a, b) => Number(RELAYS.includes(a)) - Number(RELAYS.includes(b)));
 const servers: Record<string, Server> = {};
 try {
@@ -183,22 +332,51 @@ try {
       }
     }
     const results: Row["results"] = {};
-    for (const n of sc.servers) results[sc.keys?.[n] ?? n] = { median: median(samples[n] ?? []), samples: samples[n] ?? [], errors: errors[n] ?? 0 };
-    const row: Row = { name: sc.name, label: sc.label, unit: sc.unit, results, ratio: results.upcat!.median / results[sc.ref ?? "cref"]!.median };
+    for (const n of sc.servers)
+      results[sc.keys?.[n] ?? n] = {
+        median: median(samples[n] ?? []),
+        samples: samples[n] ?? [],
+        errors: errors[n] ?? 0,
+      };
+    const row: Row = {
+      name: sc.name,
+      label: sc.label,
+      unit: sc.unit,
+      results,
+      ratio: results.upcat!.median / results[sc.ref ?? "cref"]!.median,
+    };
     rows.push(row);
-    log(`${sc.name}: ${Object.entries(results).map(([n, r]) => `${n} ${fmt(r.median)} (${r.samples.map(fmt).join(" ")}, errors ${r.errors})`).join("; ")}; ratio ${row.ratio!.toFixed(2)}`);
+    log(
+      `${sc.name}: ${Object.entries(results)
+        .map(([n, r]) => `${n} ${fmt(r.median)} (${r.samples.map(fmt).join(" ")}, errors ${r.errors})`)
+        .join("; ")}; ratio ${row.ratio!.toFixed(2)}`,
+    );
   }
 
   // ---- memory ----
   if (want("rss")) {
-    rows.push({ name: "rss-idle", label: "RSS idle (fresh start), MB", unit: "MB", results: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, { median: v, samples: [v], errors: 0 }])), ratio: idle.upcat! / idle.cref! });
+    rows.push({
+      name: "rss-idle",
+      label: "RSS idle (fresh start), MB",
+      unit: "MB",
+      results: Object.fromEntries(Object.entries(idle).map(([k, v]) => [k, { median: v, samples: [v], errors: 0 }])),
+      ratio: idle.upcat! / idle.cref!,
+    });
     const held: Record<string, { median: number; samples: number[]; errors: number }> = {};
     for (const n of ["upcat", "cref"]) {
       const r = await holdConnections(servers[n]!, 10_000);
       held[n] = { median: r.rssMb, samples: [r.rssMb], errors: 10_000 - r.open };
     }
-    rows.push({ name: "rss-10k", label: "RSS with 10 000 idle TCP conns (after the load), MB", unit: "MB", results: held, ratio: held.upcat!.median / held.cref!.median });
-    log(`rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`);
+    rows.push({
+      name: "rss-10k",
+      label: "RSS with 10 000 idle TCP conns (after the load), MB",
+      unit: "MB",
+      results: held,
+      ratio: held.upcat!.median / held.cref!.median,
+    });
+    log(
+      `rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`,
+    );
   }
 } finally {
   // SIGTERM for serve --workers: its parent stops its workers; SIGKILL would leave them running.
@@ -212,17 +390,26 @@ if (want("startup")) {
   const c = await start("cref").then((s) => s);
   try {
     const hasCheck = (await sh([upcat, "check", "--help"])).status === 0;
-    const upcatProbe = hasCheck ? [upcat, "check", `127.0.0.1:${port}`] : [upcat, "send", `tcp://127.0.0.1:${c.port}`, "hi"];
+    const upcatProbe = hasCheck
+      ? [upcat, "check", `127.0.0.1:${port}`]
+      : [upcat, "send", `tcp://127.0.0.1:${c.port}`, "hi"];
     if (hasCheck) upcatProbe[2] = `127.0.0.1:${c.port}`;
     const cases: [string, string, string[]][] = [
       ["startup-version", "start-up: --version, ms", [upcat, "--version"]],
-      [hasCheck ? "startup-check" : "startup-send", hasCheck ? "start-up: check of one open port, ms" : "start-up: send of one TCP message (no check yet), ms", upcatProbe],
+      [
+        hasCheck ? "startup-check" : "startup-send",
+        hasCheck ? "start-up: check of one open port, ms" : "start-up: send of one TCP message (no check yet), ms",
+        upcatProbe,
+      ],
     ];
     const ncArgv = ["nc", "-z", "-w", "2", "127.0.0.1", String(c.port)];
     for (const [name, label, argv] of cases) {
       const times: Record<string, number[]> = { upcat: [], nc: [] };
       for (let i = 0; i < Math.max(10, args.rounds * 4); i++) {
-        for (const [who, av] of [["upcat", argv], ["nc", name === "startup-version" ? ["nc", "-h"] : ncArgv]] as const) {
+        for (const [who, av] of [
+          ["upcat", argv],
+          ["nc", name === "startup-version" ? ["nc", "-h"] : ncArgv],
+        ] as const) {
           const t = performance.now();
           await sh([...av], 10_000);
           times[who]!.push(performance.now() - t);
@@ -230,7 +417,16 @@ if (want("startup")) {
       }
       const u = median(times.upcat!);
       const n = median(times.nc!);
-      rows.push({ name, label, unit: "ms", results: { upcat: { median: u, samples: times.upcat!, errors: 0 }, nc: { median: n, samples: times.nc!, errors: 0 } }, ratio: u / n });
+      rows.push({
+        name,
+        label,
+        unit: "ms",
+        results: {
+          upcat: { median: u, samples: times.upcat!, errors: 0 },
+          nc: { median: n, samples: times.nc!, errors: 0 },
+        },
+        ratio: u / n,
+      });
       log(`${name}: upcat ${u.toFixed(1)} ms, nc ${n.toFixed(1)} ms`);
     }
   } finally {
@@ -245,8 +441,11 @@ async function holdConnections(s: Server, n: number): Promise<{ open: number; rs
   const socks: Bun.Socket<undefined>[] = [];
   const deadline = Date.now() + 60_000;
   for (let i = 0; i < n && Date.now() < deadline; i += 200) {
-    const batch = await Promise.allSettled(Array.from({ length: Math.min(200, n - i) }, () =>
-      Bun.connect({ hostname: "127.0.0.1", port: s.port, socket: { data() {}, error() {} } })));
+    const batch = await Promise.allSettled(
+      Array.from({ length: Math.min(200, n - i) }, () =>
+        Bun.connect({ hostname: "127.0.0.1", port: s.port, socket: { data() {}, error() {} } }),
+      ),
+    );
     for (const b of batch) if (b.status === "fulfilled") socks.push(b.value);
   }
   await Bun.sleep(1000);
@@ -270,8 +469,17 @@ const tableText = [
   ...rows.map((r) => {
     const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : "socat relay";
     const ref = r.results[refName];
-    const other = Object.entries(r.results).filter(([k]) => k !== "upcat" && k !== "cref").map(([k, v]) => `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`).join(", ");
-    const err = Object.entries(r.results).filter(([, v]) => v.errors > 0).map(([k, v]) => ` (${k}: ${v.errors} errors)`).join("");
+    const other = Object.entries(r.results)
+      .filter(([k]) => k !== "upcat" && k !== "cref")
+      .map(
+        ([k, v]) =>
+          `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`,
+      )
+      .join(", ");
+    const err = Object.entries(r.results)
+      .filter(([, v]) => v.errors > 0)
+      .map(([k, v]) => ` (${k}: ${v.errors} errors)`)
+      .join("");
     return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`;
   }),
 ].join("\n");
@@ -334,9 +542,16 @@ if (args.readme && rows.length > 0) {
   else if (start < 0) next = `${text.replace(/\n*$/, "\n\n")}${section}`;
   else {
     const after = text.slice(start + 1).search(/^## /m);
-    next = after < 0 ? `${text.slice(0, start)}${section}` : `${text.slice(0, start)}${section}\n${text.slice(start + 1 + after)}`;
+    next =
+      after < 0
+        ? `${text.slice(0, start)}${section}`
+        : `${text.slice(0, start)}${section}\n${text.slice(start + 1 + after)}`;
   }
   writeFileSync(readme, next);
-  log(merged !== undefined ? `README.md: the ${args.only!.join(",")} rows of ## Performance written` : "README.md: ## Performance written");
+  log(
+    merged !== undefined
+      ? `README.md: the ${args.only!.join(",")} rows of ## Performance written`
+      : "README.md: ## Performance written",
+  );
 }
 process.exit(0);

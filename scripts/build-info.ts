@@ -17,7 +17,9 @@ export async function buildInfo(root: string): Promise<BuildInfo> {
   const head = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { cwd: root });
   if (head.exitCode !== 0) return { version, commit: "unknown" };
   // Only what goes into the binary counts: others' edits to tests or docs do not make it dirty.
-  const status = Bun.spawnSync(["git", "status", "--porcelain", "--", "src", "package.json", "package-lock.json"], { cwd: root });
+  const status = Bun.spawnSync(["git", "status", "--porcelain", "--", "src", "package.json", "package-lock.json"], {
+    cwd: root,
+  });
   const dirty = status.stdout.toString().trim() !== "";
   return { version, commit: head.stdout.toString().trim() + (dirty ? "-dirty" : "") };
 }

@@ -52,7 +52,16 @@ async function build(t: Target, outdir: string, common: Record<string, string>):
   // Each binary knows its own target, so `upcat upgrade` fetches the asset it came from (musl, baseline).
   const define = { ...common, UPCAT_TARGET: JSON.stringify(t.name) };
   await timed(t.asset, outfile, () =>
-    compile(releaseConfig({ entry: join(ROOT, "src/main.ts"), target: t, outfile, define, minify: !values["no-minify"], bytecode: !values["no-bytecode"] })),
+    compile(
+      releaseConfig({
+        entry: join(ROOT, "src/main.ts"),
+        target: t,
+        outfile,
+        define,
+        minify: !values["no-minify"],
+        bytecode: !values["no-bytecode"],
+      }),
+    ),
   );
 }
 

@@ -16,7 +16,10 @@ if (!nc) throw new Error("nc is not installed (apt-get install netcat-openbsd)")
 const binary = join(ROOT, "dist/test/upcat-linux-x64");
 if (!existsSync(binary)) {
   log("building dist/test/upcat-linux-x64 ...");
-  const b = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", join(ROOT, "dist/test")], { stdout: "inherit", stderr: "inherit" });
+  const b = Bun.spawnSync(
+    [process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", join(ROOT, "dist/test")],
+    { stdout: "inherit", stderr: "inherit" },
+  );
   if (b.exitCode !== 0) throw new Error("build failed");
 }
 
@@ -27,22 +30,28 @@ for (let tries = 0; tries < 50 && listeners.length < PORTS / 2; tries++) {
   listeners.splice(0).forEach((l) => l.stop(true));
   low = 20000 + Math.floor(Math.random() * 30000);
   try {
-    for (let p = low + 1; p < low + PORTS; p += 2) listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));
-  } catch {
-    continue;
-  }
+    for (let p = low + 1; p < low + PORTS; p += 2)
+      listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));
+  } catch {}
 }
 if (listeners.length < PORTS / 2) throw new Error("no block of 1000 ports with 500 free to bind");
 const high = low + PORTS - 1;
 
 // Servers here run in this process; the checkers run as child processes, as a runbook runs them.
-interface Contender { name: string; argv: string[]; verify(out: string, status: number): void }
+interface Contender {
+  name: string;
+  argv: string[];
+  verify(out: string, status: number): void;
+}
 const contenders: Contender[] = [
   {
     name: "upcat check HOST:LOW-HIGH (compiled)",
     argv: [binary, "check", "--json", `127.0.0.1:${low}-${high}`],
     verify(out, status) {
-      const open = out.trimEnd().split("\n").filter((l) => JSON.parse(l).ok).length;
+      const open = out
+        .trimEnd()
+        .split("\n")
+        .filter((l) => JSON.parse(l).ok).length;
       if (open !== PORTS / 2 || status !== 1) throw new Error(`upcat saw ${open} open, exit ${status}`);
     },
   },
@@ -60,7 +69,11 @@ const contenders: Contender[] = [
   },
   {
     name: "for p in LOW..HIGH; do nc -z -w 1 HOST $p; done",
-    argv: ["/bin/sh", "-c", `open=0; p=${low}; while [ $p -le ${high} ]; do nc -z -w 1 127.0.0.1 $p && open=$((open+1)); p=$((p+1)); done; echo $open`],
+    argv: [
+      "/bin/sh",
+      "-c",
+      `open=0; p=${low}; while [ $p -le ${high} ]; do nc -z -w 1 127.0.0.1 $p && open=$((open+1)); p=$((p+1)); done; echo $open`,
+    ],
     verify(out) {
       if (Number(out.trim()) !== PORTS / 2) throw new Error(`the nc loop saw ${out.trim()} open`);
     },
@@ -87,7 +100,11 @@ listeners.forEach((l) => l.stop(true));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(times.get(contenders[0]!.name)!);
-const rows = contenders.map((c) => ({ name: c.name, median_ms: Math.round(median(times.get(c.name)!) * 10) / 10, ratio_to_upcat: Math.round((median(times.get(c.name)!) / base) * 100) / 100 }));
+const rows = contenders.map((c) => ({
+  name: c.name,
+  median_ms: Math.round(median(times.get(c.name)!) * 10) / 10,
+  ratio_to_upcat: Math.round((median(times.get(c.name)!) / base) * 100) / 100,
+}));
 if (asJson) for (const r of rows) console.log(JSON.stringify({ ports: PORTS, open: PORTS / 2, rounds, ...r }));
 else {
   console.log(`${PORTS} loopback ports, ${PORTS / 2} open, medians of ${rounds} alternating runs\n`);

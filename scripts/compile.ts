@@ -39,5 +39,6 @@ export function releaseConfig(o: CompileOptions): Bun.BuildConfig {
 /** compile builds one executable and throws with Bun's messages if it fails. */
 export async function compile(config: Bun.BuildConfig): Promise<void> {
   const result = await Bun.build(config);
-  if (!result.success) throw new AggregateError(result.logs, `build ${config.entrypoints.join(" ")} failed: ${result.logs.join("\n")}`);
+  if (!result.success)
+    throw new AggregateError(result.logs, `build ${config.entrypoints.join(" ")} failed: ${result.logs.join("\n")}`);
 }

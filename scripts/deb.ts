@@ -45,15 +45,25 @@ export async function buildDeb(d: DebInput): Promise<string> {
     put(root, "usr/share/zsh/vendor-completions/_upcat", await doc("upcat-completion.zsh"));
     put(root, "usr/share/fish/vendor_completions.d/upcat.fish", await doc("upcat-completion.fish"));
     put(root, "usr/share/doc/upcat/copyright", COPYRIGHT);
-    put(root, "usr/share/doc/upcat/changelog.gz", gz(`upcat (${d.version}) unstable; urgency=medium\n\n  * Release ${d.version}: see https://github.com/upcat/upcat/releases/tag/v${d.version}\n\n -- upcat maintainers <maintainers@users.noreply.github.com>  Sat, 28 Nov 2026 00:00:00 +0000\n`));
+    put(
+      root,
+      "usr/share/doc/upcat/changelog.gz",
+      gz(
+        `upcat (${d.version}) unstable; urgency=medium\n\n  * Release ${d.version}: see https://github.com/upcat/upcat/releases/tag/v${d.version}\n\n -- upcat maintainers <maintainers@users.noreply.github.com>  Sat, 28 Nov 2026 00:00:00 +0000\n`,
+      ),
+    );
     // A Bun executable carries its program after the ELF sections: stripping it would cut the program off.
     put(root, "usr/share/lintian/overrides/upcat", OVERRIDES);
     const size = Number(Bun.spawnSync(["du", "-sk", "--exclude=DEBIAN", root]).stdout.toString().split("\t")[0]);
     put(root, "DEBIAN/control", control(d, size));
     mkdirSync(d.outdir, { recursive: true });
     const out = join(d.outdir, debName(d.version, d.arch));
-    // gzip, not dpkg-deb's default xz: xz takes over a minute on a 110 MB binary, gzip a few seconds, for a few MB more.
-    const r = Bun.spawnSync(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root, out], { stderr: "pipe", stdout: "pipe" });
+    // gzip, not dpkg-deb's default xz: xz takes over a minute on a 110 MB binary, gzip a few seconds, for a few MB
+    // more.
+    const r = Bun.spawnSync(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", root, out], {
+      stderr: "pipe",
+      stdout: "pipe",
+    });
     if (r.exitCode !== 0) throw new Error(`dpkg-deb failed (${r.exitCode}): ${r.stderr.toString()}`);
     return out;
   } finally {

@@ -15,8 +15,12 @@ export const DOCS: Record<string, string[]> = {
 /** writeDocs runs upcat from source for each file (the same commands and options as the binaries) into outdir. */
 export async function writeDocs(outdir: string): Promise<string[]> {
   for (const [name, args] of Object.entries(DOCS)) {
-    const r = Bun.spawnSync([process.execPath, join(ROOT, "src/main.ts"), ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
-    if (r.exitCode !== 0 || r.stdout.length === 0) throw new Error(`upcat ${args.join(" ")} failed (${r.exitCode}): ${r.stderr.toString()}`);
+    const r = Bun.spawnSync([process.execPath, join(ROOT, "src/main.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    if (r.exitCode !== 0 || r.stdout.length === 0)
+      throw new Error(`upcat ${args.join(" ")} failed (${r.exitCode}): ${r.stderr.toString()}`);
     await Bun.write(join(outdir, name), r.stdout);
   }
   return Object.keys(DOCS);

@@ -24,7 +24,10 @@ export const REASONS: Record<string, string> = {
   EPIPE: "connection closed by peer",
 };
 
-/** NetError is a network operation that failed: exit status 1. It names the operation, transport and address, as Go's net does. */
+/**
+ * NetError is a network operation that failed: exit status 1. It names the operation, transport and address, as Go's
+ * net does.
+ */
 export class NetError extends Error {
   override name = "NetError";
   constructor(

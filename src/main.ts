@@ -70,7 +70,9 @@ async function run(argv: string[]): Promise<number> {
       cli.globalCommand.checkUnknownOptions();
       const word = parsed.args[0];
       if (word === "help") return help(parsed.args[1]);
-      throw new UsageError(word === undefined ? "missing command (try upcat --help)" : `unknown command "${word}" (try upcat --help)`);
+      throw new UsageError(
+        word === undefined ? "missing command (try upcat --help)" : `unknown command "${word}" (try upcat --help)`,
+      );
     }
     const status = await cli.runMatchedCommand();
     return typeof status === "number" ? status : 0;
@@ -113,6 +115,7 @@ function report(err: unknown): number {
 }
 
 process.exitCode = await run(process.argv);
-// Bun cannot cancel a connect that timed out: without this the kernel's SYN retries (about two minutes) keep the process alive.
+// Bun cannot cancel a connect that timed out: without this the kernel's SYN retries (about two minutes) keep the
+// process alive.
 await io.flush();
 process.exit();

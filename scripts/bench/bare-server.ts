@@ -40,7 +40,10 @@ await Bun.udpSocket({
 });
 
 /** Pending is what the kernel has not taken yet; bare keeps it all (no limit), and ends after it. */
-interface Pending { queue: Uint8Array[]; ending: boolean }
+interface Pending {
+  queue: Uint8Array[];
+  ending: boolean;
+}
 function flushPending(sock: Bun.Socket<Pending>): void {
   const p = sock.data;
   while (p.queue.length > 0) {

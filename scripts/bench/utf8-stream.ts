@@ -21,7 +21,10 @@ let sent = 0;
 let pending: Uint8Array | undefined;
 const t0 = performance.now();
 const done = Promise.withResolvers<void>();
-const timer = setTimeout(() => { errors++; done.resolve(); }, 60_000);
+const timer = setTimeout(() => {
+  errors++;
+  done.resolve();
+}, 60_000);
 function pump(sock: Bun.Socket<undefined>): void {
   while (sent < rounds || pending) {
     const piece = pending ?? chunk;
@@ -42,25 +45,45 @@ await Bun.connect({
   hostname: "127.0.0.1",
   port,
   socket: {
-    open(sock) { pump(sock); },
-    drain(sock) { if (!(sent >= rounds && !pending)) { if (pending || sent < rounds) pump(sock); } },
+    open(sock) {
+      pump(sock);
+    },
+    drain(sock) {
+      if (!(sent >= rounds && !pending)) {
+        if (pending || sent < rounds) pump(sock);
+      }
+    },
     data(_sock, bytes) {
       if (head.length < 4096) {
         const next = new Uint8Array(head.length + bytes.length);
-        next.set(head); next.set(bytes, head.length); head = next;
+        next.set(head);
+        next.set(bytes, head.length);
+        head = next;
       }
       got += bytes.length;
     },
-    close() { done.resolve(); },
-    end(sock) { sock.end(); done.resolve(); },
-    error() { errors++; done.resolve(); },
+    close() {
+      done.resolve();
+    },
+    end(sock) {
+      sock.end();
+      done.resolve();
+    },
+    error() {
+      errors++;
+      done.resolve();
+    },
   },
 });
 await done.promise;
 clearTimeout(timer);
 const seconds = (performance.now() - t0) / 1000;
 const n = Math.min(head.length, 4096);
-for (let i = 0; i < n; i++) if (head[i] !== expectChunk[i % expectChunk.length]) { errors++; break; }
+for (let i = 0; i < n; i++)
+  if (head[i] !== expectChunk[i % expectChunk.length]) {
+    errors++;
+    break;
+  }
 if (got !== want) errors++;
 console.log(`rate=${(total / 1048576 / seconds).toFixed(1)} errors=${errors} bytes_in=${got} bytes_want=${want}`);
 process.exit(0);

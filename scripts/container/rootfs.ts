@@ -1,4 +1,5 @@
-// Assembles the container image's whole file tree for one CPU: upcat, the C library it loads, CA certificates, a non-root user.
+// Assembles the container image's whole file tree for one CPU: upcat, the C library it loads, CA certificates, a
+// non-root user.
 //
 // The image is FROM scratch plus this tree (scripts/container/Dockerfile), so a test can chroot into
 // the very files the image holds and run upcat there: nothing else is in the image to hide a gap.
@@ -43,7 +44,12 @@ function copy(from: string, root: string, to: string, mode = 0o755): void {
 }
 
 /** assembleRootfs writes the tree for arch into out (emptied first) and returns the files it holds. */
-export function assembleRootfs(binary: string, arch: Arch, out: string, caBundle = "/etc/ssl/certs/ca-certificates.crt"): string[] {
+export function assembleRootfs(
+  binary: string,
+  arch: Arch,
+  out: string,
+  caBundle = "/etc/ssl/certs/ca-certificates.crt",
+): string[] {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const files: string[] = [];
@@ -57,7 +63,10 @@ export function assembleRootfs(binary: string, arch: Arch, out: string, caBundle
   add(find(interp.split("/").pop()!, libs), interp);
   for (const lib of needed) add(find(lib, libs), `/lib/${TRIPLETS[arch]}/${lib}`);
   add(caBundle, "/etc/ssl/certs/ca-certificates.crt", 0o644);
-  writeFileSync(join(out, "etc/passwd"), `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${UID}:${UID}:nonroot:/home/nonroot:/sbin/nologin\n`);
+  writeFileSync(
+    join(out, "etc/passwd"),
+    `root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:${UID}:${UID}:nonroot:/home/nonroot:/sbin/nologin\n`,
+  );
   writeFileSync(join(out, "etc/group"), `root:x:0:\nnonroot:x:${UID}:\n`);
   files.push("/etc/passwd", "/etc/group");
   // A runtime mounts /proc and /dev over these; /tmp must be writable by anyone, as on any Linux.

@@ -77,7 +77,10 @@ class Tally {
   }
 }
 
-/** runBench loads the target for durationMs and returns the figures; it throws a NetError only when no request could be made at all. */
+/**
+ * runBench loads the target for durationMs and returns the figures; it throws a NetError only when no request could be
+ * made at all.
+ */
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const { target } = opts;
   const [address] = await resolveHost(target.host, target.transport);
@@ -85,7 +88,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const started = performance.now();
   const stopAt = started + opts.durationMs;
   const progress = opts.onProgress
-    ? setInterval(() => opts.onProgress!({ elapsedMs: performance.now() - started, replies: tally.replies, errors: tally.errors }), 250)
+    ? setInterval(
+        () =>
+          opts.onProgress!({ elapsedMs: performance.now() - started, replies: tally.replies, errors: tally.errors }),
+        250,
+      )
     : undefined;
   try {
     if (target.transport === "udp") await udpLoad(address!, target.port, opts, tally, stopAt);
@@ -184,7 +191,13 @@ async function tcpLoad(address: string, port: number, opts: BenchOptions, tally:
         got = 0;
         sentAt = performance.now();
         conn.write(payload).catch(fail);
-        timer = setTimeout(() => fail(new NetError("read", "tcp", hostPort(address, port), `no reply within ${opts.timeoutMs}ms`, "ETIMEDOUT")), opts.timeoutMs);
+        timer = setTimeout(
+          () =>
+            fail(
+              new NetError("read", "tcp", hostPort(address, port), `no reply within ${opts.timeoutMs}ms`, "ETIMEDOUT"),
+            ),
+          opts.timeoutMs,
+        );
       };
       conn.listen({
         data(chunk) {

@@ -1,4 +1,5 @@
-// Reads one check line: TARGET... then options for those targets only, as a --file line or a quoted argument gives them.
+// Reads one check line: TARGET... then options for those targets only, as a --file line or a quoted argument gives
+// them.
 //
 //   redis:6379 --send 'PING\r\n' --expect +PONG
 //   127.0.0.1:22 --match '^SSH-2\.0-'
@@ -88,7 +89,8 @@ export function parseCheckLine(line: string): CheckLine | undefined {
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     if (!word.startsWith("--")) {
-      if (Object.keys(options).length > 0) throw new UsageError(`"${word}" follows the options: put the targets first, then their options`);
+      if (Object.keys(options).length > 0)
+        throw new UsageError(`"${word}" follows the options: put the targets first, then their options`);
       specs.push(word);
       continue;
     }
@@ -96,7 +98,11 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
     const takesValue = PER_TARGET_OPTIONS[name];
     if (takesValue === undefined) {
-      throw new UsageError(`--${name} cannot be given for one target (a line takes ${Object.keys(PER_TARGET_OPTIONS).map((o) => `--${o}`).join(" ")})`);
+      throw new UsageError(
+        `--${name} cannot be given for one target (a line takes ${Object.keys(PER_TARGET_OPTIONS)
+          .map((o) => `--${o}`)
+          .join(" ")})`,
+      );
     }
     if (camel(name) in options && !REPEATABLE.has(name)) throw new UsageError(`--${name} is given twice`);
     if (!takesValue) {
@@ -107,7 +113,8 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     const value = eq >= 0 ? word.slice(eq + 1) : words[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     const before = options[camel(name)];
-    options[camel(name)] = before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
+    options[camel(name)] =
+      before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
   }
   if (specs.length === 0) throw new UsageError("a line starts with its TARGET, then its options");
   return { specs, options };

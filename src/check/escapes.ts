@@ -3,8 +3,8 @@ import { UsageError } from "../errors.ts";
 
 const SIMPLE: Record<string, number> = { r: 13, n: 10, t: 9, "0": 0, "\\": 92, a: 7, e: 27 };
 
-/** unescape returns the bytes of `text` (UTF-8) with backslash escapes replaced. */
-export function unescape(text: string, option: string): Uint8Array {
+/** readEscapes returns the bytes of `text` (UTF-8) with backslash escapes replaced. */
+export function readEscapes(text: string, option: string): Uint8Array {
   const out: number[] = [];
   const encoder = new TextEncoder();
   for (let i = 0; i < text.length; i++) {
@@ -17,7 +17,8 @@ export function unescape(text: string, option: string): Uint8Array {
       continue;
     }
     const next = text[i + 1];
-    if (next === undefined) throw new UsageError(`invalid ${option}: "${text}" ends in a lone backslash (write \\\\ for one)`);
+    if (next === undefined)
+      throw new UsageError(`invalid ${option}: "${text}" ends in a lone backslash (write \\\\ for one)`);
     if (next in SIMPLE) {
       out.push(SIMPLE[next]!);
       i++;
@@ -25,7 +26,9 @@ export function unescape(text: string, option: string): Uint8Array {
       out.push(parseInt(text.slice(i + 2, i + 4), 16));
       i += 3;
     } else {
-      throw new UsageError(`invalid ${option}: unknown escape "\\${next}" in "${text}" (known: \\r \\n \\t \\0 \\\\ \\xHH)`);
+      throw new UsageError(
+        `invalid ${option}: unknown escape "\\${next}" in "${text}" (known: \\r \\n \\t \\0 \\\\ \\xHH)`,
+      );
     }
   }
   return Uint8Array.from(out);

@@ -1,4 +1,5 @@
-// One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's fetch.
+// One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's
+// fetch.
 import { isIP } from "node:net";
 import { errnoCode, NetError } from "../errors.ts";
 import { dialEach } from "../transport/dial-each.ts";
@@ -60,16 +61,39 @@ export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Pr
     let hop: Hop;
     try {
       // As nc does: the next address of a name only when this one refused or could not be reached.
-      hop = await dialEach(host, "tcp", (address) => exchange(address, host, port, url, { method, headers, body }, opts, deadline, state), (h) => "outcome" in h && (h.outcome.state === "closed" || h.outcome.state === "unreachable"));
+      hop = await dialEach(
+        host,
+        "tcp",
+        (address) => exchange(address, host, port, url, { method, headers, body }, opts, deadline, state),
+        (h) => "outcome" in h && (h.outcome.state === "closed" || h.outcome.state === "unreachable"),
+      );
     } catch (err) {
-      return { state: "error", cause: "resolve", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err), http: httpInfo(null, state.redirects) };
+      return {
+        state: "error",
+        cause: "resolve",
+        latencyMs: performance.now() - started,
+        error: err instanceof NetError ? err.reason : String(err),
+        http: httpInfo(null, state.redirects),
+      };
     }
     if ("outcome" in hop) return hop.outcome;
     if (state.redirects >= MAX_REDIRECTS) {
-      return fail(state, "error", "too_many_redirects", `more than ${MAX_REDIRECTS} redirects (the last to ${hop.next.href})`, { status: hop.status }).outcome;
+      return fail(
+        state,
+        "error",
+        "too_many_redirects",
+        `more than ${MAX_REDIRECTS} redirects (the last to ${hop.next.href})`,
+        { status: hop.status },
+      ).outcome;
     }
     if (hop.next.protocol !== "http:" && hop.next.protocol !== "https:") {
-      return fail(state, "error", "not_http", `HTTP ${hop.status} to ${hop.next.href}, which is not an http:// or https:// URL`, { status: hop.status }).outcome;
+      return fail(
+        state,
+        "error",
+        "not_http",
+        `HTTP ${hop.status} to ${hop.next.href}, which is not an http:// or https:// URL`,
+        { status: hop.status },
+      ).outcome;
     }
     state.redirects++;
     // As browsers and curl -L do: 303, and 301/302 after a POST, turn into a GET without a body.
@@ -95,8 +119,16 @@ function httpInfo(res: Response | null, redirects: number, location: string | nu
 }
 
 /** fail is a failed hop, with what was seen of it so far. */
-function fail(state: HopState, s: CheckState, cause: Cause, error: string, extra: { status?: number; reply?: Uint8Array; res?: Response } = {}): { outcome: Outcome } {
-  const http: HttpInfo = extra.res ? httpInfo(extra.res, state.redirects, extra.res.headers.get("location")) : { status: extra.status ?? null, reason: null, location: null, redirects: state.redirects };
+function fail(
+  state: HopState,
+  s: CheckState,
+  cause: Cause,
+  error: string,
+  extra: { status?: number; reply?: Uint8Array; res?: Response } = {},
+): { outcome: Outcome } {
+  const http: HttpInfo = extra.res
+    ? httpInfo(extra.res, state.redirects, extra.res.headers.get("location"))
+    : { status: extra.status ?? null, reason: null, location: null, redirects: state.redirects };
   const outcome: Outcome = {
     state: s,
     cause,
@@ -127,7 +159,11 @@ async function exchange(
   const left = () => Math.max(1, deadline - performance.now());
   if (secure && state.redirects === 0) {
     // fetch says nothing of the certificate: one handshake of our own reads it and grades it as --tls does.
-    const handshake = await tcpProbe(address, port, { timeoutMs: left(), tls: { insecure: false, ...opts.tls, serverName }, maxReply: 0 });
+    const handshake = await tcpProbe(address, port, {
+      timeoutMs: left(),
+      tls: { insecure: false, ...opts.tls, serverName },
+      maxReply: 0,
+    });
     state.tls = handshake.tls;
     // The handshake had what was left of --timeout; the user is told the --timeout they gave.
     const words = handshake.state === "timeout" ? { error: `no TLS handshake within ${opts.timeoutMs}ms` } : {};
@@ -160,7 +196,9 @@ async function exchange(
       proxy: false,
       // A fresh connection every try: a pooled one would pass a server that no longer accepts.
       keepalive: false,
-      tls: secure ? { serverName, rejectUnauthorized: !opts.tls?.insecure, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) } : undefined,
+      tls: secure
+        ? { serverName, rejectUnauthorized: !opts.tls?.insecure, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) }
+        : undefined,
     } as RequestInit);
   } catch (err) {
     spent();
@@ -173,25 +211,54 @@ async function exchange(
     try {
       return { next: new URL(location, url), status: res.status };
     } catch {
-      return fail(state, "error", "not_http", `HTTP ${res.status} with a Location that is not a URL: ${JSON.stringify(location)}`, { res });
+      return fail(
+        state,
+        "error",
+        "not_http",
+        `HTTP ${res.status} with a Location that is not a URL: ${JSON.stringify(location)}`,
+        { res },
+      );
     }
   }
   if (!statusIn(opts.request.status, res.status)) {
     spent();
     void res.body?.cancel().catch(() => {});
-    const redirect = REDIRECT_STATUSES.has(res.status) && location !== null ? `, to ${location} (not followed: add --follow, or --status ${res.status})` : "";
-    return fail(state, "mismatch", "http_status", `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ${opts.request.status.text}`, { res });
+    const redirect =
+      REDIRECT_STATUSES.has(res.status) && location !== null
+        ? `, to ${location} (not followed: add --follow, or --status ${res.status})`
+        : "";
+    return fail(
+      state,
+      "mismatch",
+      "http_status",
+      `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ${opts.request.status.text}`,
+      { res },
+    );
   }
   if (!opts.wanted) {
     spent();
     void res.body?.cancel().catch(() => {});
-    return { outcome: { state: "open", address, latencyMs: state.fetchMs, ...(state.tls ? { tls: state.tls } : {}), http: httpInfo(res, state.redirects, location) } };
+    return {
+      outcome: {
+        state: "open",
+        address,
+        latencyMs: state.fetchMs,
+        ...(state.tls ? { tls: state.tls } : {}),
+        http: httpInfo(res, state.redirects, location),
+      },
+    };
   }
   return readBody(res, opts, controller, state, spent);
 }
 
 /** readBody reads the body until --expect/--match find what they want in it, it ends, or the time is up. */
-async function readBody(res: Response, opts: HttpProbeOptions, controller: AbortController, state: HopState, spent: () => void): Promise<Hop> {
+async function readBody(
+  res: Response,
+  opts: HttpProbeOptions,
+  controller: AbortController,
+  state: HopState,
+  spent: () => void,
+): Promise<Hop> {
   const reader = res.body?.getReader();
   let reply: Uint8Array = new Uint8Array(0);
   const mismatch = (error: string) => fail(state, "mismatch", "mismatch", error, { reply, res });
@@ -207,7 +274,16 @@ async function readBody(res: Response, opts: HttpProbeOptions, controller: Abort
       if (opts.wanted!(reply)) {
         spent();
         void reader!.cancel().catch(() => {});
-        return { outcome: { state: "open", address: state.address, latencyMs: state.fetchMs, reply, ...(state.tls ? { tls: state.tls } : {}), http: httpInfo(res, state.redirects, res.headers.get("location")) } };
+        return {
+          outcome: {
+            state: "open",
+            address: state.address,
+            latencyMs: state.fetchMs,
+            reply,
+            ...(state.tls ? { tls: state.tls } : {}),
+            http: httpInfo(res, state.redirects, res.headers.get("location")),
+          },
+        };
       }
       if (reply.length >= opts.maxReply) {
         spent();
@@ -218,9 +294,14 @@ async function readBody(res: Response, opts: HttpProbeOptions, controller: Abort
   } catch (err) {
     spent();
     if (controller.signal.aborted) {
-      return reply.length > 0 ? mismatch(`the body did not match within ${opts.timeoutMs}ms`) : fail(state, "timeout", "timeout", `no body within ${opts.timeoutMs}ms`, { res });
+      return reply.length > 0
+        ? mismatch(`the body did not match within ${opts.timeoutMs}ms`)
+        : fail(state, "timeout", "timeout", `no body within ${opts.timeoutMs}ms`, { res });
     }
-    return fail(state, "error", "other", `reading the body: ${err instanceof Error ? err.message : String(err)}`, { reply, res });
+    return fail(state, "error", "other", `reading the body: ${err instanceof Error ? err.message : String(err)}`, {
+      reply,
+      res,
+    });
   }
 }
 
@@ -233,15 +314,27 @@ function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: 
       return fail(state, "closed", "refused", "connection refused");
     case "EHOSTUNREACH":
     case "ENETUNREACH":
-      return fail(state, "unreachable", "unreachable", code === "EHOSTUNREACH" ? "host unreachable" : "network unreachable");
+      return fail(
+        state,
+        "unreachable",
+        "unreachable",
+        code === "EHOSTUNREACH" ? "host unreachable" : "network unreachable",
+      );
     case "ECONNRESET":
       return fail(state, "error", "no_data", "connection closed by peer without an HTTP response");
     case "EPROTO":
       return fail(state, "error", "not_tls", "TLS handshake failed (does this port speak TLS?)");
   }
-  if (/^(Malformed|Invalid)_?HTTP|^HPE_/i.test(code)) return fail(state, "error", "not_http", "the answer is not an HTTP response (does this port speak HTTP?)");
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) return fail(state, "error", "cert_untrusted", `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
-  return fail(state, "error", "other", err instanceof Error ? err.message.replace(/\. For more information.*$/, "") : String(err));
+  if (/^(Malformed|Invalid)_?HTTP|^HPE_/i.test(code))
+    return fail(state, "error", "not_http", "the answer is not an HTTP response (does this port speak HTTP?)");
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
+    return fail(state, "error", "cert_untrusted", `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
+  return fail(
+    state,
+    "error",
+    "other",
+    err instanceof Error ? err.message.replace(/\. For more information.*$/, "") : String(err),
+  );
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

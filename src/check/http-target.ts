@@ -28,5 +28,10 @@ export function parseHttpTarget(text: string): CheckTarget {
   if (url.hostname.startsWith("[") && !isIPv6(host)) bad(`"${host}" is not an IPv6 address`);
   // The fragment never goes on the wire; a target named with one would not say what was checked.
   url.hash = "";
-  return { transport: "tcp", host, port: url.port ? Number(url.port) : secure ? 443 : 80, http: { url: url.href, secure } };
+  return {
+    transport: "tcp",
+    host,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    http: { url: url.href, secure },
+  };
 }

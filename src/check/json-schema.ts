@@ -1,27 +1,54 @@
 // The published contract of `upcat check --json`: the JSON Schema (draft 2020-12) of one line, printed by --schema.
 import { STATES } from "./prometheus.ts";
 
-const nullable = (schema: Record<string, unknown>, description: string) => ({ description, anyOf: [schema, { type: "null" }] });
+const nullable = (schema: Record<string, unknown>, description: string) => ({
+  description,
+  anyOf: [schema, { type: "null" }],
+});
 
 /** CHECK_RECORD_SCHEMA describes one object that `upcat check --json` prints, one a line, a target each. */
 export const CHECK_RECORD_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "urn:upcat:check:json-record:1",
   title: "upcat check --json record",
-  description: "One target's verdict, as `upcat check --json` prints it: one object per line, in the order the targets were given.",
+  description:
+    "One target's verdict, as `upcat check --json` prints it: one object per line, in the order the targets were given.",
   type: "object",
   required: ["target", "proto", "host", "address", "port", "state", "ok", "latency_ms", "reply", "error", "attempts"],
   additionalProperties: false,
   properties: {
-    target: { type: "string", description: "The target as a URL: tcp://host:port, udp://[::1]:port, or the http(s):// URL checked." },
-    proto: { enum: ["tcp", "udp", "http", "https"], description: "What was checked: a TCP or UDP port, or an HTTP(S) URL." },
-    host: { type: "string", minLength: 1, description: "The host as given (a name, or an IP address without brackets)." },
-    address: nullable({ type: "string", minLength: 1 }, "The IP address the last try used; null when the name did not resolve."),
+    target: {
+      type: "string",
+      description: "The target as a URL: tcp://host:port, udp://[::1]:port, or the http(s):// URL checked.",
+    },
+    proto: {
+      enum: ["tcp", "udp", "http", "https"],
+      description: "What was checked: a TCP or UDP port, or an HTTP(S) URL.",
+    },
+    host: {
+      type: "string",
+      minLength: 1,
+      description: "The host as given (a name, or an IP address without brackets).",
+    },
+    address: nullable(
+      { type: "string", minLength: 1 },
+      "The IP address the last try used; null when the name did not resolve.",
+    ),
     port: { type: "integer", minimum: 1, maximum: 65535 },
-    state: { enum: [...STATES], description: "How the last try ended: open passes (or, under --down, closed and unreachable do)." },
+    state: {
+      enum: [...STATES],
+      description: "How the last try ended: open passes (or, under --down, closed and unreachable do).",
+    },
     ok: { type: "boolean", description: "The verdict the exit status is made of." },
-    latency_ms: { type: "number", minimum: 0, description: "Connect, round-trip or request time of the last try, or how long it took to fail, in milliseconds." },
-    reply: nullable({ type: "string" }, "What came back (for HTTP, the body read for --expect/--match), decoded as UTF-8; null when nothing was read."),
+    latency_ms: {
+      type: "number",
+      minimum: 0,
+      description: "Connect, round-trip or request time of the last try, or how long it took to fail, in milliseconds.",
+    },
+    reply: nullable(
+      { type: "string" },
+      "What came back (for HTTP, the body read for --expect/--match), decoded as UTF-8; null when nothing was read.",
+    ),
     error: nullable({ type: "string", minLength: 1 }, "Why the last try failed, for people; scripts read state."),
     attempts: { type: "integer", minimum: 1, description: "Tries made (--retries, --wait)." },
     tls: {
@@ -32,9 +59,18 @@ export const CHECK_RECORD_SCHEMA = {
       properties: {
         subject: { type: "string" },
         issuer: { type: "string" },
-        valid_to: nullable({ type: "string", format: "date-time" }, "notAfter, ISO 8601 in UTC; null when the certificate has no date that reads."),
-        days_left: nullable({ type: "integer" }, "Whole days to valid_to, truncated as check_tcp counts them; negative once expired."),
-        authorized: { type: "boolean", description: "Whether the certificate verified against the trusted CAs and the name." },
+        valid_to: nullable(
+          { type: "string", format: "date-time" },
+          "notAfter, ISO 8601 in UTC; null when the certificate has no date that reads.",
+        ),
+        days_left: nullable(
+          { type: "integer" },
+          "Whole days to valid_to, truncated as check_tcp counts them; negative once expired.",
+        ),
+        authorized: {
+          type: "boolean",
+          description: "Whether the certificate verified against the trusted CAs and the name.",
+        },
         protocol: nullable({ type: "string" }, "The TLS version, e.g. TLSv1.3."),
       },
     },
@@ -44,7 +80,10 @@ export const CHECK_RECORD_SCHEMA = {
       required: ["status", "reason", "location", "redirects"],
       additionalProperties: false,
       properties: {
-        status: nullable({ type: "integer", minimum: 100, maximum: 599 }, "The HTTP status of the last response; null when none came."),
+        status: nullable(
+          { type: "integer", minimum: 100, maximum: 599 },
+          "The HTTP status of the last response; null when none came.",
+        ),
         reason: nullable({ type: "string" }, "The reason phrase, e.g. Not Found."),
         location: nullable({ type: "string" }, "The Location header of the last response, when it had one."),
         redirects: { type: "integer", minimum: 0, description: "Redirects followed (--follow)." },

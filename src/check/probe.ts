@@ -32,15 +32,31 @@ const ENDLESS_SAMPLE = 512;
 export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Outcome> {
   if (target.http) {
     if (!opts.http) throw new Error(`no HTTP request planned for ${target.http.url}`);
-    return httpProbe(target, { timeoutMs: opts.timeoutMs, request: opts.http, wanted: opts.wanted, tls: opts.tls, maxReply: MAX_REPLY });
+    return httpProbe(target, {
+      timeoutMs: opts.timeoutMs,
+      request: opts.http,
+      wanted: opts.wanted,
+      tls: opts.tls,
+      maxReply: MAX_REPLY,
+    });
   }
   const started = performance.now();
   try {
     // As nc does: the next address of a name only when this one refused or could not be reached.
-    return await dialEach(target.host, target.transport, (address) => probeAddress(address, target, opts), (o) => o.state === "closed" || o.state === "unreachable");
+    return await dialEach(
+      target.host,
+      target.transport,
+      (address) => probeAddress(address, target, opts),
+      (o) => o.state === "closed" || o.state === "unreachable",
+    );
   } catch (err) {
     // Only the name lookup throws here: every other failure is an outcome.
-    return { state: "error", cause: "resolve", latencyMs: performance.now() - started, error: err instanceof NetError ? err.reason : String(err) };
+    return {
+      state: "error",
+      cause: "resolve",
+      latencyMs: performance.now() - started,
+      error: err instanceof NetError ? err.reason : String(err),
+    };
   }
 }
 
@@ -48,7 +64,13 @@ function probeAddress(address: string, target: Target, opts: ProbeOptions): Prom
   if (opts.protocol) return protocolProbe(address, target, opts.protocol, opts);
   if (target.transport === "tcp") {
     const tls = opts.tls && { ...opts.tls, serverName: isName(target.host) ? target.host : undefined };
-    return tcpProbe(address, target.port, { timeoutMs: opts.timeoutMs, send: opts.send, wanted: opts.wanted, tls, maxReply: MAX_REPLY });
+    return tcpProbe(address, target.port, {
+      timeoutMs: opts.timeoutMs,
+      send: opts.send,
+      wanted: opts.wanted,
+      tls,
+      maxReply: MAX_REPLY,
+    });
   }
   return udpProbe(address, target.port, opts);
 }
@@ -56,16 +78,32 @@ function probeAddress(address: string, target: Target, opts: ProbeOptions): Prom
 async function udpProbe(address: string, port: number, opts: ProbeOptions): Promise<Outcome> {
   const started = performance.now();
   try {
-    const reply = await udpRequest({ transport: "udp", host: address, port }, opts.send ?? new Uint8Array(0), { timeoutMs: opts.timeoutMs, retries: 0 });
+    const reply = await udpRequest({ transport: "udp", host: address, port }, opts.send ?? new Uint8Array(0), {
+      timeoutMs: opts.timeoutMs,
+      retries: 0,
+    });
     const bytes = reply.bytes.slice(0, MAX_REPLY);
-    if (opts.wanted && !opts.wanted(bytes)) return { state: "mismatch", cause: "mismatch", address, latencyMs: reply.rttMs, reply: bytes, error: "the reply did not match" };
+    if (opts.wanted && !opts.wanted(bytes))
+      return {
+        state: "mismatch",
+        cause: "mismatch",
+        address,
+        latencyMs: reply.rttMs,
+        reply: bytes,
+        error: "the reply did not match",
+      };
     return { state: "open", address, latencyMs: reply.rttMs, reply: bytes };
   } catch (err) {
     return { address, latencyMs: performance.now() - started, ...failure(err, "udp", opts.timeoutMs) };
   }
 }
 
-async function protocolProbe(address: string, target: Target, protocol: Protocol, opts: ProbeOptions): Promise<Outcome> {
+async function protocolProbe(
+  address: string,
+  target: Target,
+  protocol: Protocol,
+  opts: ProbeOptions,
+): Promise<Outcome> {
   const started = performance.now();
   const role = protocol.client;
   const payload = role.speaksFirst ? new Uint8Array(0) : (opts.send ?? new TextEncoder().encode("upcat check\n"));
@@ -87,15 +125,35 @@ async function protocolProbe(address: string, target: Target, protocol: Protocol
     const latencyMs = role.replies ? result.rttMs : performance.now() - started;
     if (!role.replies && target.transport === "udp") {
       // A discard server says nothing back: only an ICMP error would have told us more.
-      return { state: "no_reply", cause: "timeout", address, latencyMs, error: `${protocol.name} servers do not reply over UDP` };
+      return {
+        state: "no_reply",
+        cause: "timeout",
+        address,
+        latencyMs,
+        error: `${protocol.name} servers do not reply over UDP`,
+      };
     }
     const wrong = role.replies ? role.verify(reply, payload) : undefined;
-    if (wrong) return { state: "mismatch", cause: "mismatch", address, latencyMs, reply, error: `not a ${protocol.name} reply: ${wrong}` };
-    if (opts.wanted && !opts.wanted(reply)) return { state: "mismatch", cause: "mismatch", address, latencyMs, reply, error: "the reply did not match" };
+    if (wrong)
+      return {
+        state: "mismatch",
+        cause: "mismatch",
+        address,
+        latencyMs,
+        reply,
+        error: `not a ${protocol.name} reply: ${wrong}`,
+      };
+    if (opts.wanted && !opts.wanted(reply))
+      return { state: "mismatch", cause: "mismatch", address, latencyMs, reply, error: "the reply did not match" };
     return { state: "open", address, latencyMs, reply };
   } catch (err) {
     const failedAt = performance.now() - started;
-    return { address, latencyMs: failedAt, ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}), ...failure(err, target.transport, opts.timeoutMs) };
+    return {
+      address,
+      latencyMs: failedAt,
+      ...(chunks.length ? { reply: Buffer.concat(chunks) } : {}),
+      ...failure(err, target.transport, opts.timeoutMs),
+    };
   }
 }
 
@@ -108,7 +166,8 @@ function failure(err: unknown, transport: string, timeoutMs: number): Pick<Outco
     return { state: "timeout", cause: "timeout", error: err.reason };
   }
   // The dialled connections find the real cause of a refused TCP connect; UDP hears it from ICMP.
-  if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH") return { state: "unreachable", cause: "unreachable", error: err.reason };
+  if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH")
+    return { state: "unreachable", cause: "unreachable", error: err.reason };
   if (err.code === "ECONNRESET") return { state: "error", cause: "reset", error: err.reason };
   return { state: "error", cause: "other", error: err.reason };
 }

@@ -1,8 +1,20 @@
-// The results in Prometheus' text exposition format, for node_exporter's textfile collector: gauges a target, labelled by it.
+// The results in Prometheus' text exposition format, for node_exporter's textfile collector: gauges a target, labelled
+// by it.
 import type { CheckResult, CheckState, CheckTarget } from "./result.ts";
 
-/** STATES are every state a check can end in: each target gets a 0/1 series for each (an enum, as kube-state-metrics does). */
-export const STATES: readonly CheckState[] = ["open", "closed", "unreachable", "timeout", "no_reply", "mismatch", "error"];
+/**
+ * STATES are every state a check can end in: each target gets a 0/1 series for each (an enum, as kube-state-metrics
+ * does).
+ */
+export const STATES: readonly CheckState[] = [
+  "open",
+  "closed",
+  "unreachable",
+  "timeout",
+  "no_reply",
+  "mismatch",
+  "error",
+];
 
 /** targetName is how a target is named in labels and lines: its URL, or transport://host:port. */
 export type TargetName = (t: CheckTarget) => string;
@@ -15,20 +27,36 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
-  { name: "upcat_check_up", help: "Whether the target passed its check (1) or not (0).", samples: (r) => [{ value: r.ok ? 1 : 0 }] },
+  {
+    name: "upcat_check_up",
+    help: "Whether the target passed its check (1) or not (0).",
+    samples: (r) => [{ value: r.ok ? 1 : 0 }],
+  },
   {
     name: "upcat_check_latency_seconds",
     help: "Connect (TCP), round-trip (UDP) or request (HTTP) time of the last try, or how long it took to fail.",
     samples: (r) => [{ value: r.latencyMs / 1000 }],
   },
-  { name: "upcat_check_state", help: "The state the target's last try ended in: 1 for that state, 0 for the others.", samples: (r) => STATES.map((s) => ({ extra: { state: s }, value: r.state === s ? 1 : 0 })) },
-  { name: "upcat_check_attempts", help: "Tries made before the verdict (--retries, --wait).", samples: (r) => [{ value: r.attempts }] },
+  {
+    name: "upcat_check_state",
+    help: "The state the target's last try ended in: 1 for that state, 0 for the others.",
+    samples: (r) => STATES.map((s) => ({ extra: { state: s }, value: r.state === s ? 1 : 0 })),
+  },
+  {
+    name: "upcat_check_attempts",
+    help: "Tries made before the verdict (--retries, --wait).",
+    samples: (r) => [{ value: r.attempts }],
+  },
   {
     name: "upcat_check_tls_cert_expiry_timestamp_seconds",
     help: "When the TLS certificate the target presented expires (notAfter), in seconds since 1970.",
     samples: (r) => (r.tls?.valid_to ? [{ value: Date.parse(r.tls.valid_to) / 1000 }] : []),
   },
-  { name: "upcat_check_http_status_code", help: "The HTTP status of the last response (after redirects under --follow).", samples: (r) => (r.http?.status != null ? [{ value: r.http.status }] : []) },
+  {
+    name: "upcat_check_http_status_code",
+    help: "The HTTP status of the last response (after redirects under --follow).",
+    samples: (r) => (r.http?.status != null ? [{ value: r.http.status }] : []),
+  },
 ];
 
 /** escapeLabel escapes a label value as the exposition format requires: backslash, double quote and newline. */
@@ -51,7 +79,12 @@ export function prometheusText(results: readonly CheckResult[], name: TargetName
   const seen = new Map<string, number>();
   const labels = results.map((r) => {
     const t = r.target;
-    const base: Record<string, string> = { target: name(t), proto: t.http ? (t.http.secure ? "https" : "http") : t.transport, host: t.host, port: String(t.port) };
+    const base: Record<string, string> = {
+      target: name(t),
+      proto: t.http ? (t.http.secure ? "https" : "http") : t.transport,
+      host: t.host,
+      port: String(t.port),
+    };
     const key = JSON.stringify(base);
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
@@ -63,7 +96,9 @@ export function prometheusText(results: readonly CheckResult[], name: TargetName
     results.forEach((r, i) => {
       for (const sample of family.samples(r)) {
         const all = { ...labels[i], ...sample.extra };
-        const text = Object.entries(all).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+        const text = Object.entries(all)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+          .join(",");
         rows.push(`${family.name}{${text}} ${formatValue(sample.value)}`);
       }
     });

@@ -1,11 +1,15 @@
-// Runs the CMD of `upcat check ... -- CMD`: with upcat's stdin, stdout and stderr, signals passed on, its exit status as upcat's.
+// Runs the CMD of `upcat check ... -- CMD`: with upcat's stdin, stdout and stderr, signals passed on, its exit status
+// as upcat's.
 import { constants } from "node:os";
 import { errnoCode } from "../errors.ts";
 
 /** FORWARDED are the signals a container runtime or a terminal sends upcat, meant for CMD (upcat may be PID 1). */
 export const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-/** CommandFailed is a CMD that could not be started; status is what a shell exits with then (127 not found, 126 not executable). */
+/**
+ * CommandFailed is a CMD that could not be started; status is what a shell exits with then (127 not found, 126 not
+ * executable).
+ */
 export class CommandFailed extends Error {
   override name = "CommandFailed";
   constructor(
@@ -55,8 +59,10 @@ export async function runCommand(argv: readonly string[], opts: { terminal?: boo
   } catch (err) {
     const code = errnoCode(err);
     if (code === "EACCES") throw new CommandFailed(argv[0]!, 126, "permission denied (not an executable file)");
-    if (code === "ENOEXEC") throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
-    if (code === "ENOENT") throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
+    if (code === "ENOEXEC")
+      throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
+    if (code === "ENOENT")
+      throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
     throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
   }
   // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.

@@ -13,7 +13,9 @@ export interface RunOptions extends ProbeOptions {
   udpSilentOk: boolean;
   /** down inverts the check (--down): a target passes when nothing accepts there, closed or unreachable. */
   down?: boolean;
-  /** each gives targets their own probe and --udp-silent-ok, by index, over these options (a --file line's own options). */
+  /**
+   * each gives targets their own probe and --udp-silent-ok, by index, over these options (a --file line's own options).
+   */
   each?: readonly TargetOptions[];
   /** onResult is called once a target has its verdict, in whatever order they finish. */
   onResult?(index: number, result: CheckResult): void;
@@ -95,7 +97,13 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
     }
   };
   const report = () =>
-    opts.onProgress?.({ done, passed, total: targets.length, elapsedMs: performance.now() - started, waiting: [...waiting].map((i) => targets[i]!) });
+    opts.onProgress?.({
+      done,
+      passed,
+      total: targets.length,
+      elapsedMs: performance.now() - started,
+      waiting: [...waiting].map((i) => targets[i]!),
+    });
 
   await Promise.all(targets.map((_, index) => checkOne(index)));
   report();

@@ -34,7 +34,9 @@ export function parsePortList(list: string, spec = list): number[] {
     const range = /^(\d{1,5})-(\d{1,5})$/.exec(item);
     const [low, high] = range ? [Number(range[1]), Number(range[2])] : [Number(item), Number(item)];
     if (!(range || /^\d{1,5}$/.test(item)) || low < 1 || high > 65535 || low > high) {
-      throw new UsageError(`invalid port or range "${item}" in "${spec}" (expected ports 1-65535, as in 22,80,8000-8010)`);
+      throw new UsageError(
+        `invalid port or range "${item}" in "${spec}" (expected ports 1-65535, as in 22,80,8000-8010)`,
+      );
     }
     for (let port = low; port <= high; port++) seen.add(port);
   }

@@ -10,7 +10,10 @@ export interface TlsProbe {
   ca?: string;
   /** insecure accepts a certificate that does not verify (its details are still reported). */
   insecure: boolean;
-  /** certDays grades the days left as check_tcp -D WARN,CRIT does: at most `warning` fails, at most `critical` is critical. */
+  /**
+   * certDays grades the days left as check_tcp -D WARN,CRIT does: at most `warning` fails, at most `critical` is
+   * critical.
+   */
   certDays?: CertDays;
 }
 
@@ -34,9 +37,17 @@ export interface CertDays {
 const DAY_MS = 86_400_000;
 
 type Verdict = Omit<Outcome, "address" | "latencyMs">;
-const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Verdict> = {}): Verdict => ({ state, cause, error, ...extra });
+const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Verdict> = {}): Verdict => ({
+  state,
+  cause,
+  error,
+  ...extra,
+});
 
-/** tcpProbe makes one TCP (or TLS) try at one address; it never throws for a network failure, which is a state of the target. */
+/**
+ * tcpProbe makes one TCP (or TLS) try at one address; it never throws for a network failure, which is a state of the
+ * target.
+ */
 export async function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
   const started = performance.now();
   const since = () => performance.now() - started;
@@ -44,7 +55,10 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   const replyWanted = opts.wanted !== undefined;
   let conn: StreamConn;
   try {
-    conn = await dialStream(address, port, { timeoutMs: opts.timeoutMs, tls: opts.tls && { serverName: opts.tls.serverName, ca: opts.tls.ca } });
+    conn = await dialStream(address, port, {
+      timeoutMs: opts.timeoutMs,
+      tls: opts.tls && { serverName: opts.tls.serverName, ca: opts.tls.ca },
+    });
   } catch (err) {
     return { address, latencyMs: since(), ...connectFailure(err as NetError, opts, replyWanted) };
   }
@@ -67,7 +81,13 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   const writing = conn.write(send);
   if (!replyWanted) {
     // The connection is up (and, for TLS, trusted): the check passes once the probe is out.
-    const out = await Promise.race([writing.then(() => "sent" as const, () => "gone" as const), Bun.sleep(left()).then(() => "late" as const)]);
+    const out = await Promise.race([
+      writing.then(
+        () => "sent" as const,
+        () => "gone" as const,
+      ),
+      Bun.sleep(left()).then(() => "late" as const),
+    ]);
     if (out === "late") return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, {}));
     return done({ state: "open" });
   }
@@ -76,7 +96,9 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   // A mismatch is timed to the last byte that came, which is when check_tcp stops reading and judges.
   const mismatch = (error: string) => done(fail("mismatch", "mismatch", error, { reply }));
   const gone = (how: "closed" | "reset") =>
-    reply.length > 0 ? mismatch(`connection ${how} by peer; the reply did not match`) : done(fail("error", "no_data", `connection ${how} by peer without a reply`, { reply }));
+    reply.length > 0
+      ? mismatch(`connection ${how} by peer; the reply did not match`)
+      : done(fail("error", "no_data", `connection ${how} by peer without a reply`, { reply }));
   for (;;) {
     let chunk: Uint8Array | null;
     try {
@@ -84,7 +106,8 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     } catch (err) {
       const code = (err as NetError).code;
       if (code === "ETIMEDOUT") {
-        if (reply.length === 0) return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
+        if (reply.length === 0)
+          return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
         return mismatch(`the reply did not match within ${opts.timeoutMs}ms`);
       }
       if (code === "ECONNRESET" || code === "EPIPE") return gone("reset");
@@ -114,7 +137,8 @@ function connectFailure(err: NetError, opts: TcpProbeOptions, replyWanted: boole
       // A clean close during the TLS handshake: the peer took the connection, not the handshake.
       return fail("error", "not_tls", "connection closed by peer during the TLS handshake");
     case "ECONNRESET": {
-      // Linux answers a SYN with a reset as ECONNREFUSED: ECONNRESET means the handshake completed, then the peer reset.
+      // Linux answers a SYN with a reset as ECONNREFUSED: ECONNRESET means the handshake completed, then the peer
+      // reset.
       if (opts.tls) return fail("error", "reset", "connection reset by peer during the TLS handshake");
       return replyWanted ? fail("error", "no_data", "connection reset by peer without a reply") : { state: "open" };
     }
@@ -130,13 +154,26 @@ function judgeHandshake(handshake: TlsHandshake, t: TlsProbe): { tls?: TlsInfo; 
   // plain-text peer, or no common protocol). A certificate that came but does not verify
   // (untrusted, expired, another name) is authError only, and --insecure may pass it.
   if (errnoCode(authError) === "EPROTO" || (!success && !certificate)) {
-    return { verdict: fail("error", "not_tls", `TLS handshake failed: ${tlsReason(authError)} (does this port speak TLS?)`) };
+    return {
+      verdict: fail("error", "not_tls", `TLS handshake failed: ${tlsReason(authError)} (does this port speak TLS?)`),
+    };
   }
   if (!certificate) return { verdict: fail("error", "no_certificate", "the TLS peer presented no certificate") };
   const tls = certificateOf(certificate, authError === null, handshake.version);
   if (authError && !t.insecure) {
-    if (errnoCode(authError) === "CERT_HAS_EXPIRED") return { tls, verdict: fail("error", "cert_expired", `certificate expired on ${tls.valid_to ?? "an unreadable date"}`) };
-    return { tls, verdict: fail("error", "cert_untrusted", `certificate not trusted: ${authError.message || "verification failed"} (try --ca FILE, or --insecure)`) };
+    if (errnoCode(authError) === "CERT_HAS_EXPIRED")
+      return {
+        tls,
+        verdict: fail("error", "cert_expired", `certificate expired on ${tls.valid_to ?? "an unreadable date"}`),
+      };
+    return {
+      tls,
+      verdict: fail(
+        "error",
+        "cert_untrusted",
+        `certificate not trusted: ${authError.message || "verification failed"} (try --ca FILE, or --insecure)`,
+      ),
+    };
   }
   const graded = t.certDays && gradeExpiry(tls, t.certDays);
   return graded ? { tls, verdict: graded } : { tls };
@@ -145,11 +182,15 @@ function judgeHandshake(handshake: TlsHandshake, t: TlsProbe): { tls?: TlsInfo; 
 /** gradeExpiry fails a certificate as check_tcp -D WARN,CRIT does, or returns undefined when it passes. */
 export function gradeExpiry(tls: TlsInfo, days: CertDays): Verdict | undefined {
   const flag = `--cert-days ${days.warning}${days.critical ? `,${days.critical}` : ""}`;
-  if (tls.days_left === null || tls.valid_to === null) return fail("error", "no_cert_date", `the certificate has no expiry date to check ${flag} against`);
-  if (Date.parse(tls.valid_to) < Date.now()) return fail("error", "cert_expired", `certificate expired on ${tls.valid_to}`);
+  if (tls.days_left === null || tls.valid_to === null)
+    return fail("error", "no_cert_date", `the certificate has no expiry date to check ${flag} against`);
+  if (Date.parse(tls.valid_to) < Date.now())
+    return fail("error", "cert_expired", `certificate expired on ${tls.valid_to}`);
   const left = `certificate expires in ${tls.days_left} days (${tls.valid_to})`;
-  if (tls.days_left <= days.critical) return fail("error", "cert_critical", `${left}: ${days.critical} or fewer is critical (${flag})`);
-  if (tls.days_left <= days.warning) return fail("error", "cert_warning", `${left}: ${days.warning} or fewer fails (${flag})`);
+  if (tls.days_left <= days.critical)
+    return fail("error", "cert_critical", `${left}: ${days.critical} or fewer is critical (${flag})`);
+  if (tls.days_left <= days.warning)
+    return fail("error", "cert_warning", `${left}: ${days.warning} or fewer fails (${flag})`);
   return undefined;
 }
 

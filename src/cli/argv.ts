@@ -62,7 +62,10 @@ function optionName(word: string): string {
   return word.replace(/^--?/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** commandOf finds the command the words name: the first word that is not an option (cac's global options take no value). */
+/**
+ * commandOf finds the command the words name: the first word that is not an option (cac's global options take no
+ * value).
+ */
 function commandOf(cli: CAC, words: readonly string[]): Command | undefined {
   const first = words.find((w) => !isOption(w));
   return first === undefined || first === "--" ? undefined : cli.commands.find((c) => c.isMatched(first));

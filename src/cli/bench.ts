@@ -8,7 +8,6 @@ import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize } from "./option-values.ts";
 
-
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
 const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64" } as const;
 
@@ -17,18 +16,27 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   const forced = raw.udp ? "udp" : raw.tcp ? "tcp" : undefined;
   const text = targetArg ?? "localhost:12000";
   const target = parseTarget(text, { transport: forced ?? "tcp", host: "localhost", port: 12000 });
-  if (forced && target.transport !== forced) throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
+  if (forced && target.transport !== forced)
+    throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
   const durationMs = parseDuration(raw.duration ?? DEFAULTS.duration, "--duration");
   const timeoutMs = parseDuration(raw.timeout ?? DEFAULTS.timeout, "--timeout");
   const concurrency = parseCount(raw.concurrency ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
   const size = parseSize(raw.size ?? DEFAULTS.size, "--size");
-  if (target.transport === "udp" && size > MAX_DATAGRAM) throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
+  if (target.transport === "udp" && size > MAX_DATAGRAM)
+    throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
   const live = !raw.json && io.statusLive;
   const result = await runBench({
-    target, durationMs, concurrency, size, timeoutMs,
+    target,
+    durationMs,
+    concurrency,
+    size,
+    timeoutMs,
     onProgress: live
-      ? (p) => io.status(`${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`)
+      ? (p) =>
+          io.status(
+            `${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`,
+          )
       : undefined,
   });
   if (live) io.status(undefined);
@@ -40,9 +48,21 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
 
 function toJson(r: BenchResult) {
   return {
-    target: r.target, proto: r.transport, address: r.address, concurrency: r.concurrency, size: r.size,
-    duration_ms: r.durationMs, requests: r.requests, replies: r.replies, errors: r.errors, bytes_in: r.bytesIn,
-    rate: r.rate, p50_ms: r.latency.p50, p99_ms: r.latency.p99, max_ms: r.latency.max, mean_ms: r.latency.mean,
+    target: r.target,
+    proto: r.transport,
+    address: r.address,
+    concurrency: r.concurrency,
+    size: r.size,
+    duration_ms: r.durationMs,
+    requests: r.requests,
+    replies: r.replies,
+    errors: r.errors,
+    bytes_in: r.bytesIn,
+    rate: r.rate,
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    max_ms: r.latency.max,
+    mean_ms: r.latency.mean,
   };
 }
 
@@ -61,9 +81,15 @@ export function registerBench(cli: CAC, io: Io): void {
     .option("--udp", "Bench over UDP (as udp://host:port)")
     .option("--tcp", "Bench over TCP (the default for host:port)")
     .option("--duration <duration>", "How long to send requests", { default: DEFAULTS.duration })
-    .option("--concurrency <n>", "UDP requests in flight, or TCP connections, each with one request outstanding", { default: DEFAULTS.concurrency })
+    .option("--concurrency <n>", "UDP requests in flight, or TCP connections, each with one request outstanding", {
+      default: DEFAULTS.concurrency,
+    })
     .option("--size <size>", "Bytes a request", { default: DEFAULTS.size })
-    .option("--timeout <duration>", "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection", { default: DEFAULTS.timeout })
+    .option(
+      "--timeout <duration>",
+      "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection",
+      { default: DEFAULTS.timeout },
+    )
     .option("--json", "Print one JSON object: rate, replies, errors, p50_ms, p99_ms, max_ms")
     .example("  upcat bench udp://127.0.0.1:12000 --duration 5s --concurrency 32")
     .example("  upcat bench 127.0.0.1:7 --concurrency 100 --json | jq .rate")

@@ -12,7 +12,10 @@ export function parseStatusSet(value: unknown, option = "--status"): StatusSet {
   for (const item of text.split(",")) {
     const m = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/.exec(item);
     const [low, high] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
-    if (!m || low > high) throw new UsageError(`invalid ${option}: "${text}" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)`);
+    if (!m || low > high)
+      throw new UsageError(
+        `invalid ${option}: "${text}" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)`,
+      );
     ranges.push([low, high]);
   }
   return { text, ranges };
@@ -28,7 +31,9 @@ export function parseHeader(value: unknown, option = "--header"): [string, strin
   const name = colon < 0 ? "" : text.slice(0, colon);
   const body = colon < 0 ? "" : text.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
   if (!TOKEN.test(name) || /[\r\n\0]/.test(body)) {
-    throw new UsageError(`invalid ${option}: ${JSON.stringify(text)} (expected 'Name: value', as in 'Authorization: Bearer abc')`);
+    throw new UsageError(
+      `invalid ${option}: ${JSON.stringify(text)} (expected 'Name: value', as in 'Authorization: Bearer abc')`,
+    );
   }
   return [name, body];
 }
@@ -46,7 +51,9 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 export function parseMethod(value: unknown, option = "--method"): string {
   const text = String(value);
   if (!TOKEN.test(text) || FORBIDDEN_METHODS.has(text.toUpperCase())) {
-    throw new UsageError(`invalid ${option}: ${JSON.stringify(text)} (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)`);
+    throw new UsageError(
+      `invalid ${option}: ${JSON.stringify(text)} (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)`,
+    );
   }
   return text;
 }

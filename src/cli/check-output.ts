@@ -61,7 +61,8 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
   if (r.http?.status != null && r.ok) parts.push(httpText(r.http));
   if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${daysText(r.tls)}`.replace(/\s+/g, " "));
   if (r.error) parts.push(r.ok ? c.dim(r.error) : r.error);
-  if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch")) parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
+  if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch"))
+    parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
 }

@@ -1,5 +1,5 @@
 // Reads a whole `upcat check` command line (and --file) into a plan, checking every option before any socket opens.
-import { unescape } from "../check/escapes.ts";
+import { readEscapes } from "../check/escapes.ts";
 import type { HttpRequestOptions } from "../check/http-probe.ts";
 import { MAX_REPLY, type ProbeOptions } from "../check/probe.ts";
 import type { CheckTarget } from "../check/result.ts";
@@ -14,7 +14,14 @@ import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./opti
 import type { Io } from "./io.ts";
 
 /** DEFAULTS are the defaults of check's options, stated here once: the help text and the parsers read them. */
-export const DEFAULTS = { timeout: "2s", retries: "0", concurrency: "100", status: DEFAULT_STATUS, method: "GET", bodyMethod: "POST" } as const;
+export const DEFAULTS = {
+  timeout: "2s",
+  retries: "0",
+  concurrency: "100",
+  status: DEFAULT_STATUS,
+  method: "GET",
+  bodyMethod: "POST",
+} as const;
 
 export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
 
@@ -34,15 +41,25 @@ export interface CheckPlan {
   command?: string[];
 }
 
-const TLS_OPTIONS = [["ca", "--ca"], ["insecure", "--insecure"], ["certDays", "--cert-days"]] as const;
-const HTTP_OPTIONS = [["status", "--status"], ["header", "--header"], ["method", "--method"], ["follow", "--follow"]] as const;
+const TLS_OPTIONS = [
+  ["ca", "--ca"],
+  ["insecure", "--insecure"],
+  ["certDays", "--cert-days"],
+] as const;
+const HTTP_OPTIONS = [
+  ["status", "--status"],
+  ["header", "--header"],
+  ["method", "--method"],
+  ["follow", "--follow"],
+] as const;
 const isHttps = (spec: string) => /^https:\/\//i.test(spec.trim());
 const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
 
 /** one reads an option that may be given once only (cac makes an array of repeats). */
 export function one(raw: Record<string, unknown>, name: string): unknown {
   const value = raw[name];
-  if (Array.isArray(value)) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
+  if (Array.isArray(value))
+    throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
   return value;
 }
 
@@ -56,7 +73,9 @@ async function at<T>(where: string | undefined, read: () => T | Promise<T>): Pro
   }
 }
 
-/** linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options. */
+/**
+ * linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options.
+ */
 async function linesOf(specs: string[], file: unknown, io: Io): Promise<{ line: CheckLine; where?: string }[]> {
   const lines: { line: CheckLine; where?: string }[] = [];
   for (const spec of specs) {
@@ -89,47 +108,73 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   if (outputs.length > 1) throw new UsageError(`--${outputs[0]} and --${outputs[1]} cannot be used together`);
   const output: Output = outputs[0] ?? "text";
   const command = commandOf(raw["--"]);
-  if (command && (output === "nagios" || output === "prometheus")) throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
+  if (command && (output === "nagios" || output === "prometheus"))
+    throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
 
   const lines = await linesOf(specs, one(raw, "file"), io);
   const caFiles = new Map<string, Promise<string>>();
   const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
-  const shared = await settingsOf(raw, output, caFiles, { https: plainLines.some(({ line }) => line.specs.some(isHttps)) });
+  const shared = await settingsOf(raw, output, caFiles, {
+    https: plainLines.some(({ line }) => line.specs.some(isHttps)),
+  });
   const items: TargetPlan[] = [];
   let anyTls = false;
   let anyHttp = false;
   for (const { line, where } of lines) {
     const own = Object.keys(line.options).length > 0;
     const kinds = { https: line.specs.some(isHttps), http: line.specs.some(isHttp) };
-    const settings = own ? await at(where, () => settingsOf({ ...raw, ...line.options }, output, caFiles, { ...kinds, own: line.options })) : shared;
+    const settings = own
+      ? await at(where, () => settingsOf({ ...raw, ...line.options }, output, caFiles, { ...kinds, own: line.options }))
+      : shared;
     for (const spec of line.specs) {
       for (let target of await at(where, () => expandSpec(spec))) {
         const prefix = where ? `${where}: ` : "";
         if (target.http) {
           anyHttp = true;
           anyTls ||= target.http.secure;
-          if (settings.udp) throw new UsageError(`${prefix}--udp is for host:port targets; ${target.http.url} is checked over TCP`);
-          if (settings.probe.tls) throw new UsageError(`${prefix}--tls is for host:port targets; write https:// for an HTTPS check`);
-          if (settings.probe.protocol) throw new UsageError(`${prefix}--protocol is for host:port targets, not ${target.http.url}`);
-          const probe: ProbeOptions = { ...settings.probe, tls: target.http.secure ? (settings.tlsOptions ?? { insecure: false }) : undefined, http: settings.http };
-          items.push({ target, probe, udpSilentOk: false, thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven } });
+          if (settings.udp)
+            throw new UsageError(`${prefix}--udp is for host:port targets; ${target.http.url} is checked over TCP`);
+          if (settings.probe.tls)
+            throw new UsageError(`${prefix}--tls is for host:port targets; write https:// for an HTTPS check`);
+          if (settings.probe.protocol)
+            throw new UsageError(`${prefix}--protocol is for host:port targets, not ${target.http.url}`);
+          const probe: ProbeOptions = {
+            ...settings.probe,
+            tls: target.http.secure ? (settings.tlsOptions ?? { insecure: false }) : undefined,
+            http: settings.http,
+          };
+          items.push({
+            target,
+            probe,
+            udpSilentOk: false,
+            thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven },
+          });
         } else {
           anyTls ||= settings.probe.tls !== undefined;
           if (settings.udp) target = { ...target, transport: "udp" };
-          if (settings.probe.tls && target.transport === "udp") throw new UsageError(`${prefix}--tls is for TCP targets; drop the udp:// targets or --udp`);
-          items.push({ target, probe: settings.probe, udpSilentOk: settings.udpSilentOk, thresholds: settings.thresholds });
+          if (settings.probe.tls && target.transport === "udp")
+            throw new UsageError(`${prefix}--tls is for TCP targets; drop the udp:// targets or --udp`);
+          items.push({
+            target,
+            probe: settings.probe,
+            udpSilentOk: settings.udpSilentOk,
+            thresholds: settings.thresholds,
+          });
         }
-        if (items.length > MAX_TARGETS) throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
+        if (items.length > MAX_TARGETS)
+          throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
       }
     }
   }
   if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
   // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.
   for (const [key, flag] of TLS_OPTIONS) {
-    if (raw[key] !== undefined && raw[key] !== false && !anyTls) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
+    if (raw[key] !== undefined && raw[key] !== false && !anyTls)
+      throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
   }
   for (const [key, flag] of HTTP_OPTIONS) {
-    if (raw[key] !== undefined && raw[key] !== false && !anyHttp) throw new UsageError(`${flag} is for http:// and https:// targets`);
+    if (raw[key] !== undefined && raw[key] !== false && !anyHttp)
+      throw new UsageError(`${flag} is for http:// and https:// targets`);
   }
 
   const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
@@ -173,10 +218,15 @@ interface Settings {
  * line's own on top. `line.own` are the line's options alone: a TLS option there without --tls or an
  * https:// target is a mistake, as an HTTP option is without an http(s):// target.
  */
-async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles: Map<string, Promise<string>>, line: { https: boolean; http?: boolean; own?: Record<string, unknown> }): Promise<Settings> {
+async function settingsOf(
+  raw: Record<string, unknown>,
+  output: Output,
+  caFiles: Map<string, Promise<string>>,
+  line: { https: boolean; http?: boolean; own?: Record<string, unknown> },
+): Promise<Settings> {
   const own = line.own;
   const protocol = raw.protocol === undefined ? undefined : protocolNamed(String(one(raw, "protocol")));
-  const send = raw.send === undefined ? undefined : unescape(String(one(raw, "send")), "--send");
+  const send = raw.send === undefined ? undefined : readEscapes(String(one(raw, "send")), "--send");
   const wanted = matcher(one(raw, "expect"), one(raw, "match"));
   const tls = Boolean(raw.tls);
   const udp = Boolean(raw.udp);
@@ -184,7 +234,8 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
   if (own && !tls && !line.https) {
     for (const [key, flag] of TLS_OPTIONS) {
-      if (own[key] !== undefined) throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
+      if (own[key] !== undefined)
+        throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
     }
   }
   if (own && !line.http) {
@@ -192,11 +243,14 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
       if (own[key] !== undefined) throw new UsageError(`${flag} is for http:// and https:// targets`);
     }
   }
-  if (send && send.length > MAX_DATAGRAM && udp) throw new UsageError(`--send is ${send.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM}`);
-  if (send && send.length > MAX_REPLY * 16) throw new UsageError(`--send is ${send.length} bytes; a probe is at most ${MAX_REPLY * 16}`);
+  if (send && send.length > MAX_DATAGRAM && udp)
+    throw new UsageError(`--send is ${send.length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM}`);
+  if (send && send.length > MAX_REPLY * 16)
+    throw new UsageError(`--send is ${send.length} bytes; a probe is at most ${MAX_REPLY * 16}`);
   // A line's thresholds wait for --nagios: one runbook file serves people and the monitoring system.
   for (const nagiosOnly of ["warning", "critical"]) {
-    if (raw[nagiosOnly] !== undefined && own?.[nagiosOnly] === undefined && output !== "nagios") throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
+    if (raw[nagiosOnly] !== undefined && own?.[nagiosOnly] === undefined && output !== "nagios")
+      throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
   }
   let tlsOptions: Settings["tlsOptions"];
   if (tls || line.https) {
@@ -206,7 +260,11 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
       if (!caFiles.has(path)) caFiles.set(path, readFile(path, "--ca"));
       ca = await caFiles.get(path)!;
     }
-    tlsOptions = { insecure: Boolean(raw.insecure), certDays: raw.certDays === undefined ? undefined : parseCertDays(one(raw, "certDays"), "--cert-days"), ca };
+    tlsOptions = {
+      insecure: Boolean(raw.insecure),
+      certDays: raw.certDays === undefined ? undefined : parseCertDays(one(raw, "certDays"), "--cert-days"),
+      ca,
+    };
   }
   return {
     probe: {
@@ -228,12 +286,24 @@ async function settingsOf(raw: Record<string, unknown>, output: Output, caFiles:
   };
 }
 
-/** httpRequest reads --method, --header, --status and --follow; --send is the body, and makes the method POST unless given, as curl -d does. */
-function httpRequest(raw: Record<string, unknown>, body: Uint8Array | undefined, bodyWanted: boolean): HttpRequestOptions {
-  const method = raw.method === undefined ? (body ? DEFAULTS.bodyMethod : DEFAULTS.method) : parseMethod(one(raw, "method"));
+/**
+ * httpRequest reads --method, --header, --status and --follow; --send is the body, and makes the method POST unless
+ * given, as curl -d does.
+ */
+function httpRequest(
+  raw: Record<string, unknown>,
+  body: Uint8Array | undefined,
+  bodyWanted: boolean,
+): HttpRequestOptions {
+  const method =
+    raw.method === undefined ? (body ? DEFAULTS.bodyMethod : DEFAULTS.method) : parseMethod(one(raw, "method"));
   const upper = method.toUpperCase();
-  if (body && (upper === "GET" || upper === "HEAD")) throw new UsageError(`--send is the request body of an HTTP check; a ${upper} request has none (use --method POST or PUT)`);
-  if (bodyWanted && upper === "HEAD") throw new UsageError("--expect and --match read the body, and the answer to HEAD has none");
+  if (body && (upper === "GET" || upper === "HEAD"))
+    throw new UsageError(
+      `--send is the request body of an HTTP check; a ${upper} request has none (use --method POST or PUT)`,
+    );
+  if (bodyWanted && upper === "HEAD")
+    throw new UsageError("--expect and --match read the body, and the answer to HEAD has none");
   return {
     method,
     headers: parseHeaders(raw.header),
@@ -250,7 +320,8 @@ function httpRequest(raw: Record<string, unknown>, body: Uint8Array | undefined,
  */
 function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boolean) | undefined {
   // An empty --expect or --match is in every reply, the empty one too: it asks for nothing.
-  const needle = expect === undefined || expect === "" ? undefined : Buffer.from(unescape(String(expect), "--expect"));
+  const needle =
+    expect === undefined || expect === "" ? undefined : Buffer.from(readEscapes(String(expect), "--expect"));
   let regex: RegExp | undefined;
   if (match !== undefined && match !== "") {
     try {
@@ -263,8 +334,11 @@ function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boole
   const decoder = new TextDecoder();
   // Protocol lines end in CRLF (SMTP, SSH, redis): $ must anchor before the \r too, as it does for
   // people reading them; a pattern that names the \r itself still matches the reply as it came.
-  const matches = (text: string) => regex!.test(text) || (text.includes("\r\n") && regex!.test(text.replaceAll("\r\n", "\n")));
-  return (reply) => (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) && (!regex || matches(decoder.decode(reply)));
+  const matches = (text: string) =>
+    regex!.test(text) || (text.includes("\r\n") && regex!.test(text.replaceAll("\r\n", "\n")));
+  return (reply) =>
+    (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) &&
+    (!regex || matches(decoder.decode(reply)));
 }
 
 async function readSpecs(path: string, io: Io): Promise<string> {
@@ -279,7 +353,14 @@ async function readFile(path: string, option: string): Promise<string> {
     return await Bun.file(path).text();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (err as Error).message;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? "permission denied"
+          : code === "EISDIR"
+            ? "is a directory"
+            : (err as Error).message;
     throw new UsageError(`cannot read ${option} ${path}: ${why}`);
   }
 }

@@ -1,4 +1,5 @@
-// `upcat check`: is it reachable, does it answer, does the answer match; many targets at once; then, if asked, run a command.
+// `upcat check`: is it reachable, does it answer, does the answer match; many targets at once; then, if asked, run a
+// command.
 import type { CAC } from "cac";
 import { CHECK_RECORD_SCHEMA } from "../check/json-schema.ts";
 import { prometheusText } from "../check/prometheus.ts";
@@ -16,7 +17,8 @@ export const EXIT_WAIT_EXPIRED = 124;
 
 async function check(specs: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
   if (raw.schema) {
-    if (specs.length > 0 || raw.file !== undefined) throw new UsageError("--schema prints the schema of a --json line; it takes no targets");
+    if (specs.length > 0 || raw.file !== undefined)
+      throw new UsageError("--schema prints the schema of a --json line; it takes no targets");
     io.out(`${JSON.stringify(CHECK_RECORD_SCHEMA, null, 2)}\n`);
     await io.flush();
     return 0;
@@ -24,7 +26,9 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   const p = await plan(specs, raw, io);
   const started = performance.now();
   // Before `-- CMD`, stdout belongs to CMD: upcat's own lines go to stderr, as wait-for-it's do.
-  const show: Io = p.command ? { ...io, out: (text) => io.err(String(text).replace(/\n$/, "")), outColor: io.errColor } : io;
+  const show: Io = p.command
+    ? { ...io, out: (text) => io.err(String(text).replace(/\n$/, "")), outColor: io.errColor }
+    : io;
   const live = p.output === "text" && io.statusLive;
   const targets = p.items.map((item) => item.target);
   const width = Math.min(40, Math.max(...targets.map((t) => targetText(t).length)));
@@ -40,12 +44,16 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
       show.out(p.output === "json" ? `${JSON.stringify(jsonRecord(r))}\n` : `${resultLine(r, show, width)}\n`);
     }
   };
-  const onProgress = live && p.run.waitMs !== undefined ? (g: Progress) => io.status(progressLine(g, p.run.down)) : undefined;
+  const onProgress =
+    live && p.run.waitMs !== undefined ? (g: Progress) => io.status(progressLine(g, p.run.down)) : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
   // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs.
   const interrupt = p.command || process.pid === 1 ? untilSignal() : undefined;
-  const ran = await Promise.race([runChecks(targets, { ...p.run, each, onResult, onProgress }), ...(interrupt ? [interrupt.signal] : [])]);
+  const ran = await Promise.race([
+    runChecks(targets, { ...p.run, each, onResult, onProgress }),
+    ...(interrupt ? [interrupt.signal] : []),
+  ]);
   interrupt?.dispose();
   if (live) io.status(undefined);
   if (typeof ran === "string") {
@@ -57,7 +65,10 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   // A deadline missed is told apart from a check that failed: 124, as timeout(1) says it.
   let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
   if (p.output === "nagios") {
-    const report = nagiosReport(results, p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })));
+    const report = nagiosReport(
+      results,
+      p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })),
+    );
     io.out(`${report.line}\n`);
     status = report.status;
   } else if (p.output === "prometheus") {
@@ -68,7 +79,10 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   await io.flush();
   if (!p.command) return status;
   if (!passed) {
-    if (p.output === "text") io.err(`upcat: not running ${p.command[0]}: ${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`);
+    if (p.output === "text")
+      io.err(
+        `upcat: not running ${p.command[0]}: ${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`,
+      );
     return status;
   }
   try {
@@ -88,29 +102,65 @@ function progressLine(g: Progress, down = false): string {
 
 export function registerCheck(cli: CAC, io: Io): void {
   cli
-    .command("check [...targets]", "Check that targets are reachable and answer as expected (exit 0 only if all pass); then run -- CMD")
+    .command(
+      "check [...targets]",
+      "Check that targets are reachable and answer as expected (exit 0 only if all pass); then run -- CMD",
+    )
     .usage("check [options] TARGET... | 'TARGET [per-target options]'... [-- CMD [ARGS...]]")
-    .option("--file <file>", "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], # comments")
+    .option(
+      "--file <file>",
+      "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], # comments",
+    )
     .option("--udp", "Check host:port targets over UDP (as udp://host:port)")
-    .option("--timeout <duration>", "Wait this long for each handshake, UDP reply, expected reply or whole HTTP exchange", { default: DEFAULTS.timeout })
-    .option("--send <string>", "Send this probe after connecting, the UDP datagram, or the HTTP request body (escapes: \\r \\n \\t \\0 \\xHH)")
-    .option("--expect <string>", "Pass only if the reply (HTTP: the body) contains this text (same escapes; 0220 is not 220)")
-    .option("--match <regex>", "Pass only if the reply (HTTP: the body) matches this regular expression; ^ and $ anchor each line")
+    .option(
+      "--timeout <duration>",
+      "Wait this long for each handshake, UDP reply, expected reply or whole HTTP exchange",
+      { default: DEFAULTS.timeout },
+    )
+    .option(
+      "--send <string>",
+      "Send this probe after connecting, the UDP datagram, or the HTTP request body (escapes: \\r \\n \\t \\0 \\xHH)",
+    )
+    .option(
+      "--expect <string>",
+      "Pass only if the reply (HTTP: the body) contains this text (same escapes; 0220 is not 220)",
+    )
+    .option(
+      "--match <regex>",
+      "Pass only if the reply (HTTP: the body) matches this regular expression; ^ and $ anchor each line",
+    )
     .option("--protocol <name>", "Speak this protocol's client and check its answer (see `upcat protocols`)")
     .option("--tls", "Pass only on a completed TLS handshake with a certificate; report its subject and expiry")
     .option("--ca <file>", "Trust the CA certificates in this PEM file, not the system's (with --tls or https://)")
     .option("--insecure", "Pass a TLS certificate that does not verify (with --tls or https://)")
-    .option("--cert-days <warn[,crit]>", "Fail when the certificate has at most WARN days left (check_tcp -D; --nagios: CRITICAL at CRIT)")
-    .option("--status <codes>", `HTTP: the statuses that pass, codes and ranges (default ${DEFAULTS.status}; e.g. 200,204,300-399)`)
+    .option(
+      "--cert-days <warn[,crit]>",
+      "Fail when the certificate has at most WARN days left (check_tcp -D; --nagios: CRITICAL at CRIT)",
+    )
+    .option(
+      "--status <codes>",
+      `HTTP: the statuses that pass, codes and ranges (default ${DEFAULTS.status}; e.g. 200,204,300-399)`,
+    )
     .option("--header <header>", "HTTP: send this request header, 'Name: value' (repeat for more)")
-    .option("--method <method>", `HTTP: the request method (default ${DEFAULTS.method}, or ${DEFAULTS.bodyMethod} with --send)`)
+    .option(
+      "--method <method>",
+      `HTTP: the request method (default ${DEFAULTS.method}, or ${DEFAULTS.bodyMethod} with --send)`,
+    )
     .option("--follow", "HTTP: follow redirects (at most 10, inside --timeout); without it a 3xx is the answer")
-    .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", { default: DEFAULTS.retries })
-    .option("--wait <duration>", "Keep trying until every target passes or this much time has gone (wait-for-it; exit 124 if it runs out)")
+    .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", {
+      default: DEFAULTS.retries,
+    })
+    .option(
+      "--wait <duration>",
+      "Keep trying until every target passes or this much time has gone (wait-for-it; exit 124 if it runs out)",
+    )
     .option("--down", "Pass when a target is closed or unreachable instead of open: wait for a drain or a shutdown")
     .option("--concurrency <n>", "At most this many tries at once", { default: DEFAULTS.concurrency })
     .option("--udp-silent-ok", "Pass a UDP target that sends nothing back (open or filtered)")
-    .option("--json", "One JSON object per target: target, proto, host, address, port, state, latency_ms, reply, error (see --schema)")
+    .option(
+      "--json",
+      "One JSON object per target: target, proto, host, address, port, state, latency_ms, reply, error (see --schema)",
+    )
     .option("--schema", "Print the JSON Schema (draft 2020-12) of one --json line, and exit")
     .option("--quiet", "Print nothing; the exit status says it all")
     .option("--nagios", "Monitoring-plugin output and exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")

@@ -17,11 +17,13 @@ export function registerCompletion(cli: CAC, io: Io): void {
   cli
     .command("completion <shell>", `Print the completion script for ${SHELLS.join(", ")}`)
     .example("  upcat completion bash > ~/.local/share/bash-completion/completions/upcat")
-    .example("  upcat completion zsh > \"${fpath[1]}/_upcat\"")
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell's ${...}, printed for the user to run
+    .example('  upcat completion zsh > "${fpath[1]}/_upcat"')
     .example("  upcat completion powershell >> $PROFILE")
     .action(async (shell: unknown) => {
       const name = String(shell);
-      if (!(SHELLS as readonly string[]).includes(name)) throw new UsageError(`unknown shell "${name}" for completion (one of: ${SHELLS.join(", ")})`);
+      if (!(SHELLS as readonly string[]).includes(name))
+        throw new UsageError(`unknown shell "${name}" for completion (one of: ${SHELLS.join(", ")})`);
       await io.flush();
       // tab prints the script with console.log; nothing of ours is queued on stdout before it.
       script(name, "upcat", "upcat");
@@ -31,11 +33,17 @@ export function registerCompletion(cli: CAC, io: Io): void {
   // The closed sets of values: shells, and protocol names wherever a command takes --protocol.
   type Config = NonNullable<Parameters<typeof tab>[1]>;
   const subCommands: Record<string, Config> = {
-    completion: { args: { shell: (complete: Complete) => SHELLS.forEach((shell) => complete(shell, `the ${shell} script`)) } },
+    completion: {
+      args: { shell: (complete: Complete) => SHELLS.forEach((shell) => complete(shell, `the ${shell} script`)) },
+    },
   };
   for (const c of cli.commands) {
     if (!c.options.some((o) => o.name === "protocol")) continue;
-    subCommands[c.name] = { options: { protocol: (complete: Complete) => Object.values(protocols).forEach((p) => complete(p.name, p.summary)) } };
+    subCommands[c.name] = {
+      options: {
+        protocol: (complete: Complete) => Object.values(protocols).forEach((p) => complete(p.name, p.summary)),
+      },
+    };
   }
   void tab(cli, { subCommands });
   const complete = cli.commands.find((c) => c.name === "complete");

@@ -20,7 +20,8 @@ function example(e: Command["examples"][number]): string {
 function section(c: Command): string[] {
   const lines = [`.SS "upcat ${roff(c.rawName)}"`, roff(c.description)];
   for (const o of c.options) lines.push(".TP", `.B ${roff(o.rawName)}`, roff(o.description));
-  if (c.examples.length > 0) lines.push(".PP", "Examples:", ".nf", ".RS", ...c.examples.map((e) => roff(example(e))), ".RE", ".fi");
+  if (c.examples.length > 0)
+    lines.push(".PP", "Examples:", ".nf", ".RS", ...c.examples.map((e) => roff(example(e))), ".RE", ".fi");
   return lines;
 }
 
@@ -44,14 +45,28 @@ export function manPage(cli: CAC, version = VERSION): string {
     ".SH OPTIONS",
     ...cli.globalCommand.options.flatMap((o) => [".TP", `.B ${roff(o.rawName)}`, roff(o.description)]),
     ".SH EXIT STATUS",
-    ".TP", "0", "Success.",
-    ".TP", "1", "The check or request failed (refused, timed out, no match), or an upgrade step failed.",
-    ".TP", "2", "The command line was wrong.",
-    ".TP", "3", "UNKNOWN, with check \\-\\-nagios.",
-    ".TP", "124", "A check \\-\\-wait deadline was missed.",
+    ".TP",
+    "0",
+    "Success.",
+    ".TP",
+    "1",
+    "The check or request failed (refused, timed out, no match), or an upgrade step failed.",
+    ".TP",
+    "2",
+    "The command line was wrong.",
+    ".TP",
+    "3",
+    "UNKNOWN, with check \\-\\-nagios.",
+    ".TP",
+    "124",
+    "A check \\-\\-wait deadline was missed.",
     ".SH ENVIRONMENT",
-    ".TP", ".B NO_COLOR", "Never colour the output.",
-    ".TP", ".B UPCAT_BASE_URL", "The folder that holds a release's assets, SHA256SUMS and VERSION, for upgrade (and install.sh): a mirror.",
+    ".TP",
+    ".B NO_COLOR",
+    "Never colour the output.",
+    ".TP",
+    ".B UPCAT_BASE_URL",
+    "The folder that holds a release's assets, SHA256SUMS and VERSION, for upgrade (and install.sh): a mirror.",
     ".SH SEE ALSO",
     ".BR nc (1),",
     ".BR socat (1)",

@@ -1,4 +1,5 @@
-// The monitoring-plugin conventions (Nagios, Icinga): one status line with perfdata, and 0/1/2/3 for OK/WARNING/CRITICAL/UNKNOWN.
+// The monitoring-plugin conventions (Nagios, Icinga): one status line with perfdata, and 0/1/2/3 for
+// OK/WARNING/CRITICAL/UNKNOWN.
 import type { CheckResult } from "../check/result.ts";
 import { daysText, httpText, targetText } from "./check-output.ts";
 
@@ -43,27 +44,49 @@ export function statusOf(r: CheckResult, t: Thresholds): NagiosStatus {
 const ORDER: NagiosStatus[] = ["OK", "WARNING", "UNKNOWN", "CRITICAL"];
 
 /** nagiosReport is the plugin output for all results (each with its own thresholds) and the status to exit with. */
-export function nagiosReport(results: readonly CheckResult[], thresholds: readonly Thresholds[]): { line: string; status: number } {
+export function nagiosReport(
+  results: readonly CheckResult[],
+  thresholds: readonly Thresholds[],
+): { line: string; status: number } {
   const graded = results.map((r, i) => ({ r, t: thresholds[i]!, status: statusOf(r, thresholds[i]!) }));
-  const worst = graded.reduce<NagiosStatus>((w, g) => (ORDER.indexOf(g.status) > ORDER.indexOf(w) ? g.status : w), "OK");
-  const label = results.every((r) => r.target.http) ? "HTTP" : results.every((r) => r.target.transport === "udp") ? "UDP" : results.every((r) => r.target.transport === "tcp" && !r.target.http) ? "TCP" : "UPCAT";
+  const worst = graded.reduce<NagiosStatus>(
+    (w, g) => (ORDER.indexOf(g.status) > ORDER.indexOf(w) ? g.status : w),
+    "OK",
+  );
+  const label = results.every((r) => r.target.http)
+    ? "HTTP"
+    : results.every((r) => r.target.transport === "udp")
+      ? "UDP"
+      : results.every((r) => r.target.transport === "tcp" && !r.target.http)
+        ? "TCP"
+        : "UPCAT";
   let message: string;
   if (results.length === 1) {
     const r = results[0]!;
     // Under --down a pass is a port that refused: there is no response time to speak of.
-    message = r.ok && r.state !== "open" && r.state !== "no_reply"
-      ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
-      : r.ok
-      ? `${r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : ""}${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
-      : failure(r);
+    message =
+      r.ok && r.state !== "open" && r.state !== "no_reply"
+        ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
+        : r.ok
+          ? `${r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : ""}${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
+          : failure(r);
   } else {
     const bad = graded.filter((g) => g.status !== "OK");
     const slowest = Math.max(...results.map((r) => r.latencyMs));
     message = `${results.length - bad.length} of ${results.length} OK, slowest ${(slowest / 1000).toFixed(3)} s`;
-    if (bad.length > 0) message += `; ${bad.slice(0, 5).map(({ r, status }) => (r.ok ? `${targetText(r.target)} ${status.toLowerCase()} ${(r.latencyMs / 1000).toFixed(3)} s` : failure(r))).join(", ")}${bad.length > 5 ? `, and ${bad.length - 5} more` : ""}`;
+    if (bad.length > 0)
+      message += `; ${bad
+        .slice(0, 5)
+        .map(({ r, status }) =>
+          r.ok ? `${targetText(r.target)} ${status.toLowerCase()} ${(r.latencyMs / 1000).toFixed(3)} s` : failure(r),
+        )
+        .join(", ")}${bad.length > 5 ? `, and ${bad.length - 5} more` : ""}`;
   }
   // Every target gets its time, failed ones too: a graph with holes at the outages hides them.
-  const perf = graded.map(({ r, t }) => `${results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`}=${seconds(r.latencyMs)}s;${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`);
+  const perf = graded.map(
+    ({ r, t }) =>
+      `${results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`}=${seconds(r.latencyMs)}s;${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`,
+  );
   return { line: `${label} ${worst} - ${message}|${perf.join(" ")}`, status: NAGIOS[worst] };
 }
 
@@ -82,7 +105,10 @@ function certificate(r: CheckResult): string {
 
 /** firstLine is the start of a reply as check_tcp shows it: one line, no control characters. */
 function firstLine(reply: Uint8Array): string {
-  return new TextDecoder().decode(reply.subarray(0, 200)).split(/\r?\n/)[0]!.replace(/[\x00-\x1f|]/g, "?");
+  return new TextDecoder()
+    .decode(reply.subarray(0, 200))
+    .split(/\r?\n/)[0]!
+    .replace(/[\x00-\x1f|]/g, "?");
 }
 
 function seconds(ms: number | undefined): string {

@@ -25,7 +25,11 @@ export function formatDuration(ms: number): string {
 
 /** formatSize writes a byte count as parseSize reads it, in the largest unit that divides it: 65536 → "64k". */
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [["g", 1 << 30], ["m", 1 << 20], ["k", 1 << 10]] as const) {
+  for (const [unit, size] of [
+    ["g", 1 << 30],
+    ["m", 1 << 20],
+    ["k", 1 << 10],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);
@@ -40,7 +44,19 @@ export function parseCount(value: unknown, option: string, max: number, min = 0)
   return Number(text);
 }
 
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20, g: 1 << 30, gb: 1 << 30, gib: 1 << 30 };
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1 << 20,
+  mb: 1 << 20,
+  mib: 1 << 20,
+  g: 1 << 30,
+  gb: 1 << 30,
+  gib: 1 << 30,
+};
 
 /** parseSize reads a byte count as users write it: 65536, 64k, 1m, 1.5MiB. */
 export function parseSize(value: unknown, option: string): number {
@@ -63,12 +79,16 @@ export function parseThreshold(value: unknown, option: string): number {
   const match = /^(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)?$/.exec(text);
   const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
   if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
-    throw new UsageError(`invalid ${option}: "${text}" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)`);
+    throw new UsageError(
+      `invalid ${option}: "${text}" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)`,
+    );
   }
   return ms;
 }
 
-/** parseCertDays reads --cert-days WARN or WARN,CRIT (whole days, as check_tcp/check_http -D); CRIT is 0 when not given. */
+/**
+ * parseCertDays reads --cert-days WARN or WARN,CRIT (whole days, as check_tcp/check_http -D); CRIT is 0 when not given.
+ */
 export function parseCertDays(value: unknown, option: string): { warning: number; critical: number } {
   const text = String(value).trim();
   const match = /^(\d{1,5})(?:,(\d{1,5}))?$/.exec(text);

@@ -15,7 +15,17 @@ import { nextSignal, toServeOptions } from "./serve.ts";
 import { LIMIT_LINES_PER_SECOND, ServeLog } from "./serve-log.ts";
 
 /** SHARED are serve's options that the relay takes as they are: read by serve's own code, with serve's defaults. */
-const SHARED = ["allow", "maxConnections", "idleTimeout", "maxPending", "maxOutput", "drain", "stats", "log", "quiet"] as const;
+const SHARED = [
+  "allow",
+  "maxConnections",
+  "idleTimeout",
+  "maxPending",
+  "maxOutput",
+  "drain",
+  "stats",
+  "log",
+  "quiet",
+] as const;
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
 /** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
 const DEFAULT_CONNECT_TIMEOUT = "10s";
@@ -26,9 +36,15 @@ const SEED_MAX = 2 ** 32 - 1;
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
-  const shared = await toServeOptions(Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])));
-  if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout)) throw new UsageError("--seed and --connect-timeout can be given once each");
-  const connectTimeoutMs = String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0" ? 0 : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
+  const shared = await toServeOptions(
+    Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
+  );
+  if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout))
+    throw new UsageError("--seed and --connect-timeout can be given once each");
+  const connectTimeoutMs =
+    String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0"
+      ? 0
+      : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
   const seed = raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
@@ -40,18 +56,42 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   let running: Relay;
   try {
     running = await startRelay({
-      transport: ends.transport, listen: { host: ends.listen.host, port: ends.listen.port }, target, allow: shared.allow,
-      limits: shared.limits, connectTimeoutMs, faults, onEvent: shared.log === "quiet" ? undefined : say,
+      transport: ends.transport,
+      listen: { host: ends.listen.host, port: ends.listen.port },
+      target,
+      allow: shared.allow,
+      limits: shared.limits,
+      connectTimeoutMs,
+      faults,
+      onEvent: shared.log === "quiet" ? undefined : say,
     });
   } catch (err) {
     // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
-    if (err instanceof NetError && err.code === "EADDRINUSE") throw new NetError(err.op, err.transport, err.address, err.reason, err.code, "is another server running? pick another LISTEN port");
+    if (err instanceof NetError && err.code === "EADDRINUSE")
+      throw new NetError(
+        err.op,
+        err.transport,
+        err.address,
+        err.reason,
+        err.code,
+        "is another server running? pick another LISTEN port",
+      );
     throw err;
   }
   // Listening for signals before the ready line: whoever reads it may signal at once.
   const first = nextSignal();
-  ready(io, shared.log, running, ends.target.host === address ? hostPort(address, target.port) : `${hostPort(ends.target.host, target.port)} (${address})`, shared.allow?.text, faults);
-  const ticker = shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
+  ready(
+    io,
+    shared.log,
+    running,
+    ends.target.host === address
+      ? hostPort(address, target.port)
+      : `${hostPort(ends.target.host, target.port)} (${address})`,
+    shared.allow?.text,
+    faults,
+  );
+  const ticker =
+    shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
   const signal = await first;
   clearInterval(ticker);
   // A UDP session has nothing to finish: only TCP connections are drained.
@@ -63,14 +103,31 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   return 0;
 }
 
-/** ready is the line that says the relay is up, where it listens and forwards, and the faults in force with their seed. */
+/**
+ * ready is the line that says the relay is up, where it listens and forwards, and the faults in force with their seed.
+ */
 function ready(io: Io, format: string, r: Relay, target: string, allow: string | undefined, faults: Faults): void {
   const names = describeFaults(faults);
   if (format === "json") {
-    io.err(JSON.stringify({ time: new Date().toISOString(), event: "listening", protocol: "relay", transport: r.transport, address: r.host, port: r.port, target, allow, faults: names, seed: faults.seed }));
+    io.err(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        event: "listening",
+        protocol: "relay",
+        transport: r.transport,
+        address: r.host,
+        port: r.port,
+        target,
+        allow,
+        faults: names,
+        seed: faults.seed,
+      }),
+    );
   } else if (format === "text") {
     const what = names.length === 0 ? "" : ` with ${names.join(", ")} (seed ${faults.seed})`;
-    io.err(`upcat: relaying ${r.transport} ${hostPort(r.host, r.port)} to ${target}${allow ? ` for ${allow}` : ""}${what} (Ctrl-C to stop)`);
+    io.err(
+      `upcat: relaying ${r.transport} ${hostPort(r.host, r.port)} to ${target}${allow ? ` for ${allow}` : ""}${what} (Ctrl-C to stop)`,
+    );
   }
 }
 
@@ -79,12 +136,35 @@ function summary(io: Io, format: string, r: Relay): void {
   const c = r.relay;
   const unit = r.transport === "tcp" ? "bytes" : "datagrams";
   if (format === "json") {
-    io.err(JSON.stringify({ time: new Date().toISOString(), event: "relay", unit, up: c.up, down: c.down, target_failed: c.targetFailed, resets: c.resets, stalls: c.stalls, duplicated: c.duplicated, reordered: c.reordered }));
+    io.err(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        event: "relay",
+        unit,
+        up: c.up,
+        down: c.down,
+        target_failed: c.targetFailed,
+        resets: c.resets,
+        stalls: c.stalls,
+        duplicated: c.duplicated,
+        reordered: c.reordered,
+      }),
+    );
   } else if (format === "text") {
-    const dir = (name: string, t: typeof c.up) => `${name} ${t.forwarded} ${unit} forwarded${t.dropped > 0 ? ` (${t.dropped} dropped)` : ""}`;
-    const extra = [["target failures", c.targetFailed], ["resets", c.resets], ["stalls", c.stalls], ["duplicated", c.duplicated], ["reordered", c.reordered]]
-      .filter(([, n]) => n !== 0).map(([k, n]) => `${k} ${n}`);
-    io.err(`upcat: relayed ${dir("up", c.up)}, ${dir("down", c.down)}${extra.length > 0 ? `; ${extra.join(", ")}` : ""}`);
+    const dir = (name: string, t: typeof c.up) =>
+      `${name} ${t.forwarded} ${unit} forwarded${t.dropped > 0 ? ` (${t.dropped} dropped)` : ""}`;
+    const extra = [
+      ["target failures", c.targetFailed],
+      ["resets", c.resets],
+      ["stalls", c.stalls],
+      ["duplicated", c.duplicated],
+      ["reordered", c.reordered],
+    ]
+      .filter(([, n]) => n !== 0)
+      .map(([k, n]) => `${k} ${n}`);
+    io.err(
+      `upcat: relayed ${dir("up", c.up)}, ${dir("down", c.down)}${extra.length > 0 ? `; ${extra.join(", ")}` : ""}`,
+    );
   }
 }
 
@@ -125,32 +205,89 @@ function serveDefault(cli: CAC, name: string): unknown {
 export function registerRelay(cli: CAC, io: Io): void {
   const d = (name: string) => ({ default: serveDefault(cli, name) });
   cli
-    .command("relay <LISTEN> <TARGET>", "Relay TCP or UDP from LISTEN to TARGET, with faults on purpose (delay, loss, resets...)")
-    .option("--allow <cidr>", "Relay only for these client addresses, repeatable (others: no UDP relay, TCP closed at once)")
-    .option("--max-connections <n>", "Open TCP connections, or UDP sessions, at most; more are refused and counted", d("maxConnections"))
-    .option("--idle-timeout <duration>", "Close a connection or UDP session where nothing moved either way for this long (0: never)", d("idleTimeout"))
-    .option("--max-pending <size>", "Bytes one direction may hold (queued, delayed, paced) before the relay stops reading its sender (UDP: drops)", d("maxPending"))
-    .option("--max-output <size>", "Bytes all connections together may hold; past it, senders are not read (UDP: datagrams dropped)", d("maxOutput"))
-    .option("--drain <duration>", "On SIGINT/SIGTERM, let TCP connections finish for this long (a second signal: at once)", d("drain"))
-    .option("--log <format>", "text: a ready line, target failures and a last line; json: one JSON object per connection or session and event", d("log"))
-    .option("--connect-timeout <duration>", "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the kernel's, about 2m)", { default: DEFAULT_CONNECT_TIMEOUT })
+    .command(
+      "relay <LISTEN> <TARGET>",
+      "Relay TCP or UDP from LISTEN to TARGET, with faults on purpose (delay, loss, resets...)",
+    )
+    .option(
+      "--allow <cidr>",
+      "Relay only for these client addresses, repeatable (others: no UDP relay, TCP closed at once)",
+    )
+    .option(
+      "--max-connections <n>",
+      "Open TCP connections, or UDP sessions, at most; more are refused and counted",
+      d("maxConnections"),
+    )
+    .option(
+      "--idle-timeout <duration>",
+      "Close a connection or UDP session where nothing moved either way for this long (0: never)",
+      d("idleTimeout"),
+    )
+    .option(
+      "--max-pending <size>",
+      "Bytes one direction may hold (queued, delayed, paced) before the relay stops reading its sender (UDP: drops)",
+      d("maxPending"),
+    )
+    .option(
+      "--max-output <size>",
+      "Bytes all connections together may hold; past it, senders are not read (UDP: datagrams dropped)",
+      d("maxOutput"),
+    )
+    .option(
+      "--drain <duration>",
+      "On SIGINT/SIGTERM, let TCP connections finish for this long (a second signal: at once)",
+      d("drain"),
+    )
+    .option(
+      "--log <format>",
+      "text: a ready line, target failures and a last line; json: one JSON object per connection or session and event",
+      d("log"),
+    )
+    .option(
+      "--connect-timeout <duration>",
+      "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the kernel's, about 2m)",
+      { default: DEFAULT_CONNECT_TIMEOUT },
+    )
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
     .option("--quiet", "Print nothing on stderr (wins over --log)")
-    .option("--delay <[dir:]time[±jitter]>", "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]")
-    .option("--bandwidth <[dir:]size>", "Bytes a second each connection or session may move this way, e.g. 64k or 1m [tcp, udp]")
+    .option(
+      "--delay <[dir:]time[±jitter]>",
+      "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]",
+    )
+    .option(
+      "--bandwidth <[dir:]size>",
+      "Bytes a second each connection or session may move this way, e.g. 64k or 1m [tcp, udp]",
+    )
     .option("--loss <[dir:]percent>", "Drop this share of datagrams, e.g. 1% [udp]")
     .option("--duplicate <[dir:]percent>", "Send this share of datagrams twice, 100% for all [udp]")
-    .option("--reorder <[dir:]n>", `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`)
-    .option("--chunk <[dir:]size>", `Write at most this many bytes (up to ${CHUNK_MAX}) at a time, ${CHUNK_GAP_MS}ms apart: tiny segments [tcp]`)
-    .option("--reset-after <[dir:]size|time>", "Reset both sides (RST) once this many bytes went this way, or this long after the open [tcp]")
-    .option("--stall-after <[dir:]size|time>", "Stop forwarding this way (TCP: and stop reading the sender) after this many bytes, or this long [tcp, udp]")
-    .option("--seed <n>", "Seed for --loss, --duplicate and jitter, to replay a run (default: random, printed in the ready line)")
+    .option(
+      "--reorder <[dir:]n>",
+      `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`,
+    )
+    .option(
+      "--chunk <[dir:]size>",
+      `Write at most this many bytes (up to ${CHUNK_MAX}) at a time, ${CHUNK_GAP_MS}ms apart: tiny segments [tcp]`,
+    )
+    .option(
+      "--reset-after <[dir:]size|time>",
+      "Reset both sides (RST) once this many bytes went this way, or this long after the open [tcp]",
+    )
+    .option(
+      "--stall-after <[dir:]size|time>",
+      "Stop forwarding this way (TCP: and stop reading the sender) after this many bytes, or this long [tcp, udp]",
+    )
+    .option(
+      "--seed <n>",
+      "Seed for --loss, --duplicate and jitter, to replay a run (default: random, printed in the ready line)",
+    )
     .example("  upcat relay :8080 backend:80                          # socat TCP-LISTEN:8080,fork TCP:backend:80")
     .example("  upcat relay udp://:5353 udp://dns.internal:53 --loss 5%")
     .example("  upcat relay 127.0.0.1:6000 db:5432 --delay down:50ms±10ms --bandwidth up:64k")
     .example("  upcat relay :9000 :9001 --reset-after down:1mb --log json")
     .example("")
-    .example("Each fault applies both ways, or one way with a prefix: up: is client to TARGET, down: is TARGET to client.")
+    .example(
+      "Each fault applies both ways, or one way with a prefix: up: is client to TARGET, down: is TARGET to client.",
+    )
     .example("A size is 65536, 64k, 1mb; a time needs ms, s or h (a lone m could be minutes or megabytes: refused).")
     .action((listen: string, target: string, options: Record<string, unknown>) => relay(listen, target, options, io));
 }

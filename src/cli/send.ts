@@ -33,7 +33,11 @@ interface SendOptions {
 }
 
 /** toSendOptions checks the command line as a whole, before any socket opens. */
-function toSendOptions(targetArg: string | undefined, raw: Record<string, unknown>, asText: readonly string[] = []): SendOptions {
+function toSendOptions(
+  targetArg: string | undefined,
+  raw: Record<string, unknown>,
+  asText: readonly string[] = [],
+): SendOptions {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
   if (Array.isArray(raw.protocol)) throw new UsageError("--protocol can be given once");
   const protocol = protocolNamed(String(raw.protocol ?? DEFAULTS.protocol));
@@ -43,8 +47,12 @@ function toSendOptions(targetArg: string | undefined, raw: Record<string, unknow
   if (forced && target.transport !== forced) {
     throw new UsageError(`${text} is a ${target.transport} target and cannot be used with --${forced}`);
   }
-  if (raw.raw && !protocol.client.show) throw new UsageError(`--raw is for protocols whose replies are read for you, such as time; ${protocol.name} replies are printed as they are`);
-  if (raw.bytes !== undefined && !protocol.client.endless) throw new UsageError(`--bytes is for protocols that talk until you stop them, such as chargen`);
+  if (raw.raw && !protocol.client.show)
+    throw new UsageError(
+      `--raw is for protocols whose replies are read for you, such as time; ${protocol.name} replies are printed as they are`,
+    );
+  if (raw.bytes !== undefined && !protocol.client.endless)
+    throw new UsageError(`--bytes is for protocols that talk until you stop them, such as chargen`);
   return {
     protocol,
     target,
@@ -70,7 +78,8 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
 
   if (opts.protocol.client.speaksFirst) {
     // The server talks unasked: nothing to send, and stdin is left alone.
-    if (words.length > 0) throw new UsageError(`${opts.protocol.name} servers take no message; drop "${words.join(" ")}"`);
+    if (words.length > 0)
+      throw new UsageError(`${opts.protocol.name} servers take no message; drop "${words.join(" ")}"`);
     await exchange(new Uint8Array(0), opts, io);
   } else if (words.length > 0) {
     await exchange(encoder.encode(words.join(" ")), opts, io);
@@ -121,7 +130,10 @@ async function pipelined(opts: SendOptions, io: Io): Promise<void> {
   await io.flush();
 }
 
-/** replyPrinter prints a reply as it comes and ends it in a newline, as the textbook's print() does, unless it has one or --binary. */
+/**
+ * replyPrinter prints a reply as it comes and ends it in a newline, as the textbook's print() does, unless it has one
+ * or --binary.
+ */
 function replyPrinter(opts: SendOptions, io: Io) {
   let lastByte: number | undefined;
   return {
@@ -211,11 +223,18 @@ function trimNewline(line: Uint8Array): Uint8Array {
 
 export function registerSend(cli: CAC, io: Io): void {
   cli
-    .command("send [target] [...message]", "Send a message and print the reply (TARGET defaults to localhost and the protocol's port)")
+    .command(
+      "send [target] [...message]",
+      "Send a message and print the reply (TARGET defaults to localhost and the protocol's port)",
+    )
     .option("--udp", "Send over UDP (as udp://host:port)")
     .option("--tcp", "Send over TCP (the default for host:port)")
-    .option("--timeout <duration>", "Wait this long for a UDP reply, a TCP connect or each TCP read", { default: DEFAULTS.timeout })
-    .option("--retries <n>", "Send a UDP datagram again this many times when no reply comes", { default: DEFAULTS.retries })
+    .option("--timeout <duration>", "Wait this long for a UDP reply, a TCP connect or each TCP read", {
+      default: DEFAULTS.timeout,
+    })
+    .option("--retries <n>", "Send a UDP datagram again this many times when no reply comes", {
+      default: DEFAULTS.retries,
+    })
     .option("--protocol <name>", "Speak this protocol's client (see `upcat protocols`)", { default: DEFAULTS.protocol })
     .option("--raw", "Print the number a time server sent, not the date")
     .option("--bytes <n>", "Stop after this many bytes of a talking server (chargen)")

@@ -1,4 +1,5 @@
-// What `upcat serve` says on stderr: a ready line and a last line (text), one JSON object per event (json), or nothing (quiet).
+// What `upcat serve` says on stderr: a ready line and a last line (text), one JSON object per event (json), or nothing
+// (quiet).
 import { type Counters, type LimitName, type Listener, newCounters, type ServerEvent } from "../transport/listener.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Io } from "./io.ts";
@@ -84,10 +85,27 @@ export class ServeLog {
   listening(running: readonly Running[], allow: string | undefined, workers = 1): void {
     const shared = workers > 1 ? { workers } : {};
     if (this.format === "json") {
-      for (const r of running) for (const l of r.listeners) this.json({ event: "listening", protocol: r.protocol, transport: l.transport, address: l.host, port: l.port, allow, ...shared });
+      for (const r of running)
+        for (const l of r.listeners)
+          this.json({
+            event: "listening",
+            protocol: r.protocol,
+            transport: l.transport,
+            address: l.host,
+            port: l.port,
+            allow,
+            ...shared,
+          });
     } else if (this.format === "text") {
-      const what = running.map((r) => `${r.protocol} on ${r.listeners.map((l) => `${l.transport} ${hostPort(l.host, l.port)}`).join(" and ")}`).join(", ");
-      this.io.err(`upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} (Ctrl-C to stop)`);
+      const what = running
+        .map(
+          (r) =>
+            `${r.protocol} on ${r.listeners.map((l) => `${l.transport} ${hostPort(l.host, l.port)}`).join(" and ")}`,
+        )
+        .join(", ");
+      this.io.err(
+        `upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} (Ctrl-C to stop)`,
+      );
     }
   }
 
@@ -99,16 +117,22 @@ export class ServeLog {
   draining(open: number, ms: number): void {
     if (open === 0) return;
     if (this.format === "json") this.json({ event: "draining", open, drain_ms: ms });
-    else if (this.format === "text") this.io.err(`upcat: draining ${open} connection${open === 1 ? "" : "s"} (up to ${ms}ms; signal again to stop now)`);
+    else if (this.format === "text")
+      this.io.err(
+        `upcat: draining ${open} connection${open === 1 ? "" : "s"} (up to ${ms}ms; signal again to stop now)`,
+      );
   }
 
   /** stopped is the last line; `restarts` counts the workers restarted after dying (serve --workers). */
   stopped(signal: string, cut: number, c: Counters, restarts = 0): void {
     if (this.format === "json") this.flushLimits();
-    if (this.format === "json") this.json({ event: "stopped", signal, cut, ...(restarts > 0 ? { restarts } : {}), ...statsRecord(c) });
+    if (this.format === "json")
+      this.json({ event: "stopped", signal, cut, ...(restarts > 0 ? { restarts } : {}), ...statsRecord(c) });
     else if (this.format === "text") {
       const restarted = restarts > 0 ? `, ${restarts} worker restart${restarts === 1 ? "" : "s"}` : "";
-      this.io.err(`upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${restarted}${refusals(c)}`);
+      this.io.err(
+        `upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${restarted}${refusals(c)}`,
+      );
     }
   }
 }

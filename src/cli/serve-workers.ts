@@ -33,17 +33,23 @@ export interface WorkerPlan {
 interface Worker {
   proc: Subprocess;
   startedAt: number;
-  /** listening: the worker has bound its ports; one that dies before is not restarted (a bind that fails fails again). */
+  /**
+   * listening: the worker has bound its ports; one that dies before is not restarted (a bind that fails fails again).
+   */
   listening: boolean;
   /** counters are the worker's last report; a dead worker's are kept in `gone`. */
   counters?: Counters;
   cut: number;
 }
 
-/** workerArgv is how this program starts itself again: a compiled binary's argv[1] is its embedded entry, not a file. */
+/**
+ * workerArgv is how this program starts itself again: a compiled binary's argv[1] is its embedded entry, not a file.
+ */
 export function workerArgv(): string[] {
   const embedded = process.argv[1]?.startsWith("/$bunfs/") ?? false;
-  return embedded ? [process.execPath, ...process.argv.slice(2)] : [process.execPath, process.argv[1]!, ...process.argv.slice(2)];
+  return embedded
+    ? [process.execPath, ...process.argv.slice(2)]
+    : [process.execPath, process.argv[1]!, ...process.argv.slice(2)];
 }
 
 /** superviseWorkers runs the workers until a signal has stopped them all, and returns the exit status. */
@@ -72,8 +78,7 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
         if (message.type === "listening") {
           w.listening = true;
           ready.resolve(message.running);
-        }
-        else {
+        } else {
           w.counters = message.counters;
           if (message.type === "stopped") w.cut = message.cut;
         }
@@ -93,7 +98,9 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
         const wait = Math.min(FIRST_BACKOFF_MS * 2 ** deathsInRow++, MAX_BACKOFF_MS);
         restarts++;
         const how = signal ? `signal ${signal}` : `status ${code}`;
-        io.err(`upcat: worker ${index} exited (${how}); restarting in ${wait}ms (${restarts} restart${restarts === 1 ? "" : "s"})`);
+        io.err(
+          `upcat: worker ${index} exited (${how}); restarting in ${wait}ms (${restarts} restart${restarts === 1 ? "" : "s"})`,
+        );
         setTimeout(() => {
           if (!stopping) start(index);
         }, wait);
@@ -104,7 +111,11 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
   for (let index = 0; index < plan.workers; index++) start(index);
 
   const first = nextSignal();
-  const running = await Promise.race([ready.promise, first.then(() => undefined), failed.promise.then(() => undefined)]);
+  const running = await Promise.race([
+    ready.promise,
+    first.then(() => undefined),
+    failed.promise.then(() => undefined),
+  ]);
   if (running) log.listening(running, plan.allow, plan.workers);
   const ticker = plan.statsMs === undefined ? undefined : setInterval(() => log.stats(totals()), plan.statsMs);
   const signal = await Promise.race([first, failed.promise]);

@@ -8,7 +8,15 @@ import type { Protocol } from "../protocol/protocol.ts";
 import { MAX_QUOTES_FILE, parseQuotes, qotd } from "../protocol/qotd.ts";
 import { parseAllowList, type AllowList } from "../transport/allow-list.ts";
 import { drain, openConnections } from "../transport/drain.ts";
-import { ALL_INTERFACES, DEFAULT_LIMITS, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, type Limits, type Listener } from "../transport/listener.ts";
+import {
+  ALL_INTERFACES,
+  DEFAULT_LIMITS,
+  DEFAULT_UDP_EXCESS,
+  DEFAULT_UDP_RATE,
+  DEFAULT_UDP_REPLY_RATE,
+  type Limits,
+  type Listener,
+} from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
 import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import { serveProtocol } from "../transport/serve.ts";
@@ -71,8 +79,10 @@ const DEFAULTS = {
 
 /** toServeOptions checks the options together, before any socket opens. */
 export async function toServeOptions(raw: Record<string, unknown>): Promise<ServeOptions> {
-  if (Array.isArray(raw.host) || Array.isArray(raw.port)) throw new UsageError("--host and --port can be given once each");
-  if (Array.isArray(raw.quotes) || Array.isArray(raw.udpRate)) throw new UsageError("--quotes and --udp-rate can be given once each");
+  if (Array.isArray(raw.host) || Array.isArray(raw.port))
+    throw new UsageError("--host and --port can be given once each");
+  if (Array.isArray(raw.quotes) || Array.isArray(raw.udpRate))
+    throw new UsageError("--quotes and --udp-rate can be given once each");
   const host = String(raw.host ?? ALL_INTERFACES);
   if (host === "" || /\s/.test(host)) throw new UsageError(`invalid --host "${host}"`);
   const transports: Transport[] = raw.udp && !raw.tcp ? ["udp"] : raw.tcp && !raw.udp ? ["tcp"] : ["udp", "tcp"];
@@ -82,13 +92,19 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
   if (names.length > 1 && raw.port !== undefined) {
     throw new UsageError("--port is for one protocol; give each its port as --protocol NAME=PORT");
   }
-  if (raw.quotes !== undefined && !names.some((n) => n.split("=")[0] === "qotd")) throw new UsageError("--quotes is for --protocol qotd");
+  if (raw.quotes !== undefined && !names.some((n) => n.split("=")[0] === "qotd"))
+    throw new UsageError("--quotes is for --protocol qotd");
   const quotes = raw.quotes === undefined ? undefined : readQuotes(String(raw.quotes));
   const services = names.map((spec): Service => {
     const [name = "", portText] = spec.split("=");
     const known = protocolNamed(name);
     const protocol = name === "qotd" && quotes ? qotd(quotes) : known;
-    const port = portText !== undefined ? parsePort(portText, true) : raw.port !== undefined ? parsePort(raw.port as string, true) : protocol.port;
+    const port =
+      portText !== undefined
+        ? parsePort(portText, true)
+        : raw.port !== undefined
+          ? parsePort(raw.port as string, true)
+          : protocol.port;
     return { protocol, port };
   });
   const seen = new Set<string>();
@@ -97,13 +113,28 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
     seen.add(s.protocol.name);
   }
   const ports = services.map((s) => s.port).filter((p) => p !== 0);
-  if (new Set(ports).size !== ports.length) throw new UsageError("two protocols cannot share a port; give each its own as --protocol NAME=PORT");
+  if (new Set(ports).size !== ports.length)
+    throw new UsageError("two protocols cannot share a port; give each its own as --protocol NAME=PORT");
 
-  for (const name of ["udpReplyRate", "udpExcess", "maxConnections", "maxPerAddress", "idleTimeout", "maxLifetime", "maxPending", "maxOutput", "drain", "stats", "log"]) {
-    if (Array.isArray(raw[name])) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
+  for (const name of [
+    "udpReplyRate",
+    "udpExcess",
+    "maxConnections",
+    "maxPerAddress",
+    "idleTimeout",
+    "maxLifetime",
+    "maxPending",
+    "maxOutput",
+    "drain",
+    "stats",
+    "log",
+  ]) {
+    if (Array.isArray(raw[name]))
+      throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
   }
   const log = raw.quiet ? "quiet" : String(raw.log ?? DEFAULTS.log);
-  if (log !== "quiet" && !LOG_FORMATS.includes(log as LogFormat)) throw new UsageError(`invalid --log "${log}" (expected text or json)`);
+  if (log !== "quiet" && !LOG_FORMATS.includes(log as LogFormat))
+    throw new UsageError(`invalid --log "${log}" (expected text or json)`);
   return {
     services,
     host,
@@ -113,7 +144,10 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
     udpReplyRate: parseCount(raw.udpReplyRate ?? DEFAULTS.udpReplyRate, "--udp-reply-rate", 100_000_000),
     udpExcess: sizeOrZero(raw.udpExcess ?? DEFAULTS.udpExcess, "--udp-excess"),
     limits: {
-      maxConnections: Math.max(1, parseCount(raw.maxConnections ?? DEFAULTS.maxConnections, "--max-connections", 1_000_000)),
+      maxConnections: Math.max(
+        1,
+        parseCount(raw.maxConnections ?? DEFAULTS.maxConnections, "--max-connections", 1_000_000),
+      ),
       maxPerAddress: parseCount(raw.maxPerAddress ?? DEFAULTS.maxPerAddress, "--max-per-address", 1_000_000),
       idleTimeoutMs: durationOrZero(raw.idleTimeout ?? DEFAULTS.idleTimeout, "--idle-timeout"),
       maxLifetimeMs: durationOrZero(raw.maxLifetime ?? DEFAULTS.maxLifetime, "--max-lifetime"),
@@ -134,7 +168,9 @@ const MAX_WORKERS = 256;
 function parseWorkers(value: unknown): number {
   const workers = String(value) === "auto" ? availableParallelism() : parseCount(value, "--workers", MAX_WORKERS, 1);
   if (workers > 1 && process.platform !== "linux") {
-    throw new UsageError(`--workers above 1 needs SO_REUSEPORT's load spreading, which only Linux has (this is ${process.platform})`);
+    throw new UsageError(
+      `--workers above 1 needs SO_REUSEPORT's load spreading, which only Linux has (this is ${process.platform})`,
+    );
   }
   return workers;
 }
@@ -161,11 +197,12 @@ function readQuotes(path: string): string[] {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new UsageError(`--quotes ${path} is not a regular file`);
-    if (stat.size > MAX_QUOTES_FILE) throw new UsageError(`--quotes ${path} is ${stat.size} bytes; at most ${MAX_QUOTES_FILE} are read`);
+    if (stat.size > MAX_QUOTES_FILE)
+      throw new UsageError(`--quotes ${path} is ${stat.size} bytes; at most ${MAX_QUOTES_FILE} are read`);
     // The file may grow after the stat: read one byte past the bound to see that it did.
     const buf = Buffer.alloc(MAX_QUOTES_FILE + 1);
     let got = 0;
-    for (let n; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
+    for (let n: number; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
     if (got > MAX_QUOTES_FILE) throw new UsageError(`--quotes ${path} is over ${MAX_QUOTES_FILE} bytes`);
     text = buf.subarray(0, got).toString("utf8");
   } catch (err) {
@@ -184,7 +221,11 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
   if (worker !== undefined) return serveAsWorker(opts, Number(worker), io);
   if (opts.workers > 1) {
     const ports = await choosePorts(opts);
-    return superviseWorkers({ workers: opts.workers, ports, log: opts.log, allow: opts.allow?.text, statsMs: opts.statsMs }, io, () => nextSignal());
+    return superviseWorkers(
+      { workers: opts.workers, ports, log: opts.log, allow: opts.allow?.text, statsMs: opts.statsMs },
+      io,
+      () => nextSignal(),
+    );
   }
   const log = new ServeLog(io, opts.log);
   const servers = await listen(opts, log, false);
@@ -220,7 +261,13 @@ async function serveAsWorker(opts: ServeOptions, index: number, io: Io): Promise
   const tell = (message: WorkerMessage) => process.send?.(message);
   process.on("SIGINT", () => {});
   const stop = nextSignal(["SIGTERM"]);
-  tell({ type: "listening", running: servers.running.map((r) => ({ protocol: r.protocol, listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })) })) });
+  tell({
+    type: "listening",
+    running: servers.running.map((r) => ({
+      protocol: r.protocol,
+      listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })),
+    })),
+  });
   const ticker = setInterval(() => tell({ type: "counters", counters: counters() }), opts.statsMs ?? WORKER_REPORT_MS);
   await stop;
   clearInterval(ticker);
@@ -233,7 +280,11 @@ async function serveAsWorker(opts: ServeOptions, index: number, io: Io): Promise
 }
 
 /** listen binds every service on every transport asked for, with the process's shared bounds, or none of them. */
-async function listen(opts: ServeOptions, log: ServeLog, reusePort: boolean): Promise<{ running: { protocol: string; listeners: Listener[] }[]; listeners: Listener[] }> {
+async function listen(
+  opts: ServeOptions,
+  log: ServeLog,
+  reusePort: boolean,
+): Promise<{ running: { protocol: string; listeners: Listener[] }[]; listeners: Listener[] }> {
   const running: { protocol: string; listeners: Listener[] }[] = [];
   // The bounds are the process's, not each listener's: serving more protocols must not multiply them.
   const output = new OutputBudget(opts.limits.maxOutput);
@@ -243,8 +294,19 @@ async function listen(opts: ServeOptions, log: ServeLog, reusePort: boolean): Pr
   try {
     for (const { protocol, port } of opts.services) {
       const listenOpts = {
-        host: opts.host, port, allow: opts.allow, udpRate: opts.udpRate, udpReplyRate: opts.udpReplyRate, udpExcess: opts.udpExcess,
-        limits: opts.limits, output, excess, sources, slots, onEvent: log.event, reusePort,
+        host: opts.host,
+        port,
+        allow: opts.allow,
+        udpRate: opts.udpRate,
+        udpReplyRate: opts.udpReplyRate,
+        udpExcess: opts.udpExcess,
+        limits: opts.limits,
+        output,
+        excess,
+        sources,
+        slots,
+        onEvent: log.event,
+        reusePort,
       };
       running.push({ protocol: protocol.name, listeners: await serveProtocol(protocol, opts.transports, listenOpts) });
     }
@@ -292,22 +354,60 @@ export function registerServe(cli: CAC, io: Io): void {
     .option("--tcp", "Serve TCP only")
     .option("--host <address>", "Address to bind (default: :: for all interfaces, IPv6 and IPv4)")
     .option("--port <port>", "Port to bind, 0 for any free port (default: the protocol's, 12000 for upper)")
-    .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", { default: DEFAULTS.protocol })
+    .option("--protocol <name[=port]>", "Protocol to serve, repeatable, each on its own port (see `upcat protocols`)", {
+      default: DEFAULTS.protocol,
+    })
     .option("--quotes <file>", "Quotes for qotd: one a line, or fortune's %-separated form")
     .option("--allow <cidr>", "Serve only these addresses, repeatable (others: no UDP reply, TCP closed at once)")
-    .option("--udp-reply-rate <n>", "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)", { default: DEFAULTS.udpReplyRate })
-    .option("--udp-rate <n>", "UDP replies larger than their request, per source prefix (/24, /56) a second (0: none)", { default: DEFAULTS.udpRate })
-    .option("--udp-excess <size>", "Bytes a second that UDP replies may add over their requests, all sources together (0: none)", { default: DEFAULTS.udpExcess })
-    .option("--max-connections <n>", "Open TCP connections at most; more are closed at once and counted", { default: DEFAULTS.maxConnections })
-    .option("--max-per-address <n>", "Open TCP connections per address (IPv4, IPv6 /64); more are closed at once (0: no cap)", { default: DEFAULTS.maxPerAddress })
-    .option("--idle-timeout <duration>", "Close a TCP connection where nothing moved for this long (0: never)", { default: DEFAULTS.idleTimeout })
-    .option("--max-lifetime <duration>", "Close a TCP connection open this long, however it trickles (0: never)", { default: DEFAULTS.maxLifetime })
-    .option("--max-pending <size>", "Output a slow reader may leave unsent before the server stops reading it", { default: DEFAULTS.maxPending })
-    .option("--max-output <size>", "Output queued for all slow readers together; past it, connections adding to it are not read", { default: DEFAULTS.maxOutput })
-    .option("--drain <duration>", "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)", { default: DEFAULTS.drain })
-    .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", { default: DEFAULTS.log })
+    .option(
+      "--udp-reply-rate <n>",
+      "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)",
+      { default: DEFAULTS.udpReplyRate },
+    )
+    .option(
+      "--udp-rate <n>",
+      "UDP replies larger than their request, per source prefix (/24, /56) a second (0: none)",
+      { default: DEFAULTS.udpRate },
+    )
+    .option(
+      "--udp-excess <size>",
+      "Bytes a second that UDP replies may add over their requests, all sources together (0: none)",
+      { default: DEFAULTS.udpExcess },
+    )
+    .option("--max-connections <n>", "Open TCP connections at most; more are closed at once and counted", {
+      default: DEFAULTS.maxConnections,
+    })
+    .option(
+      "--max-per-address <n>",
+      "Open TCP connections per address (IPv4, IPv6 /64); more are closed at once (0: no cap)",
+      { default: DEFAULTS.maxPerAddress },
+    )
+    .option("--idle-timeout <duration>", "Close a TCP connection where nothing moved for this long (0: never)", {
+      default: DEFAULTS.idleTimeout,
+    })
+    .option("--max-lifetime <duration>", "Close a TCP connection open this long, however it trickles (0: never)", {
+      default: DEFAULTS.maxLifetime,
+    })
+    .option("--max-pending <size>", "Output a slow reader may leave unsent before the server stops reading it", {
+      default: DEFAULTS.maxPending,
+    })
+    .option(
+      "--max-output <size>",
+      "Output queued for all slow readers together; past it, connections adding to it are not read",
+      { default: DEFAULTS.maxOutput },
+    )
+    .option(
+      "--drain <duration>",
+      "On SIGINT/SIGTERM, let connections finish for this long (a second signal: at once)",
+      { default: DEFAULTS.drain },
+    )
+    .option("--log <format>", "text: a ready line and a last line; json: one JSON object per event", {
+      default: DEFAULTS.log,
+    })
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
-    .option("--workers <n>", "Processes serving the same ports, one a core (auto: every core; Linux, SO_REUSEPORT)", { default: DEFAULTS.workers })
+    .option("--workers <n>", "Processes serving the same ports, one a core (auto: every core; Linux, SO_REUSEPORT)", {
+      default: DEFAULTS.workers,
+    })
     .option("--quiet", "Print nothing on stderr (wins over --log)")
     .example("  upcat serve                  # uppercase on udp and tcp port 12000")
     .example("  upcat serve --tcp --port 9000 --host 127.0.0.1")

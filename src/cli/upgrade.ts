@@ -1,4 +1,5 @@
-// `upcat upgrade [VERSION]`: replace this binary with a release's, verified against SHA256SUMS, or just say whether one is newer.
+// `upcat upgrade [VERSION]`: replace this binary with a release's, verified against SHA256SUMS, or just say whether one
+// is newer.
 import type { CAC } from "cac";
 import { UsageError } from "../errors.ts";
 import { UpgradeError } from "../upgrade/errors.ts";
@@ -19,7 +20,10 @@ function describe(o: Outcome): { line: string; status: number } {
     case "newer":
       return { line: `upcat ${o.wanted} is available (this is ${o.current}): run upcat upgrade`, status: 1 };
     case "would":
-      return { line: `would download ${o.url}, verify it against SHA256SUMS, run its --version and replace ${o.path} (${o.current} -> ${o.wanted})`, status: 0 };
+      return {
+        line: `would download ${o.url}, verify it against SHA256SUMS, run its --version and replace ${o.path} (${o.current} -> ${o.wanted})`,
+        status: 0,
+      };
     case "replaced":
       return { line: `upgraded ${o.path}: ${o.current} -> ${o.wanted}`, status: 0 };
   }
@@ -39,12 +43,14 @@ function meter(io: Io): ((received: number, total: number | undefined) => void) 
 }
 
 async function run(word: unknown, raw: Record<string, unknown>, io: Io): Promise<number> {
-  if (word !== undefined && raw.version !== undefined) throw new UsageError("give the release once: as VERSION or as --version");
+  if (word !== undefined && raw.version !== undefined)
+    throw new UsageError("give the release once: as VERSION or as --version");
   const version = word ?? raw.version;
   let asked: string | undefined;
   if (version !== undefined) {
     asked = parseVersion(String(version));
-    if (!asked) throw new UsageError(`invalid VERSION: "${String(version)}" (expected a release such as 0.3.0 or v0.3.0)`);
+    if (!asked)
+      throw new UsageError(`invalid VERSION: "${String(version)}" (expected a release such as 0.3.0 or v0.3.0)`);
   }
   if (raw.check && raw.dryRun) throw new UsageError("--check and --dry-run cannot be used together");
   const stallMs = parseDuration(raw.timeout ?? STALL_DEFAULT, "--timeout");
@@ -73,7 +79,10 @@ async function run(word: unknown, raw: Record<string, unknown>, io: Io): Promise
 
 export function registerUpgrade(cli: CAC, io: Io): void {
   cli
-    .command("upgrade [version]", "Replace this binary with the latest release (or VERSION), verified against SHA256SUMS")
+    .command(
+      "upgrade [version]",
+      "Replace this binary with the latest release (or VERSION), verified against SHA256SUMS",
+    )
     .option("--version <version>", "The release to install, newer or older: the same as VERSION")
     .option("--check", "Only say whether a newer release exists: exit 0 up to date, 1 newer")
     .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")

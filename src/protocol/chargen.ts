@@ -39,7 +39,8 @@ export const chargen: Protocol = {
     verify(reply) {
       if (reply.length === 0) return "no characters came";
       for (const b of reply) {
-        if ((b < FIRST || b >= FIRST + COUNT) && b !== 13 && b !== 10) return `byte 0x${b.toString(16)} is not in the chargen pattern`;
+        if ((b < FIRST || b >= FIRST + COUNT) && b !== 13 && b !== 10)
+          return `byte 0x${b.toString(16)} is not in the chargen pattern`;
       }
       return undefined;
     },

@@ -9,7 +9,10 @@ import { qotd } from "./qotd.ts";
 import { time } from "./time.ts";
 import { upper } from "./upper.ts";
 
-export const protocols = { upper, echo, discard, chargen, qotd: qotd(), daytime, time } satisfies Record<string, Protocol>;
+export const protocols = { upper, echo, discard, chargen, qotd: qotd(), daytime, time } satisfies Record<
+  string,
+  Protocol
+>;
 
 /** protocolNamed finds a protocol by name, or says which names exist. */
 export function protocolNamed(name: string): Protocol {

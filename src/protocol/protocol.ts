@@ -41,7 +41,10 @@ export interface ClientRole {
   readonly endless?: boolean;
   /** verify says what is wrong with `reply` as this protocol's answer to `sent`, or nothing when it is right. */
   verify(reply: Uint8Array, sent: Uint8Array): string | undefined;
-  /** show turns a whole reply into text for people (time: an ISO-8601 date); without it the bytes are printed as they are. */
+  /**
+   * show turns a whole reply into text for people (time: an ISO-8601 date); without it the bytes are printed as they
+   * are.
+   */
   show?(reply: Uint8Array): string;
 }
 

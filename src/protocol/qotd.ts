@@ -28,7 +28,8 @@ export function parseQuotes(text: string, source: string): string[] {
   if (quotes.length === 0) throw new UsageError(`${source} holds no quotes`);
   quotes.forEach((q, i) => {
     const size = Buffer.byteLength(q) + 2;
-    if (size > MAX_QUOTE) throw new UsageError(`quote ${i + 1} in ${source} is ${size} bytes with its CRLF; RFC 865 wants under 512`);
+    if (size > MAX_QUOTE)
+      throw new UsageError(`quote ${i + 1} in ${source} is ${size} bytes with its CRLF; RFC 865 wants under 512`);
   });
   return quotes;
 }
@@ -47,7 +48,12 @@ export function qotd(quotes: readonly string[] = BUILT_IN): Protocol {
     client: {
       speaksFirst: true,
       replies: true,
-      verify: (reply) => (reply.length === 0 ? "no quote came" : reply.length > MAX_QUOTE ? `the quote is ${reply.length} bytes, over RFC 865's 511` : undefined),
+      verify: (reply) =>
+        reply.length === 0
+          ? "no quote came"
+          : reply.length > MAX_QUOTE
+            ? `the quote is ${reply.length} bytes, over RFC 865's 511`
+            : undefined,
     },
   };
 }

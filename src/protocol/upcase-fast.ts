@@ -33,7 +33,11 @@ export function upcaseOwned(bytes: Uint8Array, stream: boolean): { out: Uint8Arr
       n = 2;
       cp = ((b0 & 0x1f) << 6) | (b1 & 0x3f);
     } else if (
-      b0 >= 0xe0 && b0 <= 0xef && i + 2 < to && (b1 & 0xc0) === 0x80 && (bytes[i + 2]! & 0xc0) === 0x80 &&
+      b0 >= 0xe0 &&
+      b0 <= 0xef &&
+      i + 2 < to &&
+      (b1 & 0xc0) === 0x80 &&
+      (bytes[i + 2]! & 0xc0) === 0x80 &&
       (b0 === 0xe0 ? b1 >= 0xa0 : b0 === 0xed ? b1 <= 0x9f : true)
     ) {
       n = 3;

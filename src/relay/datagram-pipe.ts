@@ -1,4 +1,5 @@
-// One direction of a UDP session: datagrams through stall, loss, duplication, reordering, delay and bandwidth, in that order, bounded.
+// One direction of a UDP session: datagrams through stall, loss, duplication, reordering, delay and bandwidth, in that
+// order, bounded.
 import type { OutputBudget } from "../transport/output-budget.ts";
 import type { DirectionFaults } from "./faults.ts";
 import type { Random } from "./random.ts";

@@ -1,4 +1,5 @@
-// Parses the relay's LISTEN and TARGET: one transport for both, a LISTEN port of 0 for any free port, a bare port for LISTEN.
+// Parses the relay's LISTEN and TARGET: one transport for both, a LISTEN port of 0 for any free port, a bare port for
+// LISTEN.
 import { UsageError } from "../errors.ts";
 import { ALL_INTERFACES } from "../transport/listener.ts";
 import { parseTarget, type Target } from "../transport/target.ts";
@@ -23,10 +24,14 @@ export function parseEnds(listenText: string, targetText: string): Ends {
   const listenScheme = SCHEME.exec(listenText)?.[1]?.toLowerCase() as Transport | undefined;
   const targetScheme = SCHEME.exec(targetText)?.[1]?.toLowerCase() as Transport | undefined;
   if (listenScheme && targetScheme && listenScheme !== targetScheme) {
-    throw new UsageError(`LISTEN is ${listenScheme} and TARGET is ${targetScheme}: a relay forwards one transport (give both the same scheme)`);
+    throw new UsageError(
+      `LISTEN is ${listenScheme} and TARGET is ${targetScheme}: a relay forwards one transport (give both the same scheme)`,
+    );
   }
   const transport = listenScheme ?? targetScheme ?? "tcp";
-  const listen = named("LISTEN", () => parseListen(/^\d+$/.test(listenText) ? `:${listenText}` : listenText, transport));
+  const listen = named("LISTEN", () =>
+    parseListen(/^\d+$/.test(listenText) ? `:${listenText}` : listenText, transport),
+  );
   const target = named("TARGET", () => parseTarget(targetText, { transport, host: "127.0.0.1" }));
   return { transport, listen, target };
 }

@@ -1,8 +1,17 @@
-// Reads the relay's fault options as typed (`--delay down:50ms±10ms`, `--loss 1%`, `--reset-after 64k`), once, strictly.
+// Reads the relay's fault options as typed (`--delay down:50ms±10ms`, `--loss 1%`, `--reset-after 64k`), once,
+// strictly.
 import { UsageError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
 import { parseCount, parseDuration, parseSize } from "../cli/option-values.ts";
-import { type After, DIRECTIONS, type Direction, type DirectionFaults, FAULT_TRANSPORTS, type FaultName, type Faults } from "./faults.ts";
+import {
+  type After,
+  DIRECTIONS,
+  type Direction,
+  type DirectionFaults,
+  FAULT_TRANSPORTS,
+  type FaultName,
+  type Faults,
+} from "./faults.ts";
 
 /** REORDER_MAX bounds --reorder's group: each session holds at most this many datagrams a direction for it. */
 export const REORDER_MAX = 64;
@@ -14,8 +23,14 @@ export type FaultOptionValues = Partial<Record<FaultName, unknown>>;
 
 /** OPTION names each fault's command-line option. */
 export const OPTION: Record<FaultName, string> = {
-  delay: "--delay", bandwidth: "--bandwidth", loss: "--loss", duplicate: "--duplicate", reorder: "--reorder", chunk: "--chunk",
-  resetAfter: "--reset-after", stallAfter: "--stall-after",
+  delay: "--delay",
+  bandwidth: "--bandwidth",
+  loss: "--loss",
+  duplicate: "--duplicate",
+  reorder: "--reorder",
+  chunk: "--chunk",
+  resetAfter: "--reset-after",
+  stallAfter: "--stall-after",
 };
 
 /** Each reader takes the value after any `up:`/`down:` prefix. */
@@ -41,7 +56,10 @@ export function parseFaults(raw: FaultOptionValues, transport: Transport, seed: 
     const given = raw[name];
     if (given === undefined || given === false) continue;
     const option = OPTION[name];
-    if (!FAULT_TRANSPORTS[name].includes(transport)) throw new UsageError(`${option} is for ${FAULT_TRANSPORTS[name].join(" and ").toUpperCase()} relays, not ${transport.toUpperCase()}${HINTS[name] ?? ""}`);
+    if (!FAULT_TRANSPORTS[name].includes(transport))
+      throw new UsageError(
+        `${option} is for ${FAULT_TRANSPORTS[name].join(" and ").toUpperCase()} relays, not ${transport.toUpperCase()}${HINTS[name] ?? ""}`,
+      );
     for (const item of Array.isArray(given) ? given : [given]) {
       // Every fault option takes a value (cac refuses a bare one): what is here is a word as typed.
       const text = String(item);
@@ -49,7 +67,8 @@ export function parseFaults(raw: FaultOptionValues, transport: Transport, seed: 
       const dirs: readonly Direction[] = prefix ? [prefix[1] as Direction] : DIRECTIONS;
       const value = READERS[name](prefix ? prefix[2]! : text, option);
       for (const dir of dirs) {
-        if (faults[dir][name] !== undefined) throw new UsageError(`${option} is given twice for ${dir} (aim each at one direction with up: or down:)`);
+        if (faults[dir][name] !== undefined)
+          throw new UsageError(`${option} is given twice for ${dir} (aim each at one direction with up: or down:)`);
         (faults[dir] as Record<FaultName, unknown>)[name] = value;
       }
     }
@@ -80,7 +99,8 @@ function readDelay(text: string, option: string): { ms: number; jitterMs: number
 function readPercent(text: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)%$/.exec(text);
   const p = match ? Number(match[1]) : NaN;
-  if (!(p >= 0 && p <= 100)) throw new UsageError(`invalid ${option} "${text}" (expected a percentage from 0% to 100%, e.g. 1% or 0.5%)`);
+  if (!(p >= 0 && p <= 100))
+    throw new UsageError(`invalid ${option} "${text}" (expected a percentage from 0% to 100%, e.g. 1% or 0.5%)`);
   return p / 100;
 }
 
@@ -98,7 +118,10 @@ function readChunk(text: string, option: string): number {
 function readAfter(text: string, option: string): After {
   // 0: at once (a target that resets or hangs as soon as it is reached).
   if (text === "0") return { bytes: 0 };
-  if (/^\d+(?:\.\d+)?m$/i.test(text)) throw new UsageError(`invalid ${option} "${text}": m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ${Number(text.slice(0, -1)) * 60}s)`);
+  if (/^\d+(?:\.\d+)?m$/i.test(text))
+    throw new UsageError(
+      `invalid ${option} "${text}": m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ${Number(text.slice(0, -1)) * 60}s)`,
+    );
   if (/^\d+(?:\.\d+)?(ms|s|h)$/.test(text)) return { ms: parseDuration(text, option) };
   if (/^\d+(?:\.\d+)?[a-z]*$/i.test(text)) return { bytes: parseSize(text, option) };
   throw new UsageError(`invalid ${option} "${text}" (expected a size such as 64k or a duration such as 2s)`);

@@ -1,4 +1,5 @@
-// The faults a relay applies, one set per direction: what they are, which transport takes which, and their names in logs.
+// The faults a relay applies, one set per direction: what they are, which transport takes which, and their names in
+// logs.
 import type { Transport } from "../transport/transport.ts";
 
 /** Direction is which way bytes go: up is client → target, down is target → client. */
@@ -24,7 +25,10 @@ export interface DirectionFaults {
   chunk?: number;
   /** resetAfter resets both sides (RST) once this much has gone this way, or this long after the open (TCP). */
   resetAfter?: After;
-  /** stallAfter stops forwarding this way (and, over TCP, stops reading the sender) once this much has gone, or this long after the open. */
+  /**
+   * stallAfter stops forwarding this way (and, over TCP, stops reading the sender) once this much has gone, or this
+   * long after the open.
+   */
   stallAfter?: After;
 }
 
@@ -54,7 +58,10 @@ export function noFaults(seed = 1): Faults {
   return { up: {}, down: {}, seed };
 }
 
-/** describeFaults names the faults in force, as the ready line and `--log json` show them: ["up delay 50ms±10ms", "down loss 1%"]. */
+/**
+ * describeFaults names the faults in force, as the ready line and `--log json` show them: ["up delay 50ms±10ms", "down
+ * loss 1%"].
+ */
 export function describeFaults(faults: Faults): string[] {
   const out: string[] = [];
   for (const dir of DIRECTIONS) {

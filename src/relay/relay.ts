@@ -24,9 +24,15 @@ export interface RelayOptions {
   target: Endpoint;
   /** allow, when set, is who may use the relay; others get nothing (UDP) or an immediate close (TCP). */
   allow?: AllowList;
-  /** limits: maxConnections (TCP connections or UDP sessions), idleTimeoutMs, maxPending (a direction's held bytes), maxOutput (all held bytes). */
+  /**
+   * limits: maxConnections (TCP connections or UDP sessions), idleTimeoutMs, maxPending (a direction's held bytes),
+   * maxOutput (all held bytes).
+   */
   limits?: Partial<Limits>;
-  /** connectTimeoutMs: a TCP target that has not accepted within this long counts as failed (ETIMEDOUT); 0: the kernel's own (about two minutes). */
+  /**
+   * connectTimeoutMs: a TCP target that has not accepted within this long counts as failed (ETIMEDOUT); 0: the kernel's
+   * own (about two minutes).
+   */
   connectTimeoutMs?: number;
   faults?: Faults;
   /** output, when set, is the held-bytes total shared with others; else one of the relay's own, of limits.maxOutput. */
@@ -48,7 +54,10 @@ export interface RelayClose {
   peer: string;
   port: number;
   target: string;
-  /** bytes_in came from the client, bytes_out went back to it; the _up/_down tallies are the relay's view of each direction. */
+  /**
+   * bytes_in came from the client, bytes_out went back to it; the _up/_down tallies are the relay's view of each
+   * direction.
+   */
   bytes_in: number;
   bytes_out: number;
   forwarded_up: number;
@@ -93,7 +102,12 @@ export function newRelayCounts(): RelayCounts {
   return {
     up: { received: 0, forwarded: 0, dropped: 0 },
     down: { received: 0, forwarded: 0, dropped: 0 },
-    targetFailed: 0, resets: 0, stalls: 0, duplicated: 0, reordered: 0, sessions: 0,
+    targetFailed: 0,
+    resets: 0,
+    stalls: 0,
+    duplicated: 0,
+    reordered: 0,
+    sessions: 0,
   };
 }
 

@@ -1,4 +1,5 @@
-// One direction of a relayed TCP connection: bytes from a source socket to a destination, with backpressure, half-close and that direction's faults.
+// One direction of a relayed TCP connection: bytes from a source socket to a destination, with backpressure, half-close
+// and that direction's faults.
 import type { Socket } from "bun";
 import type { OutputBudget } from "../transport/output-budget.ts";
 import type { Direction, DirectionFaults } from "./faults.ts";
@@ -27,7 +28,7 @@ export interface Tally {
  */
 export interface PipeOwner {
   /** source is the direction's sending socket, once there is one, to pause and resume. */
-  source(direction: Direction): Socket<any> | undefined;
+  source(direction: Direction): Socket<unknown> | undefined;
   /** reset is --reset-after firing: both sides get an RST. */
   reset(): void;
   /** stalled is --stall-after firing, for the log. */
@@ -48,7 +49,7 @@ interface Queued {
 /** StreamPipe moves bytes one way. push and end come from the source's handlers; pump from the destination's drain. */
 export class StreamPipe {
   /** dst is the receiving socket; until it connects, pushed bytes wait in the queue. */
-  dst: Socket<any> | undefined;
+  dst: Socket<unknown> | undefined;
   readonly tally: Tally = { received: 0, forwarded: 0, dropped: 0 };
   /** queued counts bytes held, on their way or delayed, against --max-pending and the --max-output total. */
   queued = 0;
@@ -64,7 +65,10 @@ export class StreamPipe {
   private lastAt = 0;
   /** nextFree is when --bandwidth lets the next byte go. */
   private nextFree = 0;
-  /** faultTimers are --reset-after and --stall-after's timers; pacer is the one that wakes pump for --delay, --bandwidth and --chunk. */
+  /**
+   * faultTimers are --reset-after and --stall-after's timers; pacer is the one that wakes pump for --delay, --bandwidth
+   * and --chunk.
+   */
   private readonly faultTimers: ReturnType<typeof setTimeout>[] = [];
   private pacer: ReturnType<typeof setTimeout> | undefined;
   private wake: (() => void) | undefined;
@@ -93,7 +97,7 @@ export class StreamPipe {
   push(chunk: Uint8Array): void {
     this.count("received", chunk.length);
     this.hooks.received(this.direction, chunk.length);
-    if (this.done || this.stalledNow || this.resetting) return void (this.count("dropped", chunk.length));
+    if (this.done || this.stalledNow || this.resetting) return void this.count("dropped", chunk.length);
     const cap = this.capAfter();
     if (cap !== undefined && chunk.length >= cap) {
       this.count("dropped", chunk.length - cap);
@@ -132,7 +136,8 @@ export class StreamPipe {
       if (due > now) return this.later(due - now);
       let size = head.bytes.length;
       if (f.chunk !== undefined) size = Math.min(size, f.chunk);
-      if (f.bandwidth !== undefined) size = Math.min(size, Math.max(1, Math.floor(f.bandwidth / PACE_SLICES_PER_SECOND)));
+      if (f.bandwidth !== undefined)
+        size = Math.min(size, Math.max(1, Math.floor(f.bandwidth / PACE_SLICES_PER_SECOND)));
       const piece = size === head.bytes.length ? head.bytes : head.bytes.subarray(0, size);
       const written = dst.write(piece);
       if (written < 0) return;
@@ -267,9 +272,12 @@ export class StreamPipe {
 
   private later(ms: number): void {
     this.waiting = true;
-    this.pacer = setTimeout(() => {
-      this.waiting = false;
-      this.pump();
-    }, Math.max(0, ms));
+    this.pacer = setTimeout(
+      () => {
+        this.waiting = false;
+        this.pump();
+      },
+      Math.max(0, ms),
+    );
   }
 }

@@ -1,4 +1,5 @@
-// The TCP relay: a connection to the target for each client, a pipe each way, half-close and resets passed on, the server's bounds applied.
+// The TCP relay: a connection to the target for each client, a pipe each way, half-close and resets passed on, the
+// server's bounds applied.
 import type { Socket, SocketHandler } from "bun";
 import { errnoCode } from "../errors.ts";
 import { hostPort, plainAddress } from "../transport/address.ts";
@@ -50,8 +51,24 @@ class Link implements PipeOwner {
   ) {
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
-    this.up = new StreamPipe("up", faults.up, () => randomFor(faults.seed, n, "up"), limits.maxPending, output, this, relay.up);
-    this.down = new StreamPipe("down", faults.down, () => randomFor(faults.seed, n, "down"), limits.maxPending, output, this, relay.down);
+    this.up = new StreamPipe(
+      "up",
+      faults.up,
+      () => randomFor(faults.seed, n, "up"),
+      limits.maxPending,
+      output,
+      this,
+      relay.up,
+    );
+    this.down = new StreamPipe(
+      "down",
+      faults.down,
+      () => randomFor(faults.seed, n, "down"),
+      limits.maxPending,
+      output,
+      this,
+      relay.down,
+    );
     this.down.dst = client;
   }
 
@@ -99,7 +116,10 @@ class Link implements PipeOwner {
     this.resetBoth("target");
   }
 
-  /** clientGone: the client's socket closed; a reset goes on to the target as a reset, a close as a FIN once the queue is out. */
+  /**
+   * clientGone: the client's socket closed; a reset goes on to the target as a reset, a close as a FIN once the queue
+   * is out.
+   */
   clientGone(err: unknown): void {
     this.clientClosed = true;
     if (err || this.reason) return this.resetBoth(this.reason ?? "reset", err);
@@ -109,7 +129,10 @@ class Link implements PipeOwner {
     this.settle();
   }
 
-  /** serverGone: the target's socket closed; a reset (or vanishing) resets the client, a close is a FIN once the queue is out. */
+  /**
+   * serverGone: the target's socket closed; a reset (or vanishing) resets the client, a close is a FIN once the queue
+   * is out.
+   */
   serverGone(err: unknown): void {
     this.serverClosed = true;
     // A close that follows our own reset or close says nothing new.
@@ -154,7 +177,7 @@ class Link implements PipeOwner {
 
   /** settle reports the link once both sockets are closed. */
   settle(): void {
-    if (this.reported || !this.clientClosed || !(this.serverClosed || !this.server && this.reason)) return;
+    if (this.reported || !this.clientClosed || !(this.serverClosed || (!this.server && this.reason))) return;
     this.reported = true;
     this.up.stop();
     this.down.stop();
@@ -162,12 +185,21 @@ class Link implements PipeOwner {
     links.delete(this);
     counters.open = links.size;
     opts.onEvent?.({
-      event: "close", transport: "tcp", peer: this.peer, port: this.port, target,
-      bytes_in: this.up.tally.received, bytes_out: this.down.tally.forwarded,
-      forwarded_up: this.up.tally.forwarded, forwarded_down: this.down.tally.forwarded,
-      dropped_up: this.up.tally.dropped, dropped_down: this.down.tally.dropped,
-      duration_ms: Date.now() - this.openedAt, reason: this.reason ?? "done",
-      ...(this.error ? { error: this.error } : {}), faults: faultNames,
+      event: "close",
+      transport: "tcp",
+      peer: this.peer,
+      port: this.port,
+      target,
+      bytes_in: this.up.tally.received,
+      bytes_out: this.down.tally.forwarded,
+      forwarded_up: this.up.tally.forwarded,
+      forwarded_down: this.down.tally.forwarded,
+      dropped_up: this.up.tally.dropped,
+      dropped_down: this.down.tally.dropped,
+      duration_ms: Date.now() - this.openedAt,
+      reason: this.reason ?? "done",
+      ...(this.error ? { error: this.error } : {}),
+      faults: faultNames,
       ...(this.stalledWays.length > 0 ? { stalled: this.stalledWays } : {}),
     });
   }
@@ -190,8 +222,16 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const faults = opts.faults ?? noFaults();
   const shared: Shared = {
-    opts, limits, faults, faultNames: describeFaults(faults), counters: newCounters(), relay: newRelayCounts(),
-    output: opts.output ?? new OutputBudget(limits.maxOutput), links: new Set(), target: hostPort(opts.target.host, opts.target.port), opened: 0,
+    opts,
+    limits,
+    faults,
+    faultNames: describeFaults(faults),
+    counters: newCounters(),
+    relay: newRelayCounts(),
+    output: opts.output ?? new OutputBudget(limits.maxOutput),
+    links: new Set(),
+    target: hostPort(opts.target.host, opts.target.port),
+    opened: 0,
   };
   const { counters, links } = shared;
   const limit = (sock: Socket<unknown>, peer: string) => {
@@ -219,7 +259,13 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
           counters.connections++;
           counters.open = links.size;
           opts.onEvent?.({ event: "open", transport: "tcp", peer, port: link.port });
-          Bun.connect<Link>({ hostname: opts.target.host, port: opts.target.port, allowHalfOpen: true, data: link, socket: TARGET_HANDLERS }).catch(() => {});
+          Bun.connect<Link>({
+            hostname: opts.target.host,
+            port: opts.target.port,
+            allowHalfOpen: true,
+            data: link,
+            socket: TARGET_HANDLERS,
+          }).catch(() => {});
         },
         data: (client, chunk) => client.data?.up.push(chunk),
         end: (client) => client.data?.up.end(),
@@ -232,7 +278,10 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
     }),
   );
   const timed = [limits.idleTimeoutMs, opts.connectTimeoutMs ?? 0].filter((ms) => ms > 0);
-  const sweeper = timed.length > 0 ? setInterval(() => sweep(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4))) : undefined;
+  const sweeper =
+    timed.length > 0
+      ? setInterval(() => sweep(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
+      : undefined;
   sweeper?.unref();
   return {
     transport: "tcp",
@@ -267,7 +316,13 @@ function sweep(shared: Shared): void {
     }
     if (idleMs <= 0 || now - link.lastActive < idleMs) continue;
     shared.counters.idleClosed++;
-    shared.opts.onEvent?.({ event: "limit", transport: "tcp", limit: "idle-timeout", peer: link.peer, port: link.port });
+    shared.opts.onEvent?.({
+      event: "limit",
+      transport: "tcp",
+      limit: "idle-timeout",
+      peer: link.peer,
+      port: link.port,
+    });
     link.close("idle");
   }
 }

@@ -1,4 +1,5 @@
-// The UDP relay: a session (a connected socket of its own towards the target) per client address and port, idle sessions closed, their number bounded.
+// The UDP relay: a session (a connected socket of its own towards the target) per client address and port, idle
+// sessions closed, their number bounded.
 import { isIPv6 } from "node:net";
 import { errnoCode } from "../errors.ts";
 import { hostPort, plainAddress } from "../transport/address.ts";
@@ -60,11 +61,25 @@ class Session {
   ) {
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
-    this.up = new DatagramPipe(faults.up, randomFor(faults.seed, n, "up"), limits.maxPending, output, (b) => this.toTarget(b), relay.up, relay, () =>
-      this.stalled.push("up stall-after"),
+    this.up = new DatagramPipe(
+      faults.up,
+      randomFor(faults.seed, n, "up"),
+      limits.maxPending,
+      output,
+      (b) => this.toTarget(b),
+      relay.up,
+      relay,
+      () => this.stalled.push("up stall-after"),
     );
-    this.down = new DatagramPipe(faults.down, randomFor(faults.seed, n, "down"), limits.maxPending, output, (b) => this.toClient(b), relay.down, relay, () =>
-      this.stalled.push("down stall-after"),
+    this.down = new DatagramPipe(
+      faults.down,
+      randomFor(faults.seed, n, "down"),
+      limits.maxPending,
+      output,
+      (b) => this.toClient(b),
+      relay.down,
+      relay,
+      () => this.stalled.push("down stall-after"),
     );
   }
 
@@ -117,7 +132,10 @@ class Session {
     for (const b of waiting) this.toTarget(b);
   }
 
-  /** targetError: the target refused (ICMP port unreachable) or cannot be reached: the session ends, and a next datagram starts afresh. */
+  /**
+   * targetError: the target refused (ICMP port unreachable) or cannot be reached: the session ends, and a next datagram
+   * starts afresh.
+   */
   targetError(err: unknown): void {
     if (this.closed) return;
     this.shared.relay.targetFailed++;
@@ -136,13 +154,23 @@ class Session {
     relay.sessions = sessions.size;
     this.shared.counters.open = sessions.size;
     opts.onEvent?.({
-      event: "close", transport: "udp", peer: this.peer, port: this.port, target,
-      bytes_in: this.bytesIn, bytes_out: this.bytesOut,
-      forwarded_up: this.up.tally.forwarded, forwarded_down: this.down.tally.forwarded,
-      dropped_up: this.up.tally.dropped, dropped_down: this.down.tally.dropped,
-      datagrams_in: this.up.tally.received, datagrams_out: this.down.tally.forwarded,
-      duration_ms: Date.now() - this.openedAt, reason,
-      ...(this.error ? { error: this.error } : {}), faults: faultNames,
+      event: "close",
+      transport: "udp",
+      peer: this.peer,
+      port: this.port,
+      target,
+      bytes_in: this.bytesIn,
+      bytes_out: this.bytesOut,
+      forwarded_up: this.up.tally.forwarded,
+      forwarded_down: this.down.tally.forwarded,
+      dropped_up: this.up.tally.dropped,
+      dropped_down: this.down.tally.dropped,
+      datagrams_in: this.up.tally.received,
+      datagrams_out: this.down.tally.forwarded,
+      duration_ms: Date.now() - this.openedAt,
+      reason,
+      ...(this.error ? { error: this.error } : {}),
+      faults: faultNames,
       ...(this.stalled.length > 0 ? { stalled: this.stalled } : {}),
     });
   }
@@ -153,9 +181,17 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const faults = opts.faults ?? noFaults();
   const shared: Shared = {
-    opts, limits, faults, faultNames: describeFaults(faults), counters: newCounters(), relay: newRelayCounts(),
-    output: opts.output ?? new OutputBudget(limits.maxOutput), sessions: new Map(), target: hostPort(opts.target.host, opts.target.port),
-    front: undefined, opened: 0,
+    opts,
+    limits,
+    faults,
+    faultNames: describeFaults(faults),
+    counters: newCounters(),
+    relay: newRelayCounts(),
+    output: opts.output ?? new OutputBudget(limits.maxOutput),
+    sessions: new Map(),
+    target: hostPort(opts.target.host, opts.target.port),
+    front: undefined,
+    opened: 0,
   };
   const { counters, sessions, relay } = shared;
   // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.

@@ -18,7 +18,11 @@ export function plainAddress(address: string): string {
  * resolveHost looks a host up through the system resolver (DNS, /etc/hosts), IPv4 first as the
  * textbook's AF_INET sockets do, keeping IPv6 addresses as fallbacks.
  */
-export async function resolveHost(host: string, transport: Transport, hint = "check the name, or use an IP address"): Promise<string[]> {
+export async function resolveHost(
+  host: string,
+  transport: Transport,
+  hint = "check the name, or use an IP address",
+): Promise<string[]> {
   if (isIP(host)) return [host];
   try {
     const found = await lookup(host, { all: true });

@@ -30,7 +30,9 @@ export function parseAllowList(items: readonly string[]): AllowList | undefined 
       throw new UsageError(`invalid --allow "${item}" (expected an address or CIDR, as in 10.0.0.0/8 or ::1/128)`);
     }
     if (hostBitsSet(bytes, prefix)) {
-      throw new UsageError(`invalid --allow "${item}": host bits are set after /${prefix} (did you mean ${networkOf(bytes, prefix)}/${prefix}?)`);
+      throw new UsageError(
+        `invalid --allow "${item}": host bits are set after /${prefix} (did you mean ${networkOf(bytes, prefix)}/${prefix}?)`,
+      );
     }
     list.addSubnet(address, prefix, bytes.length === 4 ? "ipv4" : "ipv6");
   }

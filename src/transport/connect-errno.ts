@@ -1,4 +1,5 @@
-// Asks the kernel why a TCP connect failed: Bun reports ECONNREFUSED for every failed connect, unreachable hosts and networks included.
+// Asks the kernel why a TCP connect failed: Bun reports ECONNREFUSED for every failed connect, unreachable hosts and
+// networks included.
 //
 // Bun.connect and node:net (Bun 1.4) both say ECONNREFUSED for EHOSTUNREACH and ENETUNREACH, whether
 // the kernel answered at once (an unreachable route, no route) or an ICMP error came back (REJECT

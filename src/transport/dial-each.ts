@@ -16,7 +16,12 @@ export function wrongAddress(err: unknown): boolean {
  * or an unreachable address (an IPv6 address on an IPv4-only path), or returns a result that `next`
  * says is one of those. Any other failure ends the loop: a timeout has spent the user's patience.
  */
-export async function dialEach<T>(host: string, transport: Transport, attempt: (address: string) => Promise<T>, next?: (result: T) => boolean): Promise<T> {
+export async function dialEach<T>(
+  host: string,
+  transport: Transport,
+  attempt: (address: string) => Promise<T>,
+  next?: (result: T) => boolean,
+): Promise<T> {
   const addresses = await resolveHost(host, transport);
   let last: { result: T } | { err: unknown } | undefined;
   for (const address of addresses) {

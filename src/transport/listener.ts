@@ -20,15 +20,26 @@ export interface ListenOptions {
   udpReplyRate?: number;
   /** udpExcess is how many bytes a second replies may add over their requests' sizes, all sources together. */
   udpExcess?: number;
-  /** excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's own. */
+  /**
+   * excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's
+   * own.
+   */
   excess?: ByteBudget;
-  /** sources, when set, are the per-prefix UDP buckets shared with the process's other listeners; else the listener's own. */
+  /**
+   * sources, when set, are the per-prefix UDP buckets shared with the process's other listeners; else the listener's
+   * own.
+   */
   sources?: SourceLimiter;
-  /** slots, when set, counts open TCP connections per address across the process's listeners; else the listener's own. */
+  /**
+   * slots, when set, counts open TCP connections per address across the process's listeners; else the listener's own.
+   */
   slots?: Map<string, number>;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
-  /** output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of limits.maxOutput. */
+  /**
+   * output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of
+   * limits.maxOutput.
+   */
   output?: OutputBudget;
   /** onEvent, when set, hears of each connection and each limit hit (for `--log json`). */
   onEvent?(event: ServerEvent): void;
@@ -74,7 +85,10 @@ export const DEFAULT_UDP_RATE = 10;
  */
 export const DEFAULT_UDP_REPLY_RATE = 1000;
 
-/** DEFAULT_UDP_EXCESS: bytes a second by which replies may outgrow their requests, all sources together (about 130 quotes). */
+/**
+ * DEFAULT_UDP_EXCESS: bytes a second by which replies may outgrow their requests, all sources together (about 130
+ * quotes).
+ */
 export const DEFAULT_UDP_EXCESS = 64 << 10;
 
 /** CloseReason says why a connection ended. */
@@ -86,7 +100,16 @@ export type LimitName = "max-connections" | "max-per-address" | "idle-timeout" |
 /** ServerEvent is one thing worth a log line: a connection's open or close, or a limit hit. */
 export type ServerEvent =
   | { event: "open"; transport: Transport; peer: string; port: number }
-  | { event: "close"; transport: Transport; peer: string; port: number; bytes_in: number; bytes_out: number; duration_ms: number; reason: CloseReason }
+  | {
+      event: "close";
+      transport: Transport;
+      peer: string;
+      port: number;
+      bytes_in: number;
+      bytes_out: number;
+      duration_ms: number;
+      reason: CloseReason;
+    }
   | { event: "limit"; transport: Transport; limit: LimitName; peer: string; port: number };
 
 /** Counters are what a server has seen and refused: counted, not logged one line each. */
@@ -137,8 +160,23 @@ export interface Listener {
 
 export function newCounters(): Counters {
   return {
-    connections: 0, open: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, denied: 0, rateLimited: 0, replyLimited: 0,
-    excessLimited: 0, reflected: 0, sendFailed: 0, overLimit: 0, perAddress: 0, idleClosed: 0, lifetimeClosed: 0, outputPaused: 0,
+    connections: 0,
+    open: 0,
+    datagramsIn: 0,
+    datagramsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    denied: 0,
+    rateLimited: 0,
+    replyLimited: 0,
+    excessLimited: 0,
+    reflected: 0,
+    sendFailed: 0,
+    overLimit: 0,
+    perAddress: 0,
+    idleClosed: 0,
+    lifetimeClosed: 0,
+    outputPaused: 0,
   };
 }
 
@@ -149,10 +187,16 @@ export const ALL_INTERFACES = "::";
  * bindOrExplain runs a bind and turns its failure into an error that says what to do. On a machine
  * without IPv6, binding "::" fails, and "0.0.0.0" (the textbook's '') is the fallback.
  */
-export async function bindOrExplain<T>(transport: Transport, opts: ListenOptions, bind: (host: string) => Promise<T> | T): Promise<T> {
+export async function bindOrExplain<T>(
+  transport: Transport,
+  opts: ListenOptions,
+  bind: (host: string) => Promise<T> | T,
+): Promise<T> {
   // A name is looked up first, through the resolver every client uses: Bun's own bind reports a name
   // it cannot resolve as ENOENT or ESRCH, which say nothing of a host.
-  const host = isIP(opts.host) ? opts.host : (await resolveHost(opts.host, transport, "give an address of this machine, or :: for all"))[0]!;
+  const host = isIP(opts.host)
+    ? opts.host
+    : (await resolveHost(opts.host, transport, "give an address of this machine, or :: for all"))[0]!;
   try {
     return await bind(host);
   } catch (err) {

@@ -27,7 +27,9 @@ export class OutputBudget {
     this.queued += bytes;
   }
 
-  /** release takes bytes off the total (written, or dropped with their connection) and wakes the paused once it is low. */
+  /**
+   * release takes bytes off the total (written, or dropped with their connection) and wakes the paused once it is low.
+   */
   release(bytes: number): void {
     this.queued -= bytes;
     if (this.sleepers.size > 0 && this.low) {

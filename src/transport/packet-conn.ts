@@ -12,7 +12,11 @@ type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
 export class PacketConn {
   private readonly where: string;
   private readonly inbox: Uint8Array[] = [];
-  private receiver?: { resolve(bytes: Uint8Array | null): void; reject(err: unknown): void; timer: ReturnType<typeof setTimeout> };
+  private receiver?: {
+    resolve(bytes: Uint8Array | null): void;
+    reject(err: unknown): void;
+    timer: ReturnType<typeof setTimeout>;
+  };
   private failure?: NetError;
   private socket?: UdpSocket;
 

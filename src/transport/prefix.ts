@@ -1,4 +1,5 @@
-// IP addresses as numbers: the prefix a datagram's source belongs to, and an address's bits, read without allocating where it is hot.
+// IP addresses as numbers: the prefix a datagram's source belongs to, and an address's bits, read without allocating
+// where it is hot.
 import { plainAddress } from "./address.ts";
 
 /**
@@ -8,7 +9,8 @@ import { plainAddress } from "./address.ts";
  * It runs for every datagram, so IPv4 is read digit by digit, with no split and no slice.
  */
 export function sourcePrefix(address: string): number | string {
-  const start = address.charCodeAt(0) === 58 /* ":" */ && address.startsWith("::ffff:") && address.indexOf(".") > 0 ? 7 : 0;
+  const start =
+    address.charCodeAt(0) === 58 /* ":" */ && address.startsWith("::ffff:") && address.indexOf(".") > 0 ? 7 : 0;
   let key = 0;
   let octet = 0;
   for (let i = start; i < address.length; i++) {
@@ -25,7 +27,9 @@ export function sourcePrefix(address: string): number | string {
   return `${groups[0]}:${groups[1]}:${groups[2]}:${groups[3]! >> 8}`;
 }
 
-/** addressKey is the key for "one address" on a TCP server: an IPv4 address, or an IPv6 /64 (what one host is given). */
+/**
+ * addressKey is the key for "one address" on a TCP server: an IPv4 address, or an IPv6 /64 (what one host is given).
+ */
 export function addressKey(address: string): string {
   if (address.includes(".")) return plainAddress(address);
   const groups = ipv6Groups(address);

@@ -1,4 +1,5 @@
-// Token buckets per source prefix and one for everyone: how a UDP server stays useless as a weapon and cannot be looped.
+// Token buckets per source prefix and one for everyone: how a UDP server stays useless as a weapon and cannot be
+// looped.
 
 /** MAX_SOURCES bounds the table; a flood from forged addresses must not grow memory without end. */
 export const MAX_SOURCES = 65_536;

@@ -9,9 +9,14 @@
  * sources US-CERT TA14-017A and later amplification reports list). Clients use ephemeral source ports,
  * so refusing these costs a real client almost nothing.
  */
-export const SERVICE_PORTS_ABOVE_1023 = [1434, 1900, 3283, 3478, 3702, 5060, 5351, 5353, 5683, 10001, 11211, 12000, 17185, 26000, 27015, 27960, 32414, 33848] as const;
+export const SERVICE_PORTS_ABOVE_1023 = [
+  1434, 1900, 3283, 3478, 3702, 5060, 5351, 5353, 5683, 10001, 11211, 12000, 17185, 26000, 27015, 27960, 32414, 33848,
+] as const;
 
-/** FIRST_CLIENT_PORT: every port below it is a privileged service's (DNS 53, NTP 123, SNMP 161, chargen 19 ...), never a client's. */
+/**
+ * FIRST_CLIENT_PORT: every port below it is a privileged service's (DNS 53, NTP 123, SNMP 161, chargen 19 ...), never a
+ * client's.
+ */
 export const FIRST_CLIENT_PORT = 1024;
 
 /**

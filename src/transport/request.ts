@@ -27,7 +27,10 @@ export interface RequestResult {
   readonly attempts: number;
 }
 
-/** request sends the payload and resolves once the whole reply is in: one datagram, or the stream up to the server's close. */
+/**
+ * request sends the payload and resolves once the whole reply is in: one datagram, or the stream up to the server's
+ * close.
+ */
 export async function request(target: Target, payload: Uint8Array, opts: RequestOptions): Promise<RequestResult> {
   if (target.transport === "udp") {
     const reply = await udpRequest(target, payload, { ...opts, expectReply: opts.role?.replies });
@@ -37,7 +40,12 @@ export async function request(target: Target, payload: Uint8Array, opts: Request
   const reply = await tcpRequest(target, payload, { ...opts, halfClose: !opts.role?.endless });
   // A server of a protocol that answers closed without a word: it refused us (a full server) or fell over.
   if (reply.bytes === 0 && opts.role?.replies && (payload.length > 0 || opts.role.speaksFirst) && opts.maxBytes !== 0) {
-    throw new NetError("read", "tcp", hostPort(reply.address, target.port), "connection closed by peer without a reply");
+    throw new NetError(
+      "read",
+      "tcp",
+      hostPort(reply.address, target.port),
+      "connection closed by peer without a reply",
+    );
   }
   return { ...reply, attempts: 1 };
 }

@@ -19,7 +19,11 @@ const SAME_PORT_TRIES = 64;
  * serveProtocol binds every transport asked for, or none: if one bind fails, the ones already
  * bound are stopped and the error goes up. With port 0, every transport gets the same port number.
  */
-export async function serveProtocol(protocol: Protocol, transports: readonly Transport[], opts: ListenOptions): Promise<Listener[]> {
+export async function serveProtocol(
+  protocol: Protocol,
+  transports: readonly Transport[],
+  opts: ListenOptions,
+): Promise<Listener[]> {
   if (opts.port !== 0 || transports.length < 2) return bindAll(protocol, transports, opts, () => opts.port);
   for (let attempt = 1; ; attempt++) {
     try {

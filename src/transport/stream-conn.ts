@@ -42,7 +42,12 @@ export class StreamConn {
   private readonly where: string;
   private readonly out = new WriteQueue();
   private readonly inbox: Uint8Array[] = [];
-  private reader?: { resolve(chunk: Uint8Array | null): void; reject(err: unknown): void; timer?: ReturnType<typeof setTimeout>; timeoutMs?: number };
+  private reader?: {
+    resolve(chunk: Uint8Array | null): void;
+    reject(err: unknown): void;
+    timer?: ReturnType<typeof setTimeout>;
+    timeoutMs?: number;
+  };
   private readTimeoutMs?: number;
   private flushed: (() => void)[] = [];
   private writeFailed: ((err: unknown) => void)[] = [];
@@ -73,7 +78,8 @@ export class StreamConn {
    */
   write(bytes: Uint8Array, timeoutMs?: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.out.write(this.sock, bytes) < 0) return Promise.reject(this.broken("write", new Error("connection closed"), "EPIPE"));
+    if (this.out.write(this.sock, bytes) < 0)
+      return Promise.reject(this.broken("write", new Error("connection closed"), "EPIPE"));
     if (this.out.queued === 0) return DONE;
     this.lastMoved = performance.now();
     return new Promise<void>((resolve, reject) => {
@@ -141,7 +147,9 @@ export class StreamConn {
       if (idle < ms) return void (reader.timer = setTimeout(check, ms - idle));
       if (this.reader !== reader) return;
       this.reader = undefined;
-      reader.reject(new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${ms}ms`, "ETIMEDOUT"));
+      reader.reject(
+        new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${ms}ms`, "ETIMEDOUT"),
+      );
     };
     reader.timer = setTimeout(check, ms);
   }
@@ -219,7 +227,9 @@ export class StreamConn {
   }
 }
 
-/** dialStream connects to one address (an IP literal) and resolves once the connection, and any TLS handshake, is up. */
+/**
+ * dialStream connects to one address (an IP literal) and resolves once the connection, and any TLS handshake, is up.
+ */
 export function dialStream(address: string, port: number, opts: DialStreamOptions): Promise<StreamConn> {
   const where = hostPort(address, port);
   const started = performance.now();
@@ -246,7 +256,15 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
       port,
       // The peer's FIN ends its output, not ours: a request may still be going out.
       allowHalfOpen: true,
-      ...(opts.tls ? { tls: { rejectUnauthorized: false, serverName: opts.tls.serverName, ...(opts.tls.ca ? { ca: opts.tls.ca } : {}) } } : {}),
+      ...(opts.tls
+        ? {
+            tls: {
+              rejectUnauthorized: false,
+              serverName: opts.tls.serverName,
+              ...(opts.tls.ca ? { ca: opts.tls.ca } : {}),
+            },
+          }
+        : {}),
       socket: {
         open(sock) {
           socket = sock;
@@ -256,7 +274,12 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
         },
         handshake(sock, success, authError) {
           if (settled || !sock.data) return;
-          sock.data.tls = { success, authError, certificate: sock.getPeerX509Certificate?.(), version: sock.getTLSVersion?.() ?? null };
+          sock.data.tls = {
+            success,
+            authError,
+            certificate: sock.getPeerX509Certificate?.(),
+            version: sock.getTLSVersion?.() ?? null,
+          };
           settle(undefined, sock.data);
         },
         data(sock, chunk) {
@@ -267,7 +290,8 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
         },
         end(sock) {
           // EOF: not an errno, the peer's clean close before the connection (a TLS handshake) was up.
-          if (!settled) return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "EOF"));
+          if (!settled)
+            return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "EOF"));
           sock.data?.ended();
         },
         // Bun hands a reset to close, not to error.

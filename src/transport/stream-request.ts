@@ -20,8 +20,15 @@ export interface StreamRequestResult {
   readonly address: string;
 }
 
-/** streamRequest connects, writes every chunk of `input` (waiting while the kernel is full), half-closes at its end, and reads to the server's close. */
-export function streamRequest(target: Target, input: AsyncIterable<Uint8Array>, opts: StreamRequestOptions): Promise<StreamRequestResult> {
+/**
+ * streamRequest connects, writes every chunk of `input` (waiting while the kernel is full), half-closes at its end, and
+ * reads to the server's close.
+ */
+export function streamRequest(
+  target: Target,
+  input: AsyncIterable<Uint8Array>,
+  opts: StreamRequestOptions,
+): Promise<StreamRequestResult> {
   return dialEach(target.host, "tcp", async (address) => {
     const conn = await dialStream(address, target.port, { timeoutMs: opts.timeoutMs });
     const where = hostPort(address, target.port);
@@ -35,7 +42,8 @@ export function streamRequest(target: Target, input: AsyncIterable<Uint8Array>, 
       readDone = true;
     })();
     // A server that closes before it has taken the whole request has not answered it.
-    const closedEarly = () => new NetError("write", "tcp", where, "connection closed by peer before the request was sent", "EPIPE");
+    const closedEarly = () =>
+      new NetError("write", "tcp", where, "connection closed by peer before the request was sent", "EPIPE");
     const serverGone = reading.then(() => {
       throw closedEarly();
     });

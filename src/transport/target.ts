@@ -22,7 +22,10 @@ export interface TargetDefaults {
 const SCHEME = /^(tcp|udp):\/\/(.*)$/i;
 const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/;
 
-/** parsePort reads a port number exactly as written (no sign, no spaces); `allowZero` is for servers, where 0 means any free port. */
+/**
+ * parsePort reads a port number exactly as written (no sign, no spaces); `allowZero` is for servers, where 0 means any
+ * free port.
+ */
 export function parsePort(text: string | number, allowZero = false): number {
   const min = allowZero ? 0 : 1;
   const port = portValue(String(text), min);
@@ -77,7 +80,7 @@ export function parseTarget(text: string, defaults: TargetDefaults): Target {
     if (defaults.port === undefined) bad(text, "missing port");
     port = defaults.port;
   } else if (portText === "") {
-    bad(text, "missing port after \":\"");
+    bad(text, 'missing port after ":"');
   } else {
     port = portValue(portText, 1) ?? bad(text, `port "${portText}" is not a number from 1 to 65535`);
   }

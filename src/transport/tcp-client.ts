@@ -10,7 +10,10 @@ export interface TcpRequestOptions {
   timeoutMs: number;
   /** onData receives the reply as it arrives. */
   onData(chunk: Uint8Array): void;
-  /** halfClose: send FIN after the payload (the default); a server that talks until the client goes (chargen) must not get one. */
+  /**
+   * halfClose: send FIN after the payload (the default); a server that talks until the client goes (chargen) must not
+   * get one.
+   */
   halfClose?: boolean;
   /** maxBytes ends the exchange, from our side, once this much has arrived. */
   maxBytes?: number;
@@ -31,7 +34,12 @@ export function tcpRequest(target: Target, payload: Uint8Array, opts: TcpRequest
   return dialEach(target.host, "tcp", (address) => converse(address, target.port, payload, opts));
 }
 
-async function converse(address: string, port: number, payload: Uint8Array, opts: TcpRequestOptions): Promise<StreamReply> {
+async function converse(
+  address: string,
+  port: number,
+  payload: Uint8Array,
+  opts: TcpRequestOptions,
+): Promise<StreamReply> {
   const conn = await dialStream(address, port, { timeoutMs: opts.timeoutMs });
   const sentAt = performance.now();
   const max = opts.maxBytes ?? Infinity;
@@ -47,7 +55,14 @@ async function converse(address: string, port: number, payload: Uint8Array, opts
       const chunk = await conn.read(opts.timeoutMs);
       if (chunk === null) {
         // A server that closes before it has taken the whole request has not answered it.
-        if (conn.pendingBytes > 0) throw new NetError("write", "tcp", hostPort(address, port), "connection closed by peer before the request was sent", "EPIPE");
+        if (conn.pendingBytes > 0)
+          throw new NetError(
+            "write",
+            "tcp",
+            hostPort(address, port),
+            "connection closed by peer before the request was sent",
+            "EPIPE",
+          );
         break;
       }
       firstByteAt ??= performance.now();

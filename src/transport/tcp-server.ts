@@ -2,7 +2,17 @@
 import type { Socket } from "bun";
 import type { Protocol, StreamSession } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
-import { bindOrExplain, DEFAULT_LIMITS, newCounters, type CloseReason, type Counters, type LimitName, type Limits, type Listener, type ListenOptions } from "./listener.ts";
+import {
+  bindOrExplain,
+  DEFAULT_LIMITS,
+  newCounters,
+  type CloseReason,
+  type Counters,
+  type LimitName,
+  type Limits,
+  type Listener,
+  type ListenOptions,
+} from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
 import { addressKey } from "./prefix.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -96,8 +106,20 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           const now = Date.now();
           const session = protocol.stream({ transport: "tcp", address: peer, port: sock.remotePort });
           const conn: Connection = {
-            server: state, session, peer, key, port: sock.remotePort, openedAt: now, lastActive: now,
-            bytesIn: 0, bytesOut: 0, out: new WriteQueue(), paused: false, closing: false, closed: false, counted: false,
+            server: state,
+            session,
+            peer,
+            key,
+            port: sock.remotePort,
+            openedAt: now,
+            lastActive: now,
+            bytesIn: 0,
+            bytesOut: 0,
+            out: new WriteQueue(),
+            paused: false,
+            closing: false,
+            closed: false,
+            counted: false,
           };
           sock.data = conn;
           connections.add(sock);
@@ -139,8 +161,14 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           counters.open = connections.size;
           forget(state, conn);
           onEvent?.({
-            event: "close", transport: "tcp", peer: conn.peer, port: conn.port, bytes_in: conn.bytesIn, bytes_out: conn.bytesOut,
-            duration_ms: Date.now() - conn.openedAt, reason: conn.reason ?? (err || conn.out.queued > 0 ? "reset" : "done"),
+            event: "close",
+            transport: "tcp",
+            peer: conn.peer,
+            port: conn.port,
+            bytes_in: conn.bytesIn,
+            bytes_out: conn.bytesOut,
+            duration_ms: Date.now() - conn.openedAt,
+            reason: conn.reason ?? (err || conn.out.queued > 0 ? "reset" : "done"),
           });
         },
         // A reset from one client concerns that connection only.
@@ -149,7 +177,10 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     }),
   );
   const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
-  const sweeper = timed.length > 0 ? setInterval(() => closeExpired(state), Math.min(1000, Math.max(10, Math.min(...timed) / 4))) : undefined;
+  const sweeper =
+    timed.length > 0
+      ? setInterval(() => closeExpired(state), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
+      : undefined;
   sweeper?.unref();
   return {
     transport: "tcp",
@@ -194,7 +225,13 @@ function closeExpired(state: ServerState): void {
       conn.reason = "lifetime";
       state.counters.lifetimeClosed++;
     } else continue;
-    state.onEvent?.({ event: "limit", transport: "tcp", limit: conn.reason === "idle" ? "idle-timeout" : "max-lifetime", peer: conn.peer, port: conn.port });
+    state.onEvent?.({
+      event: "limit",
+      transport: "tcp",
+      limit: conn.reason === "idle" ? "idle-timeout" : "max-lifetime",
+      peer: conn.peer,
+      port: conn.port,
+    });
     // Output that the peer will not read would hold a graceful close open: reset instead.
     if (conn.out.queued > 0) sock.terminate();
     else sock.end();

@@ -8,5 +8,8 @@ export const MAX_DATAGRAM = 65507;
 
 /** checkDatagram refuses a message no UDP datagram can carry, before anything is sent. */
 export function checkDatagram(length: number): void {
-  if (length > MAX_DATAGRAM) throw new UsageError(`message is ${length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM} (use --tcp for more)`);
+  if (length > MAX_DATAGRAM)
+    throw new UsageError(
+      `message is ${length} bytes; a UDP datagram carries at most ${MAX_DATAGRAM} (use --tcp for more)`,
+    );
 }

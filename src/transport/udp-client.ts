@@ -23,7 +23,9 @@ export interface Reply {
   readonly attempts: number;
 }
 
-/** udpRequest sends one datagram and waits for one reply, sending again after each timeout, as a DNS stub resolver does. */
+/**
+ * udpRequest sends one datagram and waits for one reply, sending again after each timeout, as a DNS stub resolver does.
+ */
 export async function udpRequest(target: Target, payload: Uint8Array, opts: UdpRequestOptions): Promise<Reply> {
   checkDatagram(payload.length);
   return dialEach(target.host, "udp", (address) => exchange(address, target.port, payload, opts));
@@ -40,7 +42,13 @@ async function exchange(address: string, port: number, payload: Uint8Array, opts
       if (bytes) return { bytes, rttMs: performance.now() - sentAt, address, attempts };
     }
     const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
-    throw new NetError("read", "udp", hostPort(address, port), `no reply after ${tries} of ${opts.timeoutMs}ms`, "ETIMEDOUT");
+    throw new NetError(
+      "read",
+      "udp",
+      hostPort(address, port),
+      `no reply after ${tries} of ${opts.timeoutMs}ms`,
+      "ETIMEDOUT",
+    );
   } finally {
     conn.close();
   }

@@ -1,7 +1,16 @@
 // The datagram adapter, server side: any Protocol's datagram side as a UDP server.
 import type { Protocol } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
-import { bindOrExplain, DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE, newCounters, type Counters, type Listener, type ListenOptions } from "./listener.ts";
+import {
+  bindOrExplain,
+  DEFAULT_UDP_EXCESS,
+  DEFAULT_UDP_RATE,
+  DEFAULT_UDP_REPLY_RATE,
+  newCounters,
+  type Counters,
+  type Listener,
+  type ListenOptions,
+} from "./listener.ts";
 import { sourcePrefix } from "./prefix.ts";
 import { ByteBudget, GO, OVER_REPLIES, SourceLimiter } from "./rate-limit.ts";
 import { isUnanswerable, markServed, unmarkServed } from "./reflection.ts";
@@ -24,7 +33,8 @@ interface DatagramSocket {
  */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
-  const limiter = opts.sources ?? new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
+  const limiter =
+    opts.sources ?? new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
   const excess = opts.excess ?? new ByteBudget(opts.udpExcess ?? DEFAULT_UDP_EXCESS);
   let outbox: Packets = [];
   const flush = (sock: DatagramSocket) => {
@@ -114,11 +124,15 @@ function sendAll(sock: DatagramSocket, batch: Packets, counters: Counters): void
   }
 }
 
-/** sendAlone sends one datagram of a batch, twice at most: the first try may only have collected another peer's error. */
+/**
+ * sendAlone sends one datagram of a batch, twice at most: the first try may only have collected another peer's error.
+ */
 function sendAlone(sock: DatagramSocket, batch: Packets, i: number): "sent" | "failed" | "full" {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      return sock.send(batch[i * 3] as Uint8Array, batch[i * 3 + 1] as number, batch[i * 3 + 2] as string) ? "sent" : "full";
+      return sock.send(batch[i * 3] as Uint8Array, batch[i * 3 + 1] as number, batch[i * 3 + 2] as string)
+        ? "sent"
+        : "full";
     } catch {}
   }
   return "failed";

@@ -19,8 +19,15 @@ export interface UdpWindowOptions {
 /** AHEAD bounds the replies held for printing behind one slow request, so memory stays bounded. */
 const AHEAD = 4096;
 
-/** udpWindow sends every request of `requests` and hands the replies over in order; it throws at the first request that gets no reply. */
-export async function udpWindow(target: Target, requests: AsyncIterable<Uint8Array>, opts: UdpWindowOptions): Promise<void> {
+/**
+ * udpWindow sends every request of `requests` and hands the replies over in order; it throws at the first request that
+ * gets no reply.
+ */
+export async function udpWindow(
+  target: Target,
+  requests: AsyncIterable<Uint8Array>,
+  opts: UdpWindowOptions,
+): Promise<void> {
   const [address] = await resolveHost(target.host, "udp");
   const input = requests[Symbol.asyncIterator]();
   const replies = new Map<number, Uint8Array>();
@@ -44,7 +51,13 @@ export async function udpWindow(target: Target, requests: AsyncIterable<Uint8Arr
       if (reply) return reply;
     }
     const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
-    throw new NetError("read", "udp", hostPort(address!, target.port), `no reply after ${tries} of ${opts.timeoutMs}ms`, "ETIMEDOUT");
+    throw new NetError(
+      "read",
+      "udp",
+      hostPort(address!, target.port),
+      `no reply after ${tries} of ${opts.timeoutMs}ms`,
+      "ETIMEDOUT",
+    );
   };
   const slot = async () => {
     const conn = await dialPacket(address!, target.port);

@@ -21,7 +21,10 @@ function why(err: unknown): string {
 async function get(url: string, stallMs: number): Promise<{ res: Response; chunks: () => AsyncGenerator<Uint8Array> }> {
   const abort = new AbortController();
   let timer = setTimeout(() => abort.abort(), stallMs);
-  const stalled = () => new UpgradeError(`download ${url}: no data for ${stallMs / 1000}s (the server stalled; try again, or raise --timeout)`);
+  const stalled = () =>
+    new UpgradeError(
+      `download ${url}: no data for ${stallMs / 1000}s (the server stalled; try again, or raise --timeout)`,
+    );
   let res: Response;
   try {
     res = await fetch(url, { signal: abort.signal, redirect: "follow" });
@@ -76,10 +79,18 @@ export interface Downloaded {
   sha256: string;
 }
 
-/** downloadTo streams url into file, hashing as it writes; fails on a 404, a stall or fewer bytes than Content-Length. */
-export async function downloadTo(url: string, file: FileHandle, stallMs: number, progress?: Progress): Promise<Downloaded> {
+/**
+ * downloadTo streams url into file, hashing as it writes; fails on a 404, a stall or fewer bytes than Content-Length.
+ */
+export async function downloadTo(
+  url: string,
+  file: FileHandle,
+  stallMs: number,
+  progress?: Progress,
+): Promise<Downloaded> {
   const { res, chunks } = await get(url, stallMs);
-  if (res.status === 404) throw new UpgradeError(`download ${url}: not found (HTTP 404): this release has no such asset`);
+  if (res.status === 404)
+    throw new UpgradeError(`download ${url}: not found (HTTP 404): this release has no such asset`);
   if (!res.ok) throw new UpgradeError(`download ${url}: HTTP ${res.status} ${res.statusText}`.trimEnd());
   const header = res.headers.get("content-length");
   const total = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
@@ -91,6 +102,7 @@ export async function downloadTo(url: string, file: FileHandle, stallMs: number,
     size += chunk.length;
     progress?.(size, total);
   }
-  if (total !== undefined && size !== total) throw new UpgradeError(`download ${url}: got ${size} of ${total} bytes (the download was cut short; try again)`);
+  if (total !== undefined && size !== total)
+    throw new UpgradeError(`download ${url}: got ${size} of ${total} bytes (the download was cut short; try again)`);
   return { size, sha256: hasher.digest("hex") };
 }

@@ -7,24 +7,37 @@ import { UpgradeError } from "./errors.ts";
 /** DPKG_QUERY answers which Debian package installed a file, without reading dpkg's private database. */
 const DPKG_QUERY = "/usr/bin/dpkg-query";
 
-/** ownedBy says which package installed path, and how to upgrade it, if one did: upgrade must not replace a file a package manager owns. */
+/**
+ * ownedBy says which package installed path, and how to upgrade it, if one did: upgrade must not replace a file a
+ * package manager owns.
+ */
 export function ownedBy(path: string, query = DPKG_QUERY): string | undefined {
   if (!existsSync(query)) return undefined;
   const r = Bun.spawnSync([query, "--search", "--", path], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
   if (r.exitCode !== 0) return undefined;
   // "upcat: /usr/bin/upcat"; a diverted file's line starts "diversion by", which is not an owner.
-  const line = r.stdout.toString().split("\n").find((l) => l.endsWith(`: ${path}`) && !l.startsWith("diversion "));
+  const line = r.stdout
+    .toString()
+    .split("\n")
+    .find((l) => l.endsWith(`: ${path}`) && !l.startsWith("diversion "));
   const name = line?.slice(0, line.indexOf(":"));
-  return name ? `the Debian package ${name}: upgrade it with apt (apt install --only-upgrade ${name}) or dpkg -i` : undefined;
+  return name
+    ? `the Debian package ${name}: upgrade it with apt (apt install --only-upgrade ${name}) or dpkg -i`
+    : undefined;
 }
 
-/** installedPath is the file to replace: the real file behind this executable, so a symlink on PATH keeps pointing at it. */
+/**
+ * installedPath is the file to replace: the real file behind this executable, so a symlink on PATH keeps pointing at
+ * it.
+ */
 export function installedPath(execPath = process.execPath): string {
   try {
     return realpathSync(execPath);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    throw new UpgradeError(`cannot find the file of this binary, ${execPath} (${code ?? String(err)}): reinstall with install.sh`);
+    throw new UpgradeError(
+      `cannot find the file of this binary, ${execPath} (${code ?? String(err)}): reinstall with install.sh`,
+    );
   }
 }
 
@@ -34,7 +47,9 @@ export interface Staged {
   file: FileHandle;
 }
 
-/** stage creates the temporary file beside target before anything is downloaded, so an unwritable folder fails first. */
+/**
+ * stage creates the temporary file beside target before anything is downloaded, so an unwritable folder fails first.
+ */
 export async function stage(target: string): Promise<Staged> {
   // Windows runs a file by its extension, so the staged name keeps .exe at its end.
   const name = basename(target);
@@ -77,16 +92,25 @@ export async function discard(staged: Staged): Promise<void> {
 export async function tryBinary(path: string, version: string, timeoutMs = 30_000): Promise<void> {
   let proc: ReturnType<typeof Bun.spawn>;
   try {
-    proc = Bun.spawn([path, "--version"], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    proc = Bun.spawn([path, "--version"], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
   } catch (err) {
-    throw new UpgradeError(`the downloaded binary does not start on this machine (${err instanceof Error ? err.message : String(err)}); nothing was replaced`);
+    throw new UpgradeError(
+      `the downloaded binary does not start on this machine (${err instanceof Error ? err.message : String(err)}); nothing was replaced`,
+    );
   }
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [out, status] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), proc.exited]);
   clearTimeout(timer);
   if (status !== 0 || !out.startsWith(`upcat ${version} (`)) {
     const said = out.trim() ? `it printed "${out.trim()}"` : `it exited with status ${status}`;
-    throw new UpgradeError(`the downloaded binary did not pass its own --version (${said}, not upcat ${version}); nothing was replaced`);
+    throw new UpgradeError(
+      `the downloaded binary did not pass its own --version (${said}, not upcat ${version}); nothing was replaced`,
+    );
   }
 }
 

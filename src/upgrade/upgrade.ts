@@ -29,16 +29,26 @@ export type Outcome =
   | { kind: "replaced"; current: string; wanted: string; url: string; path: string; size: number };
 
 /** wantedVersion reads the VERSION file of the release folder and checks it against the version asked for. */
-async function wantedVersion(folder: string, mirror: boolean, asked: string | undefined, stallMs: number): Promise<string> {
+async function wantedVersion(
+  folder: string,
+  mirror: boolean,
+  asked: string | undefined,
+  stallMs: number,
+): Promise<string> {
   const url = `${folder}/VERSION`;
   const text = await fetchText(url, stallMs);
   if (text === undefined) {
     if (asked && !mirror) throw new UpgradeError(`there is no release ${asked} (${url}: not found)`);
-    throw new UpgradeError(`${url}: not found (is this a release folder? it must hold VERSION, SHA256SUMS and the assets)`);
+    throw new UpgradeError(
+      `${url}: not found (is this a release folder? it must hold VERSION, SHA256SUMS and the assets)`,
+    );
   }
   const found = parseVersion(text.trim());
   if (!found) throw new UpgradeError(`${url} does not hold a version (it says "${text.trim().slice(0, 40)}")`);
-  if (asked && found !== asked) throw new UpgradeError(`UPCAT_BASE_URL holds release ${found}, not ${asked}: point it at the ${asked} release's folder`);
+  if (asked && found !== asked)
+    throw new UpgradeError(
+      `UPCAT_BASE_URL holds release ${found}, not ${asked}: point it at the ${asked} release's folder`,
+    );
   return found;
 }
 
@@ -46,25 +56,38 @@ async function wantedVersion(folder: string, mirror: boolean, asked: string | un
 async function expectedSum(folder: string, asset: string, stallMs: number): Promise<string> {
   const url = `${folder}/SHA256SUMS`;
   const text = await fetchText(url, stallMs);
-  if (text === undefined) throw new UpgradeError(`${url}: not found, so ${asset} cannot be verified; nothing was replaced`);
+  if (text === undefined)
+    throw new UpgradeError(`${url}: not found, so ${asset} cannot be verified; nothing was replaced`);
   for (const line of text.split("\n")) {
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trimEnd());
     if (m && m[2] === asset) return m[1]!;
   }
-  throw new UpgradeError(`${url} has no line for ${asset}: this release has no binary for this machine; nothing was replaced`);
+  throw new UpgradeError(
+    `${url} has no line for ${asset}: this release has no binary for this machine; nothing was replaced`,
+  );
 }
 
-/** upgrade runs the request and says what happened; it throws UpgradeError when a step fails, and then nothing was replaced. */
+/**
+ * upgrade runs the request and says what happened; it throws UpgradeError when a step fails, and then nothing was
+ * replaced.
+ */
 export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
-  if (!r.target) throw new UpgradeError("this upcat runs from source (bun src/main.ts): there is no binary to replace; update the checkout instead");
+  if (!r.target)
+    throw new UpgradeError(
+      "this upcat runs from source (bun src/main.ts): there is no binary to replace; update the checkout instead",
+    );
   // A file a package manager owns is refused before anything goes over the network; --check only reads.
   const path = r.check ? "" : installedPath(r.execPath);
   const owner = r.check ? undefined : ownedBy(path);
-  if (owner) throw new UpgradeError(`${path} belongs to ${owner}; upcat upgrade does not replace a file a package manager owns`);
+  if (owner)
+    throw new UpgradeError(`${path} belongs to ${owner}; upcat upgrade does not replace a file a package manager owns`);
   const source = releaseSource(r.env, r.version);
   const wanted = await wantedVersion(source.folder, source.mirror, r.version, r.stallMs);
   const order = compareVersions(wanted, r.current);
-  if (r.check) return r.version ? { kind: order === 0 ? "current" : "newer", current: r.current, wanted } : { kind: order > 0 ? "newer" : "current", current: r.current, wanted };
+  if (r.check)
+    return r.version
+      ? { kind: order === 0 ? "current" : "newer", current: r.current, wanted }
+      : { kind: order > 0 ? "newer" : "current", current: r.current, wanted };
   // Without a version asked for, an older latest (a build from a newer tree) is no reason to go back.
   if (order === 0 || (!r.version && order < 0)) return { kind: "current", current: r.current, wanted };
 
@@ -78,7 +101,9 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   try {
     const got = await downloadTo(url, staged.file, r.stallMs, r.progress);
     if (got.sha256 !== sum)
-      throw new UpgradeError(`checksum mismatch for ${asset}: SHA256SUMS says ${sum}, the download is ${got.sha256}; the download is corrupt or was tampered with; nothing was replaced`);
+      throw new UpgradeError(
+        `checksum mismatch for ${asset}: SHA256SUMS says ${sum}, the download is ${got.sha256}; the download is corrupt or was tampered with; nothing was replaced`,
+      );
     await prepareFile(staged);
     await tryBinary(staged.path, wanted);
     await swap(staged.path, path);

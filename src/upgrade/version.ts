@@ -8,7 +8,10 @@ export function parseVersion(text: string): string | undefined {
   return m ? text.replace(/^v/, "") : undefined;
 }
 
-/** compareVersions is negative when a is older than b, 0 when equal, positive when newer (a pre-release is older than its release). */
+/**
+ * compareVersions is negative when a is older than b, 0 when equal, positive when newer (a pre-release is older than
+ * its release).
+ */
 export function compareVersions(a: string, b: string): number {
   const pa = VERSION.exec(a);
   const pb = VERSION.exec(b);

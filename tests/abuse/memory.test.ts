@@ -1,4 +1,5 @@
-// Memory has a total (issue 19): queued output across connections (--max-output), limit log lines when they come fast, the
+// Memory has a total (issue 19): queued output across connections (--max-output), limit log lines when they come fast,
+// the
 // --quotes file, and the uppercase cache; RSS read from /proc.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,7 +22,10 @@ afterAll(() => {
 });
 
 test("--max-output 8m: 48 clients that write and never read make the server hold ~8 MB, not 48 x --max-pending 4m", async () => {
-  const server = await serve(["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-pending", "4m", "--max-output", "8m", "--idle-timeout", "0"], 1);
+  const server = await serve(
+    ["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-pending", "4m", "--max-output", "8m", "--idle-timeout", "0"],
+    1,
+  );
   servers.push(server);
   const port = server.ports["upper/tcp"]!;
   await Bun.sleep(200);
@@ -54,7 +58,9 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
   }
   const held = (await rssBytes(server.proc.pid)) - idle;
   const stats = server.stats();
-  figure(`memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`);
+  figure(
+    `memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`,
+  );
   expect(stats.output_paused).toBeGreaterThan(0);
   // 48 x 4 MB would be 192 MB of queue alone; the total is 8 MB (and the kernel's socket buffers are not RSS).
   // (Without the total this reads about +225 MB; with it about +45 MB, most of it garbage not yet collected.)
@@ -76,7 +82,10 @@ test("limit events past 20 a second are summed up in one `limits` line, not writ
   // 300 refused connections, as fast as they go.
   await Promise.all(
     Array.from({ length: 300 }, () =>
-      Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).then((s) => void clients.push(s), () => {}),
+      Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).then(
+        (s) => void clients.push(s),
+        () => {},
+      ),
     ),
   );
   expect(await server.until((s) => s.over_limit === 300, 5000)).toBe(true);

@@ -1,4 +1,5 @@
-// Forged datagrams that would start reflection loops (issue 19): the server never answers itself, another port it serves or a
+// Forged datagrams that would start reflection loops (issue 19): the server never answers itself, another port it
+// serves or a
 // listed service port, and a loop through another server on unlisted ports runs dry within --udp-reply-rate.
 import { afterAll, expect, test } from "bun:test";
 import { cpuSeconds, forge, serve, udpAsk, type Serving } from "./support.ts";
@@ -46,7 +47,12 @@ test("forged loop starters: self, upper<->echo on one server, port 12000 and ser
     ],
     rate: 5000, // paced, so that the server's socket buffer drops none on a busy machine
   });
-  await forge({ dst: "127.0.0.1", dport: echo, items: [{ src: "127.0.0.1", sport: upper, payload: hello, count: 100 }], rate: 5000 });
+  await forge({
+    dst: "127.0.0.1",
+    dport: echo,
+    items: [{ src: "127.0.0.1", sport: upper, payload: hello, count: 100 }],
+    rate: 5000,
+  });
   await a.until((s) => s.datagrams_in === 500, 3000);
   // Every one that arrived was refused, and nothing went out.
   expect(a.stats().datagrams_in).toBeGreaterThanOrEqual(450);
@@ -57,13 +63,19 @@ test("forged loop starters: self, upper<->echo on one server, port 12000 and ser
   // chargen (B) <-> echo (A) on ports neither refuses: 100 loops at once. Every reply spends the /24's
   // budget (1000 a second, a second's burst), and a loop dies at its first unanswered datagram.
   const loopStart = performance.now();
-  await forge({ dst: "127.0.0.1", dport: chargen, items: [{ src: "127.0.0.1", sport: echo, payload: "", count: 100 }] });
+  await forge({
+    dst: "127.0.0.1",
+    dport: chargen,
+    items: [{ src: "127.0.0.1", sport: echo, payload: "", count: 100 }],
+  });
   expect(await settled(a, 500, 8000)).toBe(true);
   expect(await settled(b, 500, 2000)).toBe(true);
   const seconds = (performance.now() - loopStart) / 1000;
   const bound = 1000 + 1000 * seconds;
   const [outA, outB] = [a.stats().datagrams_out!, b.stats().datagrams_out!];
-  figure(`reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`);
+  figure(
+    `reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`,
+  );
   expect(outB).toBeGreaterThanOrEqual(100); // the loops did start: the test sees what it bounds
   expect(outA).toBeLessThanOrEqual(bound);
   expect(outB).toBeLessThanOrEqual(bound);

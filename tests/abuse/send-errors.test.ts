@@ -1,4 +1,5 @@
-// A reply to a closed port (ICMP port unreachable, reported on the server's next send) must not cost another peer its reply:
+// A reply to a closed port (ICMP port unreachable, reported on the server's next send) must not cost another peer its
+// reply:
 // a refused datagram in a sendmmsg batch is retried alone and the rest of the batch still goes (issue 19).
 import { afterAll, expect, test } from "bun:test";
 import { forge, serve, type Serving } from "./support.ts";
@@ -44,9 +45,16 @@ test("while another address sends 20 000 datagrams from 100 closed ports, a norm
     },
   });
   // Nothing is bound on ports 20001-20100 of 127.0.5.x: each reply there comes back as ICMP port unreachable.
-  const closed = Array.from({ length: 100 }, (_, k) => ({ src: `127.0.5.${1 + k}`, sport: 20001 + k, payload: "6869", count: 200 }));
+  const closed = Array.from({ length: 100 }, (_, k) => ({
+    src: `127.0.5.${1 + k}`,
+    sport: 20001 + k,
+    payload: "6869",
+    count: 200,
+  }));
   let flooding = true;
-  const flood = forge({ dst: "127.0.0.1", dport: port, items: closed, rate: 10_000, seconds: 15 }).finally(() => (flooding = false));
+  const flood = forge({ dst: "127.0.0.1", dport: port, items: closed, rate: 10_000, seconds: 15 }).finally(
+    () => (flooding = false),
+  );
   let lost = 0;
   let requests = 0;
   // Requests in windows of 16, each window waiting (up to a second) for its replies, for as long as the flood runs.

@@ -1,4 +1,5 @@
-// Connection slots (issue 19): one address cannot take them all (--max-per-address), and a connection that trickles a byte
+// Connection slots (issue 19): one address cannot take them all (--max-per-address), and a connection that trickles a
+// byte
 // now and then gives its slot back (--max-lifetime), so others are served. Real sockets from several 127.x addresses.
 import { afterAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
@@ -46,7 +47,9 @@ async function ask(from: string, port: number, message: string): Promise<string>
 /** within fails instead of hanging. */
 async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)),
+  );
   try {
     return await Promise.race([p, late]);
   } finally {
@@ -79,7 +82,22 @@ test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at o
 }, 20_000);
 
 test("--max-lifetime 1s: 8 addresses trickling a byte every 100ms into every slot are closed after 1s; then a newcomer is served", async () => {
-  const server = await serve(["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-connections", "40", "--max-per-address", "5", "--max-lifetime", "1s"], 1);
+  const server = await serve(
+    [
+      "--tcp",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--max-connections",
+      "40",
+      "--max-per-address",
+      "5",
+      "--max-lifetime",
+      "1s",
+    ],
+    1,
+  );
   servers.push(server);
   const port = server.ports["upper/tcp"]!;
   // 8 addresses x 5 connections: every slot, each kept busy so --idle-timeout would never fire.

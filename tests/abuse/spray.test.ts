@@ -1,4 +1,5 @@
-// A spray from thousands of forged 127.x.y.z sources at the amplifiers (issue 19): bytes out stay within bytes in plus --udp-excess
+// A spray from thousands of forged 127.x.y.z sources at the amplifiers (issue 19): bytes out stay within bytes in plus
+// --udp-excess
 // (64k a second, all sources together), counted by a sink that every forged source's replies reach.
 import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +20,10 @@ test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <=
   // The long quote is what made qotd 18.8x in the attack: the longest RFC 865 allows.
   const quotes = join(dir, "long.txt");
   writeFileSync(quotes, `${"q".repeat(507)}\n`);
-  server = await serve(["--udp", "--host", "127.0.0.1", "--protocol", "qotd=0", "--protocol", "chargen=0", "--quotes", quotes], 2);
+  server = await serve(
+    ["--udp", "--host", "127.0.0.1", "--protocol", "qotd=0", "--protocol", "chargen=0", "--quotes", quotes],
+    2,
+  );
   let sinkBytes = 0;
   let sinkDatagrams = 0;
   const sink = await Bun.udpSocket({

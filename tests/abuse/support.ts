@@ -1,4 +1,5 @@
-// What the abuse tests share: forged datagrams through a raw socket, an upcat server whose --log json stats are read as they come, and /proc readings.
+// What the abuse tests share: forged datagrams through a raw socket, an upcat server whose --log json stats are read as
+// they come, and /proc readings.
 import { fromSource } from "../support/run.ts";
 
 const FORGE = new URL("./forge.py", import.meta.url).pathname;
@@ -18,9 +19,17 @@ export interface ForgeSpec {
 /** forge sends datagrams with forged sources (root only) and resolves with how many went and their payload bytes. */
 export async function forge(spec: ForgeSpec): Promise<{ sent: number; bytes: number }> {
   if (process.getuid?.() !== 0) throw new Error("forged sources need a raw socket: run the suite as root, as CI does");
-  const proc = Bun.spawn(["python3", FORGE], { stdin: new Blob([JSON.stringify({ seconds: 10, ...spec })]), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["python3", FORGE], {
+    stdin: new Blob([JSON.stringify({ seconds: 10, ...spec })]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const [out, err, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [out, err, status] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   if (status !== 0) throw new Error(`forge.py failed (${status}): ${err}`);
   return JSON.parse(out);
@@ -126,7 +135,11 @@ export async function rssBytes(pid: number): Promise<number> {
 /** udpAsk sends one datagram from a socket bound on `from` and resolves with the reply, or undefined after ms. */
 export async function udpAsk(from: string, port: number, message: string, ms = 2000): Promise<string | undefined> {
   const { promise, resolve } = Promise.withResolvers<string | undefined>();
-  const sock = await Bun.udpSocket({ hostname: from, port: 0, socket: { data: (_s, d) => resolve(new TextDecoder().decode(d)), error() {} } });
+  const sock = await Bun.udpSocket({
+    hostname: from,
+    port: 0,
+    socket: { data: (_s, d) => resolve(new TextDecoder().decode(d)), error() {} },
+  });
   const timer = setTimeout(() => resolve(undefined), ms);
   sock.send(message, port, "127.0.0.1");
   const reply = await promise;

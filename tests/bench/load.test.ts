@@ -41,7 +41,13 @@ test("payloadOf is lowercase letters ending in a newline", () => {
 describe.each(["udp", "tcp"] as const)("over %s", (transport) => {
   test("every request is answered, none is an error, and the figures hang together", async () => {
     const port = transport === "udp" ? udp.port : tcp.port;
-    const r = await runBench({ target: { transport, host: "127.0.0.1", port }, durationMs: 300, concurrency: 4, size: 64, timeoutMs: 2000 });
+    const r = await runBench({
+      target: { transport, host: "127.0.0.1", port },
+      durationMs: 300,
+      concurrency: 4,
+      size: 64,
+      timeoutMs: 2000,
+    });
     expect(r.errors).toBe(0);
     expect(r.replies).toBeGreaterThan(0);
     expect(r.requests).toBe(r.replies);
@@ -59,11 +65,23 @@ describe.each(["udp", "tcp"] as const)("over %s", (transport) => {
   });
 
   test("nothing listening is a NetError naming the address", async () => {
-    const closed = transport === "udp" ? await serveUdp(upper, { host: "127.0.0.1", port: 0 }) : await serveTcp(upper, { host: "127.0.0.1", port: 0 });
+    const closed =
+      transport === "udp"
+        ? await serveUdp(upper, { host: "127.0.0.1", port: 0 })
+        : await serveTcp(upper, { host: "127.0.0.1", port: 0 });
     const port = closed.port;
     closed.stop();
-    const run = runBench({ target: { transport, host: "127.0.0.1", port }, durationMs: 300, concurrency: 2, size: 16, timeoutMs: 200 });
-    const err = await run.then(() => undefined, (e: unknown) => e);
+    const run = runBench({
+      target: { transport, host: "127.0.0.1", port },
+      durationMs: 300,
+      concurrency: 2,
+      size: 16,
+      timeoutMs: 200,
+    });
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     if (transport === "tcp") {
       expect(err).toBeInstanceOf(NetError);
       expect((err as NetError).message).toContain(`127.0.0.1:${port}`);
@@ -75,7 +93,13 @@ describe.each(["udp", "tcp"] as const)("over %s", (transport) => {
 });
 
 test("many TCP connections at once: each gets its replies", async () => {
-  const r = await runBench({ target: { transport: "tcp", host: "127.0.0.1", port: tcpEcho.port }, durationMs: 300, concurrency: 200, size: 100, timeoutMs: 3000 });
+  const r = await runBench({
+    target: { transport: "tcp", host: "127.0.0.1", port: tcpEcho.port },
+    durationMs: 300,
+    concurrency: 200,
+    size: 100,
+    timeoutMs: 3000,
+  });
   expect(r.errors).toBe(0);
   expect(r.replies).toBeGreaterThanOrEqual(200);
   expect(tcpEcho.counters.connections).toBeGreaterThanOrEqual(200);
@@ -84,7 +108,13 @@ test("many TCP connections at once: each gets its replies", async () => {
 test("a UDP server that never answers: every request is an error, no replies", async () => {
   const silent = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   try {
-    const r = await runBench({ target: { transport: "udp", host: "127.0.0.1", port: silent.port }, durationMs: 250, concurrency: 3, size: 8, timeoutMs: 100 });
+    const r = await runBench({
+      target: { transport: "udp", host: "127.0.0.1", port: silent.port },
+      durationMs: 250,
+      concurrency: 3,
+      size: 8,
+      timeoutMs: 100,
+    });
     expect(r.replies).toBe(0);
     expect(r.errors).toBe(r.requests);
     expect(r.errors).toBeGreaterThanOrEqual(3);

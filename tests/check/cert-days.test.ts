@@ -5,7 +5,10 @@ import { gradeExpiry } from "../../src/check/tcp-probe.ts";
 
 const DAY = 86_400_000;
 const cert = (daysAhead: number | null): TlsInfo => ({
-  subject: "CN=x", issuer: "CN=x", authorized: true, protocol: "TLSv1.3",
+  subject: "CN=x",
+  issuer: "CN=x",
+  authorized: true,
+  protocol: "TLSv1.3",
   valid_to: daysAhead === null ? null : new Date(Date.now() + daysAhead * DAY).toISOString(),
   days_left: daysAhead === null ? null : Math.trunc(daysAhead),
 });
@@ -28,5 +31,9 @@ test.each([
 
 test("no date to check is a failure, never a pass, and never NaN", () => {
   const graded = gradeExpiry(cert(null), { warning: 14, critical: 7 });
-  expect(graded).toMatchObject({ state: "error", cause: "no_cert_date", error: "the certificate has no expiry date to check --cert-days 14,7 against" });
+  expect(graded).toMatchObject({
+    state: "error",
+    cause: "no_cert_date",
+    error: "the certificate has no expiry date to check --cert-days 14,7 against",
+  });
 });

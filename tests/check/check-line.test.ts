@@ -33,16 +33,26 @@ describe("parseCheckLine", () => {
       specs: ["web:443", "web2:443"],
       options: { tls: true, certDays: "14,7", warning: "0.000001", udpSilentOk: true },
     });
-    expect(parseCheckLine("r:1 --send=PING --expect=+PONG")).toEqual({ specs: ["r:1"], options: { send: "PING", expect: "+PONG" } });
+    expect(parseCheckLine("r:1 --send=PING --expect=+PONG")).toEqual({
+      specs: ["r:1"],
+      options: { send: "PING", expect: "+PONG" },
+    });
     expect(parseCheckLine("   # nothing")).toBeUndefined();
   });
 
   test("an HTTP line: --status, --method, --follow, and --header repeated, each adding to the last", () => {
-    expect(parseCheckLine("https://web/health --status 200,204 --method HEAD --follow --header 'X-A: 1' --header='X-B: 2' --header 'X-C: 3'")).toEqual({
+    expect(
+      parseCheckLine(
+        "https://web/health --status 200,204 --method HEAD --follow --header 'X-A: 1' --header='X-B: 2' --header 'X-C: 3'",
+      ),
+    ).toEqual({
       specs: ["https://web/health"],
       options: { status: "200,204", method: "HEAD", follow: true, header: ["X-A: 1", "X-B: 2", "X-C: 3"] },
     });
-    expect(parseCheckLine("http://web/ --header 'X-A: 1'")).toEqual({ specs: ["http://web/"], options: { header: "X-A: 1" } });
+    expect(parseCheckLine("http://web/ --header 'X-A: 1'")).toEqual({
+      specs: ["http://web/"],
+      options: { header: "X-A: 1" },
+    });
   });
 
   test.each([

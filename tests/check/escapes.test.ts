@@ -1,6 +1,6 @@
 // Probe strings as users type them: backslash escapes into bytes, unknown escapes refused.
 import { expect, test } from "bun:test";
-import { unescape } from "../../src/check/escapes.ts";
+import { readEscapes } from "../../src/check/escapes.ts";
 import { UsageError } from "../../src/errors.ts";
 
 test.each([
@@ -10,10 +10,10 @@ test.each([
   ["ß😀", [0xc3, 0x9f, 0xf0, 0x9f, 0x98, 0x80]],
   ["", []],
 ])("%j", (text, bytes) => {
-  expect([...unescape(text, "--send")]).toEqual(bytes);
+  expect([...readEscapes(text, "--send")]).toEqual(bytes);
 });
 
 test.each(["\\", "\\q", "\\x4", "\\xZZ"])("%j is a usage error naming the option", (text) => {
-  expect(() => unescape(text, "--expect")).toThrow(UsageError);
-  expect(() => unescape(text, "--expect")).toThrow(/--expect/);
+  expect(() => readEscapes(text, "--expect")).toThrow(UsageError);
+  expect(() => readEscapes(text, "--expect")).toThrow(/--expect/);
 });

@@ -1,4 +1,5 @@
-// HTTP(S) servers for upcat check's tests, each on a free loopback port: tests/check/http_peer.py, python3 -m http.server, nginx-light and openssl s_server.
+// HTTP(S) servers for upcat check's tests, each on a free loopback port: tests/check/http_peer.py, python3 -m
+// http.server, nginx-light and openssl s_server.
 import type { Subprocess } from "bun";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +27,10 @@ export async function startStaticServer(text: string): Promise<HttpPeer> {
   const dir = mkdtempSync(join(tmpdir(), "upcat-www-"));
   writeFileSync(join(dir, "index.html"), text);
   const port = await freePort();
-  const proc: Subprocess = Bun.spawn([requireTool("python3"), "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const proc: Subprocess = Bun.spawn(
+    [requireTool("python3"), "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir],
+    { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+  );
   await waitForListening("tcp", port, 10_000);
   return { port, base: `http://127.0.0.1:${port}`, stop: () => proc.kill("SIGTERM") };
 }

@@ -1,4 +1,5 @@
-// Reads `upcat check --json` output in tests: every line is parsed and validated against the published schema (--schema) with Ajv.
+// Reads `upcat check --json` output in tests: every line is parsed and validated against the published schema
+// (--schema) with Ajv.
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { CHECK_RECORD_SCHEMA } from "../../src/check/json-schema.ts";
@@ -6,12 +7,16 @@ import { CHECK_RECORD_SCHEMA } from "../../src/check/json-schema.ts";
 type Validate = ReturnType<Ajv2020["compile"]>;
 const compiled = new Map<string, { ajv: Ajv2020; validate: Validate }>();
 
-/** validatorFor compiles a schema once (the source's, or the one a binary printed with --schema), each in its own Ajv (one $id each). */
+/**
+ * validatorFor compiles a schema once (the source's, or the one a binary printed with --schema), each in its own Ajv
+ * (one $id each).
+ */
 export function validatorFor(schema: object = CHECK_RECORD_SCHEMA): { ajv: Ajv2020; validate: Validate } {
   const key = JSON.stringify(schema);
   let v = compiled.get(key);
   if (!v) {
-    // strict: a keyword or format the validator does not know is an error, so the schema cannot say more than it checks.
+    // strict: a keyword or format the validator does not know is an error, so the schema cannot say more than it
+    // checks.
     const ajv = new Ajv2020({ strict: true, allErrors: true });
     addFormats(ajv);
     v = { ajv, validate: ajv.compile(schema) };
@@ -26,7 +31,11 @@ export function schemaErrors(record: unknown, schema: object = CHECK_RECORD_SCHE
   return validate(record) ? "" : ajv.errorsText(validate.errors);
 }
 
-/** jsonRecords parses --json output, one object a line, and fails with the schema's words on any line that does not validate. */
+/**
+ * jsonRecords parses --json output, one object a line, and fails with the schema's words on any line that does not
+ * validate.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: records are read field by field, after the schema vouched for them
 export function jsonRecords(stdout: string, schema: object = CHECK_RECORD_SCHEMA): any[] {
   const lines = stdout.split("\n").filter((l) => l !== "");
   return lines.map((line) => {

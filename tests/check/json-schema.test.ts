@@ -1,4 +1,5 @@
-// The --json contract: the schema compiles under a strict draft 2020-12 validator, every record jsonRecord can make fits it, and it refuses what is not a record.
+// The --json contract: the schema compiles under a strict draft 2020-12 validator, every record jsonRecord can make
+// fits it, and it refuses what is not a record.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CHECK_RECORD_SCHEMA } from "../../src/check/json-schema.ts";
@@ -8,7 +9,14 @@ import { jsonRecord } from "../../src/cli/check-output.ts";
 import { fromSource, run } from "../support/run.ts";
 import { schemaErrors } from "./json-records.ts";
 
-const open: CheckResult = { target: { transport: "tcp", host: "db", port: 5432 }, state: "open", ok: true, address: "10.0.0.5", latencyMs: 0.25, attempts: 1 };
+const open: CheckResult = {
+  target: { transport: "tcp", host: "db", port: 5432 },
+  state: "open",
+  ok: true,
+  address: "10.0.0.5",
+  latencyMs: 0.25,
+  attempts: 1,
+};
 
 describe("the --json schema", () => {
   test("is draft 2020-12 and names every field jsonRecord prints as required, in order", () => {
@@ -19,8 +27,17 @@ describe("the --json schema", () => {
 
   test("property: every record jsonRecord makes validates (seeded, 300 runs)", () => {
     const target: fc.Arbitrary<CheckTarget> = fc.oneof(
-      fc.record({ transport: fc.constantFrom("tcp" as const, "udp" as const), host: fc.constantFrom("127.0.0.1", "::1", "db.example"), port: fc.integer({ min: 1, max: 65535 }) }),
-      fc.record({ transport: fc.constant("tcp" as const), host: fc.constant("web"), port: fc.integer({ min: 1, max: 65535 }), http: fc.record({ url: fc.webUrl(), secure: fc.boolean() }) }),
+      fc.record({
+        transport: fc.constantFrom("tcp" as const, "udp" as const),
+        host: fc.constantFrom("127.0.0.1", "::1", "db.example"),
+        port: fc.integer({ min: 1, max: 65535 }),
+      }),
+      fc.record({
+        transport: fc.constant("tcp" as const),
+        host: fc.constant("web"),
+        port: fc.integer({ min: 1, max: 65535 }),
+        http: fc.record({ url: fc.webUrl(), secure: fc.boolean() }),
+      }),
     );
     const result = fc.record(
       {
@@ -36,7 +53,10 @@ describe("the --json schema", () => {
           fc.record({
             subject: fc.string(),
             issuer: fc.string(),
-            valid_to: fc.option(fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()), { nil: null }),
+            valid_to: fc.option(
+              fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+              { nil: null },
+            ),
             days_left: fc.option(fc.integer({ min: -5000, max: 50000 }), { nil: null }),
             authorized: fc.boolean(),
             protocol: fc.option(fc.constantFrom("TLSv1.2", "TLSv1.3"), { nil: null }),
@@ -44,7 +64,12 @@ describe("the --json schema", () => {
           { nil: undefined },
         ),
         http: fc.option(
-          fc.record({ status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }), reason: fc.option(fc.string(), { nil: null }), location: fc.option(fc.string(), { nil: null }), redirects: fc.integer({ min: 0, max: 10 }) }),
+          fc.record({
+            status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }),
+            reason: fc.option(fc.string(), { nil: null }),
+            location: fc.option(fc.string(), { nil: null }),
+            redirects: fc.integer({ min: 0, max: 10 }),
+          }),
           { nil: undefined },
         ),
       },
@@ -62,12 +87,29 @@ describe("the --json schema", () => {
   test.each([
     ["a field missing", (r: Record<string, unknown>) => delete r.attempts, "must have required property 'attempts'"],
     ["a field it does not name", (r: Record<string, unknown>) => (r.extra = 1), "must NOT have additional properties"],
-    ["a state that is not one", (r: Record<string, unknown>) => (r.state = "up"), "data/state must be equal to one of the allowed values"],
-    ["a proto that is not one", (r: Record<string, unknown>) => (r.proto = "ftp"), "data/proto must be equal to one of the allowed values"],
+    [
+      "a state that is not one",
+      (r: Record<string, unknown>) => (r.state = "up"),
+      "data/state must be equal to one of the allowed values",
+    ],
+    [
+      "a proto that is not one",
+      (r: Record<string, unknown>) => (r.proto = "ftp"),
+      "data/proto must be equal to one of the allowed values",
+    ],
     ["port 0", (r: Record<string, unknown>) => (r.port = 0), "data/port must be >= 1"],
     ["a latency as text", (r: Record<string, unknown>) => (r.latency_ms = "1ms"), "data/latency_ms must be number"],
-    ["an expiry that is not a date-time", (r: Record<string, unknown>) => (r.tls = { subject: "", issuer: "", valid_to: "soon", days_left: 1, authorized: true, protocol: null }), 'data/tls/valid_to must match format "date-time"'],
-    ["an HTTP status of 99", (r: Record<string, unknown>) => (r.http = { status: 99, reason: null, location: null, redirects: 0 }), "data/http/status must be >= 100"],
+    [
+      "an expiry that is not a date-time",
+      (r: Record<string, unknown>) =>
+        (r.tls = { subject: "", issuer: "", valid_to: "soon", days_left: 1, authorized: true, protocol: null }),
+      'data/tls/valid_to must match format "date-time"',
+    ],
+    [
+      "an HTTP status of 99",
+      (r: Record<string, unknown>) => (r.http = { status: 99, reason: null, location: null, redirects: 0 }),
+      "data/http/status must be >= 100",
+    ],
   ])("refuses %s", (_, spoil, words) => {
     const record = JSON.parse(JSON.stringify(jsonRecord(open)));
     spoil(record);
@@ -85,6 +127,10 @@ describe("the --json schema", () => {
     expect(r).toMatchObject({ status: 0, stderr: "" });
     expect(JSON.parse(r.stdout)).toEqual(JSON.parse(JSON.stringify(CHECK_RECORD_SCHEMA)));
     const bad = await run(fromSource, ["check", "--schema", "h:1"]);
-    expect(bad).toMatchObject({ status: 2, stdout: "", stderr: "upcat: --schema prints the schema of a --json line; it takes no targets\n" });
+    expect(bad).toMatchObject({
+      status: 2,
+      stdout: "",
+      stderr: "upcat: --schema prints the schema of a --json line; it takes no targets\n",
+    });
   });
 });

@@ -31,8 +31,24 @@ function makeCert(dir: string, name: string, days: number): { cert: string; key:
   const openssl = requireTool("openssl");
   const cert = join(dir, `${name}.pem`);
   const key = join(dir, `${name}.key`);
-  const r = Bun.spawnSync([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", String(days),
-    "-subj", `/CN=${name}`, "-addext", `subjectAltName=DNS:${name},IP:127.0.0.1`]);
+  const r = Bun.spawnSync([
+    openssl,
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    String(days),
+    "-subj",
+    `/CN=${name}`,
+    "-addext",
+    `subjectAltName=DNS:${name},IP:127.0.0.1`,
+  ]);
   if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr}`);
   return { cert, key };
 }
@@ -43,15 +59,28 @@ beforeAll(async () => {
   upperPort = up[0]!.port;
   chargenPort = cg[0]!.port;
   stops.push(...[...up, ...cg].map((l: Listener) => () => l.stop()));
-  const b = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.write("220 mail.example ESMTP\r\n"), data() {} } });
+  const b = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { open: (s) => void s.write("220 mail.example ESMTP\r\n"), data() {} },
+  });
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const u = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
   [banner, silent, silentUdp] = [b.port, s.port, u.port];
-  stops.push(() => b.stop(true), () => s.stop(true), () => u.close());
+  stops.push(
+    () => b.stop(true),
+    () => s.stop(true),
+    () => u.close(),
+  );
   const dir = mkdtempSync(join(tmpdir(), "upcat-pki-"));
   const { cert, key } = makeCert(dir, "localhost", 10);
   pki = { dir, ca: await Bun.file(cert).text() };
-  const t = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(cert), key: Bun.file(key) }, socket: { open: (sock) => void sock.write("hello over tls\n"), data() {} } });
+  const t = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: { cert: Bun.file(cert), key: Bun.file(key) },
+    socket: { open: (sock) => void sock.write("hello over tls\n"), data() {} },
+  });
   tlsPort = t.port;
   stops.push(() => t.stop(true));
 });
@@ -122,10 +151,24 @@ describe("tcp", () => {
 
   test("a full accept queue (SYNs dropped): the connect times out on time", async () => {
     const python = requireTool("python3");
-    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], { stdout: "pipe" });
+    const peer = Bun.spawn(
+      [
+        python,
+        "-c",
+        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+      ],
+      { stdout: "pipe" },
+    );
     try {
       const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
-      const held = await Promise.allSettled([0, 1, 2].map(() => Promise.race([Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), Bun.sleep(300).then(() => undefined)])));
+      const held = await Promise.allSettled(
+        [0, 1, 2].map(() =>
+          Promise.race([
+            Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
+            Bun.sleep(300).then(() => undefined),
+          ]),
+        ),
+      );
       const t0 = performance.now();
       const o = await probe(tcp(port), { timeoutMs: 400 });
       expect(o).toMatchObject({ state: "timeout", error: "no connection within 400ms" });
@@ -163,13 +206,19 @@ describe("udp", () => {
   });
 
   test("IPv6 loopback", async () => {
-    expect(await probe(udp(upperPort, "::1"), { timeoutMs: 1000, send: enc("v6") })).toMatchObject({ state: "open", address: "::1" });
+    expect(await probe(udp(upperPort, "::1"), { timeoutMs: 1000, send: enc("v6") })).toMatchObject({
+      state: "open",
+      address: "::1",
+    });
   });
 });
 
 describe("--protocol", () => {
   test.each(["udp", "tcp"] as const)("upper over %s: the reply is the probe in uppercase", async (transport) => {
-    const o = await probe({ transport, host: "127.0.0.1", port: upperPort }, { timeoutMs: 1000, protocol: protocols.upper });
+    const o = await probe(
+      { transport, host: "127.0.0.1", port: upperPort },
+      { timeoutMs: 1000, protocol: protocols.upper },
+    );
     expect(o.state).toBe("open");
     expect(dec(o.reply)).toBe("UPCAT CHECK\n");
   });
@@ -195,7 +244,12 @@ describe("tls", () => {
   test("trusted through --ca: open, with the subject, expiry and TLS version", async () => {
     const o = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false } });
     expect(o.state).toBe("open");
-    expect(o.tls).toMatchObject({ subject: "CN=localhost", issuer: "CN=localhost", authorized: true, protocol: expect.stringMatching(/^TLSv1\.[23]$/) });
+    expect(o.tls).toMatchObject({
+      subject: "CN=localhost",
+      issuer: "CN=localhost",
+      authorized: true,
+      protocol: expect.stringMatching(/^TLSv1\.[23]$/),
+    });
     expect(o.tls!.days_left).toBeOneOf([9, 10]);
     expect(Date.parse(o.tls!.valid_to!)).toBeGreaterThan(Date.now());
   });
@@ -211,9 +265,17 @@ describe("tls", () => {
 
   test("a certificate for another name fails even with its CA trusted", async () => {
     const other = makeCert(pki.dir, "other.example", 10);
-    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(other.cert), key: Bun.file(other.key) }, socket: { data() {} } });
+    const l = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: Bun.file(other.cert), key: Bun.file(other.key) },
+      socket: { data() {} },
+    });
     try {
-      const o = await probe(tcp(l.port, "localhost"), { timeoutMs: 2000, tls: { ca: await Bun.file(other.cert).text(), insecure: false } });
+      const o = await probe(tcp(l.port, "localhost"), {
+        timeoutMs: 2000,
+        tls: { ca: await Bun.file(other.cert).text(), insecure: false },
+      });
       expect(o.state).toBe("error");
       expect(o.error).toMatch(/does not match/);
       expect(o.cause).toBe("cert_untrusted");
@@ -223,12 +285,18 @@ describe("tls", () => {
   });
 
   test("--cert-days WARN,CRIT as check_tcp -D: at most WARN days left is a warning, at most CRIT critical, more passes", async () => {
-    const withDays = async (warning: number, critical: number) => probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false, certDays: { warning, critical } } });
+    const withDays = async (warning: number, critical: number) =>
+      probe(tcp(tlsPort, "localhost"), {
+        timeoutMs: 2000,
+        tls: { ca: pki.ca, insecure: false, certDays: { warning, critical } },
+      });
     const first = await withDays(30, 0);
     const left = first.tls!.days_left!;
     expect(left).toBeOneOf([9, 10]);
     expect(first).toMatchObject({ state: "error", cause: "cert_warning" });
-    expect(first.error).toMatch(new RegExp(`^certificate expires in ${left} days \\(.*\\): 30 or fewer fails \\(--cert-days 30\\)$`));
+    expect(first.error).toMatch(
+      new RegExp(`^certificate expires in ${left} days \\(.*\\): 30 or fewer fails \\(--cert-days 30\\)$`),
+    );
     // days_left <= N warns, as check_tcp's -D does: N equal to the days left is not enough.
     expect(await withDays(left, 0)).toMatchObject({ state: "error", cause: "cert_warning" });
     expect((await withDays(left - 1, 0)).state).toBe("open");
@@ -238,13 +306,21 @@ describe("tls", () => {
 
   test("an expired certificate: not trusted without --insecure, and expired under --cert-days even with it", async () => {
     const old = makeCertificate(pki.dir, "expired", daysFromNow(-30), daysFromNow(-2));
-    const l = Bun.listen({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(old.cert), key: Bun.file(old.key) }, socket: { data() {} } });
+    const l = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: Bun.file(old.cert), key: Bun.file(old.key) },
+      socket: { data() {} },
+    });
     try {
       const ca = await Bun.file(old.cert).text();
       const strict = await probe(tcp(l.port), { timeoutMs: 2000, tls: { ca, insecure: false } });
       expect(strict).toMatchObject({ state: "error", cause: "cert_expired" });
       expect(strict.error).toMatch(/^certificate expired on 20\d\d-/);
-      const insecure = await probe(tcp(l.port), { timeoutMs: 2000, tls: { insecure: true, certDays: { warning: 0, critical: 0 } } });
+      const insecure = await probe(tcp(l.port), {
+        timeoutMs: 2000,
+        tls: { insecure: true, certDays: { warning: 0, critical: 0 } },
+      });
       expect(insecure).toMatchObject({ state: "error", cause: "cert_expired" });
       expect(insecure.tls!.days_left).toBeLessThanOrEqual(0);
     } finally {
@@ -252,18 +328,24 @@ describe("tls", () => {
     }
   });
 
-  test.each([false, true])("TLS to a plain-text server that answers (insecure %p): no TLS, a clear failure, never open", async (insecure) => {
-    const o = await probe(tcp(banner), { timeoutMs: 2000, tls: { insecure, certDays: { warning: 14, critical: 0 } } });
-    expect(o).toMatchObject({ state: "error", cause: "not_tls" });
-    expect(o.error).toMatch(/^TLS handshake failed: .* \(does this port speak TLS\?\)$/);
-    expect(o.tls).toBeUndefined();
-    expect(JSON.stringify(o)).not.toContain("NaN");
-    // The upper server sends the ClientHello back uppercased: its random bytes decide whether that
-    // reads as a bad record at once or as the start of a long one; either way no TLS, never open.
-    const upper = await probe(tcp(upperPort), { timeoutMs: 500, tls: { insecure } });
-    expect(upper.state).toBeOneOf(["error", "timeout"]);
-    expect(upper.cause).toBeOneOf(["not_tls", "timeout"]);
-  });
+  test.each([false, true])(
+    "TLS to a plain-text server that answers (insecure %p): no TLS, a clear failure, never open",
+    async (insecure) => {
+      const o = await probe(tcp(banner), {
+        timeoutMs: 2000,
+        tls: { insecure, certDays: { warning: 14, critical: 0 } },
+      });
+      expect(o).toMatchObject({ state: "error", cause: "not_tls" });
+      expect(o.error).toMatch(/^TLS handshake failed: .* \(does this port speak TLS\?\)$/);
+      expect(o.tls).toBeUndefined();
+      expect(JSON.stringify(o)).not.toContain("NaN");
+      // The upper server sends the ClientHello back uppercased: its random bytes decide whether that
+      // reads as a bad record at once or as the start of a long one; either way no TLS, never open.
+      const upper = await probe(tcp(upperPort), { timeoutMs: 500, tls: { insecure } });
+      expect(upper.state).toBeOneOf(["error", "timeout"]);
+      expect(upper.cause).toBeOneOf(["not_tls", "timeout"]);
+    },
+  );
 
   test("TLS to a server that accepts and closes at once: a failure during the handshake, never open", async () => {
     const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (sock) => void sock.end(), data() {} } });
@@ -277,7 +359,11 @@ describe("tls", () => {
   });
 
   test("--expect over TLS reads the decrypted reply", async () => {
-    const o = await probe(tcp(tlsPort, "localhost"), { timeoutMs: 2000, tls: { ca: pki.ca, insecure: false }, wanted: contains("hello over tls") });
+    const o = await probe(tcp(tlsPort, "localhost"), {
+      timeoutMs: 2000,
+      tls: { ca: pki.ca, insecure: false },
+      wanted: contains("hello over tls"),
+    });
     expect(o.state).toBe("open");
     expect(dec(o.reply)).toBe("hello over tls\n");
   });

@@ -1,4 +1,5 @@
-// A server that accepts and then resets (SO_LINGER 0): the same verdict every run, as check_tcp gives (issue 20, item 1).
+// A server that accepts and then resets (SO_LINGER 0): the same verdict every run, as check_tcp gives (issue 20, item
+// 1).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { probe } from "../../src/check/probe.ts";

@@ -61,7 +61,8 @@ test("--concurrency bounds the tries in flight", async () => {
   const targets = Array.from({ length: 12 }, () => tcp(l.port));
   const t0 = performance.now();
   const running = runChecks(targets, { ...base, timeoutMs: 150, concurrency: 3, wanted: () => false });
-  // Midway through the first round, exactly three connections are up (a server sees a close a little late, so the max is not exact).
+  // Midway through the first round, exactly three connections are up (a server sees a close a little late, so the max
+  // is not exact).
   await Bun.sleep(75);
   expect(gauge.now).toBe(3);
   const results = await running;
@@ -75,7 +76,11 @@ test("onResult hears of each target once, with its index", async () => {
   const closed = await freePort();
   const seen: [number, string][] = [];
   await runChecks([tcp(l.port), tcp(closed), tcp(l.port)], { ...base, onResult: (i, r) => seen.push([i, r.state]) });
-  expect(seen.sort()).toEqual([[0, "open"], [1, "closed"], [2, "open"]]);
+  expect(seen.sort()).toEqual([
+    [0, "open"],
+    [1, "closed"],
+    [2, "open"],
+  ]);
 });
 
 test("--retries: a closed port is tried 1 + N times, backing off; a late server is found", async () => {
@@ -94,7 +99,11 @@ test("--wait: keeps trying until the server is up, then passes", async () => {
   setTimeout(() => listenOn(port), 400);
   const progress: number[] = [];
   const t0 = performance.now();
-  const [r] = await runChecks([tcp(port)], { ...base, waitMs: 5000, onProgress: (p) => progress.push(p.waiting.length) });
+  const [r] = await runChecks([tcp(port)], {
+    ...base,
+    waitMs: 5000,
+    onProgress: (p) => progress.push(p.waiting.length),
+  });
   expect(r).toMatchObject({ state: "open", ok: true });
   expect(r!.attempts).toBeGreaterThan(2);
   expect(progress).toContain(1);
@@ -136,13 +145,21 @@ test("backoff doubles from 100ms and stops growing at 1s", () => {
 });
 
 test("each target its own probe (a --file line's options): the same port passes for one and fails for another", async () => {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.write("+PONG\r\n"), data() {} } });
+  const l = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: { open: (s) => void s.write("+PONG\r\n"), data() {} },
+  });
   stops.push(() => l.stop(true));
   const text = (want: string) => (reply: Uint8Array) => new TextDecoder().decode(reply).includes(want);
   const results = await runChecks([tcp(l.port), tcp(l.port), tcp(l.port)], {
     ...base,
     each: [{ wanted: text("+PONG") }, { wanted: text("-ERR"), timeoutMs: 200 }, {}],
   });
-  expect(results.map((r) => [r.state, r.ok])).toEqual([["open", true], ["mismatch", false], ["open", true]]);
+  expect(results.map((r) => [r.state, r.ok])).toEqual([
+    ["open", true],
+    ["mismatch", false],
+    ["open", true],
+  ]);
   expect(results[2]!.reply).toBeUndefined();
 });

@@ -1,4 +1,5 @@
-// The values check_tcp takes for -w/-c and -D, read by upcat's parsers: fractional and sub-millisecond seconds, WARN,CRIT days.
+// The values check_tcp takes for -w/-c and -D, read by upcat's parsers: fractional and sub-millisecond seconds,
+// WARN,CRIT days.
 import { expect, test } from "bun:test";
 import { parseCertDays, parseThreshold } from "../../src/cli/option-values.ts";
 import { UsageError } from "../../src/errors.ts";
@@ -17,10 +18,13 @@ test.each([
   expect(parseThreshold(text, "--warning")).toBeCloseTo(ms, 9);
 });
 
-test.each(["", "abc", "-1", "1e3", "0x10", "1,5", "NaN", "Infinity", "1 s", "5 5"])("--warning %j is a usage error naming the option", (text) => {
-  expect(() => parseThreshold(text, "--warning")).toThrow(UsageError);
-  expect(() => parseThreshold(text, "--warning")).toThrow(/^invalid --warning: /);
-});
+test.each(["", "abc", "-1", "1e3", "0x10", "1,5", "NaN", "Infinity", "1 s", "5 5"])(
+  "--warning %j is a usage error naming the option",
+  (text) => {
+    expect(() => parseThreshold(text, "--warning")).toThrow(UsageError);
+    expect(() => parseThreshold(text, "--warning")).toThrow(/^invalid --warning: /);
+  },
+);
 
 test.each([
   ["14", { warning: 14, critical: 0 }],

@@ -1,4 +1,5 @@
-// `upcat check ... -- CMD` (issue 13): CMD runs once every target passes, with upcat's stdio, signals passed on, its status as upcat's.
+// `upcat check ... -- CMD` (issue 13): CMD runs once every target passes, with upcat's stdio, signals passed on, its
+// status as upcat's.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,21 +38,46 @@ const trapper = (ready: string, got: string) =>
   `for s in INT TERM HUP; do trap "echo $s > ${got}; exit 0" $s; done; echo $$ $PPID > ${ready}; while :; do sleep 0.02; done`;
 
 function spawnUpcat(cmd: Command, args: string[]) {
-  return Bun.spawn([...cmd.argv, "check", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...cmd.env, NO_COLOR: "1" } });
+  return Bun.spawn([...cmd.argv, "check", ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...cmd.env, NO_COLOR: "1" },
+  });
 }
 
 describe("upcat check -- CMD", () => {
   test("every target passes: CMD runs with upcat's stdin and stdout; upcat's own lines go to stderr; CMD's status is upcat's", async () => {
-    const r = await run(fromSource, ["check", `127.0.0.1:${open.port}`, "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"], { stdin: "hello\nworld\n" });
+    const r = await run(
+      fromSource,
+      ["check", `127.0.0.1:${open.port}`, "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"],
+      { stdin: "hello\nworld\n" },
+    );
     expect(r.stdout).toBe("hello\nworld\n");
-    expect(r.stderr).toMatch(new RegExp(`^open +tcp://127\\.0\\.0\\.1:${open.port} +[\\d.]+ms\\n1 of 1 target passed \\(1 open\\) in [\\d.]+s\\nto-stderr\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^open +tcp://127\\.0\\.0\\.1:${open.port} +[\\d.]+ms\\n1 of 1 target passed \\(1 open\\) in [\\d.]+s\\nto-stderr\\n$`,
+      ),
+    );
     expect(r.status).toBe(7);
     const zero = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "true"]);
     expect(zero).toMatchObject({ status: 0, stdout: "", stderr: "" });
   });
 
   test("arguments reach CMD exactly as typed: spaces, an empty word, -- and options of upcat's own", async () => {
-    const r = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "printf", "[%s]", "a b", "", "--", "--json", "007"]);
+    const r = await run(fromSource, [
+      "check",
+      "--quiet",
+      `127.0.0.1:${open.port}`,
+      "--",
+      "printf",
+      "[%s]",
+      "a b",
+      "",
+      "--",
+      "--json",
+      "007",
+    ]);
     expect(r).toMatchObject({ status: 0, stdout: "[a b][][--][--json][007]" });
   });
 
@@ -60,7 +86,16 @@ describe("upcat check -- CMD", () => {
     const failed = await run(fromSource, ["check", `127.0.0.1:${closed}`, "--", "touch", marker]);
     expect(failed.status).toBe(1);
     expect(failed.stderr).toContain("upcat: not running touch: not every target passed\n");
-    const waited = await run(fromSource, ["check", "--wait", "300ms", `127.0.0.1:${open.port}`, `127.0.0.1:${closed}`, "--", "touch", marker]);
+    const waited = await run(fromSource, [
+      "check",
+      "--wait",
+      "300ms",
+      `127.0.0.1:${open.port}`,
+      `127.0.0.1:${closed}`,
+      "--",
+      "touch",
+      marker,
+    ]);
     expect(waited.status).toBe(124);
     expect(waited.stderr).toContain("upcat: not running touch: --wait ran out before every target passed\n");
     const json = await run(fromSource, ["check", "--json", "--wait", "200ms", `127.0.0.1:${closed}`]);
@@ -89,7 +124,13 @@ describe("upcat check -- CMD", () => {
   ])("CMD %s cannot start: exit %d with one line, as a shell says it", async (command, status, line) => {
     writeFileSync(join(dir, "text.txt"), "not a program\n", { mode: 0o644 });
     writeFileSync(join(dir, "data.bin"), "\x01\x02 not a program\n", { mode: 0o755 });
-    const r = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", command.replace("{dir}", dir)]);
+    const r = await run(fromSource, [
+      "check",
+      "--quiet",
+      `127.0.0.1:${open.port}`,
+      "--",
+      command.replace("{dir}", dir),
+    ]);
     line = line.replace("{dir}", dir);
     expect(r).toMatchObject({ status, stdout: "", stderr: line });
   });
@@ -99,14 +140,17 @@ describe("upcat check -- CMD", () => {
     expect(r.status).toBe(137);
   });
 
-  test.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)("%s sent to upcat reaches CMD, and upcat waits for it and exits with its status", async (signal) => {
-    const [ready, got] = [fresh("ready"), fresh("got")];
-    const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)]);
-    await waitForFile(ready);
-    proc.kill(signal);
-    expect(await proc.exited).toBe(0);
-    expect(readFileSync(got, "utf8")).toBe(`${signal.slice(3)}\n`);
-  });
+  test.each(["SIGTERM", "SIGINT", "SIGHUP"] as const)(
+    "%s sent to upcat reaches CMD, and upcat waits for it and exits with its status",
+    async (signal) => {
+      const [ready, got] = [fresh("ready"), fresh("got")];
+      const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)]);
+      await waitForFile(ready);
+      proc.kill(signal);
+      expect(await proc.exited).toBe(0);
+      expect(readFileSync(got, "utf8")).toBe(`${signal.slice(3)}\n`);
+    },
+  );
 
   test("on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not add a second)", async () => {
     const script = requireTool("script");
@@ -120,9 +164,25 @@ open(${JSON.stringify(ready)}, "w").write("ready")
 time.sleep(1.5)
 open(${JSON.stringify(got)}, "w").write(f"{len(n)} SIGINT")
 sys.exit(5)`;
-    const line = [...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", requireTool("python3"), "-c", child].map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(" ");
+    const line = [
+      ...fromSource.argv,
+      "check",
+      "--quiet",
+      `127.0.0.1:${open.port}`,
+      "--",
+      requireTool("python3"),
+      "-c",
+      child,
+    ]
+      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
+      .join(" ");
     // exec: upcat itself, not a shell around it, is what the terminal's Ctrl-C and script -e's status are about.
-    const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+    });
     await waitForFile(ready);
     proc.stdin.write("\x03");
     proc.stdin.flush();
@@ -133,7 +193,14 @@ sys.exit(5)`;
 
   test("a CMD that does not catch SIGTERM dies of it, and upcat exits 143", async () => {
     const ready = fresh("ready");
-    const proc = spawnUpcat(fromSource, ["--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", `echo $$ > ${ready}; while :; do sleep 0.02; done`]);
+    const proc = spawnUpcat(fromSource, [
+      "--quiet",
+      `127.0.0.1:${open.port}`,
+      "--",
+      "sh",
+      "-c",
+      `echo $$ > ${ready}; while :; do sleep 0.02; done`,
+    ]);
     const child = Number((await waitForFile(ready)).trim());
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(143);
@@ -144,12 +211,32 @@ sys.exit(5)`;
   test("as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is upcat (pid 1)", async () => {
     const unshare = requireTool("unshare");
     const [ready, got] = [fresh("ready"), fresh("got")];
-    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--quiet", `127.0.0.1:${open.port}`, "--", "sh", "-c", trapper(ready, got)];
-    const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    const argv = [
+      unshare,
+      "-rpf",
+      "--kill-child",
+      "--",
+      ...fromSource.argv,
+      "check",
+      "--quiet",
+      `127.0.0.1:${open.port}`,
+      "--",
+      "sh",
+      "-c",
+      trapper(ready, got),
+    ];
+    const outer = Bun.spawn(argv, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+    });
     const [, parent] = (await waitForFile(ready)).trim().split(" ");
     expect(parent).toBe("1");
     // unshare -f forks upcat: its one child, as this namespace sees it, is the one to signal.
-    const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean));
+    const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) =>
+      readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean),
+    );
     expect(children).toHaveLength(1);
     process.kill(Number(children[0]), "SIGTERM");
     expect(await outer.exited).toBe(0);
@@ -159,12 +246,34 @@ sys.exit(5)`;
   test("as PID 1, SIGTERM while --wait is still waiting ends upcat at once (143) and CMD never runs", async () => {
     const unshare = requireTool("unshare");
     const marker = fresh("ran");
-    const argv = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--wait", "60s", `127.0.0.1:${closed}`, "--", "touch", marker];
-    const outer = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` } });
+    const argv = [
+      unshare,
+      "-rpf",
+      "--kill-child",
+      "--",
+      ...fromSource.argv,
+      "check",
+      "--wait",
+      "60s",
+      `127.0.0.1:${closed}`,
+      "--",
+      "touch",
+      marker,
+    ];
+    const outer = Bun.spawn(argv, {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+    });
     // upcat is waiting once it is running (its child under unshare) and a second or so has passed.
     const deadline = Date.now() + 10_000;
     let upcat = "";
-    while (!(upcat = readdirSync(`/proc/${outer.pid}/task`).map((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim()).join(""))) {
+    while (
+      !(upcat = readdirSync(`/proc/${outer.pid}/task`)
+        .map((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim())
+        .join(""))
+    ) {
       if (Date.now() > deadline) throw new Error("unshare never started upcat");
       await Bun.sleep(20);
     }
@@ -174,7 +283,9 @@ sys.exit(5)`;
       process.kill(Number(upcat), "SIGTERM");
       expect(await Promise.race([outer.exited, Bun.sleep(3000).then(() => "still running")])).toBe(143);
       expect(performance.now() - t0).toBeLessThan(2000);
-      expect(await new Response(outer.stderr).text()).toContain("upcat: SIGTERM before every target passed; not running touch\n");
+      expect(await new Response(outer.stderr).text()).toContain(
+        "upcat: SIGTERM before every target passed; not running touch\n",
+      );
       expect(existsSync(marker)).toBe(false);
     } finally {
       // --kill-child takes upcat down with unshare if the test failed with it still waiting.
@@ -184,9 +295,15 @@ sys.exit(5)`;
 
   test("-- with --nagios or --prometheus is a usage error; so is an empty command", async () => {
     const nagios = await run(fromSource, ["check", "--nagios", `127.0.0.1:${open.port}`, "--", "true"]);
-    expect(nagios).toMatchObject({ status: 3, stdout: "UPCAT UNKNOWN - --nagios reports to a monitoring system; it cannot run a command after --\n" });
+    expect(nagios).toMatchObject({
+      status: 3,
+      stdout: "UPCAT UNKNOWN - --nagios reports to a monitoring system; it cannot run a command after --\n",
+    });
     const prom = await run(fromSource, ["check", "--prometheus", `127.0.0.1:${open.port}`, "--", "true"]);
-    expect(prom).toMatchObject({ status: 2, stderr: "upcat: --prometheus reports to a monitoring system; it cannot run a command after --\n" });
+    expect(prom).toMatchObject({
+      status: 2,
+      stderr: "upcat: --prometheus reports to a monitoring system; it cannot run a command after --\n",
+    });
     const empty = await run(fromSource, ["check", `127.0.0.1:${open.port}`, "--", ""]);
     expect(empty).toMatchObject({ status: 2, stderr: "upcat: the command after -- is empty\n" });
   });
@@ -199,12 +316,17 @@ describe("--down: wait for closed instead of open", () => {
     const [down, up] = jsonRecords(r.stdout);
     expect(down).toMatchObject({ state: "closed", ok: true });
     expect(up).toMatchObject({ state: "open", ok: false });
-    expect((await run(fromSource, ["check", "--down", "--quiet", `127.0.0.1:${closed}`, `udp://127.0.0.1:${closed}`])).status).toBe(0);
+    expect(
+      (await run(fromSource, ["check", "--down", "--quiet", `127.0.0.1:${closed}`, `udp://127.0.0.1:${closed}`]))
+        .status,
+    ).toBe(0);
   });
 
   test("--down under --nagios: a refused port is OK, an open one CRITICAL", async () => {
     const ok = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${closed}`]);
-    expect(ok.stdout).toMatch(new RegExp(`^TCP OK - tcp://127\\.0\\.0\\.1:${closed} closed, as --down wants \\(connection refused\\)\\|time=`));
+    expect(ok.stdout).toMatch(
+      new RegExp(`^TCP OK - tcp://127\\.0\\.0\\.1:${closed} closed, as --down wants \\(connection refused\\)\\|time=`),
+    );
     expect(ok.status).toBe(0);
     const up = await run(fromSource, ["check", "--down", "--nagios", `127.0.0.1:${open.port}`]);
     expect(up.stdout).toStartWith(`TCP CRITICAL - tcp://127.0.0.1:${open.port} is open, and --down wants it closed|`);
@@ -226,8 +348,17 @@ describe("--down: wait for closed instead of open", () => {
   test("--down on an HTTP target: a server answering 503 is still up; a refused port is down", async () => {
     const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("draining", { status: 503 }) });
     try {
-      const r = await run(fromSource, ["check", "--down", "--json", `http://127.0.0.1:${web.port}/`, `http://127.0.0.1:${closed}/`]);
-      expect(jsonRecords(r.stdout).map((x) => [x.state, x.ok])).toEqual([["mismatch", false], ["closed", true]]);
+      const r = await run(fromSource, [
+        "check",
+        "--down",
+        "--json",
+        `http://127.0.0.1:${web.port}/`,
+        `http://127.0.0.1:${closed}/`,
+      ]);
+      expect(jsonRecords(r.stdout).map((x) => [x.state, x.ok])).toEqual([
+        ["mismatch", false],
+        ["closed", true],
+      ]);
     } finally {
       web.stop(true);
     }

@@ -8,7 +8,12 @@ import { createColors } from "picocolors";
 
 const plain = createColors(false);
 const io = { outColor: plain, errColor: plain } as unknown as Io;
-const web = { transport: "tcp" as const, host: "127.0.0.1", port: 8080, http: { url: "http://127.0.0.1:8080/healthz", secure: false } };
+const web = {
+  transport: "tcp" as const,
+  host: "127.0.0.1",
+  port: 8080,
+  http: { url: "http://127.0.0.1:8080/healthz", secure: false },
+};
 const result = (state: CheckState, ok: boolean, status: number | null, cause?: Cause, error?: string): CheckResult => ({
   target: web,
   state,
@@ -23,15 +28,24 @@ const result = (state: CheckState, ok: boolean, status: number | null, cause?: C
 describe("HTTP results", () => {
   test("an HTTP target is named by its URL, with proto http and its status in --json", () => {
     expect(targetText(web)).toBe("http://127.0.0.1:8080/healthz");
-    expect(jsonRecord(result("open", true, 204))).toMatchObject({ target: "http://127.0.0.1:8080/healthz", proto: "http", port: 8080, http: { status: 204 } });
-    expect(jsonRecord({ ...result("open", true, 200), target: { ...web, http: { url: "https://h/", secure: true } } }).proto).toBe("https");
+    expect(jsonRecord(result("open", true, 204))).toMatchObject({
+      target: "http://127.0.0.1:8080/healthz",
+      proto: "http",
+      port: 8080,
+      http: { status: 204 },
+    });
+    expect(
+      jsonRecord({ ...result("open", true, 200), target: { ...web, http: { url: "https://h/", secure: true } } }).proto,
+    ).toBe("https");
   });
 
   test("the line for people shows the status of a pass, and the reason of a failure", () => {
-    expect(resultLine(result("open", true, 200), io, 30)).toBe("open      http://127.0.0.1:8080/healthz       1.3ms  200 Reason");
-    expect(resultLine(result("mismatch", false, 500, "http_status", "HTTP 500 Reason; wanted --status 200-299"), io, 30)).toBe(
-      "mismatch  http://127.0.0.1:8080/healthz       1.3ms  HTTP 500 Reason; wanted --status 200-299",
+    expect(resultLine(result("open", true, 200), io, 30)).toBe(
+      "open      http://127.0.0.1:8080/healthz       1.3ms  200 Reason",
     );
+    expect(
+      resultLine(result("mismatch", false, 500, "http_status", "HTTP 500 Reason; wanted --status 200-299"), io, 30),
+    ).toBe("mismatch  http://127.0.0.1:8080/healthz       1.3ms  HTTP 500 Reason; wanted --status 200-299");
   });
 
   test.each([
@@ -50,13 +64,27 @@ describe("HTTP results", () => {
   });
 
   test("a status outside a --status given is CRITICAL, as check_http -e makes it, whatever the status", () => {
-    expect(statusOf(result("mismatch", false, 200, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe("CRITICAL");
-    expect(statusOf(result("mismatch", false, 404, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe("CRITICAL");
+    expect(statusOf(result("mismatch", false, 200, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe(
+      "CRITICAL",
+    );
+    expect(statusOf(result("mismatch", false, 404, "http_status", "x"), { timeoutMs: 2000, statusGiven: true })).toBe(
+      "CRITICAL",
+    );
   });
 
   test("the plugin line is labelled HTTP when every target is a URL, UPCAT when mixed", () => {
-    expect(nagiosReport([result("open", true, 200)], [{ timeoutMs: 2000 }]).line).toStartWith("HTTP OK - 200 Reason - 0.001 second response time on 127.0.0.1 port 8080|");
-    const tcp: CheckResult = { target: { transport: "tcp", host: "db", port: 5432 }, state: "open", ok: true, latencyMs: 1, attempts: 1 };
-    expect(nagiosReport([result("open", true, 200), tcp], [{ timeoutMs: 2000 }, { timeoutMs: 2000 }]).line).toStartWith("UPCAT OK - 2 of 2 OK");
+    expect(nagiosReport([result("open", true, 200)], [{ timeoutMs: 2000 }]).line).toStartWith(
+      "HTTP OK - 200 Reason - 0.001 second response time on 127.0.0.1 port 8080|",
+    );
+    const tcp: CheckResult = {
+      target: { transport: "tcp", host: "db", port: 5432 },
+      state: "open",
+      ok: true,
+      latencyMs: 1,
+      attempts: 1,
+    };
+    expect(nagiosReport([result("open", true, 200), tcp], [{ timeoutMs: 2000 }, { timeoutMs: 2000 }]).line).toStartWith(
+      "UPCAT OK - 2 of 2 OK",
+    );
   });
 });

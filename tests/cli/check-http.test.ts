@@ -48,7 +48,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const check = (args: string[], env?: Record<string, string>) => run(cmd, ["check", ...args], { env, timeoutMs: 20_000 });
+const check = (args: string[], env?: Record<string, string>) =>
+  run(cmd, ["check", ...args], { env, timeoutMs: 20_000 });
 
 describe("http:// targets", () => {
   test("a 2xx passes and a 404 or 500 fails, each line with the status; --json has http.status and validates", async () => {
@@ -56,10 +57,21 @@ describe("http:// targets", () => {
     expect(r.status).toBe(1);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(new RegExp(`^open +${peer.base}/status/204 +[\\d.]+ms  204 No Content$`));
-    expect(lines[1]).toMatch(/^mismatch .*\/status\/404 +[\d.]+ms  HTTP 404 Not Found; wanted --status 200-299$/);
-    expect(lines[2]).toMatch(/^mismatch .*\/status\/500 +[\d.]+ms  HTTP 500 Internal Server Error; wanted --status 200-299$/);
+    expect(lines[1]).toMatch(/^mismatch .*\/status\/404 +[\d.]+ms {2}HTTP 404 Not Found; wanted --status 200-299$/);
+    expect(lines[2]).toMatch(
+      /^mismatch .*\/status\/500 +[\d.]+ms {2}HTTP 500 Internal Server Error; wanted --status 200-299$/,
+    );
     const json = jsonRecords((await check(["--json", `${peer.base}/status/200`, `${peer.base}/status/503`])).stdout);
-    expect(json[0]).toMatchObject({ target: `${peer.base}/status/200`, proto: "http", host: "127.0.0.1", address: "127.0.0.1", port: peer.port, state: "open", ok: true, http: { status: 200, reason: "OK", redirects: 0 } });
+    expect(json[0]).toMatchObject({
+      target: `${peer.base}/status/200`,
+      proto: "http",
+      host: "127.0.0.1",
+      address: "127.0.0.1",
+      port: peer.port,
+      state: "open",
+      ok: true,
+      http: { status: 200, reason: "OK", redirects: 0 },
+    });
     expect(json[1]).toMatchObject({ state: "mismatch", ok: false, http: { status: 503 } });
   });
 
@@ -74,20 +86,55 @@ describe("http:// targets", () => {
   test("--expect and --match read the body; a body without them is a mismatch that shows it", async () => {
     const hit = await check(["--json", `${statik.base}/`, "--expect", "static page", "--match", "^<h1>"]);
     expect(hit.status).toBe(0);
-    expect(jsonRecord(hit.stdout)).toMatchObject({ state: "open", reply: "<h1>static page</h1>\n", http: { status: 200 } });
+    expect(jsonRecord(hit.stdout)).toMatchObject({
+      state: "open",
+      reply: "<h1>static page</h1>\n",
+      http: { status: 200 },
+    });
     const miss = await check(["--json", `${statik.base}/`, "--expect", "dynamic"]);
     expect(miss.status).toBe(1);
-    expect(jsonRecord(miss.stdout)).toMatchObject({ state: "mismatch", error: "the body did not match", reply: "<h1>static page</h1>\n" });
+    expect(jsonRecord(miss.stdout)).toMatchObject({
+      state: "mismatch",
+      error: "the body did not match",
+      reply: "<h1>static page</h1>\n",
+    });
   });
 
   test("--header repeats and reaches the server; --method and --send (the body, POST unless told) too", async () => {
-    const r = await check(["--json", `${peer.base}/echo`, "--header", "X-One: 1", "--header", "X-Two:  two words ", "--expect", "x-one: 1\nx-two: two words"]);
+    const r = await check([
+      "--json",
+      `${peer.base}/echo`,
+      "--header",
+      "X-One: 1",
+      "--header",
+      "X-Two:  two words ",
+      "--expect",
+      "x-one: 1\nx-two: two words",
+    ]);
     expect(jsonRecord(r.stdout).state).toBe("open");
     const ua = await check(["--json", `${peer.base}/echo`, "--expect", "user-agent: upcat/"]);
     expect(jsonRecord(ua.stdout).state).toBe("open");
-    const post = await check(["--json", `${peer.base}/echo`, "--send", "a=1\\n", "--expect", "method POST", "--match", "^body a=1$"]);
+    const post = await check([
+      "--json",
+      `${peer.base}/echo`,
+      "--send",
+      "a=1\\n",
+      "--expect",
+      "method POST",
+      "--match",
+      "^body a=1$",
+    ]);
     expect(jsonRecord(post.stdout).state).toBe("open");
-    const put = await check(["--json", `${peer.base}/echo`, "--method", "PUT", "--send", "x", "--expect", "method PUT"]);
+    const put = await check([
+      "--json",
+      `${peer.base}/echo`,
+      "--method",
+      "PUT",
+      "--send",
+      "x",
+      "--expect",
+      "method PUT",
+    ]);
     expect(jsonRecord(put.stdout).state).toBe("open");
     const head = await check(["--json", `${peer.base}/status/200`, "--method", "HEAD"]);
     expect(jsonRecord(head.stdout)).toMatchObject({ state: "open", http: { status: 200 } });
@@ -96,22 +143,50 @@ describe("http:// targets", () => {
   test("redirects: a 302 is the answer unless --follow (which follows up to 10, and a 303 after POST becomes GET)", async () => {
     const stay = await check(["--json", `${peer.base}/redirect/2`]);
     expect(stay.status).toBe(1);
-    expect(jsonRecord(stay.stdout)).toMatchObject({ state: "mismatch", http: { status: 302, location: "/redirect/1", redirects: 0 } });
-    expect(jsonRecord(stay.stdout).error).toBe("HTTP 302 Found, to /redirect/1 (not followed: add --follow, or --status 302); wanted --status 200-299");
+    expect(jsonRecord(stay.stdout)).toMatchObject({
+      state: "mismatch",
+      http: { status: 302, location: "/redirect/1", redirects: 0 },
+    });
+    expect(jsonRecord(stay.stdout).error).toBe(
+      "HTTP 302 Found, to /redirect/1 (not followed: add --follow, or --status 302); wanted --status 200-299",
+    );
     expect((await check(["--quiet", `${peer.base}/redirect/2`, "--status", "300-399"])).status).toBe(0);
     const follow = await check(["--json", `${peer.base}/redirect/3`, "--follow", "--expect", "arrived"]);
-    expect(jsonRecord(follow.stdout)).toMatchObject({ state: "open", reply: "arrived\n", http: { status: 200, redirects: 3 } });
+    expect(jsonRecord(follow.stdout)).toMatchObject({
+      state: "open",
+      reply: "arrived\n",
+      http: { status: 200, redirects: 3 },
+    });
     const loop = await check(["--json", `${peer.base}/loop`, "--follow"]);
     expect(jsonRecord(loop.stdout)).toMatchObject({ state: "error", http: { status: 302, redirects: 10 } });
     expect(jsonRecord(loop.stdout).error).toStartWith("more than 10 redirects");
     const ftp = await check(["--json", `${peer.base}/to-ftp`, "--follow"]);
-    expect(jsonRecord(ftp.stdout)).toMatchObject({ state: "error", error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL" });
-    const seeOther = await check(["--json", `${peer.base}/see-other`, "--follow", "--send", "x", "--expect", "method GET"]);
+    expect(jsonRecord(ftp.stdout)).toMatchObject({
+      state: "error",
+      error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL",
+    });
+    const seeOther = await check([
+      "--json",
+      `${peer.base}/see-other`,
+      "--follow",
+      "--send",
+      "x",
+      "--expect",
+      "method GET",
+    ]);
     expect(jsonRecord(seeOther.stdout)).toMatchObject({ state: "open", http: { redirects: 1 } });
   });
 
   test("--follow keeps Authorization and Cookie on the same host and drops them for another, as curl does", async () => {
-    const creds = ["--follow", "--header", "Authorization: Bearer s3cret", "--header", "Cookie: a=1", "--header", "X-Kept: yes"];
+    const creds = [
+      "--follow",
+      "--header",
+      "Authorization: Bearer s3cret",
+      "--header",
+      "Cookie: a=1",
+      "--header",
+      "X-Kept: yes",
+    ];
     const near = await check(["--json", `${peer.base}/near`, ...creds, "--expect", "x-kept: yes"]);
     expect(jsonRecord(near.stdout).reply).toContain("authorization: Bearer s3cret\ncookie: a=1\n");
     const away = await check(["--json", `${peer.base}/away`, ...creds, "--expect", "x-kept: yes"]);
@@ -124,7 +199,11 @@ describe("http:// targets", () => {
   test("--timeout bounds the whole exchange: slow headers and a body that never matches time out on time", async () => {
     const t0 = performance.now();
     const late = await check(["--json", "--timeout", "400ms", `${peer.base}/slow-headers`]);
-    expect(jsonRecord(late.stdout)).toMatchObject({ state: "timeout", ok: false, error: "no HTTP response within 400ms" });
+    expect(jsonRecord(late.stdout)).toMatchObject({
+      state: "timeout",
+      ok: false,
+      error: "no HTTP response within 400ms",
+    });
     const slowBody = await check(["--json", "--timeout", "500ms", `${peer.base}/slow-body`, "--expect", "done"]);
     const rec = jsonRecord(slowBody.stdout);
     expect(rec).toMatchObject({ state: "mismatch", error: "the body did not match within 500ms" });
@@ -151,7 +230,13 @@ time.sleep(60)
     const { proc, match } = await startPeer([requireTool("python3"), "-c", script], /listening (\d+)/);
     try {
       const t0 = performance.now();
-      const r = await check(["--json", "--timeout", "600ms", `http://127.0.0.1:${match[1]}/`, `https://127.0.0.1:${match[1]}/`]);
+      const r = await check([
+        "--json",
+        "--timeout",
+        "600ms",
+        `http://127.0.0.1:${match[1]}/`,
+        `https://127.0.0.1:${match[1]}/`,
+      ]);
       const [plain, secure] = jsonRecords(r.stdout);
       expect(plain).toMatchObject({ state: "timeout", error: "no HTTP response within 600ms" });
       expect(secure).toMatchObject({ state: "timeout", error: "no TLS handshake within 600ms" });
@@ -163,12 +248,28 @@ time.sleep(60)
 
   test("a port that does not speak HTTP fails with a reason, never hangs: a banner, upcat's own server, a silent peer, a closed port", async () => {
     const t0 = performance.now();
-    const r = await check(["--json", "--timeout", "700ms", ssh.base + "/", `http://127.0.0.1:${upper.port}/`, silent.base + "/", `http://127.0.0.1:${closed}/`]);
+    const r = await check([
+      "--json",
+      "--timeout",
+      "700ms",
+      `${ssh.base}/`,
+      `http://127.0.0.1:${upper.port}/`,
+      `${silent.base}/`,
+      `http://127.0.0.1:${closed}/`,
+    ]);
     expect(r.status).toBe(1);
     const [banner, echo, quiet, refused] = jsonRecords(r.stdout);
-    expect(banner).toMatchObject({ state: "error", error: "the answer is not an HTTP response (does this port speak HTTP?)", http: { status: null } });
+    expect(banner).toMatchObject({
+      state: "error",
+      error: "the answer is not an HTTP response (does this port speak HTTP?)",
+      http: { status: null },
+    });
     // upcat's own server sends the request back uppercased: "GET / HTTP/1.1" is no status line.
-    expect(echo).toMatchObject({ state: "error", ok: false, error: "the answer is not an HTTP response (does this port speak HTTP?)" });
+    expect(echo).toMatchObject({
+      state: "error",
+      ok: false,
+      error: "the answer is not an HTTP response (does this port speak HTTP?)",
+    });
     expect(quiet).toMatchObject({ state: "timeout", error: "no HTTP response within 700ms" });
     expect(refused).toMatchObject({ state: "closed", error: "connection refused" });
     expect(performance.now() - t0).toBeLessThan(5000);
@@ -184,18 +285,48 @@ time.sleep(60)
 
   test("proxy variables are ignored: with every proxy variable pointing at a closed port, the check still goes direct", async () => {
     const proxy = `http://127.0.0.1:${closed}`;
-    const env = { HTTP_PROXY: proxy, http_proxy: proxy, HTTPS_PROXY: proxy, https_proxy: proxy, ALL_PROXY: proxy, all_proxy: proxy, NO_PROXY: "", no_proxy: "" };
-    const r = await check(["--json", `${peer.base}/status/200`, `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert], env);
+    const env = {
+      HTTP_PROXY: proxy,
+      http_proxy: proxy,
+      HTTPS_PROXY: proxy,
+      https_proxy: proxy,
+      ALL_PROXY: proxy,
+      all_proxy: proxy,
+      NO_PROXY: "",
+      no_proxy: "",
+    };
+    const r = await check(
+      ["--json", `${peer.base}/status/200`, `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert],
+      env,
+    );
     expect(r.status).toBe(0);
     expect(jsonRecords(r.stdout).map((x) => x.state)).toEqual(["open", "open"]);
   });
 
   test("mixed with TCP and UDP targets in one run, in the order given; --wait waits for an HTTP server that comes up late", async () => {
-    const r = await check(["--json", `127.0.0.1:${upper.port}`, `${peer.base}/`, `udp://127.0.0.1:${closed}`, `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert]);
+    const r = await check([
+      "--json",
+      `127.0.0.1:${upper.port}`,
+      `${peer.base}/`,
+      `udp://127.0.0.1:${closed}`,
+      `https://127.0.0.1:${nginx.https}/`,
+      "--ca",
+      cert.cert,
+    ]);
     expect(r.status).toBe(1);
-    expect(jsonRecords(r.stdout).map((x) => [x.proto, x.state])).toEqual([["tcp", "open"], ["http", "open"], ["udp", "closed"], ["https", "open"]]);
+    expect(jsonRecords(r.stdout).map((x) => [x.proto, x.state])).toEqual([
+      ["tcp", "open"],
+      ["http", "open"],
+      ["udp", "closed"],
+      ["https", "open"],
+    ]);
     const port = await freePort();
-    const later = Bun.sleep(600).then(() => Bun.spawn(["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], { stdout: "ignore", stderr: "ignore" }));
+    const later = Bun.sleep(600).then(() =>
+      Bun.spawn(["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], {
+        stdout: "ignore",
+        stderr: "ignore",
+      }),
+    );
     try {
       const w = await check(["--json", "--wait", "10s", `http://127.0.0.1:${port}/`]);
       expect(w.status).toBe(0);
@@ -210,11 +341,18 @@ time.sleep(60)
     const keepAlive = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
-      socket: { open: () => void opens++, data: (s) => void s.write("HTTP/1.1 500 Oops\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno") },
+      socket: {
+        open: () => void opens++,
+        data: (s) => void s.write("HTTP/1.1 500 Oops\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno"),
+      },
     });
     try {
       const r = await check(["--json", "--retries", "3", `http://127.0.0.1:${keepAlive.port}/`]);
-      expect(jsonRecord(r.stdout)).toMatchObject({ state: "mismatch", attempts: 4, http: { status: 500, reason: "Oops" } });
+      expect(jsonRecord(r.stdout)).toMatchObject({
+        state: "mismatch",
+        attempts: 4,
+        http: { status: 500, reason: "Oops" },
+      });
       expect(opens).toBe(4);
     } finally {
       keepAlive.stop(true);
@@ -244,9 +382,22 @@ time.sleep(60)
 
 describe("https:// targets", () => {
   test("nginx and openssl s_server -www with --ca: pass, with the certificate's subject and days left", async () => {
-    const r = await check(["--json", `https://127.0.0.1:${nginx.https}/`, `https://localhost:${sServer.port}/`, "--ca", cert.cert, "--expect", "upcat verdicts over tls"]);
+    const r = await check([
+      "--json",
+      `https://127.0.0.1:${nginx.https}/`,
+      `https://localhost:${sServer.port}/`,
+      "--ca",
+      cert.cert,
+      "--expect",
+      "upcat verdicts over tls",
+    ]);
     const [ngx, ssl] = jsonRecords(r.stdout);
-    expect(ngx).toMatchObject({ state: "open", proto: "https", http: { status: 200 }, tls: { subject: "CN=localhost", authorized: true } });
+    expect(ngx).toMatchObject({
+      state: "open",
+      proto: "https",
+      http: { status: 200 },
+      tls: { subject: "CN=localhost", authorized: true },
+    });
     expect(ngx.tls.days_left).toBeOneOf([9, 10]);
     // s_server -www answers with its own status page: the wanted text is not there, so the body is a mismatch.
     expect(ssl).toMatchObject({ state: "mismatch", http: { status: 200 }, tls: { authorized: true } });
@@ -276,8 +427,16 @@ describe("https:// targets", () => {
 
 describe("--nagios on HTTP targets, graded as check_http grades them", () => {
   test.each([
-    ["/status/200", 0, /^HTTP OK - 200 OK - [\d.]+ second response time on 127\.0\.0\.1 port \d+\|time=[\d.]+s;;;0\.000000;2\.000000\n$/],
-    ["/status/404", 1, /^HTTP WARNING - http:\/\/127\.0\.0\.1:\d+\/status\/404 mismatch: HTTP 404 Not Found; wanted --status 200-299\|/],
+    [
+      "/status/200",
+      0,
+      /^HTTP OK - 200 OK - [\d.]+ second response time on 127\.0\.0\.1 port \d+\|time=[\d.]+s;;;0\.000000;2\.000000\n$/,
+    ],
+    [
+      "/status/404",
+      1,
+      /^HTTP WARNING - http:\/\/127\.0\.0\.1:\d+\/status\/404 mismatch: HTTP 404 Not Found; wanted --status 200-299\|/,
+    ],
     ["/status/503", 2, /^HTTP CRITICAL - .* HTTP 503 Service Unavailable/],
   ])("%s: exit %d", async (path, status, line) => {
     const r = await check(["--nagios", `${peer.base}${path}`]);
@@ -288,23 +447,56 @@ describe("--nagios on HTTP targets, graded as check_http grades them", () => {
 
 describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option, before any traffic", () => {
   test.each([
-    [["http://h:1/", "--status", "2xx"], 'upcat: invalid --status: "2xx" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n'],
-    [["http://h:1/", "--status", "300-200"], 'upcat: invalid --status: "300-200" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n'],
-    [["http://h:1/", "--status", ""], 'upcat: invalid --status: "" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n'],
-    [["http://h:1/", "--header", "NoColon"], `upcat: invalid --header: "NoColon" (expected 'Name: value', as in 'Authorization: Bearer abc')\n`],
-    [["http://h:1/", "--header", "Bad Name: x"], `upcat: invalid --header: "Bad Name: x" (expected 'Name: value', as in 'Authorization: Bearer abc')\n`],
-    [["http://h:1/", "--method", "GET /x"], 'upcat: invalid --method: "GET /x" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n'],
-    [["http://h:1/", "--method", "CONNECT"], 'upcat: invalid --method: "CONNECT" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n'],
-    [["http://h:1/", "--method", "GET", "--send", "x"], "upcat: --send is the request body of an HTTP check; a GET request has none (use --method POST or PUT)\n"],
-    [["http://h:1/", "--method", "HEAD", "--expect", "x"], "upcat: --expect and --match read the body, and the answer to HEAD has none\n"],
+    [
+      ["http://h:1/", "--status", "2xx"],
+      'upcat: invalid --status: "2xx" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n',
+    ],
+    [
+      ["http://h:1/", "--status", "300-200"],
+      'upcat: invalid --status: "300-200" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n',
+    ],
+    [
+      ["http://h:1/", "--status", ""],
+      'upcat: invalid --status: "" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n',
+    ],
+    [
+      ["http://h:1/", "--header", "NoColon"],
+      `upcat: invalid --header: "NoColon" (expected 'Name: value', as in 'Authorization: Bearer abc')\n`,
+    ],
+    [
+      ["http://h:1/", "--header", "Bad Name: x"],
+      `upcat: invalid --header: "Bad Name: x" (expected 'Name: value', as in 'Authorization: Bearer abc')\n`,
+    ],
+    [
+      ["http://h:1/", "--method", "GET /x"],
+      'upcat: invalid --method: "GET /x" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n',
+    ],
+    [
+      ["http://h:1/", "--method", "CONNECT"],
+      'upcat: invalid --method: "CONNECT" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n',
+    ],
+    [
+      ["http://h:1/", "--method", "GET", "--send", "x"],
+      "upcat: --send is the request body of an HTTP check; a GET request has none (use --method POST or PUT)\n",
+    ],
+    [
+      ["http://h:1/", "--method", "HEAD", "--expect", "x"],
+      "upcat: --expect and --match read the body, and the answer to HEAD has none\n",
+    ],
     [["h:1", "--status", "200"], "upcat: --status is for http:// and https:// targets\n"],
     [["h:1", "--follow"], "upcat: --follow is for http:// and https:// targets\n"],
     [["http://h:1/", "--tls"], "upcat: --tls is for host:port targets; write https:// for an HTTPS check\n"],
     [["http://h:1/", "--udp"], "upcat: --udp is for host:port targets; http://h:1/ is checked over TCP\n"],
     [["http://h:1/", "--protocol", "echo"], "upcat: --protocol is for host:port targets, not http://h:1/\n"],
     [["http://h:1/", "--ca", "/etc/hostname"], "upcat: --ca is for TLS checks: add --tls, or check an https:// URL\n"],
-    [["http://[::1/"], 'upcat: invalid target "http://[::1/": not a URL (expected a URL such as http://127.0.0.1:8080/healthz)\n'],
-    [["http://h:0/"], 'upcat: invalid target "http://h:0/": port "0" is not a number from 1 to 65535 (expected a URL such as http://127.0.0.1:8080/healthz)\n'],
+    [
+      ["http://[::1/"],
+      'upcat: invalid target "http://[::1/": not a URL (expected a URL such as http://127.0.0.1:8080/healthz)\n',
+    ],
+    [
+      ["http://h:0/"],
+      'upcat: invalid target "http://h:0/": port "0" is not a number from 1 to 65535 (expected a URL such as http://127.0.0.1:8080/healthz)\n',
+    ],
     [["ftp://h/"], null],
     [["h:1 --status 200"], 'upcat: in argument "h:1 --status 200": --status is for http:// and https:// targets\n'],
   ])("%j", async (args, message) => {
@@ -322,7 +514,15 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
 describe("per-target HTTP options on a line", () => {
   test("each line its own --status, --header (repeated) and --follow", async () => {
     const file = join(dir, "web.txt");
-    await Bun.write(file, [`${peer.base}/status/404 --status 404`, `${peer.base}/echo --header 'X-A: 1' --header 'X-B: 2' --expect 'x-a: 1\\nx-b: 2'`, `${peer.base}/redirect/1 --follow`, `${peer.base}/redirect/1`].join("\n"));
+    await Bun.write(
+      file,
+      [
+        `${peer.base}/status/404 --status 404`,
+        `${peer.base}/echo --header 'X-A: 1' --header 'X-B: 2' --expect 'x-a: 1\\nx-b: 2'`,
+        `${peer.base}/redirect/1 --follow`,
+        `${peer.base}/redirect/1`,
+      ].join("\n"),
+    );
     const r = await check(["--json", "--file", file]);
     expect(jsonRecords(r.stdout).map((x) => x.state)).toEqual(["open", "open", "open", "mismatch"]);
     expect(r.status).toBe(1);

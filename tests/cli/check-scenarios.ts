@@ -1,4 +1,5 @@
-// `upcat check` as scripts run it, against whatever starts upcat: the source (tests/cli) or the compiled binary (tests/e2e).
+// `upcat check` as scripts run it, against whatever starts upcat: the source (tests/cli) or the compiled binary
+// (tests/e2e).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +8,19 @@ import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 import { jsonRecord, jsonRecords } from "../check/json-records.ts";
 
-const JSON_FIELDS = ["target", "proto", "host", "address", "port", "state", "ok", "latency_ms", "reply", "error", "attempts"];
+const JSON_FIELDS = [
+  "target",
+  "proto",
+  "host",
+  "address",
+  "port",
+  "state",
+  "ok",
+  "latency_ms",
+  "reply",
+  "error",
+  "attempts",
+];
 
 /** checkScenarios registers every scenario; `command` is awaited once, before the first test. */
 export function checkScenarios(command: () => Promise<Command> | Command): void {
@@ -21,7 +34,11 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     server = await startServer(cmd, ["--port", "0", "--host", "127.0.0.1"]);
     closed = await freePort();
     // Answers 60ms after the connection, so the response time is above a 20ms threshold and under 2s.
-    slowBanner = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void setTimeout(() => s.write("220 slow\r\n"), 60), data() {} } });
+    slowBanner = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: (s) => void setTimeout(() => s.write("220 slow\r\n"), 60), data() {} },
+    });
   });
   afterAll(async () => {
     await server.stop();
@@ -50,14 +67,36 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     });
 
     test("--json: one object a target with the stable fields, nothing else on stdout", async () => {
-      const r = await run(cmd, ["check", "--json", `127.0.0.1:${server.port}`, `127.0.0.1:${closed}`, `udp://[::1]:${server.port}`, "--send", "abc"]);
+      const r = await run(cmd, [
+        "check",
+        "--json",
+        `127.0.0.1:${server.port}`,
+        `127.0.0.1:${closed}`,
+        `udp://[::1]:${server.port}`,
+        "--send",
+        "abc",
+      ]);
       expect(r.status).toBe(1);
       expect(r.stderr).toBe("");
       const records = jsonRecords(r.stdout);
       expect(records.map((o) => Object.keys(o))).toEqual([JSON_FIELDS, JSON_FIELDS, JSON_FIELDS]);
-      expect(records[0]).toMatchObject({ target: `tcp://127.0.0.1:${server.port}`, proto: "tcp", host: "127.0.0.1", address: "127.0.0.1", port: server.port, state: "open", ok: true, error: null });
+      expect(records[0]).toMatchObject({
+        target: `tcp://127.0.0.1:${server.port}`,
+        proto: "tcp",
+        host: "127.0.0.1",
+        address: "127.0.0.1",
+        port: server.port,
+        state: "open",
+        ok: true,
+        error: null,
+      });
       expect(records[1]).toMatchObject({ state: "closed", ok: false, error: "connection refused" });
-      expect(records[2]).toMatchObject({ target: `udp://[::1]:${server.port}`, address: "::1", state: "closed", ok: false });
+      expect(records[2]).toMatchObject({
+        target: `udp://[::1]:${server.port}`,
+        address: "::1",
+        state: "closed",
+        ok: false,
+      });
     });
 
     test("a port range and list: one verdict a port, the range fails if any port fails", async () => {
@@ -76,13 +115,36 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     });
 
     test("--send/--expect and --match on the reply; --protocol upper checks the uppercasing", async () => {
-      const hit = await run(cmd, ["check", `127.0.0.1:${server.port}`, "--send", "ping\\r\\n", "--expect", "PING\\r\\n", "--json"]);
+      const hit = await run(cmd, [
+        "check",
+        `127.0.0.1:${server.port}`,
+        "--send",
+        "ping\\r\\n",
+        "--expect",
+        "PING\\r\\n",
+        "--json",
+      ]);
       expect(hit.status).toBe(0);
       expect(jsonRecord(hit.stdout)).toMatchObject({ state: "open", reply: "PING\r\n" });
-      const miss = await run(cmd, ["check", `127.0.0.1:${server.port}`, "--send", "ping", "--match", "^pong", "--timeout", "300ms"]);
+      const miss = await run(cmd, [
+        "check",
+        `127.0.0.1:${server.port}`,
+        "--send",
+        "ping",
+        "--match",
+        "^pong",
+        "--timeout",
+        "300ms",
+      ]);
       expect(miss.status).toBe(1);
       expect(miss.stdout).toMatch(/^mismatch .* the reply did not match within 300ms {2}"PING"\n$/);
-      const proto = await run(cmd, ["check", "--protocol", "upper", `127.0.0.1:${server.port}`, `udp://127.0.0.1:${server.port}`]);
+      const proto = await run(cmd, [
+        "check",
+        "--protocol",
+        "upper",
+        `127.0.0.1:${server.port}`,
+        `udp://127.0.0.1:${server.port}`,
+      ]);
       expect(proto.status).toBe(0);
     });
 
@@ -99,7 +161,9 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
 
     test("--wait: a server that comes up later is waited for", async () => {
       const port = await freePort();
-      const later = Bun.sleep(500).then(() => startServer(cmd, ["--tcp", "--port", String(port), "--host", "127.0.0.1"]));
+      const later = Bun.sleep(500).then(() =>
+        startServer(cmd, ["--tcp", "--port", String(port), "--host", "127.0.0.1"]),
+      );
       try {
         const r = await run(cmd, ["check", "--wait", "10s", "--json", `127.0.0.1:${port}`]);
         expect(r.status).toBe(0);
@@ -114,7 +178,9 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("on a terminal: progress while waiting, coloured lines, the summary", async () => {
       const script = requireTool("script");
       const port = await freePort();
-      const later = Bun.sleep(700).then(() => startServer(cmd, ["--tcp", "--port", String(port), "--host", "127.0.0.1"]));
+      const later = Bun.sleep(700).then(() =>
+        startServer(cmd, ["--tcp", "--port", String(port), "--host", "127.0.0.1"]),
+      );
       try {
         const line = [...cmd.argv, "check", "--wait", "5s", `127.0.0.1:${port}`].map((w) => `'${w}'`).join(" ");
         const r = await run({ ...cmd, argv: [script, "-qec", line, "/dev/null"] }, [], { env: { NO_COLOR: "" } });
@@ -149,27 +215,54 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const ok = await run(cmd, ["check", "--nagios", `127.0.0.1:${server.port}`]);
       expect(ok.stderr).toBe("");
       expect(ok.status).toBe(0);
-      expect(ok.stdout).toMatch(new RegExp(`^TCP OK - [\\d.]+ second response time on 127\\.0\\.0\\.1 port ${server.port}\\|time=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`));
-      const warn = await run(cmd, ["check", "--nagios", "--warning", "20ms", "--critical", "2s", `127.0.0.1:${slowBanner.port}`, "--expect", "220"]);
-      expect(warn.stdout).toMatch(/^TCP WARNING - 0\.0[6-9]\d second response time .*\|time=[\d.]+s;0\.020000;2\.000000;0\.000000;2\.000000\n$/);
+      expect(ok.stdout).toMatch(
+        new RegExp(
+          `^TCP OK - [\\d.]+ second response time on 127\\.0\\.0\\.1 port ${server.port}\\|time=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
+        ),
+      );
+      const warn = await run(cmd, [
+        "check",
+        "--nagios",
+        "--warning",
+        "20ms",
+        "--critical",
+        "2s",
+        `127.0.0.1:${slowBanner.port}`,
+        "--expect",
+        "220",
+      ]);
+      expect(warn.stdout).toMatch(
+        /^TCP WARNING - 0\.0[6-9]\d second response time .*\|time=[\d.]+s;0\.020000;2\.000000;0\.000000;2\.000000\n$/,
+      );
       expect(warn.status).toBe(1);
       const crit = await run(cmd, ["check", "--nagios", `127.0.0.1:${server.port}`, `127.0.0.1:${closed}`]);
       expect(crit.status).toBe(2);
-      expect(crit.stdout).toMatch(new RegExp(`^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`));
+      expect(crit.stdout).toMatch(
+        new RegExp(
+          `^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
+        ),
+      );
     });
 
     test("--tls against plain-text servers (issue 12): never a pass, a clear reason, no NaN, the hint never leads to a pass", async () => {
       // The banner server's greeting is not a TLS record: the handshake fails at once. upcat's own server
       // sends the ClientHello back uppercased, holding back a trailing byte that may start a UTF-8
       // character, so that handshake fails at once or waits out --timeout: a failure either way.
-      for (const [port, states] of [[slowBanner.port, ["error"]], [server.port, ["error", "timeout"]]] as const) {
+      for (const [port, states] of [
+        [slowBanner.port, ["error"]],
+        [server.port, ["error", "timeout"]],
+      ] as const) {
         const target = `127.0.0.1:${port}`;
         for (const extra of [[], ["--insecure"], ["--insecure", "--cert-days", "14"], ["--cert-days", "14,7"]]) {
           const args = ["--tls", "--timeout", "500ms", ...extra, target];
           const r = await run(cmd, ["check", ...args]);
           expect({ target, extra, status: r.status }).toEqual({ target, extra, status: 1 });
-          if (states.length === 1) expect(r.stdout).toMatch(/^error +tcp:\/\/127\.0\.0\.1:\d+ +[\d.]+ms {2}TLS handshake failed: .* \(does this port speak TLS\?\)\n$/);
-          // The hint to try --ca or --insecure is for a certificate that came and did not verify, not for a peer without TLS.
+          if (states.length === 1)
+            expect(r.stdout).toMatch(
+              /^error +tcp:\/\/127\.0\.0\.1:\d+ +[\d.]+ms {2}TLS handshake failed: .* \(does this port speak TLS\?\)\n$/,
+            );
+          // The hint to try --ca or --insecure is for a certificate that came and did not verify, not for a peer
+          // without TLS.
           expect(r.stdout).not.toContain("--insecure");
           const json = await run(cmd, ["check", "--json", ...args]);
           const record = jsonRecord(json.stdout);
@@ -187,7 +280,11 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const banner = `127.0.0.1:${slowBanner.port}`;
       for (const text of ["0220", "220.0", "220 SLOWER"]) {
         const r = await run(cmd, ["check", "--json", "--timeout", "300ms", banner, "--expect", text]);
-        expect({ text, state: jsonRecord(r.stdout).state, status: r.status }).toEqual({ text, state: "mismatch", status: 1 });
+        expect({ text, state: jsonRecord(r.stdout).state, status: r.status }).toEqual({
+          text,
+          state: "mismatch",
+          status: 1,
+        });
       }
       const nagios = await run(cmd, ["check", "--nagios", "--timeout", "300ms", banner, "--expect", "220.0"]);
       expect(nagios.stdout).toStartWith(`TCP WARNING - Unexpected response from tcp://${banner}: 220 slow|`);
@@ -204,16 +301,29 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(half.stdout).toMatch(/\|time=[\d.]+s;0\.000500;0\.500000;/);
       expect(half.status).toBeOneOf([0, 1]);
       const bad = await run(cmd, ["check", "--nagios", "--warning", "soon", target]);
-      expect(bad).toMatchObject({ status: 3, stdout: 'UPCAT UNKNOWN - invalid --warning: "soon" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)\n' });
+      expect(bad).toMatchObject({
+        status: 3,
+        stdout:
+          'UPCAT UNKNOWN - invalid --warning: "soon" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)\n',
+      });
     });
 
     test("per-target options: a quoted argument and --file lines each give their target its own probe; a bad line names FILE:LINE", async () => {
       const upper = `127.0.0.1:${server.port}`;
-      const r = await run(cmd, ["check", "--json", `${upper} --send 'hi\\n' --expect HI`, `${upper} --send abc --expect ABC`, upper]);
+      const r = await run(cmd, [
+        "check",
+        "--json",
+        `${upper} --send 'hi\\n' --expect HI`,
+        `${upper} --send abc --expect ABC`,
+        upper,
+      ]);
       expect(r.status).toBe(0);
       expect(jsonRecords(r.stdout).map((l) => l.reply)).toEqual(["HI\n", "ABC", null]);
       const file = join(dir, "runbook.txt");
-      await Bun.write(file, `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`);
+      await Bun.write(
+        file,
+        `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`,
+      );
       const f = await run(cmd, ["check", "--json", "--file", file]);
       expect(f.status).toBe(1);
       expect(jsonRecords(f.stdout).map((l) => l.state)).toEqual(["open", "mismatch"]);
@@ -234,19 +344,40 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
 
     test.each([
       [["check"], "upcat: no targets to check (give TARGET... or --file FILE)\n"],
-      [["check", "h:0"], 'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n'],
-      [["check", "h:1-70000"], 'upcat: invalid port or range "1-70000" in "h:1-70000" (expected ports 1-65535, as in 22,80,8000-8010)\n'],
-      [["check", "h:1-65535", "h:1"], "upcat: more than 65535 targets in one check; split the ranges over several runs\n"],
+      [
+        ["check", "h:0"],
+        'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n',
+      ],
+      [
+        ["check", "h:1-70000"],
+        'upcat: invalid port or range "1-70000" in "h:1-70000" (expected ports 1-65535, as in 22,80,8000-8010)\n',
+      ],
+      [
+        ["check", "h:1-65535", "h:1"],
+        "upcat: more than 65535 targets in one check; split the ranges over several runs\n",
+      ],
       [["check", "h:1", "--match", "("], "upcat: invalid --match: Invalid regular expression: missing )\n"],
-      [["check", "h:1", "--send", "\\q"], 'upcat: invalid --send: unknown escape "\\q" in "\\q" (known: \\r \\n \\t \\0 \\\\ \\xHH)\n'],
+      [
+        ["check", "h:1", "--send", "\\q"],
+        'upcat: invalid --send: unknown escape "\\q" in "\\q" (known: \\r \\n \\t \\0 \\\\ \\xHH)\n',
+      ],
       [["check", "--file", "/no/such/file"], "upcat: cannot read --file /no/such/file: no such file\n"],
       [["check", "--tls", "udp://h:1"], "upcat: --tls is for TCP targets; drop the udp:// targets or --udp\n"],
-      [["check", "--cert-days", "3", "h:1"], "upcat: --cert-days is for TLS checks: add --tls, or check an https:// URL\n"],
+      [
+        ["check", "--cert-days", "3", "h:1"],
+        "upcat: --cert-days is for TLS checks: add --tls, or check an https:// URL\n",
+      ],
       [["check", "--warning", "1s", "h:1"], "upcat: --warning is a latency threshold for --nagios\n"],
       [["check", "--json", "--quiet", "h:1"], "upcat: --json and --quiet cannot be used together\n"],
-      [["check", "--concurrency", "0", "h:1"], 'upcat: invalid --concurrency: "0" (expected a whole number from 1 to 10000)\n'],
+      [
+        ["check", "--concurrency", "0", "h:1"],
+        'upcat: invalid --concurrency: "0" (expected a whole number from 1 to 10000)\n',
+      ],
       [["check", "--protocol", "gopher", "h:1"], null],
-      [["check", "--timeout", "soon", "h:1"], 'upcat: invalid duration for --timeout: "soon" (expected e.g. 500ms, 2s, 1m)\n'],
+      [
+        ["check", "--timeout", "soon", "h:1"],
+        'upcat: invalid duration for --timeout: "soon" (expected e.g. 500ms, 2s, 1m)\n',
+      ],
     ])("%j: exit 2, one line, before any traffic", async (args, message) => {
       const r = await run(cmd, args);
       expect(r.status).toBe(2);
@@ -258,7 +389,9 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
     test("--nagios on a wrong command line: UNKNOWN, exit 3, on stdout", async () => {
       const r = await run(cmd, ["check", "--nagios", "h:70000"]);
       expect(r.status).toBe(3);
-      expect(r.stdout).toBe('UPCAT UNKNOWN - invalid target "h:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n');
+      expect(r.stdout).toBe(
+        'UPCAT UNKNOWN - invalid target "h:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n',
+      );
     });
   });
 }

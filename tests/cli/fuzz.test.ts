@@ -1,4 +1,5 @@
-// Fuzzing the command line and the TARGET parser with seeded random input: exit 0, 1 or 2 with one `upcat: ` line, never a crash or a hang.
+// Fuzzing the command line and the TARGET parser with seeded random input: exit 0, 1 or 2 with one `upcat: ` line,
+// never a crash or a hang.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { upcase } from "../../src/protocol/utf8-upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
@@ -14,21 +15,149 @@ import { figure } from "../support/figures.ts";
 const VECTORS = 300;
 const KILL_MS = 3000;
 
-const COMMANDS = ["send", "send", "send", "serve", "serve", "protocols", "help", "check", "", "SEND", "--help", "-h", "--version", "-V"];
+const COMMANDS = [
+  "send",
+  "send",
+  "send",
+  "serve",
+  "serve",
+  "protocols",
+  "help",
+  "check",
+  "",
+  "SEND",
+  "--help",
+  "-h",
+  "--version",
+  "-V",
+];
 const OPTIONS = [
-  "--udp", "--tcp", "--timeout", "--retries", "--protocol", "--raw", "--bytes", "--json", "--host", "--port", "--allow",
-  "--udp-rate", "--max-connections", "--idle-timeout", "--max-pending", "--drain", "--log", "--stats", "--quiet", "--quotes",
-  "--help", "-h", "--version", "-V", "-x", "--no-udp", "--", "-", "--port=-1", "--timeout=1e999", "--retries=1e3",
-  "--protocol=nope", "--protocol=time=70000", "--log=xml", "--bytes=-5", "--drain=-1s", "--max-pending=0", "--stats=0",
+  "--udp",
+  "--tcp",
+  "--timeout",
+  "--retries",
+  "--protocol",
+  "--raw",
+  "--bytes",
+  "--json",
+  "--host",
+  "--port",
+  "--allow",
+  "--udp-rate",
+  "--max-connections",
+  "--idle-timeout",
+  "--max-pending",
+  "--drain",
+  "--log",
+  "--stats",
+  "--quiet",
+  "--quotes",
+  "--help",
+  "-h",
+  "--version",
+  "-V",
+  "-x",
+  "--no-udp",
+  "--",
+  "-",
+  "--port=-1",
+  "--timeout=1e999",
+  "--retries=1e3",
+  "--protocol=nope",
+  "--protocol=time=70000",
+  "--log=xml",
+  "--bytes=-5",
+  "--drain=-1s",
+  "--max-pending=0",
+  "--stats=0",
 ];
 const VALUES = [
-  "-1", "0", "1", "2", "65535", "65536", "70000", "99999999999999999999", "1e999", "1e3", "NaN", "Infinity", "0x10", "0123",
-  "2s", "500ms", "1m", "1h", "-5s", "1.5", ".5s", "5 s", "2d", "", " ", "  \t ", "ß", "😀", "한국어", "\u202e", "\uFFFF",
-  "upper", "echo", "discard", "chargen", "qotd", "daytime", "time", "UPPER", "upper=0", "echo=0", "chargen=0",
-  "tcp://", "udp://", "ftp://x:1", "tcp://127.0.0.1", "tcp://127.0.0.1:1", "udp://127.0.0.1:1", "udp://[::1]:1", "[::1]", "[::1]:1",
-  "[::1]:99999", "[::1", "[1.2.3.4]:1", "[::g]:1", "127.0.0.1:0", "127.0.0.1:1", "127.0.0.1:", ":1", ":", "::1:1", "a:b:c",
-  "localhost:1", "localhost:-1", "localhost:1.5", "127.0.0.1:+1", "-127.0.0.1:1", "10.0.0.0/8", "::/0", "300.1.1.1/33", "/nonexistent/quotes",
-  "json", "text", "xml", "hello", "hello world", "a\nb", "%s%n", "${HOME}", "'quoted'", "\\", "--", "=", "==", "0:0",
+  "-1",
+  "0",
+  "1",
+  "2",
+  "65535",
+  "65536",
+  "70000",
+  "99999999999999999999",
+  "1e999",
+  "1e3",
+  "NaN",
+  "Infinity",
+  "0x10",
+  "0123",
+  "2s",
+  "500ms",
+  "1m",
+  "1h",
+  "-5s",
+  "1.5",
+  ".5s",
+  "5 s",
+  "2d",
+  "",
+  " ",
+  "  \t ",
+  "ß",
+  "😀",
+  "한국어",
+  "\u202e",
+  "\uFFFF",
+  "upper",
+  "echo",
+  "discard",
+  "chargen",
+  "qotd",
+  "daytime",
+  "time",
+  "UPPER",
+  "upper=0",
+  "echo=0",
+  "chargen=0",
+  "tcp://",
+  "udp://",
+  "ftp://x:1",
+  "tcp://127.0.0.1",
+  "tcp://127.0.0.1:1",
+  "udp://127.0.0.1:1",
+  "udp://[::1]:1",
+  "[::1]",
+  "[::1]:1",
+  "[::1]:99999",
+  "[::1",
+  "[1.2.3.4]:1",
+  "[::g]:1",
+  "127.0.0.1:0",
+  "127.0.0.1:1",
+  "127.0.0.1:",
+  ":1",
+  ":",
+  "::1:1",
+  "a:b:c",
+  "localhost:1",
+  "localhost:-1",
+  "localhost:1.5",
+  "127.0.0.1:+1",
+  "-127.0.0.1:1",
+  "10.0.0.0/8",
+  "::/0",
+  "300.1.1.1/33",
+  "/nonexistent/quotes",
+  "json",
+  "text",
+  "xml",
+  "hello",
+  "hello world",
+  "a\nb",
+  "%s%n",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${HOME} is one of the fuzz words
+  "${HOME}",
+  "'quoted'",
+  "\\",
+  "--",
+  "=",
+  "==",
+  "0:0",
 ];
 
 /** vector draws one argv: mostly a command and then options, values and junk in any order. */
@@ -49,7 +178,13 @@ function vector(random: () => number): string[] {
       argv.push(pick(VALUES));
     } else {
       // Raw junk: random code points, surrogates and controls included (but no NUL, which argv cannot hold).
-      argv.push(String.fromCodePoint(...Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * 0x10ffff)).filter((c) => c < 0xd800 || c > 0xdfff)));
+      argv.push(
+        String.fromCodePoint(
+          ...Array.from({ length: 1 + Math.floor(random() * 6) }, () => 1 + Math.floor(random() * 0x10ffff)).filter(
+            (c) => c < 0xd800 || c > 0xdfff,
+          ),
+        ),
+      );
     }
   }
   return argv;
@@ -116,7 +251,9 @@ describe("random command lines", () => {
       return o.status !== 0 && !/^upcat: [^\n]*\n$/.test(o.stderr);
     });
     const counts = [0, 1, 2].map((s) => outcomes.filter((o) => !o.served && o.status === s).length);
-    figure(`fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started and stopped ×${outcomes.filter((o) => o.served).length}`);
+    figure(
+      `fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started and stopped ×${outcomes.filter((o) => o.served).length}`,
+    );
     expect(bad.map((o) => ({ argv: o.argv, status: o.status, killed: o.killed, stderr: o.stderr }))).toEqual([]);
     // The mix reached every kind of outcome, or the fuzz is not exercising much.
     expect(counts[2]).toBeGreaterThan(VECTORS / 4);
@@ -127,11 +264,40 @@ describe("random command lines", () => {
 describe("random TARGET text", () => {
   test("20 000 seeded strings through parseTarget: a Target or a UsageError naming the text, nothing else", () => {
     const random = seeded(99);
-    const alphabet = ["a", "Z", "0", "9", ":", "[", "]", ".", "-", "_", "/", "tcp://", "udp://", "::", "1", "ß", " ", "%", "@", "\u0000", "\n", "65535", "65536", "[::1]", "127.0.0.1"];
+    const alphabet = [
+      "a",
+      "Z",
+      "0",
+      "9",
+      ":",
+      "[",
+      "]",
+      ".",
+      "-",
+      "_",
+      "/",
+      "tcp://",
+      "udp://",
+      "::",
+      "1",
+      "ß",
+      " ",
+      "%",
+      "@",
+      "\u0000",
+      "\n",
+      "65535",
+      "65536",
+      "[::1]",
+      "127.0.0.1",
+    ];
     let parsed = 0;
     let rejected = 0;
     for (let k = 0; k < 20_000; k++) {
-      const text = Array.from({ length: Math.floor(random() * 8) }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+      const text = Array.from(
+        { length: Math.floor(random() * 8) },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join("");
       try {
         const t = parseTarget(text, { transport: "tcp", host: "localhost", port: 12000 });
         expect(["tcp", "udp"]).toContain(t.transport);
@@ -183,15 +349,23 @@ describe("random bytes on stdin", () => {
   test.each([
     ["tcp", 8, 64 << 10],
     ["udp", 8, 2 << 10],
-  ] as const)("%s: %i seeded random inputs: exit 0, stdout is each line uppercased, nothing on stderr", async (transport, count, size) => {
-    const random = seeded(transport === "tcp" ? 1 : 2);
-    for (let k = 0; k < count; k++) {
-      const input = new Uint8Array(Math.floor(random() * size));
-      for (let i = 0; i < input.length; i++) input[i] = Math.floor(random() * 256);
-      const target = transport === "tcp" ? listeners.find((l) => l.transport === "tcp")!.port : port;
-      const r = await run(fromSource, ["send", `--${transport}`, "--binary", "--timeout", "2s", `127.0.0.1:${target}`], { stdin: input, timeoutMs: 20_000 });
-      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-      expect(Buffer.from(r.stdoutBytes).equals(expectedReplies(input))).toBe(true);
-    }
-  }, 60_000);
+  ] as const)(
+    "%s: %i seeded random inputs: exit 0, stdout is each line uppercased, nothing on stderr",
+    async (transport, count, size) => {
+      const random = seeded(transport === "tcp" ? 1 : 2);
+      for (let k = 0; k < count; k++) {
+        const input = new Uint8Array(Math.floor(random() * size));
+        for (let i = 0; i < input.length; i++) input[i] = Math.floor(random() * 256);
+        const target = transport === "tcp" ? listeners.find((l) => l.transport === "tcp")!.port : port;
+        const r = await run(
+          fromSource,
+          ["send", `--${transport}`, "--binary", "--timeout", "2s", `127.0.0.1:${target}`],
+          { stdin: input, timeoutMs: 20_000 },
+        );
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+        expect(Buffer.from(r.stdoutBytes).equals(expectedReplies(input))).toBe(true);
+      }
+    },
+    60_000,
+  );
 });

@@ -16,7 +16,10 @@ async function collect(source: AsyncIterable<Uint8Array>, max?: number): Promise
 test.each([
   [["one\ntwo\n"], ["one\n", "two\n"]],
   [["one\ntwo"], ["one\n", "two"]],
-  [["o", "ne\nt", "wo\n"], ["one\n", "two\n"]],
+  [
+    ["o", "ne\nt", "wo\n"],
+    ["one\n", "two\n"],
+  ],
   [["a\r\nb\r\n"], ["a\r\n", "b\r\n"]],
   [["\n\n"], ["\n", "\n"]],
   [[""], []],

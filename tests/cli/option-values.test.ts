@@ -15,10 +15,13 @@ describe("parseDuration", () => {
   ])("%p → %d ms", (text, ms) => {
     expect(parseDuration(text, "--timeout")).toBe(ms);
   });
-  test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h", " 2s", "2s ", "0x10", "+2s", "2 s"])("%p is refused", (text) => {
-    expect(() => parseDuration(text, "--timeout")).toThrow(UsageError);
-    expect(() => parseDuration(text, "--timeout")).toThrow("--timeout");
-  });
+  test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h", " 2s", "2s ", "0x10", "+2s", "2 s"])(
+    "%p is refused",
+    (text) => {
+      expect(() => parseDuration(text, "--timeout")).toThrow(UsageError);
+      expect(() => parseDuration(text, "--timeout")).toThrow("--timeout");
+    },
+  );
 });
 
 describe("formatDuration", () => {
@@ -33,14 +36,20 @@ describe("formatDuration", () => {
 });
 
 describe("parseCount", () => {
-  test.each([["0", 0], ["7", 7], [3, 3]])("%p → %d", (text, n) => {
+  test.each([
+    ["0", 0],
+    ["7", 7],
+    [3, 3],
+  ])("%p → %d", (text, n) => {
     expect(parseCount(text, "--retries", 100)).toBe(n);
   });
   test.each(["-1", "1.5", "x", "101", "", " 5 ", "0x10", "1e3", "+5"])("%p is refused", (text) => {
     expect(() => parseCount(text, "--retries", 100)).toThrow(UsageError);
   });
   test("a minimum is part of the message, so the range it states is the range it takes", () => {
-    expect(() => parseCount("0", "--concurrency", 10_000, 1)).toThrow('invalid --concurrency: "0" (expected a whole number from 1 to 10000)');
+    expect(() => parseCount("0", "--concurrency", 10_000, 1)).toThrow(
+      'invalid --concurrency: "0" (expected a whole number from 1 to 10000)',
+    );
     expect(parseCount("1", "--concurrency", 10_000, 1)).toBe(1);
   });
 });

@@ -8,7 +8,11 @@ const PEERS = new URL("../peers/", import.meta.url).pathname;
 
 /** pythonPeer starts a peer that prints "listening PORT" and, once its stdin closes, a last line. */
 async function pythonPeer(script: string) {
-  const proc = Bun.spawn([requireTool("python3"), `${PEERS}${script}`], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([requireTool("python3"), `${PEERS}${script}`], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const reader = proc.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {
@@ -49,7 +53,11 @@ describe("TCP: one stream on one connection", () => {
       server = await startServer(fromSource, ["--tcp", "--port", "0", "--host", "127.0.0.1"]);
       const shell = `(echo one; sleep 1.2; echo two) | ${fromSource.argv.join(" ")} send --timeout 500ms 127.0.0.1:${server.port}`;
       const proc = Bun.spawn(["sh", "-c", shell], { stdout: "pipe", stderr: "pipe" });
-      const [out, err, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      const [out, err, status] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
       expect({ status, out, err }).toEqual({ status: 0, out: "ONE\nTWO\n", err: "" });
     } finally {
       await server?.stop();
@@ -73,15 +81,23 @@ describe("UDP: a window of datagrams, replies in order", () => {
 
   test("a line whose first datagram is lost is sent again, and keeps its place", async () => {
     const input = "first\nplease drop me\nlast\n";
-    const r = await run(fromSource, ["send", "--udp", "--timeout", "300ms", `127.0.0.1:${peer.port}`], { stdin: input });
+    const r = await run(fromSource, ["send", "--udp", "--timeout", "300ms", `127.0.0.1:${peer.port}`], {
+      stdin: input,
+    });
     expect(r).toMatchObject({ status: 0, stdout: input.toUpperCase(), stderr: "" });
   });
 
   test("a line that gets no reply after its retries fails the command after the replies before it", async () => {
     const input = "before\ndrop me and me\n";
-    const r = await run(fromSource, ["send", "--udp", "--timeout", "200ms", "--retries", "0", `127.0.0.1:${peer.port}`], { stdin: input });
+    const r = await run(
+      fromSource,
+      ["send", "--udp", "--timeout", "200ms", "--retries", "0", `127.0.0.1:${peer.port}`],
+      { stdin: input },
+    );
     expect(r.status).toBe(1);
     expect(r.stdout).toBe("BEFORE\n");
-    expect(r.stderr).toMatch(/^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 200ms \(is a server running there\? try --timeout or --retries\)\n$/);
+    expect(r.stderr).toMatch(
+      /^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 200ms \(is a server running there\? try --timeout or --retries\)\n$/,
+    );
   });
 });

@@ -9,7 +9,24 @@ import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 
 /** NUMBER_LIKE are words cac's parser used to rewrite (007 → 7, '' → 0, ' 5 ' → 5) or swallow (true, false). */
-export const NUMBER_LIKE = ["007", "0x10", "1e3", " 5 ", "", "0", "true", "false", "NaN", "Infinity", "0b11", "+5", ".5", "1_000", "0220", "220.0"];
+export const NUMBER_LIKE = [
+  "007",
+  "0x10",
+  "1e3",
+  " 5 ",
+  "",
+  "0",
+  "true",
+  "false",
+  "NaN",
+  "Infinity",
+  "0b11",
+  "+5",
+  ".5",
+  "1_000",
+  "0220",
+  "220.0",
+];
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -55,7 +72,15 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
         for (const expect_ of ["0220", "220.0", " 220"]) {
           const r = await run(cmd, ["check", "--timeout", "300ms", "--expect", expect_, `127.0.0.1:${banner.port}`]);
           expect(r.status).toBe(1);
-          const nagios = await run(cmd, ["check", "--nagios", "--timeout", "300ms", "--expect", expect_, `127.0.0.1:${banner.port}`]);
+          const nagios = await run(cmd, [
+            "check",
+            "--nagios",
+            "--timeout",
+            "300ms",
+            "--expect",
+            expect_,
+            `127.0.0.1:${banner.port}`,
+          ]);
           expect(nagios.stdout).not.toMatch(/ OK /);
           expect(nagios.status).not.toBe(0);
         }
@@ -75,7 +100,9 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
         // The check's handshake reached the recorder, with nothing sent.
         expect(await recorder.next()).toEqual({ transport: "tcp", bytes: new Uint8Array(0) });
         writeFileSync(join(dir, "1e3"), "a quote from a file named 1e3\n");
-        const s = await startServer(cmd, ["--protocol", "qotd=0", "--quotes", "1e3", "--host", "127.0.0.1"], { cwd: dir });
+        const s = await startServer(cmd, ["--protocol", "qotd=0", "--quotes", "1e3", "--host", "127.0.0.1"], {
+          cwd: dir,
+        });
         try {
           const q = await run(cmd, ["send", "--protocol", "qotd", `127.0.0.1:${s.port}`]);
           expect(q).toMatchObject({ status: 0, stdout: "a quote from a file named 1e3\r\n" });
@@ -87,11 +114,14 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       }
     });
 
-    test.each(["true", "false"])("a flag never swallows the next word: --udp %p is the message, sent over UDP", async (word) => {
-      const r = await run(cmd, ["send", `127.0.0.1:${recorder.port}`, "--udp", word]);
-      expect(r).toMatchObject({ status: 0, stdout: `${word}\n`, stderr: "" });
-      expect(await recorder.next()).toEqual({ transport: "udp", bytes: new TextEncoder().encode(word) });
-    });
+    test.each(["true", "false"])(
+      "a flag never swallows the next word: --udp %p is the message, sent over UDP",
+      async (word) => {
+        const r = await run(cmd, ["send", `127.0.0.1:${recorder.port}`, "--udp", word]);
+        expect(r).toMatchObject({ status: 0, stdout: `${word}\n`, stderr: "" });
+        expect(await recorder.next()).toEqual({ transport: "udp", bytes: new TextEncoder().encode(word) });
+      },
+    );
   });
 
   describe("numeric options take exact numbers and name themselves when they do not", () => {
@@ -102,9 +132,18 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       [["send", "--timeout", "-1", "x"], 'upcat: invalid duration for --timeout: "-1" (expected e.g. 500ms, 2s, 1m)\n'],
       [["send", "--timeout", "", "x"], 'upcat: invalid duration for --timeout: "" (expected e.g. 500ms, 2s, 1m)\n'],
       [["send", "--retries", "-1", "x"], 'upcat: invalid --retries: "-1" (expected a whole number from 0 to 100)\n'],
-      [["send", "--retries", "0x10", "x"], 'upcat: invalid --retries: "0x10" (expected a whole number from 0 to 100)\n'],
-      [["bench", "--concurrency", "100000"], 'upcat: invalid --concurrency: "100000" (expected a whole number from 1 to 10000)\n'],
-      [["bench", "--concurrency", "0"], 'upcat: invalid --concurrency: "0" (expected a whole number from 1 to 10000)\n'],
+      [
+        ["send", "--retries", "0x10", "x"],
+        'upcat: invalid --retries: "0x10" (expected a whole number from 0 to 100)\n',
+      ],
+      [
+        ["bench", "--concurrency", "100000"],
+        'upcat: invalid --concurrency: "100000" (expected a whole number from 1 to 10000)\n',
+      ],
+      [
+        ["bench", "--concurrency", "0"],
+        'upcat: invalid --concurrency: "0" (expected a whole number from 1 to 10000)\n',
+      ],
       [["check", "--retries=1e3", "h:1"], 'upcat: invalid --retries: "1e3" (expected a whole number from 0 to 100)\n'],
       [["--bogus"], "upcat: unknown option `--bogus` (see upcat --help)\n"],
       [["-v"], "upcat: unknown option `-v` (see upcat --help)\n"],
@@ -117,13 +156,19 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
       const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
       expect(r).toMatchObject({ status: 1, stdout: "" });
-      expect(r.stderr).toMatch(/^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/);
+      expect(r.stderr).toMatch(
+        /^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/,
+      );
     });
 
     test("bench on a refused port says what send says", async () => {
       const port = await freePort();
       const r = await run(cmd, ["bench", "--duration", "200ms", `127.0.0.1:${port}`]);
-      expect(r).toMatchObject({ status: 1, stdout: "", stderr: `upcat: connect tcp 127.0.0.1:${port}: connection refused (is a server running there?)\n` });
+      expect(r).toMatchObject({
+        status: 1,
+        stdout: "",
+        stderr: `upcat: connect tcp 127.0.0.1:${port}: connection refused (is a server running there?)\n`,
+      });
     });
 
     test("upcat help and upcat help COMMAND print the help, exit 0", async () => {
@@ -139,17 +184,24 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
   });
 
   describe("send never guesses: a word that looks like a target is one", () => {
-    test.each(["host:", "[::1", "::1:12000", "db:abc", "localhost:1200O", "127.0.0.1:-1", "udp://", "http://127.0.0.1:80", "[nothost]:80"])(
-      "send %p hi → exit 2, and how to send it as text",
-      async (word) => {
-        const r = await run(cmd, ["send", word, "hi"]);
-        expect(r.status).toBe(2);
-        expect(r.stdout).toBe("");
-        expect(r.stderr.split("\n")).toHaveLength(2);
-        expect(r.stderr).toStartWith(`upcat: invalid target "${word}": `);
-        expect(r.stderr).toContain("; to send it as text: upcat send -- ");
-      },
-    );
+    test.each([
+      "host:",
+      "[::1",
+      "::1:12000",
+      "db:abc",
+      "localhost:1200O",
+      "127.0.0.1:-1",
+      "udp://",
+      "http://127.0.0.1:80",
+      "[nothost]:80",
+    ])("send %p hi → exit 2, and how to send it as text", async (word) => {
+      const r = await run(cmd, ["send", word, "hi"]);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.split("\n")).toHaveLength(2);
+      expect(r.stderr).toStartWith(`upcat: invalid target "${word}": `);
+      expect(r.stderr).toContain("; to send it as text: upcat send -- ");
+    });
 
     test("after --, such words are the message, sent as typed", async () => {
       const r = await run(cmd, ["send", `127.0.0.1:${recorder.port}`, "--", "host:", "-x", "[::1"]);
@@ -180,7 +232,11 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
 
     test("on a terminal, ^D ends the prompt's line so the shell prompt starts on its own", async () => {
       const shell = `printf 'hi\\n' | script -qec "${cmd.argv.join(" ")} send 127.0.0.1:${server.port}" /dev/null`;
-      const proc = Bun.spawn(["sh", "-c", shell], { stdout: "pipe", stderr: "pipe", env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" } });
+      const proc = Bun.spawn(["sh", "-c", shell], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" },
+      });
       const out = await new Response(proc.stdout).text();
       expect(await proc.exited).toBe(0);
       expect(out).toEndWith("Input lowercase sentence:\r\n");
@@ -195,7 +251,11 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       const feed = input === undefined ? "" : `${input} | `;
       const index = input === undefined ? 0 : 1;
       const script = `${feed}${quoted} 2>/tmp/upcat-pipe-$$.err | ${reader} >/dev/null; status=\${PIPESTATUS[${index}]}; cat /tmp/upcat-pipe-$$.err >&2; rm -f /tmp/upcat-pipe-$$.err; exit $status`;
-      const proc = Bun.spawn([requireTool("bash"), "-c", script], { stdout: "pipe", stderr: "pipe", env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" } });
+      const proc = Bun.spawn([requireTool("bash"), "-c", script], {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" },
+      });
       const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       const [stderr, status] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
       clearTimeout(timer);
@@ -205,34 +265,52 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
     test("send --protocol chargen | head -c 200", async () => {
       const s = await startServer(cmd, ["--protocol", "chargen=0", "--host", "127.0.0.1"]);
       try {
-        expect(await pipeline(["send", "--protocol", "chargen", `127.0.0.1:${s.port}`], "head -c 200")).toEqual({ status: 0, stderr: "" });
+        expect(await pipeline(["send", "--protocol", "chargen", `127.0.0.1:${s.port}`], "head -c 200")).toEqual({
+          status: 0,
+          stderr: "",
+        });
       } finally {
         await s.stop();
       }
     });
 
     test.each(["--tcp", "--udp"])("yes hello | send %s | head -n 1", async (flag) => {
-      expect(await pipeline(["send", flag, `127.0.0.1:${server.port}`], "head -n 1", "yes hello")).toEqual({ status: 0, stderr: "" });
+      expect(await pipeline(["send", flag, `127.0.0.1:${server.port}`], "head -n 1", "yes hello")).toEqual({
+        status: 0,
+        stderr: "",
+      });
     });
 
     test("seq 1 200000 | send --udp | head -n 2", async () => {
-      expect(await pipeline(["send", "--udp", `127.0.0.1:${server.port}`], "head -n 2", "seq 1 200000")).toEqual({ status: 0, stderr: "" });
+      expect(await pipeline(["send", "--udp", `127.0.0.1:${server.port}`], "head -n 2", "seq 1 200000")).toEqual({
+        status: 0,
+        stderr: "",
+      });
     });
 
     test("check over 2000 ports, text and --json | head -n 1", async () => {
       const closed = await freePort();
       for (const form of [[], ["--json"]]) {
-        const r = await pipeline(["check", ...form, "--timeout", "1s", `127.0.0.1:${server.port},${closed}`, `127.0.0.1:1-2000`], "head -n 1");
+        const r = await pipeline(
+          ["check", ...form, "--timeout", "1s", `127.0.0.1:${server.port},${closed}`, `127.0.0.1:1-2000`],
+          "head -n 1",
+        );
         expect(r).toEqual({ status: 0, stderr: "" });
       }
     });
 
-    test.each([[["protocols"]], [["--help"]], [["--version"]], [["help", "check"]]])("upcat %p | true", async (args) => {
-      expect(await pipeline(args, "true")).toEqual({ status: 0, stderr: "" });
-    });
+    test.each([[["protocols"]], [["--help"]], [["--version"]], [["help", "check"]]])(
+      "upcat %p | true",
+      async (args) => {
+        expect(await pipeline(args, "true")).toEqual({ status: 0, stderr: "" });
+      },
+    );
 
     test("bench | true", async () => {
-      expect(await pipeline(["bench", "--duration", "300ms", `127.0.0.1:${server.port}`], "true")).toEqual({ status: 0, stderr: "" });
+      expect(await pipeline(["bench", "--duration", "300ms", `127.0.0.1:${server.port}`], "true")).toEqual({
+        status: 0,
+        stderr: "",
+      });
     });
   });
 }

@@ -43,7 +43,14 @@ describe("every text argument reaches the wire as typed", () => {
       fc.asyncProperty(words, fc.constantFrom("--tcp", "--udp"), fc.boolean(), async (word, flag, dashes) => {
         // A word that starts with "-" or looks like a target can only be sent after --.
         const plain = !dashes && !word.startsWith("-") && !looksLikeTarget(word);
-        const args = ["send", flag, "--timeout", "2s", `127.0.0.1:${recorder.port}`, ...(plain ? [word] : ["--", word])];
+        const args = [
+          "send",
+          flag,
+          "--timeout",
+          "2s",
+          `127.0.0.1:${recorder.port}`,
+          ...(plain ? [word] : ["--", word]),
+        ];
         const r = await run(fromSource, args);
         expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
         expect(await recorder.next()).toEqual({ transport: flag === "--udp" ? "udp" : "tcp", bytes: encode(word) });
@@ -55,16 +62,44 @@ describe("every text argument reaches the wire as typed", () => {
   test("check --send WORD --expect WORD --match WORD (as a literal regex), TCP and UDP", async () => {
     await fc.assert(
       // --send and --expect read backslash escapes (tests/check/escapes.test.ts): plain text here.
-      fc.asyncProperty(words.filter((w) => !w.includes("\\")), fc.constantFrom("tcp", "udp"), async (word, transport) => {
-        const target = `${transport}://127.0.0.1:${recorder.port}`;
-        const r = await run(fromSource, ["check", "--json", "--timeout", "2s", "--send", word, "--expect", word, "--match", escapeRegex(word), target]);
-        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-        // An empty --expect asks for no reply, and none is read.
-        expect(JSON.parse(r.stdout)).toMatchObject({ state: "open", reply: word === "" && transport === "tcp" ? null : word });
-        expect(await recorder.next()).toEqual({ transport, bytes: encode(word) });
-      }),
-      // Found by this property: an empty --expect waited for a reply that never came; a CRLF in the pattern never matched.
-      { numRuns: RUNS, examples: [["", "tcp"], ["", "udp"], ["a\r\nb", "tcp"], ["007", "udp"]] },
+      fc.asyncProperty(
+        words.filter((w) => !w.includes("\\")),
+        fc.constantFrom("tcp", "udp"),
+        async (word, transport) => {
+          const target = `${transport}://127.0.0.1:${recorder.port}`;
+          const r = await run(fromSource, [
+            "check",
+            "--json",
+            "--timeout",
+            "2s",
+            "--send",
+            word,
+            "--expect",
+            word,
+            "--match",
+            escapeRegex(word),
+            target,
+          ]);
+          expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+          // An empty --expect asks for no reply, and none is read.
+          expect(JSON.parse(r.stdout)).toMatchObject({
+            state: "open",
+            reply: word === "" && transport === "tcp" ? null : word,
+          });
+          expect(await recorder.next()).toEqual({ transport, bytes: encode(word) });
+        },
+      ),
+      // Found by this property: an empty --expect waited for a reply that never came; a CRLF in the pattern never
+      // matched.
+      {
+        numRuns: RUNS,
+        examples: [
+          ["", "tcp"],
+          ["", "udp"],
+          ["a\r\nb", "tcp"],
+          ["007", "udp"],
+        ],
+      },
     );
   }, 60_000);
 
@@ -72,16 +107,19 @@ describe("every text argument reaches the wire as typed", () => {
     const dir = mkdtempSync(join(tmpdir(), "upcat-names-"));
     try {
       await fc.assert(
-        fc.asyncProperty(words.filter((w) => w !== "" && w !== "." && w !== ".." && !w.includes("/") && w !== "-"), async (name) => {
-          writeFileSync(join(dir, name), `127.0.0.1:${recorder.port}\n`);
-          try {
-            const r = await run(fromSource, ["check", "--quiet", "--file", name], { cwd: dir });
-            expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
-            expect(await recorder.next()).toEqual({ transport: "tcp", bytes: new Uint8Array(0) });
-          } finally {
-            rmSync(join(dir, name), { force: true });
-          }
-        }),
+        fc.asyncProperty(
+          words.filter((w) => w !== "" && w !== "." && w !== ".." && !w.includes("/") && w !== "-"),
+          async (name) => {
+            writeFileSync(join(dir, name), `127.0.0.1:${recorder.port}\n`);
+            try {
+              const r = await run(fromSource, ["check", "--quiet", "--file", name], { cwd: dir });
+              expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+              expect(await recorder.next()).toEqual({ transport: "tcp", bytes: new Uint8Array(0) });
+            } finally {
+              rmSync(join(dir, name), { force: true });
+            }
+          },
+        ),
         { numRuns: RUNS },
       );
     } finally {

@@ -1,4 +1,5 @@
-// The whole release from `bun scripts/build.ts`: every binary with the right format, CPU and embedded target, VERSION, the docs, the .debs, the image trees, and SHA256SUMS over them.
+// The whole release from `bun scripts/build.ts`: every binary with the right format, CPU and embedded target, VERSION,
+// the docs, the .debs, the image trees, and SHA256SUMS over them.
 import { expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -28,7 +29,10 @@ const debName = (arch: string) => `upcat_${pkg.version}_${arch}.deb`;
 /** SUMMED is every file a user downloads: what SHA256SUMS must cover. */
 const SUMMED = [...Object.keys(expected), ...Object.keys(DOCS), ...Object.keys(DEBS).map(debName)].sort();
 
-/** builtFrom is the commit the native binary names: others commit to this tree while the tests run, so HEAD may have moved on. */
+/**
+ * builtFrom is the commit the native binary names: others commit to this tree while the tests run, so HEAD may have
+ * moved on.
+ */
 async function builtFrom(): Promise<string> {
   const out = Bun.spawnSync([join(await releaseDir(), hostTarget().asset), "--version"]).stdout.toString();
   const commit = /\(([0-9a-f]{12})(-dirty)?\)$/.exec(out.trim())?.[1];
@@ -54,15 +58,18 @@ test.each(Object.entries(expected))("%s has the right header", async (asset, hea
   expect(got).toEqual(header);
 });
 
-test.each(targets.map((t) => [t.asset, t.name]))("%s embeds the version, the commit and its own target %s", async (asset, name) => {
-  // Foreign binaries cannot run here; the defined strings are in the embedded bundle all the same.
-  const bytes = Buffer.from(await Bun.file(join(await releaseDir(), asset)).bytes());
-  expect(bytes.includes(JSON.stringify(pkg.version))).toBe(true);
-  expect(bytes.includes(await builtFrom())).toBe(true);
-  // Exactly its own: upgrade fetches upcat-<target>, so a baseline binary must not think it is the AVX2 one.
-  const named = targets.filter((t) => bytes.includes(JSON.stringify(t.name))).map((t) => t.name);
-  expect(named).toEqual([name]);
-});
+test.each(targets.map((t) => [t.asset, t.name]))(
+  "%s embeds the version, the commit and its own target %s",
+  async (asset, name) => {
+    // Foreign binaries cannot run here; the defined strings are in the embedded bundle all the same.
+    const bytes = Buffer.from(await Bun.file(join(await releaseDir(), asset)).bytes());
+    expect(bytes.includes(JSON.stringify(pkg.version))).toBe(true);
+    expect(bytes.includes(await builtFrom())).toBe(true);
+    // Exactly its own: upgrade fetches upcat-<target>, so a baseline binary must not think it is the AVX2 one.
+    const named = targets.filter((t) => bytes.includes(JSON.stringify(t.name))).map((t) => t.name);
+    expect(named).toEqual([name]);
+  },
+);
 
 test("SHA256SUMS has one line per downloadable file with the hash Bun computes, and sha256sum -c accepts it", async () => {
   const dir = await releaseDir();
@@ -78,15 +85,18 @@ test("SHA256SUMS has one line per downloadable file with the hash Bun computes, 
   expect(check.stdout.toString().trim().split("\n")).toHaveLength(SUMMED.length);
 }, 120_000);
 
-test.each(Object.entries(DEBS))("the %s .deb holds %s as /usr/bin/upcat, and says its architecture", async (arch, binary) => {
-  const dir = await releaseDir();
-  const deb = join(dir, debName(arch));
-  const info = Bun.spawnSync(["dpkg-deb", "--field", deb, "Package", "Version", "Architecture"]).stdout.toString();
-  expect(info).toBe(`Package: upcat\nVersion: ${pkg.version}\nArchitecture: ${arch}\n`);
-  const tar = Bun.spawnSync(["dpkg-deb", "--fsys-tarfile", deb]).stdout;
-  const inside = Bun.spawnSync(["tar", "-xO", "./usr/bin/upcat"], { stdin: tar }).stdout;
-  expect(new Bun.CryptoHasher("sha256").update(inside).digest("hex")).toBe(await sha(join(dir, binary)));
-});
+test.each(Object.entries(DEBS))(
+  "the %s .deb holds %s as /usr/bin/upcat, and says its architecture",
+  async (arch, binary) => {
+    const dir = await releaseDir();
+    const deb = join(dir, debName(arch));
+    const info = Bun.spawnSync(["dpkg-deb", "--field", deb, "Package", "Version", "Architecture"]).stdout.toString();
+    expect(info).toBe(`Package: upcat\nVersion: ${pkg.version}\nArchitecture: ${arch}\n`);
+    const tar = Bun.spawnSync(["dpkg-deb", "--fsys-tarfile", deb]).stdout;
+    const inside = Bun.spawnSync(["tar", "-xO", "./usr/bin/upcat"], { stdin: tar }).stdout;
+    expect(new Bun.CryptoHasher("sha256").update(inside).digest("hex")).toBe(await sha(join(dir, binary)));
+  },
+);
 
 test.each([
   ["amd64", "upcat-linux-x64-baseline"],
@@ -99,6 +109,8 @@ test.each([
 test("the native binary prints the version from package.json and the commit it was built from", async () => {
   const dir = await releaseDir();
   const host = Bun.spawnSync([join(dir, hostTarget().asset), "--version"], { env: { PATH: "/nonexistent" } });
-  expect(host.stdout.toString()).toMatch(new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\(${await builtFrom()}(-dirty)?\\)\\n$`));
+  expect(host.stdout.toString()).toMatch(
+    new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\(${await builtFrom()}(-dirty)?\\)\\n$`),
+  );
   expect(host.exitCode).toBe(0);
 });

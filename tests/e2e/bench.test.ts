@@ -6,11 +6,27 @@ import { run } from "../support/run.ts";
 test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and prints one JSON object each", async () => {
   const cmd = await compiled();
   // A load test from one address lifts the per-prefix and per-address bounds, as the README says.
-  const server = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--log", "json", "--udp-reply-rate", "0", "--max-per-address", "0"], {
-    env: { ...cmd.env, NO_COLOR: "1" },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+  const server = Bun.spawn(
+    [
+      ...cmd.argv,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--log",
+      "json",
+      "--udp-reply-rate",
+      "0",
+      "--max-per-address",
+      "0",
+    ],
+    {
+      env: { ...cmd.env, NO_COLOR: "1" },
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  );
   try {
     // The ready line names the port the kernel chose.
     const reader = server.stderr.getReader();
@@ -20,16 +36,37 @@ test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and
       const { value, done } = await reader.read();
       if (done) throw new Error(`server ended: ${text}`);
       text += new TextDecoder().decode(value);
-      for (const m of text.matchAll(/"(?:proto|transport)":"(udp|tcp)"[^\n]*?"port":(\d+)/g)) ports[m[1]!] = Number(m[2]);
+      for (const m of text.matchAll(/"(?:proto|transport)":"(udp|tcp)"[^\n]*?"port":(\d+)/g))
+        ports[m[1]!] = Number(m[2]);
     }
     for (const transport of ["udp", "tcp"] as const) {
-      const ran = await run(cmd, ["bench", `${transport}://127.0.0.1:${ports[transport]}`, "--duration", "500ms", "--concurrency", "8", "--size", "32", "--json"], { timeoutMs: 20_000 });
+      const ran = await run(
+        cmd,
+        [
+          "bench",
+          `${transport}://127.0.0.1:${ports[transport]}`,
+          "--duration",
+          "500ms",
+          "--concurrency",
+          "8",
+          "--size",
+          "32",
+          "--json",
+        ],
+        { timeoutMs: 20_000 },
+      );
       expect(ran.stderr).toBe("");
       expect(ran.status).toBe(0);
       const lines = ran.stdout.trim().split("\n");
       expect(lines).toHaveLength(1);
       const r = JSON.parse(lines[0]!);
-      expect(r).toMatchObject({ target: `${transport}://127.0.0.1:${ports[transport]}`, proto: transport, concurrency: 8, size: 32, errors: 0 });
+      expect(r).toMatchObject({
+        target: `${transport}://127.0.0.1:${ports[transport]}`,
+        proto: transport,
+        concurrency: 8,
+        size: 32,
+        errors: 0,
+      });
       expect(r.replies).toBeGreaterThan(0);
       expect(r.bytes_in).toBe(r.replies * 32);
       for (const k of ["rate", "p50_ms", "p99_ms", "max_ms", "duration_ms"]) expect(typeof r[k]).toBe("number");

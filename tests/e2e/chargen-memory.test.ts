@@ -6,7 +6,15 @@ import { figure } from "../support/figures.ts";
 
 let server: Server;
 beforeAll(async () => {
-  server = await startServer(await compiled(), ["--tcp", "--protocol", "chargen", "--port", "0", "--host", "127.0.0.1"]);
+  server = await startServer(await compiled(), [
+    "--tcp",
+    "--protocol",
+    "chargen",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+  ]);
 }, 120_000);
 afterAll(() => server?.stop());
 
@@ -17,7 +25,9 @@ async function rss(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
 
 test("20 clients that never read cost the server little, and one reading 256 MiB costs nothing more", async () => {
   const stalled = await Promise.all(
-    Array.from({ length: 20 }, () => Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).then((s) => (s.pause(), s))),
+    Array.from({ length: 20 }, () =>
+      Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).then((s) => (s.pause(), s)),
+    ),
   );
   await Bun.sleep(1500);
   const whileStalled = await rss(server.proc.pid, "VmRSS");
@@ -41,7 +51,9 @@ test("20 clients that never read cost the server little, and one reading 256 MiB
   await done.promise;
   stalled.forEach((s) => s.end());
   const peak = await rss(server.proc.pid, "VmHWM");
-  figure(`chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`);
+  figure(
+    `chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`,
+  );
   expect(received).toBeGreaterThanOrEqual(256 << 20);
   expect(whileStalled).toBeLessThan(150 * 2 ** 20);
   expect(peak).toBeLessThan(150 * 2 ** 20);

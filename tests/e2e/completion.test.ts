@@ -1,4 +1,5 @@
-// upcat completion: the bash and fish scripts, loaded by a real bash (with bash-completion) and a real fish, complete commands and options through the compiled binary.
+// upcat completion: the bash and fish scripts, loaded by a real bash (with bash-completion) and a real fish, complete
+// commands and options through the compiled binary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,7 +26,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** complete asks bash for the completions of line, as a TAB at its end would (COMP_* set as readline sets them). */
 function complete(line: string): string[] {
-  if (!existsSync(BASH_COMPLETION)) throw new Error(`no ${BASH_COMPLETION}: apt-get install bash-completion (it is in .ci/apt-packages)`);
+  if (!existsSync(BASH_COMPLETION))
+    throw new Error(`no ${BASH_COMPLETION}: apt-get install bash-completion (it is in .ci/apt-packages)`);
   const words = line.split(" ");
   const program = [
     `source ${BASH_COMPLETION}`,
@@ -34,9 +36,12 @@ function complete(line: string): string[] {
     `COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(" ")}); COMP_CWORD=${words.length - 1}`,
     // compopt complains outside a real TAB; the replies are what readline would show.
     "$(complete -p upcat | sed 's/.*-F \\([^ ]*\\).*/\\1/') 2>/dev/null",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, run by bash
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join("\n");
-  const r = Bun.spawnSync(["/bin/bash", "--norc", "--noprofile", "-c", program], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+  const r = Bun.spawnSync(["/bin/bash", "--norc", "--noprofile", "-c", program], {
+    env: { PATH: `${dir}:/usr/bin:/bin` },
+  });
   expect(r.stderr.toString()).toBe("");
   return r.stdout.toString().split("\n").filter(Boolean);
 }
@@ -55,7 +60,13 @@ test.each([
 });
 
 test("the script registers one function for upcat, which calls the binary back", () => {
-  const r = Bun.spawnSync(["/bin/bash", "--norc", "--noprofile", "-c", `source ${BASH_COMPLETION}; source ${script}; complete -p upcat`]);
+  const r = Bun.spawnSync([
+    "/bin/bash",
+    "--norc",
+    "--noprofile",
+    "-c",
+    `source ${BASH_COMPLETION}; source ${script}; complete -p upcat`,
+  ]);
   expect(r.stdout.toString()).toBe("complete -F __upcat_complete upcat\n");
 });
 
@@ -67,21 +78,38 @@ test.each([
   const r = await run(await compiled(), ["completion", "fish"]);
   const script = join(dir, "upcat.fish");
   writeFileSync(script, r.stdout);
-  const fish = Bun.spawnSync([requireTool("fish"), "--no-config", "-c", `source ${script}; complete -C ${JSON.stringify(line)}`], {
-    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
-  });
+  const fish = Bun.spawnSync(
+    [requireTool("fish"), "--no-config", "-c", `source ${script}; complete -C ${JSON.stringify(line)}`],
+    {
+      env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
+    },
+  );
   expect(fish.stderr.toString()).toBe("");
   // Each line is a value and, after a tab, its description.
-  expect(fish.stdout.toString().split("\n").filter(Boolean).map((l) => l.split("\t")[0]).sort()).toEqual(want);
+  expect(
+    fish.stdout
+      .toString()
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t")[0])
+      .sort(),
+  ).toEqual(want);
 });
 
-test.each(["zsh", "fish", "powershell"])("upcat completion %s prints a script that asks upcat complete", async (shell) => {
-  const r = await run(await compiled(), ["completion", shell]);
-  expect(r).toMatchObject({ status: 0, stderr: "" });
-  expect(r.stdout).toMatch(/upcat complete '?--/);
-});
+test.each(["zsh", "fish", "powershell"])(
+  "upcat completion %s prints a script that asks upcat complete",
+  async (shell) => {
+    const r = await run(await compiled(), ["completion", shell]);
+    expect(r).toMatchObject({ status: 0, stderr: "" });
+    expect(r.stdout).toMatch(/upcat complete '?--/);
+  },
+);
 
 test("an unknown shell: exit 2, one line naming the shells", async () => {
   const r = await run(await compiled(), ["completion", "tcsh"]);
-  expect(r).toMatchObject({ status: 2, stdout: "", stderr: 'upcat: unknown shell "tcsh" for completion (one of: bash, zsh, fish, powershell)\n' });
+  expect(r).toMatchObject({
+    status: 2,
+    stdout: "",
+    stderr: 'upcat: unknown shell "tcsh" for completion (one of: bash, zsh, fish, powershell)\n',
+  });
 });

@@ -1,10 +1,22 @@
-// The container image, built by podman from scripts/container/Dockerfile and the trees the release assembles, then its files run chrooted as its config says: serve, send and check --tls work with only those files.
+// The container image, built by podman from scripts/container/Dockerfile and the trees the release assembles, then its
+// files run chrooted as its config says: serve, send and check --tls work with only those files.
 //
 // podman builds images here but cannot run containers (its runtime fails on these machines' cgroups),
 // so this exports the built image's file system and runs it the way a runtime would: a private mount
 // namespace with /proc and /dev mounted, chroot into the files, the image's user, env and entrypoint.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -34,10 +46,24 @@ function podman(...args: string[]): string {
 
 const TAG = `localhost/upcat-test-${process.pid}`;
 
-/** buildImage runs podman build for arch on the context the release makes (one tree per TARGETARCH) and exports the image's files. */
+/**
+ * buildImage runs podman build for arch on the context the release makes (one tree per TARGETARCH) and exports the
+ * image's files.
+ */
 function buildImage(context: string, arch: Arch): Image {
   // --layers=false: no intermediate images are left in podman's store.
-  podman("build", "--quiet", "--layers=false", "--platform", `linux/${arch}`, "-f", DOCKERFILE, "-t", `${TAG}:${arch}`, context);
+  podman(
+    "build",
+    "--quiet",
+    "--layers=false",
+    "--platform",
+    `linux/${arch}`,
+    "-f",
+    DOCKERFILE,
+    "-t",
+    `${TAG}:${arch}`,
+    context,
+  );
   try {
     const [config] = JSON.parse(podman("image", "inspect", `${TAG}:${arch}`)) as {
       Architecture: string;
@@ -52,14 +78,26 @@ function buildImage(context: string, arch: Arch): Image {
     } finally {
       podman("rm", container);
     }
-    const env = Object.fromEntries(config!.Config.Env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
-    return { files, arch: config!.Architecture, user: config!.Config.User, env, entrypoint: config!.Config.Entrypoint, workdir: config!.Config.WorkingDir };
+    const env = Object.fromEntries(
+      config!.Config.Env.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+    );
+    return {
+      files,
+      arch: config!.Architecture,
+      user: config!.Config.User,
+      env,
+      entrypoint: config!.Config.Entrypoint,
+      workdir: config!.Config.WorkingDir,
+    };
   } finally {
     podman("rmi", `${TAG}:${arch}`);
   }
 }
 
-/** inImage is the Command that runs the image's entrypoint in its files, as a runtime would; prefix runs it through another program put there (qemu). */
+/**
+ * inImage is the Command that runs the image's entrypoint in its files, as a runtime would; prefix runs it through
+ * another program put there (qemu).
+ */
 function inImage(image: Image, prefix: string[] = []): Command {
   const tree = image.files;
   // No --fork: sh, chroot and upcat exec one another in one process, so a signal reaches upcat itself.
@@ -79,10 +117,40 @@ function tlsServer(): { port: number; ca: string; stop: () => void } {
     const r = Bun.spawnSync([openssl, ...args], { cwd: dir, stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr.toString()}`);
   };
-  sh(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=upcat container test CA"]);
+  sh([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=upcat container test CA",
+  ]);
   sh(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1"]);
   writeFileSync(join(dir, "ext"), "subjectAltName=IP:127.0.0.1\n");
-  sh(["x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext"]);
+  sh([
+    "x509",
+    "-req",
+    "-in",
+    "srv.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "srv.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "ext",
+  ]);
   const listener = Bun.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -159,7 +227,11 @@ describe("amd64: the image podman builds from upcat-linux-x64-baseline's tree", 
   });
 
   test.each(["tcp", "udp"])("serve in the image answers send over %s from the image", async (transport) => {
-    const r = await run(inImage(image), ["send", "--timeout", "10s", `${transport}://127.0.0.1:${server.port}`, "from the image"], { timeoutMs: 60_000 });
+    const r = await run(
+      inImage(image),
+      ["send", "--timeout", "10s", `${transport}://127.0.0.1:${server.port}`, "from the image"],
+      { timeoutMs: 60_000 },
+    );
     expect(r).toMatchObject({ status: 0, stdout: "FROM THE IMAGE\n", stderr: "" });
   });
 
@@ -190,9 +262,20 @@ test("arm64: the image podman builds from upcat-linux-arm64's tree runs --versio
   const version = await run(inImage(image, ["/qemu"]), ["--version"], { timeoutMs: 60_000 });
   expect(version).toMatchObject({ status: 0, stderr: "" });
   expect(version.stdout).toStartWith(`upcat ${pkg.version} (`);
-  const s = await Bun.udpSocket({ hostname: "127.0.0.1", socket: { data(sock, data, port, addr) { sock.send(data.toString().toUpperCase(), port, addr); } } });
+  const s = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    socket: {
+      data(sock, data, port, addr) {
+        sock.send(data.toString().toUpperCase(), port, addr);
+      },
+    },
+  });
   try {
-    const r = await run(inImage(image, ["/qemu"]), ["send", "--timeout", "10s", `udp://127.0.0.1:${s.port}`, "arm64 image"], { timeoutMs: 60_000 });
+    const r = await run(
+      inImage(image, ["/qemu"]),
+      ["send", "--timeout", "10s", `udp://127.0.0.1:${s.port}`, "arm64 image"],
+      { timeoutMs: 60_000 },
+    );
     expect(r).toMatchObject({ status: 0, stdout: "ARM64 IMAGE\n", stderr: "" });
   } finally {
     s.close();

@@ -1,4 +1,5 @@
-// The .deb: lintian finds no error, dpkg -i installs a working upcat with its man page and bash completion, upgrade defers to dpkg, dpkg -r removes it all.
+// The .deb: lintian finds no error, dpkg -i installs a working upcat with its man page and bash completion, upgrade
+// defers to dpkg, dpkg -r removes it all.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,7 +32,8 @@ function dpkg(...args: string[]): { status: number; out: string } {
 
 beforeAll(async () => {
   // This test installs into the machine's /usr: never over an upcat someone else installed.
-  if (dpkg("-s", "upcat").status === 0) throw new Error("a package called upcat is installed already: remove it (dpkg -r upcat) before this test");
+  if (dpkg("-s", "upcat").status === 0)
+    throw new Error("a package called upcat is installed already: remove it (dpkg -r upcat) before this test");
   dir = mkdtempSync(join(tmpdir(), "upcat-deb-"));
   await writeDocs(dir);
   const arch = hostTarget().arch === "x64" ? "amd64" : "arm64";
@@ -64,15 +66,30 @@ test("dpkg -i installs it; upcat runs from /usr/bin, man upcat renders, bash loa
   expect(man.stdout.toString().replace(/.\x08/g, "")).toMatch(/upcat +- netcat-style servers/);
 
   // bash-completion loads a command's script on first use from /usr/share/bash-completion/completions.
-  const bash = Bun.spawnSync(["/bin/bash", "--norc", "--noprofile", "-c", "source /usr/share/bash-completion/bash_completion; __load_completion upcat; complete -p upcat"], { env: SYSTEM });
+  const bash = Bun.spawnSync(
+    [
+      "/bin/bash",
+      "--norc",
+      "--noprofile",
+      "-c",
+      "source /usr/share/bash-completion/bash_completion; __load_completion upcat; complete -p upcat",
+    ],
+    { env: SYSTEM },
+  );
   expect(bash.stdout.toString()).toBe("complete -F __upcat_complete upcat\n");
 
   const before = await Bun.file("/usr/bin/upcat").bytes();
-  const upgrade = await run({ argv: ["/usr/bin/upcat"], env: { PATH: emptyPath(), UPCAT_RELEASES_URL: "http://127.0.0.1:9" } }, ["upgrade", "0.0.1"], { timeoutMs: 30_000 });
+  const upgrade = await run(
+    { argv: ["/usr/bin/upcat"], env: { PATH: emptyPath(), UPCAT_RELEASES_URL: "http://127.0.0.1:9" } },
+    ["upgrade", "0.0.1"],
+    { timeoutMs: 30_000 },
+  );
   // The package manager owns the file: upgrade refuses before it downloads anything (port 9 is closed).
   expect(upgrade.stderr).not.toContain("127.0.0.1:9");
   expect(upgrade).toMatchObject({ status: 1, stdout: "" });
-  expect(upgrade.stderr).toBe("upcat: upgrade: /usr/bin/upcat belongs to the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i; upcat upgrade does not replace a file a package manager owns\n");
+  expect(upgrade.stderr).toBe(
+    "upcat: upgrade: /usr/bin/upcat belongs to the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i; upcat upgrade does not replace a file a package manager owns\n",
+  );
   expect(await Bun.file("/usr/bin/upcat").bytes()).toEqual(before);
 
   const remove = dpkg("-r", "upcat");

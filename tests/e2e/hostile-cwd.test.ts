@@ -39,9 +39,11 @@ async function probe(autoload: boolean): Promise<Command> {
   const dir = mkdtempSync(join(tmpdir(), "upcat-probe-"));
   probes.push(dir);
   const entry = join(dir, "probe.ts");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: source code written to a file, with its own template
   await Bun.write(entry, 'console.log(`UPCAT_HOSTILE=${process.env.UPCAT_HOSTILE ?? "unset"}`);\n');
   const config = releaseConfig({ entry, target: hostTarget(), outfile: join(dir, "probe") });
-  if (autoload) Object.assign(config.compile as Bun.CompileBuildOptions, { autoloadBunfig: true, autoloadDotenv: true });
+  if (autoload)
+    Object.assign(config.compile as Bun.CompileBuildOptions, { autoloadBunfig: true, autoloadDotenv: true });
   await compile(config);
   return { argv: [join(dir, "probe")], env: { PATH: "/nonexistent" } };
 }
@@ -67,7 +69,9 @@ describe("upcat from the hostile directory", () => {
     const there = await run(cmd, ["--version"], { cwd: hostile });
     const here = await run(cmd, ["--version"], { cwd: clean });
     expect(there).toMatchObject({ status: 0, stderr: "" });
-    expect(there.stdout).toMatch(new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\([0-9a-f]{12}(-dirty)?\\)\\n$`));
+    expect(there.stdout).toMatch(
+      new RegExp(`^upcat ${pkg.version.replaceAll(".", "\\.")} \\([0-9a-f]{12}(-dirty)?\\)\\n$`),
+    );
     expect(there.stdout).toBe(here.stdout);
     expect(existsSync(marker)).toBe(false);
   });

@@ -1,4 +1,5 @@
-// Hostile input against the compiled server: random bytes, invalid UTF-8, extreme datagrams, a client that never reads, slowloris, resets; it keeps serving others throughout.
+// Hostile input against the compiled server: random bytes, invalid UTF-8, extreme datagrams, a client that never reads,
+// slowloris, resets; it keeps serving others throughout.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { readdirSync } from "node:fs";
@@ -19,12 +20,22 @@ let tcpPort: number;
 let udpPort: number;
 let idleFds: number;
 
-const rss = async () => Number(/VmRSS:\s+(\d+) kB/.exec(await Bun.file(`/proc/${server.proc.pid}/status`).text())![1]) * 1024;
+const rss = async () =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(await Bun.file(`/proc/${server.proc.pid}/status`).text())![1]) * 1024;
 const fds = () => readdirSync(`/proc/${server.proc.pid}/fd`).length;
 
 beforeAll(async () => {
   // Hostile clients from one address, in numbers: the per-address bounds (tests/abuse) are not what this file is about.
-  server = await startServer(await compiled(), ["--host", "127.0.0.1", "--port", "0", "--udp-reply-rate", "0", "--max-per-address", "0"]);
+  server = await startServer(await compiled(), [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--udp-reply-rate",
+    "0",
+    "--max-per-address",
+    "0",
+  ]);
   // The two ports can differ: when the port UDP got is taken for TCP, TCP binds another.
   udpPort = Number(/udp \S*:(\d+)/.exec(server.ready)![1]);
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
@@ -43,7 +54,10 @@ function randomBytes(random: () => number, n: number): Uint8Array {
 /** tcpAsk is a well-behaved client's whole exchange. */
 async function tcpAsk(payload: Uint8Array, timeoutMs = 3000): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: tcpPort }, payload, { timeoutMs, onData: (c) => chunks.push(c.slice()) });
+  await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: tcpPort }, payload, {
+    timeoutMs,
+    onData: (c) => chunks.push(c.slice()),
+  });
   return Buffer.concat(chunks);
 }
 
@@ -51,7 +65,10 @@ async function tcpAsk(payload: Uint8Array, timeoutMs = 3000): Promise<Uint8Array
 async function healthy(what: string): Promise<void> {
   const tcp = await tcpAsk(enc(`tcp during ${what}`));
   expect(new TextDecoder().decode(tcp)).toBe(`TCP DURING ${what.toUpperCase()}`);
-  const udp = await udpRequest({ transport: "udp", host: "127.0.0.1", port: udpPort }, enc(`udp during ${what}`), { timeoutMs: 1000, retries: 2 });
+  const udp = await udpRequest({ transport: "udp", host: "127.0.0.1", port: udpPort }, enc(`udp during ${what}`), {
+    timeoutMs: 1000,
+    retries: 2,
+  });
   expect(new TextDecoder().decode(udp.bytes)).toBe(`UDP DURING ${what.toUpperCase()}`);
   expect(server.proc.exitCode).toBeNull();
 }
@@ -75,7 +92,8 @@ describe("garbage in", () => {
         error() {},
       },
     });
-    // In batches of 20, each waiting (50 ms at most) for its replies: loss in the socket buffers is not what this measures.
+    // In batches of 20, each waiting (50 ms at most) for its replies: loss in the socket buffers is not what this
+    // measures.
     let due = 0;
     for (let k = 0; k < payloads.length; k += 20) {
       const batch = payloads.slice(k, k + 20);
@@ -88,8 +106,10 @@ describe("garbage in", () => {
     while (replies.length < unrationed && performance.now() < deadline) await Bun.sleep(20);
     sock.close();
     const wanted = new Set([...expected.values()].map((e) => Buffer.from(e).toString("hex")));
-    for (const r of replies) (wanted.has(Buffer.from(r).toString("hex")) ? right++ : wrong++);
-    figure(`hostile: 2000 random datagrams, ${unrationed} with replies no bigger, ${replies.length} replies, ${wrong} wrong`);
+    for (const r of replies) wanted.has(Buffer.from(r).toString("hex")) ? right++ : wrong++;
+    figure(
+      `hostile: 2000 random datagrams, ${unrationed} with replies no bigger, ${replies.length} replies, ${wrong} wrong`,
+    );
     expect(wrong).toBe(0);
     expect(right).toBeGreaterThanOrEqual(unrationed * 0.98);
     await healthy("random datagrams");
@@ -114,7 +134,10 @@ describe("garbage in", () => {
   ])("invalid UTF-8 (%s): ASCII uppercased, the rest unchanged, over UDP and TCP", async (_name, bytes) => {
     const payload = new Uint8Array(bytes);
     const want = [...payload].map((b) => (b >= 0x61 && b <= 0x7a ? b - 32 : b));
-    const udp = await udpRequest({ transport: "udp", host: "127.0.0.1", port: udpPort }, payload, { timeoutMs: 1000, retries: 2 });
+    const udp = await udpRequest({ transport: "udp", host: "127.0.0.1", port: udpPort }, payload, {
+      timeoutMs: 1000,
+      retries: 2,
+    });
     expect([...udp.bytes]).toEqual(want);
     expect([...(await tcpAsk(payload))]).toEqual(want);
   });
@@ -166,7 +189,9 @@ describe("clients that abuse the connection", () => {
       await healthy("a stalled reader");
     }
     sock.terminate();
-    figure(`hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`);
+    figure(
+      `hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`,
+    );
     // Kernel buffers on both sides hold some MB; without backpressure all 200 MB would have gone in.
     expect(sent).toBeLessThan(64 * MB);
     expect(peak).toBeLessThan(200 * MB);

@@ -20,7 +20,8 @@ const CPUS = {
   sandybridge:
     "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx rdtscp lm pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx lahf_lm",
   // QEMU's default model (qemu64), as many VMs present the CPU.
-  qemu64: "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm rep_good nopl xtopology cpuid pni cx16 x2apic hypervisor lahf_lm",
+  qemu64:
+    "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm rep_good nopl xtopology cpuid pni cx16 x2apic hypervisor lahf_lm",
   // Intel Core i7-4770 (Haswell, 2013): AVX2.
   haswell:
     "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx pdpe1gb rdtscp lm pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand lahf_lm abm fsgsbase bmi1 avx2 smep bmi2 erms invpcid",
@@ -29,7 +30,10 @@ const CPUS = {
 /** cpuinfo writes a /proc/cpuinfo with the given flags, as the kernel lays it out, and returns its path. */
 function cpuinfo(flags: string): string {
   const path = join(tempDir("upcat-cpu-"), "cpuinfo");
-  writeFileSync(path, `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: test CPU\nflags\t\t: ${flags}\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`);
+  writeFileSync(
+    path,
+    `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: test CPU\nflags\t\t: ${flags}\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`,
+  );
   return path;
 }
 
@@ -55,7 +59,8 @@ beforeAll(async () => {
       const path = new URL(req.url).pathname;
       requested.push(path);
       const [, kind, name] = path.split("/");
-      if (name === "SHA256SUMS" && kind !== undefined && ["good", "corrupt", "missing"].includes(kind)) return new Response(sums);
+      if (name === "SHA256SUMS" && kind !== undefined && ["good", "corrupt", "missing"].includes(kind))
+        return new Response(sums);
       if (name === asset && kind === "good") return new Response(Bun.file(join(NATIVE_DIR, asset)));
       if (name === asset && kind === "corrupt") return new Response(corrupt);
       return new Response("Not Found\n", { status: 404 });
@@ -74,10 +79,14 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** toolPath is a PATH holding only the named tools (links to the system's, or scripts standing in for them): no node, no bun. */
+/**
+ * toolPath is a PATH holding only the named tools (links to the system's, or scripts standing in for them): no node, no
+ * bun.
+ */
 function toolPath(tools: string[], fakes: Record<string, string> = {}): string {
   const dir = tempDir("upcat-tools-");
-  for (const [tool, script] of Object.entries(fakes)) writeFileSync(join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
+  for (const [tool, script] of Object.entries(fakes))
+    writeFileSync(join(dir, tool), `#!/bin/sh\n${script}\n`, { mode: 0o755 });
   for (const tool of tools) {
     if (tool in fakes) continue;
     const found = requireTool(tool);
@@ -95,7 +104,12 @@ interface Install {
 }
 
 /** install runs install.sh with /bin/sh (dash on Debian: a strict POSIX shell). */
-async function install(base: string, env: Record<string, string> = {}, tools = ["curl", "sha256sum"], fakes: Record<string, string> = {}): Promise<Install> {
+async function install(
+  base: string,
+  env: Record<string, string> = {},
+  tools = ["curl", "sha256sum"],
+  fakes: Record<string, string> = {},
+): Promise<Install> {
   const root = join(tempDir("upcat-install-"), "upcat");
   const proc = Bun.spawn(["/bin/sh", SCRIPT], {
     stdout: "pipe",
@@ -112,7 +126,11 @@ async function install(base: string, env: Record<string, string> = {}, tools = [
     },
   });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-  const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, status] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { status, stdout, stderr, root };
 }
@@ -147,7 +165,9 @@ describe("refusals", () => {
   test("a corrupted asset is refused and nothing is installed", async () => {
     const r = await install("corrupt");
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^upcat install: checksum mismatch for upcat-\S+: expected [0-9a-f]{64}, got [0-9a-f]{64}\. .*nothing was installed\n$/);
+    expect(r.stderr).toMatch(
+      /^upcat install: checksum mismatch for upcat-\S+: expected [0-9a-f]{64}, got [0-9a-f]{64}\. .*nothing was installed\n$/,
+    );
     expect(existsSync(r.root)).toBe(false);
   });
 
@@ -186,7 +206,9 @@ describe("refusals", () => {
     const before = requested.length;
     const r = await install("good", {}, ["curl"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("upcat install: neither sha256sum nor shasum was found, so the download cannot be verified");
+    expect(r.stderr).toContain(
+      "upcat install: neither sha256sum nor shasum was found, so the download cannot be verified",
+    );
     expect(requested.length).toBe(before);
     expect(existsSync(r.root)).toBe(false);
   });
@@ -238,19 +260,34 @@ describe("a CPU without AVX2 gets the baseline build", () => {
     ["nehalem", { UPCAT_BASELINE: "0" }, "upcat-linux-x64"],
   ] as const)("a %s CPU with %o: the installer asks for %s", async (cpu, env, name) => {
     const before = requested.length;
-    await install("none", { UPCAT_OS: "Linux", UPCAT_ARCH: "x86_64", UPCAT_LIBC: "glibc", UPCAT_CPUINFO: cpuinfo(CPUS[cpu]), ...env });
+    await install("none", {
+      UPCAT_OS: "Linux",
+      UPCAT_ARCH: "x86_64",
+      UPCAT_LIBC: "glibc",
+      UPCAT_CPUINFO: cpuinfo(CPUS[cpu]),
+      ...env,
+    });
     expect(requested.slice(before)[0]).toBe(`/none/${name}`);
   });
 
   test("no CPU description to read: the default build, as before", async () => {
     const before = requested.length;
-    await install("none", { UPCAT_OS: "Linux", UPCAT_ARCH: "x86_64", UPCAT_LIBC: "glibc", UPCAT_CPUINFO: "/nonexistent/cpuinfo" });
+    await install("none", {
+      UPCAT_OS: "Linux",
+      UPCAT_ARCH: "x86_64",
+      UPCAT_LIBC: "glibc",
+      UPCAT_CPUINFO: "/nonexistent/cpuinfo",
+    });
     expect(requested.slice(before)[0]).toBe("/none/upcat-linux-x64");
   });
 
   // macOS describes the CPU through sysctl: leaf7_features holds AVX2 on Haswell and later.
   test.each([
-    ["a Haswell Mac", "machdep.cpu.leaf7_features) echo 'RDWRFSGS TSC_THREAD_OFFSET BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS' ;;", "upcat-darwin-x64"],
+    [
+      "a Haswell Mac",
+      "machdep.cpu.leaf7_features) echo 'RDWRFSGS TSC_THREAD_OFFSET BMI1 AVX2 SMEP BMI2 ERMS INVPCID FPU_CSDS' ;;",
+      "upcat-darwin-x64",
+    ],
     ["an Ivy Bridge Mac", "machdep.cpu.leaf7_features) echo 'RDWRFSGS SMEP ERMS' ;;", "upcat-darwin-x64-baseline"],
     ["a Mac without CPUID leaf 7", "machdep.cpu.leaf7_features) exit 1 ;;", "upcat-darwin-x64-baseline"],
   ])("%s: the installer asks for %s", async (_name, leaf7, name) => {
@@ -263,7 +300,10 @@ describe("a CPU without AVX2 gets the baseline build", () => {
   test("UPCAT_BASELINE other than 1 or 0: a clear error before any download", async () => {
     const before = requested.length;
     const r = await install("good", { UPCAT_BASELINE: "yes" });
-    expect(r).toMatchObject({ status: 1, stderr: "upcat install: UPCAT_BASELINE is 1 (the build for CPUs without AVX2) or 0, not yes\n" });
+    expect(r).toMatchObject({
+      status: 1,
+      stderr: "upcat install: UPCAT_BASELINE is 1 (the build for CPUs without AVX2) or 0, not yes\n",
+    });
     expect(requested.length).toBe(before);
   });
 });

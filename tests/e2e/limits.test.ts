@@ -36,7 +36,9 @@ async function serve(args: string[]): Promise<Server> {
 /** within races a promise against a deadline, so a test fails instead of hanging. */
 async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, late]);
   } finally {
@@ -114,12 +116,16 @@ describe("--max-pending", () => {
     }
     // Backpressure has held once nothing more goes in for a while.
     let last = -1;
-    await waitFor("the writes to stop", async () => {
-      const stopped = sent === last;
-      last = sent;
-      await Bun.sleep(150);
-      return stopped;
-    }, 10_000);
+    await waitFor(
+      "the writes to stop",
+      async () => {
+        const stopped = sent === last;
+        last = sent;
+        await Bun.sleep(150);
+        return stopped;
+      },
+      10_000,
+    );
     const status = await Bun.file(`/proc/${server.proc.pid}/status`).text();
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
     sock.terminate();
@@ -180,7 +186,10 @@ describe("graceful shutdown", () => {
 describe("logs", () => {
   test("--log json: one JSON object a line for listening, each connection, and the stop", async () => {
     const cmd = await compiled();
-    const proc = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--log", "json"], { stderr: "pipe", env: cmd.env });
+    const proc = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--log", "json"], {
+      stderr: "pipe",
+      env: cmd.env,
+    });
     const reader = proc.stderr.getReader();
     let text = "";
     while (!text.includes('"tcp"')) text += new TextDecoder().decode((await reader.read()).value);
@@ -197,7 +206,10 @@ describe("logs", () => {
       text += new TextDecoder().decode(value);
     }
     expect(await proc.exited).toBe(0);
-    const events = text.trim().split("\n").map((line) => JSON.parse(line));
+    const events = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(events.map((e) => e.event)).toEqual(["listening", "listening", "open", "close", "stopped"]);
     expect(events[3]).toMatchObject({ transport: "tcp", peer: "127.0.0.1", bytes_in: 4, bytes_out: 4, reason: "done" });
     expect(typeof events[3].duration_ms).toBe("number");
@@ -211,7 +223,10 @@ describe("logs", () => {
     expect((await server.rest()).match(/^upcat: stats: 0 open, 0 connections, /gm)!.length).toBeGreaterThanOrEqual(2);
 
     const cmd = await compiled();
-    const quiet = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"], { stderr: "pipe", env: cmd.env });
+    const quiet = Bun.spawn([...cmd.argv, "serve", "--host", "127.0.0.1", "--port", "0", "--quiet"], {
+      stderr: "pipe",
+      env: cmd.env,
+    });
     await Bun.sleep(400);
     quiet.kill("SIGTERM");
     expect(await quiet.exited).toBe(0);
@@ -233,7 +248,9 @@ describe("bad bound values", () => {
     [["--allow", "10.0.0.0/08"], "--allow"],
     [["--max-lifetime", "1s", "--max-lifetime", "2s"], "--max-lifetime"],
   ])("%p: exit 2, one line naming %s", async (args, option) => {
-    const ran = await run(await compiled(), ["serve", "--host", "127.0.0.1", "--port", "0", ...args], { timeoutMs: 10_000 });
+    const ran = await run(await compiled(), ["serve", "--host", "127.0.0.1", "--port", "0", ...args], {
+      timeoutMs: 10_000,
+    });
     expect(ran.status).toBe(2);
     expect(ran.stderr.trim().split("\n")).toHaveLength(1);
     expect(ran.stderr).toContain(option);

@@ -9,7 +9,10 @@ import { run } from "../support/run.ts";
 
 test("serve --port 80 as an unprivileged user: permission denied, and what to do", async () => {
   const unprivilegedStart = Number(await Bun.file("/proc/sys/net/ipv4/ip_unprivileged_port_start").text());
-  if (unprivilegedStart <= 80) throw new Error(`this kernel lets anyone bind port 80 (ip_unprivileged_port_start=${unprivilegedStart}): the test cannot provoke EACCES`);
+  if (unprivilegedStart <= 80)
+    throw new Error(
+      `this kernel lets anyone bind port 80 (ip_unprivileged_port_start=${unprivilegedStart}): the test cannot provoke EACCES`,
+    );
   const cmd = await compiled();
   let argv = cmd.argv;
   if (process.getuid?.() === 0) {
@@ -22,7 +25,9 @@ test("serve --port 80 as an unprivileged user: permission denied, and what to do
     argv = [requireTool("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups", copy];
   }
   for (const transport of ["--tcp", "--udp"]) {
-    const r = await run({ argv, env: cmd.env }, ["serve", transport, "--port", "80", "--host", "127.0.0.1"], { cwd: tmpdir() });
+    const r = await run({ argv, env: cmd.env }, ["serve", transport, "--port", "80", "--host", "127.0.0.1"], {
+      cwd: tmpdir(),
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
       `upcat: bind ${transport.slice(2)} 127.0.0.1:80: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --port above 1023)\n`,

@@ -1,4 +1,5 @@
-// upcat.1: written by the compiled binary from its own definitions, rendered by man -l without a warning, and the same file the release ships.
+// upcat.1: written by the compiled binary from its own definitions, rendered by man -l without a warning, and the same
+// file the release ships.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,9 @@ beforeAll(async () => {
   page = join(dir, "upcat.1");
   writeFileSync(page, r.stdout);
   // --warnings makes groff report every roff mistake on stderr; MANWIDTH fixes the layout.
-  const man = Bun.spawnSync([requireTool("man"), "--warnings", "-l", page], { env: { PATH: "/usr/bin:/bin", MANWIDTH: "100", LANG: "C.UTF-8" } });
+  const man = Bun.spawnSync([requireTool("man"), "--warnings", "-l", page], {
+    env: { PATH: "/usr/bin:/bin", MANWIDTH: "100", LANG: "C.UTF-8" },
+  });
   expect(man.stderr.toString()).toBe("");
   expect(man.exitCode).toBe(0);
   // Piped, man still overstrikes bold (X\bX) and underlines (_\bX): col -b's job, done here.
@@ -30,15 +33,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("man -l renders it as upcat(1) with the sections a man page has", () => {
   expect(rendered.split("\n")[0]).toMatch(/^UPCAT\(1\)\s+User Commands\s+UPCAT\(1\)$/);
-  for (const heading of ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"]) expect(rendered).toContain(`\n${heading}\n`);
+  for (const heading of [
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "COMMANDS",
+    "OPTIONS",
+    "EXIT STATUS",
+    "ENVIRONMENT",
+    "SEE ALSO",
+  ])
+    expect(rendered).toContain(`\n${heading}\n`);
 });
 
-test.each(["serve", "relay <LISTEN> <TARGET>", "send [target] [...message]", "check [...targets]", "protocols", "bench [target]", "upgrade [version]", "completion <shell>"])(
-  "the command %p has its own section",
-  (command) => {
-    expect(rendered).toContain(`upcat ${command}\n`);
-  },
-);
+test.each([
+  "serve",
+  "relay <LISTEN> <TARGET>",
+  "send [target] [...message]",
+  "check [...targets]",
+  "protocols",
+  "bench [target]",
+  "upgrade [version]",
+  "completion <shell>",
+])("the command %p has its own section", (command) => {
+  expect(rendered).toContain(`upcat ${command}\n`);
+});
 
 test("options keep their ASCII hyphens (roff's \\-), so a search for --wait finds them", () => {
   expect(rendered).toMatch(/\n {7}--wait <duration>\n/);

@@ -1,4 +1,5 @@
-// Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; the x64 builds start under an old CPU model.
+// Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; the x64 builds start under an old CPU
+// model.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -46,10 +47,16 @@ test("upcat-linux-arm64 --version runs under qemu and names the version and comm
 test.each([
   ["udp", (p: number) => `udp://127.0.0.1:${p}`],
   ["tcp", (p: number) => `tcp://127.0.0.1:${p}`],
-])("send over %s from arm64 to a native server", async (_name, target) => {
-  const r = await run(await arm64(), ["send", "--timeout", "10s", target(server.port), "from arm64", "straße"], { timeoutMs: 60_000 });
-  expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE\n", stderr: "" });
-}, 120_000);
+])(
+  "send over %s from arm64 to a native server",
+  async (_name, target) => {
+    const r = await run(await arm64(), ["send", "--timeout", "10s", target(server.port), "from arm64", "straße"], {
+      timeoutMs: 60_000,
+    });
+    expect(r).toMatchObject({ status: 0, stdout: "FROM ARM64 STRASSE\n", stderr: "" });
+  },
+  120_000,
+);
 
 // The baseline build is for x64 CPUs without AVX2. qemu-user does not enforce the CPU model's features
 // (-cpu Nehalem still runs AVX2 code; see BUN-NOTES), so no test here can show an "Illegal instruction":
@@ -58,12 +65,30 @@ test.each([
 test.each([
   ["upcat-linux-x64", "--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
   ["upcat-linux-x64-baseline", "--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
-  ["upcat-linux-x64-baseline", "a UDP send", ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
-  ["upcat-linux-x64-baseline", "a TCP send", ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"], /^NEHALEM\n$/],
-])("%s runs %s under qemu -cpu Nehalem", async (asset, _name, args, out) => {
-  const qemu = requireTool("qemu-x86_64-static");
-  const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), asset)], env: { PATH: emptyPath() } };
-  const r = await run(cmd, args.map((a) => a.replace("PORT", String(server.port))), { timeoutMs: 60_000 });
-  expect(r).toMatchObject({ status: 0, stderr: "" });
-  expect(r.stdout).toMatch(out);
-}, 120_000);
+  [
+    "upcat-linux-x64-baseline",
+    "a UDP send",
+    ["send", "--timeout", "10s", "udp://127.0.0.1:PORT", "nehalem"],
+    /^NEHALEM\n$/,
+  ],
+  [
+    "upcat-linux-x64-baseline",
+    "a TCP send",
+    ["send", "--timeout", "10s", "tcp://127.0.0.1:PORT", "nehalem"],
+    /^NEHALEM\n$/,
+  ],
+])(
+  "%s runs %s under qemu -cpu Nehalem",
+  async (asset, _name, args, out) => {
+    const qemu = requireTool("qemu-x86_64-static");
+    const cmd = { argv: [qemu, "-cpu", "Nehalem", join(await releaseDir(), asset)], env: { PATH: emptyPath() } };
+    const r = await run(
+      cmd,
+      args.map((a) => a.replace("PORT", String(server.port))),
+      { timeoutMs: 60_000 },
+    );
+    expect(r).toMatchObject({ status: 0, stderr: "" });
+    expect(r.stdout).toMatch(out);
+  },
+  120_000,
+);

@@ -1,4 +1,5 @@
-// A soak of the compiled server: 10 000 TCP connections in waves and 1 000 000 datagrams from 64 ports; then it still answers, its memory is back near idle, and no descriptor leaked.
+// A soak of the compiled server: 10 000 TCP connections in waves and 1 000 000 datagrams from 64 ports; then it still
+// answers, its memory is back near idle, and no descriptor leaked.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { compiled } from "../support/binary.ts";
@@ -20,14 +21,24 @@ let tcpPort: number;
 let udpPort: number;
 
 const MB = 1 << 20;
-const rss = async (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(await Bun.file(`/proc/${pid}/status`).text())![1]) * 1024;
+const rss = async (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(await Bun.file(`/proc/${pid}/status`).text())![1]) * 1024;
 const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 beforeAll(async () => {
   cmd = await compiled();
   // A soak is a load test from one address: it lifts the per-address bounds a public server keeps
   // (--max-per-address, --udp-reply-rate), as a load test of a real deployment would; tests/abuse holds them.
-  server = await startServer(cmd, ["--host", "127.0.0.1", "--port", "0", "--max-per-address", "0", "--udp-reply-rate", "0"]);
+  server = await startServer(cmd, [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--max-per-address",
+    "0",
+    "--udp-reply-rate",
+    "0",
+  ]);
   udpPort = Number(/udp \S*:(\d+)/.exec(server.ready)![1]);
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
   await Bun.sleep(300);
@@ -67,14 +78,18 @@ test("10 000 TCP connections in 10 waves of 1000 at once: every one answered", a
   let ok = 0;
   const failures = new Map<string, number>();
   for (let wave = 0; wave < WAVES; wave++) {
-    const replies = await Promise.all(Array.from({ length: PER_WAVE }, (_, k) => converse(tcpPort, `wave ${wave} connection ${k} straße`)));
+    const replies = await Promise.all(
+      Array.from({ length: PER_WAVE }, (_, k) => converse(tcpPort, `wave ${wave} connection ${k} straße`)),
+    );
     replies.forEach((reply, k) => {
       if (reply === `WAVE ${wave} CONNECTION ${k} STRASSE`) ok++;
       else failures.set(reply.slice(0, 80), (failures.get(reply.slice(0, 80)) ?? 0) + 1);
     });
   }
   const seconds = (performance.now() - started) / 1000;
-  figure(`soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s (${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`);
+  figure(
+    `soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s (${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`,
+  );
   expect(failures.size === 0 ? [] : [...failures]).toEqual([]);
   expect(ok).toBe(WAVES * PER_WAVE);
 }, 60_000);
@@ -105,7 +120,9 @@ test("1 000 000 datagrams from 64 source ports: the server answers the large maj
   const payloads = expected.map((_, k) => new TextEncoder().encode(`soak datagram from socket ${k}`));
   const perSocket = BURST / SOCKETS;
   // One sendMany call per socket per burst: [data, port, address, data, port, address, ...].
-  const batches = payloads.map((p) => Array.from({ length: perSocket }, (): (Uint8Array | number | string)[] => [p, udpPort, "127.0.0.1"]).flat());
+  const batches = payloads.map((p) =>
+    Array.from({ length: perSocket }, (): (Uint8Array | number | string)[] => [p, udpPort, "127.0.0.1"]).flat(),
+  );
   const started = performance.now();
   // Typically 6 s; the bound is for a slow machine, and a run that hits it fails on the count below.
   const deadline = started + 40_000;

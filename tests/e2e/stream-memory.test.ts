@@ -57,7 +57,10 @@ test("1 GiB in, 1 GiB-and-more out, byte-exact, server peak RSS under 200 MB", a
       data(_s, chunk) {
         if (mismatch < 0) {
           const phase = received % upperUnit.length;
-          if (chunk.length > expected.length - phase || Buffer.compare(chunk, expected.subarray(phase, phase + chunk.length)) !== 0) {
+          if (
+            chunk.length > expected.length - phase ||
+            Buffer.compare(chunk, expected.subarray(phase, phase + chunk.length)) !== 0
+          ) {
             mismatch = received;
           }
         }

@@ -1,6 +1,16 @@
-// upcat upgrade end to end: the compiled binary against a release laid out on a loopback HTTP server, with binaries at two versions.
+// upcat upgrade end to end: the compiled binary against a release laid out on a loopback HTTP server, with binaries at
+// two versions.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { hostTarget } from "../../scripts/targets.ts";
@@ -36,13 +46,19 @@ beforeAll(async () => {
   symlinkSync(newDir, join(ROOT, "download", `v${NEW}`));
   symlinkSync(newDir, join(ROOT, "latest", "download"));
   // A release whose asset is gone, and one whose SHA256SUMS does not list it.
-  for (const [name, sums] of [["missing", await Bun.file(join(newDir, "SHA256SUMS")).text()], ["unlisted", ""]] as const) {
+  for (const [name, sums] of [
+    ["missing", await Bun.file(join(newDir, "SHA256SUMS")).text()],
+    ["unlisted", ""],
+  ] as const) {
     mkdirSync(join(ROOT, name));
     writeFileSync(join(ROOT, name, "VERSION"), `${NEW}\n`);
     writeFileSync(join(ROOT, name, "SHA256SUMS"), sums);
     if (name === "unlisted") symlinkSync(join(newDir, ASSET), join(ROOT, name, ASSET));
   }
-  server = Bun.spawn([requireTool("python3"), join(import.meta.dir, "upgrade-server.py"), ROOT], { stdout: "pipe", stderr: "inherit" });
+  server = Bun.spawn([requireTool("python3"), join(import.meta.dir, "upgrade-server.py"), ROOT], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const reader = server.stdout.getReader();
   const { value } = await reader.read();
   reader.releaseLock();
@@ -65,7 +81,11 @@ function installed(bytes: Uint8Array): string {
 
 /** upcat runs the installed binary with no node or bun on PATH, pointed at the loopback releases. */
 function upcat(path: string, args: string[], env: Record<string, string> = {}, argv: string[] = [path]): Promise<Ran> {
-  return run({ argv, env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, ...env } }, ["upgrade", ...args], { timeoutMs: 60_000 });
+  return run(
+    { argv, env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, ...env } },
+    ["upgrade", ...args],
+    { timeoutMs: 60_000 },
+  );
 }
 
 async function sha(path: string): Promise<string> {
@@ -84,7 +104,11 @@ async function versionOf(path: string): Promise<string> {
 describe("--check", () => {
   test("a newer release exists: exit 1 and one line naming both versions", async () => {
     const r = await upcat(installed(oldBinary), ["--check"]);
-    expect(r).toMatchObject({ status: 1, stderr: "", stdout: `upcat ${NEW} is available (this is ${OLD}): run upcat upgrade\n` });
+    expect(r).toMatchObject({
+      status: 1,
+      stderr: "",
+      stdout: `upcat ${NEW} is available (this is ${OLD}): run upcat upgrade\n`,
+    });
   });
 
   test("up to date: exit 0", async () => {
@@ -107,7 +131,10 @@ describe("upgrade and downgrade", () => {
   test("on a terminal it shows the download's progress (script(1) gives it one); piped, as above, it prints none", async () => {
     const path = installed(oldBinary);
     const env = { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, TERM: "dumb" };
-    const proc = Bun.spawn([requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"], { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const proc = Bun.spawn(
+      [requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"],
+      { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+    );
     const [out, status] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
     expect(status).toBe(0);
     const mb = (newBinary.length / 1e6).toFixed(1);
@@ -135,7 +162,9 @@ describe("upgrade and downgrade", () => {
   test("--dry-run says what it would replace and replaces nothing", async () => {
     const path = installed(oldBinary);
     const r = await upcat(path, ["--dry-run"]);
-    expect(r.stdout).toBe(`would download ${origin}/latest/download/${ASSET}, verify it against SHA256SUMS, run its --version and replace ${path} (${OLD} -> ${NEW})\n`);
+    expect(r.stdout).toBe(
+      `would download ${origin}/latest/download/${ASSET}, verify it against SHA256SUMS, run its --version and replace ${path} (${OLD} -> ${NEW})\n`,
+    );
     expect(r).toMatchObject({ status: 0, stderr: "" });
     expect(await sha(path)).toBe(hashOf(oldBinary));
   });
@@ -162,14 +191,67 @@ describe("upgrade and downgrade", () => {
 describe("failures: exit 1, one line, the installed binary byte for byte unchanged", () => {
   // Each case is a function of the server's origin, known only once it listens.
   const cases: [string, string[], () => Record<string, string>, () => RegExp][] = [
-    ["an unknown version", ["9.9.9"], () => ({}), () => /^upcat: upgrade: there is no release 9\.9\.9 \(http:\/\/127\.0\.0\.1:\d+\/download\/v9\.9\.9\/VERSION: not found\)\n$/],
-    ["a missing asset", [], () => ({ UPCAT_BASE_URL: `${origin}/missing` }), () => new RegExp(`^upcat: upgrade: download ${origin}/missing/${ASSET}: not found \\(HTTP 404\\): this release has no such asset\\n$`)],
-    ["an asset SHA256SUMS does not list", [], () => ({ UPCAT_BASE_URL: `${origin}/unlisted` }), () => new RegExp(`^upcat: upgrade: ${origin}/unlisted/SHA256SUMS has no line for ${ASSET}: .*nothing was replaced\\n$`)],
-    ["a checksum that does not match", [], () => ({ UPCAT_BASE_URL: `${origin}/fault/corrupt/latest/download` }), () => /^upcat: upgrade: checksum mismatch for \S+: SHA256SUMS says [0-9a-f]{64}, the download is [0-9a-f]{64}; .*nothing was replaced\n$/],
-    ["a truncated download", [], () => ({ UPCAT_BASE_URL: `${origin}/fault/truncate/latest/download` }), () => /^upcat: upgrade: download \S+: (got \d+ of \d+ bytes \(the download was cut short; try again\)|.+ \(the connection broke; try again\))\n$/],
-    ["a server that stalls", ["--timeout", "1s"], () => ({ UPCAT_BASE_URL: `${origin}/fault/stall/latest/download` }), () => /^upcat: upgrade: download \S+: no data for 1s \(the server stalled; try again, or raise --timeout\)\n$/],
-    ["no network (a refused connection)", [], () => ({ UPCAT_RELEASES_URL: "http://127.0.0.1:9" }), () => /^upcat: upgrade: download http:\/\/127\.0\.0\.1:9\/latest\/download\/VERSION: connection refused \(check the network, or point UPCAT_BASE_URL at a mirror\)\n$/],
-    ["a mirror that holds another version", [OLD], () => ({ UPCAT_BASE_URL: `${origin}/latest/download` }), () => new RegExp(`^upcat: upgrade: UPCAT_BASE_URL holds release ${NEW.replaceAll(".", "\\.")}, not ${OLD.replaceAll(".", "\\.")}: .*\\n$`)],
+    [
+      "an unknown version",
+      ["9.9.9"],
+      () => ({}),
+      () =>
+        /^upcat: upgrade: there is no release 9\.9\.9 \(http:\/\/127\.0\.0\.1:\d+\/download\/v9\.9\.9\/VERSION: not found\)\n$/,
+    ],
+    [
+      "a missing asset",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/missing` }),
+      () =>
+        new RegExp(
+          `^upcat: upgrade: download ${origin}/missing/${ASSET}: not found \\(HTTP 404\\): this release has no such asset\\n$`,
+        ),
+    ],
+    [
+      "an asset SHA256SUMS does not list",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/unlisted` }),
+      () =>
+        new RegExp(
+          `^upcat: upgrade: ${origin}/unlisted/SHA256SUMS has no line for ${ASSET}: .*nothing was replaced\\n$`,
+        ),
+    ],
+    [
+      "a checksum that does not match",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/fault/corrupt/latest/download` }),
+      () =>
+        /^upcat: upgrade: checksum mismatch for \S+: SHA256SUMS says [0-9a-f]{64}, the download is [0-9a-f]{64}; .*nothing was replaced\n$/,
+    ],
+    [
+      "a truncated download",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/fault/truncate/latest/download` }),
+      () =>
+        /^upcat: upgrade: download \S+: (got \d+ of \d+ bytes \(the download was cut short; try again\)|.+ \(the connection broke; try again\))\n$/,
+    ],
+    [
+      "a server that stalls",
+      ["--timeout", "1s"],
+      () => ({ UPCAT_BASE_URL: `${origin}/fault/stall/latest/download` }),
+      () => /^upcat: upgrade: download \S+: no data for 1s \(the server stalled; try again, or raise --timeout\)\n$/,
+    ],
+    [
+      "no network (a refused connection)",
+      [],
+      () => ({ UPCAT_RELEASES_URL: "http://127.0.0.1:9" }),
+      () =>
+        /^upcat: upgrade: download http:\/\/127\.0\.0\.1:9\/latest\/download\/VERSION: connection refused \(check the network, or point UPCAT_BASE_URL at a mirror\)\n$/,
+    ],
+    [
+      "a mirror that holds another version",
+      [OLD],
+      () => ({ UPCAT_BASE_URL: `${origin}/latest/download` }),
+      () =>
+        new RegExp(
+          `^upcat: upgrade: UPCAT_BASE_URL holds release ${NEW.replaceAll(".", "\\.")}, not ${OLD.replaceAll(".", "\\.")}: .*\\n$`,
+        ),
+    ],
   ];
 
   test.each(cases)("%s", async (_name, args, env, message) => {
@@ -190,7 +272,9 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
     // Root may write anywhere, so run as nobody, as a user upgrading a binary root installed.
     const setpriv = requireTool("setpriv");
     const r = await upcat(path, [], {}, [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", path]);
-    expect(r.stderr).toBe(`upcat: upgrade: cannot write in ${join(path, "..")} (EACCES): run upgrade as the user who installed ${path}, or reinstall with install.sh\n`);
+    expect(r.stderr).toBe(
+      `upcat: upgrade: cannot write in ${join(path, "..")} (EACCES): run upgrade as the user who installed ${path}, or reinstall with install.sh\n`,
+    );
     expect(r).toMatchObject({ status: 1, stdout: "" });
     expect(await sha(path)).toBe(hashOf(oldBinary));
     expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
@@ -213,7 +297,9 @@ test("a baseline binary asks for the baseline asset: the target it embeds, not t
   const path = installed(await Bun.file(await targetRelease("linux-x64-baseline")).bytes());
   const r = await upcat(path, ["--dry-run"]);
   // The loopback release has the host's asset only, so the baseline binary finds no line for its own.
-  expect(r.stderr).toBe(`upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release has no binary for this machine; nothing was replaced\n`);
+  expect(r.stderr).toBe(
+    `upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release has no binary for this machine; nothing was replaced\n`,
+  );
   expect(r.status).toBe(1);
 }, 120_000);
 
@@ -221,21 +307,25 @@ test("the two releases are different files, so the byte checks above tell them a
   expect(hashOf(newBinary)).not.toBe(hashOf(oldBinary));
 });
 
-test.each(["SIGINT", "SIGTERM"] as const)("%s half-way through a download: the staged file is removed and the signal ends upcat", async (signal) => {
-  const path = installed(oldBinary);
-  const proc = Bun.spawn([path, "upgrade"], {
-    env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_BASE_URL: `${origin}/fault/stall/latest/download`, NO_COLOR: "1" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  // The stalling server sends 64 KiB and then nothing: wait until they are in the staged file.
-  const staged = () => readdirSync(join(path, "..")).filter((f) => f !== "upcat");
-  const until = Date.now() + 20_000;
-  while (Date.now() < until && !(staged().length === 1 && statSync(join(path, "..", staged()[0]!)).size > 0)) await Bun.sleep(20);
-  expect(staged()).toEqual([`.upcat.upgrade-${proc.pid}`]);
-  proc.kill(signal);
-  expect(await proc.exited).toBe(128 + (signal === "SIGINT" ? 2 : 15));
-  expect(proc.signalCode).toBe(signal);
-  expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
-  expect(await sha(path)).toBe(hashOf(oldBinary));
-});
+test.each(["SIGINT", "SIGTERM"] as const)(
+  "%s half-way through a download: the staged file is removed and the signal ends upcat",
+  async (signal) => {
+    const path = installed(oldBinary);
+    const proc = Bun.spawn([path, "upgrade"], {
+      env: { PATH: emptyPath(), HOME: SCRATCH, UPCAT_BASE_URL: `${origin}/fault/stall/latest/download`, NO_COLOR: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // The stalling server sends 64 KiB and then nothing: wait until they are in the staged file.
+    const staged = () => readdirSync(join(path, "..")).filter((f) => f !== "upcat");
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && !(staged().length === 1 && statSync(join(path, "..", staged()[0]!)).size > 0))
+      await Bun.sleep(20);
+    expect(staged()).toEqual([`.upcat.upgrade-${proc.pid}`]);
+    proc.kill(signal);
+    expect(await proc.exited).toBe(128 + (signal === "SIGINT" ? 2 : 15));
+    expect(proc.signalCode).toBe(signal);
+    expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
+    expect(await sha(path)).toBe(hashOf(oldBinary));
+  },
+);

@@ -14,7 +14,9 @@ function children(pid: number): number[] {
 /** askMany sends `count` TCP and UDP requests from fresh source ports and returns how many came back right. */
 async function askMany(cmd: Command, port: number, count: number): Promise<number> {
   const runs = await Promise.all(
-    Array.from({ length: count }, (_, k) => run(cmd, ["send", ...(k % 2 ? ["--udp"] : []), `127.0.0.1:${port}`, `worker ${k}`])),
+    Array.from({ length: count }, (_, k) =>
+      run(cmd, ["send", ...(k % 2 ? ["--udp"] : []), `127.0.0.1:${port}`, `worker ${k}`]),
+    ),
   );
   return runs.filter((r, k) => r.status === 0 && r.stdout === `WORKER ${k}\n`).length;
 }
@@ -31,11 +33,14 @@ async function withWorkers(cmd: Command, args: string[], body: (s: Server) => Pr
 
 /** JsonServer is `serve --workers 2 --log json`: its port, and every line it wrote once it has stopped. */
 async function startJson(cmd: Command, args: string[] = []) {
-  const proc = Bun.spawn([...cmd.argv, "serve", "--workers", "2", "--port", "0", "--host", "127.0.0.1", "--log", "json", ...args], {
-    stdout: "ignore",
-    stderr: "pipe",
-    env: { ...cmd.env, NO_COLOR: "1" },
-  });
+  const proc = Bun.spawn(
+    [...cmd.argv, "serve", "--workers", "2", "--port", "0", "--host", "127.0.0.1", "--log", "json", ...args],
+    {
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { ...cmd.env, NO_COLOR: "1" },
+    },
+  );
   const reader = proc.stderr.getReader();
   let text = "";
   while (!text.includes('"listening"')) {
@@ -57,7 +62,10 @@ async function startJson(cmd: Command, args: string[] = []) {
         text += new TextDecoder().decode(value);
       }
       expect(await proc.exited).toBe(0);
-      return text.trim().split("\n").map((line) => JSON.parse(line));
+      return text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
     },
   };
 }
@@ -127,8 +135,20 @@ describe("the compiled binary", () => {
     const cmd = await compiled();
     const first = await startServer(cmd, ["--tcp", "--port", "0", "--host", "127.0.0.1"]);
     try {
-      const r = await run(cmd, ["serve", "--workers", "2", "--tcp", "--port", String(first.port), "--host", "127.0.0.1"]);
-      expect(r).toMatchObject({ status: 1, stderr: `upcat: bind tcp 127.0.0.1:${first.port}: address already in use (is another server running? try --port)\n` });
+      const r = await run(cmd, [
+        "serve",
+        "--workers",
+        "2",
+        "--tcp",
+        "--port",
+        String(first.port),
+        "--host",
+        "127.0.0.1",
+      ]);
+      expect(r).toMatchObject({
+        status: 1,
+        stderr: `upcat: bind tcp 127.0.0.1:${first.port}: address already in use (is another server running? try --port)\n`,
+      });
     } finally {
       await first.stop();
     }

@@ -1,4 +1,5 @@
-// TCP clients under faults on the path and misbehaving servers: tiny segments, delay, resets, stalls, early closes, no route, no name.
+// TCP clients under faults on the path and misbehaving servers: tiny segments, delay, resets, stalls, early closes, no
+// route, no name.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { NetError } from "../../src/errors.ts";
@@ -33,7 +34,10 @@ afterEach(() => {
 /** relay starts the product's relay (`upcat relay`'s domain) in front of `port`, the upper server unless told. */
 async function relay(faults: { up?: DirectionFaults; down?: DirectionFaults }, port = server.port): Promise<Relay> {
   const r = await startRelay({
-    transport: "tcp", listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port }, faults: { up: {}, down: {}, seed: 1, ...faults },
+    transport: "tcp",
+    listen: { host: "127.0.0.1", port: 0 },
+    target: { host: "127.0.0.1", port },
+    faults: { up: {}, down: {}, seed: 1, ...faults },
   });
   relays.push(r);
   return r;
@@ -48,7 +52,10 @@ function rogue(handlers: Parameters<typeof Bun.listen>[0]["socket"]): number {
 
 async function ask(port: number, payload: Uint8Array, timeoutMs = 3000) {
   const chunks: Uint8Array[] = [];
-  const result = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port }, payload, { timeoutMs, onData: (c) => chunks.push(c.slice()) });
+  const result = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port }, payload, {
+    timeoutMs,
+    onData: (c) => chunks.push(c.slice()),
+  });
   return { result, reply: Buffer.concat(chunks) };
 }
 
@@ -110,7 +117,11 @@ describe("the path: results stay byte-exact", () => {
     try {
       const r = await relay({ down: { chunk: 2, delay: { ms: 20, jitterMs: 0 } } }, talker.port);
       const out = await timed(["send", "--binary", "--protocol", "chargen", "--bytes", "300", `127.0.0.1:${r.port}`]);
-      expect({ status: out.status, stderr: out.stderr, bytes: out.stdoutBytes.length }).toEqual({ status: 0, stderr: "", bytes: 300 });
+      expect({ status: out.status, stderr: out.stderr, bytes: out.stdoutBytes.length }).toEqual({
+        status: 0,
+        stderr: "",
+        bytes: 300,
+      });
       expect(chargen.client.verify(out.stdoutBytes, new Uint8Array(0))).toBeUndefined();
     } finally {
       talker.stop();
@@ -120,7 +131,10 @@ describe("the path: results stay byte-exact", () => {
   test("a delay longer than --timeout between bytes: the read times out, on time", async () => {
     const r = await relay({ down: { delay: { ms: 5000, jitterMs: 0 } } });
     const out = await timed(["send", "--timeout", "400ms", `127.0.0.1:${r.port}`, "hello"]);
-    expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: timed out after 400ms \\(try --timeout\\)`));
+    expectOneLineError(
+      out,
+      new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${r.port}: timed out after 400ms \\(try --timeout\\)`),
+    );
     expect(out.ms).toBeLessThan(400 + 1500);
   });
 });
@@ -139,7 +153,10 @@ describe("resets", () => {
   test("reset while the request is still going out: exit 1, one line", async () => {
     const r = await relay({ up: { resetAfter: { bytes: 4096 } } });
     const out = await timed(["send", `127.0.0.1:${r.port}`], "y".repeat(4 << 20));
-    expectOneLineError(out, /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: (connection reset by peer|connection closed by peer before the request was sent)\n$/);
+    expectOneLineError(
+      out,
+      /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: (connection reset by peer|connection closed by peer before the request was sent)\n$/,
+    );
     expect(r.relay.resets).toBe(1);
   });
 
@@ -175,23 +192,36 @@ describe("stalls and silent servers", () => {
   test("a half-open server (accepts, reads, never answers, never closes): timed out, exit 1", async () => {
     const port = rogue({ data() {}, end() {} });
     const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${port}`, "anyone?"]);
-    expectOneLineError(out, new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${port}: timed out after 500ms \\(try --timeout\\)\\n$`));
+    expectOneLineError(
+      out,
+      new RegExp(`^upcat: read tcp 127\\.0\\.0\\.1:${port}: timed out after 500ms \\(try --timeout\\)\\n$`),
+    );
     expect(out.ms).toBeLessThan(500 + 1500);
   });
 
   test("a server whose accept queue is full (SYNs unanswered): the connect times out and upcat exits on time", async () => {
     const python = requireTool("python3");
     // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
-    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], {
-      stdout: "pipe",
-    });
+    const peer = Bun.spawn(
+      [
+        python,
+        "-c",
+        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+      ],
+      {
+        stdout: "pipe",
+      },
+    );
     try {
       const reader = peer.stdout.getReader();
       const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
       // Fill the queue: these connects succeed (or hang) and stay put.
       const held = await Promise.allSettled(
         [0, 1, 2].map(() =>
-          Promise.race([Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), Bun.sleep(300).then(() => undefined)]),
+          Promise.race([
+            Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
+            Bun.sleep(300).then(() => undefined),
+          ]),
         ),
       );
       const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${port}`, "hello"]);
@@ -208,14 +238,20 @@ describe("servers that close early", () => {
   test("closed at once, the request unread: exit 1 'closed by peer without a reply'", async () => {
     const port = rogue({ open: (s) => void s.end(), data() {} });
     const out = await timed(["send", `127.0.0.1:${port}`, "hello"]);
-    expectOneLineError(out, /^upcat: (read tcp [^ ]+: (connection closed by peer without a reply|connection reset by peer)|write tcp [^ ]+: .*)\n$/);
+    expectOneLineError(
+      out,
+      /^upcat: (read tcp [^ ]+: (connection closed by peer without a reply|connection reset by peer)|write tcp [^ ]+: .*)\n$/,
+    );
     expect(out.stdout).toBe("");
   });
 
   test("closed while a large request is still going out: exit 1, one line", async () => {
     const port = rogue({ open: (s) => void s.end(), data() {} });
     const out = await timed(["send", `127.0.0.1:${port}`], "q".repeat(8 << 20));
-    expectOneLineError(out, /^upcat: (write|read) tcp [^ ]+: (connection closed by peer before the request was sent|connection reset by peer|connection closed by peer)\n$/);
+    expectOneLineError(
+      out,
+      /^upcat: (write|read) tcp [^ ]+: (connection closed by peer before the request was sent|connection reset by peer|connection closed by peer)\n$/,
+    );
   });
 
   test("part of a reply, then a clean close before the client is done: exit 1", async () => {
@@ -244,7 +280,12 @@ describe("no server, no route, no name", () => {
   test("connection refused: at once, exit 1", async () => {
     const port = await freePort();
     const out = await timed(["send", "--timeout", "5s", `127.0.0.1:${port}`, "hello"]);
-    expectOneLineError(out, new RegExp(`^upcat: connect tcp 127\\.0\\.0\\.1:${port}: connection refused \\(is a server running there\\?\\)\\n$`));
+    expectOneLineError(
+      out,
+      new RegExp(
+        `^upcat: connect tcp 127\\.0\\.0\\.1:${port}: connection refused \\(is a server running there\\?\\)\\n$`,
+      ),
+    );
     expect(out.ms).toBeLessThan(3000);
   });
 
@@ -256,19 +297,25 @@ describe("no server, no route, no name", () => {
 
   test("an unknown host in a network with no DNS: exit 1, one line naming the lookup", async () => {
     const out = await isolated(["send", "--timeout", "1s", "no-such-host.example:12000", "hello"]);
-    expectOneLineError(out, /^upcat: resolve tcp no-such-host\.example: .* \(check the name, or use an IP address\)\n$/);
+    expectOneLineError(
+      out,
+      /^upcat: resolve tcp no-such-host\.example: .* \(check the name, or use an IP address\)\n$/,
+    );
   });
 
   test.each([
     ["udp", "udp://10.94.0.5:12000", /^upcat: read udp 10\.94\.0\.5:12000: host unreachable\n$/],
     // Bun 1.4.5 reports every failed connect as ECONNREFUSED, an ICMP host unreachable included.
     ["tcp", "10.94.0.5:12000", /^upcat: connect tcp 10\.94\.0\.5:12000: (host unreachable|connection refused)/],
-  ])("ICMP host unreachable from a router in another namespace (%s): exit 1, one line, at once", async (_t, target, pattern) => {
-    for (const tool of ["unshare", "nsenter", "ip"]) requireTool(tool);
-    const out = await runIsolated(["send", "--timeout", "5s", "--retries", "3", target as string, "hello"], true);
-    expectOneLineError(out, pattern as RegExp);
-    expect(out.ms).toBeLessThan(4000);
-  });
+  ])(
+    "ICMP host unreachable from a router in another namespace (%s): exit 1, one line, at once",
+    async (_t, target, pattern) => {
+      for (const tool of ["unshare", "nsenter", "ip"]) requireTool(tool);
+      const out = await runIsolated(["send", "--timeout", "5s", "--retries", "3", target as string, "hello"], true);
+      expectOneLineError(out, pattern as RegExp);
+      expect(out.ms).toBeLessThan(4000);
+    },
+  );
 
   test("no route to the host (udp): exit 1, one line, network unreachable", async () => {
     const out = await isolated(["send", "--timeout", "1s", "udp://10.91.0.1:12000", "hello"]);
@@ -308,9 +355,18 @@ exit $status`;
 async function runIsolated(args: string[], routed = false): Promise<Ran & { ms: number }> {
   const started = performance.now();
   const inside = routed ? ["sh", "-c", ROUTER, "router", ...fromSource.argv, ...args] : [...fromSource.argv, ...args];
-  const proc = Bun.spawn(["unshare", "--map-root-user", "--net", "--", ...inside], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } });
+  const proc = Bun.spawn(["unshare", "--map-root-user", "--net", "--", ...inside], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...fromSource.env, NO_COLOR: "1" },
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  const [stdoutBytes, stderr, status] = await Promise.all([new Response(proc.stdout).bytes(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdoutBytes, stderr, status] = await Promise.all([
+    new Response(proc.stdout).bytes(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { status, stdout: dec(stdoutBytes), stderr, stdoutBytes, ms: performance.now() - started };
 }

@@ -1,4 +1,5 @@
-// UDP clients under faults on the path: loss, duplication, reordering and delay, through the relay, against upcat's server.
+// UDP clients under faults on the path: loss, duplication, reordering and delay, through the relay, against upcat's
+// server.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { NetError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
@@ -30,7 +31,10 @@ afterEach(() => {
 /** relay starts the product's relay (`upcat relay udp://...`'s domain) in front of the upper server. */
 async function relay(faults: { up?: DirectionFaults; down?: DirectionFaults; seed?: number } = {}): Promise<Relay> {
   const r = await startRelay({
-    transport: "udp", listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port: server.port }, faults: { up: {}, down: {}, seed: 1, ...faults },
+    transport: "udp",
+    listen: { host: "127.0.0.1", port: 0 },
+    target: { host: "127.0.0.1", port: server.port },
+    faults: { up: {}, down: {}, seed: 1, ...faults },
   });
   relays.push(r);
   return r;
@@ -51,7 +55,10 @@ function seedLosing(direction: "up" | "down", pattern: boolean[]): number {
   }
 }
 
-/** waitFor polls until cond holds, failing after a deadline: the relay counts what arrives after the client has its answer. */
+/**
+ * waitFor polls until cond holds, failing after a deadline: the relay counts what arrives after the client has its
+ * answer.
+ */
 async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!cond()) {
@@ -98,13 +105,19 @@ describe("loss", () => {
     expect(r.relay.up.received).toBe(attempts);
     expect(attempts).toBeGreaterThan(40);
     expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
-    figure(`udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies dropped`);
+    figure(
+      `udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies dropped`,
+    );
   });
 
   test("piped lines through 25% seeded loss both ways: `upcat send --udp` prints every reply once, in order", async () => {
     const r = await relay({ up: { loss: 0.25 }, down: { loss: 0.25 }, seed: 5 });
     const input = Array.from({ length: 15 }, (_, k) => `line ${k} ﬁ\n`).join("");
-    const out = await run(fromSource, ["send", "--udp", "--timeout", "60ms", "--retries", "12", `127.0.0.1:${r.port}`], { stdin: input });
+    const out = await run(
+      fromSource,
+      ["send", "--udp", "--timeout", "60ms", "--retries", "12", `127.0.0.1:${r.port}`],
+      { stdin: input },
+    );
     expect(out).toMatchObject({ status: 0, stderr: "" });
     expect(out.stdout).toBe(input.toUpperCase());
     expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
@@ -113,7 +126,15 @@ describe("loss", () => {
   test("every datagram lost: `upcat send` gives up after its tries, on time, with one line and exit 1", async () => {
     const r = await relay({ up: { loss: 1 } });
     const started = performance.now();
-    const out = await run(fromSource, ["send", "--timeout", "300ms", "--retries", "2", `udp://127.0.0.1:${r.port}`, "anyone?"]);
+    const out = await run(fromSource, [
+      "send",
+      "--timeout",
+      "300ms",
+      "--retries",
+      "2",
+      `udp://127.0.0.1:${r.port}`,
+      "anyone?",
+    ]);
     const elapsed = performance.now() - started;
     expectOneLineError(out, new RegExp(`^upcat: read udp 127\\.0\\.0\\.1:${r.port}: no reply after 3 tries of 300ms`));
     expect(out.stdout).toBe("");
@@ -193,8 +214,15 @@ describe("delay", () => {
   test("through the CLI: exit 1, one line, within the bound", async () => {
     const r = await relay({ up: { delay: { ms: 5000, jitterMs: 0 } } });
     const started = performance.now();
-    const out = await run(fromSource, ["send", "--timeout", "400ms", "--retries", "1", `udp://127.0.0.1:${r.port}`, "hello"], { timeoutMs: 10_000 });
-    expectOneLineError(out, /no reply after 2 tries of 400ms \(is a server running there\? try --timeout or --retries\)/);
+    const out = await run(
+      fromSource,
+      ["send", "--timeout", "400ms", "--retries", "1", `udp://127.0.0.1:${r.port}`, "hello"],
+      { timeoutMs: 10_000 },
+    );
+    expectOneLineError(
+      out,
+      /no reply after 2 tries of 400ms \(is a server running there\? try --timeout or --retries\)/,
+    );
     expect(performance.now() - started).toBeLessThan(400 * 2 + 1500);
   });
 });
@@ -203,8 +231,21 @@ describe("no server", () => {
   test("ICMP port unreachable: refused at once, not after the retries", async () => {
     const port = await freePort("udp");
     const started = performance.now();
-    const out = await run(fromSource, ["send", "--timeout", "3s", "--retries", "5", `udp://127.0.0.1:${port}`, "hello"]);
-    expectOneLineError(out, new RegExp(`^upcat: read udp 127\\.0\\.0\\.1:${port}: connection refused \\(nothing is listening on that port\\)`));
+    const out = await run(fromSource, [
+      "send",
+      "--timeout",
+      "3s",
+      "--retries",
+      "5",
+      `udp://127.0.0.1:${port}`,
+      "hello",
+    ]);
+    expectOneLineError(
+      out,
+      new RegExp(
+        `^upcat: read udp 127\\.0\\.0\\.1:${port}: connection refused \\(nothing is listening on that port\\)`,
+      ),
+    );
     expect(performance.now() - started).toBeLessThan(3000);
   });
 });

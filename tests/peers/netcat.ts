@@ -46,7 +46,11 @@ export function netcatScenarios(command: () => Promise<Command> | Command): void
   describe("upcat send against nc listeners", () => {
     test("TCP: nc -l receives the message; its reply is printed; upcat half-closes so nc -N ends", async () => {
       const port = await freePort();
-      const listener = Bun.spawn([nc(), "-N", "-l", "127.0.0.1", String(port)], { stdin: new Blob(["FROM NC\n"]), stdout: "pipe", stderr: "pipe" });
+      const listener = Bun.spawn([nc(), "-N", "-l", "127.0.0.1", String(port)], {
+        stdin: new Blob(["FROM NC\n"]),
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       await waitForListening("tcp", port);
       const r = await run(cmd, ["send", `127.0.0.1:${port}`, "to nc"]);
       const heard = await new Response(listener.stdout).text();
@@ -57,12 +61,18 @@ export function netcatScenarios(command: () => Promise<Command> | Command): void
 
     test("UDP: an nc -u -l listener that never answers gives a timeout after the retries, exit 1", async () => {
       const port = await freePort("udp");
-      const listener = Bun.spawn([nc(), "-u", "-l", "127.0.0.1", String(port)], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+      const listener = Bun.spawn([nc(), "-u", "-l", "127.0.0.1", String(port)], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       try {
         await waitForListening("udp", port);
         const r = await run(cmd, ["send", "--timeout", "200ms", "--retries", "1", `udp://127.0.0.1:${port}`, "anyone"]);
         expect(r.status).toBe(1);
-        expect(r.stderr).toBe(`upcat: read udp 127.0.0.1:${port}: no reply after 2 tries of 200ms (is a server running there? try --timeout or --retries)\n`);
+        expect(r.stderr).toBe(
+          `upcat: read udp 127.0.0.1:${port}: no reply after 2 tries of 200ms (is a server running there? try --timeout or --retries)\n`,
+        );
       } finally {
         listener.kill();
       }

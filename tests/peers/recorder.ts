@@ -20,7 +20,11 @@ const SCRIPT = new URL("./recorder.py", import.meta.url).pathname;
 /** startRecorder starts the peer on 127.0.0.1 (TCP and UDP on one port); `banner` greets each TCP client. */
 export async function startRecorder(banner?: Uint8Array): Promise<Recorder> {
   const argv = [requireTool("python3"), SCRIPT, ...(banner ? [Buffer.from(banner).toString("hex")] : [])];
-  const proc: Subprocess<"pipe", "pipe", "inherit"> = Bun.spawn(argv, { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const proc: Subprocess<"pipe", "pipe", "inherit"> = Bun.spawn(argv, {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();
   let text = "";

@@ -77,7 +77,11 @@ export function servicesScenarios(command: () => Promise<Command> | Command): vo
     });
 
     test("chargen: socat reads the pattern over TCP until it has enough", async () => {
-      const r = await runPeer(["sh", "-c", `${requireTool("socat")} -u TCP:127.0.0.1:${ports.chargen} - | head -c ${CHARGEN_START.length}`]);
+      const r = await runPeer([
+        "sh",
+        "-c",
+        `${requireTool("socat")} -u TCP:127.0.0.1:${ports.chargen} - | head -c ${CHARGEN_START.length}`,
+      ]);
       expect(Buffer.from(r.stdout).equals(CHARGEN_START)).toBe(true);
     });
 
@@ -112,15 +116,20 @@ export function servicesScenarios(command: () => Promise<Command> | Command): vo
       expect(b).toMatchObject({ status: 0, stdout: a.stdout });
     });
 
-    test.each(["tcp", "udp"])("time over %s: both dates agree within 2 s, and --raw gives the number", async (proto) => {
-      const a = await send(["--protocol", "time", `${proto}://[::1]:${inetd.ports.time}`]);
-      const b = await send(["--protocol", "time", `${proto}://[::1]:${ports.time}`]);
-      expect(a.status).toBe(0);
-      expect(b.status).toBe(0);
-      expect(Math.abs(Date.parse(a.stdout.trim()) - Date.parse(b.stdout.trim()))).toBeLessThanOrEqual(2000);
-      const raw = await send(["--protocol", "time", "--raw", `${proto}://[::1]:${inetd.ports.time}`]);
-      expect(Math.abs(Number(raw.stdout) - (Date.parse(a.stdout.trim()) / 1000 + 2_208_988_800))).toBeLessThanOrEqual(2);
-    });
+    test.each(["tcp", "udp"])(
+      "time over %s: both dates agree within 2 s, and --raw gives the number",
+      async (proto) => {
+        const a = await send(["--protocol", "time", `${proto}://[::1]:${inetd.ports.time}`]);
+        const b = await send(["--protocol", "time", `${proto}://[::1]:${ports.time}`]);
+        expect(a.status).toBe(0);
+        expect(b.status).toBe(0);
+        expect(Math.abs(Date.parse(a.stdout.trim()) - Date.parse(b.stdout.trim()))).toBeLessThanOrEqual(2000);
+        const raw = await send(["--protocol", "time", "--raw", `${proto}://[::1]:${inetd.ports.time}`]);
+        expect(Math.abs(Number(raw.stdout) - (Date.parse(a.stdout.trim()) / 1000 + 2_208_988_800))).toBeLessThanOrEqual(
+          2,
+        );
+      },
+    );
 
     test.each(["tcp", "udp"])("daytime over %s: the same form, the same time within 2 s", async (proto) => {
       const a = await send(["--protocol", "daytime", `${proto}://[::1]:${inetd.ports.daytime}`]);
@@ -131,8 +140,20 @@ export function servicesScenarios(command: () => Promise<Command> | Command): vo
     });
 
     test("chargen over TCP: --bytes 2960 gives the same 40 lines from both", async () => {
-      const a = await send(["--protocol", "chargen", "--bytes", String(CHARGEN_START.length), `[::1]:${inetd.ports.chargen}`]);
-      const b = await send(["--protocol", "chargen", "--bytes", String(CHARGEN_START.length), `[::1]:${ports.chargen}`]);
+      const a = await send([
+        "--protocol",
+        "chargen",
+        "--bytes",
+        String(CHARGEN_START.length),
+        `[::1]:${inetd.ports.chargen}`,
+      ]);
+      const b = await send([
+        "--protocol",
+        "chargen",
+        "--bytes",
+        String(CHARGEN_START.length),
+        `[::1]:${ports.chargen}`,
+      ]);
       expect(a.status).toBe(0);
       expect(Buffer.from(a.stdoutBytes).equals(CHARGEN_START)).toBe(true);
       expect(Buffer.from(b.stdoutBytes).equals(CHARGEN_START)).toBe(true);

@@ -38,7 +38,10 @@ export function socatScenarios(command: () => Promise<Command> | Command): void 
   describe("upcat send against socat servers", () => {
     test("TCP: socat with tr as the uppercase server", async () => {
       const port = await freePort();
-      const srv = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "SYSTEM:tr a-z A-Z"], { stdout: "ignore", stderr: "pipe" });
+      const srv = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "SYSTEM:tr a-z A-Z"], {
+        stdout: "ignore",
+        stderr: "pipe",
+      });
       try {
         await waitForListening("tcp", port);
         const r = await run(cmd, ["send", `127.0.0.1:${port}`, "through tr"]);
@@ -50,7 +53,10 @@ export function socatScenarios(command: () => Promise<Command> | Command): void 
 
     test("UDP: socat echoing each datagram", async () => {
       const port = await freePort("udp");
-      const srv = Bun.spawn([socat(), `UDP-RECVFROM:${port},bind=127.0.0.1,fork`, "SYSTEM:tr a-z A-Z"], { stdout: "ignore", stderr: "pipe" });
+      const srv = Bun.spawn([socat(), `UDP-RECVFROM:${port},bind=127.0.0.1,fork`, "SYSTEM:tr a-z A-Z"], {
+        stdout: "ignore",
+        stderr: "pipe",
+      });
       try {
         await waitForListening("udp", port);
         const r = await run(cmd, ["send", "--udp", `127.0.0.1:${port}`], { stdin: "one\ntwo\n" });

@@ -36,7 +36,9 @@ export function textbookScenarios(command: () => Promise<Command> | Command): vo
 
     test("twenty textbook TCP clients at once", async () => {
       const runs = await Promise.all(
-        Array.from({ length: 20 }, (_, k) => runPeer([python(), `${DIR}TCPClient.py`, "127.0.0.1", String(server.port)], `client ${k}\n`)),
+        Array.from({ length: 20 }, (_, k) =>
+          runPeer([python(), `${DIR}TCPClient.py`, "127.0.0.1", String(server.port)], `client ${k}\n`),
+        ),
       );
       runs.forEach((r, k) => expect(r.stdout).toBe(`Input lowercase sentence:From Server: CLIENT ${k}\n`));
     });
@@ -65,7 +67,14 @@ export function textbookScenarios(command: () => Promise<Command> | Command): vo
         const json = await run(cmd, ["send", "--json", `tcp://127.0.0.1:${port}`, "ß"]);
         expect(json.status).toBe(0);
         const record = JSON.parse(json.stdout);
-        expect(record).toMatchObject({ target: `tcp://127.0.0.1:${port}`, proto: "tcp", address: "127.0.0.1", port: Number(port), reply: "SS", bytes: 2 });
+        expect(record).toMatchObject({
+          target: `tcp://127.0.0.1:${port}`,
+          proto: "tcp",
+          address: "127.0.0.1",
+          port: Number(port),
+          reply: "SS",
+          bytes: 2,
+        });
         expect(record.rtt_ms).toBeGreaterThan(0);
       } finally {
         proc.kill();

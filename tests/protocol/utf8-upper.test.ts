@@ -155,9 +155,12 @@ describe("matches Python's str.upper()", () => {
     expect(differing).toBeLessThan(100);
   });
 
-  test.each((table.samples as [string, string][]).map((s, i) => [i, s[0], s[1]] as const))("sample %d", (_i, input, want) => {
-    expect(dec.decode(upcase(enc(input)))).toBe(want);
-  });
+  test.each((table.samples as [string, string][]).map((s, i) => [i, s[0], s[1]] as const))(
+    "sample %d",
+    (_i, input, want) => {
+      expect(dec.decode(upcase(enc(input)))).toBe(want);
+    },
+  );
 });
 
 describe("streaming", () => {
@@ -178,7 +181,17 @@ describe("streaming", () => {
 
   test("property: random bytes cut at random points stream to the same output as whole", () => {
     const next = rng(0x12000);
-    const pieces = [enc("ß"), enc("한"), enc("😀"), enc("ǰ"), enc("a"), bytes(0xc3), bytes(0x80), bytes(0xf0, 0x9f), bytes(0xed, 0xa0)];
+    const pieces = [
+      enc("ß"),
+      enc("한"),
+      enc("😀"),
+      enc("ǰ"),
+      enc("a"),
+      bytes(0xc3),
+      bytes(0x80),
+      bytes(0xf0, 0x9f),
+      bytes(0xed, 0xa0),
+    ];
     for (let run = 0; run < 2000; run++) {
       const parts: Uint8Array[] = [];
       const n = Math.floor(next() * 30);
@@ -187,12 +200,19 @@ describe("streaming", () => {
         else parts.push(pieces[Math.floor(next() * pieces.length)]!);
       }
       const input = Buffer.concat(parts);
-      const cuts = Array.from({ length: Math.floor(next() * 6) }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
+      const cuts = Array.from({ length: Math.floor(next() * 6) }, () => Math.floor(next() * (input.length + 1))).sort(
+        (a, b) => a - b,
+      );
       const whole = upcase(input);
       for (const owned of [false, true]) {
         const got = streamed(input, cuts, owned);
         if (!Buffer.from(got).equals(Buffer.from(whole))) {
-          expect({ input: [...input], cuts, owned, got: [...got] }).toEqual({ input: [...input], cuts, owned, got: [...whole] });
+          expect({ input: [...input], cuts, owned, got: [...got] }).toEqual({
+            input: [...input],
+            cuts,
+            owned,
+            got: [...whole],
+          });
         }
       }
     }
@@ -202,7 +222,10 @@ describe("streaming", () => {
     const next = rng(7);
     const alphabet = [..."abcxyzßﬁǰΐ한국어üñ😀 \n"];
     for (let run = 0; run < 1000; run++) {
-      const s = Array.from({ length: Math.floor(next() * 25) }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
+      const s = Array.from(
+        { length: Math.floor(next() * 25) },
+        () => alphabet[Math.floor(next() * alphabet.length)],
+      ).join("");
       const input = enc(s);
       const cuts = Array.from({ length: 3 }, () => Math.floor(next() * (input.length + 1))).sort((a, b) => a - b);
       expect(dec.decode(streamed(input, cuts))).toBe(s.toUpperCase());

@@ -1,4 +1,5 @@
-// The relay's option readers as tables: fault values (with up:/down: aims), which transport takes which, and LISTEN/TARGET.
+// The relay's option readers as tables: fault values (with up:/down: aims), which transport takes which, and
+// LISTEN/TARGET.
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
 import { parseEnds } from "../../src/relay/ends.ts";
@@ -9,7 +10,11 @@ describe("parseFaults: values as typed", () => {
   test.each([
     [{ delay: "50ms" }, "tcp", { up: { delay: { ms: 50, jitterMs: 0 } }, down: { delay: { ms: 50, jitterMs: 0 } } }],
     [{ delay: "down:50ms±10ms" }, "tcp", { up: {}, down: { delay: { ms: 50, jitterMs: 10 } } }],
-    [{ delay: ["up:1s+-200ms", "down:2s"] }, "udp", { up: { delay: { ms: 1000, jitterMs: 200 } }, down: { delay: { ms: 2000, jitterMs: 0 } } }],
+    [
+      { delay: ["up:1s+-200ms", "down:2s"] },
+      "udp",
+      { up: { delay: { ms: 1000, jitterMs: 200 } }, down: { delay: { ms: 2000, jitterMs: 0 } } },
+    ],
     [{ bandwidth: "up:64k" }, "tcp", { up: { bandwidth: 65536 }, down: {} }],
     [{ loss: "1%" }, "udp", { up: { loss: 0.01 }, down: { loss: 0.01 } }],
     [{ loss: "down:0.5%" }, "udp", { up: {}, down: { loss: 0.005 } }],
@@ -49,22 +54,44 @@ describe("parseFaults: values as typed", () => {
   });
 
   test("describeFaults names each fault with its direction, as the ready line and the log show them", () => {
-    expect(describeFaults(parseFaults({ delay: "down:50ms±10ms", loss: "up:1%", stallAfter: "down:2s" }, "udp", 1))).toEqual([
-      "up loss 1%",
-      "down delay 50ms±10ms",
-      "down stall-after 2000ms",
-    ]);
+    expect(
+      describeFaults(parseFaults({ delay: "down:50ms±10ms", loss: "up:1%", stallAfter: "down:2s" }, "udp", 1)),
+    ).toEqual(["up loss 1%", "down delay 50ms±10ms", "down stall-after 2000ms"]);
   });
 });
 
 describe("parseEnds: LISTEN and TARGET", () => {
   test.each([
-    [":8080", "backend:80", { transport: "tcp", listen: { host: "::", port: 8080 }, target: { host: "backend", port: 80 } }],
-    ["8080", "10.0.0.5:80", { transport: "tcp", listen: { host: "::", port: 8080 }, target: { host: "10.0.0.5", port: 80 } }],
-    ["udp://:5353", "dns.internal:53", { transport: "udp", listen: { host: "::", port: 5353 }, target: { host: "dns.internal", port: 53 } }],
-    [":5353", "udp://[::1]:53", { transport: "udp", listen: { host: "::", port: 5353 }, target: { host: "::1", port: 53 } }],
-    ["127.0.0.1:0", ":9000", { transport: "tcp", listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port: 9000 } }],
-    ["[::1]:0", "tcp://[::1]:7", { transport: "tcp", listen: { host: "::1", port: 0 }, target: { host: "::1", port: 7 } }],
+    [
+      ":8080",
+      "backend:80",
+      { transport: "tcp", listen: { host: "::", port: 8080 }, target: { host: "backend", port: 80 } },
+    ],
+    [
+      "8080",
+      "10.0.0.5:80",
+      { transport: "tcp", listen: { host: "::", port: 8080 }, target: { host: "10.0.0.5", port: 80 } },
+    ],
+    [
+      "udp://:5353",
+      "dns.internal:53",
+      { transport: "udp", listen: { host: "::", port: 5353 }, target: { host: "dns.internal", port: 53 } },
+    ],
+    [
+      ":5353",
+      "udp://[::1]:53",
+      { transport: "udp", listen: { host: "::", port: 5353 }, target: { host: "::1", port: 53 } },
+    ],
+    [
+      "127.0.0.1:0",
+      ":9000",
+      { transport: "tcp", listen: { host: "127.0.0.1", port: 0 }, target: { host: "127.0.0.1", port: 9000 } },
+    ],
+    [
+      "[::1]:0",
+      "tcp://[::1]:7",
+      { transport: "tcp", listen: { host: "::1", port: 0 }, target: { host: "::1", port: 7 } },
+    ],
   ] as const)("%s → %s", (listen, target, expected) => {
     expect(parseEnds(listen, target)).toMatchObject(expected as never);
   });

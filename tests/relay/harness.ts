@@ -1,6 +1,7 @@
-// What the relay tests share: a relay started in-process and stopped with the test, TCP and UDP peers written for the tests, and polls with deadlines.
+// What the relay tests share: a relay started in-process and stopped with the test, TCP and UDP peers written for the
+// tests, and polls with deadlines.
 import type { Socket, TCPSocketListener } from "bun";
-import { type DirectionFaults } from "../../src/relay/faults.ts";
+import type { DirectionFaults } from "../../src/relay/faults.ts";
 import { type Relay, type RelayEvent, type RelayOptions, startRelay } from "../../src/relay/relay.ts";
 import type { Limits } from "../../src/transport/listener.ts";
 import type { Transport } from "../../src/transport/transport.ts";
@@ -79,7 +80,10 @@ export interface Received {
   endedAt: number;
 }
 
-/** Target is a TCP server written for the tests: it sends `reply` (at once, or after the client's FIN) and records what came. */
+/**
+ * Target is a TCP server written for the tests: it sends `reply` (at once, or after the client's FIN) and records what
+ * came.
+ */
 export interface TcpTarget {
   port: number;
   /** connections are what each accepted connection received, in the order they opened. */
@@ -165,8 +169,16 @@ export interface TcpClient {
   done: Promise<Received>;
 }
 
-/** tcpClient connects, writes `data` (as fast as the socket takes it) and, with `halfClose`, shuts its side down after. */
-export async function tcpClient(cleanup: Cleanup, port: number, data: Uint8Array, halfClose = true, host = "127.0.0.1"): Promise<TcpClient> {
+/**
+ * tcpClient connects, writes `data` (as fast as the socket takes it) and, with `halfClose`, shuts its side down after.
+ */
+export async function tcpClient(
+  cleanup: Cleanup,
+  port: number,
+  data: Uint8Array,
+  halfClose = true,
+  host = "127.0.0.1",
+): Promise<TcpClient> {
   const rec: Received = { bytes: new Uint8Array(0), reads: [], times: [], end: "open", endedAt: 0 };
   let out = data;
   let sent = 0;
@@ -211,9 +223,12 @@ export async function tcpClient(cleanup: Cleanup, port: number, data: Uint8Array
 /** within resolves with the promise's value, or rejects after ms: no test waits for ever on a socket. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    p,
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

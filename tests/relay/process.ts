@@ -1,4 +1,5 @@
-// Runs `upcat relay` as a process (from source or the compiled binary), waits for its ready line, and reads the rest of what it says.
+// Runs `upcat relay` as a process (from source or the compiled binary), waits for its ready line, and reads the rest of
+// what it says.
 import type { Subprocess } from "bun";
 import type { Command } from "../support/run.ts";
 
@@ -13,7 +14,12 @@ export interface RelayProcess {
 
 /** startRelayProcess runs `upcat relay ARGS` and resolves once its ready line (text or JSON) is out. */
 export async function startRelayProcess(cmd: Command, args: string[], timeoutMs = 15_000): Promise<RelayProcess> {
-  const proc = Bun.spawn([...cmd.argv, "relay", ...args], { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...cmd.env, NO_COLOR: "1" } });
+  const proc = Bun.spawn([...cmd.argv, "relay", ...args], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...cmd.env, NO_COLOR: "1" },
+  });
   const reader = proc.stderr.getReader();
   const decoder = new TextDecoder();
   let text = "";

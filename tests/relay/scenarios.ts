@@ -1,4 +1,5 @@
-// `upcat relay` as users run it, with peers nobody here wrote on both sides (the textbook's Python programs, nc, socat): for source and the compiled binary.
+// `upcat relay` as users run it, with peers nobody here wrote on both sides (the textbook's Python programs, nc,
+// socat): for source and the compiled binary.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, requireTool, runPeer, startPeer, waitForListening } from "../support/peers.ts";
 import { type Command, run, type Server, startServer } from "../support/run.ts";
@@ -21,7 +22,10 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
   const socat = () => requireTool("socat");
 
   /** through starts a relay for one test and stops it after, even on failure. */
-  async function through(args: string[], body: (r: RelayProcess) => Promise<void>): Promise<{ status: number; rest: string }> {
+  async function through(
+    args: string[],
+    body: (r: RelayProcess) => Promise<void>,
+  ): Promise<{ status: number; rest: string }> {
     const r = await startRelayProcess(cmd, args);
     const failed = await body(r).then(
       () => undefined,
@@ -36,7 +40,10 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
     test.each([
       [["udp://127.0.0.1:0", "udp://127.0.0.1:9", "--loss", "150%"], /^upcat: invalid --loss "150%"/],
       [["127.0.0.1:0", "127.0.0.1:9", "--delay", "-1s"], /^upcat: invalid duration for --delay: "-1s"/],
-      [["127.0.0.1:0", "127.0.0.1:9", "--delay=down:50ms±80ms"], /^upcat: invalid --delay "50ms±80ms": the jitter cannot exceed the delay/],
+      [
+        ["127.0.0.1:0", "127.0.0.1:9", "--delay=down:50ms±80ms"],
+        /^upcat: invalid --delay "50ms±80ms": the jitter cannot exceed the delay/,
+      ],
       [[":abc", "127.0.0.1:9"], /^upcat: invalid LISTEN ":abc"/],
       [["127.0.0.1:0", "backend"], /^upcat: invalid TARGET "backend": missing port/],
       [["udp://:0", "tcp://127.0.0.1:9"], /^upcat: LISTEN is udp and TARGET is tcp/],
@@ -46,10 +53,16 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
       [["127.0.0.1:0", "127.0.0.1:9", "--max-connections", "-1"], /^upcat: invalid --max-connections: "-1"/],
       [["127.0.0.1:0", "127.0.0.1:9", "--idle-timeout", "soon"], /^upcat: invalid duration for --idle-timeout: "soon"/],
       [["127.0.0.1:0", "127.0.0.1:9", "--max-pending", "0x10"], /^upcat: invalid size for --max-pending: "0x10"/],
-      [["127.0.0.1:0", "127.0.0.1:9", "--allow", "127.0.0.1/8"], /^upcat: invalid --allow "127\.0\.0\.1\/8": host bits are set/],
+      [
+        ["127.0.0.1:0", "127.0.0.1:9", "--allow", "127.0.0.1/8"],
+        /^upcat: invalid --allow "127\.0\.0\.1\/8": host bits are set/,
+      ],
       [["127.0.0.1:0", "127.0.0.1:9", "--log", "xml"], /^upcat: invalid --log "xml"/],
       [["127.0.0.1:0", "127.0.0.1:9", "--seed", "1e3"], /^upcat: invalid --seed: "1e3"/],
-      [["127.0.0.1:0", "127.0.0.1:9", "--connect-timeout", "soon"], /^upcat: invalid duration for --connect-timeout: "soon"/],
+      [
+        ["127.0.0.1:0", "127.0.0.1:9", "--connect-timeout", "soon"],
+        /^upcat: invalid duration for --connect-timeout: "soon"/,
+      ],
       [["127.0.0.1:0"], /^upcat: missing required args for command `relay <LISTEN> <TARGET>`/],
     ])("relay %j", async (args, message) => {
       const r = await run(cmd, ["relay", ...args], { timeoutMs: 10_000 });
@@ -64,7 +77,9 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
       try {
         const r = await run(cmd, ["relay", `127.0.0.1:${held.port}`, "127.0.0.1:9"], { timeoutMs: 10_000 });
         expect(r.status).toBe(1);
-        expect(r.stderr).toBe(`upcat: bind tcp 127.0.0.1:${held.port}: address already in use (is another server running? pick another LISTEN port)\n`);
+        expect(r.stderr).toBe(
+          `upcat: bind tcp 127.0.0.1:${held.port}: address already in use (is another server running? pick another LISTEN port)\n`,
+        );
       } finally {
         held.stop(true);
       }
@@ -74,27 +89,59 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
   describe("TCP through the relay", () => {
     test("the textbook's TCPClient.py to upcat serve; --log json has an open and a close with bytes both ways; SIGTERM stops it with exit 0", async () => {
       const stopped = await through(["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--log", "json"], async (r) => {
-        expect(JSON.parse(r.ready)).toMatchObject({ event: "listening", protocol: "relay", transport: "tcp", port: r.port, target: `127.0.0.1:${upper.port}`, faults: [] });
-        const out = await runPeer([python(), `${TEXTBOOK}TCPClient.py`, "127.0.0.1", String(r.port)], "through the relay, straße\n");
-        expect(out).toMatchObject({ status: 0, stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n", stderr: "" });
+        expect(JSON.parse(r.ready)).toMatchObject({
+          event: "listening",
+          protocol: "relay",
+          transport: "tcp",
+          port: r.port,
+          target: `127.0.0.1:${upper.port}`,
+          faults: [],
+        });
+        const out = await runPeer(
+          [python(), `${TEXTBOOK}TCPClient.py`, "127.0.0.1", String(r.port)],
+          "through the relay, straße\n",
+        );
+        expect(out).toMatchObject({
+          status: 0,
+          stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n",
+          stderr: "",
+        });
       });
       expect(stopped.status).toBe(0);
-      const events = stopped.rest.trim().split("\n").map((l) => JSON.parse(l));
+      const events = stopped.rest
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(events.map((e) => e.event)).toEqual(["open", "close", "stopped", "relay"]);
-      expect(events[1]).toMatchObject({ transport: "tcp", peer: "127.0.0.1", bytes_in: 26, bytes_out: 26, reason: "done", faults: [] });
+      expect(events[1]).toMatchObject({
+        transport: "tcp",
+        peer: "127.0.0.1",
+        bytes_in: 26,
+        bytes_out: 26,
+        reason: "done",
+        faults: [],
+      });
     });
 
     test("nc -N to a socat server running tr, through --chunk 3 both ways and --delay down:20ms: byte-exact", async () => {
       const port = await freePort();
-      const server = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:tr a-z A-Z"], { stdout: "ignore", stderr: "ignore" });
+      const server = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:tr a-z A-Z"], {
+        stdout: "ignore",
+        stderr: "ignore",
+      });
       try {
         await waitForListening("tcp", port);
-        await through(["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"], async (r) => {
-          expect(r.ready).toBe(`upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down chunk 3B (seed 42) (Ctrl-C to stop)`);
-          const input = "first line\nsecond line, much longer than three bytes\n";
-          const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);
-          expect(out).toMatchObject({ status: 0, stdout: input.toUpperCase() });
-        });
+        await through(
+          ["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"],
+          async (r) => {
+            expect(r.ready).toBe(
+              `upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down chunk 3B (seed 42) (Ctrl-C to stop)`,
+            );
+            const input = "first line\nsecond line, much longer than three bytes\n";
+            const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);
+            expect(out).toMatchObject({ status: 0, stdout: input.toUpperCase() });
+          },
+        );
       } finally {
         server.kill();
       }
@@ -102,7 +149,11 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
 
     test("socat as the client, nc -l as the target, over IPv6: both directions, and the target's half-close", async () => {
       const port = await freePort();
-      const target = Bun.spawn([nc(), "-6", "-N", "-l", "::1", String(port)], { stdin: new Blob(["from the target\n"]), stdout: "pipe", stderr: "ignore" });
+      const target = Bun.spawn([nc(), "-6", "-N", "-l", "::1", String(port)], {
+        stdin: new Blob(["from the target\n"]),
+        stdout: "pipe",
+        stderr: "ignore",
+      });
       try {
         await waitForListening("tcp", port);
         await through(["[::1]:0", `[::1]:${port}`], async (r) => {
@@ -122,8 +173,14 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         expect(out.status).toBe(1);
         expect(out.stderr).toMatch(/connection reset by peer|closed by peer/);
       });
-      expect(stopped.rest).toMatch(new RegExp(`^upcat: relay tcp 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${closed}: connection refused \\(client reset\\)\\n`));
-      expect(stopped.rest).toMatch(/upcat: relayed up 0 bytes forwarded( \(5 dropped\))?, down 0 bytes forwarded; target failures 1\n$/);
+      expect(stopped.rest).toMatch(
+        new RegExp(
+          `^upcat: relay tcp 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${closed}: connection refused \\(client reset\\)\\n`,
+        ),
+      );
+      expect(stopped.rest).toMatch(
+        /upcat: relayed up 0 bytes forwarded( \(5 dropped\))?, down 0 bytes forwarded; target failures 1\n$/,
+      );
     });
 
     test("--reset-after down:5: upcat send gets 5 bytes, then a reset (exit 1)", async () => {
@@ -138,7 +195,14 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
 
   describe("serve's options on the relay", () => {
     test("--stats 100ms prints serve's stats lines; --drain 400ms lets an open connection go on, then cuts it", async () => {
-      const r = await startRelayProcess(cmd, ["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--stats", "100ms", "--drain", "400ms"]);
+      const r = await startRelayProcess(cmd, [
+        "127.0.0.1:0",
+        `127.0.0.1:${upper.port}`,
+        "--stats",
+        "100ms",
+        "--drain",
+        "400ms",
+      ]);
       const held = await Bun.connect({ hostname: "127.0.0.1", port: r.port, socket: { data() {} } });
       try {
         await Bun.sleep(350);
@@ -172,12 +236,34 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
     });
 
     test("nc -u to upcat serve with --duplicate down:100%: each reply comes back twice; the json close has the counts", async () => {
-      const stopped = await through(["udp://127.0.0.1:0", `127.0.0.1:${upper.port}`, "--duplicate", "down:100%", "--log", "json", "--idle-timeout", "300ms"], async (r) => {
-        const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
-        expect(out.stdout).toBe("TWICE\nTWICE\n");
+      const stopped = await through(
+        [
+          "udp://127.0.0.1:0",
+          `127.0.0.1:${upper.port}`,
+          "--duplicate",
+          "down:100%",
+          "--log",
+          "json",
+          "--idle-timeout",
+          "300ms",
+        ],
+        async (r) => {
+          const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
+          expect(out.stdout).toBe("TWICE\nTWICE\n");
+        },
+      );
+      const close = stopped.rest
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .find((e) => e.event === "close");
+      expect(close).toMatchObject({
+        transport: "udp",
+        reason: "idle",
+        datagrams_in: 1,
+        datagrams_out: 2,
+        faults: ["down duplicate 100%"],
       });
-      const close = stopped.rest.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "close");
-      expect(close).toMatchObject({ transport: "udp", reason: "idle", datagrams_in: 1, datagrams_out: 2, faults: ["down duplicate 100%"] });
     });
   });
 }

@@ -1,4 +1,5 @@
-// Each TCP fault and bound of the relay, observed from outside: by a client and a target written for the tests, with timings, byte counts and resets.
+// Each TCP fault and bound of the relay, observed from outside: by a client and a target written for the tests, with
+// timings, byte counts and resets.
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
@@ -96,7 +97,11 @@ describe("--reset-after", () => {
     await waitFor(() => target.connections[0]?.end === "reset", "the target's reset");
     expect(r.relay.resets).toBe(1);
     await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "fault", forwarded_down: 1000, faults: ["down reset-after 1000B"] });
+    expect(r.events.find((e) => e.event === "close")).toMatchObject({
+      reason: "fault",
+      forwarded_down: 1000,
+      faults: ["down reset-after 1000B"],
+    });
   });
 
   test("300ms: a silent connection is reset about 300 ms after it opened", async () => {
@@ -168,10 +173,19 @@ describe("a target that refuses or vanishes", () => {
   test("a target that never accepts (its queue full, SYNs dropped): --connect-timeout 300ms resets the client, logged as ETIMEDOUT", async () => {
     const python = requireTool("python3");
     // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
-    const peer = Bun.spawn([python, "-c", "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)"], { stdout: "pipe" });
+    const peer = Bun.spawn(
+      [
+        python,
+        "-c",
+        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+      ],
+      { stdout: "pipe" },
+    );
     cleanup.add(() => peer.kill("SIGKILL"));
     const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
-    const fillers = await Promise.allSettled([0, 1, 2].map(() => within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler")));
+    const fillers = await Promise.allSettled(
+      [0, 1, 2].map(() => within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler")),
+    );
     for (const f of fillers) if (f.status === "fulfilled") cleanup.add(() => f.value.terminate());
     const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
     const started = performance.now();
@@ -214,12 +228,17 @@ describe("serve's bounds", () => {
   test("--max-connections 2: a third client is closed at once, unserved, counted and logged; the two go on", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, limits: { maxConnections: 2 } });
-    const held = [await tcpClient(cleanup, r.port, text("a"), false), await tcpClient(cleanup, r.port, text("b"), false)];
+    const held = [
+      await tcpClient(cleanup, r.port, text("a"), false),
+      await tcpClient(cleanup, r.port, text("b"), false),
+    ];
     await waitFor(() => target.connections.length === 2, "two at the target");
     const third = await within((await tcpClient(cleanup, r.port, text("c"), false)).done, 2000, "the third's close");
     expect(third.bytes.length).toBe(0);
     expect(r.counters.overLimit).toBe(1);
-    expect(r.events.filter((e) => e.event === "limit")).toEqual([{ event: "limit", transport: "tcp", limit: "max-connections", peer: "127.0.0.1", port: expect.any(Number) }]);
+    expect(r.events.filter((e) => e.event === "limit")).toEqual([
+      { event: "limit", transport: "tcp", limit: "max-connections", peer: "127.0.0.1", port: expect.any(Number) },
+    ]);
     expect(target.connections.length).toBe(2);
     expect(held.map((c) => c.rec.end)).toEqual(["open", "open"]);
   });
@@ -257,7 +276,8 @@ describe("serve's bounds", () => {
       most = Math.max(most, output.queued);
       await Bun.sleep(10);
     }
-    // One read past the bound at most (Bun reads up to 512 KB at a time); the rest waits in the kernels' buffers, or the client.
+    // One read past the bound at most (Bun reads up to 512 KB at a time); the rest waits in the kernels' buffers, or
+    // the client.
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual((64 << 10) + (512 << 10));
     expect(client.sent()).toBeLessThan(32 << 20);

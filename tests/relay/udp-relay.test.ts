@@ -1,4 +1,5 @@
-// The UDP relay seen from outside: a session per client port, its bounds (session limit, idle timeout, --max-pending), a refusing target, and each datagram fault by count and time.
+// The UDP relay seen from outside: a session per client port, its bounds (session limit, idle timeout, --max-pending),
+// a refusing target, and each datagram fault by count and time.
 import { afterEach, describe, expect, test } from "bun:test";
 import { freePort } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
@@ -42,13 +43,25 @@ async function udpClient() {
   const sock = await Bun.udpSocket({
     hostname: "127.0.0.1",
     port: 0,
-    socket: { data: (_s, message, port) => void got.push({ bytes: new Uint8Array(message), port, at: performance.now() }), error() {} },
+    socket: {
+      data: (_s, message, port) => void got.push({ bytes: new Uint8Array(message), port, at: performance.now() }),
+      error() {},
+    },
   });
   cleanup.add(() => sock.close());
-  return { send: (r: TestRelay, data: string | Uint8Array) => sock.send(typeof data === "string" ? Buffer.from(data) : data, r.port, "127.0.0.1"), got, port: sock.port };
+  return {
+    send: (r: TestRelay, data: string | Uint8Array) =>
+      sock.send(typeof data === "string" ? Buffer.from(data) : data, r.port, "127.0.0.1"),
+    got,
+    port: sock.port,
+  };
 }
 
-async function udpRelay(target: number, faults: { up?: DirectionFaults; down?: DirectionFaults; seed?: number } = {}, limits?: Partial<Limits>) {
+async function udpRelay(
+  target: number,
+  faults: { up?: DirectionFaults; down?: DirectionFaults; seed?: number } = {},
+  limits?: Partial<Limits>,
+) {
   return relay(cleanup, { transport: "udp", target, ...faults, limits });
 }
 
@@ -61,7 +74,9 @@ describe("sessions", () => {
     const clients = [await udpClient(), await udpClient(), await udpClient()];
     for (const [k, c] of clients.entries()) for (let n = 0; n < 3; n++) c.send(r, `client ${k} #${n}`);
     await waitFor(() => clients.every((c) => c.got.length === 3), "nine replies");
-    clients.forEach((c, k) => expect(c.got.map((g) => str(g.bytes)).sort()).toEqual([0, 1, 2].map((n) => `re:client ${k} #${n}`)));
+    clients.forEach((c, k) =>
+      expect(c.got.map((g) => str(g.bytes)).sort()).toEqual([0, 1, 2].map((n) => `re:client ${k} #${n}`)),
+    );
     expect(new Set(target.heard.map((h) => h.port)).size).toBe(3);
     expect(r.counters.connections).toBe(3);
     expect(r.relay.sessions).toBe(3);
@@ -79,7 +94,8 @@ describe("sessions", () => {
     await waitFor(() => r.counters.datagramsIn === 300, "300 datagrams at the relay");
     await waitFor(() => target.heard.length === 8, "8 datagrams at the target");
     expect(r.relay.sessions).toBe(8);
-    // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not by the limit.
+    // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not
+    // by the limit.
     expect(r.counters.overLimit + r.counters.reflected).toBe(292);
     expect(new Set(target.heard.map((h) => h.port)).size).toBe(8);
     expect(r.events.filter((e) => e.event === "limit").length).toBe(r.counters.overLimit);
@@ -95,7 +111,11 @@ describe("sessions", () => {
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(195);
     expect(elapsed).toBeLessThan(200 + SLACK_MS);
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "idle", datagrams_in: 1, datagrams_out: 1 });
+    expect(r.events.find((e) => e.event === "close")).toMatchObject({
+      reason: "idle",
+      datagrams_in: 1,
+      datagrams_out: 1,
+    });
     expect(r.relay.sessions).toBe(0);
     c.send(r, "two");
     await waitFor(() => c.got.length === 2, "the second reply");
@@ -226,7 +246,9 @@ describe("reflection", () => {
     // Any one of the listed ports will do; a test cannot count on a particular one being free.
     let from: Bun.udp.Socket<"buffer"> | undefined;
     for (const port of SERVICE_PORTS_ABOVE_1023) {
-      from = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(() => undefined);
+      from = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(
+        () => undefined,
+      );
       if (from) break;
     }
     if (!from) throw new Error("every listed service port is taken on 127.0.0.1");

@@ -1,4 +1,5 @@
-// Builds the native upcat binary once per test run, as a release is built, and a PATH on which neither node nor bun exists.
+// Builds the native upcat binary once per test run, as a release is built, and a PATH on which neither node nor bun
+// exists.
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,15 +17,23 @@ let built: Promise<string> | undefined;
 export function nativeBinary(): Promise<string> {
   built ??= (async () => {
     const out = join(NATIVE_DIR, hostTarget().asset);
-    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", NATIVE_DIR], {
-      stdout: "pipe",
-      stderr: "pipe",
-      cwd: ROOT,
-      // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
-      env: { ...process.env, UPCAT_COMMIT: "" },
-    });
-    const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-    if (status !== 0 || !existsSync(out)) throw new Error(`scripts/build.ts --target host failed (${status}): ${stdout}${stderr}`);
+    const proc = Bun.spawn(
+      [process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", NATIVE_DIR],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        cwd: ROOT,
+        // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
+        env: { ...process.env, UPCAT_COMMIT: "" },
+      },
+    );
+    const [status, stdout, stderr] = await Promise.all([
+      proc.exited,
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
+    if (status !== 0 || !existsSync(out))
+      throw new Error(`scripts/build.ts --target host failed (${status}): ${stdout}${stderr}`);
     return out;
   })();
   return built;

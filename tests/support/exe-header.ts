@@ -11,9 +11,9 @@ export interface Header {
   subsystem?: number;
 }
 
-const ELF_MACHINES: Record<number, string> = { 0x3e: "x86-64", 0xb7: "aarch64" };
-const MACHO_CPUS: Record<number, string> = { 0x01000007: "x86-64", 0x0100000c: "arm64" };
-const PE_MACHINES: Record<number, string> = { 0x8664: "x86-64", 0xaa64: "arm64" };
+const ELF_MACHINES: Record<number, string> = { 62: "x86-64", 183: "aarch64" };
+const MACHO_CPUS: Record<number, string> = { 16777223: "x86-64", 16777228: "arm64" };
+const PE_MACHINES: Record<number, string> = { 34404: "x86-64", 43620: "arm64" };
 
 /** readHeader reads the first 64 KiB of path: enough for every header and the ELF program headers. */
 export async function readHeader(path: string): Promise<Header> {
@@ -52,7 +52,11 @@ export async function readHeader(path: string): Promise<Header> {
       const optional = pe + 24;
       const magic = view.getUint16(optional, true);
       const subsystem = view.getUint16(optional + 68, true);
-      return { format: magic === 0x20b ? "PE32+" : "unknown", machine: PE_MACHINES[machine] ?? hex(machine), subsystem };
+      return {
+        format: magic === 0x20b ? "PE32+" : "unknown",
+        machine: PE_MACHINES[machine] ?? hex(machine),
+        subsystem,
+      };
     }
   }
   return { format: "unknown", machine: "unknown" };

@@ -21,14 +21,20 @@ export interface Inetd {
 export async function startInetd(): Promise<Inetd> {
   const inetd = requireTool("inetd");
   const unshare = requireTool("unshare");
-  if (process.getuid?.() !== 0) throw new Error("the inetd reference needs root (a mount namespace for its /etc/services)");
+  if (process.getuid?.() !== 0)
+    throw new Error("the inetd reference needs root (a mount namespace for its /etc/services)");
   const dir = mkdtempSync(join(tmpdir(), "upcat-inetd-"));
   const ports = {} as Record<InetdService, number>;
   for (const name of INETD_SERVICES) ports[name] = await freePort("tcp");
-  writeFileSync(join(dir, "services"), INETD_SERVICES.map((s) => `${s}\t${ports[s]}/tcp\n${s}\t${ports[s]}/udp\n`).join(""));
+  writeFileSync(
+    join(dir, "services"),
+    INETD_SERVICES.map((s) => `${s}\t${ports[s]}/tcp\n${s}\t${ports[s]}/udp\n`).join(""),
+  );
   writeFileSync(
     join(dir, "inetd.conf"),
-    INETD_SERVICES.map((s) => `::1:${s}\tstream\ttcp6\tnowait\troot\tinternal\n::1:${s}\tdgram\tudp6\twait\troot\tinternal\n`).join(""),
+    INETD_SERVICES.map(
+      (s) => `::1:${s}\tstream\ttcp6\tnowait\troot\tinternal\n::1:${s}\tdgram\tudp6\twait\troot\tinternal\n`,
+    ).join(""),
   );
   const script = `mount --bind ${dir}/services /etc/services && exec ${inetd} -d ${dir}/inetd.conf`;
   const proc: Subprocess = Bun.spawn([unshare, "-m", "sh", "-c", script], { stdout: "ignore", stderr: "pipe" });

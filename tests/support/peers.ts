@@ -25,7 +25,9 @@ const PACKAGES: Record<string, string> = {
 /** missingTool is the one line a test fails with when a peer program is not installed. */
 export function missingTool(name: string): Error {
   const pkg = PACKAGES[name] ?? name;
-  return new Error(`${name} is not installed: apt-get install ${pkg} (bash scripts/setup.sh installs every peer the tests use)`);
+  return new Error(
+    `${name} is not installed: apt-get install ${pkg} (bash scripts/setup.sh installs every peer the tests use)`,
+  );
 }
 
 /** requireTool fails the test, with what to install, when a peer program is missing: never a silent skip. */
@@ -57,15 +59,27 @@ export interface Finished {
 
 /** runPeer runs a program to its end, killing it after timeoutMs so no test can hang on a peer. */
 export async function runPeer(argv: string[], stdin?: string, timeoutMs = 10_000): Promise<Finished> {
-  const proc = Bun.spawn(argv, { stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(argv, {
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, status] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const [stdout, stderr, status] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
   clearTimeout(timer);
   return { status: proc.signalCode ? null : status, stdout, stderr };
 }
 
 /** startPeer starts a long-running peer server and resolves once its stdout matches `ready`. */
-export async function startPeer(argv: string[], ready: RegExp, timeoutMs = 10_000): Promise<{ proc: Subprocess; match: RegExpExecArray }> {
+export async function startPeer(
+  argv: string[],
+  ready: RegExp,
+  timeoutMs = 10_000,
+): Promise<{ proc: Subprocess; match: RegExpExecArray }> {
   const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();

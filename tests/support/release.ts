@@ -1,4 +1,5 @@
-// Builds release assets once per test run into the run's scratch folder: every target, or the host's binary at a chosen version.
+// Builds release assets once per test run into the run's scratch folder: every target, or the host's binary at a chosen
+// version.
 import { join } from "node:path";
 import { assetName } from "../../src/upgrade/target.ts";
 import { SCRATCH } from "./scratch.ts";
@@ -19,7 +20,11 @@ export function releaseDir(): Promise<string> {
       // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
       env: { ...process.env, UPCAT_COMMIT: "" },
     });
-    const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    const [status, stdout, stderr] = await Promise.all([
+      proc.exited,
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+    ]);
     if (status !== 0) throw new Error(`scripts/build.ts failed (${status}): ${stdout}${stderr}`);
     return RELEASE_DIR;
   })();
@@ -28,12 +33,17 @@ export function releaseDir(): Promise<string> {
 
 const versions = new Map<string, Promise<string>>();
 
-/** hostRelease builds this machine's binary as release `version` (once per run) into its own folder, with SHA256SUMS and VERSION. */
+/**
+ * hostRelease builds this machine's binary as release `version` (once per run) into its own folder, with SHA256SUMS and
+ * VERSION.
+ */
 export function hostRelease(version: string): Promise<string> {
   return buildOnce(`release-${version}`, ["--target", "host"], { UPCAT_VERSION: version });
 }
 
-/** targetRelease builds one target's binary (once per run) into its own folder: for a test that needs that binary alone. */
+/**
+ * targetRelease builds one target's binary (once per run) into its own folder: for a test that needs that binary alone.
+ */
 export async function targetRelease(target: string): Promise<string> {
   return join(await buildOnce(`target-${target}`, ["--target", target], {}), assetName(target));
 }
@@ -49,7 +59,11 @@ function buildOnce(name: string, args: string[], env: Record<string, string>): P
         cwd: ROOT,
         env: { ...process.env, UPCAT_COMMIT: "", ...env },
       });
-      const [status, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      const [status, stdout, stderr] = await Promise.all([
+        proc.exited,
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+      ]);
       if (status !== 0) throw new Error(`scripts/build.ts ${args.join(" ")} failed (${status}): ${stdout}${stderr}`);
       return out;
     })();

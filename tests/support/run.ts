@@ -1,5 +1,5 @@
 // Runs upcat as a user would, from source or as the compiled binary, and collects what it printed.
-import { type Subprocess } from "bun";
+import type { Subprocess } from "bun";
 
 export interface Ran {
   status: number;

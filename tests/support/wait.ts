@@ -1,7 +1,11 @@
 // Tests wait for a condition, not for a fixed time: poll until it holds, and fail with what was awaited.
 
 /** waitFor polls `condition` every few milliseconds until it is true, and fails after timeoutMs naming `what`. */
-export async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
@@ -13,7 +17,10 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 /** established counts the TCP connections to a local port that the kernel has in ESTABLISHED state (ss, iproute2). */
 export function established(port: number): number {
   const ss = Bun.spawnSync(["ss", "-Htn", "state", "established", `( sport = :${port} )`]);
-  return ss.stdout.toString().split("\n").filter((line) => line.trim() !== "").length;
+  return ss.stdout
+    .toString()
+    .split("\n")
+    .filter((line) => line.trim() !== "").length;
 }
 
 /** listening says whether anything listens on a local TCP port (ss, iproute2). */

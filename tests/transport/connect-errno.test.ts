@@ -1,4 +1,5 @@
-// Asking the kernel why a connect failed, through libc: refused and connected on loopback, IPv4 and IPv6 (the namespaces in tests/verdicts cover unreachable).
+// Asking the kernel why a connect failed, through libc: refused and connected on loopback, IPv4 and IPv6 (the
+// namespaces in tests/verdicts cover unreachable).
 import { afterAll, expect, test } from "bun:test";
 import { connectErrno } from "../../src/transport/connect-errno.ts";
 import { freePort } from "../support/peers.ts";

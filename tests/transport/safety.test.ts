@@ -1,9 +1,17 @@
-// The rules that keep a reachable server from being a weapon: allow lists, per-prefix and global budgets, refused source ports.
+// The rules that keep a reachable server from being a weapon: allow lists, per-prefix and global budgets, refused
+// source ports.
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { addressKey, sourcePrefix } from "../../src/transport/prefix.ts";
-import { ByteBudget, GO, MAX_SOURCES, OVER_LARGER, OVER_REPLIES, SourceLimiter } from "../../src/transport/rate-limit.ts";
+import {
+  ByteBudget,
+  GO,
+  MAX_SOURCES,
+  OVER_LARGER,
+  OVER_REPLIES,
+  SourceLimiter,
+} from "../../src/transport/rate-limit.ts";
 import { isUnanswerable, markServed, SERVICE_PORTS_ABOVE_1023, unmarkServed } from "../../src/transport/reflection.ts";
 
 describe("parseAllowList", () => {
@@ -30,12 +38,24 @@ describe("parseAllowList", () => {
     expect([list.allows("127.0.0.2"), list.allows("::1"), list.allows("127.0.0.1")]).toEqual([true, true, false]);
   });
 
-  test.each(["", "10.0.0.0/33", "::/129", "10.0.0.0/x", "host.example", "10.0.0/8", "1.2.3.4/8/9", "10.0.0.0/-1"])("%p is refused", (text) => {
-    expect(() => parseAllowList([text])).toThrow(UsageError);
-  });
+  test.each(["", "10.0.0.0/33", "::/129", "10.0.0.0/x", "host.example", "10.0.0/8", "1.2.3.4/8/9", "10.0.0.0/-1"])(
+    "%p is refused",
+    (text) => {
+      expect(() => parseAllowList([text])).toThrow(UsageError);
+    },
+  );
 
   // A length is a plain number as typed; anything else is a typo that would otherwise widen the list.
-  test.each(["10.0.0.0/08", "10.0.0.0/ 8", "10.0.0.0/8 ", " 10.0.0.0/8", "10.0.0.0/+8", "10.0.0.0/8.0", "::/0128", "010.0.0.0/8"])("%p (not a plain length or address) is refused", (text) => {
+  test.each([
+    "10.0.0.0/08",
+    "10.0.0.0/ 8",
+    "10.0.0.0/8 ",
+    " 10.0.0.0/8",
+    "10.0.0.0/+8",
+    "10.0.0.0/8.0",
+    "::/0128",
+    "010.0.0.0/8",
+  ])("%p (not a plain length or address) is refused", (text) => {
     expect(() => parseAllowList([text])).toThrow(UsageError);
   });
 
@@ -65,7 +85,9 @@ describe("SourceLimiter (--udp-reply-rate, --udp-rate per source prefix)", () =>
   test("larger replies spend their own budget too; replyRate 0 is no limit on replies", () => {
     const limiter = new SourceLimiter(0, 2);
     expect([true, true, true].map(() => limiter.take(v4("10.0.0.1"), true, 0))).toEqual([GO, GO, OVER_LARGER]);
-    expect(Array.from({ length: 1000 }, () => limiter.take(v4("10.0.0.1"), false, 0)).every((v) => v === GO)).toBe(true);
+    expect(Array.from({ length: 1000 }, () => limiter.take(v4("10.0.0.1"), false, 0)).every((v) => v === GO)).toBe(
+      true,
+    );
   });
 
   test("a /24 shares one bucket; the next /24 has its own", () => {

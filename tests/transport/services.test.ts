@@ -26,7 +26,13 @@ beforeAll(async () => {
 afterAll(() => running.forEach((l) => l.stop()));
 
 /** ask runs one exchange as `upcat send --protocol` does and returns the whole reply. */
-async function ask(protocol: Protocol, transport: Transport, payload = new Uint8Array(0), host = "127.0.0.1", maxBytes?: number) {
+async function ask(
+  protocol: Protocol,
+  transport: Transport,
+  payload = new Uint8Array(0),
+  host = "127.0.0.1",
+  maxBytes?: number,
+) {
   const chunks: Uint8Array[] = [];
   const result = await request({ transport, host, port: ports[protocol.name]! }, payload, {
     timeoutMs: 2000,
@@ -123,7 +129,9 @@ describe("safety on real sockets", () => {
   async function burst(port: number, source: string, sockets: number, count: number): Promise<number> {
     let replies = 0;
     const socks = await Promise.all(
-      Array.from({ length: sockets }, () => Bun.udpSocket({ hostname: source, port: 0, socket: { data: () => void replies++ } })),
+      Array.from({ length: sockets }, () =>
+        Bun.udpSocket({ hostname: source, port: 0, socket: { data: () => void replies++ } }),
+      ),
     );
     for (let k = 0; k < count; k++) socks[k % sockets]!.send(new Uint8Array(0), port, "127.0.0.1");
     await Bun.sleep(300);
@@ -152,7 +160,11 @@ describe("safety on real sockets", () => {
   });
 
   test("--allow: others get no UDP reply and an immediate TCP close, counted", async () => {
-    const listeners = await serveProtocol(protocols.echo, ["udp", "tcp"], { host: "::", port: 0, allow: parseAllowList(["127.0.0.2", "::1"]) });
+    const listeners = await serveProtocol(protocols.echo, ["udp", "tcp"], {
+      host: "::",
+      port: 0,
+      allow: parseAllowList(["127.0.0.2", "::1"]),
+    });
     const port = listeners[0]!.port;
     try {
       let allowed = 0;
@@ -162,15 +174,26 @@ describe("safety on real sockets", () => {
       const no = await Bun.udpSocket({ hostname: "127.0.0.3", port: 0, socket: { data: () => void denied++ } });
       for (let k = 0; k < 4; k++) no.send("x", port, "127.0.0.1");
       // The verdict on each datagram is made as it is read: once all five are counted, no other reply can come.
-      await waitFor("the allowed reply and all five datagrams counted", () => allowed === 1 && listeners[0]!.counters.datagramsIn >= 5);
+      await waitFor(
+        "the allowed reply and all five datagrams counted",
+        () => allowed === 1 && listeners[0]!.counters.datagramsIn >= 5,
+      );
       ok.close();
       no.close();
       expect([allowed, denied]).toEqual([1, 0]);
       expect(listeners[0]!.counters.denied).toBe(4);
 
-      const six = await request({ transport: "tcp", host: "::1", port }, enc("welcome"), { timeoutMs: 2000, retries: 0, onData() {} });
+      const six = await request({ transport: "tcp", host: "::1", port }, enc("welcome"), {
+        timeoutMs: 2000,
+        retries: 0,
+        onData() {},
+      });
       expect(six.bytes).toBe(7);
-      const closedAtOnce = await request({ transport: "tcp", host: "127.0.0.1", port }, enc("let me in"), { timeoutMs: 2000, retries: 0, onData() {} });
+      const closedAtOnce = await request({ transport: "tcp", host: "127.0.0.1", port }, enc("let me in"), {
+        timeoutMs: 2000,
+        retries: 0,
+        onData() {},
+      });
       expect(closedAtOnce.bytes).toBe(0);
       expect(listeners[1]!.counters.denied).toBe(1);
     } finally {
@@ -179,7 +202,8 @@ describe("safety on real sockets", () => {
   });
 
   test("a datagram from a simple-service port is never answered (the chargen-echo loop)", async () => {
-    if (process.getuid?.() !== 0) throw new Error("binding source port 19 needs root; run the suite as root, as CI does");
+    if (process.getuid?.() !== 0)
+      throw new Error("binding source port 19 needs root; run the suite as root, as CI does");
     const [udp] = await serveProtocol(protocols.echo, ["udp"], { host: "127.0.0.1", port: 0 });
     try {
       let replies = 0;

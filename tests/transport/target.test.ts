@@ -50,9 +50,11 @@ describe("parseTarget", () => {
   test("fuzz: random text is a target or a UsageError, never another exception", () => {
     const chars = "abc:[]/.-_ 019udptcp\u00e9%@";
     let seed = 42;
-    const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let run = 0; run < 5000; run++) {
-      const text = Array.from({ length: Math.floor(next() * 20) }, () => chars[Math.floor(next() * chars.length)]).join("");
+      const text = Array.from({ length: Math.floor(next() * 20) }, () => chars[Math.floor(next() * chars.length)]).join(
+        "",
+      );
       try {
         const t = parseTarget(text, defaults);
         expect(t.port).toBeGreaterThanOrEqual(1);
@@ -66,7 +68,11 @@ describe("parseTarget", () => {
 });
 
 describe("parsePort", () => {
-  test.each([["1", 1], ["65535", 65535], [12000, 12000]])("%p → %d", (text, want) => {
+  test.each([
+    ["1", 1],
+    ["65535", 65535],
+    [12000, 12000],
+  ])("%p → %d", (text, want) => {
     expect(parsePort(text)).toBe(want);
   });
   test.each(["0", "70000", "abc", "-1", "1.5", "", "123456", " 80 ", "0x10", "1e3", "+80"])("%p is invalid", (text) => {

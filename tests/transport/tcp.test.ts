@@ -22,10 +22,14 @@ afterAll(() => listeners.forEach((l) => l.stop()));
 /** ask runs the textbook exchange through the client adapter and returns the whole reply. */
 async function ask(host: string, payload: Uint8Array | string, timeoutMs = 2000) {
   const chunks: Uint8Array[] = [];
-  const result = await tcpRequest({ transport: "tcp", host, port }, typeof payload === "string" ? enc(payload) : payload, {
-    timeoutMs,
-    onData: (c) => chunks.push(c.slice()),
-  });
+  const result = await tcpRequest(
+    { transport: "tcp", host, port },
+    typeof payload === "string" ? enc(payload) : payload,
+    {
+      timeoutMs,
+      onData: (c) => chunks.push(c.slice()),
+    },
+  );
   return { result, reply: Buffer.concat(chunks) };
 }
 
@@ -114,7 +118,9 @@ describe("TCP upper server", () => {
   });
 
   test("many clients at once are each served on their own connection", async () => {
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, k) => ask(k % 2 ? "127.0.0.1" : "::1", `client ${k}`)));
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, (_, k) => ask(k % 2 ? "127.0.0.1" : "::1", `client ${k}`)),
+    );
     replies.forEach(({ reply }, k) => expect(dec(reply)).toBe(`CLIENT ${k}`));
   });
 
@@ -175,9 +181,18 @@ describe("TCP client errors", () => {
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const closedPort = probe.port;
     probe.stop(true);
-    const err = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: closedPort }, enc("x"), { timeoutMs: 2000, onData() {} }).catch((e) => e);
+    const err = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: closedPort }, enc("x"), {
+      timeoutMs: 2000,
+      onData() {},
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(NetError);
-    expect(err).toMatchObject({ op: "connect", transport: "tcp", address: `127.0.0.1:${closedPort}`, code: "ECONNREFUSED", hint: undefined });
+    expect(err).toMatchObject({
+      op: "connect",
+      transport: "tcp",
+      address: `127.0.0.1:${closedPort}`,
+      code: "ECONNREFUSED",
+      hint: undefined,
+    });
     expect(err.message).toBe(`connect tcp 127.0.0.1:${closedPort}: connection refused`);
   });
 
@@ -185,7 +200,10 @@ describe("TCP client errors", () => {
     // It keeps every connection open after the client half-closes: a half-open server.
     const mute = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data() {}, end() {} } });
     const started = performance.now();
-    const err = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: mute.port }, enc("x"), { timeoutMs: 300, onData() {} }).catch((e) => e);
+    const err = await tcpRequest({ transport: "tcp", host: "127.0.0.1", port: mute.port }, enc("x"), {
+      timeoutMs: 300,
+      onData() {},
+    }).catch((e) => e);
     mute.stop(true);
     expect(err).toBeInstanceOf(NetError);
     expect(err.op).toBe("read");

@@ -80,7 +80,9 @@ describe("UDP upper server on all interfaces", () => {
 
 describe("UDP client errors", () => {
   test("a message over 65507 bytes is a usage error, before anything is sent", async () => {
-    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, new Uint8Array(65508), opts).catch((e) => e);
+    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, new Uint8Array(65508), opts).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(UsageError);
     expect(String(err.message)).toContain("65507");
   });
@@ -90,7 +92,10 @@ describe("UDP client errors", () => {
     const closedPort = closed.port;
     closed.close();
     const started = performance.now();
-    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port: closedPort }, enc("x"), { timeoutMs: 5000, retries: 0 }).catch((e) => e);
+    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port: closedPort }, enc("x"), {
+      timeoutMs: 5000,
+      retries: 0,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(NetError);
     expect(err.code).toBe("ECONNREFUSED");
     expect(performance.now() - started).toBeLessThan(4000);
@@ -99,7 +104,10 @@ describe("UDP client errors", () => {
   test("a server that never answers gets the retries, then a timeout naming the tries", async () => {
     let received = 0;
     const silent = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data: () => void received++ } });
-    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port: silent.port }, enc("anyone?"), { timeoutMs: 150, retries: 2 }).catch((e) => e);
+    const err = await udpRequest({ transport: "udp", host: "127.0.0.1", port: silent.port }, enc("anyone?"), {
+      timeoutMs: 150,
+      retries: 2,
+    }).catch((e) => e);
     silent.close();
     expect(err).toBeInstanceOf(NetError);
     expect(err.message).toContain("no reply after 3 tries");
@@ -118,7 +126,10 @@ describe("UDP client errors", () => {
         },
       },
     });
-    const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port: late.port }, enc("again"), { timeoutMs: 150, retries: 3 });
+    const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port: late.port }, enc("again"), {
+      timeoutMs: 150,
+      retries: 3,
+    });
     late.close();
     expect(dec(reply.bytes)).toBe("again");
     expect(reply.attempts).toBe(2);

@@ -1,4 +1,5 @@
-// One machine's worth of real services on loopback (redis with and without a password, sshd, memcached, nginx HTTP and HTTPS), started and stopped together.
+// One machine's worth of real services on loopback (redis with and without a password, sshd, memcached, nginx HTTP and
+// HTTPS), started and stopped together.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -45,8 +46,16 @@ export async function startFleet(): Promise<Fleet> {
       startDnsmasq().then(keep),
     ]);
     return {
-      redis: (redis as Running).port, redisAuth: (redisAuth as Running).port, sshd: (sshd as Running).port, memcached: (memcached as Running).port,
-      http: nginx.http, https: nginx.https, dns: (dns as Running).port, cert, dir, stop,
+      redis: (redis as Running).port,
+      redisAuth: (redisAuth as Running).port,
+      sshd: (sshd as Running).port,
+      memcached: (memcached as Running).port,
+      http: nginx.http,
+      https: nginx.https,
+      dns: (dns as Running).port,
+      cert,
+      dir,
+      stop,
     };
   } catch (err) {
     stop();

@@ -1,4 +1,5 @@
-// Issue 12's differential matrix: plain, banner, silent, closing and resetting peers and openssl s_server (valid, expiring, expired, self-signed) × check options, check_tcp as the oracle.
+// Issue 12's differential matrix: plain, banner, silent, closing and resetting peers and openssl s_server (valid,
+// expiring, expired, self-signed) × check options, check_tcp as the oracle.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,11 +21,23 @@ const PLAIN_CELLS: Cell[] = [
   { name: "expect 220.0 (text, not the number 220)", upcat: ["--expect", "220.0"], checkTcp: ["-e", "220.0"] },
   // check_tcp has no regular expressions: the oracle looks for the text the pattern pins to a line start.
   { name: "match ^220 mail (line-anchored)", upcat: ["--match", "^220 mail"], checkTcp: ["-e", "220 mail"] },
-  { name: "send hello, expect it back", upcat: ["--send", "hello\\r\\n", "--expect", "hello"], checkTcp: ["-s", `hello${CRLF}`, "-e", "hello"] },
+  {
+    name: "send hello, expect it back",
+    upcat: ["--send", "hello\\r\\n", "--expect", "hello"],
+    checkTcp: ["-s", `hello${CRLF}`, "-e", "hello"],
+  },
   { name: "tls", upcat: ["--tls"], checkTcp: ["-S"] },
   { name: "tls --insecure", upcat: ["--tls", "--insecure"], checkTcp: ["-S"] },
-  { name: "tls --insecure --cert-days 14", upcat: ["--tls", "--insecure", "--cert-days", "14"], checkTcp: ["-S", "-D", "14"] },
-  { name: "warning 0.000001 s (sub-millisecond)", upcat: ["--warning", "0.000001", "--critical", "5"], checkTcp: ["-w", "0.000001", "-c", "5"] },
+  {
+    name: "tls --insecure --cert-days 14",
+    upcat: ["--tls", "--insecure", "--cert-days", "14"],
+    checkTcp: ["-S", "-D", "14"],
+  },
+  {
+    name: "warning 0.000001 s (sub-millisecond)",
+    upcat: ["--warning", "0.000001", "--critical", "5"],
+    checkTcp: ["-w", "0.000001", "-c", "5"],
+  },
 ];
 
 /** Cells for a TLS peer whose certificate is `cert` (trusted with --ca unless `trusted` is false). */
@@ -33,12 +46,37 @@ function tlsCells(cert: Certificate, trusted: boolean, differs: { tls?: string; 
   return [
     { name: "tls", upcat: ["--tls", ...ca], checkTcp: ["-S"], differs: differs.tls },
     { name: "tls --insecure", upcat: ["--tls", "--insecure"], checkTcp: ["-S"] },
-    { name: "tls --cert-days 14", upcat: ["--tls", ...ca, "--cert-days", "14"], checkTcp: ["-S", "-D", "14"], differs: differs.certDays },
-    { name: "tls --insecure --cert-days 14", upcat: ["--tls", "--insecure", "--cert-days", "14"], checkTcp: ["-S", "-D", "14"] },
-    { name: "tls --insecure --cert-days 14,10", upcat: ["--tls", "--insecure", "--cert-days", "14,10"], checkTcp: ["-S", "-D", "14,10"] },
-    { name: "tls --insecure --cert-days 10 (days_left <= N warns)", upcat: ["--tls", "--insecure", "--cert-days", "10"], checkTcp: ["-S", "-D", "10"] },
-    { name: "tls, send GET, expect 200", upcat: ["--tls", "--insecure", "--send", GET.upcat, "--expect", "HTTP/1.0 200"], checkTcp: ["-S", "-s", GET.checkTcp, "-e", "HTTP/1.0 200"] },
-    { name: "tls, --nagios --cert-days and --nagios thresholds", upcat: ["--tls", "--insecure", "--cert-days", "5", "--warning", "0.000001"], checkTcp: ["-S", "-D", "5", "-w", "0.000001"] },
+    {
+      name: "tls --cert-days 14",
+      upcat: ["--tls", ...ca, "--cert-days", "14"],
+      checkTcp: ["-S", "-D", "14"],
+      differs: differs.certDays,
+    },
+    {
+      name: "tls --insecure --cert-days 14",
+      upcat: ["--tls", "--insecure", "--cert-days", "14"],
+      checkTcp: ["-S", "-D", "14"],
+    },
+    {
+      name: "tls --insecure --cert-days 14,10",
+      upcat: ["--tls", "--insecure", "--cert-days", "14,10"],
+      checkTcp: ["-S", "-D", "14,10"],
+    },
+    {
+      name: "tls --insecure --cert-days 10 (days_left <= N warns)",
+      upcat: ["--tls", "--insecure", "--cert-days", "10"],
+      checkTcp: ["-S", "-D", "10"],
+    },
+    {
+      name: "tls, send GET, expect 200",
+      upcat: ["--tls", "--insecure", "--send", GET.upcat, "--expect", "HTTP/1.0 200"],
+      checkTcp: ["-S", "-s", GET.checkTcp, "-e", "HTTP/1.0 200"],
+    },
+    {
+      name: "tls, --nagios --cert-days and --nagios thresholds",
+      upcat: ["--tls", "--insecure", "--cert-days", "5", "--warning", "0.000001"],
+      checkTcp: ["-S", "-D", "5", "-w", "0.000001"],
+    },
     // Without --tls the TLS port is just a port: open; it says nothing first, so an --expect times out.
     { name: "connect (no tls)", upcat: [], checkTcp: [] },
     { name: "expect without tls", upcat: ["--expect", "220"], checkTcp: ["-e", "220"] },
@@ -68,8 +106,12 @@ beforeAll(async () => {
     expired: makeCertificate(dir, "expired", daysFromNow(-30), daysFromNow(-2)),
     selfSigned: makeCertificate(dir, "self-signed", daysFromNow(-1), daysFromNow(90)),
   };
-  const tls = async (name: string, cert: Certificate, trusted: boolean, differs?: { tls?: string; certDays?: string }) =>
-    peers.push({ name, running: await startTlsServer(cert), cells: tlsCells(cert, trusted, differs), serial: true });
+  const tls = async (
+    name: string,
+    cert: Certificate,
+    trusted: boolean,
+    differs?: { tls?: string; certDays?: string },
+  ) => peers.push({ name, running: await startTlsServer(cert), cells: tlsCells(cert, trusted, differs), serial: true });
   await tls("s_server valid", certs.valid, true);
   await tls("s_server expiring in 10.5 days", certs.expiring, true);
   // check_tcp -S does not verify the chain, or the dates unless -D asks: an expired certificate is OK to it.
@@ -88,8 +130,17 @@ test("every cell: upcat --nagios gives check_tcp's status, or a difference the R
   const tasks = peers.flatMap((peer) =>
     peer.cells.map((cell) => async () => {
       const one = async () => {
-        const v = await verdicts({ ...cell, upcat: [...cell.upcat, "--timeout", "1s"], checkTcp: [...cell.checkTcp, "-t", "4"] }, `127.0.0.1:${peer.running.port}`, "127.0.0.1", peer.running.port);
-        return { where: `${peer.name} / ${cell.name}`, problem: judge({ ...cell, name: `${peer.name} / ${cell.name}` }, v, listed), v };
+        const v = await verdicts(
+          { ...cell, upcat: [...cell.upcat, "--timeout", "1s"], checkTcp: [...cell.checkTcp, "-t", "4"] },
+          `127.0.0.1:${peer.running.port}`,
+          "127.0.0.1",
+          peer.running.port,
+        );
+        return {
+          where: `${peer.name} / ${cell.name}`,
+          problem: judge({ ...cell, name: `${peer.name} / ${cell.name}` }, v, listed),
+          v,
+        };
       };
       if (!peer.serial) return one();
       const before = queues.get(peer) ?? Promise.resolve();

@@ -1,4 +1,5 @@
-// Refused, unreachable and filtered, in two network namespaces with REJECT rules and unreachable routes: upcat's state beside check_tcp's verdict (issue 20, item 2).
+// Refused, unreachable and filtered, in two network namespaces with REJECT rules and unreachable routes: upcat's state
+// beside check_tcp's verdict (issue 20, item 2).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { compiled } from "../support/binary.ts";
@@ -53,11 +54,22 @@ beforeAll(async () => {
   // a port three times (check_tcp, upcat --nagios, upcat --json) and upcat once more to read the errno.
   sh([ip, "netns", "exec", SERVER, need("sysctl", "procps"), "-qw", "net.ipv4.icmp_ratelimit=0"]);
   const python = need("python3", "python3");
-  const server = Bun.spawn([ip, "netns", "exec", SERVER, python, "-c", `import socket
+  const server = Bun.spawn(
+    [
+      ip,
+      "netns",
+      "exec",
+      SERVER,
+      python,
+      "-c",
+      `import socket
 s = socket.socket(); s.bind(("${SERVER_IP}", 80)); s.listen(64); print("up", flush=True)
 while True:
     c, _ = s.accept(); c.close()
-`], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+`,
+    ],
+    { stdin: "ignore", stdout: "pipe", stderr: "ignore" },
+  );
   listener = server;
   const reader = server.stdout.getReader();
   await reader.read();
@@ -81,30 +93,55 @@ interface NetCell {
 const CELLS: NetCell[] = [
   { name: "open port", host: SERVER_IP, port: 80, state: "open", oracleSays: /^TCP OK/ },
   { name: "closed port (TCP reset)", host: SERVER_IP, port: 85, state: "closed", oracleSays: /Connection refused/ },
-  { name: "REJECT icmp host-unreachable", host: SERVER_IP, port: 81, state: "unreachable", oracleSays: /No route to host/ },
-  { name: "REJECT icmp net-unreachable", host: SERVER_IP, port: 82, state: "unreachable", oracleSays: /Network is unreachable/ },
-  { name: "REJECT icmp admin-prohibited", host: SERVER_IP, port: 83, state: "unreachable", oracleSays: /No route to host/ },
+  {
+    name: "REJECT icmp host-unreachable",
+    host: SERVER_IP,
+    port: 81,
+    state: "unreachable",
+    oracleSays: /No route to host/,
+  },
+  {
+    name: "REJECT icmp net-unreachable",
+    host: SERVER_IP,
+    port: 82,
+    state: "unreachable",
+    oracleSays: /Network is unreachable/,
+  },
+  {
+    name: "REJECT icmp admin-prohibited",
+    host: SERVER_IP,
+    port: 83,
+    state: "unreachable",
+    oracleSays: /No route to host/,
+  },
   { name: "DROP", host: SERVER_IP, port: 84, state: "timeout", oracleSays: /timeout/i },
   { name: "an unreachable route", host: "10.202.0.5", port: 80, state: "unreachable", oracleSays: /No route to host/ },
   { name: "no route at all", host: "10.203.0.5", port: 80, state: "unreachable", oracleSays: /Network is unreachable/ },
 ];
 
-const inClient = (cmd: Command, args: string[]) => runPeer(["ip", "netns", "exec", CLIENT, ...cmd.argv, "check", ...args], undefined, 20_000);
+const inClient = (cmd: Command, args: string[]) =>
+  runPeer(["ip", "netns", "exec", CLIENT, ...cmd.argv, "check", ...args], undefined, 20_000);
 
 test("each cell: upcat's state names the cause, --nagios gives check_tcp's status, and check_tcp's words match the state", async () => {
   const listed = listedDifferences();
-  const results = await inBatches(CELLS.map((c) => async () => {
-    // check_tcp's blocking connect() hears an ICMP error only at the first SYN retransmit (1s; nc and
-    // upcat, non-blocking, hear it at once): its timeout must be longer than that.
-    const cell: Cell = { name: c.name, upcat: ["--timeout", "1s"], checkTcp: ["-t", "3"] };
-    const v = await verdicts(cell, `${c.host}:${c.port}`, c.host, c.port, ["ip", "netns", "exec", CLIENT]);
-    const json = await inClient(fromSource, ["--json", "--timeout", "1s", `${c.host}:${c.port}`]);
-    return { c, v, problem: judge(cell, v, listed), record: jsonRecord(json.stdout) };
-  }), 8);
+  const results = await inBatches(
+    CELLS.map((c) => async () => {
+      // check_tcp's blocking connect() hears an ICMP error only at the first SYN retransmit (1s; nc and
+      // upcat, non-blocking, hear it at once): its timeout must be longer than that.
+      const cell: Cell = { name: c.name, upcat: ["--timeout", "1s"], checkTcp: ["-t", "3"] };
+      const v = await verdicts(cell, `${c.host}:${c.port}`, c.host, c.port, ["ip", "netns", "exec", CLIENT]);
+      const json = await inClient(fromSource, ["--json", "--timeout", "1s", `${c.host}:${c.port}`]);
+      return { c, v, problem: judge(cell, v, listed), record: jsonRecord(json.stdout) };
+    }),
+    8,
+  );
   expect(results.map((r) => r.problem).filter(Boolean)).toEqual([]);
   for (const { c, v, record } of results) {
     expect({ cell: c.name, state: record.state }).toEqual({ cell: c.name, state: c.state });
-    expect({ cell: c.name, oracle: v.oracleLine }).toEqual({ cell: c.name, oracle: expect.stringMatching(c.oracleSays) });
+    expect({ cell: c.name, oracle: v.oracleLine }).toEqual({
+      cell: c.name,
+      oracle: expect.stringMatching(c.oracleSays),
+    });
     if (c.state === "unreachable") expect(record.error).toMatch(/^(host|network) unreachable$/);
   }
 }, 60_000);
@@ -115,15 +152,37 @@ test("UDP: ICMP port, host and network unreachable each name their cause; check_
     { port: 91, state: "unreachable", error: "host unreachable" },
     { port: 92, state: "unreachable", error: "network unreachable" },
   ];
-  const results = await Promise.all(cells.map(async (c) => {
-    const [ours, oracle] = await Promise.all([
-      inClient(fromSource, ["--json", "--timeout", "1s", "--send", "x", `udp://${SERVER_IP}:${c.port}`]),
-      runPeer(["ip", "netns", "exec", CLIENT, plugin("check_udp"), "-H", SERVER_IP, "-p", String(c.port), "-s", "x", "-e", "X", "-t", "1"]),
-    ]);
-    return { c, record: jsonRecord(ours.stdout), oracle: oracle.status };
-  }));
+  const results = await Promise.all(
+    cells.map(async (c) => {
+      const [ours, oracle] = await Promise.all([
+        inClient(fromSource, ["--json", "--timeout", "1s", "--send", "x", `udp://${SERVER_IP}:${c.port}`]),
+        runPeer([
+          "ip",
+          "netns",
+          "exec",
+          CLIENT,
+          plugin("check_udp"),
+          "-H",
+          SERVER_IP,
+          "-p",
+          String(c.port),
+          "-s",
+          "x",
+          "-e",
+          "X",
+          "-t",
+          "1",
+        ]),
+      ]);
+      return { c, record: jsonRecord(ours.stdout), oracle: oracle.status };
+    }),
+  );
   for (const { c, record, oracle } of results) {
-    expect({ port: c.port, state: record.state, error: record.error }).toEqual({ port: c.port, state: c.state, error: c.error });
+    expect({ port: c.port, state: record.state, error: record.error }).toEqual({
+      port: c.port,
+      state: c.state,
+      error: c.error,
+    });
     expect({ port: c.port, oracle }).toEqual({ port: c.port, oracle: 2 });
   }
 });

@@ -1,4 +1,5 @@
-// Runs upcat and check_tcp side by side on one cell and says whether they agree, or why they may not (the README's list).
+// Runs upcat and check_tcp side by side on one cell and says whether they agree, or why they may not (the README's
+// list).
 import { readFileSync } from "node:fs";
 import { runPeer } from "../support/peers.ts";
 import { fromSource, run } from "../support/run.ts";
@@ -10,7 +11,8 @@ const README = new URL("../../README.md", import.meta.url).pathname;
 /** plugin is the path of a monitoring plugin (the oracle), or a failure naming the package that has it. */
 export function plugin(name: string): string {
   const path = `${PLUGINS}/${name}`;
-  if (!Bun.file(path).size) throw new Error(`${path} is missing: apt-get install -y monitoring-plugins-basic (listed in .ci/apt-packages)`);
+  if (!Bun.file(path).size)
+    throw new Error(`${path} is missing: apt-get install -y monitoring-plugins-basic (listed in .ci/apt-packages)`);
   return path;
 }
 
@@ -45,7 +47,13 @@ export interface Verdicts {
 }
 
 /** prefix runs both tools inside a network namespace (ip netns exec NAME), or on this host. */
-export async function verdicts(cell: Cell, target: string, host: string, port: number, prefix: string[] = []): Promise<Verdicts> {
+export async function verdicts(
+  cell: Cell,
+  target: string,
+  host: string,
+  port: number,
+  prefix: string[] = [],
+): Promise<Verdicts> {
   const [ours, theirs] = await Promise.all([
     prefix.length
       ? runPeer([...prefix, ...fromSource.argv, "check", "--nagios", target, ...cell.upcat], undefined, 20_000)
@@ -55,7 +63,12 @@ export async function verdicts(cell: Cell, target: string, host: string, port: n
   // check_tcp dies of SIGPIPE when a peer closes before its TLS hello goes out: no verdict printed, which
   // a monitoring system shows as a failed check. Counted as CRITICAL; upcat says CRITICAL with a reason.
   const oracle = theirs.status ?? NAGIOS_CRITICAL;
-  return { upcat: ours.status ?? -1, upcatLine: ours.stdout.trim(), oracle, oracleLine: theirs.status === null ? "killed by a signal" : theirs.stdout.trim() };
+  return {
+    upcat: ours.status ?? -1,
+    upcatLine: ours.stdout.trim(),
+    oracle,
+    oracleLine: theirs.status === null ? "killed by a signal" : theirs.stdout.trim(),
+  };
 }
 
 /**
@@ -70,15 +83,20 @@ export function judge(cell: Cell, v: Verdicts, listed: Set<string>): string {
   return same ? `listed as differing ("${cell.differs}") but the verdicts agree: ${say}` : "";
 }
 
-/** inBatches runs tasks at most `size` at a time (two cores are shared: check_tcp's timeouts overlap, CPU does not pile up). */
+/**
+ * inBatches runs tasks at most `size` at a time (two cores are shared: check_tcp's timeouts overlap, CPU does not pile
+ * up).
+ */
 export async function inBatches<T>(tasks: (() => Promise<T>)[], size: number): Promise<T[]> {
   const out: T[] = new Array(tasks.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(size, tasks.length) }, async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await tasks[i]!();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(size, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        out[i] = await tasks[i]!();
+      }
+    }),
+  );
   return out;
 }

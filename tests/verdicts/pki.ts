@@ -1,4 +1,5 @@
-// Test certificates made with openssl: valid, expiring, expired (dates in the past, which `req -days` cannot make) and self-signed.
+// Test certificates made with openssl: valid, expiring, expired (dates in the past, which `req -days` cannot make) and
+// self-signed.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { requireTool } from "../support/peers.ts";
@@ -8,7 +9,7 @@ export interface Certificate {
   key: string;
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14) + "Z";
+const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
 
 /**
  * makeCertificate writes a self-signed certificate for `name` and 127.0.0.1 valid from `from` to `to`
@@ -23,18 +24,52 @@ export function makeCertificate(dir: string, name: string, from: Date, to: Date)
   mkdirSync(`${base}.ca`, { recursive: true });
   writeFileSync(`${base}.ca/index.txt`, "");
   writeFileSync(`${base}.ca/serial`, `${(Date.now() % 1e9).toString(16).padStart(8, "0")}\n`);
-  writeFileSync(config, [
-    "[ca]", "default_ca = d", "[d]", `database = ${base}.ca/index.txt`, `serial = ${base}.ca/serial`, `new_certs_dir = ${base}.ca`,
-    "default_md = sha256", "policy = p", "unique_subject = no", "[p]", "commonName = supplied", "[ext]", `subjectAltName = DNS:${name},IP:127.0.0.1`,
-    "basicConstraints = CA:TRUE", "",
-  ].join("\n"));
+  writeFileSync(
+    config,
+    [
+      "[ca]",
+      "default_ca = d",
+      "[d]",
+      `database = ${base}.ca/index.txt`,
+      `serial = ${base}.ca/serial`,
+      `new_certs_dir = ${base}.ca`,
+      "default_md = sha256",
+      "policy = p",
+      "unique_subject = no",
+      "[p]",
+      "commonName = supplied",
+      "[ext]",
+      `subjectAltName = DNS:${name},IP:127.0.0.1`,
+      "basicConstraints = CA:TRUE",
+      "",
+    ].join("\n"),
+  );
   const csr = `${base}.csr`;
   const run = (args: string[]) => {
     const r = Bun.spawnSync([openssl, ...args]);
     if (r.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
   run(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${name}`]);
-  run(["ca", "-batch", "-selfsign", "-config", config, "-extensions", "ext", "-keyfile", key, "-in", csr, "-out", cert, "-startdate", stamp(from), "-enddate", stamp(to), "-notext"]);
+  run([
+    "ca",
+    "-batch",
+    "-selfsign",
+    "-config",
+    config,
+    "-extensions",
+    "ext",
+    "-keyfile",
+    key,
+    "-in",
+    csr,
+    "-out",
+    cert,
+    "-startdate",
+    stamp(from),
+    "-enddate",
+    stamp(to),
+    "-notext",
+  ]);
   return { cert, key };
 }
 

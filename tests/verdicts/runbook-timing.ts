@@ -1,4 +1,5 @@
-// Times a seven-check runbook (issue 20, item 6): upcat in one call, upcat one call a check, and the reference tools. Run: bun tests/verdicts/runbook-timing.ts [ROUNDS]
+// Times a seven-check runbook (issue 20, item 6): upcat in one call, upcat one call a check, and the reference tools.
+// Run: bun tests/verdicts/runbook-timing.ts [ROUNDS]
 import { join } from "node:path";
 import { nativeBinary } from "../support/binary.ts";
 import { runbookLines, startFleet, type Fleet } from "./fleet.ts";
@@ -8,9 +9,18 @@ const PLUGINS = "/usr/lib/nagios/plugins";
 const rounds = Number(process.argv[2] ?? 11);
 const CRLF = "\r\n";
 
-/** reference is the same seven checks as monitoring plugins: check_tcp for the line protocols, check_ssh, check_http. */
+/**
+ * reference is the same seven checks as monitoring plugins: check_tcp for the line protocols, check_ssh, check_http.
+ */
 function reference(f: Fleet): string[][] {
-  const tcp = (port: number, ...args: string[]) => [`${PLUGINS}/check_tcp`, "-H", "127.0.0.1", "-p", String(port), ...args];
+  const tcp = (port: number, ...args: string[]) => [
+    `${PLUGINS}/check_tcp`,
+    "-H",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    ...args,
+  ];
   return [
     tcp(f.redis, "-s", `PING${CRLF}`, "-e", "+PONG"),
     tcp(f.redis, "-s", `INFO replication${CRLF}`, "-e", "role:master"),
@@ -61,7 +71,9 @@ try {
     await timed(way); // warm the page cache
     const times = [];
     for (let i = 0; i < rounds; i++) times.push(await timed(way));
-    console.log(`${median(times).toFixed(1).padStart(7)} ms  ${name}  (median of ${rounds}, min ${Math.min(...times).toFixed(1)})`);
+    console.log(
+      `${median(times).toFixed(1).padStart(7)} ms  ${name}  (median of ${rounds}, min ${Math.min(...times).toFixed(1)})`,
+    );
   }
 } finally {
   fleet.stop();

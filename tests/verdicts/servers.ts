@@ -25,7 +25,9 @@ async function spawnServer(argv: string[], port: number, cwd?: string): Promise<
     await Promise.race([
       waitForListening("tcp", port, 10_000),
       proc.exited.then(async (code) => {
-        throw new Error(`${argv[0]} exited with ${code} before listening: ${await new Response(proc.stderr as ReadableStream).text()}`);
+        throw new Error(
+          `${argv[0]} exited with ${code} before listening: ${await new Response(proc.stderr as ReadableStream).text()}`,
+        );
       }),
     ]);
   } catch (err) {
@@ -76,20 +78,54 @@ while True:
 /** startTlsServer runs `openssl s_server -www` with a certificate: a TLS peer that answers GET / with a status page. */
 export async function startTlsServer(cert: Certificate): Promise<Running> {
   const port = await freePort();
-  return spawnServer([need("openssl", "openssl"), "s_server", "-accept", `127.0.0.1:${port}`, "-cert", cert.cert, "-key", cert.key, "-www", "-quiet", "-no_dhe"], port);
+  return spawnServer(
+    [
+      need("openssl", "openssl"),
+      "s_server",
+      "-accept",
+      `127.0.0.1:${port}`,
+      "-cert",
+      cert.cert,
+      "-key",
+      cert.key,
+      "-www",
+      "-quiet",
+      "-no_dhe",
+    ],
+    port,
+  );
 }
 
 /** startRedis runs redis-server on loopback with nothing saved; `password` turns on requirepass. */
 export async function startRedis(dir: string, password?: string): Promise<Running> {
   const port = await freePort();
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""];
-  return spawnServer([need("redis-server", "redis-server"), ...args, ...(password ? ["--requirepass", password] : [])], port);
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--logfile",
+    "",
+  ];
+  return spawnServer(
+    [need("redis-server", "redis-server"), ...args, ...(password ? ["--requirepass", password] : [])],
+    port,
+  );
 }
 
 /** startMemcached runs memcached on loopback, TCP only. */
 export async function startMemcached(): Promise<Running> {
   const port = await freePort();
-  return spawnServer([need("memcached", "memcached"), "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-u", "nobody"], port);
+  return spawnServer(
+    [need("memcached", "memcached"), "-l", "127.0.0.1", "-p", String(port), "-U", "0", "-u", "nobody"],
+    port,
+  );
 }
 
 /** startSshd runs OpenSSH's sshd in the foreground on loopback with a fresh host key and no other configuration. */
@@ -101,15 +137,35 @@ export async function startSshd(dir: string): Promise<Running> {
   // sshd refuses to start without its privilege separation directory.
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const port = await freePort();
-  return spawnServer([sshd, "-D", "-e", "-f", "/dev/null", "-o", `ListenAddress=127.0.0.1:${port}`, "-o", `HostKey=${key}`, "-o", "PidFile=none"], port);
+  return spawnServer(
+    [
+      sshd,
+      "-D",
+      "-e",
+      "-f",
+      "/dev/null",
+      "-o",
+      `ListenAddress=127.0.0.1:${port}`,
+      "-o",
+      `HostKey=${key}`,
+      "-o",
+      "PidFile=none",
+    ],
+    port,
+  );
 }
 
 /** startNginx runs nginx-light with one plain HTTP server and one HTTPS server (the certificate given). */
-export async function startNginx(dir: string, cert: Certificate): Promise<{ http: number; https: number; stop(): void }> {
+export async function startNginx(
+  dir: string,
+  cert: Certificate,
+): Promise<{ http: number; https: number; stop(): void }> {
   const nginx = need("nginx", "nginx-light");
   const [http, https] = [await freePort(), await freePort()];
   const conf = join(dir, "nginx.conf");
-  writeFileSync(conf, `
+  writeFileSync(
+    conf,
+    `
 user root;
 worker_processes 1;
 daemon off;
@@ -126,7 +182,8 @@ http {
   server { listen 127.0.0.1:${http}; location / { return 200 "upcat verdicts\\n"; } }
   server { listen 127.0.0.1:${https} ssl; ssl_certificate ${cert.cert}; ssl_certificate_key ${cert.key}; location / { return 200 "upcat verdicts over tls\\n"; } }
 }
-`);
+`,
+  );
   const running = await spawnServer([nginx, "-p", dir, "-c", conf], http);
   await waitForListening("tcp", https);
   return { http, https, stop: running.stop };
@@ -139,6 +196,21 @@ export const DNS_ADDRESS = "192.0.2.7";
 /** startDnsmasq runs dnsmasq as an authoritative-only DNS server on loopback (UDP and TCP). */
 export async function startDnsmasq(): Promise<Running> {
   const port = await freePort();
-  return spawnServer([need("dnsmasq", "dnsmasq"), "--keep-in-foreground", "--conf-file=/dev/null", `--port=${port}`, "--listen-address=127.0.0.1",
-    "--bind-interfaces", "--no-resolv", "--no-hosts", `--address=/${DNS_NAME}/${DNS_ADDRESS}`, "--user=root", "--pid-file=", "--log-facility=-"], port);
+  return spawnServer(
+    [
+      need("dnsmasq", "dnsmasq"),
+      "--keep-in-foreground",
+      "--conf-file=/dev/null",
+      `--port=${port}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--no-resolv",
+      "--no-hosts",
+      `--address=/${DNS_NAME}/${DNS_ADDRESS}`,
+      "--user=root",
+      "--pid-file=",
+      "--log-facility=-",
+    ],
+    port,
+  );
 }
