@@ -69,6 +69,9 @@ const upcat = join(ROOT, "dist/bench/upcat");
 log("building dist/bench/upcat, cref and loadgen ...");
 // The release configuration (minified, bytecode), so start-up and speed are those of the binary users download.
 await compile(releaseConfig({ entry: join(ROOT, "src/main.ts"), target: hostTarget(), outfile: upcat }));
+// The same flags on a program that only prints: how much of upcat's start-up is Bun's own.
+const hello = join(work, "hello");
+await compile(releaseConfig({ entry: join(ROOT, "scripts/bench/hello.ts"), target: hostTarget(), outfile: hello }));
 const cref = join(work, "cref");
 const loadgen = join(work, "loadgen");
 await must(["gcc", "-O2", "-o", cref, join(args.shared, "cref.c")]);
@@ -404,11 +407,12 @@ if (want("startup")) {
     ];
     const ncArgv = ["nc", "-z", "-w", "2", "127.0.0.1", String(c.port)];
     for (const [name, label, argv] of cases) {
-      const times: Record<string, number[]> = { upcat: [], nc: [] };
+      const times: Record<string, number[]> = { upcat: [], nc: [], hello: [] };
       for (let i = 0; i < Math.max(10, args.rounds * 4); i++) {
         for (const [who, av] of [
           ["upcat", argv],
           ["nc", name === "startup-version" ? ["nc", "-h"] : ncArgv],
+          ["hello", [hello]],
         ] as const) {
           const t = performance.now();
           await sh([...av], 10_000);
@@ -424,6 +428,7 @@ if (want("startup")) {
         results: {
           upcat: { median: u, samples: times.upcat!, errors: 0 },
           nc: { median: n, samples: times.nc!, errors: 0 },
+          hello: { median: median(times.hello!), samples: times.hello!, errors: 0 },
         },
         ratio: u / n,
       });
@@ -473,7 +478,7 @@ const tableText = [
       .filter(([k]) => k !== "upcat" && k !== "cref")
       .map(
         ([k, v]) =>
-          `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`,
+          `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" || k === "hello" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`,
       )
       .join(", ");
     const err = Object.entries(r.results)

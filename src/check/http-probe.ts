@@ -1,7 +1,8 @@
 // One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's
 // fetch.
 import { isIP } from "node:net";
-import { errnoCode, NetError } from "../errors.ts";
+import { errnoCode } from "../errors.ts";
+import { unresolved, wrongAddress } from "./outcomes.ts";
 import { dialEach } from "../transport/dial-each.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
@@ -65,16 +66,10 @@ export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Pr
         host,
         "tcp",
         (address) => exchange(address, host, port, url, { method, headers, body }, opts, deadline, state),
-        (h) => "outcome" in h && (h.outcome.state === "closed" || h.outcome.state === "unreachable"),
+        (h) => "outcome" in h && wrongAddress(h.outcome),
       );
     } catch (err) {
-      return {
-        state: "error",
-        cause: "resolve",
-        latencyMs: performance.now() - started,
-        error: err instanceof NetError ? err.reason : String(err),
-        http: httpInfo(null, state.redirects),
-      };
+      return { ...unresolved(err, started), http: httpInfo(null, state.redirects) };
     }
     if ("outcome" in hop) return hop.outcome;
     if (state.redirects >= MAX_REDIRECTS) {

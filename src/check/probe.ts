@@ -2,6 +2,7 @@
 import { NetError } from "../errors.ts";
 import type { Protocol } from "../protocol/protocol.ts";
 import { dialEach } from "../transport/dial-each.ts";
+import { unresolved, wrongAddress } from "./outcomes.ts";
 import { request } from "../transport/request.ts";
 import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
@@ -47,16 +48,10 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
       target.host,
       target.transport,
       (address) => probeAddress(address, target, opts),
-      (o) => o.state === "closed" || o.state === "unreachable",
+      wrongAddress,
     );
   } catch (err) {
-    // Only the name lookup throws here: every other failure is an outcome.
-    return {
-      state: "error",
-      cause: "resolve",
-      latencyMs: performance.now() - started,
-      error: err instanceof NetError ? err.reason : String(err),
-    };
+    return unresolved(err, started);
   }
 }
 

@@ -2,28 +2,17 @@
 // server's bounds applied.
 import type { Socket, SocketHandler } from "bun";
 import { errnoCode } from "../errors.ts";
-import { hostPort, plainAddress } from "../transport/address.ts";
-import { bindOrExplain, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
-import { OutputBudget } from "../transport/output-budget.ts";
-import { type Direction, describeFaults, type Faults, noFaults } from "./faults.ts";
+import { plainAddress } from "../transport/address.ts";
+import { bindOrExplain } from "../transport/listener.ts";
+import type { Direction } from "./faults.ts";
 import { randomFor } from "./random.ts";
-import { newRelayCounts, type Relay, type RelayCloseReason, type RelayCounts, type RelayOptions } from "./relay.ts";
+import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
+import { type RelayShared, relayShared } from "./shared.ts";
 import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
-import type { Counters } from "../transport/listener.ts";
 
 /** Shared is what every connection of one relay shares. */
-interface Shared {
-  readonly opts: RelayOptions;
-  readonly limits: Limits;
-  readonly faults: Faults;
-  readonly faultNames: string[];
-  readonly counters: Counters;
-  readonly relay: RelayCounts;
-  readonly output: OutputBudget;
+interface Shared extends RelayShared {
   readonly links: Set<Link>;
-  readonly target: string;
-  /** opened numbers the connections, for each one's random source. */
-  opened: number;
 }
 
 type RelaySocket = Socket<Link>;
@@ -219,21 +208,8 @@ const TARGET_HANDLERS: SocketHandler<Link> = {
 
 /** relayTcp accepts clients on LISTEN and relays each to the target. */
 export async function relayTcp(opts: RelayOptions): Promise<Relay> {
-  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const faults = opts.faults ?? noFaults();
-  const shared: Shared = {
-    opts,
-    limits,
-    faults,
-    faultNames: describeFaults(faults),
-    counters: newCounters(),
-    relay: newRelayCounts(),
-    output: opts.output ?? new OutputBudget(limits.maxOutput),
-    links: new Set(),
-    target: hostPort(opts.target.host, opts.target.port),
-    opened: 0,
-  };
-  const { counters, links } = shared;
+  const shared: Shared = { ...relayShared(opts), links: new Set() };
+  const { counters, links, limits } = shared;
   const limit = (sock: Socket<unknown>, peer: string) => {
     counters.overLimit++;
     opts.onEvent?.({ event: "limit", transport: "tcp", limit: "max-connections", peer, port: sock.remotePort });

@@ -2,14 +2,13 @@
 // sessions closed, their number bounded.
 import { isIPv6 } from "node:net";
 import { errnoCode } from "../errors.ts";
-import { hostPort, plainAddress } from "../transport/address.ts";
-import { bindOrExplain, type Counters, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
-import { OutputBudget } from "../transport/output-budget.ts";
+import { plainAddress } from "../transport/address.ts";
+import { bindOrExplain } from "../transport/listener.ts";
 import { isUnanswerable, markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
-import { describeFaults, type Faults, noFaults } from "./faults.ts";
 import { randomFor } from "./random.ts";
-import { newRelayCounts, type Relay, type RelayCloseReason, type RelayCounts, type RelayOptions } from "./relay.ts";
+import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
+import { type RelayShared, relayShared } from "./shared.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -24,18 +23,9 @@ interface ConnectedUdp {
   close(): void;
 }
 
-interface Shared {
-  readonly opts: RelayOptions;
-  readonly limits: Limits;
-  readonly faults: Faults;
-  readonly faultNames: string[];
-  readonly counters: Counters;
-  readonly relay: RelayCounts;
-  readonly output: OutputBudget;
+interface Shared extends RelayShared {
   readonly sessions: Map<string, Session>;
-  readonly target: string;
   front: UdpSend | undefined;
-  opened: number;
 }
 
 /** Session is one client address and port: its own socket towards the target, and a pipe each way. */
@@ -61,26 +51,19 @@ class Session {
   ) {
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
-    this.up = new DatagramPipe(
-      faults.up,
-      randomFor(faults.seed, n, "up"),
-      limits.maxPending,
-      output,
-      (b) => this.toTarget(b),
-      relay.up,
-      relay,
-      () => this.stalled.push("up stall-after"),
-    );
-    this.down = new DatagramPipe(
-      faults.down,
-      randomFor(faults.seed, n, "down"),
-      limits.maxPending,
-      output,
-      (b) => this.toClient(b),
-      relay.down,
-      relay,
-      () => this.stalled.push("down stall-after"),
-    );
+    const pipe = (direction: "up" | "down", send: (b: Uint8Array) => void) =>
+      new DatagramPipe(
+        faults[direction],
+        randomFor(faults.seed, n, direction),
+        limits.maxPending,
+        output,
+        send,
+        relay[direction],
+        relay,
+        () => this.stalled.push(`${direction} stall-after`),
+      );
+    this.up = pipe("up", (b) => this.toTarget(b));
+    this.down = pipe("down", (b) => this.toClient(b));
   }
 
   /** fromClient takes a datagram the client sent. */
@@ -178,22 +161,8 @@ class Session {
 
 /** relayUdp takes datagrams on LISTEN and relays each client's through a session of its own. */
 export async function relayUdp(opts: RelayOptions): Promise<Relay> {
-  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const faults = opts.faults ?? noFaults();
-  const shared: Shared = {
-    opts,
-    limits,
-    faults,
-    faultNames: describeFaults(faults),
-    counters: newCounters(),
-    relay: newRelayCounts(),
-    output: opts.output ?? new OutputBudget(limits.maxOutput),
-    sessions: new Map(),
-    target: hostPort(opts.target.host, opts.target.port),
-    front: undefined,
-    opened: 0,
-  };
-  const { counters, sessions, relay } = shared;
+  const shared: Shared = { ...relayShared(opts), sessions: new Map(), front: undefined };
+  const { counters, sessions, relay, limits } = shared;
   // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.
   const local = isIPv6(opts.target.host) ? "::" : "0.0.0.0";
   let open = true;
