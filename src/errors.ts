@@ -24,27 +24,57 @@ export const REASONS: Record<string, string> = {
   EPIPE: "connection closed by peer",
 };
 
+/** NetErrorFields are what a failed network operation is, as data: the cli adds words and hints from them. */
+export interface NetErrorFields {
+  /** op is what was being done: connect, read, write, resolve, bind. */
+  readonly op: string;
+  readonly transport: string;
+  /** address is where: host:port, [v6]:port, or the name being resolved. */
+  readonly address: string;
+  /** reason is the failure in words: "connection refused", "timed out after 2000ms". */
+  readonly reason: string;
+  /** code is the errno name (ECONNREFUSED, ETIMEDOUT...) that states are read from, never the words. */
+  readonly code?: string;
+  /** hint is what to try, added by the command that knows its flags. */
+  readonly hint?: string;
+}
+
 /**
  * NetError is a network operation that failed: exit status 1. It names the operation, transport and address, as Go's
- * net does.
+ * net.OpError does: `connect tcp 127.0.0.1:7: connection refused`.
  */
-export class NetError extends Error {
+export class NetError extends Error implements NetErrorFields {
   override name = "NetError";
-  constructor(
-    readonly op: string,
-    readonly transport: string,
-    readonly address: string,
-    readonly reason: string,
-    readonly code?: string,
-    readonly hint?: string,
-  ) {
+  readonly op: string;
+  readonly transport: string;
+  readonly address: string;
+  readonly reason: string;
+  readonly code?: string;
+  readonly hint?: string;
+
+  constructor(fields: NetErrorFields) {
+    const { op, transport, address, reason, hint } = fields;
     super(`${op} ${transport} ${address}: ${reason}${hint ? ` (${hint})` : ""}`);
+    ({
+      op: this.op,
+      transport: this.transport,
+      address: this.address,
+      reason: this.reason,
+      code: this.code,
+      hint: this.hint,
+    } = fields);
   }
 
   /** withHint is the same error with what to try added, where it has none yet: the cli's words, named flags and all. */
   withHint(hint: string | undefined): NetError {
     if (!hint || this.hint) return this;
-    return new NetError(this.op, this.transport, this.address, this.reason, this.code, hint);
+    return new NetError({ ...this.fields(), hint });
+  }
+
+  /** fields is the error as data. */
+  fields(): NetErrorFields {
+    const { op, transport, address, reason, code, hint } = this;
+    return { op, transport, address, reason, code, hint };
   }
 
   /** NetError.from wraps whatever a socket call threw, keeping its errno code. */
@@ -52,7 +82,7 @@ export class NetError extends Error {
     if (err instanceof NetError) return err;
     const code = errnoCode(err);
     const reason = (code && REASONS[code]) ?? (err instanceof Error ? err.message : String(err));
-    return new NetError(op, transport, address, reason, code, hint);
+    return new NetError({ op, transport, address, reason, code, hint });
   }
 }
 

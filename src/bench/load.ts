@@ -194,7 +194,13 @@ async function tcpLoad(address: string, port: number, opts: BenchOptions, tally:
         timer = setTimeout(
           () =>
             fail(
-              new NetError("read", "tcp", hostPort(address, port), `no reply within ${opts.timeoutMs}ms`, "ETIMEDOUT"),
+              new NetError({
+                op: "read",
+                transport: "tcp",
+                address: hostPort(address, port),
+                reason: `no reply within ${opts.timeoutMs}ms`,
+                code: "ETIMEDOUT",
+              }),
             ),
           opts.timeoutMs,
         );
@@ -208,7 +214,16 @@ async function tcpLoad(address: string, port: number, opts: BenchOptions, tally:
           tally.reply(performance.now() - sentAt, got);
           request();
         },
-        end: () => fail(new NetError("read", "tcp", hostPort(address, port), "connection closed by peer", "EPIPE")),
+        end: () =>
+          fail(
+            new NetError({
+              op: "read",
+              transport: "tcp",
+              address: hostPort(address, port),
+              reason: "connection closed by peer",
+              code: "EPIPE",
+            }),
+          ),
         error: fail,
       });
       request();

@@ -68,14 +68,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   } catch (err) {
     // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
     if (err instanceof NetError && err.code === "EADDRINUSE")
-      throw new NetError(
-        err.op,
-        err.transport,
-        err.address,
-        err.reason,
-        err.code,
-        "is another server running? pick another LISTEN port",
-      );
+      throw new NetError({ ...err.fields(), hint: "is another server running? pick another LISTEN port" });
     throw err;
   }
   // Listening for signals before the ready line: whoever reads it may signal at once.

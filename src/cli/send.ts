@@ -168,7 +168,13 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
   const reply = Buffer.concat(chunks);
   if (role.show) {
     const wrong = role.verify(reply, payload);
-    if (wrong) throw new NetError("read", opts.target.transport, hostPort(result.address, opts.target.port), wrong);
+    if (wrong)
+      throw new NetError({
+        op: "read",
+        transport: opts.target.transport,
+        address: hostPort(result.address, opts.target.port),
+        reason: wrong,
+      });
   }
   if (opts.json) io.out(`${JSON.stringify(record(opts, payload, result, reply))}\n`);
   else if (!role.replies) io.out(`${payload.length} bytes sent\n`);

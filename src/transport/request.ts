@@ -40,12 +40,12 @@ export async function request(target: Target, payload: Uint8Array, opts: Request
   const reply = await tcpRequest(target, payload, { ...opts, halfClose: !opts.role?.endless });
   // A server of a protocol that answers closed without a word: it refused us (a full server) or fell over.
   if (reply.bytes === 0 && opts.role?.replies && (payload.length > 0 || opts.role.speaksFirst) && opts.maxBytes !== 0) {
-    throw new NetError(
-      "read",
-      "tcp",
-      hostPort(reply.address, target.port),
-      "connection closed by peer without a reply",
-    );
+    throw new NetError({
+      op: "read",
+      transport: "tcp",
+      address: hostPort(reply.address, target.port),
+      reason: "connection closed by peer without a reply",
+    });
   }
   return { ...reply, attempts: 1 };
 }

@@ -87,7 +87,15 @@ export class StreamConn {
       const check = () => {
         const idle = performance.now() - this.lastMoved;
         if (idle < timeoutMs!) return void (timer = setTimeout(check, timeoutMs! - idle));
-        reject(new NetError("write", "tcp", this.where, `timed out after ${timeoutMs}ms`, "ETIMEDOUT"));
+        reject(
+          new NetError({
+            op: "write",
+            transport: "tcp",
+            address: this.where,
+            reason: `timed out after ${timeoutMs}ms`,
+            code: "ETIMEDOUT",
+          }),
+        );
       };
       if (timeoutMs !== undefined) timer = setTimeout(check, timeoutMs);
       this.flushed.push(() => {
@@ -148,7 +156,13 @@ export class StreamConn {
       if (this.reader !== reader) return;
       this.reader = undefined;
       reader.reject(
-        new NetError(this.out.queued > 0 ? "write" : "read", "tcp", this.where, `timed out after ${ms}ms`, "ETIMEDOUT"),
+        new NetError({
+          op: this.out.queued > 0 ? "write" : "read",
+          transport: "tcp",
+          address: this.where,
+          reason: `timed out after ${ms}ms`,
+          code: "ETIMEDOUT",
+        }),
       );
     };
     reader.timer = setTimeout(check, ms);
@@ -216,7 +230,9 @@ export class StreamConn {
   /** broken is the error for a connection that failed, named by what was going on. */
   broken(op: string, err: unknown, code?: string): NetError {
     const e = NetError.from(op, "tcp", this.where, err);
-    return code && !e.code ? new NetError(op, "tcp", this.where, "connection closed by peer", code) : e;
+    return code && !e.code
+      ? new NetError({ op, transport: "tcp", address: this.where, reason: "connection closed by peer", code })
+      : e;
   }
 
   private deliver(chunk: Uint8Array | null): void {
@@ -250,7 +266,10 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
     };
     const what = opts.tls ? "TLS handshake" : "connection";
     const late = opts.tls ? `no TLS handshake within ${opts.timeoutMs}ms` : `timed out after ${opts.timeoutMs}ms`;
-    const timer = setTimeout(() => settle(new NetError("connect", "tcp", where, late, "ETIMEDOUT")), opts.timeoutMs);
+    const timer = setTimeout(
+      () => settle(new NetError({ op: "connect", transport: "tcp", address: where, reason: late, code: "ETIMEDOUT" })),
+      opts.timeoutMs,
+    );
     Bun.connect<StreamConn>({
       hostname: address,
       port,
@@ -291,7 +310,15 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
         end(sock) {
           // EOF: not an errno, the peer's clean close before the connection (a TLS handshake) was up.
           if (!settled)
-            return settle(new NetError("connect", "tcp", where, `connection closed by peer during the ${what}`, "EOF"));
+            return settle(
+              new NetError({
+                op: "connect",
+                transport: "tcp",
+                address: where,
+                reason: `connection closed by peer during the ${what}`,
+                code: "EOF",
+              }),
+            );
           sock.data?.ended();
         },
         // Bun hands a reset to close, not to error.
@@ -324,7 +351,7 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
       const elapsed = performance.now() - started;
       const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - elapsed));
       const code = real && REFINED.has(real) ? real : "ECONNREFUSED";
-      reject(new NetError("connect", "tcp", where, REASONS[code]!, code));
+      reject(new NetError({ op: "connect", transport: "tcp", address: where, reason: REASONS[code]!, code }));
     }
   });
 }

@@ -43,7 +43,13 @@ export function streamRequest(
     })();
     // A server that closes before it has taken the whole request has not answered it.
     const closedEarly = () =>
-      new NetError("write", "tcp", where, "connection closed by peer before the request was sent", "EPIPE");
+      new NetError({
+        op: "write",
+        transport: "tcp",
+        address: where,
+        reason: "connection closed by peer before the request was sent",
+        code: "EPIPE",
+      });
     const serverGone = reading.then(() => {
       throw closedEarly();
     });

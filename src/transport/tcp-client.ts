@@ -56,13 +56,13 @@ async function converse(
       if (chunk === null) {
         // A server that closes before it has taken the whole request has not answered it.
         if (conn.pendingBytes > 0)
-          throw new NetError(
-            "write",
-            "tcp",
-            hostPort(address, port),
-            "connection closed by peer before the request was sent",
-            "EPIPE",
-          );
+          throw new NetError({
+            op: "write",
+            transport: "tcp",
+            address: hostPort(address, port),
+            reason: "connection closed by peer before the request was sent",
+            code: "EPIPE",
+          });
         break;
       }
       firstByteAt ??= performance.now();

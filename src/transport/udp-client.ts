@@ -42,13 +42,13 @@ async function exchange(address: string, port: number, payload: Uint8Array, opts
       if (bytes) return { bytes, rttMs: performance.now() - sentAt, address, attempts };
     }
     const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
-    throw new NetError(
-      "read",
-      "udp",
-      hostPort(address, port),
-      `no reply after ${tries} of ${opts.timeoutMs}ms`,
-      "ETIMEDOUT",
-    );
+    throw new NetError({
+      op: "read",
+      transport: "udp",
+      address: hostPort(address, port),
+      reason: `no reply after ${tries} of ${opts.timeoutMs}ms`,
+      code: "ETIMEDOUT",
+    });
   } finally {
     conn.close();
   }

@@ -51,13 +51,13 @@ export async function udpWindow(
       if (reply) return reply;
     }
     const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
-    throw new NetError(
-      "read",
-      "udp",
-      hostPort(address!, target.port),
-      `no reply after ${tries} of ${opts.timeoutMs}ms`,
-      "ETIMEDOUT",
-    );
+    throw new NetError({
+      op: "read",
+      transport: "udp",
+      address: hostPort(address!, target.port),
+      reason: `no reply after ${tries} of ${opts.timeoutMs}ms`,
+      code: "ETIMEDOUT",
+    });
   };
   const slot = async () => {
     const conn = await dialPacket(address!, target.port);
