@@ -31,6 +31,9 @@ export function releaseConfig(o: CompileOptions): Bun.BuildConfig {
     bytecode: o.bytecode ?? true,
     // ESM keeps the entry point's top-level await; bytecode would otherwise default to CommonJS.
     format: "esm",
+    // Each command's modules in a chunk of their own, loaded when the command runs (src/main.ts):
+    // `upcat --version` then reads less of the binary (user time 6.0 -> 4.6 ms in one measurement).
+    splitting: true,
     define: o.define,
     sourcemap: "none",
   };
