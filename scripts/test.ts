@@ -2,6 +2,9 @@
 // and `slow` (release builds of every target, qemu, packages, the container tree, the soak, and the
 // differential suites against real services). `all` runs both. CI runs both; npm test runs fast.
 // bun scripts/test.ts fast|slow|all [more bun test arguments]
+// A module (for the top-level await below), though it exports nothing.
+export {};
+
 const SLOW = [
   "tests/verdicts/**",
   "tests/e2e/artifacts.test.ts",

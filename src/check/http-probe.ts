@@ -226,7 +226,8 @@ async function exchange(
       state,
       "mismatch",
       "http_status",
-      `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ${opts.request.status.text}`,
+      `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ` +
+        `${opts.request.status.text}`,
       { res },
     );
   }

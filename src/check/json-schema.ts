@@ -12,7 +12,8 @@ export const CHECK_RECORD_SCHEMA = {
   $id: "urn:upcat:check:json-record:1",
   title: "upcat check --json record",
   description:
-    "One target's verdict, as `upcat check --json` prints it: one object per line, in the order the targets were given.",
+    "One target's verdict, as `upcat check --json` prints it: one object per line, in the order the targets were " +
+    "given.",
   type: "object",
   required: ["target", "proto", "host", "address", "port", "state", "ok", "latency_ms", "reply", "error", "attempts"],
   additionalProperties: false,

@@ -35,7 +35,8 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
     onProgress: live
       ? (p) =>
           io.status(
-            `${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`,
+            `${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ` +
+              `${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`,
           )
       : undefined,
   });
@@ -68,7 +69,8 @@ function toJson(r: BenchResult) {
 
 function show(r: BenchResult): string {
   return [
-    `${r.target} (${r.address}), ${r.concurrency} ${r.transport === "udp" ? "in flight" : "connections"}, ${r.size}-byte requests, ${(r.durationMs / 1000).toFixed(1)}s`,
+    `${r.target} (${r.address}), ${r.concurrency} ${r.transport === "udp" ? "in flight" : "connections"}, ` +
+      `${r.size}-byte requests, ${(r.durationMs / 1000).toFixed(1)}s`,
     `${r.rate} replies/s   ${r.replies} replies   ${r.errors} errors`,
     `latency ms   p50 ${r.latency.p50}   p99 ${r.latency.p99}   max ${r.latency.max}`,
     "",

@@ -52,7 +52,8 @@ export function parseMethod(value: unknown, option = "--method"): string {
   const text = String(value);
   if (!TOKEN.test(text) || FORBIDDEN_METHODS.has(text.toUpperCase())) {
     throw new UsageError(
-      `invalid ${option}: ${JSON.stringify(text)} (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)`,
+      `invalid ${option}: ${JSON.stringify(text)} (expected an HTTP method such as GET, HEAD or POST; CONNECT and ` +
+        `TRACE are not checks)`,
     );
   }
   return text;

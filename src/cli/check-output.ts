@@ -69,7 +69,9 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
 
 /** httpText is a response as people read it: 200 OK, and the redirects followed. */
 export function httpText(h: HttpInfo): string {
-  return `${h.status}${h.reason ? ` ${h.reason}` : ""}${h.redirects ? ` after ${h.redirects} redirect${h.redirects > 1 ? "s" : ""}` : ""}`;
+  const reason = h.reason ? ` ${h.reason}` : "";
+  const redirects = h.redirects ? ` after ${h.redirects} redirect${h.redirects > 1 ? "s" : ""}` : "";
+  return `${h.status}${reason}${redirects}`;
 }
 
 /** daysText says how long a certificate has, without ever printing NaN. */

@@ -81,7 +81,8 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   if (!passed) {
     if (p.output === "text")
       io.err(
-        `upcat: not running ${p.command[0]}: ${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`,
+        `upcat: not running ${p.command[0]}: ` +
+          `${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`,
       );
     return status;
   }
@@ -97,7 +98,10 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
 function progressLine(g: Progress, down = false): string {
   const names = g.waiting.slice(0, 3).map(targetText).join(", ");
   const more = g.waiting.length > 3 ? ` and ${g.waiting.length - 3} more` : "";
-  return `${(g.elapsedMs / 1000).toFixed(1)}s  ${g.passed}/${g.total} ${down ? "down" : "up"}${names ? `, waiting for ${names}${more}` : ""}`;
+  return (
+    `${(g.elapsedMs / 1000).toFixed(1)}s  ${g.passed}/${g.total} ` +
+    `${down ? "down" : "up"}${names ? `, waiting for ${names}${more}` : ""}`
+  );
 }
 
 export function registerCheck(cli: CAC, io: Io): void {
@@ -109,7 +113,8 @@ export function registerCheck(cli: CAC, io: Io): void {
     .usage("check [options] TARGET... | 'TARGET [per-target options]'... [-- CMD [ARGS...]]")
     .option(
       "--file <file>",
-      "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], # comments",
+      "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], " +
+        "# comments",
     )
     .option("--udp", "Check host:port targets over UDP (as udp://host:port)")
     .option(

@@ -68,7 +68,7 @@ export function nagiosReport(
       r.ok && r.state !== "open" && r.state !== "no_reply"
         ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
         : r.ok
-          ? `${r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : ""}${(r.latencyMs / 1000).toFixed(3)} second response time on ${r.address ?? r.target.host} port ${r.target.port}${r.reply?.length ? ` [${firstLine(r.reply)}]` : ""}${certificate(r)}`
+          ? passed(r)
           : failure(r);
   } else {
     const bad = graded.filter((g) => g.status !== "OK");
@@ -83,11 +83,20 @@ export function nagiosReport(
         .join(", ")}${bad.length > 5 ? `, and ${bad.length - 5} more` : ""}`;
   }
   // Every target gets its time, failed ones too: a graph with holes at the outages hides them.
-  const perf = graded.map(
-    ({ r, t }) =>
-      `${results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`}=${seconds(r.latencyMs)}s;${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`,
-  );
+  const perf = graded.map(({ r, t }) => {
+    const label = results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`;
+    const range = `${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`;
+    return `${label}=${seconds(r.latencyMs)}s;${range}`;
+  });
   return { line: `${label} ${worst} - ${message}|${perf.join(" ")}`, status: NAGIOS[worst] };
+}
+
+/** passed words one target that passed, as check_tcp and check_http word it. */
+function passed(r: CheckResult): string {
+  const status = r.http?.status != null ? `${httpText(r.http).replaceAll("|", "/")} - ` : "";
+  const time = `${(r.latencyMs / 1000).toFixed(3)} second response time`;
+  const reply = r.reply?.length ? ` [${firstLine(r.reply)}]` : "";
+  return `${status}${time} on ${r.address ?? r.target.host} port ${r.target.port}${reply}${certificate(r)}`;
 }
 
 /** failure words one failed target, with the reply that came, as check_tcp shows it ("Unexpected response"). */
@@ -96,7 +105,10 @@ function failure(r: CheckResult): string {
   if (r.state === "open") return `${targetText(r.target)} is open, and --down wants it closed`;
   const reply = r.reply?.length ? `: ${firstLine(r.reply)}` : "";
   if (r.cause === "mismatch" && !r.target.http) return `Unexpected response from ${targetText(r.target)}${reply}`;
-  return `${targetText(r.target)} ${r.state}: ${(r.error ?? r.state).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`;
+  return (
+    `${targetText(r.target)} ${r.state}: ` +
+    `${(r.error ?? r.state).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`
+  );
 }
 
 function certificate(r: CheckResult): string {

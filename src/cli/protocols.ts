@@ -15,7 +15,8 @@ function list(raw: Record<string, unknown>, io: Io): number {
   const specWidth = Math.max(...rows.map((p) => p.spec.length));
   for (const p of rows) {
     io.out(
-      `${c.bold(p.name.padEnd(nameWidth))}  ${String(p.port).padStart(5)}  ${c.dim(p.spec.padEnd(specWidth))}  ${p.summary}\n`,
+      `${c.bold(p.name.padEnd(nameWidth))}  ${String(p.port).padStart(5)}  ${c.dim(p.spec.padEnd(specWidth))}  ` +
+        `${p.summary}\n`,
     );
   }
   return 0;

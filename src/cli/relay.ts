@@ -119,7 +119,8 @@ function ready(io: Io, format: string, r: Relay, target: string, allow: string |
   } else if (format === "text") {
     const what = names.length === 0 ? "" : ` with ${names.join(", ")} (seed ${faults.seed})`;
     io.err(
-      `upcat: relaying ${r.transport} ${hostPort(r.host, r.port)} to ${target}${allow ? ` for ${allow}` : ""}${what} (Ctrl-C to stop)`,
+      `upcat: relaying ${r.transport} ${hostPort(r.host, r.port)} to ` +
+        `${target}${allow ? ` for ${allow}` : ""}${what} (Ctrl-C to stop)`,
     );
   }
 }
@@ -238,7 +239,8 @@ export function registerRelay(cli: CAC, io: Io): void {
     )
     .option(
       "--connect-timeout <duration>",
-      "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the kernel's, about 2m)",
+      "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the " +
+        "kernel's, about 2m)",
       { default: DEFAULT_CONNECT_TIMEOUT },
     )
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
@@ -255,7 +257,8 @@ export function registerRelay(cli: CAC, io: Io): void {
     .option("--duplicate <[dir:]percent>", "Send this share of datagrams twice, 100% for all [udp]")
     .option(
       "--reorder <[dir:]n>",
-      `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`,
+      `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ` +
+        `${REORDER_HOLD_MS}ms goes as it is [udp]`,
     )
     .option(
       "--chunk <[dir:]size>",

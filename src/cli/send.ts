@@ -49,7 +49,8 @@ function toSendOptions(
   }
   if (raw.raw && !protocol.client.show)
     throw new UsageError(
-      `--raw is for protocols whose replies are read for you, such as time; ${protocol.name} replies are printed as they are`,
+      `--raw is for protocols whose replies are read for you, such as time; ${protocol.name} replies are printed as ` +
+        `they are`,
     );
   if (raw.bytes !== undefined && !protocol.client.endless)
     throw new UsageError(`--bytes is for protocols that talk until you stop them, such as chargen`);

@@ -104,7 +104,8 @@ export class ServeLog {
         )
         .join(", ");
       this.io.err(
-        `upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} (Ctrl-C to stop)`,
+        `upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} ` +
+          `(Ctrl-C to stop)`,
       );
     }
   }
@@ -129,10 +130,9 @@ export class ServeLog {
     if (this.format === "json")
       this.json({ event: "stopped", signal, cut, ...(restarts > 0 ? { restarts } : {}), ...statsRecord(c) });
     else if (this.format === "text") {
+      const cutText = cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : "";
       const restarted = restarts > 0 ? `, ${restarts} worker restart${restarts === 1 ? "" : "s"}` : "";
-      this.io.err(
-        `upcat: ${signal}: stopped${cut > 0 ? `, ${cut} connection${cut === 1 ? "" : "s"} cut` : ""}${restarted}${refusals(c)}`,
-      );
+      this.io.err(`upcat: ${signal}: stopped${cutText}${restarted}${refusals(c)}`);
     }
   }
 }
@@ -160,7 +160,10 @@ function statsRecord(c: Counters) {
 }
 
 function statsText(c: Counters): string {
-  return `${c.open} open, ${c.connections} connections, ${c.datagramsIn} datagrams in, ${c.datagramsOut} out, ${c.bytesIn} bytes in, ${c.bytesOut} out${refusals(c) || " (refused: none)"}`;
+  return (
+    `${c.open} open, ${c.connections} connections, ${c.datagramsIn} datagrams in, ${c.datagramsOut} out, ` +
+    `${c.bytesIn} bytes in, ${c.bytesOut} out${refusals(c) || " (refused: none)"}`
+  );
 }
 
 /** refusals sums what the servers turned away; nothing when nothing was. */

@@ -99,7 +99,8 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
         restarts++;
         const how = signal ? `signal ${signal}` : `status ${code}`;
         io.err(
-          `upcat: worker ${index} exited (${how}); restarting in ${wait}ms (${restarts} restart${restarts === 1 ? "" : "s"})`,
+          `upcat: worker ${index} exited (${how}); restarting in ${wait}ms (${restarts} ` +
+            `restart${restarts === 1 ? "" : "s"})`,
         );
         setTimeout(() => {
           if (!stopping) start(index);

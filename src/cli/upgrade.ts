@@ -21,7 +21,9 @@ function describe(o: Outcome): { line: string; status: number } {
       return { line: `upcat ${o.wanted} is available (this is ${o.current}): run upcat upgrade`, status: 1 };
     case "would":
       return {
-        line: `would download ${o.url}, verify it against SHA256SUMS, run its --version and replace ${o.path} (${o.current} -> ${o.wanted})`,
+        line:
+          `would download ${o.url}, verify it against SHA256SUMS, run its --version and replace ${o.path} ` +
+          `(${o.current} -> ${o.wanted})`,
         status: 0,
       };
     case "replaced":

@@ -7,7 +7,10 @@ const two = (n: number) => String(n).padStart(2, "0");
 
 /** daytimeText is ctime(3)'s 24 characters and a CRLF, in local time: "Tue Nov 24 06:40:00 2026\r\n". */
 export function daytimeText(d: Date): string {
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}\r\n`;
+  return (
+    `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}\r\n`
+  );
 }
 
 const now = () => new TextEncoder().encode(daytimeText(new Date()));

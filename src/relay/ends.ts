@@ -25,7 +25,8 @@ export function parseEnds(listenText: string, targetText: string): Ends {
   const targetScheme = SCHEME.exec(targetText)?.[1]?.toLowerCase() as Transport | undefined;
   if (listenScheme && targetScheme && listenScheme !== targetScheme) {
     throw new UsageError(
-      `LISTEN is ${listenScheme} and TARGET is ${targetScheme}: a relay forwards one transport (give both the same scheme)`,
+      `LISTEN is ${listenScheme} and TARGET is ${targetScheme}: a relay forwards one transport (give both the same ` +
+        `scheme)`,
     );
   }
   const transport = listenScheme ?? targetScheme ?? "tcp";

@@ -58,7 +58,8 @@ export function parseFaults(raw: FaultOptionValues, transport: Transport, seed: 
     const option = OPTION[name];
     if (!FAULT_TRANSPORTS[name].includes(transport))
       throw new UsageError(
-        `${option} is for ${FAULT_TRANSPORTS[name].join(" and ").toUpperCase()} relays, not ${transport.toUpperCase()}${HINTS[name] ?? ""}`,
+        `${option} is for ${FAULT_TRANSPORTS[name].join(" and ").toUpperCase()} relays, not ` +
+          `${transport.toUpperCase()}${HINTS[name] ?? ""}`,
       );
     for (const item of Array.isArray(given) ? given : [given]) {
       // Every fault option takes a value (cac refuses a bare one): what is here is a word as typed.
@@ -120,7 +121,8 @@ function readAfter(text: string, option: string): After {
   if (text === "0") return { bytes: 0 };
   if (/^\d+(?:\.\d+)?m$/i.test(text))
     throw new UsageError(
-      `invalid ${option} "${text}": m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ${Number(text.slice(0, -1)) * 60}s)`,
+      `invalid ${option} "${text}": m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ` +
+        `${Number(text.slice(0, -1)) * 60}s)`,
     );
   if (/^\d+(?:\.\d+)?(ms|s|h)$/.test(text)) return { ms: parseDuration(text, option) };
   if (/^\d+(?:\.\d+)?[a-z]*$/i.test(text)) return { bytes: parseSize(text, option) };

@@ -31,7 +31,8 @@ export function parseAllowList(items: readonly string[]): AllowList | undefined 
     }
     if (hostBitsSet(bytes, prefix)) {
       throw new UsageError(
-        `invalid --allow "${item}": host bits are set after /${prefix} (did you mean ${networkOf(bytes, prefix)}/${prefix}?)`,
+        `invalid --allow "${item}": host bits are set after /${prefix} (did you mean ` +
+          `${networkOf(bytes, prefix)}/${prefix}?)`,
       );
     }
     list.addSubnet(address, prefix, bytes.length === 4 ? "ipv4" : "ipv6");

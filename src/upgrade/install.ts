@@ -60,7 +60,8 @@ export async function stage(target: string): Promise<Staged> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     throw new UpgradeError(
-      `cannot write in ${dirname(target)} (${code ?? String(err)}): run upgrade as the user who installed ${target}, or reinstall with install.sh`,
+      `cannot write in ${dirname(target)} (${code ?? String(err)}): run upgrade as the user who installed ` +
+        `${target}, or reinstall with install.sh`,
     );
   }
 }
@@ -100,7 +101,8 @@ export async function tryBinary(path: string, version: string, timeoutMs = 30_00
     });
   } catch (err) {
     throw new UpgradeError(
-      `the downloaded binary does not start on this machine (${err instanceof Error ? err.message : String(err)}); nothing was replaced`,
+      `the downloaded binary does not start on this machine (${err instanceof Error ? err.message : String(err)}); ` +
+        `nothing was replaced`,
     );
   }
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);

@@ -102,7 +102,8 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
     const got = await downloadTo(url, staged.file, r.stallMs, r.progress);
     if (got.sha256 !== sum)
       throw new UpgradeError(
-        `checksum mismatch for ${asset}: SHA256SUMS says ${sum}, the download is ${got.sha256}; the download is corrupt or was tampered with; nothing was replaced`,
+        `checksum mismatch for ${asset}: SHA256SUMS says ${sum}, the download is ${got.sha256}; the download is ` +
+          `corrupt or was tampered with; nothing was replaced`,
       );
     await prepareFile(staged);
     await tryBinary(staged.path, wanted);
