@@ -21,8 +21,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("--max-output 8m: 48 clients that write and never read make the server hold ~8 MB, not 48 x --max-pending " +
-  "4m", async () => {
+test("--max-output 8m: 48 clients that write and never read make the server hold ~8 MB, not 48 x --max-pending 4m", async () => {
   const server = await serve(
     ["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-pending", "4m", "--max-output", "8m", "--idle-timeout", "0"],
     1,
@@ -60,8 +59,7 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
   const held = (await rssBytes(server.proc.pid)) - idle;
   const stats = server.stats();
   figure(
-    `memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ` +
-      `${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`,
+    `memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`,
   );
   expect(stats.output_paused).toBeGreaterThan(0);
   // 48 x 4 MB would be 192 MB of queue alone; the total is 8 MB (and the kernel's socket buffers are not RSS).
@@ -121,8 +119,7 @@ test.each([
   expect(ran.stderr).toContain(message);
 });
 
-test("the uppercase cache stays bounded after one pass over every astral code point (it grew ~60 MB " +
-  "before)", async () => {
+test("the uppercase cache stays bounded after one pass over every astral code point (it grew ~60 MB before)", async () => {
   const script = `
     import { upcase } from ${JSON.stringify(new URL("../../src/protocol/utf8-upper.ts", import.meta.url).pathname)};
     const enc = new TextEncoder();

@@ -24,8 +24,7 @@ async function settled(server: Serving, quietMs: number, ms: number): Promise<bo
   return false;
 }
 
-test("forged loop starters: self, upper<->echo on one server, port 12000 and service ports are refused; " +
-  "chargen<->echo across servers is bounded by --udp-reply-rate (1000/s a /24); the server still serves and stops on SIGTERM", async () => {
+test("forged loop starters: self, upper<->echo on one server, port 12000 and service ports are refused; chargen<->echo across servers is bounded by --udp-reply-rate (1000/s a /24); the server still serves and stops on SIGTERM", async () => {
   const a = await serve(["--udp", "--host", "127.0.0.1", "--protocol", "upper=0", "--protocol", "echo=0"], 2);
   started.push(a);
   const b = await serve(["--udp", "--host", "127.0.0.1", "--protocol", "chargen=0"], 1);
@@ -75,8 +74,7 @@ test("forged loop starters: self, upper<->echo on one server, port 12000 and ser
   const bound = 1000 + 1000 * seconds;
   const [outA, outB] = [a.stats().datagrams_out!, b.stats().datagrams_out!];
   figure(
-    `reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ` +
-      `${Math.round(bound)} each)`,
+    `reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`,
   );
   expect(outB).toBeGreaterThanOrEqual(100); // the loops did start: the test sees what it bounds
   expect(outA).toBeLessThanOrEqual(bound);

@@ -81,8 +81,7 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
 
     test("on a terminal, send prompts as the textbook does and ends each reply with a newline", async () => {
       // script(1) gives the client a pseudo-terminal; stdin ends after one line.
-      const shell =
-        `printf 'hello tty\\n' | script -qec "${cmd.argv.join(" ")} send 127.0.0.1:${server.port}" ` + `/dev/null`;
+      const shell = `printf 'hello tty\\n' | script -qec "${cmd.argv.join(" ")} send 127.0.0.1:${server.port}" /dev/null`;
       const proc = Bun.spawn(["sh", "-c", shell], {
         stdout: "pipe",
         stderr: "pipe",
@@ -113,14 +112,12 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [
         ["send", "host:0", "x"],
         2,
-        'upcat: invalid target "host:0": port "0" is not a number from 1 to 65535 (expected host:port, ' +
-          "tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:0 x\n",
+        'upcat: invalid target "host:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:0 x\n',
       ],
       [
         ["send", "host:70000", "x"],
         2,
-        'upcat: invalid target "host:70000": port "70000" is not a number from 1 to 65535 (expected host:port, ' +
-          "tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:70000 x\n",
+        'upcat: invalid target "host:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:70000 x\n',
       ],
       [["send", "--udp", "--tcp", "x"], 2, "upcat: --udp and --tcp cannot be used together\n"],
       [["send", "--udp", "tcp://h:1", "x"], 2, "upcat: tcp://h:1 is a tcp target and cannot be used with --udp\n"],
@@ -165,8 +162,7 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [
         ["send", "--raw", "x"],
         2,
-        "upcat: --raw is for protocols whose replies are read for you, such as time; upper replies are printed as " +
-          "they are\n",
+        "upcat: --raw is for protocols whose replies are read for you, such as time; upper replies are printed as they are\n",
       ],
       [
         ["send", "--bytes", "10", "x"],

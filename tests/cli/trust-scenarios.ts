@@ -152,18 +152,14 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       expect(r).toMatchObject({ status: 2, stdout: "", stderr });
     });
 
-    test(
-      "serve --host with a name that does not resolve says so, exit 1 (in a namespace with no network, so no " +
-        "query leaves)",
-      async () => {
-        const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
-        const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
-        expect(r).toMatchObject({ status: 1, stdout: "" });
-        expect(r.stderr).toMatch(
-          /^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/,
-        );
-      },
-    );
+    test("serve --host with a name that does not resolve says so, exit 1 (in a namespace with no network, so no query leaves)", async () => {
+      const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
+      const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
+      expect(r).toMatchObject({ status: 1, stdout: "" });
+      expect(r.stderr).toMatch(
+        /^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/,
+      );
+    });
 
     test("bench on a refused port says what send says", async () => {
       const port = await freePort();
@@ -254,9 +250,7 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       const quoted = [...cmd.argv, ...args].map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
       const feed = input === undefined ? "" : `${input} | `;
       const index = input === undefined ? 0 : 1;
-      const script =
-        `${feed}${quoted} 2>/tmp/upcat-pipe-$$.err | ${reader} >/dev/null; ` +
-        `status=\${PIPESTATUS[${index}]}; cat /tmp/upcat-pipe-$$.err >&2; rm -f /tmp/upcat-pipe-$$.err; exit $status`;
+      const script = `${feed}${quoted} 2>/tmp/upcat-pipe-$$.err | ${reader} >/dev/null; status=\${PIPESTATUS[${index}]}; cat /tmp/upcat-pipe-$$.err >&2; rm -f /tmp/upcat-pipe-$$.err; exit $status`;
       const proc = Bun.spawn([requireTool("bash"), "-c", script], {
         stdout: "pipe",
         stderr: "pipe",

@@ -58,8 +58,7 @@ async function scrape(port: number, ms = 10_000): Promise<string> {
   }
 }
 
-test("--prometheus written where node_exporter's textfile collector reads: a scrape on loopback returns upcat's " +
-  "series", async () => {
+test("--prometheus written where node_exporter's textfile collector reads: a scrape on loopback returns upcat's series", async () => {
   const exporter = need("prometheus-node-exporter", "prometheus-node-exporter");
   const textfiles = join(dir, "textfile");
   mkdirSync(textfiles);
@@ -137,25 +136,21 @@ test("--json from the binary validates against the schema the binary prints with
   ]);
 });
 
-test(
-  "-- CMD with no shell anywhere on PATH: the binary runs /bin/echo by path, and SIGTERM reaches a bare " +
-    "/bin/sleep",
-  async () => {
-    const echo = await run(cmd, ["check", "--quiet", `127.0.0.1:${tcp.port}`, "--", "/bin/echo", "ready"]);
-    expect(echo).toMatchObject({ status: 0, stdout: "ready\n", stderr: "" });
-    const proc = Bun.spawn([...cmd.argv, "check", "--quiet", `127.0.0.1:${tcp.port}`, "--", "/bin/sleep", "30"], {
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-      env: cmd.env,
-    });
-    // sleep is running once upcat has a child; the signal is then for it.
-    const deadline = Date.now() + 10_000;
-    while (!(await Bun.file(`/proc/${proc.pid}/task/${proc.pid}/children`).text()).trim()) {
-      if (Date.now() > deadline) throw new Error("upcat never started /bin/sleep");
-      await Bun.sleep(20);
-    }
-    proc.kill("SIGTERM");
-    expect(await proc.exited).toBe(143);
-  },
-);
+test("-- CMD with no shell anywhere on PATH: the binary runs /bin/echo by path, and SIGTERM reaches a bare /bin/sleep", async () => {
+  const echo = await run(cmd, ["check", "--quiet", `127.0.0.1:${tcp.port}`, "--", "/bin/echo", "ready"]);
+  expect(echo).toMatchObject({ status: 0, stdout: "ready\n", stderr: "" });
+  const proc = Bun.spawn([...cmd.argv, "check", "--quiet", `127.0.0.1:${tcp.port}`, "--", "/bin/sleep", "30"], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    env: cmd.env,
+  });
+  // sleep is running once upcat has a child; the signal is then for it.
+  const deadline = Date.now() + 10_000;
+  while (!(await Bun.file(`/proc/${proc.pid}/task/${proc.pid}/children`).text()).trim()) {
+    if (Date.now() > deadline) throw new Error("upcat never started /bin/sleep");
+    await Bun.sleep(20);
+  }
+  proc.kill("SIGTERM");
+  expect(await proc.exited).toBe(143);
+});
