@@ -28,7 +28,8 @@ const listeners: { stop(closeActive?: boolean): void }[] = [];
 let low = 0;
 for (let tries = 0; tries < 50 && listeners.length < PORTS / 2; tries++) {
   listeners.splice(0).forEach((l) => l.stop(true));
-  low = 20000 + Math.floor(Math.random() * 30000);
+  // Below the ephemeral range (32768+), where a connect to a closed port can connect to itself.
+  low = 10000 + Math.floor(Math.random() * 21000);
   try {
     for (let p = low + 1; p < low + PORTS; p += 2)
       listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));

@@ -36,7 +36,9 @@ test("1000 ports, every other one open: each verdict right, in the order given",
   for (let tries = 0; tries < 20 && open.size < 500; tries++) {
     stops.splice(0).forEach((s) => s());
     open.clear();
-    start = 20000 + Math.floor(Math.random() * 30000);
+    // Below the ephemeral range (32768+): a connect to a closed port there can pick that very port as its
+    // own source and connect to itself (TCP simultaneous open), which reads as open.
+    start = 10000 + Math.floor(Math.random() * 21000);
     try {
       for (let p = start + 1; p < start + 1000; p += 2) {
         listenOn(p);

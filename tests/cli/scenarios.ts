@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { freePort, requireTool } from "../support/peers.ts";
-import { run, startServer, type Command, type Server } from "../support/run.ts";
+import { onTerminal, run, startServer, type Command, type Server } from "../support/run.ts";
 
 /** cliScenarios registers every scenario; `command` is awaited once, before the first test. */
 export function cliScenarios(command: () => Promise<Command> | Command): void {
@@ -80,17 +80,10 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
     });
 
     test("on a terminal, send prompts as the textbook does and ends each reply with a newline", async () => {
-      // script(1) gives the client a pseudo-terminal; stdin ends after one line.
-      const shell = `printf 'hello tty\\n' | script -qec "${cmd.argv.join(" ")} send 127.0.0.1:${server.port}" /dev/null`;
-      const proc = Bun.spawn(["sh", "-c", shell], {
-        stdout: "pipe",
-        stderr: "pipe",
-        env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" },
-      });
-      const out = await new Response(proc.stdout).text();
-      expect(await proc.exited).toBe(0);
-      expect(out).toContain("Input lowercase sentence:");
-      expect(out).toContain("HELLO TTY\r\n");
+      const { status, screen } = await onTerminal(cmd, ["send", `127.0.0.1:${server.port}`], "hello tty\n");
+      expect(status).toBe(0);
+      expect(screen).toContain("Input lowercase sentence:");
+      expect(screen).toContain("HELLO TTY\r\n");
     });
 
     test("SIGTERM and SIGINT stop the server cleanly, exit 0", async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startRecorder, type Recorder } from "../peers/recorder.ts";
 import { freePort, requireTool } from "../support/peers.ts";
-import { run, startServer, type Command, type Server } from "../support/run.ts";
+import { onTerminal, run, startServer, type Command, type Server } from "../support/run.ts";
 
 /** NUMBER_LIKE are words cac's parser used to rewrite (007 → 7, '' → 0, ' 5 ' → 5) or swallow (true, false). */
 export const NUMBER_LIKE = [
@@ -231,15 +231,9 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
     });
 
     test("on a terminal, ^D ends the prompt's line so the shell prompt starts on its own", async () => {
-      const shell = `printf 'hi\\n' | script -qec "${cmd.argv.join(" ")} send 127.0.0.1:${server.port}" /dev/null`;
-      const proc = Bun.spawn(["sh", "-c", shell], {
-        stdout: "pipe",
-        stderr: "pipe",
-        env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1" },
-      });
-      const out = await new Response(proc.stdout).text();
-      expect(await proc.exited).toBe(0);
-      expect(out).toEndWith("Input lowercase sentence:\r\n");
+      const { status, screen } = await onTerminal(cmd, ["send", `127.0.0.1:${server.port}`], "hi\n");
+      expect(status).toBe(0);
+      expect(screen).toEndWith("Input lowercase sentence:\r\n");
     });
   });
 

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { hostTarget } from "../../scripts/targets.ts";
 import type { Command } from "./run.ts";
 import { SCRATCH } from "./scratch.ts";
+import { build } from "./build.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 /** NATIVE_DIR holds the host's release asset and its SHA256SUMS: what the installer tests serve. */
 export const NATIVE_DIR = join(SCRATCH, "native");
 
@@ -17,23 +17,8 @@ let built: Promise<string> | undefined;
 export function nativeBinary(): Promise<string> {
   built ??= (async () => {
     const out = join(NATIVE_DIR, hostTarget().asset);
-    const proc = Bun.spawn(
-      [process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", NATIVE_DIR],
-      {
-        stdout: "pipe",
-        stderr: "pipe",
-        cwd: ROOT,
-        // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
-        env: { ...process.env, UPCAT_COMMIT: "" },
-      },
-    );
-    const [status, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ]);
-    if (status !== 0 || !existsSync(out))
-      throw new Error(`scripts/build.ts --target host failed (${status}): ${stdout}${stderr}`);
+    await build(["--target", "host", "--outdir", NATIVE_DIR]);
+    if (!existsSync(out)) throw new Error(`scripts/build.ts --target host made no ${out}`);
     return out;
   })();
   return built;

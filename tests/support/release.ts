@@ -3,8 +3,8 @@
 import { join } from "node:path";
 import { assetName } from "../../src/upgrade/target.ts";
 import { SCRATCH } from "./scratch.ts";
+import { build } from "./build.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 /** RELEASE_DIR is new on every run, so a stale binary from an older run is never what is tested. */
 export const RELEASE_DIR = join(SCRATCH, "release");
 
@@ -13,19 +13,7 @@ let built: Promise<string> | undefined;
 /** releaseDir runs `bun scripts/build.ts` for all targets (once per run) and returns the directory. */
 export function releaseDir(): Promise<string> {
   built ??= (async () => {
-    const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), "--outdir", RELEASE_DIR], {
-      stdout: "pipe",
-      stderr: "pipe",
-      cwd: ROOT,
-      // The commit comes from git, as in a release; an UPCAT_COMMIT left in the environment would hide it.
-      env: { ...process.env, UPCAT_COMMIT: "" },
-    });
-    const [status, stdout, stderr] = await Promise.all([
-      proc.exited,
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-    ]);
-    if (status !== 0) throw new Error(`scripts/build.ts failed (${status}): ${stdout}${stderr}`);
+    await build(["--outdir", RELEASE_DIR]);
     return RELEASE_DIR;
   })();
   return built;
@@ -53,18 +41,7 @@ function buildOnce(name: string, args: string[], env: Record<string, string>): P
   if (!dir) {
     dir = (async () => {
       const out = join(SCRATCH, name);
-      const proc = Bun.spawn([process.execPath, join(ROOT, "scripts/build.ts"), ...args, "--outdir", out], {
-        stdout: "pipe",
-        stderr: "pipe",
-        cwd: ROOT,
-        env: { ...process.env, UPCAT_COMMIT: "", ...env },
-      });
-      const [status, stdout, stderr] = await Promise.all([
-        proc.exited,
-        new Response(proc.stdout).text(),
-        new Response(proc.stderr).text(),
-      ]);
-      if (status !== 0) throw new Error(`scripts/build.ts ${args.join(" ")} failed (${status}): ${stdout}${stderr}`);
+      await build([...args, "--outdir", out], env);
       return out;
     })();
     versions.set(name, dir);

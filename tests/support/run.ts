@@ -103,3 +103,23 @@ export async function startServer(cmd: Command, args: string[], opts: RunOptions
     },
   };
 }
+
+/**
+ * onTerminal runs upcat with a pseudo-terminal for stdin and stdout (script(1)), typing `input` and then
+ * ^D (the end of script's own stdin); it returns the status and all the terminal showed.
+ */
+export async function onTerminal(
+  cmd: Command,
+  args: string[],
+  input: string,
+): Promise<{ status: number; screen: string }> {
+  const line = [...cmd.argv, ...args].join(" ");
+  const shell = `printf '%s' "$UPCAT_TYPED" | script -qec "${line}" /dev/null`;
+  const proc = Bun.spawn(["sh", "-c", shell], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...cmd.env, PATH: `${cmd.env.PATH}:/usr/bin:/bin`, NO_COLOR: "1", UPCAT_TYPED: input },
+  });
+  const screen = await new Response(proc.stdout).text();
+  return { status: await proc.exited, screen };
+}
