@@ -18,7 +18,7 @@ describe("lineWords", () => {
     ["r:1 --expect '#' --match x#y", ["r:1", "--expect", "#", "--match", "x#y"]],
     ["r:1 --expect ''", ["r:1", "--expect", ""]],
     ["r:1 --expect 007", ["r:1", "--expect", "007"]],
-  ])("%j", (line, words) => {
+  ])("a check line reads as its target and options: %j", (line, words) => {
     expect(lineWords(line)).toEqual(words);
   });
 

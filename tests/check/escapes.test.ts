@@ -9,7 +9,7 @@ test.each([
   ["a\\tb\\\\c\\0", [97, 9, 98, 92, 99, 0]],
   ["ß😀", [0xc3, 0x9f, 0xf0, 0x9f, 0x98, 0x80]],
   ["", []],
-])("%j", (text, bytes) => {
+])("escapes read as printf reads them: %j", (text, bytes) => {
   expect([...readEscapes(text, "--send")]).toEqual(bytes);
 });
 

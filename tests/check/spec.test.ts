@@ -41,7 +41,7 @@ describe("expandSpec", () => {
       ],
     ],
     [":12000", [["tcp", "localhost", 12000]]],
-  ] as const)("%s", (spec, want) => {
+  ] as const)("a port range or list expands in the order written: %s", (spec, want) => {
     expect(expandSpec(spec).map((t) => [t.transport, t.host, t.port])).toEqual(want.map((w) => [...w]));
   });
 

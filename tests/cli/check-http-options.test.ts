@@ -16,7 +16,9 @@ describe("--status", () => {
       ],
     ],
     ["100-599", [[100, 599]]],
-  ])("%s", (text, ranges) => expect(parseStatusSet(text)).toEqual({ text, ranges: ranges as [number, number][] }));
+  ])("a status set reads as written: %s", (text, ranges) =>
+    expect(parseStatusSet(text)).toEqual({ text, ranges: ranges as [number, number][] }),
+  );
 
   test.each(["", "2xx", "99", "600", "200-", "-200", "300-200", "200,,204", " 200", "200 ", "0200", "2e2", "+200"])(
     "%j is refused",
@@ -46,7 +48,7 @@ describe("--header", () => {
     ["X-Empty:", ["X-Empty", ""]],
     ["X-Pad: \t spaced out \t", ["X-Pad", "spaced out"]],
     ["Host: vhost.example", ["Host", "vhost.example"]],
-  ])("%j", (text, pair) => expect(parseHeader(text)).toEqual(pair as [string, string]));
+  ])("a header reads as written: %j", (text, pair) => expect(parseHeader(text)).toEqual(pair as [string, string]));
 
   test.each(["NoColon", ": value", "Bad Name: x", "X-A: line\r\nInjected: 1", "X-A: nul\0", "Ünïcode: x"])(
     "%j is refused",

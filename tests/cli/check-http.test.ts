@@ -499,7 +499,7 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     ],
     [["ftp://h/"], null],
     [["h:1 --status 200"], 'upcat: in argument "h:1 --status 200": --status is for http:// and https:// targets\n'],
-  ])("%j", async (args, message) => {
+  ])("a malformed HTTP check exits 2 with one line naming the option (case %#)", async (args, message) => {
     const r = await check(args);
     expect(r.stdout).toBe("");
     expect(r.status).toBe(2);

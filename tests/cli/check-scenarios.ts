@@ -378,7 +378,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
         ["check", "--timeout", "soon", "h:1"],
         'upcat: invalid duration for --timeout: "soon" (expected e.g. 500ms, 2s, 1m)\n',
       ],
-    ])("%j: exit 2, one line, before any traffic", async (args, message) => {
+    ])("a wrong check line exits 2 with one line before any traffic (case %#)", async (args, message) => {
       const r = await run(cmd, args);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe("");

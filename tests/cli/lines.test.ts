@@ -24,7 +24,7 @@ test.each([
   [["\n\n"], ["\n", "\n"]],
   [[""], []],
   [[], []],
-])("%p → %p", async (parts, want) => {
+])("lines keep their terminators: %p", async (parts, want) => {
   expect(await collect(chunks(...parts))).toEqual(want);
 });
 

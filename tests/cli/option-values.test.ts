@@ -12,7 +12,7 @@ describe("parseDuration", () => {
     ["1h", 3_600_000],
     ["3", 3000],
     [2, 2000],
-  ])("%p → %d ms", (text, ms) => {
+  ])("a duration reads as written: %p", (text, ms) => {
     expect(parseDuration(text, "--timeout")).toBe(ms);
   });
   test.each(["", "0", "0s", "-1s", "2x", "s", "1e3", "9999999h", " 2s", "2s ", "0x10", "+2s", "2 s"])(
@@ -30,7 +30,7 @@ describe("formatDuration", () => {
     [2000, "2s"],
     [1500, "1.5s"],
     [90_000, "1.5m"],
-  ])("%d → %p", (ms, text) => {
+  ])("a duration reads back as written: %d ms", (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
 });
@@ -40,7 +40,7 @@ describe("parseCount", () => {
     ["0", 0],
     ["7", 7],
     [3, 3],
-  ])("%p → %d", (text, n) => {
+  ])("a count reads as written: %p", (text, n) => {
     expect(parseCount(text, "--retries", 100)).toBe(n);
   });
   test.each(["-1", "1.5", "x", "101", "", " 5 ", "0x10", "1e3", "+5"])("%p is refused", (text) => {
@@ -63,7 +63,7 @@ describe("parseSize", () => {
     ["1.5MB", 1.5 * (1 << 20)],
     ["2g", 2 * (1 << 30)],
     [4096, 4096],
-  ])("%p → %d bytes", (text, bytes) => {
+  ])("a size reads as written: %p", (text, bytes) => {
     expect(parseSize(text, "--max-pending")).toBe(bytes);
   });
   test.each(["", "0", "-1k", "1x", "k", "1e3", " 64k", "64 k", "0x10"])("%p is refused", (text) => {

@@ -162,7 +162,7 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
         2,
         "upcat: --bytes is for protocols that talk until you stop them, such as chargen\n",
       ],
-    ])("upcat %p → exit %d", async (args, status, stderr) => {
+    ])("a wrong command line is one line on stderr and its status (case %#)", async (args, status, stderr) => {
       const r = await run(cmd, args as string[]);
       expect(r.status).toBe(status as number);
       expect(r.stdout).toBe("");

@@ -147,7 +147,7 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       [["check", "--retries=1e3", "h:1"], 'upcat: invalid --retries: "1e3" (expected a whole number from 0 to 100)\n'],
       [["--bogus"], "upcat: unknown option `--bogus` (see upcat --help)\n"],
       [["-v"], "upcat: unknown option `-v` (see upcat --help)\n"],
-    ])("upcat %p → exit 2", async (args, stderr) => {
+    ])("a malformed number names its option, exit 2 (case %#)", async (args, stderr) => {
       const r = await run(cmd, args);
       expect(r).toMatchObject({ status: 2, stdout: "", stderr });
     });

@@ -254,7 +254,7 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
     ],
   ];
 
-  test.each(cases)("%s", async (_name, args, env, message) => {
+  test.each(cases)("upgrade refuses bad input with exit 2: %s", async (_name, args, env, message) => {
     const path = installed(oldBinary);
     const started = performance.now();
     const r = await upcat(path, args, env());

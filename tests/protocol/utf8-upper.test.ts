@@ -57,7 +57,7 @@ describe("upcase", () => {
     ["line one\nline two\r\n", "LINE ONE\nLINE TWO\r\n"],
     ["😀 emoji", "😀 EMOJI"],
     ["\uFEFFbom first", "\uFEFFBOM FIRST"],
-  ])("%p → %p", (input, want) => {
+  ])("uppercases as Python's str.upper(): %p", (input, want) => {
     expect(dec.decode(upcase(enc(input)))).toBe(want);
   });
 
@@ -117,7 +117,7 @@ describe("sequenceLength", () => {
     [bytes(0xc1, 0x80), 0],
     [bytes(0xe0, 0x80, 0x80), 0],
     [bytes(0xf5, 0x80, 0x80, 0x80), 0],
-  ])("%p → %p", (input, want) => {
+  ])("sequenceLength judges the bytes as Table 3-7 does (case %#)", (input, want) => {
     expect(sequenceLength(input, 0, input.length)).toBe(want);
   });
 });

@@ -92,7 +92,7 @@ describe("parseEnds: LISTEN and TARGET", () => {
       "tcp://[::1]:7",
       { transport: "tcp", listen: { host: "::1", port: 0 }, target: { host: "::1", port: 7 } },
     ],
-  ] as const)("%s → %s", (listen, target, expected) => {
+  ] as const)("LISTEN %s and TARGET %s read as written", (listen, target, expected) => {
     expect(parseEnds(listen, target)).toMatchObject(expected as never);
   });
 
@@ -104,7 +104,7 @@ describe("parseEnds: LISTEN and TARGET", () => {
     [":8080", "x:0", 'invalid TARGET "x:0"'],
     [":8080", "::1:80", "an IPv6 address needs brackets"],
     [":8080", "007:abc", 'invalid TARGET "007:abc"'],
-  ])("%s %s is refused: %s", (listen, target, message) => {
+  ])("a bad fault value is refused with its reason (case %#)", (listen, target, message) => {
     expect(() => parseEnds(listen, target)).toThrow(UsageError);
     expect(() => parseEnds(listen, target)).toThrow(message);
   });

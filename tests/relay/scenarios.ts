@@ -64,7 +64,7 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         /^upcat: invalid duration for --connect-timeout: "soon"/,
       ],
       [["127.0.0.1:0"], /^upcat: missing required args for command `relay <LISTEN> <TARGET>`/],
-    ])("relay %j", async (args, message) => {
+    ])("a malformed relay command line exits 2 with one line (case %#)", async (args, message) => {
       const r = await run(cmd, ["relay", ...args], { timeoutMs: 10_000 });
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/^upcat: [^\n]*\n$/);

@@ -188,7 +188,7 @@ describe("isUnanswerable", () => {
     ["ff02::1", 40000, true],
     ["FF05::2", 40000, true],
     ["::", 40000, true],
-  ])("%s port %d → %p", (address, port, refused) => {
+  ])("a source is answered or refused as its address and port say (case %#)", (address, port, refused) => {
     expect(isUnanswerable(address, port)).toBe(refused);
   });
 

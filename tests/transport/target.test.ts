@@ -18,7 +18,7 @@ describe("parseTarget", () => {
     [":9000", "tcp", "localhost", 9000],
     ["myhost", "tcp", "myhost", 12000],
     ["  spaced:5  ", "tcp", "spaced", 5],
-  ])("%p → %s %s %d", (text, transport, host, port) => {
+  ])("a target reads as written: %p", (text, transport, host, port) => {
     expect(parseTarget(text, defaults)).toEqual({ transport, host, port } as never);
   });
 
@@ -72,7 +72,7 @@ describe("parsePort", () => {
     ["1", 1],
     ["65535", 65535],
     [12000, 12000],
-  ])("%p → %d", (text, want) => {
+  ])("a port reads as written: %p", (text, want) => {
     expect(parsePort(text)).toBe(want);
   });
   test.each(["0", "70000", "abc", "-1", "1.5", "", "123456", " 80 ", "0x10", "1e3", "+80"])("%p is invalid", (text) => {
@@ -100,7 +100,7 @@ describe("looksLikeTarget", () => {
     ["time: 12", false],
     ["", false],
     ["007", false],
-  ])("%p → %p", (text, want) => {
+  ])("a word is told from a target as a user means it: %p", (text, want) => {
     expect(looksLikeTarget(text)).toBe(want);
   });
 });
