@@ -378,7 +378,8 @@ try {
       ratio: held.upcat!.median / held.cref!.median,
     });
     log(
-      `rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`,
+      `rss: idle upcat ${fmt(idle.upcat!)} MB cref ${fmt(idle.cref!)} MB; 10k conns upcat ` +
+        `${fmt(held.upcat!.median)} MB cref ${fmt(held.cref!.median)} MB`,
     );
   }
 } finally {
@@ -485,7 +486,10 @@ const tableText = [
       .filter(([, v]) => v.errors > 0)
       .map(([k, v]) => ` (${k}: ${v.errors} errors)`)
       .join("");
-    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`;
+    return (
+      `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ` +
+      `${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`
+    );
   }),
 ].join("\n");
 if (args.json) for (const r of rows) console.log(JSON.stringify(r));
@@ -523,14 +527,16 @@ if (args.readme && rows.length > 0) {
   const section = [
     "## Performance",
     "",
-    `Measured by \`bun run bench\` on loopback, ${new Date().toISOString().slice(0, 10)}, ${cores} cores shared with the load generator`,
+    `Measured by \`bun run bench\` on loopback, ${new Date().toISOString().slice(0, 10)}, ${cores} cores shared ` +
+      `with the load generator`,
     `(and with whatever else the machine was doing): medians of ${args.rounds} alternating rounds of ${secs}s against`,
     "`cref`, a single-threaded epoll C server (`../shared/bench/cref.c`), driven by `../shared/bench/loadgen.c`;",
     "64-byte messages; socat is `socat TCP-LISTEN:…,fork EXEC:'tr a-z A-Z'`, one round. cref uppercases ASCII only, so",
     "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`).",
     "bare is `scripts/bench/bare-server.ts`, the least a Bun server can do (ASCII uppercase, no limits or counters):",
     "upcat/bare is the part of the distance to cref that is upcat's own.",
-    "The relay rows put `upcat relay` and socat's relay (`socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q`) in front of",
+    "The relay rows put `upcat relay` and socat's relay (`socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q`) in " +
+      "front of",
     "cref, in alternating rounds; their ratio is upcat's relay over socat's (socat forks a process a connection).",
     "The 2-worker rows run `serve --workers 2` beside one worker and `cref PORT 2` (two SO_REUSEPORT threads),",
     "each loaded by two loadgen processes; on 2 cores they show only that a second worker costs nothing.",

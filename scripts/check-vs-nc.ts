@@ -73,7 +73,8 @@ const contenders: Contender[] = [
     argv: [
       "/bin/sh",
       "-c",
-      `open=0; p=${low}; while [ $p -le ${high} ]; do nc -z -w 1 127.0.0.1 $p && open=$((open+1)); p=$((p+1)); done; echo $open`,
+      `open=0; p=${low}; while [ $p -le ${high} ]; do nc -z -w 1 127.0.0.1 $p && open=$((open+1)); p=$((p+1)); ` +
+        `done; echo $open`,
     ],
     verify(out) {
       if (Number(out.trim()) !== PORTS / 2) throw new Error(`the nc loop saw ${out.trim()} open`);

@@ -21,7 +21,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("--max-output 8m: 48 clients that write and never read make the server hold ~8 MB, not 48 x --max-pending 4m", async () => {
+test("--max-output 8m: 48 clients that write and never read make the server hold ~8 MB, not 48 x --max-pending " +
+  "4m", async () => {
   const server = await serve(
     ["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-pending", "4m", "--max-output", "8m", "--idle-timeout", "0"],
     1,
@@ -119,7 +120,8 @@ test.each([
   expect(ran.stderr).toContain(message);
 });
 
-test("the uppercase cache stays bounded after one pass over every astral code point (it grew ~60 MB before)", async () => {
+test("the uppercase cache stays bounded after one pass over every astral code point (it grew ~60 MB " +
+  "before)", async () => {
   const script = `
     import { upcase } from ${JSON.stringify(new URL("../../src/protocol/utf8-upper.ts", import.meta.url).pathname)};
     const enc = new TextEncoder();

@@ -74,7 +74,8 @@ test("forged loop starters: self, upper<->echo on one server, port 12000 and ser
   const bound = 1000 + 1000 * seconds;
   const [outA, outB] = [a.stats().datagrams_out!, b.stats().datagrams_out!];
   figure(
-    `reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ${Math.round(bound)} each)`,
+    `reflection: chargen<->echo loop ran ${outB} + ${outA} replies, ended within ${seconds.toFixed(2)} s (bound ` +
+      `${Math.round(bound)} each)`,
   );
   expect(outB).toBeGreaterThanOrEqual(100); // the loops did start: the test sees what it bounds
   expect(outA).toBeLessThanOrEqual(bound);

@@ -27,7 +27,8 @@ afterAll(() => server?.proc.kill("SIGKILL"));
 const REQUESTS = 4000;
 const WINDOW = 16;
 
-test("while another address sends 20 000 datagrams from 100 closed ports, a normal client loses none of its replies", async () => {
+test("while another address sends 20 000 datagrams from 100 closed ports, a normal client loses none of its " +
+  "replies", async () => {
   // The budgets are not what this test is about: lift the per-prefix one so every datagram is answered.
   server = await serve(["--udp", "--host", "127.0.0.1", "--port", "0", "--udp-reply-rate", "0"], 1);
   const port = server.ports["upper/udp"]!;
@@ -80,7 +81,8 @@ test("while another address sends 20 000 datagrams from 100 closed ports, a norm
   const stats = server.stats();
   client.close();
   figure(
-    `send-errors: ${requests} requests, ${lost} lost (kernel receive drops ${drops}); ${sent} forged from closed ports, ` +
+    `send-errors: ${requests} requests, ${lost} lost (kernel receive drops ${drops}); ${sent} forged from closed ` +
+      `ports, ` +
       `server in ${stats.datagrams_in} out ${stats.datagrams_out} send_failed ${stats.send_failed}`,
   );
   expect(sent).toBe(20_000); // the closed-port traffic did run, all of it while the client asked

@@ -57,7 +57,8 @@ async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
   }
 }
 
-test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at once; 127.0.0.3 and 127.0.0.4 are served", async () => {
+test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at once; 127.0.0.3 and 127.0.0.4 are " +
+  "served", async () => {
   const server = await serve(["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-per-address", "5"], 1);
   servers.push(server);
   const port = server.ports["upper/tcp"]!;
@@ -81,7 +82,8 @@ test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at o
   expect((await server.stop()).status).toBe(0);
 }, 20_000);
 
-test("--max-lifetime 1s: 8 addresses trickling a byte every 100ms into every slot are closed after 1s; then a newcomer is served", async () => {
+test("--max-lifetime 1s: 8 addresses trickling a byte every 100ms into every slot are closed after 1s; then a " +
+  "newcomer is served", async () => {
   const server = await serve(
     [
       "--tcp",

@@ -16,7 +16,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <= bytes in + --udp-excess; a client is served after", async () => {
+test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <= bytes in + --udp-excess; a client " +
+  "is served after", async () => {
   // The long quote is what made qotd 18.8x in the attack: the longest RFC 865 allows.
   const quotes = join(dir, "long.txt");
   writeFileSync(quotes, `${"q".repeat(507)}\n`);
@@ -59,7 +60,8 @@ test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <=
     const bytesIn = server.stats().bytes_in!;
     const bound = bytesIn + EXCESS + EXCESS * seconds;
     figure(
-      `spray: ${forged} forged datagrams, ${seen} received, ${bytesIn} bytes in; sink got ${sinkDatagrams} datagrams, ${sinkBytes} bytes ` +
+      `spray: ${forged} forged datagrams, ${seen} received, ${bytesIn} bytes in; sink got ${sinkDatagrams} ` +
+        `datagrams, ${sinkBytes} bytes ` +
         `(${(sinkBytes / bytesIn).toFixed(2)}x; bound ${Math.round(bound)} over ${seconds.toFixed(2)} s); without the bound: ~${10_000 * 509 + 10_000 * 74} bytes`,
     );
     expect(sinkBytes).toBeGreaterThan(0); // replies do come: the bound is what limits them, not a dead server

@@ -43,7 +43,8 @@ describe("parseCheckLine", () => {
   test("an HTTP line: --status, --method, --follow, and --header repeated, each adding to the last", () => {
     expect(
       parseCheckLine(
-        "https://web/health --status 200,204 --method HEAD --follow --header 'X-A: 1' --header='X-B: 2' --header 'X-C: 3'",
+        "https://web/health --status 200,204 --method HEAD --follow --header 'X-A: 1' --header='X-B: 2' --header " +
+          "'X-C: 3'",
       ),
     ).toEqual({
       specs: ["https://web/health"],

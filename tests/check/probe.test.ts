@@ -284,49 +284,56 @@ describe("tls", () => {
     }
   });
 
-  test("--cert-days WARN,CRIT as check_tcp -D: at most WARN days left is a warning, at most CRIT critical, more passes", async () => {
-    const withDays = async (warning: number, critical: number) =>
-      probe(tcp(tlsPort, "localhost"), {
-        timeoutMs: 2000,
-        tls: { ca: pki.ca, insecure: false, certDays: { warning, critical } },
-      });
-    const first = await withDays(30, 0);
-    const left = first.tls!.days_left!;
-    expect(left).toBeOneOf([9, 10]);
-    expect(first).toMatchObject({ state: "error", cause: "cert_warning" });
-    expect(first.error).toMatch(
-      new RegExp(`^certificate expires in ${left} days \\(.*\\): 30 or fewer fails \\(--cert-days 30\\)$`),
-    );
-    // days_left <= N warns, as check_tcp's -D does: N equal to the days left is not enough.
-    expect(await withDays(left, 0)).toMatchObject({ state: "error", cause: "cert_warning" });
-    expect((await withDays(left - 1, 0)).state).toBe("open");
-    expect(await withDays(30, left)).toMatchObject({ state: "error", cause: "cert_critical" });
-    expect((await withDays(30, left - 1)).cause).toBe("cert_warning");
-  });
+  test(
+    "--cert-days WARN,CRIT as check_tcp -D: at most WARN days left is a warning, at most CRIT critical, more " +
+      "passes",
+    async () => {
+      const withDays = async (warning: number, critical: number) =>
+        probe(tcp(tlsPort, "localhost"), {
+          timeoutMs: 2000,
+          tls: { ca: pki.ca, insecure: false, certDays: { warning, critical } },
+        });
+      const first = await withDays(30, 0);
+      const left = first.tls!.days_left!;
+      expect(left).toBeOneOf([9, 10]);
+      expect(first).toMatchObject({ state: "error", cause: "cert_warning" });
+      expect(first.error).toMatch(
+        new RegExp(`^certificate expires in ${left} days \\(.*\\): 30 or fewer fails \\(--cert-days 30\\)$`),
+      );
+      // days_left <= N warns, as check_tcp's -D does: N equal to the days left is not enough.
+      expect(await withDays(left, 0)).toMatchObject({ state: "error", cause: "cert_warning" });
+      expect((await withDays(left - 1, 0)).state).toBe("open");
+      expect(await withDays(30, left)).toMatchObject({ state: "error", cause: "cert_critical" });
+      expect((await withDays(30, left - 1)).cause).toBe("cert_warning");
+    },
+  );
 
-  test("an expired certificate: not trusted without --insecure, and expired under --cert-days even with it", async () => {
-    const old = makeCertificate(pki.dir, "expired", daysFromNow(-30), daysFromNow(-2));
-    const l = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      tls: { cert: Bun.file(old.cert), key: Bun.file(old.key) },
-      socket: { data() {} },
-    });
-    try {
-      const ca = await Bun.file(old.cert).text();
-      const strict = await probe(tcp(l.port), { timeoutMs: 2000, tls: { ca, insecure: false } });
-      expect(strict).toMatchObject({ state: "error", cause: "cert_expired" });
-      expect(strict.error).toMatch(/^certificate expired on 20\d\d-/);
-      const insecure = await probe(tcp(l.port), {
-        timeoutMs: 2000,
-        tls: { insecure: true, certDays: { warning: 0, critical: 0 } },
+  test(
+    "an expired certificate: not trusted without --insecure, and expired under --cert-days even with " + "it",
+    async () => {
+      const old = makeCertificate(pki.dir, "expired", daysFromNow(-30), daysFromNow(-2));
+      const l = Bun.listen({
+        hostname: "127.0.0.1",
+        port: 0,
+        tls: { cert: Bun.file(old.cert), key: Bun.file(old.key) },
+        socket: { data() {} },
       });
-      expect(insecure).toMatchObject({ state: "error", cause: "cert_expired" });
-      expect(insecure.tls!.days_left).toBeLessThanOrEqual(0);
-    } finally {
-      l.stop(true);
-    }
-  });
+      try {
+        const ca = await Bun.file(old.cert).text();
+        const strict = await probe(tcp(l.port), { timeoutMs: 2000, tls: { ca, insecure: false } });
+        expect(strict).toMatchObject({ state: "error", cause: "cert_expired" });
+        expect(strict.error).toMatch(/^certificate expired on 20\d\d-/);
+        const insecure = await probe(tcp(l.port), {
+          timeoutMs: 2000,
+          tls: { insecure: true, certDays: { warning: 0, critical: 0 } },
+        });
+        expect(insecure).toMatchObject({ state: "error", cause: "cert_expired" });
+        expect(insecure.tls!.days_left).toBeLessThanOrEqual(0);
+      } finally {
+        l.stop(true);
+      }
+    },
+  );
 
   test.each([false, true])(
     "TLS to a plain-text server that answers (insecure %p): no TLS, a clear failure, never open",

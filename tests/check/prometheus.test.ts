@@ -65,18 +65,21 @@ describe("prometheusText", () => {
     ]);
   });
 
-  test("latency in seconds, attempts, the certificate's expiry as a timestamp and the HTTP status only where known", () => {
-    expect(lines).toContain(
-      'upcat_check_latency_seconds{target="tcp://127.0.0.1:5432",proto="tcp",host="127.0.0.1",port="5432"} 0.0015',
-    );
-    expect(lines).toContain('upcat_check_attempts{target="udp://[::1]:53",proto="udp",host="::1",port="53"} 3');
-    const expiry = lines.filter((l) => l.startsWith("upcat_check_tls_cert_expiry_timestamp_seconds{"));
-    expect(expiry).toEqual([
-      `upcat_check_tls_cert_expiry_timestamp_seconds{target="https://example.test/health?x=\\"1\\"",proto="https",host="example.test",port="443"} ${Date.UTC(2027, 0, 1) / 1000}`,
-    ]);
-    expect(lines.filter((l) => l.startsWith("upcat_check_http_status_code{"))).toHaveLength(1);
-    expect(lines.find((l) => l.startsWith("upcat_check_http_status_code{"))).toEndWith(" 204");
-  });
+  test(
+    "latency in seconds, attempts, the certificate's expiry as a timestamp and the HTTP status only where " + "known",
+    () => {
+      expect(lines).toContain(
+        'upcat_check_latency_seconds{target="tcp://127.0.0.1:5432",proto="tcp",host="127.0.0.1",port="5432"} 0.0015',
+      );
+      expect(lines).toContain('upcat_check_attempts{target="udp://[::1]:53",proto="udp",host="::1",port="53"} 3');
+      const expiry = lines.filter((l) => l.startsWith("upcat_check_tls_cert_expiry_timestamp_seconds{"));
+      expect(expiry).toEqual([
+        `upcat_check_tls_cert_expiry_timestamp_seconds{target="https://example.test/health?x=\\"1\\"",proto="https",host="example.test",port="443"} ${Date.UTC(2027, 0, 1) / 1000}`,
+      ]);
+      expect(lines.filter((l) => l.startsWith("upcat_check_http_status_code{"))).toHaveLength(1);
+      expect(lines.find((l) => l.startsWith("upcat_check_http_status_code{"))).toEndWith(" 204");
+    },
+  );
 
   test("upcat_check_state: a 0/1 series for every state, 1 for the one it is in", () => {
     const udp = lines.filter((l) => l.startsWith('upcat_check_state{target="udp://[::1]:53"'));

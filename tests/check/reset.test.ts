@@ -30,18 +30,25 @@ afterAll(() => {
 const RUNS = 50;
 const target = () => ({ transport: "tcp" as const, host: "127.0.0.1", port });
 
-test(`the handshake completed, so ${RUNS} of ${RUNS} runs are open (Bun reports some as a connect error ECONNRESET)`, async () => {
-  const states = [];
-  for (let i = 0; i < RUNS; i++) states.push((await probe(target(), { timeoutMs: 2000 })).state);
-  expect(states).toEqual(new Array(RUNS).fill("open"));
-});
+test(
+  `the handshake completed, so ${RUNS} of ${RUNS} runs are open (Bun reports some as a connect error ` + `ECONNRESET)`,
+  async () => {
+    const states = [];
+    for (let i = 0; i < RUNS; i++) states.push((await probe(target(), { timeoutMs: 2000 })).state);
+    expect(states).toEqual(new Array(RUNS).fill("open"));
+  },
+);
 
-test(`with a reply asked for, ${RUNS} of ${RUNS} runs fail the same way: no reply, the peer went away (check_tcp -e: "No data received")`, async () => {
-  const wanted = (reply: Uint8Array) => reply.length > 0;
-  const verdicts = new Set<string>();
-  for (let i = 0; i < RUNS; i++) {
-    const o = await probe(target(), { timeoutMs: 2000, wanted });
-    verdicts.add(`${o.state} ${o.cause}`);
-  }
-  expect([...verdicts]).toEqual(["error no_data"]);
-});
+test(
+  `with a reply asked for, ${RUNS} of ${RUNS} runs fail the same way: no reply, the peer went away (check_tcp ` +
+    `-e: "No data received")`,
+  async () => {
+    const wanted = (reply: Uint8Array) => reply.length > 0;
+    const verdicts = new Set<string>();
+    for (let i = 0; i < RUNS; i++) {
+      const o = await probe(target(), { timeoutMs: 2000, wanted });
+      verdicts.add(`${o.state} ${o.cause}`);
+    }
+    expect([...verdicts]).toEqual(["error no_data"]);
+  },
+);

@@ -146,22 +146,25 @@ test("backoff doubles from 100ms and stops growing at 1s", () => {
   expect([1, 2, 3, 4, 5, 6].map(backoffMs)).toEqual([100, 200, 400, 800, 1000, 1000]);
 });
 
-test("each target its own probe (a --file line's options): the same port passes for one and fails for another", async () => {
-  const l = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: { open: (s) => void s.write("+PONG\r\n"), data() {} },
-  });
-  stops.push(() => l.stop(true));
-  const text = (want: string) => (reply: Uint8Array) => new TextDecoder().decode(reply).includes(want);
-  const results = await runChecks([tcp(l.port), tcp(l.port), tcp(l.port)], {
-    ...base,
-    each: [{ wanted: text("+PONG") }, { wanted: text("-ERR"), timeoutMs: 200 }, {}],
-  });
-  expect(results.map((r) => [r.state, r.ok])).toEqual([
-    ["open", true],
-    ["mismatch", false],
-    ["open", true],
-  ]);
-  expect(results[2]!.reply).toBeUndefined();
-});
+test(
+  "each target its own probe (a --file line's options): the same port passes for one and fails for " + "another",
+  async () => {
+    const l = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: (s) => void s.write("+PONG\r\n"), data() {} },
+    });
+    stops.push(() => l.stop(true));
+    const text = (want: string) => (reply: Uint8Array) => new TextDecoder().decode(reply).includes(want);
+    const results = await runChecks([tcp(l.port), tcp(l.port), tcp(l.port)], {
+      ...base,
+      each: [{ wanted: text("+PONG") }, { wanted: text("-ERR"), timeoutMs: 200 }, {}],
+    });
+    expect(results.map((r) => [r.state, r.ok])).toEqual([
+      ["open", true],
+      ["mismatch", false],
+      ["open", true],
+    ]);
+    expect(results[2]!.reply).toBeUndefined();
+  },
+);

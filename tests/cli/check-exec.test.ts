@@ -35,7 +35,8 @@ async function waitForFile(path: string, ms = 10_000): Promise<string> {
 
 /** a child that says it is ready, then records the first of INT, TERM or HUP it receives and exits 0. */
 const trapper = (ready: string, got: string) =>
-  `for s in INT TERM HUP; do trap "echo $s > ${got}; exit 0" $s; done; echo $$ $PPID > ${ready}; while :; do sleep 0.02; done`;
+  `for s in INT TERM HUP; do trap "echo $s > ${got}; exit 0" $s; done; echo $$ $PPID > ${ready}; while :; do sleep ` +
+  `0.02; done`;
 
 function spawnUpcat(cmd: Command, args: string[]) {
   return Bun.spawn([...cmd.argv, "check", ...args], {
@@ -47,22 +48,27 @@ function spawnUpcat(cmd: Command, args: string[]) {
 }
 
 describe("upcat check -- CMD", () => {
-  test("every target passes: CMD runs with upcat's stdin and stdout; upcat's own lines go to stderr; CMD's status is upcat's", async () => {
-    const r = await run(
-      fromSource,
-      ["check", `127.0.0.1:${open.port}`, "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"],
-      { stdin: "hello\nworld\n" },
-    );
-    expect(r.stdout).toBe("hello\nworld\n");
-    expect(r.stderr).toMatch(
-      new RegExp(
-        `^open +tcp://127\\.0\\.0\\.1:${open.port} +[\\d.]+ms\\n1 of 1 target passed \\(1 open\\) in [\\d.]+s\\nto-stderr\\n$`,
-      ),
-    );
-    expect(r.status).toBe(7);
-    const zero = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "true"]);
-    expect(zero).toMatchObject({ status: 0, stdout: "", stderr: "" });
-  });
+  test(
+    "every target passes: CMD runs with upcat's stdin and stdout; upcat's own lines go to stderr; CMD's status " +
+      "is upcat's",
+    async () => {
+      const r = await run(
+        fromSource,
+        ["check", `127.0.0.1:${open.port}`, "--", "sh", "-c", "cat; echo to-stderr >&2; exit 7"],
+        { stdin: "hello\nworld\n" },
+      );
+      expect(r.stdout).toBe("hello\nworld\n");
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^open +tcp://127\\.0\\.0\\.1:${open.port} +[\\d.]+ms\\n1 of 1 target passed \\(1 open\\) in ` +
+            `[\\d.]+s\\nto-stderr\\n$`,
+        ),
+      );
+      expect(r.status).toBe(7);
+      const zero = await run(fromSource, ["check", "--quiet", `127.0.0.1:${open.port}`, "--", "true"]);
+      expect(zero).toMatchObject({ status: 0, stdout: "", stderr: "" });
+    },
+  );
 
   test("arguments reach CMD exactly as typed: spaces, an empty word, -- and options of upcat's own", async () => {
     const r = await run(fromSource, [
@@ -152,44 +158,48 @@ describe("upcat check -- CMD", () => {
     },
   );
 
-  test("on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not add a second)", async () => {
-    const script = requireTool("script");
-    const [ready, got] = [fresh("ready"), fresh("got")];
-    // The child counts every SIGINT as it is delivered (Python's C handler runs at once, so two in a row
-    // stay two, where a shell's trap may see one), then exits 5.
-    const child = `import signal, sys, time
+  test(
+    "on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not " +
+      "add a second)",
+    async () => {
+      const script = requireTool("script");
+      const [ready, got] = [fresh("ready"), fresh("got")];
+      // The child counts every SIGINT as it is delivered (Python's C handler runs at once, so two in a row
+      // stay two, where a shell's trap may see one), then exits 5.
+      const child = `import signal, sys, time
 n = []
 signal.signal(signal.SIGINT, lambda *_: n.append(1))
 open(${JSON.stringify(ready)}, "w").write("ready")
 time.sleep(1.5)
 open(${JSON.stringify(got)}, "w").write(f"{len(n)} SIGINT")
 sys.exit(5)`;
-    const line = [
-      ...fromSource.argv,
-      "check",
-      "--quiet",
-      `127.0.0.1:${open.port}`,
-      "--",
-      requireTool("python3"),
-      "-c",
-      child,
-    ]
-      .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
-      .join(" ");
-    // exec: upcat itself, not a shell around it, is what the terminal's Ctrl-C and script -e's status are about.
-    const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
-    });
-    await waitForFile(ready);
-    proc.stdin.write("\x03");
-    proc.stdin.flush();
-    const status = await proc.exited;
-    expect(readFileSync(got, "utf8")).toBe("1 SIGINT");
-    expect(status).toBe(5);
-  });
+      const line = [
+        ...fromSource.argv,
+        "check",
+        "--quiet",
+        `127.0.0.1:${open.port}`,
+        "--",
+        requireTool("python3"),
+        "-c",
+        child,
+      ]
+        .map((w) => `'${w.replaceAll("'", "'\\''")}'`)
+        .join(" ");
+      // exec: upcat itself, not a shell around it, is what the terminal's Ctrl-C and script -e's status are about.
+      const proc = Bun.spawn([script, "-qec", `exec ${line}`, "/dev/null"], {
+        stdin: "pipe",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+      });
+      await waitForFile(ready);
+      proc.stdin.write("\x03");
+      proc.stdin.flush();
+      const status = await proc.exited;
+      expect(readFileSync(got, "utf8")).toBe("1 SIGINT");
+      expect(status).toBe(5);
+    },
+  );
 
   test("a CMD that does not catch SIGTERM dies of it, and upcat exits 143", async () => {
     const ready = fresh("ready");
@@ -208,40 +218,44 @@ sys.exit(5)`;
     expect(existsSync(`/proc/${child}`)).toBe(false);
   });
 
-  test("as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is upcat (pid 1)", async () => {
-    const unshare = requireTool("unshare");
-    const [ready, got] = [fresh("ready"), fresh("got")];
-    const argv = [
-      unshare,
-      "-rpf",
-      "--kill-child",
-      "--",
-      ...fromSource.argv,
-      "check",
-      "--quiet",
-      `127.0.0.1:${open.port}`,
-      "--",
-      "sh",
-      "-c",
-      trapper(ready, got),
-    ];
-    const outer = Bun.spawn(argv, {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
-    });
-    const [, parent] = (await waitForFile(ready)).trim().split(" ");
-    expect(parent).toBe("1");
-    // unshare -f forks upcat: its one child, as this namespace sees it, is the one to signal.
-    const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) =>
-      readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean),
-    );
-    expect(children).toHaveLength(1);
-    process.kill(Number(children[0]), "SIGTERM");
-    expect(await outer.exited).toBe(0);
-    expect(readFileSync(got, "utf8")).toBe("TERM\n");
-  });
+  test(
+    "as PID 1 of a PID namespace (a container's entrypoint): SIGTERM from outside reaches CMD, whose parent is " +
+      "upcat (pid 1)",
+    async () => {
+      const unshare = requireTool("unshare");
+      const [ready, got] = [fresh("ready"), fresh("got")];
+      const argv = [
+        unshare,
+        "-rpf",
+        "--kill-child",
+        "--",
+        ...fromSource.argv,
+        "check",
+        "--quiet",
+        `127.0.0.1:${open.port}`,
+        "--",
+        "sh",
+        "-c",
+        trapper(ready, got),
+      ];
+      const outer = Bun.spawn(argv, {
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...fromSource.env, PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+      });
+      const [, parent] = (await waitForFile(ready)).trim().split(" ");
+      expect(parent).toBe("1");
+      // unshare -f forks upcat: its one child, as this namespace sees it, is the one to signal.
+      const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) =>
+        readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean),
+      );
+      expect(children).toHaveLength(1);
+      process.kill(Number(children[0]), "SIGTERM");
+      expect(await outer.exited).toBe(0);
+      expect(readFileSync(got, "utf8")).toBe("TERM\n");
+    },
+  );
 
   test("as PID 1, SIGTERM while --wait is still waiting ends upcat at once (143) and CMD never runs", async () => {
     const unshare = requireTool("unshare");

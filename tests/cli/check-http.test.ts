@@ -52,36 +52,42 @@ const check = (args: string[], env?: Record<string, string>) =>
   run(cmd, ["check", ...args], { env, timeoutMs: 20_000 });
 
 describe("http:// targets", () => {
-  test("a 2xx passes and a 404 or 500 fails, each line with the status; --json has http.status and validates", async () => {
-    const r = await check([`${peer.base}/status/204`, `${peer.base}/status/404`, `${peer.base}/status/500`]);
-    expect(r.status).toBe(1);
-    const lines = r.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(new RegExp(`^open +${peer.base}/status/204 +[\\d.]+ms  204 No Content$`));
-    expect(lines[1]).toMatch(/^mismatch .*\/status\/404 +[\d.]+ms {2}HTTP 404 Not Found; wanted --status 200-299$/);
-    expect(lines[2]).toMatch(
-      /^mismatch .*\/status\/500 +[\d.]+ms {2}HTTP 500 Internal Server Error; wanted --status 200-299$/,
-    );
-    const json = jsonRecords((await check(["--json", `${peer.base}/status/200`, `${peer.base}/status/503`])).stdout);
-    expect(json[0]).toMatchObject({
-      target: `${peer.base}/status/200`,
-      proto: "http",
-      host: "127.0.0.1",
-      address: "127.0.0.1",
-      port: peer.port,
-      state: "open",
-      ok: true,
-      http: { status: 200, reason: "OK", redirects: 0 },
-    });
-    expect(json[1]).toMatchObject({ state: "mismatch", ok: false, http: { status: 503 } });
-  });
+  test(
+    "a 2xx passes and a 404 or 500 fails, each line with the status; --json has http.status and " + "validates",
+    async () => {
+      const r = await check([`${peer.base}/status/204`, `${peer.base}/status/404`, `${peer.base}/status/500`]);
+      expect(r.status).toBe(1);
+      const lines = r.stdout.trimEnd().split("\n");
+      expect(lines[0]).toMatch(new RegExp(`^open +${peer.base}/status/204 +[\\d.]+ms  204 No Content$`));
+      expect(lines[1]).toMatch(/^mismatch .*\/status\/404 +[\d.]+ms {2}HTTP 404 Not Found; wanted --status 200-299$/);
+      expect(lines[2]).toMatch(
+        /^mismatch .*\/status\/500 +[\d.]+ms {2}HTTP 500 Internal Server Error; wanted --status 200-299$/,
+      );
+      const json = jsonRecords((await check(["--json", `${peer.base}/status/200`, `${peer.base}/status/503`])).stdout);
+      expect(json[0]).toMatchObject({
+        target: `${peer.base}/status/200`,
+        proto: "http",
+        host: "127.0.0.1",
+        address: "127.0.0.1",
+        port: peer.port,
+        state: "open",
+        ok: true,
+        http: { status: 200, reason: "OK", redirects: 0 },
+      });
+      expect(json[1]).toMatchObject({ state: "mismatch", ok: false, http: { status: 503 } });
+    },
+  );
 
-  test("--status takes codes and ranges: 404 passes under --status 404, 500 under 500-599, not 204 under 200,300-399", async () => {
-    expect((await check(["--quiet", `${peer.base}/status/404`, "--status", "404"])).status).toBe(0);
-    expect((await check(["--quiet", `${peer.base}/status/500`, "--status", "200,500-599"])).status).toBe(0);
-    const r = await check(["--json", `${peer.base}/status/204`, "--status", "200,300-399"]);
-    expect(r.status).toBe(1);
-    expect(jsonRecord(r.stdout).error).toBe("HTTP 204 No Content; wanted --status 200,300-399");
-  });
+  test(
+    "--status takes codes and ranges: 404 passes under --status 404, 500 under 500-599, not 204 under " + "200,300-399",
+    async () => {
+      expect((await check(["--quiet", `${peer.base}/status/404`, "--status", "404"])).status).toBe(0);
+      expect((await check(["--quiet", `${peer.base}/status/500`, "--status", "200,500-599"])).status).toBe(0);
+      const r = await check(["--json", `${peer.base}/status/204`, "--status", "200,300-399"]);
+      expect(r.status).toBe(1);
+      expect(jsonRecord(r.stdout).error).toBe("HTTP 204 No Content; wanted --status 200,300-399");
+    },
+  );
 
   test("--expect and --match read the body; a body without them is a mismatch that shows it", async () => {
     const hit = await check(["--json", `${statik.base}/`, "--expect", "static page", "--match", "^<h1>"]);
@@ -140,61 +146,67 @@ describe("http:// targets", () => {
     expect(jsonRecord(head.stdout)).toMatchObject({ state: "open", http: { status: 200 } });
   });
 
-  test("redirects: a 302 is the answer unless --follow (which follows up to 10, and a 303 after POST becomes GET)", async () => {
-    const stay = await check(["--json", `${peer.base}/redirect/2`]);
-    expect(stay.status).toBe(1);
-    expect(jsonRecord(stay.stdout)).toMatchObject({
-      state: "mismatch",
-      http: { status: 302, location: "/redirect/1", redirects: 0 },
-    });
-    expect(jsonRecord(stay.stdout).error).toBe(
-      "HTTP 302 Found, to /redirect/1 (not followed: add --follow, or --status 302); wanted --status 200-299",
-    );
-    expect((await check(["--quiet", `${peer.base}/redirect/2`, "--status", "300-399"])).status).toBe(0);
-    const follow = await check(["--json", `${peer.base}/redirect/3`, "--follow", "--expect", "arrived"]);
-    expect(jsonRecord(follow.stdout)).toMatchObject({
-      state: "open",
-      reply: "arrived\n",
-      http: { status: 200, redirects: 3 },
-    });
-    const loop = await check(["--json", `${peer.base}/loop`, "--follow"]);
-    expect(jsonRecord(loop.stdout)).toMatchObject({ state: "error", http: { status: 302, redirects: 10 } });
-    expect(jsonRecord(loop.stdout).error).toStartWith("more than 10 redirects");
-    const ftp = await check(["--json", `${peer.base}/to-ftp`, "--follow"]);
-    expect(jsonRecord(ftp.stdout)).toMatchObject({
-      state: "error",
-      error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL",
-    });
-    const seeOther = await check([
-      "--json",
-      `${peer.base}/see-other`,
-      "--follow",
-      "--send",
-      "x",
-      "--expect",
-      "method GET",
-    ]);
-    expect(jsonRecord(seeOther.stdout)).toMatchObject({ state: "open", http: { redirects: 1 } });
-  });
+  test(
+    "redirects: a 302 is the answer unless --follow (which follows up to 10, and a 303 after POST becomes " + "GET)",
+    async () => {
+      const stay = await check(["--json", `${peer.base}/redirect/2`]);
+      expect(stay.status).toBe(1);
+      expect(jsonRecord(stay.stdout)).toMatchObject({
+        state: "mismatch",
+        http: { status: 302, location: "/redirect/1", redirects: 0 },
+      });
+      expect(jsonRecord(stay.stdout).error).toBe(
+        "HTTP 302 Found, to /redirect/1 (not followed: add --follow, or --status 302); wanted --status 200-299",
+      );
+      expect((await check(["--quiet", `${peer.base}/redirect/2`, "--status", "300-399"])).status).toBe(0);
+      const follow = await check(["--json", `${peer.base}/redirect/3`, "--follow", "--expect", "arrived"]);
+      expect(jsonRecord(follow.stdout)).toMatchObject({
+        state: "open",
+        reply: "arrived\n",
+        http: { status: 200, redirects: 3 },
+      });
+      const loop = await check(["--json", `${peer.base}/loop`, "--follow"]);
+      expect(jsonRecord(loop.stdout)).toMatchObject({ state: "error", http: { status: 302, redirects: 10 } });
+      expect(jsonRecord(loop.stdout).error).toStartWith("more than 10 redirects");
+      const ftp = await check(["--json", `${peer.base}/to-ftp`, "--follow"]);
+      expect(jsonRecord(ftp.stdout)).toMatchObject({
+        state: "error",
+        error: "HTTP 302 to ftp://127.0.0.1/file, which is not an http:// or https:// URL",
+      });
+      const seeOther = await check([
+        "--json",
+        `${peer.base}/see-other`,
+        "--follow",
+        "--send",
+        "x",
+        "--expect",
+        "method GET",
+      ]);
+      expect(jsonRecord(seeOther.stdout)).toMatchObject({ state: "open", http: { redirects: 1 } });
+    },
+  );
 
-  test("--follow keeps Authorization and Cookie on the same host and drops them for another, as curl does", async () => {
-    const creds = [
-      "--follow",
-      "--header",
-      "Authorization: Bearer s3cret",
-      "--header",
-      "Cookie: a=1",
-      "--header",
-      "X-Kept: yes",
-    ];
-    const near = await check(["--json", `${peer.base}/near`, ...creds, "--expect", "x-kept: yes"]);
-    expect(jsonRecord(near.stdout).reply).toContain("authorization: Bearer s3cret\ncookie: a=1\n");
-    const away = await check(["--json", `${peer.base}/away`, ...creds, "--expect", "x-kept: yes"]);
-    const reply = jsonRecord(away.stdout).reply;
-    expect(reply).toContain(`host: localhost:${peer.port}\n`);
-    expect(reply).not.toContain("s3cret");
-    expect(reply).not.toContain("cookie");
-  });
+  test(
+    "--follow keeps Authorization and Cookie on the same host and drops them for another, as curl " + "does",
+    async () => {
+      const creds = [
+        "--follow",
+        "--header",
+        "Authorization: Bearer s3cret",
+        "--header",
+        "Cookie: a=1",
+        "--header",
+        "X-Kept: yes",
+      ];
+      const near = await check(["--json", `${peer.base}/near`, ...creds, "--expect", "x-kept: yes"]);
+      expect(jsonRecord(near.stdout).reply).toContain("authorization: Bearer s3cret\ncookie: a=1\n");
+      const away = await check(["--json", `${peer.base}/away`, ...creds, "--expect", "x-kept: yes"]);
+      const reply = jsonRecord(away.stdout).reply;
+      expect(reply).toContain(`host: localhost:${peer.port}\n`);
+      expect(reply).not.toContain("s3cret");
+      expect(reply).not.toContain("cookie");
+    },
+  );
 
   test("--timeout bounds the whole exchange: slow headers and a body that never matches time out on time", async () => {
     const t0 = performance.now();
@@ -216,9 +228,12 @@ describe("http:// targets", () => {
     expect(jsonRecord(early.stdout).latency_ms).toBeLessThan(1000);
   });
 
-  test("a connect that never completes (a full accept queue drops the SYN) times out at --timeout, http:// and https:// alike", async () => {
-    // listen(0) and three connections never accepted: the kernel drops every SYN after them.
-    const script = `import socket, time
+  test(
+    "a connect that never completes (a full accept queue drops the SYN) times out at --timeout, http:// and " +
+      "https:// alike",
+    async () => {
+      // listen(0) and three connections never accepted: the kernel drops every SYN after them.
+      const script = `import socket, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
 held = []
 for _ in range(3):
@@ -227,53 +242,58 @@ time.sleep(0.2)
 print("listening", s.getsockname()[1], flush=True)
 time.sleep(60)
 `;
-    const { proc, match } = await startPeer([requireTool("python3"), "-c", script], /listening (\d+)/);
-    try {
+      const { proc, match } = await startPeer([requireTool("python3"), "-c", script], /listening (\d+)/);
+      try {
+        const t0 = performance.now();
+        const r = await check([
+          "--json",
+          "--timeout",
+          "600ms",
+          `http://127.0.0.1:${match[1]}/`,
+          `https://127.0.0.1:${match[1]}/`,
+        ]);
+        const [plain, secure] = jsonRecords(r.stdout);
+        expect(plain).toMatchObject({ state: "timeout", error: "no HTTP response within 600ms" });
+        expect(secure).toMatchObject({ state: "timeout", error: "no TLS handshake within 600ms" });
+        expect(performance.now() - t0).toBeLessThan(3000);
+      } finally {
+        proc.kill();
+      }
+    },
+  );
+
+  test(
+    "a port that does not speak HTTP fails with a reason, never hangs: a banner, upcat's own server, a silent " +
+      "peer, a closed port",
+    async () => {
       const t0 = performance.now();
       const r = await check([
         "--json",
         "--timeout",
-        "600ms",
-        `http://127.0.0.1:${match[1]}/`,
-        `https://127.0.0.1:${match[1]}/`,
+        "700ms",
+        `${ssh.base}/`,
+        `http://127.0.0.1:${upper.port}/`,
+        `${silent.base}/`,
+        `http://127.0.0.1:${closed}/`,
       ]);
-      const [plain, secure] = jsonRecords(r.stdout);
-      expect(plain).toMatchObject({ state: "timeout", error: "no HTTP response within 600ms" });
-      expect(secure).toMatchObject({ state: "timeout", error: "no TLS handshake within 600ms" });
-      expect(performance.now() - t0).toBeLessThan(3000);
-    } finally {
-      proc.kill();
-    }
-  });
-
-  test("a port that does not speak HTTP fails with a reason, never hangs: a banner, upcat's own server, a silent peer, a closed port", async () => {
-    const t0 = performance.now();
-    const r = await check([
-      "--json",
-      "--timeout",
-      "700ms",
-      `${ssh.base}/`,
-      `http://127.0.0.1:${upper.port}/`,
-      `${silent.base}/`,
-      `http://127.0.0.1:${closed}/`,
-    ]);
-    expect(r.status).toBe(1);
-    const [banner, echo, quiet, refused] = jsonRecords(r.stdout);
-    expect(banner).toMatchObject({
-      state: "error",
-      error: "the answer is not an HTTP response (does this port speak HTTP?)",
-      http: { status: null },
-    });
-    // upcat's own server sends the request back uppercased: "GET / HTTP/1.1" is no status line.
-    expect(echo).toMatchObject({
-      state: "error",
-      ok: false,
-      error: "the answer is not an HTTP response (does this port speak HTTP?)",
-    });
-    expect(quiet).toMatchObject({ state: "timeout", error: "no HTTP response within 700ms" });
-    expect(refused).toMatchObject({ state: "closed", error: "connection refused" });
-    expect(performance.now() - t0).toBeLessThan(5000);
-  });
+      expect(r.status).toBe(1);
+      const [banner, echo, quiet, refused] = jsonRecords(r.stdout);
+      expect(banner).toMatchObject({
+        state: "error",
+        error: "the answer is not an HTTP response (does this port speak HTTP?)",
+        http: { status: null },
+      });
+      // upcat's own server sends the request back uppercased: "GET / HTTP/1.1" is no status line.
+      expect(echo).toMatchObject({
+        state: "error",
+        ok: false,
+        error: "the answer is not an HTTP response (does this port speak HTTP?)",
+      });
+      expect(quiet).toMatchObject({ state: "timeout", error: "no HTTP response within 700ms" });
+      expect(refused).toMatchObject({ state: "closed", error: "connection refused" });
+      expect(performance.now() - t0).toBeLessThan(5000);
+    },
+  );
 
   test("IPv6 in brackets, and a name (localhost) resolved by upcat's own address loop", async () => {
     const r = await check(["--json", `${peer6.base}/status/200`, `http://localhost:${peer.port}/status/200`]);
@@ -283,58 +303,66 @@ time.sleep(60)
     expect(name).toMatchObject({ host: "localhost", state: "open" });
   });
 
-  test("proxy variables are ignored: with every proxy variable pointing at a closed port, the check still goes direct", async () => {
-    const proxy = `http://127.0.0.1:${closed}`;
-    const env = {
-      HTTP_PROXY: proxy,
-      http_proxy: proxy,
-      HTTPS_PROXY: proxy,
-      https_proxy: proxy,
-      ALL_PROXY: proxy,
-      all_proxy: proxy,
-      NO_PROXY: "",
-      no_proxy: "",
-    };
-    const r = await check(
-      ["--json", `${peer.base}/status/200`, `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert],
-      env,
-    );
-    expect(r.status).toBe(0);
-    expect(jsonRecords(r.stdout).map((x) => x.state)).toEqual(["open", "open"]);
-  });
+  test(
+    "proxy variables are ignored: with every proxy variable pointing at a closed port, the check still goes " +
+      "direct",
+    async () => {
+      const proxy = `http://127.0.0.1:${closed}`;
+      const env = {
+        HTTP_PROXY: proxy,
+        http_proxy: proxy,
+        HTTPS_PROXY: proxy,
+        https_proxy: proxy,
+        ALL_PROXY: proxy,
+        all_proxy: proxy,
+        NO_PROXY: "",
+        no_proxy: "",
+      };
+      const r = await check(
+        ["--json", `${peer.base}/status/200`, `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert],
+        env,
+      );
+      expect(r.status).toBe(0);
+      expect(jsonRecords(r.stdout).map((x) => x.state)).toEqual(["open", "open"]);
+    },
+  );
 
-  test("mixed with TCP and UDP targets in one run, in the order given; --wait waits for an HTTP server that comes up late", async () => {
-    const r = await check([
-      "--json",
-      `127.0.0.1:${upper.port}`,
-      `${peer.base}/`,
-      `udp://127.0.0.1:${closed}`,
-      `https://127.0.0.1:${nginx.https}/`,
-      "--ca",
-      cert.cert,
-    ]);
-    expect(r.status).toBe(1);
-    expect(jsonRecords(r.stdout).map((x) => [x.proto, x.state])).toEqual([
-      ["tcp", "open"],
-      ["http", "open"],
-      ["udp", "closed"],
-      ["https", "open"],
-    ]);
-    const port = await freePort();
-    const later = Bun.sleep(600).then(() =>
-      Bun.spawn(["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], {
-        stdout: "ignore",
-        stderr: "ignore",
-      }),
-    );
-    try {
-      const w = await check(["--json", "--wait", "10s", `http://127.0.0.1:${port}/`]);
-      expect(w.status).toBe(0);
-      expect(jsonRecord(w.stdout).attempts).toBeGreaterThan(1);
-    } finally {
-      (await later).kill();
-    }
-  });
+  test(
+    "mixed with TCP and UDP targets in one run, in the order given; --wait waits for an HTTP server that comes " +
+      "up late",
+    async () => {
+      const r = await check([
+        "--json",
+        `127.0.0.1:${upper.port}`,
+        `${peer.base}/`,
+        `udp://127.0.0.1:${closed}`,
+        `https://127.0.0.1:${nginx.https}/`,
+        "--ca",
+        cert.cert,
+      ]);
+      expect(r.status).toBe(1);
+      expect(jsonRecords(r.stdout).map((x) => [x.proto, x.state])).toEqual([
+        ["tcp", "open"],
+        ["http", "open"],
+        ["udp", "closed"],
+        ["https", "open"],
+      ]);
+      const port = await freePort();
+      const later = Bun.sleep(600).then(() =>
+        Bun.spawn(["python3", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir], {
+          stdout: "ignore",
+          stderr: "ignore",
+        }),
+      );
+      try {
+        const w = await check(["--json", "--wait", "10s", `http://127.0.0.1:${port}/`]);
+        expect(w.status).toBe(0);
+        expect(jsonRecord(w.stdout).attempts).toBeGreaterThan(1);
+      } finally {
+        (await later).kill();
+      }
+    },
+  );
 
   test("every try is a fresh connection: --retries 3 on a keep-alive server that answers 500 opens 4", async () => {
     let opens = 0;
@@ -359,18 +387,25 @@ time.sleep(60)
     }
   });
 
-  test("300 URLs at once (--concurrency 100) against a server with room for them: every one open, in the order given", async () => {
-    const web = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(new URL(req.url).pathname) });
-    try {
-      const urls = Array.from({ length: 300 }, (_, i) => `http://127.0.0.1:${web.port}/page${i}`);
-      const r = await check(["--json", "--match", "^/page\\d+$", ...urls]);
-      expect(r.status).toBe(0);
-      const records = jsonRecords(r.stdout);
-      expect(records.map((x) => x.reply)).toEqual(urls.map((_, i) => `/page${i}`));
-    } finally {
-      web.stop(true);
-    }
-  });
+  test(
+    "300 URLs at once (--concurrency 100) against a server with room for them: every one open, in the order " + "given",
+    async () => {
+      const web = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: (req) => new Response(new URL(req.url).pathname),
+      });
+      try {
+        const urls = Array.from({ length: 300 }, (_, i) => `http://127.0.0.1:${web.port}/page${i}`);
+        const r = await check(["--json", "--match", "^/page\\d+$", ...urls]);
+        expect(r.status).toBe(0);
+        const records = jsonRecords(r.stdout);
+        expect(records.map((x) => x.reply)).toEqual(urls.map((_, i) => `/page${i}`));
+      } finally {
+        web.stop(true);
+      }
+    },
+  );
 
   test("nginx: its page passes with --expect, and a HEAD request passes on the status alone", async () => {
     const r = await check(["--json", `http://127.0.0.1:${nginx.http}/`, "--expect", "upcat verdicts"]);
@@ -405,17 +440,20 @@ describe("https:// targets", () => {
     expect(r.status).toBe(1);
   });
 
-  test("an untrusted certificate fails unless --insecure; an expired one says so; --cert-days 14 fails 10 days left", async () => {
-    const untrusted = await check(["--json", `https://127.0.0.1:${sServer.port}/`]);
-    expect(jsonRecord(untrusted.stdout)).toMatchObject({ state: "error", ok: false, http: { status: null } });
-    expect(jsonRecord(untrusted.stdout).error).toStartWith("certificate not trusted");
-    expect((await check(["--quiet", `https://127.0.0.1:${sServer.port}/`, "--insecure"])).status).toBe(0);
-    const old = await check(["--json", `https://127.0.0.1:${sServerExpired.port}/`, "--ca", expired.cert]);
-    expect(jsonRecord(old.stdout).error).toMatch(/^certificate expired on /);
-    const soon = await check(["--json", `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert, "--cert-days", "14"]);
-    expect(jsonRecord(soon.stdout)).toMatchObject({ state: "error", ok: false });
-    expect(jsonRecord(soon.stdout).error).toMatch(/^certificate expires in (9|10) days/);
-  });
+  test(
+    "an untrusted certificate fails unless --insecure; an expired one says so; --cert-days 14 fails 10 days " + "left",
+    async () => {
+      const untrusted = await check(["--json", `https://127.0.0.1:${sServer.port}/`]);
+      expect(jsonRecord(untrusted.stdout)).toMatchObject({ state: "error", ok: false, http: { status: null } });
+      expect(jsonRecord(untrusted.stdout).error).toStartWith("certificate not trusted");
+      expect((await check(["--quiet", `https://127.0.0.1:${sServer.port}/`, "--insecure"])).status).toBe(0);
+      const old = await check(["--json", `https://127.0.0.1:${sServerExpired.port}/`, "--ca", expired.cert]);
+      expect(jsonRecord(old.stdout).error).toMatch(/^certificate expired on /);
+      const soon = await check(["--json", `https://127.0.0.1:${nginx.https}/`, "--ca", cert.cert, "--cert-days", "14"]);
+      expect(jsonRecord(soon.stdout)).toMatchObject({ state: "error", ok: false });
+      expect(jsonRecord(soon.stdout).error).toMatch(/^certificate expires in (9|10) days/);
+    },
+  );
 
   test("https:// to a plain HTTP port: the TLS handshake fails with a clear reason", async () => {
     const r = await check(["--json", `https://127.0.0.1:${peer.port}/`]);
@@ -453,7 +491,8 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     ],
     [
       ["http://h:1/", "--status", "300-200"],
-      'upcat: invalid --status: "300-200" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)\n',
+      'upcat: invalid --status: "300-200" (expected HTTP status codes and ranges from 100 to 599, as in ' +
+        "200,204,300-399)\n",
     ],
     [
       ["http://h:1/", "--status", ""],
@@ -473,7 +512,8 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     ],
     [
       ["http://h:1/", "--method", "CONNECT"],
-      'upcat: invalid --method: "CONNECT" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n',
+      'upcat: invalid --method: "CONNECT" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are ' +
+        "not checks)\n",
     ],
     [
       ["http://h:1/", "--method", "GET", "--send", "x"],
@@ -495,7 +535,8 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     ],
     [
       ["http://h:0/"],
-      'upcat: invalid target "http://h:0/": port "0" is not a number from 1 to 65535 (expected a URL such as http://127.0.0.1:8080/healthz)\n',
+      'upcat: invalid target "http://h:0/": port "0" is not a number from 1 to 65535 (expected a URL such as ' +
+        "http://127.0.0.1:8080/healthz)\n",
     ],
     [["ftp://h/"], null],
     [["h:1 --status 200"], 'upcat: in argument "h:1 --status 200": --status is for http:// and https:// targets\n'],

@@ -115,7 +115,9 @@ test("nagios: one failed target: the reply it got shown as check_tcp does, and p
   );
   expect(miss).toEqual({
     status: 1,
-    line: "TCP WARNING - Unexpected response from tcp://db:5432: 220 other?thing|time=0.003000s;0.001000;0.010000;0.000000;2.000000",
+    line:
+      "TCP WARNING - Unexpected response from tcp://db:5432: 220 " +
+      "other?thing|time=0.003000s;0.001000;0.010000;0.000000;2.000000",
   });
   const none = nagiosReport(
     [result({ state: "error", cause: "no_data", ok: false, error: "connection closed by peer without a reply" })],
@@ -123,7 +125,9 @@ test("nagios: one failed target: the reply it got shown as check_tcp does, and p
   );
   expect(none).toEqual({
     status: 2,
-    line: "TCP CRITICAL - tcp://db:5432 error: connection closed by peer without a reply|time=0.001234s;0.001000;0.010000;0.000000;2.000000",
+    line:
+      "TCP CRITICAL - tcp://db:5432 error: connection closed by peer without a " +
+      "reply|time=0.001234s;0.001000;0.010000;0.000000;2.000000",
   });
 });
 
@@ -161,7 +165,9 @@ test("nagios: many targets, the worst status, the failures named, perfdata a lab
   ];
   expect(nagiosReport(rs, [t, t])).toEqual({
     status: 1,
-    line: "TCP WARNING - 1 of 2 OK, slowest 0.150 s; tcp://db:5433 warning 0.150 s|'tcp://db:5432'=0.000250s;0.100000;;0.000000;2.000000 'tcp://db:5433'=0.150000s;0.100000;;0.000000;2.000000",
+    line:
+      "TCP WARNING - 1 of 2 OK, slowest 0.150 s; tcp://db:5433 warning 0.150 " +
+      "s|'tcp://db:5432'=0.000250s;0.100000;;0.000000;2.000000 'tcp://db:5433'=0.150000s;0.100000;;0.000000;2.000000",
   });
   const mixed = nagiosReport(
     [

@@ -201,7 +201,9 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
 
     test("an unknown host fails that target only (in a namespace with only loopback up: no query leaves)", async () => {
       const unshare = requireTool("unshare");
-      const script = `ip link set lo up && { "$@" serve --tcp --host 127.0.0.1 --port 12000 >/dev/null 2>&1 & pid=$!; sleep 0.5; "$@" check --json 127.0.0.1:12000 no-such-host.invalid:80; s=$?; kill $pid; exit $s; }`;
+      const script =
+        `ip link set lo up && { "$@" serve --tcp --host 127.0.0.1 --port 12000 >/dev/null 2>&1 & ` +
+        `pid=$!; sleep 0.5; "$@" check --json 127.0.0.1:12000 no-such-host.invalid:80; s=$?; kill $pid; exit $s; }`;
       const sh = { ...cmd, argv: [unshare, "-rn", "--", "/bin/sh", "-c", script, "sh", ...cmd.argv] };
       const r = await run(sh, [], { env: { PATH: `${cmd.env.PATH}:/usr/sbin:/sbin:/usr/bin:/bin` } });
       expect(r.status).toBe(1);
@@ -217,7 +219,8 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(ok.status).toBe(0);
       expect(ok.stdout).toMatch(
         new RegExp(
-          `^TCP OK - [\\d.]+ second response time on 127\\.0\\.0\\.1 port ${server.port}\\|time=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
+          `^TCP OK - [\\d.]+ second response time on 127\\.0\\.0\\.1 port ` +
+            `${server.port}\\|time=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
         ),
       );
       const warn = await run(cmd, [
@@ -239,12 +242,14 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(crit.status).toBe(2);
       expect(crit.stdout).toMatch(
         new RegExp(
-          `^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
+          `^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection ` +
+            `refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
         ),
       );
     });
 
-    test("--tls against plain-text servers (issue 12): never a pass, a clear reason, no NaN, the hint never leads to a pass", async () => {
+    test("--tls against plain-text servers (issue 12): never a pass, a clear reason, no NaN, the hint never leads " +
+      "to a pass", async () => {
       // The banner server's greeting is not a TLS record: the handshake fails at once. upcat's own server
       // sends the ClientHello back uppercased, holding back a trailing byte that may start a UTF-8
       // character, so that handshake fails at once or waits out --timeout: a failure either way.
@@ -304,49 +309,55 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(bad).toMatchObject({
         status: 3,
         stdout:
-          'UPCAT UNKNOWN - invalid --warning: "soon" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)\n',
+          'UPCAT UNKNOWN - invalid --warning: "soon" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, ' +
+          "or 500ms, 2s)\n",
       });
     });
 
-    test("per-target options: a quoted argument and --file lines each give their target its own probe; a bad line names FILE:LINE", async () => {
-      const upper = `127.0.0.1:${server.port}`;
-      const r = await run(cmd, [
-        "check",
-        "--json",
-        `${upper} --send 'hi\\n' --expect HI`,
-        `${upper} --send abc --expect ABC`,
-        upper,
-      ]);
-      expect(r.status).toBe(0);
-      expect(jsonRecords(r.stdout).map((l) => l.reply)).toEqual(["HI\n", "ABC", null]);
-      const file = join(dir, "runbook.txt");
-      await Bun.write(
-        file,
-        `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`,
-      );
-      const f = await run(cmd, ["check", "--json", "--file", file]);
-      expect(f.status).toBe(1);
-      expect(jsonRecords(f.stdout).map((l) => l.state)).toEqual(["open", "mismatch"]);
-      await Bun.write(file, `${upper}\n${upper} --expect 'unterminated\n`);
-      const bad = await run(cmd, ["check", "--file", file]);
-      expect(bad).toMatchObject({ status: 2, stdout: "" });
-      expect(bad.stderr).toBe(`upcat: ${file}:2: unterminated ' quote in "${upper} --expect 'unterminated"\n`);
-      const stdin = await run(cmd, ["check", "--file", "-"], { stdin: `${upper} --bogus\n` });
-      expect(stdin.stderr).toStartWith("upcat: stdin:1: --bogus cannot be given for one target");
-      // A line's thresholds are for --nagios; without it they wait, so one runbook serves both.
-      const quiet = await run(cmd, ["check", "--quiet", `${upper} --warning 0.000001`]);
-      expect(quiet).toMatchObject({ status: 0, stderr: "" });
-      const graded = await run(cmd, ["check", "--nagios", `${upper} --warning 0.000001`]);
-      expect(graded.status).toBe(1);
-      const arg = await run(cmd, ["check", `${upper} --tls=1`]);
-      expect(arg.stderr).toBe(`upcat: in argument "${upper} --tls=1": --tls takes no value\n`);
-    });
+    test(
+      "per-target options: a quoted argument and --file lines each give their target its own probe; a bad line " +
+        "names FILE:LINE",
+      async () => {
+        const upper = `127.0.0.1:${server.port}`;
+        const r = await run(cmd, [
+          "check",
+          "--json",
+          `${upper} --send 'hi\\n' --expect HI`,
+          `${upper} --send abc --expect ABC`,
+          upper,
+        ]);
+        expect(r.status).toBe(0);
+        expect(jsonRecords(r.stdout).map((l) => l.reply)).toEqual(["HI\n", "ABC", null]);
+        const file = join(dir, "runbook.txt");
+        await Bun.write(
+          file,
+          `# runbook\n${upper} --send 'x\\n' --expect X\n\n${upper} --send 'y' --expect NOT --timeout 200ms\n`,
+        );
+        const f = await run(cmd, ["check", "--json", "--file", file]);
+        expect(f.status).toBe(1);
+        expect(jsonRecords(f.stdout).map((l) => l.state)).toEqual(["open", "mismatch"]);
+        await Bun.write(file, `${upper}\n${upper} --expect 'unterminated\n`);
+        const bad = await run(cmd, ["check", "--file", file]);
+        expect(bad).toMatchObject({ status: 2, stdout: "" });
+        expect(bad.stderr).toBe(`upcat: ${file}:2: unterminated ' quote in "${upper} --expect 'unterminated"\n`);
+        const stdin = await run(cmd, ["check", "--file", "-"], { stdin: `${upper} --bogus\n` });
+        expect(stdin.stderr).toStartWith("upcat: stdin:1: --bogus cannot be given for one target");
+        // A line's thresholds are for --nagios; without it they wait, so one runbook serves both.
+        const quiet = await run(cmd, ["check", "--quiet", `${upper} --warning 0.000001`]);
+        expect(quiet).toMatchObject({ status: 0, stderr: "" });
+        const graded = await run(cmd, ["check", "--nagios", `${upper} --warning 0.000001`]);
+        expect(graded.status).toBe(1);
+        const arg = await run(cmd, ["check", `${upper} --tls=1`]);
+        expect(arg.stderr).toBe(`upcat: in argument "${upper} --tls=1": --tls takes no value\n`);
+      },
+    );
 
     test.each([
       [["check"], "upcat: no targets to check (give TARGET... or --file FILE)\n"],
       [
         ["check", "h:0"],
-        'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n',
+        'upcat: invalid target "h:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port ' +
+          "or udp://[::1]:port)\n",
       ],
       [
         ["check", "h:1-70000"],
@@ -390,7 +401,8 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const r = await run(cmd, ["check", "--nagios", "h:70000"]);
       expect(r.status).toBe(3);
       expect(r.stdout).toBe(
-        'UPCAT UNKNOWN - invalid target "h:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port)\n',
+        'UPCAT UNKNOWN - invalid target "h:70000": port "70000" is not a number from 1 to 65535 (expected ' +
+          "host:port, tcp://host:port or udp://[::1]:port)\n",
       );
     });
   });

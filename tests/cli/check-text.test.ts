@@ -56,41 +56,61 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test(`${SAMPLES} strings sent and expected back from an echo server, each on its own --file line: all pass, each reply the bytes sent`, async () => {
-  const texts = fc.sample(
-    fc.oneof(fc.constantFrom(...NUMBER_LIKE), fc.string({ minLength: 1, unit: "binary" }), fc.double().map(String)),
-    { numRuns: SAMPLES, seed: 20 },
-  );
-  const lines = texts.map((t) => `127.0.0.1:${echo.port} --send ${quoted(escaped(t))} --expect ${quoted(escaped(t))}`);
-  const file = join(dir, "texts.txt");
-  await Bun.write(file, `${lines.join("\n")}\n`);
-  const r = await run(fromSource, ["check", "--json", "--timeout", "2s", "--file", file]);
-  const records = jsonRecords(r.stdout);
-  expect(records.map((o, i) => ({ text: texts[i], state: o.state }))).toEqual(
-    texts.map((text) => ({ text, state: "open" })),
-  );
-  // The reply is shown as text decoded from the bytes: the same text whenever it is valid UTF-8.
-  expect(records.map((o) => o.reply)).toEqual(texts.map((t) => new TextDecoder().decode(new TextEncoder().encode(t))));
-  expect(r.status).toBe(0);
-});
+test(
+  `${SAMPLES} strings sent and expected back from an echo server, each on its own --file line: all pass, each ` +
+    `reply the bytes sent`,
+  async () => {
+    const texts = fc.sample(
+      fc.oneof(fc.constantFrom(...NUMBER_LIKE), fc.string({ minLength: 1, unit: "binary" }), fc.double().map(String)),
+      { numRuns: SAMPLES, seed: 20 },
+    );
+    const lines = texts.map(
+      (t) => `127.0.0.1:${echo.port} --send ${quoted(escaped(t))} --expect ${quoted(escaped(t))}`,
+    );
+    const file = join(dir, "texts.txt");
+    await Bun.write(file, `${lines.join("\n")}\n`);
+    const r = await run(fromSource, ["check", "--json", "--timeout", "2s", "--file", file]);
+    const records = jsonRecords(r.stdout);
+    expect(records.map((o, i) => ({ text: texts[i], state: o.state }))).toEqual(
+      texts.map((text) => ({ text, state: "open" })),
+    );
+    // The reply is shown as text decoded from the bytes: the same text whenever it is valid UTF-8.
+    expect(records.map((o) => o.reply)).toEqual(
+      texts.map((t) => new TextDecoder().decode(new TextEncoder().encode(t))),
+    );
+    expect(r.status).toBe(0);
+  },
+);
 
-test("number-like words are not their numbers: sending one and expecting the number it reads as fails, on the command line too", async () => {
-  // Only where the number's text is not inside the word itself ("007" contains "7").
-  const cases = NUMBER_LIKE.map((word) => ({ word, number: String(Number(word)) })).filter(
-    ({ word, number }) => !word.includes(number),
-  );
-  expect(cases.length).toBeGreaterThanOrEqual(6);
-  const r = await run(fromSource, [
-    "check",
-    "--json",
-    "--timeout",
-    "300ms",
-    ...cases.map(({ word, number }) => `127.0.0.1:${echo.port} --send ${quoted(word)} --expect ${quoted(number)}`),
-  ]);
-  expect(jsonRecords(r.stdout).map((l) => l.state)).toEqual(cases.map(() => "mismatch"));
-  expect(r.status).toBe(1);
-  for (const { word } of cases.slice(0, 4)) {
-    const same = await run(fromSource, ["check", "--json", `127.0.0.1:${echo.port}`, "--send", word, "--expect", word]);
-    expect({ word, record: jsonRecord(same.stdout) }).toMatchObject({ word, record: { state: "open", reply: word } });
-  }
-});
+test(
+  "number-like words are not their numbers: sending one and expecting the number it reads as fails, on the " +
+    "command line too",
+  async () => {
+    // Only where the number's text is not inside the word itself ("007" contains "7").
+    const cases = NUMBER_LIKE.map((word) => ({ word, number: String(Number(word)) })).filter(
+      ({ word, number }) => !word.includes(number),
+    );
+    expect(cases.length).toBeGreaterThanOrEqual(6);
+    const r = await run(fromSource, [
+      "check",
+      "--json",
+      "--timeout",
+      "300ms",
+      ...cases.map(({ word, number }) => `127.0.0.1:${echo.port} --send ${quoted(word)} --expect ${quoted(number)}`),
+    ]);
+    expect(jsonRecords(r.stdout).map((l) => l.state)).toEqual(cases.map(() => "mismatch"));
+    expect(r.status).toBe(1);
+    for (const { word } of cases.slice(0, 4)) {
+      const same = await run(fromSource, [
+        "check",
+        "--json",
+        `127.0.0.1:${echo.port}`,
+        "--send",
+        word,
+        "--expect",
+        word,
+      ]);
+      expect({ word, record: jsonRecord(same.stdout) }).toMatchObject({ word, record: { state: "open", reply: word } });
+    }
+  },
+);

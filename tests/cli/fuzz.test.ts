@@ -232,7 +232,8 @@ async function runIsolated(argv: string[]): Promise<Outcome> {
 }
 
 describe("random command lines", () => {
-  test(`${VECTORS} seeded argv vectors: exit 0, 1 or 2 within ${KILL_MS} ms, one 'upcat: ' line on failure, no stack`, async () => {
+  test(`${VECTORS} seeded argv vectors: exit 0, 1 or 2 within ${KILL_MS} ms, one 'upcat: ' line on failure, no ` +
+    `stack`, async () => {
     requireTool("unshare");
     const random = seeded(0x7c47);
     const vectors = Array.from({ length: VECTORS }, () => vector(random));
@@ -252,7 +253,8 @@ describe("random command lines", () => {
     });
     const counts = [0, 1, 2].map((s) => outcomes.filter((o) => !o.served && o.status === s).length);
     figure(
-      `fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started and stopped ×${outcomes.filter((o) => o.served).length}`,
+      `fuzz: ${outcomes.length} vectors: exit 0 ×${counts[0]}, 1 ×${counts[1]}, 2 ×${counts[2]}, servers started ` +
+        `and stopped ×${outcomes.filter((o) => o.served).length}`,
     );
     expect(bad.map((o) => ({ argv: o.argv, status: o.status, killed: o.killed, stderr: o.stderr }))).toEqual([]);
     // The mix reached every kind of outcome, or the fuzz is not exercising much.

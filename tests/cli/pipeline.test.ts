@@ -51,7 +51,9 @@ describe("TCP: one stream on one connection", () => {
     let server: Server | undefined;
     try {
       server = await startServer(fromSource, ["--tcp", "--port", "0", "--host", "127.0.0.1"]);
-      const shell = `(echo one; sleep 1.2; echo two) | ${fromSource.argv.join(" ")} send --timeout 500ms 127.0.0.1:${server.port}`;
+      const shell =
+        `(echo one; sleep 1.2; echo two) | ${fromSource.argv.join(" ")} send --timeout 500ms ` +
+        `127.0.0.1:${server.port}`;
       const proc = Bun.spawn(["sh", "-c", shell], { stdout: "pipe", stderr: "pipe" });
       const [out, err, status] = await Promise.all([
         new Response(proc.stdout).text(),

@@ -105,12 +105,14 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [
         ["send", "host:0", "x"],
         2,
-        'upcat: invalid target "host:0": port "0" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:0 x\n',
+        'upcat: invalid target "host:0": port "0" is not a number from 1 to 65535 (expected host:port, ' +
+          "tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:0 x\n",
       ],
       [
         ["send", "host:70000", "x"],
         2,
-        'upcat: invalid target "host:70000": port "70000" is not a number from 1 to 65535 (expected host:port, tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:70000 x\n',
+        'upcat: invalid target "host:70000": port "70000" is not a number from 1 to 65535 (expected host:port, ' +
+          "tcp://host:port or udp://[::1]:port); to send it as text: upcat send -- host:70000 x\n",
       ],
       [["send", "--udp", "--tcp", "x"], 2, "upcat: --udp and --tcp cannot be used together\n"],
       [["send", "--udp", "tcp://h:1", "x"], 2, "upcat: tcp://h:1 is a tcp target and cannot be used with --udp\n"],
@@ -155,7 +157,8 @@ export function cliScenarios(command: () => Promise<Command> | Command): void {
       [
         ["send", "--raw", "x"],
         2,
-        "upcat: --raw is for protocols whose replies are read for you, such as time; upper replies are printed as they are\n",
+        "upcat: --raw is for protocols whose replies are read for you, such as time; upper replies are printed as " +
+          "they are\n",
       ],
       [
         ["send", "--bytes", "10", "x"],

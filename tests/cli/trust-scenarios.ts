@@ -152,14 +152,18 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       expect(r).toMatchObject({ status: 2, stdout: "", stderr });
     });
 
-    test("serve --host with a name that does not resolve says so, exit 1 (in a namespace with no network, so no query leaves)", async () => {
-      const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
-      const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
-      expect(r).toMatchObject({ status: 1, stdout: "" });
-      expect(r.stderr).toMatch(
-        /^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/,
-      );
-    });
+    test(
+      "serve --host with a name that does not resolve says so, exit 1 (in a namespace with no network, so no " +
+        "query leaves)",
+      async () => {
+        const isolated = { ...cmd, argv: [requireTool("unshare"), "-rn", "--", ...cmd.argv] };
+        const r = await run(isolated, ["serve", "--host", "nosuch.invalid", "--port", "0"]);
+        expect(r).toMatchObject({ status: 1, stdout: "" });
+        expect(r.stderr).toMatch(
+          /^upcat: resolve (udp|tcp) nosuch\.invalid: .+ \(give an address of this machine, or :: for all\)\n$/,
+        );
+      },
+    );
 
     test("bench on a refused port says what send says", async () => {
       const port = await freePort();

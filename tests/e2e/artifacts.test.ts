@@ -71,7 +71,8 @@ test.each(targets.map((t) => [t.asset, t.name]))(
   },
 );
 
-test("SHA256SUMS has one line per downloadable file with the hash Bun computes, and sha256sum -c accepts it", async () => {
+test("SHA256SUMS has one line per downloadable file with the hash Bun computes, and sha256sum -c accepts " +
+  "it", async () => {
   const dir = await releaseDir();
   const lines = (await Bun.file(join(dir, "SHA256SUMS")).text()).trimEnd().split("\n");
   expect(lines.map((l) => l.split("  ")[1]).sort()).toEqual(SUMMED);

@@ -3,7 +3,8 @@ import { expect, test } from "bun:test";
 import { compiled } from "../support/binary.ts";
 import { run } from "../support/run.ts";
 
-test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and prints one JSON object each", async () => {
+test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and prints one JSON object " +
+  "each", async () => {
   const cmd = await compiled();
   // A load test from one address lifts the per-prefix and per-address bounds, as the README says.
   const server = Bun.spawn(

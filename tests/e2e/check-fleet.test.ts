@@ -58,7 +58,8 @@ async function scrape(port: number, ms = 10_000): Promise<string> {
   }
 }
 
-test("--prometheus written where node_exporter's textfile collector reads: a scrape on loopback returns upcat's series", async () => {
+test("--prometheus written where node_exporter's textfile collector reads: a scrape on loopback returns upcat's " +
+  "series", async () => {
   const exporter = need("prometheus-node-exporter", "prometheus-node-exporter");
   const textfiles = join(dir, "textfile");
   mkdirSync(textfiles);

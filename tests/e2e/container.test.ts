@@ -214,11 +214,14 @@ describe("amd64: the image podman builds from upcat-linux-x64-baseline's tree", 
     expect(image.env.SSL_CERT_FILE).toBe("/etc/ssl/certs/ca-certificates.crt");
   });
 
-  test("its files are the tree's: upcat, glibc's loader and libraries, the CA bundle, passwd and group, nothing else", () => {
-    expect(listFiles(image.files).sort()).toEqual([...new Set(ctx.files.amd64)].sort());
-    expect(statSync(join(image.files, "usr/local/bin/upcat")).mode & 0o7777).toBe(0o755);
-    expect(statSync(join(image.files, "tmp")).mode & 0o7777).toBe(0o1777);
-  });
+  test(
+    "its files are the tree's: upcat, glibc's loader and libraries, the CA bundle, passwd and group, nothing " + "else",
+    () => {
+      expect(listFiles(image.files).sort()).toEqual([...new Set(ctx.files.amd64)].sort());
+      expect(statSync(join(image.files, "usr/local/bin/upcat")).mode & 0o7777).toBe(0o755);
+      expect(statSync(join(image.files, "tmp")).mode & 0o7777).toBe(0o1777);
+    },
+  );
 
   test("upcat --version runs as user 65532", async () => {
     const r = await run(inImage(image), ["--version"], { timeoutMs: 60_000 });
@@ -253,7 +256,8 @@ describe("amd64: the image podman builds from upcat-linux-x64-baseline's tree", 
   }, 120_000);
 });
 
-test("arm64: the image podman builds from upcat-linux-arm64's tree runs --version and a send under qemu, chrooted", async () => {
+test("arm64: the image podman builds from upcat-linux-arm64's tree runs --version and a send under qemu, " +
+  "chrooted", async () => {
   const image = buildImage(ctx.dir, "arm64");
   expect(image.arch).toBe("arm64");
   expect(listFiles(image.files).sort()).toEqual([...new Set(ctx.files.arm64)].sort());

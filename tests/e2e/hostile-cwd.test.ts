@@ -23,7 +23,8 @@ beforeAll(async () => {
   await Bun.write(join(hostile, "bunfig.toml"), 'preload = ["./preload.js"]\n');
   await Bun.write(
     join(hostile, "preload.js"),
-    `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran"); console.log("HOSTILE PRELOAD"); console.error("HOSTILE PRELOAD");\n`,
+    `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran"); console.log("HOSTILE PRELOAD"); ` +
+      `console.error("HOSTILE PRELOAD");\n`,
   );
   await Bun.write(join(hostile, ".env"), "UPCAT_HOSTILE=from-dotenv\n");
 });

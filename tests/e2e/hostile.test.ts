@@ -157,105 +157,115 @@ describe("garbage in", () => {
 });
 
 describe("clients that abuse the connection", () => {
-  test("a client that sends 200 MB and never reads: the server stops reading it, stays under 200 MB, serves others", async () => {
-    const block = new Uint8Array(1 << 20).fill(0x61);
-    let sent = 0;
-    const sock = await Bun.connect({
-      hostname: "127.0.0.1",
-      port: tcpPort,
-      socket: {
-        data() {},
-        drain(s) {
-          while (sent < 200 * MB) {
-            const n = s.write(block);
-            if (n <= 0) return;
-            sent += n;
-            if (n < block.length) return;
-          }
-        },
-      },
-    });
-    sock.pause();
-    for (let k = 0; k < 200 && sent < 200 * MB; k++) {
-      const n = sock.write(block);
-      if (n <= 0) break;
-      sent += n;
-      if (n < block.length) break;
-    }
-    let peak = 0;
-    for (let k = 0; k < 6; k++) {
-      await Bun.sleep(250);
-      peak = Math.max(peak, await rss());
-      await healthy("a stalled reader");
-    }
-    sock.terminate();
-    figure(
-      `hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`,
-    );
-    // Kernel buffers on both sides hold some MB; without backpressure all 200 MB would have gone in.
-    expect(sent).toBeLessThan(64 * MB);
-    expect(peak).toBeLessThan(200 * MB);
-  });
-
-  test("slowloris: 300 connections sending one byte every 200 ms; others are served meanwhile, and each drip is answered", async () => {
-    const chunks = new Map<number, string>();
-    const closed: Promise<void>[] = [];
-    const socks: Socket<number>[] = [];
-    for (let k = 0; k < 300; k++) {
-      const done = Promise.withResolvers<void>();
-      closed.push(done.promise);
-      socks.push(
-        await Bun.connect<number>({
-          hostname: "127.0.0.1",
-          port: tcpPort,
-          allowHalfOpen: true,
-          data: k,
-          socket: {
-            data: (s, d) => void chunks.set(s.data, (chunks.get(s.data) ?? "") + new TextDecoder().decode(d)),
-            close: () => done.resolve(),
-            error: () => done.resolve(),
+  test(
+    "a client that sends 200 MB and never reads: the server stops reading it, stays under 200 MB, serves " + "others",
+    async () => {
+      const block = new Uint8Array(1 << 20).fill(0x61);
+      let sent = 0;
+      const sock = await Bun.connect({
+        hostname: "127.0.0.1",
+        port: tcpPort,
+        socket: {
+          data() {},
+          drain(s) {
+            while (sent < 200 * MB) {
+              const n = s.write(block);
+              if (n <= 0) return;
+              sent += n;
+              if (n < block.length) return;
+            }
           },
-        }),
+        },
+      });
+      sock.pause();
+      for (let k = 0; k < 200 && sent < 200 * MB; k++) {
+        const n = sock.write(block);
+        if (n <= 0) break;
+        sent += n;
+        if (n < block.length) break;
+      }
+      let peak = 0;
+      for (let k = 0; k < 6; k++) {
+        await Bun.sleep(250);
+        peak = Math.max(peak, await rss());
+        await healthy("a stalled reader");
+      }
+      sock.terminate();
+      figure(
+        `hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`,
       );
-    }
-    for (let tick = 0; tick < 12; tick++) {
-      for (const s of socks) s.write("s");
-      await Bun.sleep(200);
-      if (tick % 4 === 3) await healthy("slowloris");
-    }
-    for (const s of socks) s.shutdown();
-    await Promise.race([Promise.all(closed), Bun.sleep(5000)]);
-    const answered = socks.filter((s) => chunks.get(s.data) === "S".repeat(12)).length;
-    expect(answered).toBe(300);
-  });
+      // Kernel buffers on both sides hold some MB; without backpressure all 200 MB would have gone in.
+      expect(sent).toBeLessThan(64 * MB);
+      expect(peak).toBeLessThan(200 * MB);
+    },
+  );
 
-  test("resets mid-stream: 300 connections that send and vanish with RST; no descriptor kept, others served", async () => {
-    const payload = new Uint8Array(32 << 10).fill(0x72);
-    for (let wave = 0; wave < 3; wave++) {
-      await Promise.all(
-        Array.from({ length: 100 }, (_, k) =>
-          Bun.connect({
+  test(
+    "slowloris: 300 connections sending one byte every 200 ms; others are served meanwhile, and each drip is " +
+      "answered",
+    async () => {
+      const chunks = new Map<number, string>();
+      const closed: Promise<void>[] = [];
+      const socks: Socket<number>[] = [];
+      for (let k = 0; k < 300; k++) {
+        const done = Promise.withResolvers<void>();
+        closed.push(done.promise);
+        socks.push(
+          await Bun.connect<number>({
             hostname: "127.0.0.1",
             port: tcpPort,
+            allowHalfOpen: true,
+            data: k,
             socket: {
-              open(s) {
-                s.write(payload);
-                // Half of them reset at once, half after the first bytes of the reply.
-                if (k % 2 === 0) s.terminate();
-              },
-              data: (s) => s.terminate(),
+              data: (s, d) => void chunks.set(s.data, (chunks.get(s.data) ?? "") + new TextDecoder().decode(d)),
+              close: () => done.resolve(),
+              error: () => done.resolve(),
             },
-          }).catch(() => undefined),
-        ),
-      );
-      await healthy(`resets, wave ${wave}`);
-    }
-    let now = Infinity;
-    for (let k = 0; k < 20 && now > idleFds + 4; k++) {
-      await Bun.sleep(100);
-      now = fds();
-    }
-    figure(`hostile: server fds idle ${idleFds}, after the resets ${now}`);
-    expect(now).toBeLessThanOrEqual(idleFds + 4);
-  });
+          }),
+        );
+      }
+      for (let tick = 0; tick < 12; tick++) {
+        for (const s of socks) s.write("s");
+        await Bun.sleep(200);
+        if (tick % 4 === 3) await healthy("slowloris");
+      }
+      for (const s of socks) s.shutdown();
+      await Promise.race([Promise.all(closed), Bun.sleep(5000)]);
+      const answered = socks.filter((s) => chunks.get(s.data) === "S".repeat(12)).length;
+      expect(answered).toBe(300);
+    },
+  );
+
+  test(
+    "resets mid-stream: 300 connections that send and vanish with RST; no descriptor kept, others " + "served",
+    async () => {
+      const payload = new Uint8Array(32 << 10).fill(0x72);
+      for (let wave = 0; wave < 3; wave++) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, k) =>
+            Bun.connect({
+              hostname: "127.0.0.1",
+              port: tcpPort,
+              socket: {
+                open(s) {
+                  s.write(payload);
+                  // Half of them reset at once, half after the first bytes of the reply.
+                  if (k % 2 === 0) s.terminate();
+                },
+                data: (s) => s.terminate(),
+              },
+            }).catch(() => undefined),
+          ),
+        );
+        await healthy(`resets, wave ${wave}`);
+      }
+      let now = Infinity;
+      for (let k = 0; k < 20 && now > idleFds + 4; k++) {
+        await Bun.sleep(100);
+        now = fds();
+      }
+      figure(`hostile: server fds idle ${idleFds}, after the resets ${now}`);
+      expect(now).toBeLessThanOrEqual(idleFds + 4);
+    },
+  );
 });

@@ -15,16 +15,20 @@ const BASE_TOOLS = ["uname", "ldd", "awk", "mktemp", "rm", "mkdir", "cp", "chmod
 const CPUS = {
   // Intel Xeon X5570 (Nehalem, 2009): SSE4.2, no AVX at all.
   nehalem:
-    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss ht tm pbe syscall nx rdtscp lm constant_tsc pni dtes64 monitor ds_cpl vmx est tm2 ssse3 cx16 xtpr pdcm dca sse4_1 sse4_2 popcnt lahf_lm",
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx fxsr sse sse2 ss " +
+    "ht tm pbe syscall nx rdtscp lm constant_tsc pni dtes64 monitor ds_cpl vmx est tm2 ssse3 cx16 xtpr pdcm dca sse4_1 sse4_2 popcnt lahf_lm",
   // Intel Core i7-2600 (Sandy Bridge, 2011): AVX but not AVX2, which must not be mistaken for it.
   sandybridge:
-    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx rdtscp lm pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx lahf_lm",
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall " +
+    "nx rdtscp lm pni pclmulqdq ssse3 cx16 sse4_1 sse4_2 x2apic popcnt tsc_deadline_timer aes xsave avx lahf_lm",
   // QEMU's default model (qemu64), as many VMs present the CPU.
   qemu64:
-    "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm rep_good nopl xtopology cpuid pni cx16 x2apic hypervisor lahf_lm",
+    "fpu de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 syscall nx lm " +
+    "rep_good nopl xtopology cpuid pni cx16 x2apic hypervisor lahf_lm",
   // Intel Core i7-4770 (Haswell, 2013): AVX2.
   haswell:
-    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx pdpe1gb rdtscp lm pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand lahf_lm abm fsgsbase bmi1 avx2 smep bmi2 erms invpcid",
+    "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall " +
+    "nx pdpe1gb rdtscp lm pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt aes xsave avx f16c rdrand lahf_lm abm fsgsbase bmi1 avx2 smep bmi2 erms invpcid",
 } as const;
 
 /** cpuinfo writes a /proc/cpuinfo with the given flags, as the kernel lays it out, and returns its path. */
@@ -32,7 +36,8 @@ function cpuinfo(flags: string): string {
   const path = join(tempDir("upcat-cpu-"), "cpuinfo");
   writeFileSync(
     path,
-    `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: test CPU\nflags\t\t: ${flags}\nbugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`,
+    `processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: test CPU\nflags\t\t: ${flags}\nbugs\t\t: ` +
+      `spectre_v1\n\nprocessor\t: 1\nflags\t\t: ${flags}\n`,
   );
   return path;
 }
@@ -291,7 +296,9 @@ describe("a CPU without AVX2 gets the baseline build", () => {
     ["an Ivy Bridge Mac", "machdep.cpu.leaf7_features) echo 'RDWRFSGS SMEP ERMS' ;;", "upcat-darwin-x64-baseline"],
     ["a Mac without CPUID leaf 7", "machdep.cpu.leaf7_features) exit 1 ;;", "upcat-darwin-x64-baseline"],
   ])("%s: the installer asks for %s", async (_name, leaf7, name) => {
-    const sysctl = `case "$2" in\nmachdep.cpu.features) echo 'FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR SSE SSE2 SSE3 SSSE3 SSE4.1 SSE4.2 POPCNT AES' ;;\n${leaf7}\n*) exit 1 ;;\nesac`;
+    const sysctl =
+      `case "$2" in\nmachdep.cpu.features) echo 'FPU VME DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR SSE ` +
+      `SSE2 SSE3 SSSE3 SSE4.1 SSE4.2 POPCNT AES' ;;\n${leaf7}\n*) exit 1 ;;\nesac`;
     const before = requested.length;
     await install("none", { UPCAT_OS: "Darwin", UPCAT_ARCH: "x86_64" }, ["curl", "sha256sum"], { sysctl });
     expect(requested.slice(before)[0]).toBe(`/none/${name}`);

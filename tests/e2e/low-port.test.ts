@@ -11,7 +11,8 @@ test("serve --port 80 as an unprivileged user: permission denied, and what to do
   const unprivilegedStart = Number(await Bun.file("/proc/sys/net/ipv4/ip_unprivileged_port_start").text());
   if (unprivilegedStart <= 80)
     throw new Error(
-      `this kernel lets anyone bind port 80 (ip_unprivileged_port_start=${unprivilegedStart}): the test cannot provoke EACCES`,
+      `this kernel lets anyone bind port 80 (ip_unprivileged_port_start=${unprivilegedStart}): the test cannot ` +
+        `provoke EACCES`,
     );
   const cmd = await compiled();
   let argv = cmd.argv;
@@ -30,7 +31,8 @@ test("serve --port 80 as an unprivileged user: permission denied, and what to do
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
-      `upcat: bind ${transport.slice(2)} 127.0.0.1:80: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; try --port above 1023)\n`,
+      `upcat: bind ${transport.slice(2)} 127.0.0.1:80: permission denied (ports below 1024 need root or ` +
+        `CAP_NET_BIND_SERVICE; try --port above 1023)\n`,
     );
   }
 });

@@ -128,21 +128,24 @@ describe("upgrade and downgrade", () => {
     expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
   });
 
-  test("on a terminal it shows the download's progress (script(1) gives it one); piped, as above, it prints none", async () => {
-    const path = installed(oldBinary);
-    const env = { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, TERM: "dumb" };
-    const proc = Bun.spawn(
-      [requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"],
-      { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
-    );
-    const [out, status] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-    expect(status).toBe(0);
-    const mb = (newBinary.length / 1e6).toFixed(1);
-    // Carriage returns redraw one line, which ends at the whole size.
-    expect(out).toMatch(new RegExp(`\\r${mb.replace(".", "\\.")} / ${mb.replace(".", "\\.")} MB\\r?\\n`));
-    expect(out).toContain(`upgraded ${path}: ${OLD} -> ${NEW}`);
-    expect(await sha(path)).toBe(hashOf(newBinary));
-  });
+  test(
+    "on a terminal it shows the download's progress (script(1) gives it one); piped, as above, it prints " + "none",
+    async () => {
+      const path = installed(oldBinary);
+      const env = { PATH: emptyPath(), HOME: SCRATCH, UPCAT_RELEASES_URL: origin, TERM: "dumb" };
+      const proc = Bun.spawn(
+        [requireTool("script"), "--quiet", "--return", "--command", `${path} upgrade`, "/dev/null"],
+        { env, stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+      );
+      const [out, status] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      expect(status).toBe(0);
+      const mb = (newBinary.length / 1e6).toFixed(1);
+      // Carriage returns redraw one line, which ends at the whole size.
+      expect(out).toMatch(new RegExp(`\\r${mb.replace(".", "\\.")} / ${mb.replace(".", "\\.")} MB\\r?\\n`));
+      expect(out).toContain(`upgraded ${path}: ${OLD} -> ${NEW}`);
+      expect(await sha(path)).toBe(hashOf(newBinary));
+    },
+  );
 
   test("to an older VERSION: a downgrade, verified the same way", async () => {
     const path = installed(newBinary);
@@ -163,7 +166,8 @@ describe("upgrade and downgrade", () => {
     const path = installed(oldBinary);
     const r = await upcat(path, ["--dry-run"]);
     expect(r.stdout).toBe(
-      `would download ${origin}/latest/download/${ASSET}, verify it against SHA256SUMS, run its --version and replace ${path} (${OLD} -> ${NEW})\n`,
+      `would download ${origin}/latest/download/${ASSET}, verify it against SHA256SUMS, run its --version and ` +
+        `replace ${path} (${OLD} -> ${NEW})\n`,
     );
     expect(r).toMatchObject({ status: 0, stderr: "" });
     expect(await sha(path)).toBe(hashOf(oldBinary));
@@ -179,13 +183,16 @@ describe("upgrade and downgrade", () => {
     expect(await sha(path)).toBe(hashOf(newBinary));
   });
 
-  test("UPCAT_BASE_URL as install.sh reads it: a mirror folder, used for the latest and for the version it holds", async () => {
-    const path = installed(oldBinary);
-    const mirror = `${origin}/download/v${NEW}/`;
-    expect(await upcat(path, ["--check"], { UPCAT_BASE_URL: mirror })).toMatchObject({ status: 1 });
-    const r = await upcat(path, [NEW], { UPCAT_BASE_URL: mirror, UPCAT_RELEASES_URL: "http://127.0.0.1:9" });
-    expect(r).toMatchObject({ status: 0, stderr: "", stdout: `upgraded ${path}: ${OLD} -> ${NEW}\n` });
-  });
+  test(
+    "UPCAT_BASE_URL as install.sh reads it: a mirror folder, used for the latest and for the version it " + "holds",
+    async () => {
+      const path = installed(oldBinary);
+      const mirror = `${origin}/download/v${NEW}/`;
+      expect(await upcat(path, ["--check"], { UPCAT_BASE_URL: mirror })).toMatchObject({ status: 1 });
+      const r = await upcat(path, [NEW], { UPCAT_BASE_URL: mirror, UPCAT_RELEASES_URL: "http://127.0.0.1:9" });
+      expect(r).toMatchObject({ status: 0, stderr: "", stdout: `upgraded ${path}: ${OLD} -> ${NEW}\n` });
+    },
+  );
 });
 
 describe("failures: exit 1, one line, the installed binary byte for byte unchanged", () => {
@@ -204,7 +211,8 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       () => ({ UPCAT_BASE_URL: `${origin}/missing` }),
       () =>
         new RegExp(
-          `^upcat: upgrade: download ${origin}/missing/${ASSET}: not found \\(HTTP 404\\): this release has no such asset\\n$`,
+          `^upcat: upgrade: download ${origin}/missing/${ASSET}: not found \\(HTTP 404\\): this release has no such ` +
+            `asset\\n$`,
         ),
     ],
     [
@@ -249,7 +257,8 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       () => ({ UPCAT_BASE_URL: `${origin}/latest/download` }),
       () =>
         new RegExp(
-          `^upcat: upgrade: UPCAT_BASE_URL holds release ${NEW.replaceAll(".", "\\.")}, not ${OLD.replaceAll(".", "\\.")}: .*\\n$`,
+          `^upcat: upgrade: UPCAT_BASE_URL holds release ${NEW.replaceAll(".", "\\.")}, not ` +
+            `${OLD.replaceAll(".", "\\.")}: .*\\n$`,
         ),
     ],
   ];
@@ -273,7 +282,8 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
     const setpriv = requireTool("setpriv");
     const r = await upcat(path, [], {}, [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", path]);
     expect(r.stderr).toBe(
-      `upcat: upgrade: cannot write in ${join(path, "..")} (EACCES): run upgrade as the user who installed ${path}, or reinstall with install.sh\n`,
+      `upcat: upgrade: cannot write in ${join(path, "..")} (EACCES): run upgrade as the user who installed ${path}, ` +
+        `or reinstall with install.sh\n`,
     );
     expect(r).toMatchObject({ status: 1, stdout: "" });
     expect(await sha(path)).toBe(hashOf(oldBinary));
@@ -298,7 +308,8 @@ test("a baseline binary asks for the baseline asset: the target it embeds, not t
   const r = await upcat(path, ["--dry-run"]);
   // The loopback release has the host's asset only, so the baseline binary finds no line for its own.
   expect(r.stderr).toBe(
-    `upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release has no binary for this machine; nothing was replaced\n`,
+    `upcat: upgrade: ${origin}/latest/download/SHA256SUMS has no line for upcat-linux-x64-baseline: this release ` +
+      `has no binary for this machine; nothing was replaced\n`,
   );
   expect(r.status).toBe(1);
 }, 120_000);

@@ -71,7 +71,8 @@ async function startJson(cmd: Command, args: string[] = []) {
 }
 
 describe("the compiled binary", () => {
-  test("two workers share one port over UDP and TCP, both take connections, and the last line adds them up", async () => {
+  test("two workers share one port over UDP and TCP, both take connections, and the last line adds them " +
+    "up", async () => {
     const cmd = await compiled();
     const s = await startJson(cmd);
     expect(s.ready).toMatchObject({ event: "listening", workers: 2 });
@@ -147,7 +148,9 @@ describe("the compiled binary", () => {
       ]);
       expect(r).toMatchObject({
         status: 1,
-        stderr: `upcat: bind tcp 127.0.0.1:${first.port}: address already in use (is another server running? try --port)\n`,
+        stderr:
+          `upcat: bind tcp 127.0.0.1:${first.port}: address already in use (is another server running? try ` +
+          `--port)\n`,
       });
     } finally {
       await first.stop();

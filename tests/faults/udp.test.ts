@@ -106,22 +106,26 @@ describe("loss", () => {
     expect(attempts).toBeGreaterThan(40);
     expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
     figure(
-      `udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies dropped`,
+      `udp loss: 40 requests, ${attempts} tries, ${r.relay.up.dropped} requests and ${r.relay.down.dropped} replies ` +
+        `dropped`,
     );
   });
 
-  test("piped lines through 25% seeded loss both ways: `upcat send --udp` prints every reply once, in order", async () => {
-    const r = await relay({ up: { loss: 0.25 }, down: { loss: 0.25 }, seed: 5 });
-    const input = Array.from({ length: 15 }, (_, k) => `line ${k} ﬁ\n`).join("");
-    const out = await run(
-      fromSource,
-      ["send", "--udp", "--timeout", "60ms", "--retries", "12", `127.0.0.1:${r.port}`],
-      { stdin: input },
-    );
-    expect(out).toMatchObject({ status: 0, stderr: "" });
-    expect(out.stdout).toBe(input.toUpperCase());
-    expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
-  });
+  test(
+    "piped lines through 25% seeded loss both ways: `upcat send --udp` prints every reply once, in " + "order",
+    async () => {
+      const r = await relay({ up: { loss: 0.25 }, down: { loss: 0.25 }, seed: 5 });
+      const input = Array.from({ length: 15 }, (_, k) => `line ${k} ﬁ\n`).join("");
+      const out = await run(
+        fromSource,
+        ["send", "--udp", "--timeout", "60ms", "--retries", "12", `127.0.0.1:${r.port}`],
+        { stdin: input },
+      );
+      expect(out).toMatchObject({ status: 0, stderr: "" });
+      expect(out.stdout).toBe(input.toUpperCase());
+      expect(r.relay.up.dropped + r.relay.down.dropped).toBeGreaterThan(0);
+    },
+  );
 
   test("every datagram lost: `upcat send` gives up after its tries, on time, with one line and exit 1", async () => {
     const r = await relay({ up: { loss: 1 } });

@@ -230,22 +230,25 @@ describe("against check_tcp: severities (issue 20, item 3)", () => {
     }
   });
 
-  test("accept, then close without a word, with -e: CRITICAL from both (check_tcp: No data received from host)", async () => {
-    const closer = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: { open: (sock) => void sock.end(), data() {} },
-    });
-    try {
-      const r = await grade(closer.port, ["-e", "220"], ["--expect", "220"]);
-      expect([r.ref, r.ours]).toEqual([2, 2]);
-      expect(r.line).toStartWith(
-        `TCP CRITICAL - tcp://127.0.0.1:${closer.port} error: connection closed by peer without a reply|time=`,
-      );
-    } finally {
-      closer.stop(true);
-    }
-  });
+  test(
+    "accept, then close without a word, with -e: CRITICAL from both (check_tcp: No data received from " + "host)",
+    async () => {
+      const closer = Bun.listen({
+        hostname: "127.0.0.1",
+        port: 0,
+        socket: { open: (sock) => void sock.end(), data() {} },
+      });
+      try {
+        const r = await grade(closer.port, ["-e", "220"], ["--expect", "220"]);
+        expect([r.ref, r.ours]).toEqual([2, 2]);
+        expect(r.line).toStartWith(
+          `TCP CRITICAL - tcp://127.0.0.1:${closer.port} error: connection closed by peer without a reply|time=`,
+        );
+      } finally {
+        closer.stop(true);
+      }
+    },
+  );
 });
 
 describe("against check_udp", () => {
@@ -295,25 +298,28 @@ describe("where the reference tools are wrong (the README's list of differences)
     expect(JSON.parse(ours.stdout)).toMatchObject({ state: "closed", ok: false });
   });
 
-  test("bad-port: check_tcp -p 70000 connects somewhere (70000 mod 65536); upcat refuses it before any traffic", async () => {
-    // Listen on 4464 (70000 - 65536) when it is free, to show where check_tcp's connect goes.
-    let l: { stop(closeActive?: boolean): void } | undefined;
-    try {
-      l = Bun.listen({ hostname: "127.0.0.1", port: 70000 - 65536, socket: { data() {} } });
-    } catch {
-      l = undefined;
-    }
-    try {
-      const [ref, ours] = await Promise.all([
-        runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", "70000", "-t", "2"]),
-        upcat(["--nagios", "127.0.0.1:70000"]),
-      ]);
-      // With 4464 bound here, check_tcp says OK for a port that does not exist; without, it was refused there.
-      expect(ref.status).toBe(l ? 0 : 2);
-      expect(ours.status).toBe(3);
-      expect(ours.stdout).toStartWith('UPCAT UNKNOWN - invalid target "127.0.0.1:70000"');
-    } finally {
-      l?.stop(true);
-    }
-  });
+  test(
+    "bad-port: check_tcp -p 70000 connects somewhere (70000 mod 65536); upcat refuses it before any " + "traffic",
+    async () => {
+      // Listen on 4464 (70000 - 65536) when it is free, to show where check_tcp's connect goes.
+      let l: { stop(closeActive?: boolean): void } | undefined;
+      try {
+        l = Bun.listen({ hostname: "127.0.0.1", port: 70000 - 65536, socket: { data() {} } });
+      } catch {
+        l = undefined;
+      }
+      try {
+        const [ref, ours] = await Promise.all([
+          runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", "70000", "-t", "2"]),
+          upcat(["--nagios", "127.0.0.1:70000"]),
+        ]);
+        // With 4464 bound here, check_tcp says OK for a port that does not exist; without, it was refused there.
+        expect(ref.status).toBe(l ? 0 : 2);
+        expect(ours.status).toBe(3);
+        expect(ours.stdout).toStartWith('UPCAT UNKNOWN - invalid target "127.0.0.1:70000"');
+      } finally {
+        l?.stop(true);
+      }
+    },
+  );
 });

@@ -71,7 +71,8 @@ export function netcatScenarios(command: () => Promise<Command> | Command): void
         const r = await run(cmd, ["send", "--timeout", "200ms", "--retries", "1", `udp://127.0.0.1:${port}`, "anyone"]);
         expect(r.status).toBe(1);
         expect(r.stderr).toBe(
-          `upcat: read udp 127.0.0.1:${port}: no reply after 2 tries of 200ms (is a server running there? try --timeout or --retries)\n`,
+          `upcat: read udp 127.0.0.1:${port}: no reply after 2 tries of 200ms (is a server running there? try ` +
+            `--timeout or --retries)\n`,
         );
       } finally {
         listener.kill();

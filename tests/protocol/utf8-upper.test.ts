@@ -79,30 +79,33 @@ describe("upcase", () => {
       expect(upcase(bytes(b))).toEqual(bytes(want));
     }
   });
-  test("every pair of a high byte and any byte, before a continuation and a letter, is judged like a plain reference", () => {
-    // The scan decodes two- and three-byte characters inline; this reference goes character by
-    // character through sequenceLength and toUpperCase, so the two must agree on every boundary case.
-    const reference = (input: Uint8Array) => {
-      const parts: Uint8Array[] = [];
-      for (let i = 0; i < input.length; ) {
-        const n = sequenceLength(input, i, input.length);
-        const piece = input.subarray(i, i + Math.max(n, 1));
-        parts.push(n > 0 ? enc(dec.decode(piece).toUpperCase()) : piece);
-        i += Math.max(n, 1);
-      }
-      return new Uint8Array(Buffer.concat(parts));
-    };
-    let mismatches = 0;
-    for (let b0 = 0x80; b0 < 0x100; b0++) {
-      for (let b1 = 0; b1 < 0x100; b1++) {
-        for (const tail of [[0x80, 0x61], [0xbf], []]) {
-          const input = bytes(b0, b1, ...tail);
-          if (Buffer.compare(Buffer.from(upcase(input)), Buffer.from(reference(input))) !== 0) mismatches++;
+  test(
+    "every pair of a high byte and any byte, before a continuation and a letter, is judged like a plain " + "reference",
+    () => {
+      // The scan decodes two- and three-byte characters inline; this reference goes character by
+      // character through sequenceLength and toUpperCase, so the two must agree on every boundary case.
+      const reference = (input: Uint8Array) => {
+        const parts: Uint8Array[] = [];
+        for (let i = 0; i < input.length; ) {
+          const n = sequenceLength(input, i, input.length);
+          const piece = input.subarray(i, i + Math.max(n, 1));
+          parts.push(n > 0 ? enc(dec.decode(piece).toUpperCase()) : piece);
+          i += Math.max(n, 1);
+        }
+        return new Uint8Array(Buffer.concat(parts));
+      };
+      let mismatches = 0;
+      for (let b0 = 0x80; b0 < 0x100; b0++) {
+        for (let b1 = 0; b1 < 0x100; b1++) {
+          for (const tail of [[0x80, 0x61], [0xbf], []]) {
+            const input = bytes(b0, b1, ...tail);
+            if (Buffer.compare(Buffer.from(upcase(input)), Buffer.from(reference(input))) !== 0) mismatches++;
+          }
         }
       }
-    }
-    expect(mismatches).toBe(0);
-  });
+      expect(mismatches).toBe(0);
+    },
+  );
 });
 
 describe("sequenceLength", () => {

@@ -78,7 +78,8 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         const r = await run(cmd, ["relay", `127.0.0.1:${held.port}`, "127.0.0.1:9"], { timeoutMs: 10_000 });
         expect(r.status).toBe(1);
         expect(r.stderr).toBe(
-          `upcat: bind tcp 127.0.0.1:${held.port}: address already in use (is another server running? pick another LISTEN port)\n`,
+          `upcat: bind tcp 127.0.0.1:${held.port}: address already in use (is another server running? pick another ` +
+            `LISTEN port)\n`,
         );
       } finally {
         held.stop(true);
@@ -87,84 +88,95 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
   });
 
   describe("TCP through the relay", () => {
-    test("the textbook's TCPClient.py to upcat serve; --log json has an open and a close with bytes both ways; SIGTERM stops it with exit 0", async () => {
-      const stopped = await through(["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--log", "json"], async (r) => {
-        expect(JSON.parse(r.ready)).toMatchObject({
-          event: "listening",
-          protocol: "relay",
+    test(
+      "the textbook's TCPClient.py to upcat serve; --log json has an open and a close with bytes both ways; " +
+        "SIGTERM stops it with exit 0",
+      async () => {
+        const stopped = await through(["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--log", "json"], async (r) => {
+          expect(JSON.parse(r.ready)).toMatchObject({
+            event: "listening",
+            protocol: "relay",
+            transport: "tcp",
+            port: r.port,
+            target: `127.0.0.1:${upper.port}`,
+            faults: [],
+          });
+          const out = await runPeer(
+            [python(), `${TEXTBOOK}TCPClient.py`, "127.0.0.1", String(r.port)],
+            "through the relay, straße\n",
+          );
+          expect(out).toMatchObject({
+            status: 0,
+            stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n",
+            stderr: "",
+          });
+        });
+        expect(stopped.status).toBe(0);
+        const events = stopped.rest
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l));
+        expect(events.map((e) => e.event)).toEqual(["open", "close", "stopped", "relay"]);
+        expect(events[1]).toMatchObject({
           transport: "tcp",
-          port: r.port,
-          target: `127.0.0.1:${upper.port}`,
+          peer: "127.0.0.1",
+          bytes_in: 26,
+          bytes_out: 26,
+          reason: "done",
           faults: [],
         });
-        const out = await runPeer(
-          [python(), `${TEXTBOOK}TCPClient.py`, "127.0.0.1", String(r.port)],
-          "through the relay, straße\n",
-        );
-        expect(out).toMatchObject({
-          status: 0,
-          stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n",
-          stderr: "",
-        });
-      });
-      expect(stopped.status).toBe(0);
-      const events = stopped.rest
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l));
-      expect(events.map((e) => e.event)).toEqual(["open", "close", "stopped", "relay"]);
-      expect(events[1]).toMatchObject({
-        transport: "tcp",
-        peer: "127.0.0.1",
-        bytes_in: 26,
-        bytes_out: 26,
-        reason: "done",
-        faults: [],
-      });
-    });
+      },
+    );
 
-    test("nc -N to a socat server running tr, through --chunk 3 both ways and --delay down:20ms: byte-exact", async () => {
-      const port = await freePort();
-      const server = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:tr a-z A-Z"], {
-        stdout: "ignore",
-        stderr: "ignore",
-      });
-      try {
-        await waitForListening("tcp", port);
-        await through(
-          ["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"],
-          async (r) => {
-            expect(r.ready).toBe(
-              `upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down chunk 3B (seed 42) (Ctrl-C to stop)`,
-            );
-            const input = "first line\nsecond line, much longer than three bytes\n";
-            const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);
-            expect(out).toMatchObject({ status: 0, stdout: input.toUpperCase() });
-          },
-        );
-      } finally {
-        server.kill();
-      }
-    });
-
-    test("socat as the client, nc -l as the target, over IPv6: both directions, and the target's half-close", async () => {
-      const port = await freePort();
-      const target = Bun.spawn([nc(), "-6", "-N", "-l", "::1", String(port)], {
-        stdin: new Blob(["from the target\n"]),
-        stdout: "pipe",
-        stderr: "ignore",
-      });
-      try {
-        await waitForListening("tcp", port);
-        await through(["[::1]:0", `[::1]:${port}`], async (r) => {
-          const out = await runPeer([socat(), "-t", "5", "-", `TCP6:[::1]:${r.port}`], "from the client\n");
-          expect(out).toMatchObject({ status: 0, stdout: "from the target\n" });
-          expect(await new Response(target.stdout).text()).toBe("from the client\n");
+    test(
+      "nc -N to a socat server running tr, through --chunk 3 both ways and --delay down:20ms: " + "byte-exact",
+      async () => {
+        const port = await freePort();
+        const server = Bun.spawn([socat(), `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, "EXEC:tr a-z A-Z"], {
+          stdout: "ignore",
+          stderr: "ignore",
         });
-      } finally {
-        target.kill();
-      }
-    });
+        try {
+          await waitForListening("tcp", port);
+          await through(
+            ["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"],
+            async (r) => {
+              expect(r.ready).toBe(
+                `upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down ` +
+                  `chunk 3B (seed 42) (Ctrl-C to stop)`,
+              );
+              const input = "first line\nsecond line, much longer than three bytes\n";
+              const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);
+              expect(out).toMatchObject({ status: 0, stdout: input.toUpperCase() });
+            },
+          );
+        } finally {
+          server.kill();
+        }
+      },
+    );
+
+    test(
+      "socat as the client, nc -l as the target, over IPv6: both directions, and the target's " + "half-close",
+      async () => {
+        const port = await freePort();
+        const target = Bun.spawn([nc(), "-6", "-N", "-l", "::1", String(port)], {
+          stdin: new Blob(["from the target\n"]),
+          stdout: "pipe",
+          stderr: "ignore",
+        });
+        try {
+          await waitForListening("tcp", port);
+          await through(["[::1]:0", `[::1]:${port}`], async (r) => {
+            const out = await runPeer([socat(), "-t", "5", "-", `TCP6:[::1]:${r.port}`], "from the client\n");
+            expect(out).toMatchObject({ status: 0, stdout: "from the target\n" });
+            expect(await new Response(target.stdout).text()).toBe("from the client\n");
+          });
+        } finally {
+          target.kill();
+        }
+      },
+    );
 
     test("a target that refuses: the client is reset, and the text log says so in one line", async () => {
       const closed = await freePort();
@@ -175,7 +187,8 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
       });
       expect(stopped.rest).toMatch(
         new RegExp(
-          `^upcat: relay tcp 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${closed}: connection refused \\(client reset\\)\\n`,
+          `^upcat: relay tcp 127\\.0\\.0\\.1:\\d+ to 127\\.0\\.0\\.1:${closed}: connection refused \\(client ` +
+            `reset\\)\\n`,
         ),
       );
       expect(stopped.rest).toMatch(
@@ -194,31 +207,34 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
   });
 
   describe("serve's options on the relay", () => {
-    test("--stats 100ms prints serve's stats lines; --drain 400ms lets an open connection go on, then cuts it", async () => {
-      const r = await startRelayProcess(cmd, [
-        "127.0.0.1:0",
-        `127.0.0.1:${upper.port}`,
-        "--stats",
-        "100ms",
-        "--drain",
-        "400ms",
-      ]);
-      const held = await Bun.connect({ hostname: "127.0.0.1", port: r.port, socket: { data() {} } });
-      try {
-        await Bun.sleep(350);
-        const started = performance.now();
-        const stopped = await r.stop();
-        const took = performance.now() - started;
-        expect(stopped.status).toBe(0);
-        expect(stopped.rest).toMatch(/^upcat: stats: 1 open, 1 connections, /m);
-        expect(stopped.rest).toMatch(/^upcat: draining 1 connection \(up to 400ms; signal again to stop now\)$/m);
-        expect(stopped.rest).toMatch(/^upcat: SIGTERM: stopped, 1 connection cut$/m);
-        expect(took).toBeGreaterThanOrEqual(380);
-        expect(took).toBeLessThan(400 + 2000);
-      } finally {
-        held.terminate();
-      }
-    });
+    test(
+      "--stats 100ms prints serve's stats lines; --drain 400ms lets an open connection go on, then cuts " + "it",
+      async () => {
+        const r = await startRelayProcess(cmd, [
+          "127.0.0.1:0",
+          `127.0.0.1:${upper.port}`,
+          "--stats",
+          "100ms",
+          "--drain",
+          "400ms",
+        ]);
+        const held = await Bun.connect({ hostname: "127.0.0.1", port: r.port, socket: { data() {} } });
+        try {
+          await Bun.sleep(350);
+          const started = performance.now();
+          const stopped = await r.stop();
+          const took = performance.now() - started;
+          expect(stopped.status).toBe(0);
+          expect(stopped.rest).toMatch(/^upcat: stats: 1 open, 1 connections, /m);
+          expect(stopped.rest).toMatch(/^upcat: draining 1 connection \(up to 400ms; signal again to stop now\)$/m);
+          expect(stopped.rest).toMatch(/^upcat: SIGTERM: stopped, 1 connection cut$/m);
+          expect(took).toBeGreaterThanOrEqual(380);
+          expect(took).toBeLessThan(400 + 2000);
+        } finally {
+          held.terminate();
+        }
+      },
+    );
   });
 
   describe("UDP through the relay", () => {
@@ -235,35 +251,39 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
       }
     });
 
-    test("nc -u to upcat serve with --duplicate down:100%: each reply comes back twice; the json close has the counts", async () => {
-      const stopped = await through(
-        [
-          "udp://127.0.0.1:0",
-          `127.0.0.1:${upper.port}`,
-          "--duplicate",
-          "down:100%",
-          "--log",
-          "json",
-          "--idle-timeout",
-          "300ms",
-        ],
-        async (r) => {
-          const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
-          expect(out.stdout).toBe("TWICE\nTWICE\n");
-        },
-      );
-      const close = stopped.rest
-        .trim()
-        .split("\n")
-        .map((l) => JSON.parse(l))
-        .find((e) => e.event === "close");
-      expect(close).toMatchObject({
-        transport: "udp",
-        reason: "idle",
-        datagrams_in: 1,
-        datagrams_out: 2,
-        faults: ["down duplicate 100%"],
-      });
-    });
+    test(
+      "nc -u to upcat serve with --duplicate down:100%: each reply comes back twice; the json close has the " +
+        "counts",
+      async () => {
+        const stopped = await through(
+          [
+            "udp://127.0.0.1:0",
+            `127.0.0.1:${upper.port}`,
+            "--duplicate",
+            "down:100%",
+            "--log",
+            "json",
+            "--idle-timeout",
+            "300ms",
+          ],
+          async (r) => {
+            const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
+            expect(out.stdout).toBe("TWICE\nTWICE\n");
+          },
+        );
+        const close = stopped.rest
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l))
+          .find((e) => e.event === "close");
+        expect(close).toMatchObject({
+          transport: "udp",
+          reason: "idle",
+          datagrams_in: 1,
+          datagrams_out: 2,
+          faults: ["down duplicate 100%"],
+        });
+      },
+    );
   });
 }

@@ -16,16 +16,20 @@ const text = (s: string) => new TextEncoder().encode(s);
 const SLACK_MS = 700;
 
 describe("--delay", () => {
-  test("up 120ms: every connection's first byte reaches the target at least 120 ms after it was sent, and not much later", async () => {
-    const target = tcpTarget(cleanup, () => ({ silent: true }));
-    const r = await relay(cleanup, { target: target.port, up: { delay: { ms: 120, jitterMs: 0 } } });
-    const sentAt = performance.now();
-    await tcpClient(cleanup, r.port, text("ping"), false);
-    await waitFor(() => target.connections[0]?.times.length === 1, "the delayed byte", 3000);
-    const latency = target.connections[0]!.times[0]! - sentAt;
-    expect(latency).toBeGreaterThanOrEqual(118);
-    expect(latency).toBeLessThan(120 + SLACK_MS);
-  });
+  test(
+    "up 120ms: every connection's first byte reaches the target at least 120 ms after it was sent, and not much " +
+      "later",
+    async () => {
+      const target = tcpTarget(cleanup, () => ({ silent: true }));
+      const r = await relay(cleanup, { target: target.port, up: { delay: { ms: 120, jitterMs: 0 } } });
+      const sentAt = performance.now();
+      await tcpClient(cleanup, r.port, text("ping"), false);
+      await waitFor(() => target.connections[0]?.times.length === 1, "the delayed byte", 3000);
+      const latency = target.connections[0]!.times[0]! - sentAt;
+      expect(latency).toBeGreaterThanOrEqual(118);
+      expect(latency).toBeLessThan(120 + SLACK_MS);
+    },
+  );
 
   test("down 100ms±60ms: latencies spread over the jitter, never below 40 ms; the stream keeps its order", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
@@ -72,19 +76,26 @@ describe("--bandwidth", () => {
 });
 
 describe("--chunk", () => {
-  test("down 100: 10 KB arrive in many reads of at most a few pieces each, byte-exact; without it, in a handful", async () => {
-    const reply = Uint8Array.from({ length: 10_240 }, (_, i) => i % 251);
-    const target = tcpTarget(cleanup, () => ({ reply }));
-    const cut = await relay(cleanup, { target: target.port, down: { chunk: 100 } });
-    const plain = await relay(cleanup, { target: target.port });
-    const small = await within((await tcpClient(cleanup, cut.port, new Uint8Array(0))).done, 5000, "the cut reply");
-    const whole = await within((await tcpClient(cleanup, plain.port, new Uint8Array(0))).done, 5000, "the plain reply");
-    expect(Buffer.from(small.bytes).equals(Buffer.from(reply))).toBe(true);
-    expect(Buffer.from(whole.bytes).equals(Buffer.from(reply))).toBe(true);
-    expect(small.reads.length).toBeGreaterThanOrEqual(30);
-    expect(Math.max(...small.reads)).toBeLessThan(10_240);
-    expect(whole.reads.length).toBeLessThan(10);
-  });
+  test(
+    "down 100: 10 KB arrive in many reads of at most a few pieces each, byte-exact; without it, in a " + "handful",
+    async () => {
+      const reply = Uint8Array.from({ length: 10_240 }, (_, i) => i % 251);
+      const target = tcpTarget(cleanup, () => ({ reply }));
+      const cut = await relay(cleanup, { target: target.port, down: { chunk: 100 } });
+      const plain = await relay(cleanup, { target: target.port });
+      const small = await within((await tcpClient(cleanup, cut.port, new Uint8Array(0))).done, 5000, "the cut reply");
+      const whole = await within(
+        (await tcpClient(cleanup, plain.port, new Uint8Array(0))).done,
+        5000,
+        "the plain reply",
+      );
+      expect(Buffer.from(small.bytes).equals(Buffer.from(reply))).toBe(true);
+      expect(Buffer.from(whole.bytes).equals(Buffer.from(reply))).toBe(true);
+      expect(small.reads.length).toBeGreaterThanOrEqual(30);
+      expect(Math.max(...small.reads)).toBeLessThan(10_240);
+      expect(whole.reads.length).toBeLessThan(10);
+    },
+  );
 });
 
 describe("--reset-after", () => {
@@ -126,21 +137,24 @@ describe("--reset-after", () => {
 });
 
 describe("--stall-after", () => {
-  test("up 64k: the target gets exactly 65536 bytes and then nothing, the client's writes stop, nothing is closed", async () => {
-    const target = tcpTarget(cleanup, () => ({ silent: true }));
-    const r = await relay(cleanup, { target: target.port, up: { stallAfter: { bytes: 64 << 10 } } });
-    const client = await tcpClient(cleanup, r.port, bytes(32 << 20));
-    await waitFor(() => target.connections[0]?.bytes.length === 64 << 10, "64 KB at the target");
-    const sentThen = client.sent();
-    await Bun.sleep(300);
-    expect(target.connections[0]!.bytes.length).toBe(64 << 10);
-    // The relay stopped reading: what the client could write is bounded by the kernel's buffers, not 32 MB.
-    expect(client.sent()).toBeLessThan(16 << 20);
-    expect(client.sent() - sentThen).toBeLessThan(8 << 20);
-    expect(client.rec.end).toBe("open");
-    expect(target.connections[0]!.end).toBe("open");
-    expect(r.relay.stalls).toBe(1);
-  });
+  test(
+    "up 64k: the target gets exactly 65536 bytes and then nothing, the client's writes stop, nothing is " + "closed",
+    async () => {
+      const target = tcpTarget(cleanup, () => ({ silent: true }));
+      const r = await relay(cleanup, { target: target.port, up: { stallAfter: { bytes: 64 << 10 } } });
+      const client = await tcpClient(cleanup, r.port, bytes(32 << 20));
+      await waitFor(() => target.connections[0]?.bytes.length === 64 << 10, "64 KB at the target");
+      const sentThen = client.sent();
+      await Bun.sleep(300);
+      expect(target.connections[0]!.bytes.length).toBe(64 << 10);
+      // The relay stopped reading: what the client could write is bounded by the kernel's buffers, not 32 MB.
+      expect(client.sent()).toBeLessThan(16 << 20);
+      expect(client.sent() - sentThen).toBeLessThan(8 << 20);
+      expect(client.rec.end).toBe("open");
+      expect(target.connections[0]!.end).toBe("open");
+      expect(r.relay.stalls).toBe(1);
+    },
+  );
 
   test("down 250ms: a target that talks every 20 ms is heard for about 250 ms, then not at all", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
@@ -170,33 +184,39 @@ describe("a target that refuses or vanishes", () => {
     expect(r.counters.open).toBe(0);
   });
 
-  test("a target that never accepts (its queue full, SYNs dropped): --connect-timeout 300ms resets the client, logged as ETIMEDOUT", async () => {
-    const python = requireTool("python3");
-    // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
-    const peer = Bun.spawn(
-      [
-        python,
-        "-c",
-        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
-      ],
-      { stdout: "pipe" },
-    );
-    cleanup.add(() => peer.kill("SIGKILL"));
-    const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
-    const fillers = await Promise.allSettled(
-      [0, 1, 2].map(() => within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler")),
-    );
-    for (const f of fillers) if (f.status === "fulfilled") cleanup.add(() => f.value.terminate());
-    const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
-    const started = performance.now();
-    const got = await within((await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000, "the reset");
-    expect(got.end).toBe("reset");
-    expect(got.endedAt - started).toBeGreaterThanOrEqual(295);
-    expect(got.endedAt - started).toBeLessThan(300 + 1000 + SLACK_MS);
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ETIMEDOUT" });
-    expect(r.relay.targetFailed).toBe(1);
-  });
+  test(
+    "a target that never accepts (its queue full, SYNs dropped): --connect-timeout 300ms resets the client, " +
+      "logged as ETIMEDOUT",
+    async () => {
+      const python = requireTool("python3");
+      // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
+      const peer = Bun.spawn(
+        [
+          python,
+          "-c",
+          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+        ],
+        { stdout: "pipe" },
+      );
+      cleanup.add(() => peer.kill("SIGKILL"));
+      const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
+      const fillers = await Promise.allSettled(
+        [0, 1, 2].map(() =>
+          within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler"),
+        ),
+      );
+      for (const f of fillers) if (f.status === "fulfilled") cleanup.add(() => f.value.terminate());
+      const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
+      const started = performance.now();
+      const got = await within((await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000, "the reset");
+      expect(got.end).toBe("reset");
+      expect(got.endedAt - started).toBeGreaterThanOrEqual(295);
+      expect(got.endedAt - started).toBeLessThan(300 + 1000 + SLACK_MS);
+      await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+      expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ETIMEDOUT" });
+      expect(r.relay.targetFailed).toBe(1);
+    },
+  );
 
   test("the target resets mid-connection: the client is reset too, after the bytes that came first", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
@@ -225,23 +245,26 @@ describe("a target that refuses or vanishes", () => {
 });
 
 describe("serve's bounds", () => {
-  test("--max-connections 2: a third client is closed at once, unserved, counted and logged; the two go on", async () => {
-    const target = tcpTarget(cleanup, () => ({ silent: true }));
-    const r = await relay(cleanup, { target: target.port, limits: { maxConnections: 2 } });
-    const held = [
-      await tcpClient(cleanup, r.port, text("a"), false),
-      await tcpClient(cleanup, r.port, text("b"), false),
-    ];
-    await waitFor(() => target.connections.length === 2, "two at the target");
-    const third = await within((await tcpClient(cleanup, r.port, text("c"), false)).done, 2000, "the third's close");
-    expect(third.bytes.length).toBe(0);
-    expect(r.counters.overLimit).toBe(1);
-    expect(r.events.filter((e) => e.event === "limit")).toEqual([
-      { event: "limit", transport: "tcp", limit: "max-connections", peer: "127.0.0.1", port: expect.any(Number) },
-    ]);
-    expect(target.connections.length).toBe(2);
-    expect(held.map((c) => c.rec.end)).toEqual(["open", "open"]);
-  });
+  test(
+    "--max-connections 2: a third client is closed at once, unserved, counted and logged; the two go " + "on",
+    async () => {
+      const target = tcpTarget(cleanup, () => ({ silent: true }));
+      const r = await relay(cleanup, { target: target.port, limits: { maxConnections: 2 } });
+      const held = [
+        await tcpClient(cleanup, r.port, text("a"), false),
+        await tcpClient(cleanup, r.port, text("b"), false),
+      ];
+      await waitFor(() => target.connections.length === 2, "two at the target");
+      const third = await within((await tcpClient(cleanup, r.port, text("c"), false)).done, 2000, "the third's close");
+      expect(third.bytes.length).toBe(0);
+      expect(r.counters.overLimit).toBe(1);
+      expect(r.events.filter((e) => e.event === "limit")).toEqual([
+        { event: "limit", transport: "tcp", limit: "max-connections", peer: "127.0.0.1", port: expect.any(Number) },
+      ]);
+      expect(target.connections.length).toBe(2);
+      expect(held.map((c) => c.rec.end)).toEqual(["open", "open"]);
+    },
+  );
 
   test("--allow 10.0.0.0/8: a loopback client is closed at once and never reaches the target", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
@@ -252,35 +275,46 @@ describe("serve's bounds", () => {
     expect(target.connections.length).toBe(0);
   });
 
-  test("--idle-timeout 200ms: a connection where nothing moves is closed after about that long, both sides", async () => {
-    const target = tcpTarget(cleanup, () => ({ silent: true }));
-    const r = await relay(cleanup, { target: target.port, limits: { idleTimeoutMs: 200 } });
-    const started = performance.now();
-    const got = await within((await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done, 3000, "the idle close");
-    expect(got.endedAt - started).toBeGreaterThanOrEqual(195);
-    expect(got.endedAt - started).toBeLessThan(200 + SLACK_MS);
-    await waitFor(() => target.connections[0]?.end !== "open", "the target's close");
-    expect(r.counters.idleClosed).toBe(1);
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "idle" });
-  });
+  test(
+    "--idle-timeout 200ms: a connection where nothing moves is closed after about that long, both " + "sides",
+    async () => {
+      const target = tcpTarget(cleanup, () => ({ silent: true }));
+      const r = await relay(cleanup, { target: target.port, limits: { idleTimeoutMs: 200 } });
+      const started = performance.now();
+      const got = await within(
+        (await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done,
+        3000,
+        "the idle close",
+      );
+      expect(got.endedAt - started).toBeGreaterThanOrEqual(195);
+      expect(got.endedAt - started).toBeLessThan(200 + SLACK_MS);
+      await waitFor(() => target.connections[0]?.end !== "open", "the target's close");
+      expect(r.counters.idleClosed).toBe(1);
+      expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "idle" });
+    },
+  );
 
-  test("--max-pending 64k against a target that does not read: the relay holds at most that much, the client is slowed, not buffered", async () => {
-    const target = tcpTarget(cleanup, () => ({ silent: true }));
-    const output = new OutputBudget(64 << 20);
-    const r = await relay(cleanup, { target: target.port, limits: { maxPending: 64 << 10 }, output });
-    const client = await tcpClient(cleanup, r.port, bytes(64 << 20));
-    await waitFor(() => target.sockets.length === 1, "the accept");
-    target.sockets[0]!.pause();
-    let most = 0;
-    for (let k = 0; k < 40; k++) {
-      most = Math.max(most, output.queued);
-      await Bun.sleep(10);
-    }
-    // One read past the bound at most (Bun reads up to 512 KB at a time); the rest waits in the kernels' buffers, or
-    // the client.
-    expect(most).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual((64 << 10) + (512 << 10));
-    expect(client.sent()).toBeLessThan(32 << 20);
-    expect(r.relay.up.received).toBeLessThan(32 << 20);
-  });
+  test(
+    "--max-pending 64k against a target that does not read: the relay holds at most that much, the client is " +
+      "slowed, not buffered",
+    async () => {
+      const target = tcpTarget(cleanup, () => ({ silent: true }));
+      const output = new OutputBudget(64 << 20);
+      const r = await relay(cleanup, { target: target.port, limits: { maxPending: 64 << 10 }, output });
+      const client = await tcpClient(cleanup, r.port, bytes(64 << 20));
+      await waitFor(() => target.sockets.length === 1, "the accept");
+      target.sockets[0]!.pause();
+      let most = 0;
+      for (let k = 0; k < 40; k++) {
+        most = Math.max(most, output.queued);
+        await Bun.sleep(10);
+      }
+      // One read past the bound at most (Bun reads up to 512 KB at a time); the rest waits in the kernels' buffers, or
+      // the client.
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual((64 << 10) + (512 << 10));
+      expect(client.sent()).toBeLessThan(32 << 20);
+      expect(r.relay.up.received).toBeLessThan(32 << 20);
+    },
+  );
 });

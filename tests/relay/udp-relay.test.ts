@@ -68,96 +68,112 @@ async function udpRelay(
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("sessions", () => {
-  test("three clients: three sessions, three source ports at the target, each client hears only its own replies", async () => {
-    const target = await udpTarget();
-    const r = await udpRelay(target.port);
-    const clients = [await udpClient(), await udpClient(), await udpClient()];
-    for (const [k, c] of clients.entries()) for (let n = 0; n < 3; n++) c.send(r, `client ${k} #${n}`);
-    await waitFor(() => clients.every((c) => c.got.length === 3), "nine replies");
-    clients.forEach((c, k) =>
-      expect(c.got.map((g) => str(g.bytes)).sort()).toEqual([0, 1, 2].map((n) => `re:client ${k} #${n}`)),
-    );
-    expect(new Set(target.heard.map((h) => h.port)).size).toBe(3);
-    expect(r.counters.connections).toBe(3);
-    expect(r.relay.sessions).toBe(3);
-  });
+  test(
+    "three clients: three sessions, three source ports at the target, each client hears only its own " + "replies",
+    async () => {
+      const target = await udpTarget();
+      const r = await udpRelay(target.port);
+      const clients = [await udpClient(), await udpClient(), await udpClient()];
+      for (const [k, c] of clients.entries()) for (let n = 0; n < 3; n++) c.send(r, `client ${k} #${n}`);
+      await waitFor(() => clients.every((c) => c.got.length === 3), "nine replies");
+      clients.forEach((c, k) =>
+        expect(c.got.map((g) => str(g.bytes)).sort()).toEqual([0, 1, 2].map((n) => `re:client ${k} #${n}`)),
+      );
+      expect(new Set(target.heard.map((h) => h.port)).size).toBe(3);
+      expect(r.counters.connections).toBe(3);
+      expect(r.relay.sessions).toBe(3);
+    },
+  );
 
-  test("a flood from 300 source ports with --max-connections 8: 8 sessions, the rest refused and counted, the target sees 8 ports", async () => {
-    const target = await udpTarget();
-    const r = await udpRelay(target.port, {}, { maxConnections: 8 });
-    const clients = await Promise.all(Array.from({ length: 300 }, () => udpClient()));
-    // In bursts, so the relay's own receive buffer (shared with this test's event loop) does not overflow.
-    for (const [k, c] of clients.entries()) {
-      c.send(r, "flood");
-      if (k % 50 === 49) await Bun.sleep(5);
-    }
-    await waitFor(() => r.counters.datagramsIn === 300, "300 datagrams at the relay");
-    await waitFor(() => target.heard.length === 8, "8 datagrams at the target");
-    expect(r.relay.sessions).toBe(8);
-    // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not
-    // by the limit.
-    expect(r.counters.overLimit + r.counters.reflected).toBe(292);
-    expect(new Set(target.heard.map((h) => h.port)).size).toBe(8);
-    expect(r.events.filter((e) => e.event === "limit").length).toBe(r.counters.overLimit);
-  });
+  test(
+    "a flood from 300 source ports with --max-connections 8: 8 sessions, the rest refused and counted, the " +
+      "target sees 8 ports",
+    async () => {
+      const target = await udpTarget();
+      const r = await udpRelay(target.port, {}, { maxConnections: 8 });
+      const clients = await Promise.all(Array.from({ length: 300 }, () => udpClient()));
+      // In bursts, so the relay's own receive buffer (shared with this test's event loop) does not overflow.
+      for (const [k, c] of clients.entries()) {
+        c.send(r, "flood");
+        if (k % 50 === 49) await Bun.sleep(5);
+      }
+      await waitFor(() => r.counters.datagramsIn === 300, "300 datagrams at the relay");
+      await waitFor(() => target.heard.length === 8, "8 datagrams at the target");
+      expect(r.relay.sessions).toBe(8);
+      // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not
+      // by the limit.
+      expect(r.counters.overLimit + r.counters.reflected).toBe(292);
+      expect(new Set(target.heard.map((h) => h.port)).size).toBe(8);
+      expect(r.events.filter((e) => e.event === "limit").length).toBe(r.counters.overLimit);
+    },
+  );
 
-  test("--idle-timeout 200ms: a quiet session ends after about that long; the next datagram starts another", async () => {
-    const target = await udpTarget();
-    const r = await udpRelay(target.port, {}, { idleTimeoutMs: 200 });
-    const c = await udpClient();
-    const started = performance.now();
-    c.send(r, "one");
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the idle close", 3000);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(195);
-    expect(elapsed).toBeLessThan(200 + SLACK_MS);
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({
-      reason: "idle",
-      datagrams_in: 1,
-      datagrams_out: 1,
-    });
-    expect(r.relay.sessions).toBe(0);
-    c.send(r, "two");
-    await waitFor(() => c.got.length === 2, "the second reply");
-    expect(r.counters.connections).toBe(2);
-  });
+  test(
+    "--idle-timeout 200ms: a quiet session ends after about that long; the next datagram starts " + "another",
+    async () => {
+      const target = await udpTarget();
+      const r = await udpRelay(target.port, {}, { idleTimeoutMs: 200 });
+      const c = await udpClient();
+      const started = performance.now();
+      c.send(r, "one");
+      await waitFor(() => r.events.some((e) => e.event === "close"), "the idle close", 3000);
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(195);
+      expect(elapsed).toBeLessThan(200 + SLACK_MS);
+      expect(r.events.find((e) => e.event === "close")).toMatchObject({
+        reason: "idle",
+        datagrams_in: 1,
+        datagrams_out: 1,
+      });
+      expect(r.relay.sessions).toBe(0);
+      c.send(r, "two");
+      await waitFor(() => c.got.length === 2, "the second reply");
+      expect(r.counters.connections).toBe(2);
+    },
+  );
 
-  test("a target with nothing listening: the ICMP refusal ends the session, logged as target ECONNREFUSED", async () => {
-    const r = await udpRelay(await freePort("udp"));
-    const c = await udpClient();
-    c.send(r, "anyone?");
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the session's end");
-    expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ECONNREFUSED" });
-    expect(r.relay.targetFailed).toBe(1);
-    expect(c.got.length).toBe(0);
-  });
+  test(
+    "a target with nothing listening: the ICMP refusal ends the session, logged as target " + "ECONNREFUSED",
+    async () => {
+      const r = await udpRelay(await freePort("udp"));
+      const c = await udpClient();
+      c.send(r, "anyone?");
+      await waitFor(() => r.events.some((e) => e.event === "close"), "the session's end");
+      expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ECONNREFUSED" });
+      expect(r.relay.targetFailed).toBe(1);
+      expect(c.got.length).toBe(0);
+    },
+  );
 });
 
 describe("datagram faults", () => {
   const numbered = (n: number) => Array.from({ length: n }, (_, k) => `#${k}`);
 
-  test("--loss up:30% over 300 datagrams: about 30% never reach the target; the same seed loses the very same ones", async () => {
-    const heardWith = async (seed: number) => {
-      const target = await udpTarget(false);
-      const r = await udpRelay(target.port, { up: { loss: 0.3 }, seed });
-      const c = await udpClient();
-      for (const m of numbered(300)) {
-        c.send(r, m);
-        if (Number(m.slice(1)) % 50 === 49) await Bun.sleep(2);
-      }
-      await waitFor(() => r.relay.up.received === 300, "300 at the relay");
-      await waitFor(() => target.heard.length === r.relay.up.forwarded, "the forwarded ones");
-      expect(r.relay.up.dropped + r.relay.up.forwarded).toBe(300);
-      return target.heard.map((h) => str(h.bytes));
-    };
-    const first = await heardWith(99);
-    const again = await heardWith(99);
-    const other = await heardWith(100);
-    expect(first.length).toBeGreaterThan(300 * 0.55);
-    expect(first.length).toBeLessThan(300 * 0.85);
-    expect(again).toEqual(first);
-    expect(other).not.toEqual(first);
-  });
+  test(
+    "--loss up:30% over 300 datagrams: about 30% never reach the target; the same seed loses the very same " + "ones",
+    async () => {
+      const heardWith = async (seed: number) => {
+        const target = await udpTarget(false);
+        const r = await udpRelay(target.port, { up: { loss: 0.3 }, seed });
+        const c = await udpClient();
+        for (const m of numbered(300)) {
+          c.send(r, m);
+          if (Number(m.slice(1)) % 50 === 49) await Bun.sleep(2);
+        }
+        await waitFor(() => r.relay.up.received === 300, "300 at the relay");
+        await waitFor(() => target.heard.length === r.relay.up.forwarded, "the forwarded ones");
+        expect(r.relay.up.dropped + r.relay.up.forwarded).toBe(300);
+        return target.heard.map((h) => str(h.bytes));
+      };
+      const first = await heardWith(99);
+      const again = await heardWith(99);
+      const other = await heardWith(100);
+      expect(first.length).toBeGreaterThan(300 * 0.55);
+      expect(first.length).toBeLessThan(300 * 0.85);
+      expect(again).toEqual(first);
+      expect(other).not.toEqual(first);
+    },
+  );
 
   test("--loss 100%: nothing gets through either way", async () => {
     const target = await udpTarget();
@@ -228,35 +244,41 @@ describe("datagram faults", () => {
     expect(r.relay.stalls).toBe(1);
   });
 
-  test("--max-pending 10k with a 300 ms delay: at most 10 KB wait, the datagrams past it are dropped, not held", async () => {
-    const target = await udpTarget(false);
-    const r = await udpRelay(target.port, { up: { delay: { ms: 300, jitterMs: 0 } } }, { maxPending: 10_000 });
-    const c = await udpClient();
-    for (let k = 0; k < 50; k++) c.send(r, new Uint8Array(1000).fill(k));
-    await waitFor(() => r.relay.up.received === 50, "fifty at the relay");
-    expect(r.relay.up.dropped).toBe(40);
-    await waitFor(() => target.heard.length === 10, "the ten held ones, late");
-  });
+  test(
+    "--max-pending 10k with a 300 ms delay: at most 10 KB wait, the datagrams past it are dropped, not " + "held",
+    async () => {
+      const target = await udpTarget(false);
+      const r = await udpRelay(target.port, { up: { delay: { ms: 300, jitterMs: 0 } } }, { maxPending: 10_000 });
+      const c = await udpClient();
+      for (let k = 0; k < 50; k++) c.send(r, new Uint8Array(1000).fill(k));
+      await waitFor(() => r.relay.up.received === 50, "fifty at the relay");
+      expect(r.relay.up.dropped).toBe(40);
+      await waitFor(() => target.heard.length === 10, "the ten held ones, late");
+    },
+  );
 });
 
 describe("reflection", () => {
-  test("a datagram from a service source port (SSDP, memcached, upcat's own...) is never relayed, only counted", async () => {
-    const target = await udpTarget();
-    const r = await udpRelay(target.port);
-    // Any one of the listed ports will do; a test cannot count on a particular one being free.
-    let from: Bun.udp.Socket<"buffer"> | undefined;
-    for (const port of SERVICE_PORTS_ABOVE_1023) {
-      from = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(
-        () => undefined,
-      );
-      if (from) break;
-    }
-    if (!from) throw new Error("every listed service port is taken on 127.0.0.1");
-    const sock = from;
-    cleanup.add(() => sock.close());
-    sock.send(Buffer.from("loop?"), r.port, "127.0.0.1");
-    await waitFor(() => r.counters.reflected === 1, "the refusal to be counted");
-    expect(target.heard.length).toBe(0);
-    expect(r.counters.connections).toBe(0);
-  });
+  test(
+    "a datagram from a service source port (SSDP, memcached, upcat's own...) is never relayed, only " + "counted",
+    async () => {
+      const target = await udpTarget();
+      const r = await udpRelay(target.port);
+      // Any one of the listed ports will do; a test cannot count on a particular one being free.
+      let from: Bun.udp.Socket<"buffer"> | undefined;
+      for (const port of SERVICE_PORTS_ABOVE_1023) {
+        from = await Bun.udpSocket({ hostname: "127.0.0.1", port, socket: { data() {}, error() {} } }).catch(
+          () => undefined,
+        );
+        if (from) break;
+      }
+      if (!from) throw new Error("every listed service port is taken on 127.0.0.1");
+      const sock = from;
+      cleanup.add(() => sock.close());
+      sock.send(Buffer.from("loop?"), r.port, "127.0.0.1");
+      await waitFor(() => r.counters.reflected === 1, "the refusal to be counted");
+      expect(target.heard.length).toBe(0);
+      expect(r.counters.connections).toBe(0);
+    },
+  );
 });

@@ -35,17 +35,20 @@ test("swap on Windows puts the old file back when the new one cannot be moved in
   expect(readFileSync(target, "utf8")).toBe("old");
 });
 
-test("ownedBy names the package dpkg-query says owns the path, and nothing for other paths or without dpkg-query", () => {
-  // A stand-in for dpkg-query --search, answering as the real one does.
-  const query = join(dir, "dpkg-query");
-  writeFileSync(
-    query,
-    '#!/bin/sh\n[ "$3" = /usr/bin/upcat ] && { echo "upcat: /usr/bin/upcat"; exit 0; }\necho "dpkg-query: no path found matching pattern $3" >&2; exit 1\n',
-    { mode: 0o755 },
-  );
-  expect(ownedBy("/usr/bin/upcat", query)).toBe(
-    "the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i",
-  );
-  expect(ownedBy("/root/.upcat/bin/upcat", query)).toBeUndefined();
-  expect(ownedBy("/usr/bin/upcat", join(dir, "absent-dpkg-query"))).toBeUndefined();
-});
+test(
+  "ownedBy names the package dpkg-query says owns the path, and nothing for other paths or without " + "dpkg-query",
+  () => {
+    // A stand-in for dpkg-query --search, answering as the real one does.
+    const query = join(dir, "dpkg-query");
+    writeFileSync(
+      query,
+      '#!/bin/sh\n[ "$3" = /usr/bin/upcat ] && { echo "upcat: /usr/bin/upcat"; exit 0; }\necho "dpkg-query: no path found matching pattern $3" >&2; exit 1\n',
+      { mode: 0o755 },
+    );
+    expect(ownedBy("/usr/bin/upcat", query)).toBe(
+      "the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i",
+    );
+    expect(ownedBy("/root/.upcat/bin/upcat", query)).toBeUndefined();
+    expect(ownedBy("/usr/bin/upcat", join(dir, "absent-dpkg-query"))).toBeUndefined();
+  },
+);

@@ -122,7 +122,8 @@ const CELLS: NetCell[] = [
 const inClient = (cmd: Command, args: string[]) =>
   runPeer(["ip", "netns", "exec", CLIENT, ...cmd.argv, "check", ...args], undefined, 20_000);
 
-test("each cell: upcat's state names the cause, --nagios gives check_tcp's status, and check_tcp's words match the state", async () => {
+test("each cell: upcat's state names the cause, --nagios gives check_tcp's status, and check_tcp's words match the " +
+  "state", async () => {
   const listed = listedDifferences();
   const results = await inBatches(
     CELLS.map((c) => async () => {

@@ -72,7 +72,8 @@ try {
     const times = [];
     for (let i = 0; i < rounds; i++) times.push(await timed(way));
     console.log(
-      `${median(times).toFixed(1).padStart(7)} ms  ${name}  (median of ${rounds}, min ${Math.min(...times).toFixed(1)})`,
+      `${median(times).toFixed(1).padStart(7)} ms  ${name}  (median of ${rounds}, min ` +
+        `${Math.min(...times).toFixed(1)})`,
     );
   }
 } finally {

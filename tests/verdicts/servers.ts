@@ -26,7 +26,8 @@ async function spawnServer(argv: string[], port: number, cwd?: string): Promise<
       waitForListening("tcp", port, 10_000),
       proc.exited.then(async (code) => {
         throw new Error(
-          `${argv[0]} exited with ${code} before listening: ${await new Response(proc.stderr as ReadableStream).text()}`,
+          `${argv[0]} exited with ${code} before listening: ` +
+            `${await new Response(proc.stderr as ReadableStream).text()}`,
         );
       }),
     ]);

@@ -138,60 +138,79 @@ const addressBytes = (ip: string) =>
     .map((o) => `\\x${Number(o).toString(16).padStart(2, "0")}`)
     .join("");
 
-test("dnsmasq over UDP and TCP: an A query answered with its address passes where dig gets it; garbage gets no reply, as check_udp finds", async () => {
-  const dig = (...args: string[]) =>
-    runPeer([need("dig", "dnsutils"), `@127.0.0.1`, "-p", String(fleet.dns), "+short", "+tries=1", "+time=1", ...args]);
-  const check = (...args: string[]) => run(fromSource, ["check", "--json", "--timeout", "1s", ...args]);
-  const target = `udp://127.0.0.1:${fleet.dns}`;
-  const [digA, right, wrong, garbage, oracleGarbage, tcp, oracleTcp] = await Promise.all([
-    dig(DNS_NAME),
-    check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes(DNS_ADDRESS)),
-    check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes("192.0.2.8")),
-    check(target, "--send", "x"),
-    runPeer([plugin("check_udp"), "-H", "127.0.0.1", "-p", String(fleet.dns), "-s", "x", "-e", "X", "-t", "1"]),
-    check(`127.0.0.1:${fleet.dns}`),
-    runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(fleet.dns)]),
-  ]);
-  expect(digA.stdout.trim()).toBe(DNS_ADDRESS);
-  expect(jsonRecord(right.stdout)).toMatchObject({ state: "open", ok: true });
-  // dig's answer is not 192.0.2.8: upcat's --expect of those bytes is a mismatch.
-  expect(jsonRecord(wrong.stdout)).toMatchObject({ state: "mismatch", ok: false });
-  expect(oracleGarbage.status).toBe(2);
-  expect(jsonRecord(garbage.stdout)).toMatchObject({ state: "no_reply", ok: false });
-  expect(garbage.status).toBe(1);
-  expect([oracleTcp.status, tcp.status]).toEqual([0, 0]);
-});
+test(
+  "dnsmasq over UDP and TCP: an A query answered with its address passes where dig gets it; garbage gets no " +
+    "reply, as check_udp finds",
+  async () => {
+    const dig = (...args: string[]) =>
+      runPeer([
+        need("dig", "dnsutils"),
+        `@127.0.0.1`,
+        "-p",
+        String(fleet.dns),
+        "+short",
+        "+tries=1",
+        "+time=1",
+        ...args,
+      ]);
+    const check = (...args: string[]) => run(fromSource, ["check", "--json", "--timeout", "1s", ...args]);
+    const target = `udp://127.0.0.1:${fleet.dns}`;
+    const [digA, right, wrong, garbage, oracleGarbage, tcp, oracleTcp] = await Promise.all([
+      dig(DNS_NAME),
+      check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes(DNS_ADDRESS)),
+      check(target, "--send", dnsQuery(DNS_NAME), "--expect", addressBytes("192.0.2.8")),
+      check(target, "--send", "x"),
+      runPeer([plugin("check_udp"), "-H", "127.0.0.1", "-p", String(fleet.dns), "-s", "x", "-e", "X", "-t", "1"]),
+      check(`127.0.0.1:${fleet.dns}`),
+      runPeer([plugin("check_tcp"), "-H", "127.0.0.1", "-p", String(fleet.dns)]),
+    ]);
+    expect(digA.stdout.trim()).toBe(DNS_ADDRESS);
+    expect(jsonRecord(right.stdout)).toMatchObject({ state: "open", ok: true });
+    // dig's answer is not 192.0.2.8: upcat's --expect of those bytes is a mismatch.
+    expect(jsonRecord(wrong.stdout)).toMatchObject({ state: "mismatch", ok: false });
+    expect(oracleGarbage.status).toBe(2);
+    expect(jsonRecord(garbage.stdout)).toMatchObject({ state: "no_reply", ok: false });
+    expect(garbage.status).toBe(1);
+    expect([oracleTcp.status, tcp.status]).toEqual([0, 0]);
+  },
+);
 
-test("a runbook of seven checks, each with its own options, in one call: all pass, each with its own reply", async () => {
-  const file = join(fleet.dir, "runbook.txt");
-  await Bun.write(file, `# the service's runbook\n${runbookLines(fleet).join("\n")}\n`);
-  const r = await run(fromSource, ["check", "--json", "--file", file]);
-  expect(r.stderr).toBe("");
-  const records = jsonRecords(r.stdout);
-  expect(records.map((o) => o.state)).toEqual(new Array(7).fill("open"));
-  expect(r.status).toBe(0);
-  expect(records[0].reply).toBe("+PONG\r\n");
-  expect(records[1].reply).toContain("role:master");
-  expect(records[2].reply).toStartWith("SSH-2.0-OpenSSH");
-  expect(records[3].reply).toStartWith("VERSION 1.");
-  expect(records[5].tls).toMatchObject({ subject: "CN=localhost", authorized: true });
-  expect(records[6].reply).toStartWith("HTTP/1.1 200");
-});
+test(
+  "a runbook of seven checks, each with its own options, in one call: all pass, each with its own " + "reply",
+  async () => {
+    const file = join(fleet.dir, "runbook.txt");
+    await Bun.write(file, `# the service's runbook\n${runbookLines(fleet).join("\n")}\n`);
+    const r = await run(fromSource, ["check", "--json", "--file", file]);
+    expect(r.stderr).toBe("");
+    const records = jsonRecords(r.stdout);
+    expect(records.map((o) => o.state)).toEqual(new Array(7).fill("open"));
+    expect(r.status).toBe(0);
+    expect(records[0].reply).toBe("+PONG\r\n");
+    expect(records[1].reply).toContain("role:master");
+    expect(records[2].reply).toStartWith("SSH-2.0-OpenSSH");
+    expect(records[3].reply).toStartWith("VERSION 1.");
+    expect(records[5].tls).toMatchObject({ subject: "CN=localhost", authorized: true });
+    expect(records[6].reply).toStartWith("HTTP/1.1 200");
+  },
+);
 
-test("the same runbook with one line wrong: only that target fails, and --nagios names it with the reply it got", async () => {
-  const lines = runbookLines(fleet);
-  lines[0] = `127.0.0.1:${fleet.redisAuth} --send 'PING\\r\\n' --expect +PONG`;
-  const file = join(fleet.dir, "runbook-bad.txt");
-  await Bun.write(file, `${lines.join("\n")}\n`);
-  const r = await run(fromSource, ["check", "--nagios", "--timeout", "1s", "--file", file]);
-  expect(r.status).toBe(1);
-  expect(r.stdout).toStartWith(`TCP WARNING - 6 of 7 OK, slowest `);
-  expect(r.stdout).toContain(
-    `Unexpected response from tcp://127.0.0.1:${fleet.redisAuth}: -NOAUTH Authentication required.`,
-  );
-  // Every target has its perfdata, the failed one too.
-  expect(r.stdout.split("|")[1]!.trim().split(" ")).toHaveLength(7);
-});
+test(
+  "the same runbook with one line wrong: only that target fails, and --nagios names it with the reply it " + "got",
+  async () => {
+    const lines = runbookLines(fleet);
+    lines[0] = `127.0.0.1:${fleet.redisAuth} --send 'PING\\r\\n' --expect +PONG`;
+    const file = join(fleet.dir, "runbook-bad.txt");
+    await Bun.write(file, `${lines.join("\n")}\n`);
+    const r = await run(fromSource, ["check", "--nagios", "--timeout", "1s", "--file", file]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toStartWith(`TCP WARNING - 6 of 7 OK, slowest `);
+    expect(r.stdout).toContain(
+      `Unexpected response from tcp://127.0.0.1:${fleet.redisAuth}: -NOAUTH Authentication required.`,
+    );
+    // Every target has its perfdata, the failed one too.
+    expect(r.stdout.split("|")[1]!.trim().split(" ")).toHaveLength(7);
+  },
+);
 
 test("a bad line in the runbook is a usage error naming the file and line, before any traffic", async () => {
   const file = join(fleet.dir, "runbook-typo.txt");
