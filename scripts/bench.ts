@@ -477,19 +477,21 @@ const tableText = [
     const ref = r.results[refName];
     const other = Object.entries(r.results)
       .filter(([k]) => k !== "upcat" && k !== "cref")
-      .map(
-        ([k, v]) =>
-          `${k} ${fmt(v.median)}${k === "bare" || k === "1 worker" || k === "hello" ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : ""}`,
-      )
+      .map(([k, v]) => {
+        // The columns upcat is compared with get their ratio beside them.
+        const versus = ["bare", "1 worker", "hello"].includes(k);
+        const beside = versus ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : "";
+        return `${k} ${fmt(v.median)}${beside}`;
+      })
       .join(", ");
     const err = Object.entries(r.results)
       .filter(([, v]) => v.errors > 0)
       .map(([k, v]) => ` (${k}: ${v.errors} errors)`)
       .join("");
-    return (
-      `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${r.results.cref ? fmt(r.results.cref.median) : "–"} | ` +
-      `${r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–"} | ${other}${err} |`
-    );
+    const crefText = r.results.cref ? fmt(r.results.cref.median) : "–";
+    const ratio =
+      r.ratio !== undefined && ref ? `${r.ratio.toFixed(2)}×${r.results.cref ? "" : ` of ${refName}`}` : "–";
+    return `| ${r.label} | ${fmt(r.results.upcat!.median)} | ${crefText} | ${ratio} | ${other}${err} |`;
   }),
 ].join("\n");
 if (args.json) for (const r of rows) console.log(JSON.stringify(r));

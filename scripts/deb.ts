@@ -50,7 +50,8 @@ export async function buildDeb(d: DebInput): Promise<string> {
       "usr/share/doc/upcat/changelog.gz",
       gz(
         `upcat (${d.version}) unstable; urgency=medium\n\n  * Release ${d.version}: see ` +
-          `https://github.com/upcat/upcat/releases/tag/v${d.version}\n\n -- upcat maintainers <maintainers@users.noreply.github.com>  Sat, 28 Nov 2026 00:00:00 +0000\n`,
+          `https://github.com/upcat/upcat/releases/tag/v${d.version}\n\n` +
+          " -- upcat maintainers <maintainers@users.noreply.github.com>  Sat, 28 Nov 2026 00:00:00 +0000\n",
       ),
     );
     // A Bun executable carries its program after the ELF sections: stripping it would cut the program off.

@@ -60,7 +60,9 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
   const held = (await rssBytes(server.proc.pid)) - idle;
   const stats = server.stats();
   figure(
-    `memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; paused ${stats.output_paused} times`,
+    `memory: 48 slow readers, server took ${(last / MB).toFixed(0)} MB in, ` +
+      `wrote ${((stats.bytes_out ?? 0) / MB).toFixed(0)} MB; RSS +${(held / MB).toFixed(1)} MB; ` +
+      `paused ${stats.output_paused} times`,
   );
   expect(stats.output_paused).toBeGreaterThan(0);
   // 48 x 4 MB would be 192 MB of queue alone; the total is 8 MB (and the kernel's socket buffers are not RSS).
@@ -113,7 +115,8 @@ test.each([
         ? dir
         : what === "a FIFO (no writer)"
           ? (execFileSync("mkfifo", [join(dir, "fifo")]), join(dir, "fifo"))
-          : (writeFileSync(join(dir, "big"), `${"a".repeat(100)}\n`.repeat(10_400)), join(dir, "big")); // 1 050 400 bytes of valid quotes
+          : // 1 050 400 bytes of valid quotes
+            (writeFileSync(join(dir, "big"), `${"a".repeat(100)}\n`.repeat(10_400)), join(dir, "big"));
   const ran = await run(fromSource, ["serve", "--protocol", "qotd=0", "--quotes", path], { timeoutMs: 5000 });
   expect(ran.status).toBe(2);
   expect(ran.stderr.trim().split("\n")).toHaveLength(1);

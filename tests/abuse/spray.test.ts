@@ -62,7 +62,8 @@ test("20 000 forged sources at qotd (a 509-byte quote) and chargen: bytes out <=
     figure(
       `spray: ${forged} forged datagrams, ${seen} received, ${bytesIn} bytes in; sink got ${sinkDatagrams} ` +
         `datagrams, ${sinkBytes} bytes ` +
-        `(${(sinkBytes / bytesIn).toFixed(2)}x; bound ${Math.round(bound)} over ${seconds.toFixed(2)} s); without the bound: ~${10_000 * 509 + 10_000 * 74} bytes`,
+        `(${(sinkBytes / bytesIn).toFixed(2)}x; bound ${Math.round(bound)} over ${seconds.toFixed(2)} s); ` +
+        `without the bound: ~${10_000 * 509 + 10_000 * 74} bytes`,
     );
     expect(sinkBytes).toBeGreaterThan(0); // replies do come: the bound is what limits them, not a dead server
     expect(sinkBytes).toBeLessThanOrEqual(bound);

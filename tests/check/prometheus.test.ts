@@ -74,7 +74,9 @@ describe("prometheusText", () => {
       expect(lines).toContain('upcat_check_attempts{target="udp://[::1]:53",proto="udp",host="::1",port="53"} 3');
       const expiry = lines.filter((l) => l.startsWith("upcat_check_tls_cert_expiry_timestamp_seconds{"));
       expect(expiry).toEqual([
-        `upcat_check_tls_cert_expiry_timestamp_seconds{target="https://example.test/health?x=\\"1\\"",proto="https",host="example.test",port="443"} ${Date.UTC(2027, 0, 1) / 1000}`,
+        "upcat_check_tls_cert_expiry_timestamp_seconds" +
+          `{target="https://example.test/health?x=\\"1\\"",proto="https",host="example.test",port="443"} ` +
+          `${Date.UTC(2027, 0, 1) / 1000}`,
       ]);
       expect(lines.filter((l) => l.startsWith("upcat_check_http_status_code{"))).toHaveLength(1);
       expect(lines.find((l) => l.startsWith("upcat_check_http_status_code{"))).toEndWith(" 204");

@@ -508,7 +508,8 @@ describe("bad HTTP input: exit 2 (3 under --nagios), one line naming the option,
     ],
     [
       ["http://h:1/", "--method", "GET /x"],
-      'upcat: invalid --method: "GET /x" (expected an HTTP method such as GET, HEAD or POST; CONNECT and TRACE are not checks)\n',
+      'upcat: invalid --method: "GET /x" (expected an HTTP method such as GET, HEAD or POST; ' +
+        "CONNECT and TRACE are not checks)\n",
     ],
     [
       ["http://h:1/", "--method", "CONNECT"],

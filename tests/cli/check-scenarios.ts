@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { freePort, requireTool } from "../support/peers.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 import { jsonRecord, jsonRecords } from "../check/json-records.ts";
+import { re } from "../support/re.ts";
 
 const JSON_FIELDS = [
   "target",
@@ -243,7 +244,8 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       expect(crit.stdout).toMatch(
         new RegExp(
           `^TCP CRITICAL - 1 of 2 OK, slowest [\\d.]+ s; tcp://127\\.0\\.0\\.1:${closed} closed: connection ` +
-            `refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
+            `refused\\|'tcp://127\\.0\\.0\\.1:${server.port}'=[\\d.]+s;;;0\\.000000;2\\.000000 ` +
+            `'tcp://127\\.0\\.0\\.1:${closed}'=[\\d.]+s;;;0\\.000000;2\\.000000\\n$`,
         ),
       );
     });
@@ -264,7 +266,10 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
           expect({ target, extra, status: r.status }).toEqual({ target, extra, status: 1 });
           if (states.length === 1)
             expect(r.stdout).toMatch(
-              /^error +tcp:\/\/127\.0\.0\.1:\d+ +[\d.]+ms {2}TLS handshake failed: .* \(does this port speak TLS\?\)\n$/,
+              re(
+                /^error +tcp:\/\/127\.0\.0\.1:\d+ +[\d.]+ms {2}/,
+                /TLS handshake failed: .* \(does this port speak TLS\?\)\n$/,
+              ),
             );
           // The hint to try --ca or --insecure is for a certificate that came and did not verify, not for a peer
           // without TLS.

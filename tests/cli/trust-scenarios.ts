@@ -248,7 +248,10 @@ export function trustScenarios(command: () => Promise<Command> | Command): void 
       const quoted = [...cmd.argv, ...args].map((w) => `'${w.replaceAll("'", `'\\''`)}'`).join(" ");
       const feed = input === undefined ? "" : `${input} | `;
       const index = input === undefined ? 0 : 1;
-      const script = `${feed}${quoted} 2>/tmp/upcat-pipe-$$.err | ${reader} >/dev/null; status=\${PIPESTATUS[${index}]}; cat /tmp/upcat-pipe-$$.err >&2; rm -f /tmp/upcat-pipe-$$.err; exit $status`;
+      const err = "/tmp/upcat-pipe-$$.err";
+      const script =
+        `${feed}${quoted} 2>${err} | ${reader} >/dev/null; status=\${PIPESTATUS[${index}]}; ` +
+        `cat ${err} >&2; rm -f ${err}; exit $status`;
       const proc = Bun.spawn([requireTool("bash"), "-c", script], {
         stdout: "pipe",
         stderr: "pipe",

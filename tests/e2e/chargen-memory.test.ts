@@ -52,7 +52,8 @@ test("20 clients that never read cost the server little, and one reading 256 MiB
   stalled.forEach((s) => s.end());
   const peak = await rss(server.proc.pid, "VmHWM");
   figure(
-    `chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`,
+    `chargen server: RSS with 20 stalled readers ${(whileStalled / 2 ** 20).toFixed(1)} MiB, ` +
+      `peak after 256 MiB streamed ${(peak / 2 ** 20).toFixed(1)} MiB`,
   );
   expect(received).toBeGreaterThanOrEqual(256 << 20);
   expect(whileStalled).toBeLessThan(150 * 2 ** 20);

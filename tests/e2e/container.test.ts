@@ -102,7 +102,10 @@ function inImage(image: Image, prefix: string[] = []): Command {
   const tree = image.files;
   // No --fork: sh, chroot and upcat exec one another in one process, so a signal reaches upcat itself.
   const mount = requireTool("mount");
-  const script = `${mount} -t proc proc "$0/proc" && ${mount} --rbind /dev "$0/dev" && exec ${requireTool("chroot")} --userspec=${image.user} "$0" "$@"`;
+  const chroot = requireTool("chroot");
+  const script =
+    `${mount} -t proc proc "$0/proc" && ${mount} --rbind /dev "$0/dev" && ` +
+    `exec ${chroot} --userspec=${image.user} "$0" "$@"`;
   return {
     argv: [requireTool("unshare"), "--mount", "/bin/sh", "-c", script, tree, ...prefix, ...image.entrypoint],
     // The image's environment only: a runtime passes nothing of the host's.

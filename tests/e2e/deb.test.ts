@@ -51,7 +51,7 @@ test("lintian reports no error and no warning", () => {
   expect(r.exitCode).toBe(0);
 }, 120_000);
 
-test("dpkg -i installs it; upcat runs from /usr/bin, man upcat renders, bash loads its completion; dpkg -r removes every file", async () => {
+test("dpkg -i: upcat runs, man upcat renders, bash completes it; dpkg -r removes every file", async () => {
   const install = dpkg("-i", deb);
   expect(install.status).toBe(0);
   installedByUs = true;
@@ -88,7 +88,8 @@ test("dpkg -i installs it; upcat runs from /usr/bin, man upcat renders, bash loa
   expect(upgrade.stderr).not.toContain("127.0.0.1:9");
   expect(upgrade).toMatchObject({ status: 1, stdout: "" });
   expect(upgrade.stderr).toBe(
-    "upcat: upgrade: /usr/bin/upcat belongs to the Debian package upcat: upgrade it with apt (apt install --only-upgrade upcat) or dpkg -i; upcat upgrade does not replace a file a package manager owns\n",
+    "upcat: upgrade: /usr/bin/upcat belongs to the Debian package upcat: upgrade it with apt " +
+      "(apt install --only-upgrade upcat) or dpkg -i; upcat upgrade does not replace a file a package manager owns\n",
   );
   expect(await Bun.file("/usr/bin/upcat").bytes()).toEqual(before);
 

@@ -192,7 +192,8 @@ describe("clients that abuse the connection", () => {
       }
       sock.terminate();
       figure(
-        `hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; server RSS peak ${(peak / MB).toFixed(1)} MB`,
+        `hostile: never-reading client got ${(sent / MB).toFixed(1)} MB in before backpressure held it; ` +
+          `server RSS peak ${(peak / MB).toFixed(1)} MB`,
       );
       // Kernel buffers on both sides hold some MB; without backpressure all 200 MB would have gone in.
       expect(sent).toBeLessThan(64 * MB);

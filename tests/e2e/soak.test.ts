@@ -88,7 +88,8 @@ test("10 000 TCP connections in 10 waves of 1000 at once: every one answered", a
   }
   const seconds = (performance.now() - started) / 1000;
   figure(
-    `soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s (${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`,
+    `soak: ${ok}/${WAVES * PER_WAVE} TCP connections answered in ${seconds.toFixed(1)} s ` +
+      `(${Math.round(ok / seconds)}/s)${failures.size ? `; failures: ${JSON.stringify([...failures])}` : ""}`,
   );
   expect(failures.size === 0 ? [] : [...failures]).toEqual([]);
   expect(ok).toBe(WAVES * PER_WAVE);
@@ -150,7 +151,8 @@ test("1 000 000 datagrams from 64 source ports: the server answers the large maj
   while (replies < sent && performance.now() < settle) await Bun.sleep(20);
   sockets.forEach((s) => s.close());
   figure(
-    `soak: ${sent} datagrams sent from ${SOCKETS} ports in ${sendSeconds.toFixed(1)} s (${Math.round(sent / sendSeconds)}/s), ` +
+    `soak: ${sent} datagrams sent from ${SOCKETS} ports in ${sendSeconds.toFixed(1)} s ` +
+      `(${Math.round(sent / sendSeconds)}/s), ` +
       `${replies} replies (${((100 * replies) / Math.max(1, sent)).toFixed(2)}%), ${wrong} wrong`,
   );
   expect(sent).toBe(DATAGRAMS);
@@ -179,7 +181,8 @@ test("afterwards: it still answers over TCP and UDP, its RSS is back near idle, 
   }
   const peak = Number(/VmHWM:\s+(\d+) kB/.exec(await Bun.file(`/proc/${pid}/status`).text())![1]) * 1024;
   figure(
-    `soak: server RSS idle ${(idle.rss / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, after ${(after / MB).toFixed(1)} MB (samples ${samples.join(", ")} MB); ` +
+    `soak: server RSS idle ${(idle.rss / MB).toFixed(1)} MB, peak ${(peak / MB).toFixed(1)} MB, ` +
+      `after ${(after / MB).toFixed(1)} MB (samples ${samples.join(", ")} MB); ` +
       `fds idle ${idle.fds}, after ${afterFds}`,
   );
   expect(after).toBeLessThan(idle.rss + 60 * MB);

@@ -19,6 +19,7 @@ import { requireTool } from "../support/peers.ts";
 import { hostRelease, targetRelease } from "../support/release.ts";
 import { run, type Ran } from "../support/run.ts";
 import { SCRATCH } from "../support/scratch.ts";
+import { re } from "../support/re.ts";
 
 const OLD = pkg.version;
 // A newer release than the tree's own version, whatever that is.
@@ -203,7 +204,10 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       ["9.9.9"],
       () => ({}),
       () =>
-        /^upcat: upgrade: there is no release 9\.9\.9 \(http:\/\/127\.0\.0\.1:\d+\/download\/v9\.9\.9\/VERSION: not found\)\n$/,
+        re(
+          /^upcat: upgrade: there is no release 9\.9\.9 /,
+          /\(http:\/\/127\.0\.0\.1:\d+\/download\/v9\.9\.9\/VERSION: not found\)\n$/,
+        ),
     ],
     [
       "a missing asset",
@@ -229,14 +233,20 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       [],
       () => ({ UPCAT_BASE_URL: `${origin}/fault/corrupt/latest/download` }),
       () =>
-        /^upcat: upgrade: checksum mismatch for \S+: SHA256SUMS says [0-9a-f]{64}, the download is [0-9a-f]{64}; .*nothing was replaced\n$/,
+        re(
+          /^upcat: upgrade: checksum mismatch for \S+: SHA256SUMS says [0-9a-f]{64}, /,
+          /the download is [0-9a-f]{64}; .*nothing was replaced\n$/,
+        ),
     ],
     [
       "a truncated download",
       [],
       () => ({ UPCAT_BASE_URL: `${origin}/fault/truncate/latest/download` }),
       () =>
-        /^upcat: upgrade: download \S+: (got \d+ of \d+ bytes \(the download was cut short; try again\)|.+ \(the connection broke; try again\))\n$/,
+        re(
+          /^upcat: upgrade: download \S+: /,
+          /(got \d+ of \d+ bytes \(the download was cut short; try again\)|.+ \(the connection broke; try again\))\n$/,
+        ),
     ],
     [
       "a server that stalls",
@@ -249,7 +259,10 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       [],
       () => ({ UPCAT_RELEASES_URL: "http://127.0.0.1:9" }),
       () =>
-        /^upcat: upgrade: download http:\/\/127\.0\.0\.1:9\/latest\/download\/VERSION: connection refused \(check the network, or point UPCAT_BASE_URL at a mirror\)\n$/,
+        re(
+          /^upcat: upgrade: download http:\/\/127\.0\.0\.1:9\/latest\/download\/VERSION: connection refused /,
+          /\(check the network, or point UPCAT_BASE_URL at a mirror\)\n$/,
+        ),
     ],
     [
       "a mirror that holds another version",

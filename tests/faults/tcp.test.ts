@@ -12,6 +12,7 @@ import { freePort, requireTool } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import { type Relay, startRelay } from "../../src/relay/relay.ts";
 import { fromSource, run, type Ran } from "../support/run.ts";
+import { re } from "../support/re.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -155,7 +156,10 @@ describe("resets", () => {
     const out = await timed(["send", `127.0.0.1:${r.port}`], "y".repeat(4 << 20));
     expectOneLineError(
       out,
-      /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: (connection reset by peer|connection closed by peer before the request was sent)\n$/,
+      re(
+        /^upcat: (read|write) tcp 127\.0\.0\.1:\d+: /,
+        /(connection reset by peer|connection closed by peer before the request was sent)\n$/,
+      ),
     );
     expect(r.relay.resets).toBe(1);
   });
@@ -208,7 +212,8 @@ describe("stalls and silent servers", () => {
         [
           python,
           "-c",
-          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
+            "print(s.getsockname()[1],flush=True)\ntime.sleep(20)",
         ],
         {
           stdout: "pipe",
@@ -243,7 +248,10 @@ describe("servers that close early", () => {
     const out = await timed(["send", `127.0.0.1:${port}`, "hello"]);
     expectOneLineError(
       out,
-      /^upcat: (read tcp [^ ]+: (connection closed by peer without a reply|connection reset by peer)|write tcp [^ ]+: .*)\n$/,
+      new RegExp(
+        "^upcat: (read tcp [^ ]+: (connection closed by peer without a reply|connection reset by peer)" +
+          "|write tcp [^ ]+: .*)\\n$",
+      ),
     );
     expect(out.stdout).toBe("");
   });
@@ -253,7 +261,10 @@ describe("servers that close early", () => {
     const out = await timed(["send", `127.0.0.1:${port}`], "q".repeat(8 << 20));
     expectOneLineError(
       out,
-      /^upcat: (write|read) tcp [^ ]+: (connection closed by peer before the request was sent|connection reset by peer|connection closed by peer)\n$/,
+      re(
+        /^upcat: (write|read) tcp [^ ]+: /,
+        /(connection closed by peer before the request was sent|connection reset by peer|connection closed by peer)\n$/,
+      ),
     );
   });
 
@@ -347,7 +358,8 @@ ip link set up1 netns $router
 ip addr add 10.93.0.1/30 dev up0
 ip link set up0 up
 ip route add 10.94.0.0/24 via 10.93.0.2
-nsenter -t $router -n sh -c 'ip link set lo up; ip addr add 10.93.0.2/30 dev up1; ip link set up1 up; echo 1 > /proc/sys/net/ipv4/ip_forward; ip route add unreachable 10.94.0.0/24'
+nsenter -t $router -n sh -c 'ip link set lo up; ip addr add 10.93.0.2/30 dev up1; ip link set up1 up
+echo 1 > /proc/sys/net/ipv4/ip_forward; ip route add unreachable 10.94.0.0/24'
 set +e
 "$@"
 status=$?

@@ -142,8 +142,8 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
             ["127.0.0.1:0", `127.0.0.1:${port}`, "--chunk", "3", "--delay", "down:20ms", "--seed", "42"],
             async (r) => {
               expect(r.ready).toBe(
-                `upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} with up chunk 3B, down delay 20ms, down ` +
-                  `chunk 3B (seed 42) (Ctrl-C to stop)`,
+                `upcat: relaying tcp 127.0.0.1:${r.port} to 127.0.0.1:${port} ` +
+                  "with up chunk 3B, down delay 20ms, down chunk 3B (seed 42) (Ctrl-C to stop)",
               );
               const input = "first line\nsecond line, much longer than three bytes\n";
               const out = await runPeer([nc(), "-N", "127.0.0.1", String(r.port)], input);

@@ -194,7 +194,8 @@ describe("a target that refuses or vanishes", () => {
         [
           python,
           "-c",
-          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(20)",
+          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
+            "print(s.getsockname()[1],flush=True)\ntime.sleep(20)",
         ],
         { stdout: "pipe" },
       );

@@ -42,7 +42,8 @@ test(
     const query = join(dir, "dpkg-query");
     writeFileSync(
       query,
-      '#!/bin/sh\n[ "$3" = /usr/bin/upcat ] && { echo "upcat: /usr/bin/upcat"; exit 0; }\necho "dpkg-query: no path found matching pattern $3" >&2; exit 1\n',
+      '#!/bin/sh\n[ "$3" = /usr/bin/upcat ] && { echo "upcat: /usr/bin/upcat"; exit 0; }\n' +
+        'echo "dpkg-query: no path found matching pattern $3" >&2; exit 1\n',
       { mode: 0o755 },
     );
     expect(ownedBy("/usr/bin/upcat", query)).toBe(

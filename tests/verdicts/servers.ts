@@ -52,7 +52,10 @@ export async function startToy(kind: Toy): Promise<Running> {
   if (kind === "reset") {
     const port = await freePort();
     const script = `import socket, struct
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", ${port})); s.listen(512)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", ${port}))
+s.listen(512)
 while True:
     c, _ = s.accept()
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -181,7 +184,10 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   server { listen 127.0.0.1:${http}; location / { return 200 "upcat verdicts\\n"; } }
-  server { listen 127.0.0.1:${https} ssl; ssl_certificate ${cert.cert}; ssl_certificate_key ${cert.key}; location / { return 200 "upcat verdicts over tls\\n"; } }
+  server {
+    listen 127.0.0.1:${https} ssl; ssl_certificate ${cert.cert}; ssl_certificate_key ${cert.key};
+    location / { return 200 "upcat verdicts over tls\\n"; }
+  }
 }
 `,
   );
