@@ -8,7 +8,7 @@ import { protocols } from "../../src/protocol/index.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import type { Target } from "../../src/transport/target.ts";
-import { freePort, requireTool } from "../support/peers.ts";
+import { freePort, fullAcceptQueue, requireTool } from "../support/peers.ts";
 import { daysFromNow, makeCertificate } from "../verdicts/pki.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -150,33 +150,14 @@ describe("tcp", () => {
   });
 
   test("a full accept queue (SYNs dropped): the connect times out on time", async () => {
-    const python = requireTool("python3");
-    const peer = Bun.spawn(
-      [
-        python,
-        "-c",
-        "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
-          "print(s.getsockname()[1],flush=True)\ntime.sleep(20)",
-      ],
-      { stdout: "pipe" },
-    );
+    const queue = await fullAcceptQueue();
     try {
-      const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
-      const held = await Promise.allSettled(
-        [0, 1, 2].map(() =>
-          Promise.race([
-            Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
-            Bun.sleep(300).then(() => undefined),
-          ]),
-        ),
-      );
       const t0 = performance.now();
-      const o = await probe(tcp(port), { timeoutMs: 400 });
+      const o = await probe(tcp(queue.port), { timeoutMs: 400 });
       expect(o).toMatchObject({ state: "timeout", error: "no connection within 400ms" });
       expect(performance.now() - t0).toBeLessThan(400 + 1000);
-      for (const h of held) if (h.status === "fulfilled") h.value?.terminate();
     } finally {
-      peer.kill("SIGKILL");
+      queue.stop();
     }
   });
 });

@@ -8,7 +8,7 @@ import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { tcpRequest } from "../../src/transport/tcp-client.ts";
-import { freePort, requireTool } from "../support/peers.ts";
+import { freePort, fullAcceptQueue, requireTool } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import { type Relay, startRelay } from "../../src/relay/relay.ts";
 import { fromSource, run, type Ran } from "../support/run.ts";
@@ -206,37 +206,14 @@ describe("stalls and silent servers", () => {
   test(
     "a server whose accept queue is full (SYNs unanswered): the connect times out and upcat exits on " + "time",
     async () => {
-      const python = requireTool("python3");
-      // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
-      const peer = Bun.spawn(
-        [
-          python,
-          "-c",
-          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
-            "print(s.getsockname()[1],flush=True)\ntime.sleep(20)",
-        ],
-        {
-          stdout: "pipe",
-        },
-      );
+      const queue = await fullAcceptQueue();
       try {
-        const reader = peer.stdout.getReader();
-        const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
-        // Fill the queue: these connects succeed (or hang) and stay put.
-        const held = await Promise.allSettled(
-          [0, 1, 2].map(() =>
-            Promise.race([
-              Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
-              Bun.sleep(300).then(() => undefined),
-            ]),
-          ),
-        );
+        const port = queue.port;
         const out = await timed(["send", "--timeout", "500ms", `127.0.0.1:${port}`, "hello"]);
         expectOneLineError(out, new RegExp(`^upcat: connect tcp 127\\.0\\.0\\.1:${port}: timed out after 500ms`));
         expect(out.ms).toBeLessThan(500 + 1500);
-        for (const h of held) if (h.status === "fulfilled") h.value?.terminate();
       } finally {
-        peer.kill("SIGKILL");
+        queue.stop();
       }
     },
   );

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
 import { RESET_GRACE_MS } from "../../src/relay/stream-pipe.ts";
-import { freePort, requireTool } from "../support/peers.ts";
+import { freePort, fullAcceptQueue } from "../support/peers.ts";
 import { Cleanup, relay, tcpClient, tcpTarget, waitFor, within } from "./harness.ts";
 
 const cleanup = new Cleanup();
@@ -188,25 +188,9 @@ describe("a target that refuses or vanishes", () => {
     "a target that never accepts (its queue full, SYNs dropped): --connect-timeout 300ms resets the client, " +
       "logged as ETIMEDOUT",
     async () => {
-      const python = requireTool("python3");
-      // listen(0) and never accept: once the queue holds a connection, further SYNs are dropped.
-      const peer = Bun.spawn(
-        [
-          python,
-          "-c",
-          "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
-            "print(s.getsockname()[1],flush=True)\ntime.sleep(20)",
-        ],
-        { stdout: "pipe" },
-      );
-      cleanup.add(() => peer.kill("SIGKILL"));
-      const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
-      const fillers = await Promise.allSettled(
-        [0, 1, 2].map(() =>
-          within(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }), 300, "a filler"),
-        ),
-      );
-      for (const f of fillers) if (f.status === "fulfilled") cleanup.add(() => f.value.terminate());
+      const queue = await fullAcceptQueue();
+      cleanup.add(() => queue.stop());
+      const port = queue.port;
       const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
       const started = performance.now();
       const got = await within((await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000, "the reset");

@@ -115,3 +115,31 @@ export async function waitForListening(transport: "tcp" | "udp", port: number, t
     await Bun.sleep(20);
   }
 }
+
+/**
+ * fullAcceptQueue starts a listener (python3, listen(0), never accepting) and fills its queue, so every further SYN
+ * is dropped: a connect there neither succeeds nor is refused. stop() lets go of the fillers and the listener.
+ */
+export async function fullAcceptQueue(): Promise<{ port: number; stop(): void }> {
+  const script =
+    "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
+    "print(s.getsockname()[1],flush=True)\ntime.sleep(20)";
+  const peer = Bun.spawn([requireTool("python3"), "-c", script], { stdout: "pipe" });
+  const port = Number(new TextDecoder().decode((await peer.stdout.getReader().read()).value).trim());
+  // These connects succeed (the queue takes them) or hang (it is full): either way they stay put.
+  const held = await Promise.allSettled(
+    [0, 1, 2].map(() =>
+      Promise.race([
+        Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }),
+        Bun.sleep(300).then(() => undefined),
+      ]),
+    ),
+  );
+  return {
+    port,
+    stop() {
+      for (const h of held) if (h.status === "fulfilled") h.value?.terminate();
+      peer.kill("SIGKILL");
+    },
+  };
+}
