@@ -2,8 +2,9 @@
 // and `slow` (release builds of every target, qemu, packages, the container tree, the soak, and the
 // differential suites against real services). `all` runs both. CI runs both; npm test runs fast.
 // bun scripts/test.ts fast|slow|all [more bun test arguments]
-// A module (for the top-level await below), though it exports nothing.
-export {};
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const SLOW = [
   "tests/verdicts/**",
@@ -27,5 +28,16 @@ if (!args) {
   console.error(`usage: bun scripts/test.ts fast|slow|all [bun test arguments] (not "${group}")`);
   process.exit(2);
 }
-const proc = Bun.spawn([process.execPath, "test", ...args, ...rest], { stdio: ["inherit", "inherit", "inherit"] });
-process.exit(await proc.exited);
+// The run's folder, removed here however bun test ends: its own clean-up (tests/support/scratch.ts) does not run
+// when it is killed or crashes, and a release build leaves gigabytes.
+const dir = mkdtempSync(join(tmpdir(), "upcat-test-run-"));
+// Traversable by all: some tests run binaries as nobody from folders inside it.
+chmodSync(dir, 0o711);
+const proc = Bun.spawn([process.execPath, "test", ...args, ...rest], {
+  stdio: ["inherit", "inherit", "inherit"],
+  env: { ...process.env, TMPDIR: dir },
+});
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => proc.kill(signal));
+const status = await proc.exited;
+rmSync(dir, { recursive: true, force: true });
+process.exit(status);

@@ -20,7 +20,8 @@ const FILES = [
   "/usr/share/fish/vendor_completions.d/upcat.fish",
   "/usr/share/doc/upcat/copyright",
 ];
-const SYSTEM = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8" };
+// TMPDIR is the run's (tests/support/scratch.ts), so what lintian leaves in it goes with the run.
+const SYSTEM = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", TMPDIR: tmpdir() };
 let dir: string;
 let deb: string;
 let installedByUs = false;
