@@ -1,12 +1,38 @@
 #!/usr/bin/env bun
 // upcat's single entry point: the cac program. The only place that maps errors to exit statuses.
-import { type CAC, cac } from "cac";
-import { parseArgv } from "./cli/argv.ts";
-import { nagiosUsage } from "./cli/check-usage.ts";
-import { type Io, processIo } from "./cli/io.ts";
-import { isUsageError, type UsageErrorHandler } from "./cli/usage-errors.ts";
-import { NetError, UsageError } from "./errors.ts";
+//
+// Its only static import is the version: `upcat --version` is answered before anything else is loaded.
+// Every other module, cac and io included, comes by import() below, once the command line asks for more
+// (node:tty alone, which io needs for isatty, costs about as much start-up as all of Bun's own).
+import type { CAC } from "cac";
+import type { Io } from "./cli/io.ts";
+import type { UsageErrorHandler } from "./cli/usage-errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
+
+/** versionOnly: the command line is `upcat --version` or `upcat -V`, and nothing else. */
+const versionOnly = process.argv.length === 3 && (process.argv[2] === "--version" || process.argv[2] === "-V");
+if (versionOnly) {
+  // As the program below does it: a reader that has gone (EPIPE) is no failure; any other write error is.
+  const status = await Bun.write(Bun.stdout, `upcat ${VERSION} (${COMMIT})\n`).then(
+    () => 0,
+    (err: { code?: unknown; stack?: string }) => {
+      if (err?.code === "EPIPE") return 0;
+      console.error(`upcat: internal error: ${err?.stack ?? String(err)}`);
+      return 1;
+    },
+  );
+  process.exit(status);
+}
+
+const [{ cac }, { parseArgv }, { nagiosUsage }, { processIo }, { isUsageError }, { NetError, UsageError }] =
+  await Promise.all([
+    import("cac"),
+    import("./cli/argv.ts"),
+    import("./cli/check-usage.ts"),
+    import("./cli/io.ts"),
+    import("./cli/usage-errors.ts"),
+    import("./errors.ts"),
+  ]);
 
 type Register = (cli: CAC, io: Io) => unknown;
 
