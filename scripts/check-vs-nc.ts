@@ -1,8 +1,10 @@
 // Issue 4's figure: wall time to check 1000 loopback ports (every other one open) with upcat, beside
 // a shell loop of `nc -z -w 1` and `nc -z HOST LOW-HIGH`, as medians of alternating runs.
 // bun scripts/check-vs-nc.ts [--rounds N] [--json]
-import { existsSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostTarget } from "./targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PORTS = 1000;
@@ -13,15 +15,18 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 const nc = Bun.which("nc");
 if (!nc) throw new Error("nc is not installed (apt-get install netcat-openbsd)");
-const binary = join(ROOT, "dist/test/upcat-linux-x64");
-if (!existsSync(binary)) {
-  log("building dist/test/upcat-linux-x64 ...");
-  const b = Bun.spawnSync(
-    [process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", join(ROOT, "dist/test")],
-    { stdout: "inherit", stderr: "inherit" },
-  );
-  if (b.exitCode !== 0) throw new Error("build failed");
-}
+// The binary of this checkout, built with the release flags into a folder of its own that goes when the script
+// ends, so that a run leaves nothing behind and never measures a stale build.
+const work = mkdtempSync(join(tmpdir(), "upcat-check-vs-nc-"));
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+process.on("SIGINT", () => process.exit(130));
+log("building the release binary for this host ...");
+const built = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts"), "--target", "host", "--outdir", work], {
+  stdout: "ignore",
+  stderr: "inherit",
+});
+if (built.exitCode !== 0) throw new Error("build failed");
+const binary = join(work, hostTarget().asset);
 
 // A block of 1000 ports whose odd members can all be bound: 500 open, 500 closed.
 const listeners: { stop(closeActive?: boolean): void }[] = [];
