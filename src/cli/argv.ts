@@ -6,6 +6,16 @@
 // that mri cannot read as anything but a string, and put back once cac has parsed.
 import type { CAC, Command } from "cac";
 
+/**
+ * OptionalValue is the config of an option whose value may be left out (`--name [value]`): `value` says which next
+ * words are its value. Any other word is left where it is (an operand, another option), and the bare option arrives
+ * as true, as a flag does.
+ */
+export interface OptionalValue {
+  default?: unknown;
+  value: RegExp;
+}
+
 /** A placeholder is this character and an index: never number-like, never "true", never an option. */
 const MARK = "\u0000";
 
@@ -14,12 +24,13 @@ type Parsed = ReturnType<CAC["parse"]>;
 /**
  * parseArgv is cac's parse (without running the command) on argv as a process gives it: the words
  * come back as typed. An option that takes a value takes the next word whatever it is (`--port -1`,
- * `--send ''`), as getopt does; `--name=value` is the same as `--name value`.
+ * `--send ''`), as getopt does; `--name=value` is the same as `--name value`. An option whose value may be
+ * left out (OptionalValue) takes the next word only when it reads as its value.
  */
 export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const words = argv.slice(2);
-  const kept: string[] = [];
-  const hide = (word: string) => `${MARK}${kept.push(word) - 1}`;
+  const kept: unknown[] = [];
+  const hide = (word: string | true) => `${MARK}${kept.push(word) - 1}`;
   const takesValue = valueOptions(cli, commandOf(cli, words));
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -36,9 +47,12 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
     }
     const eq = word.indexOf("=");
     const name = optionName(eq < 0 ? word : word.slice(0, eq));
-    if (!takesValue.has(name)) out.push(word);
+    const takes = takesValue.get(name);
+    if (takes === undefined) out.push(word);
     else if (eq >= 0) out.push(word.slice(0, eq), hide(word.slice(eq + 1)));
-    else if (i + 1 < words.length) out.push(word, hide(words[++i]!));
+    else if (i + 1 < words.length && (takes === "any" || takes.test(words[i + 1]!))) out.push(word, hide(words[++i]!));
+    // Left bare, mri would take the next word as the value: the placeholder of true stands in its place.
+    else if (takes !== "any") out.push(word, hide(true));
     else out.push(word);
   }
   const parsed = cli.parse([...argv.slice(0, 2), ...out], { run: false });
@@ -71,8 +85,17 @@ function commandOf(cli: CAC, words: readonly string[]): Command | undefined {
   return first === undefined || first === "--" ? undefined : cli.commands.find((c) => c.isMatched(first));
 }
 
-/** valueOptions names every option of the command (and the global ones) that takes a value. */
-function valueOptions(cli: CAC, command: Command | undefined): Set<string> {
+/**
+ * valueOptions maps every option of the command (and the global ones) that takes a value to what it takes: "any" next
+ * word for a value that must be there, or the words its OptionalValue pattern matches.
+ */
+function valueOptions(cli: CAC, command: Command | undefined): Map<string, "any" | RegExp> {
   const options = [...cli.globalCommand.options, ...(command?.options ?? [])];
-  return new Set(options.filter((o) => !o.isBoolean).flatMap((o) => o.names));
+  const takes = new Map<string, "any" | RegExp>();
+  for (const o of options) {
+    if (o.isBoolean) continue;
+    const optional = o.required === false ? (o.config as Partial<OptionalValue>).value : undefined;
+    for (const name of o.names) takes.set(name, optional ?? "any");
+  }
+  return takes;
 }

@@ -3,12 +3,13 @@ import type { CAC } from "cac";
 import { NetError, REASONS, UsageError } from "../errors.ts";
 import { parseEnds } from "../relay/ends.ts";
 import { REORDER_HOLD_MS } from "../relay/datagram-pipe.ts";
-import { CHUNK_MAX, type FaultOptionValues, parseFaults, REORDER_MAX } from "../relay/fault-options.ts";
+import { BARE_VALUE, CHUNK_MAX, type FaultOptionValues, parseFaults, REORDER_MAX } from "../relay/fault-options.ts";
 import { describeFaults, type Faults } from "../relay/faults.ts";
 import { type Relay, type RelayEvent, startRelay } from "../relay/relay.ts";
 import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
+import type { OptionalValue } from "./argv.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 import { nextSignal, toServeOptions } from "./serve.ts";
@@ -198,6 +199,8 @@ function serveDefault(cli: CAC, name: string): unknown {
 
 export function registerRelay(cli: CAC, io: Io): void {
   const d = (name: string) => ({ default: serveDefault(cli, name) });
+  // The value, when there is one, comes right after the option: `--duplicate 5%`, `--reorder down:3`.
+  const optional: OptionalValue = { value: BARE_VALUE };
   cli
     .command(
       "relay <LISTEN> <TARGET>",
@@ -254,11 +257,16 @@ export function registerRelay(cli: CAC, io: Io): void {
       "Bytes a second each connection or session may move this way, e.g. 64k or 1m [tcp, udp]",
     )
     .option("--loss <[dir:]percent>", "Drop this share of datagrams, e.g. 1% [udp]")
-    .option("--duplicate <[dir:]percent>", "Send this share of datagrams twice, 100% for all [udp]")
     .option(
-      "--reorder <[dir:]n>",
-      `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; a group not filled in ` +
-        `${REORDER_HOLD_MS}ms goes as it is [udp]`,
+      "--duplicate [[dir:]percent]",
+      "Send this share of datagrams twice, e.g. 5%; alone, every datagram both ways (100%) [udp]",
+      optional,
+    )
+    .option(
+      "--reorder [[dir:]n]",
+      `Let datagrams go in groups of n (2 to ${REORDER_MAX}), newest first; alone, pairs both ways (2); a group ` +
+        `not filled in ${REORDER_HOLD_MS}ms goes as it is [udp]`,
+      optional,
     )
     .option(
       "--chunk <[dir:]size>",
@@ -278,6 +286,7 @@ export function registerRelay(cli: CAC, io: Io): void {
     )
     .example("  upcat relay :8080 backend:80                          # socat TCP-LISTEN:8080,fork TCP:backend:80")
     .example("  upcat relay udp://:5353 udp://dns.internal:53 --loss 5%")
+    .example("  upcat relay udp://:6000 udp://game:6000 --duplicate --reorder down:3")
     .example("  upcat relay 127.0.0.1:6000 db:5432 --delay down:50ms±10ms --bandwidth up:64k")
     .example("  upcat relay :9000 :9001 --reset-after down:1mb --log json")
     .example("")

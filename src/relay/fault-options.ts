@@ -18,8 +18,20 @@ export const REORDER_MAX = 64;
 /** CHUNK_MAX: a --chunk larger than a segment would not cut anything. */
 export const CHUNK_MAX = 65536;
 
-/** FaultOptionValues are the raw option values, each a string or (repeated) an array. */
+/** FaultOptionValues are the raw option values, each a string, true (given bare) or (repeated) an array. */
 export type FaultOptionValues = Partial<Record<FaultName, unknown>>;
+
+/**
+ * BARE is what a fault option given alone means, both ways: `--duplicate` sends every datagram twice, `--reorder`
+ * swaps each pair. Only these two may be given alone; every other fault needs its amount.
+ */
+export const BARE: Partial<Record<FaultName, DirectionFaults[FaultName]>> = { duplicate: 1, reorder: 2 };
+
+/**
+ * BARE_VALUE says which word after a bare-able option is its value: a number (5, 0.5%, 3) or a word aimed at a
+ * direction (down:100%). Any other word is LISTEN, TARGET or an option, and the option was given alone.
+ */
+export const BARE_VALUE = /^(?:up|down):|^\d+(?:\.\d+)?%?$/;
 
 /** OPTION names each fault's command-line option. */
 export const OPTION: Record<FaultName, string> = {
@@ -62,11 +74,12 @@ export function parseFaults(raw: FaultOptionValues, transport: Transport, seed: 
           `${transport.toUpperCase()}${HINTS[name] ?? ""}`,
       );
     for (const item of Array.isArray(given) ? given : [given]) {
-      // Every fault option takes a value (cac refuses a bare one): what is here is a word as typed.
+      // A word as typed, or true where the option came alone (cac refuses that of the options that need a value).
+      if (item === true && BARE[name] === undefined) throw new UsageError(`${option} needs a value`);
       const text = String(item);
-      const prefix = /^(up|down):(.*)$/s.exec(text);
+      const prefix = item === true ? null : /^(up|down):(.*)$/s.exec(text);
       const dirs: readonly Direction[] = prefix ? [prefix[1] as Direction] : DIRECTIONS;
-      const value = READERS[name](prefix ? prefix[2]! : text, option);
+      const value = item === true ? BARE[name] : READERS[name](prefix ? prefix[2]! : text, option);
       for (const dir of dirs) {
         if (faults[dir][name] !== undefined)
           throw new UsageError(`${option} is given twice for ${dir} (aim each at one direction with up: or down:)`);

@@ -24,6 +24,13 @@ describe("parseFaults: values as typed", () => {
     [{ resetAfter: "2s" }, "tcp", { up: { resetAfter: { ms: 2000 } }, down: { resetAfter: { ms: 2000 } } }],
     [{ stallAfter: "up:4096" }, "udp", { up: { stallAfter: { bytes: 4096 } }, down: {} }],
     [{ stallAfter: "0" }, "tcp", { up: { stallAfter: { bytes: 0 } }, down: { stallAfter: { bytes: 0 } } }],
+    // Given alone (true): every datagram twice, pairs swapped, both ways.
+    [
+      { duplicate: true, reorder: true },
+      "udp",
+      { up: { duplicate: 1, reorder: 2 }, down: { duplicate: 1, reorder: 2 } },
+    ],
+    [{ duplicate: [true], reorder: "down:5" }, "udp", { up: { duplicate: 1 }, down: { duplicate: 1, reorder: 5 } }],
   ] as const)("%j over %s", (raw, transport, expected) => {
     expect(parseFaults(raw, transport, 7)).toEqual({ ...expected, seed: 7 } as never);
   });
@@ -48,6 +55,9 @@ describe("parseFaults: values as typed", () => {
     [{ reorder: "2" }, "tcp", "--reorder is for UDP relays"],
     [{ chunk: "1" }, "udp", "--chunk is for TCP relays, not UDP"],
     [{ resetAfter: "1s" }, "udp", "--reset-after is for TCP relays, not UDP"],
+    [{ duplicate: [true, "down:5%"] }, "udp", "--duplicate is given twice for down"],
+    [{ reorder: true }, "tcp", "--reorder is for UDP relays"],
+    [{ delay: true }, "udp", "--delay needs a value"],
   ] as const)("%j over %s is refused: %s", (raw, transport, message) => {
     expect(() => parseFaults(raw, transport, 1)).toThrow(UsageError);
     expect(() => parseFaults(raw, transport, 1)).toThrow(message);
