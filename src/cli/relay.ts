@@ -19,7 +19,10 @@ import { LIMIT_LINES_PER_SECOND, ServeLog } from "./serve-log.ts";
 const SHARED = [
   "allow",
   "maxConnections",
+  "maxPerAddress",
+  "udpReplyRate",
   "idleTimeout",
+  "maxLifetime",
   "maxPending",
   "maxOutput",
   "drain",
@@ -62,6 +65,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
       target,
       allow: shared.allow,
       limits: shared.limits,
+      udpReplyRate: shared.udpReplyRate,
       connectTimeoutMs,
       faults,
       onEvent: shared.log === "quiet" ? undefined : say,
@@ -216,9 +220,26 @@ export function registerRelay(cli: CAC, io: Io): void {
       d("maxConnections"),
     )
     .option(
+      "--max-per-address <n>",
+      "Open TCP connections, or UDP sessions, per client address (IPv4, IPv6 /64); more are refused and counted " +
+        "(0: no cap)",
+      d("maxPerAddress"),
+    )
+    .option(
       "--idle-timeout <duration>",
       "Close a connection or UDP session where nothing moved either way for this long (0: never)",
       d("idleTimeout"),
+    )
+    .option(
+      "--max-lifetime <duration>",
+      "Close a connection (reset) or UDP session open this long, however it trickles (0: never)",
+      d("maxLifetime"),
+    )
+    .option(
+      "--udp-reply-rate <n>",
+      "Datagrams sent back to each client prefix (/24, /56) a second; past it dropped and counted, so a forged " +
+        "source cannot aim the relay at a victim (0: no limit) [udp]",
+      d("udpReplyRate"),
     )
     .option(
       "--max-pending <size>",

@@ -39,7 +39,8 @@ export class DatagramPipe {
     private readonly random: Random,
     private readonly maxPending: number,
     private readonly budget: OutputBudget,
-    private readonly deliver: (bytes: Uint8Array) => void,
+    /** deliver sends a datagram on; false: it was dropped there (a full socket, --udp-reply-rate). */
+    private readonly deliver: (bytes: Uint8Array) => boolean,
     private readonly total: Tally,
     private readonly counts: DatagramCounts,
     private readonly onStall: () => void,
@@ -156,8 +157,7 @@ export class DatagramPipe {
     }
     // A timed stall stops what was already on its way too.
     if (this.stalled) return this.count("dropped");
-    this.count("forwarded");
-    this.deliver(bytes);
+    this.count(this.deliver(bytes) ? "forwarded" : "dropped");
   }
 
   private stall(): void {

@@ -25,10 +25,15 @@ export interface RelayOptions {
   /** allow, when set, is who may use the relay; others get nothing (UDP) or an immediate close (TCP). */
   allow?: AllowList;
   /**
-   * limits: maxConnections (TCP connections or UDP sessions), idleTimeoutMs, maxPending (a direction's held bytes),
-   * maxOutput (all held bytes).
+   * limits: maxConnections and maxPerAddress (TCP connections or UDP sessions, in all and per client address),
+   * idleTimeoutMs, maxLifetimeMs, maxPending (a direction's held bytes), maxOutput (all held bytes).
    */
   limits?: Partial<Limits>;
+  /**
+   * udpReplyRate: datagrams sent back to one client prefix (/24, /56) a second, as serve's --udp-reply-rate; 0: no
+   * limit. DEFAULT_UDP_REPLY_RATE when not given.
+   */
+  udpReplyRate?: number;
   /**
    * connectTimeoutMs: a TCP target that has not accepted within this long counts as failed (ETIMEDOUT); 0: the kernel's
    * own (about two minutes).
@@ -43,9 +48,10 @@ export interface RelayOptions {
 
 /**
  * RelayCloseReason says why a connection or session ended: done (closed both ways), reset (the client
- * reset it), target (the target refused, reset or vanished), fault (--reset-after), idle, shutdown.
+ * reset it), target (the target refused, reset or vanished), fault (--reset-after), idle, lifetime
+ * (--max-lifetime), shutdown.
  */
-export type RelayCloseReason = "done" | "reset" | "target" | "fault" | "idle" | "shutdown";
+export type RelayCloseReason = "done" | "reset" | "target" | "fault" | "idle" | "lifetime" | "shutdown";
 
 /** RelayClose is a connection's or session's last word: bytes both ways, what the faults did, and why it ended. */
 export interface RelayClose {

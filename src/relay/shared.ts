@@ -1,7 +1,17 @@
-// What the connections (TCP) or sessions (UDP) of one relay share, whichever the transport.
+// What the connections (TCP) or sessions (UDP) of one relay share, whichever the transport, and serve's bounds on who
+// may open one.
 import { hostPort } from "../transport/address.ts";
-import { type Counters, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
+import {
+  type Counters,
+  DEFAULT_LIMITS,
+  DEFAULT_UDP_REPLY_RATE,
+  type Limits,
+  newCounters,
+} from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
+import { addressKey } from "../transport/prefix.ts";
+import { SourceLimiter } from "../transport/rate-limit.ts";
+import type { Transport } from "../transport/transport.ts";
 import { describeFaults, type Faults, noFaults } from "./faults.ts";
 import { newRelayCounts, type RelayCounts, type RelayOptions } from "./relay.ts";
 
@@ -14,6 +24,10 @@ export interface RelayShared {
   readonly relay: RelayCounts;
   readonly output: OutputBudget;
   readonly target: string;
+  /** slots count the open connections or sessions of each client address (addressKey), against --max-per-address. */
+  readonly slots: Map<string, number>;
+  /** replies are serve's per-prefix buckets, spent by each datagram sent back to a client (--udp-reply-rate). */
+  readonly replies: SourceLimiter;
   /** opened numbers the connections or sessions, for each one's random source. */
   opened: number;
 }
@@ -31,6 +45,45 @@ export function relayShared(opts: RelayOptions): RelayShared {
     relay: newRelayCounts(),
     output: opts.output ?? new OutputBudget(limits.maxOutput),
     target: hostPort(opts.target.host, opts.target.port),
+    slots: new Map(),
+    // Relayed replies are never "larger than their request" in serve's sense: only the any-size budget applies.
+    replies: new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, 0),
     opened: 0,
   };
+}
+
+/**
+ * admit takes a slot for a new client, as serve does: none past --max-connections open in all (`open`) or
+ * --max-per-address open from its address, each refusal counted and reported. It returns the address's key, for
+ * release, or undefined when refused.
+ */
+export function admit(
+  shared: RelayShared,
+  transport: Transport,
+  open: number,
+  peer: string,
+  port: number,
+): string | undefined {
+  const { limits, counters, slots, opts } = shared;
+  if (open >= limits.maxConnections) {
+    counters.overLimit++;
+    opts.onEvent?.({ event: "limit", transport, limit: "max-connections", peer, port });
+    return undefined;
+  }
+  const key = addressKey(peer);
+  const held = slots.get(key) ?? 0;
+  if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) {
+    counters.perAddress++;
+    opts.onEvent?.({ event: "limit", transport, limit: "max-per-address", peer, port });
+    return undefined;
+  }
+  slots.set(key, held + 1);
+  return key;
+}
+
+/** release gives back the slot admit took. */
+export function release(shared: RelayShared, key: string): void {
+  const held = shared.slots.get(key) ?? 0;
+  if (held <= 1) shared.slots.delete(key);
+  else shared.slots.set(key, held - 1);
 }

@@ -7,7 +7,7 @@ import { bindOrExplain } from "../transport/listener.ts";
 import type { Direction } from "./faults.ts";
 import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { type RelayShared, relayShared } from "./shared.ts";
+import { admit, type RelayShared, relayShared, release } from "./shared.ts";
 import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
 
 /** Shared is what every connection of one relay shares. */
@@ -37,6 +37,8 @@ class Link implements PipeOwner {
     readonly client: RelaySocket,
     readonly peer: string,
     readonly port: number,
+    /** slot is the client's address as --max-per-address counts it, given back once the link is reported. */
+    readonly slot: string,
   ) {
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
@@ -172,6 +174,7 @@ class Link implements PipeOwner {
     this.down.stop();
     const { links, counters, opts, target, faultNames } = this.shared;
     links.delete(this);
+    release(this.shared, this.slot);
     counters.open = links.size;
     opts.onEvent?.({
       event: "close",
@@ -210,11 +213,6 @@ const TARGET_HANDLERS: SocketHandler<Link> = {
 export async function relayTcp(opts: RelayOptions): Promise<Relay> {
   const shared: Shared = { ...relayShared(opts), links: new Set() };
   const { counters, links, limits } = shared;
-  const limit = (sock: Socket<unknown>, peer: string) => {
-    counters.overLimit++;
-    opts.onEvent?.({ event: "limit", transport: "tcp", limit: "max-connections", peer, port: sock.remotePort });
-    sock.end();
-  };
   const listener = await bindOrExplain("tcp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
     Bun.listen<Link>({
       hostname,
@@ -228,8 +226,9 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
             counters.denied++;
             return void client.end();
           }
-          if (links.size >= limits.maxConnections) return limit(client, peer);
-          const link = new Link(shared, client, peer, client.remotePort);
+          const slot = admit(shared, "tcp", links.size, peer, client.remotePort);
+          if (slot === undefined) return void client.end();
+          const link = new Link(shared, client, peer, client.remotePort, slot);
           client.data = link;
           links.add(link);
           counters.connections++;
@@ -253,7 +252,7 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
       },
     }),
   );
-  const timed = [limits.idleTimeoutMs, opts.connectTimeoutMs ?? 0].filter((ms) => ms > 0);
+  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs, opts.connectTimeoutMs ?? 0].filter((ms) => ms > 0);
   const sweeper =
     timed.length > 0
       ? setInterval(() => sweep(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
@@ -277,28 +276,31 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
 
 /**
  * sweep fails the connections whose target has not accepted within --connect-timeout (a target that
- * drops SYNs would otherwise hold the client for the kernel's two minutes), and closes those where
- * nothing has moved either way for --idle-timeout. A timer each would cost every connection two.
+ * drops SYNs would otherwise hold the client for the kernel's two minutes), closes those where
+ * nothing has moved either way for --idle-timeout, and resets those open longer than --max-lifetime
+ * (a client that trickles a byte now and then to keep its slot, which the idle timeout never
+ * catches; a reset, since a client that ignores our FIN would keep the slot still). A timer each
+ * would cost every connection three.
  */
 function sweep(shared: Shared): void {
   const now = Date.now();
   const connectMs = shared.opts.connectTimeoutMs ?? 0;
-  const idleMs = shared.limits.idleTimeoutMs;
+  const { idleTimeoutMs: idleMs, maxLifetimeMs: lifetimeMs } = shared.limits;
+  const { counters, opts } = shared;
   for (const link of shared.links) {
     if (link.reason) continue;
     if (connectMs > 0 && !link.server && now - link.openedAt >= connectMs) {
       link.targetFailed(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
       continue;
     }
-    if (idleMs <= 0 || now - link.lastActive < idleMs) continue;
-    shared.counters.idleClosed++;
-    shared.opts.onEvent?.({
-      event: "limit",
-      transport: "tcp",
-      limit: "idle-timeout",
-      peer: link.peer,
-      port: link.port,
-    });
-    link.close("idle");
+    const idle = idleMs > 0 && now - link.lastActive >= idleMs;
+    const old = !idle && lifetimeMs > 0 && now - link.openedAt >= lifetimeMs;
+    if (!idle && !old) continue;
+    if (idle) counters.idleClosed++;
+    else counters.lifetimeClosed++;
+    const limit = idle ? "idle-timeout" : "max-lifetime";
+    opts.onEvent?.({ event: "limit", transport: "tcp", limit, peer: link.peer, port: link.port });
+    if (idle) link.close("idle");
+    else link.resetBoth("lifetime");
   }
 }

@@ -4,11 +4,13 @@ import { isIPv6 } from "node:net";
 import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
+import { sourcePrefix } from "../transport/prefix.ts";
+import { GO } from "../transport/rate-limit.ts";
 import { isUnanswerable, markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { type RelayShared, relayShared } from "./shared.ts";
+import { admit, type RelayShared, relayShared, release } from "./shared.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -41,6 +43,8 @@ class Session {
   closed = false;
   error: string | undefined;
   stalled: string[] = [];
+  /** prefix is the client's source prefix, whose --udp-reply-rate bucket each datagram sent back spends. */
+  private readonly prefix: number | string;
 
   constructor(
     readonly shared: Shared,
@@ -48,10 +52,13 @@ class Session {
     readonly address: string,
     readonly peer: string,
     readonly port: number,
+    /** slot is the client's address as --max-per-address counts it, given back at the close. */
+    readonly slot: string,
   ) {
+    this.prefix = sourcePrefix(address);
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
-    const pipe = (direction: "up" | "down", send: (b: Uint8Array) => void) =>
+    const pipe = (direction: "up" | "down", send: (b: Uint8Array) => boolean) =>
       new DatagramPipe(
         faults[direction],
         randomFor(faults.seed, n, direction),
@@ -79,31 +86,46 @@ class Session {
     this.down.pass(bytes);
   }
 
-  private toTarget(bytes: Uint8Array): void {
-    if (this.closed) return;
+  /** toTarget sends (or, until the socket is bound, keeps) a datagram for the target; false: it was dropped. */
+  private toTarget(bytes: Uint8Array): boolean {
+    if (this.closed) return false;
     if (!this.sock) {
-      if (this.pending.length < PENDING_DATAGRAMS) this.pending.push(bytes);
-      else this.shared.counters.sendFailed++;
-      return;
+      if (this.pending.length >= PENDING_DATAGRAMS) {
+        this.shared.counters.sendFailed++;
+        return false;
+      }
+      this.pending.push(bytes);
+      return true;
     }
     try {
-      if (!this.sock.send(bytes)) this.shared.counters.sendFailed++;
+      if (this.sock.send(bytes)) return true;
+      this.shared.counters.sendFailed++;
     } catch (err) {
       this.targetError(err);
     }
+    return false;
   }
 
-  private toClient(bytes: Uint8Array): void {
-    const { front, counters } = this.shared;
+  /**
+   * toClient sends a datagram back to the client; false: dropped. Each spends the client prefix's --udp-reply-rate,
+   * copies (--duplicate) included, so a forged source gets no more from the relay than from serve.
+   */
+  private toClient(bytes: Uint8Array): boolean {
+    const { front, counters, replies } = this.shared;
+    if (replies.take(this.prefix, false, performance.now()) !== GO) {
+      counters.replyLimited++;
+      return false;
+    }
     try {
       if (front?.send(bytes, this.port, this.address)) {
         counters.datagramsOut++;
         counters.bytesOut += bytes.length;
         this.bytesOut += bytes.length;
-        return;
+        return true;
       }
     } catch {}
     counters.sendFailed++;
+    return false;
   }
 
   /** bound: the socket towards the target is ready; what waited goes now. */
@@ -134,6 +156,7 @@ class Session {
     this.sock?.close();
     const { sessions, relay, opts, target, faultNames } = this.shared;
     if (sessions.get(this.key) === this) sessions.delete(this.key);
+    release(this.shared, this.slot);
     relay.sessions = sessions.size;
     this.shared.counters.open = sessions.size;
     opts.onEvent?.({
@@ -169,12 +192,9 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
 
   const openSession = (key: string, address: string, port: number): Session | undefined => {
     const peer = plainAddress(address);
-    if (sessions.size >= limits.maxConnections) {
-      counters.overLimit++;
-      opts.onEvent?.({ event: "limit", transport: "udp", limit: "max-connections", peer, port });
-      return undefined;
-    }
-    const session = new Session(shared, key, address, peer, port);
+    const slot = admit(shared, "udp", sessions.size, peer, port);
+    if (slot === undefined) return undefined;
+    const session = new Session(shared, key, address, peer, port, slot);
     sessions.set(key, session);
     relay.sessions = sessions.size;
     // The stats line's "open" is the sessions; close() ends them at once, so a drain does not wait on them.
@@ -223,8 +243,11 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   );
   shared.front = front as unknown as UdpSend;
   markServed(front.port);
-  const idle = limits.idleTimeoutMs;
-  const sweeper = idle > 0 ? setInterval(() => closeIdle(shared), Math.min(1000, Math.max(10, idle / 4))) : undefined;
+  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
+  const sweeper =
+    timed.length > 0
+      ? setInterval(() => closeExpired(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
+      : undefined;
   sweeper?.unref();
   const stop = () => {
     if (!open) return;
@@ -246,12 +269,22 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   };
 }
 
-/** closeIdle ends the sessions that have heard nothing either way for --idle-timeout. */
-function closeIdle(shared: Shared): void {
+/**
+ * closeExpired ends the sessions that have heard nothing either way for --idle-timeout, and those open longer than
+ * --max-lifetime (a client that sends now and then to keep its session); the client's next datagram starts afresh.
+ */
+function closeExpired(shared: Shared): void {
   const now = Date.now();
+  const { idleTimeoutMs: idleMs, maxLifetimeMs: lifetimeMs } = shared.limits;
   for (const session of [...shared.sessions.values()]) {
-    if (now - session.lastActive < shared.limits.idleTimeoutMs) continue;
-    shared.counters.idleClosed++;
-    session.close("idle");
+    const idle = idleMs > 0 && now - session.lastActive >= idleMs;
+    if (!idle && !(lifetimeMs > 0 && now - session.openedAt >= lifetimeMs)) continue;
+    if (idle) shared.counters.idleClosed++;
+    else {
+      shared.counters.lifetimeClosed++;
+      const { peer, port } = session;
+      shared.opts.onEvent?.({ event: "limit", transport: "udp", limit: "max-lifetime", peer, port });
+    }
+    session.close(idle ? "idle" : "lifetime");
   }
 }

@@ -33,6 +33,7 @@ export interface TestRelayOptions {
   allow?: RelayOptions["allow"];
   output?: RelayOptions["output"];
   connectTimeoutMs?: number;
+  udpReplyRate?: number;
 }
 
 /** TestRelay is a started relay and every event it reported. */
@@ -53,10 +54,56 @@ export async function relay(cleanup: Cleanup, o: TestRelayOptions): Promise<Test
     allow: o.allow,
     output: o.output,
     connectTimeoutMs: o.connectTimeoutMs,
+    udpReplyRate: o.udpReplyRate,
     onEvent: (e) => events.push(e),
   });
   cleanup.add(() => r.stop());
   return Object.assign(r, { events });
+}
+
+/** Heard is one datagram as a test peer received it: its bytes, its source port, and when. */
+export interface Heard {
+  bytes: Uint8Array;
+  port: number;
+  at: number;
+}
+
+/** udpTarget records every datagram (and its source port) and answers each with "re:" and the datagram. */
+export async function udpTarget(cleanup: Cleanup, answer = true) {
+  const heard: Heard[] = [];
+  const sock = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(s, message, port, address) {
+        heard.push({ bytes: new Uint8Array(message), port, at: performance.now() });
+        if (answer) s.send(Buffer.concat([Buffer.from("re:"), message]), port, address);
+      },
+      error() {},
+    },
+  });
+  cleanup.add(() => sock.close());
+  return { port: sock.port, heard };
+}
+
+/** udpClient is one client address (127.0.0.1, or another of the loopback /8) and port; it records what comes back. */
+export async function udpClient(cleanup: Cleanup, host = "127.0.0.1") {
+  const got: Heard[] = [];
+  const sock = await Bun.udpSocket({
+    hostname: host,
+    port: 0,
+    socket: {
+      data: (_s, message, port) => void got.push({ bytes: new Uint8Array(message), port, at: performance.now() }),
+      error() {},
+    },
+  });
+  cleanup.add(() => sock.close());
+  return {
+    send: (r: Relay, data: string | Uint8Array) =>
+      sock.send(typeof data === "string" ? Buffer.from(data) : data, r.port, "127.0.0.1"),
+    got,
+    port: sock.port,
+  };
 }
 
 /** waitFor polls until cond holds, and fails with `what` after a deadline. */

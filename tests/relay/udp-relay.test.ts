@@ -5,7 +5,7 @@ import { freePort } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import type { Limits } from "../../src/transport/listener.ts";
 import { SERVICE_PORTS_ABOVE_1023 } from "../../src/transport/reflection.ts";
-import { Cleanup, relay, type TestRelay, waitFor } from "./harness.ts";
+import { Cleanup, relay, udpClient as harnessUdpClient, udpTarget as harnessUdpTarget, waitFor } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -13,49 +13,8 @@ afterEach(() => cleanup.run());
 /** SLACK_MS is what a busy two-core machine may add to any timing: timers fire late, never early. */
 const SLACK_MS = 700;
 
-interface Heard {
-  bytes: Uint8Array;
-  port: number;
-  at: number;
-}
-
-/** udpTarget records every datagram (and its source port) and answers each with "re:" and the datagram. */
-async function udpTarget(answer = true) {
-  const heard: Heard[] = [];
-  const sock = await Bun.udpSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(s, message, port, address) {
-        heard.push({ bytes: new Uint8Array(message), port, at: performance.now() });
-        if (answer) s.send(Buffer.concat([Buffer.from("re:"), message]), port, address);
-      },
-      error() {},
-    },
-  });
-  cleanup.add(() => sock.close());
-  return { port: sock.port, heard };
-}
-
-/** udpClient is one client address and port; it records what comes back. */
-async function udpClient() {
-  const got: Heard[] = [];
-  const sock = await Bun.udpSocket({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data: (_s, message, port) => void got.push({ bytes: new Uint8Array(message), port, at: performance.now() }),
-      error() {},
-    },
-  });
-  cleanup.add(() => sock.close());
-  return {
-    send: (r: TestRelay, data: string | Uint8Array) =>
-      sock.send(typeof data === "string" ? Buffer.from(data) : data, r.port, "127.0.0.1"),
-    got,
-    port: sock.port,
-  };
-}
+const udpTarget = (answer = true) => harnessUdpTarget(cleanup, answer);
+const udpClient = () => harnessUdpClient(cleanup);
 
 async function udpRelay(
   target: number,
