@@ -6,6 +6,14 @@ import { type Command, run, type Server, startServer } from "../support/run.ts";
 import { type RelayProcess, startRelayProcess } from "./process.ts";
 
 const TEXTBOOK = new URL("../peers/textbook/", import.meta.url).pathname;
+const PEERS = new URL("./peers/", import.meta.url).pathname;
+
+/** jsonLines reads what a relay said after its ready line with --log json. */
+const jsonLines = (rest: string) =>
+  rest
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 /** relayScenarios registers the tests; `command` starts upcat (from source, or the compiled binary). */
 export function relayScenarios(command: () => Promise<Command> | Command): void {
@@ -64,6 +72,14 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         /^upcat: invalid duration for --connect-timeout: "soon"/,
       ],
       [["127.0.0.1:0"], /^upcat: missing required args for command `relay <LISTEN> <TARGET>`/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--max-per-address", "x"], /^upcat: invalid --max-per-address: "x"/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--max-lifetime", "-1s"], /^upcat: invalid duration for --max-lifetime: "-1s"/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--udp-reply-rate", "1.5"], /^upcat: invalid --udp-reply-rate: "1\.5"/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--reorder", "1"], /^upcat: invalid --reorder: "1" \(expected a whole/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--duplicate", "150"], /^upcat: invalid --duplicate "150" \(expected a/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--duplicate", "--duplicate"], /^upcat: --duplicate is given twice/],
+      [["udp://127.0.0.1:0", "127.0.0.1:9", "--duplicate", "lots"], /^upcat: unused args: `lots`/],
+      [["127.0.0.1:0", "127.0.0.1:9", "--reorder"], /^upcat: --reorder is for UDP relays, not TCP/],
     ])("a malformed relay command line exits 2 with one line (case %#)", async (args, message) => {
       const r = await run(cmd, ["relay", ...args], { timeoutMs: 10_000 });
       expect(r.status).toBe(2);
@@ -208,6 +224,55 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
 
   describe("serve's options on the relay", () => {
     test(
+      "--max-per-address 1: python3's second connection from 127.0.0.1 is closed at once, one from 127.0.0.2 " +
+        "is served; the json log has the limit and the count",
+      async () => {
+        const stopped = await through(
+          ["127.0.0.1:0", `127.0.0.1:${upper.port}`, "--max-per-address", "1", "--log", "json"],
+          async (r) => {
+            const out = await runPeer([python(), `${PEERS}per_address.py`, String(r.port)]);
+            expect(out).toMatchObject({ status: 0, stdout: "ONE\nb''\nOTHER\n", stderr: "" });
+          },
+        );
+        const events = jsonLines(stopped.rest);
+        expect(events.filter((e) => e.event === "limit")).toMatchObject([
+          { transport: "tcp", limit: "max-per-address", peer: "127.0.0.1" },
+        ]);
+        expect(events.find((e) => e.event === "stopped")).toMatchObject({ connections: 2, per_address: 1 });
+      },
+    );
+
+    test(
+      "--udp-reply-rate 20: python3 sends 100 datagrams and gets about 20 back, the rest counted; with 0, all " + "100",
+      async () => {
+        const count = async (rate: string) => {
+          let got = 0;
+          let took = 0;
+          const stopped = await through(
+            ["udp://127.0.0.1:0", `127.0.0.1:${upper.port}`, "--udp-reply-rate", rate, "--log", "json"],
+            async (r) => {
+              const out = await runPeer([python(), `${PEERS}udp_count.py`, String(r.port), "100"]);
+              expect(out).toMatchObject({ status: 0, stderr: "" });
+              [got, took] = out.stdout.trim().split(" ").map(Number) as [number, number];
+            },
+          );
+          return { got, took, stopped: jsonLines(stopped.rest).find((e) => e.event === "stopped") };
+        };
+        const capped = await count("20");
+        expect(capped.got).toBeGreaterThanOrEqual(20);
+        expect(capped.got).toBeLessThanOrEqual(20 + Math.ceil(20 * capped.took) + 1);
+        expect(capped.stopped).toMatchObject({
+          datagrams_in: 100,
+          datagrams_out: capped.got,
+          reply_limited: 100 - capped.got,
+        });
+        const open = await count("0");
+        expect(open.got).toBe(100);
+        expect(open.stopped).toMatchObject({ datagrams_out: 100, reply_limited: 0 });
+      },
+    );
+
+    test(
       "--stats 100ms prints serve's stats lines; --drain 400ms lets an open connection go on, then cuts " + "it",
       async () => {
         const r = await startRelayProcess(cmd, [
@@ -285,5 +350,45 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         });
       },
     );
+
+    test(
+      "nc -u to upcat serve with a bare --duplicate: the server hears the line twice, and each reply comes " + "twice",
+      async () => {
+        const stopped = await through(
+          ["udp://127.0.0.1:0", `127.0.0.1:${upper.port}`, "--duplicate", "--log", "json", "--idle-timeout", "300ms"],
+          async (r) => {
+            const out = await runPeer([nc(), "-u", "-w", "1", "127.0.0.1", String(r.port)], "twice\n");
+            expect(out.stdout).toBe("TWICE\n".repeat(4));
+          },
+        );
+        expect(jsonLines(stopped.rest).find((e) => e.event === "close")).toMatchObject({
+          datagrams_in: 1,
+          forwarded_up: 2,
+          datagrams_out: 4,
+          faults: ["up duplicate 100%", "down duplicate 100%"],
+        });
+      },
+    );
+
+    test("python3 to a python3 target with a bare --reorder: four datagrams arrive in swapped pairs", async () => {
+      const { proc, match } = await startPeer([python(), `${PEERS}udp_order.py`, "4"], /ready (\d+)\n/);
+      try {
+        await through(["udp://127.0.0.1:0", `udp://127.0.0.1:${match[1]}`, "--reorder"], async (r) => {
+          expect(r.ready).toMatch(/ with up reorder 2, down reorder 2 \(seed \d+\)/);
+          const send =
+            "import socket, sys\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+            "for k in range(1, 5): s.sendto(str(k).encode(), ('127.0.0.1', int(sys.argv[1])))\n";
+          expect(await runPeer([python(), "-c", send, String(r.port)])).toMatchObject({ status: 0 });
+          // The target exits once it has heard four; startPeer has read up to its ready line.
+          const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+          let heard = "";
+          for (let c = await reader.read(); !c.done; c = await reader.read())
+            heard += new TextDecoder().decode(c.value);
+          expect(heard).toBe("2\n1\n4\n3\n");
+        });
+      } finally {
+        proc.kill();
+      }
+    });
   });
 }
