@@ -78,6 +78,9 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   const send = opts.send ?? new Uint8Array(0);
   const deadline = started + latencyMs + opts.timeoutMs;
   const left = () => Math.max(1, deadline - performance.now());
+  // Nothing to send and no reply wanted (a port check, as nc -z): the handshake was the check. Writing
+  // nothing resolves at once, so the race below could only say "open"; it would still cost a timer a target.
+  if (!replyWanted && send.length === 0) return done({ state: "open" });
   const writing = conn.write(send);
   if (!replyWanted) {
     // The connection is up (and, for TLS, trusted): the check passes once the probe is out.
