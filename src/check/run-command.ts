@@ -1,6 +1,5 @@
 // Runs the CMD of `upcat check ... -- CMD`: with upcat's stdin, stdout and stderr, signals passed on, its exit status
 // as upcat's.
-import { constants } from "node:os";
 import { errnoCode } from "../errors.ts";
 
 /** FORWARDED are the signals a container runtime or a terminal sends upcat, meant for CMD (upcat may be PID 1). */
@@ -23,7 +22,9 @@ export class CommandFailed extends Error {
 
 /** signalStatus is the exit status a shell reports for a process killed by a signal: 128 + its number. */
 export function signalStatus(signal: string): number {
-  return 128 + (constants.signals[signal as keyof typeof constants.signals] ?? 0);
+  // node:os is loaded here, not at start-up, which every check would pay for this rare answer.
+  const { signals } = (require("node:os") as typeof import("node:os")).constants;
+  return 128 + (signals[signal as keyof typeof signals] ?? 0);
 }
 
 /**

@@ -7,7 +7,6 @@ import type { RunOptions } from "../check/run.ts";
 import { parseCheckLine, type CheckLine } from "../check/check-line.ts";
 import { expandSpec, MAX_TARGETS } from "../check/spec.ts";
 import { UsageError } from "../errors.ts";
-import { protocolNamed } from "../protocol/index.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { DEFAULT_STATUS, parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
 import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
@@ -225,7 +224,11 @@ async function settingsOf(
   line: { https: boolean; http?: boolean; own?: Record<string, unknown> },
 ): Promise<Settings> {
   const own = line.own;
-  const protocol = raw.protocol === undefined ? undefined : protocolNamed(String(one(raw, "protocol")));
+  // The protocol table only when asked: building it (chargen's 64 KiB pattern) is start-up every check would pay.
+  const protocol =
+    raw.protocol === undefined
+      ? undefined
+      : (await import("../protocol/index.ts")).protocolNamed(String(one(raw, "protocol")));
   const send = raw.send === undefined ? undefined : readEscapes(String(one(raw, "send")), "--send");
   const wanted = matcher(one(raw, "expect"), one(raw, "match"));
   const tls = Boolean(raw.tls);

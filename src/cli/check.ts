@@ -1,8 +1,6 @@
 // `upcat check`: is it reachable, does it answer, does the answer match; many targets at once; then, if asked, run a
 // command.
 import type { CAC } from "cac";
-import { CHECK_RECORD_SCHEMA } from "../check/json-schema.ts";
-import { prometheusText } from "../check/prometheus.ts";
 import type { CheckResult } from "../check/result.ts";
 import { CommandFailed, runCommand, signalStatus, untilSignal } from "../check/run-command.ts";
 import { runChecks, type Progress } from "../check/run.ts";
@@ -10,7 +8,6 @@ import { UsageError } from "../errors.ts";
 import { jsonRecord, resultLine, summaryLine, targetText } from "./check-output.ts";
 import { DEFAULTS, plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
-import { nagiosReport } from "./nagios.ts";
 
 /** EXIT_WAIT_EXPIRED is the status when --wait runs out first, as timeout(1), wait-for-it and wait4x exit. */
 export const EXIT_WAIT_EXPIRED = 124;
@@ -19,6 +16,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   if (raw.schema) {
     if (specs.length > 0 || raw.file !== undefined)
       throw new UsageError("--schema prints the schema of a --json line; it takes no targets");
+    const { CHECK_RECORD_SCHEMA } = await import("../check/json-schema.ts");
     io.out(`${JSON.stringify(CHECK_RECORD_SCHEMA, null, 2)}\n`);
     await io.flush();
     return 0;
@@ -64,7 +62,9 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   const passed = results.every((r) => r.ok);
   // A deadline missed is told apart from a check that failed: 124, as timeout(1) says it.
   let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
+  // The schema, --nagios and --prometheus are loaded when asked for: a plain check need not pay their start-up.
   if (p.output === "nagios") {
+    const { nagiosReport } = await import("./nagios.ts");
     const report = nagiosReport(
       results,
       p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })),
@@ -72,6 +72,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     io.out(`${report.line}\n`);
     status = report.status;
   } else if (p.output === "prometheus") {
+    const { prometheusText } = await import("../check/prometheus.ts");
     io.out(prometheusText(results, targetText));
   } else if (p.output === "text") {
     io.err(summaryLine(results, performance.now() - started));
