@@ -1,9 +1,9 @@
 // A load generator for `upcat bench`: requests a second and latency percentiles of a UDP or TCP request/reply server.
 import { NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
-import type { Target } from "../transport/target.ts";
-import { dialPacket, type PacketConn } from "../transport/packet-conn.ts";
 import { dialStream, type StreamConn } from "../transport/stream-conn.ts";
+import type { Target } from "../transport/target.ts";
+import { PacketFlow, type PacketFlowHandlers } from "./packet-flow.ts";
 
 export interface BenchOptions {
   target: Target;
@@ -17,12 +17,31 @@ export interface BenchOptions {
   timeoutMs: number;
   /** onProgress is called about every 250 ms with the replies so far. */
   onProgress?(p: BenchProgress): void;
+  /** address is the IP literal to load, when it is known already (a worker has its parent's); else target.host's. */
+  address?: string;
+  /**
+   * ready, when given, is awaited once the sockets are open, and the load starts when it resolves: the
+   * workers of `bench --workers` open theirs, then start together.
+   */
+  ready?(): Promise<void>;
 }
 
 export interface BenchProgress {
   readonly elapsedMs: number;
   readonly replies: number;
   readonly errors: number;
+}
+
+/** BenchPart is one load process's raw figures, which a parent adds up with the others' (see summarize). */
+export interface BenchPart {
+  requests: number;
+  replies: number;
+  errors: number;
+  bytesIn: number;
+  /** elapsedMs is from the start of the load to the last reply or loss. */
+  elapsedMs: number;
+  /** latencies are every reply's, in milliseconds, in no order: percentiles of merged parts need them all. */
+  latencies: Float64Array;
 }
 
 export interface BenchResult {
@@ -77,46 +96,108 @@ class Tally {
   }
 }
 
+/** Clock is when the load started and when it stops sending; begin() is called once the sockets are open. */
+interface Clock {
+  started: number;
+  stopAt: number;
+  begin(): Promise<void>;
+}
+
+/** SWEEP_MS bounds how late a lost UDP request or a stalled TCP connection is noticed past its timeout. */
+const SWEEP_MS = 100;
+const sweepEvery = (timeoutMs: number) => Math.max(5, Math.min(SWEEP_MS, timeoutMs / 4));
+
 /**
  * runBench loads the target for durationMs and returns the figures; it throws a NetError only when no request could be
  * made at all.
  */
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
-  const { target } = opts;
-  const [address] = await resolveHost(target.host, target.transport);
+  const address = opts.address ?? (await resolveHost(opts.target.host, opts.target.transport))[0]!;
+  const { part, failure } = await loadPart(opts, address);
+  if (part.replies === 0 && failure) throw failure;
+  return summarize(opts, address, [part]);
+}
+
+/**
+ * loadPart is one process's load: its sockets, its figures, and the first failure among them (thrown by
+ * runBench only when nothing was answered at all).
+ */
+export async function loadPart(opts: BenchOptions, address: string): Promise<{ part: BenchPart; failure?: unknown }> {
   const tally = new Tally();
-  const started = performance.now();
-  const stopAt = started + opts.durationMs;
-  const progress = opts.onProgress
-    ? setInterval(
-        () =>
-          opts.onProgress!({ elapsedMs: performance.now() - started, replies: tally.replies, errors: tally.errors }),
-        250,
-      )
-    : undefined;
+  let progress: ReturnType<typeof setInterval> | undefined;
+  const clock: Clock = {
+    started: performance.now(),
+    stopAt: performance.now() + opts.durationMs,
+    async begin() {
+      await opts.ready?.();
+      clock.started = performance.now();
+      clock.stopAt = clock.started + opts.durationMs;
+      if (opts.onProgress)
+        progress = setInterval(
+          () =>
+            opts.onProgress!({
+              elapsedMs: performance.now() - clock.started,
+              replies: tally.replies,
+              errors: tally.errors,
+            }),
+          250,
+        );
+    },
+  };
+  let failure: unknown;
   try {
-    if (target.transport === "udp") await udpLoad(address!, target.port, opts, tally, stopAt);
-    else await tcpLoad(address!, target.port, opts, tally, stopAt);
+    failure =
+      opts.target.transport === "udp"
+        ? await udpLoad(address, opts.target.port, opts, tally, clock)
+        : await tcpLoad(address, opts.target.port, opts, tally, clock);
   } finally {
     clearInterval(progress);
   }
-  const elapsed = Math.max(performance.now() - started, 1);
-  const sorted = tally.lat.subarray(0, tally.n).sort();
-  let sum = 0;
-  for (const x of sorted) sum += x;
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return {
-    target: `${target.transport}://${hostPort(target.host, target.port)}`,
-    transport: target.transport,
-    address: address!,
-    concurrency: opts.concurrency,
-    size: opts.size,
-    durationMs: Math.round(elapsed),
+  const part: BenchPart = {
     requests: tally.requests,
     replies: tally.replies,
     errors: tally.errors,
     bytesIn: tally.bytesIn,
-    rate: Math.round((tally.replies / elapsed) * 1000),
+    elapsedMs: Math.max(performance.now() - clock.started, 1),
+    latencies: tally.lat.subarray(0, tally.n),
+  };
+  return { part, failure };
+}
+
+/**
+ * summarize adds parts up as loadgen does: counts summed, the rate the sum of each part's rate, and the
+ * percentiles of every latency of every part (never an average of percentiles).
+ */
+export function summarize(
+  opts: Pick<BenchOptions, "target" | "concurrency" | "size">,
+  address: string,
+  parts: readonly BenchPart[],
+): BenchResult {
+  const { target } = opts;
+  const total = parts.reduce((n, p) => n + p.latencies.length, 0);
+  const sorted = new Float64Array(total);
+  let at = 0;
+  for (const p of parts) {
+    sorted.set(p.latencies, at);
+    at += p.latencies.length;
+  }
+  sorted.sort();
+  let sum = 0;
+  for (const x of sorted) sum += x;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  const add = (f: (p: BenchPart) => number) => parts.reduce((n, p) => n + f(p), 0);
+  return {
+    target: `${target.transport}://${hostPort(target.host, target.port)}`,
+    transport: target.transport,
+    address,
+    concurrency: opts.concurrency,
+    size: opts.size,
+    durationMs: Math.round(Math.max(...parts.map((p) => p.elapsedMs))),
+    requests: add((p) => p.requests),
+    replies: add((p) => p.replies),
+    errors: add((p) => p.errors),
+    bytesIn: add((p) => p.bytesIn),
+    rate: Math.round(add((p) => (p.replies / p.elapsedMs) * 1000)),
     latency: {
       p50: round(percentile(sorted, 50)),
       p99: round(percentile(sorted, 99)),
@@ -126,116 +207,193 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   };
 }
 
-/** udpLoad keeps `concurrency` datagrams in flight, one socket a slot; a reply frees its slot for the next request. */
-async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
+/** UDP_SOCKETS is how many sockets (source ports, which SO_REUSEPORT spreads by) a process spreads its window over. */
+export const UDP_SOCKETS = 4;
+
+/**
+ * udpLoad keeps `concurrency` datagrams in flight over a few sockets: each reply frees a place in the
+ * window, and the requests freed by one burst of replies go out in one batch, after the burst, as
+ * loadgen's recvmmsg and sendmmsg do. A request unanswered for timeoutMs is lost, counted, and sent anew.
+ */
+async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
   const payload = payloadOf(opts.size);
-  let refused: unknown;
-  const slot = async (conn: PacketConn) => {
-    try {
-      while (performance.now() < stopAt) {
-        tally.requests++;
-        const sentAt = performance.now();
-        try {
-          conn.send(payload);
-        } catch {
-          tally.errors++;
-        }
-        // A lost datagram (or a reply that never comes) costs the slot timeoutMs, then it goes on.
-        const reply = await conn.receive(opts.timeoutMs);
-        if (reply) tally.reply(performance.now() - sentAt, reply.length);
-        else tally.errors++;
-      }
-    } catch (err) {
-      // ECONNREFUSED: nothing listens there; every slot will hear it, and the run ends.
-      refused ??= err;
-      tally.errors++;
-    } finally {
-      conn.close();
-    }
+  const batches: Uint8Array[][] = [];
+  const batchOf = (n: number) => (batches[n] ??= new Array<Uint8Array>(n).fill(payload));
+  const count = Math.min(opts.concurrency, UDP_SOCKETS);
+  let failure: unknown;
+  let scheduled = false;
+  let sending = true;
+  const over = Promise.withResolvers<void>();
+  const flows: PacketFlow[] = [];
+  const live = () => flows.filter((f) => !f.closed);
+  const finishIfDone = () => {
+    if (!sending && live().every((f) => f.inFlight === 0)) over.resolve();
   };
-  const conns = await Promise.all(Array.from({ length: opts.concurrency }, () => dialPacket(address, port)));
-  await Promise.all(conns.map(slot));
-  if (tally.replies === 0 && refused) throw refused;
+  const flush = () => {
+    scheduled = false;
+    const now = performance.now();
+    if (now >= clock.stopAt) sending = false;
+    for (const f of flows) {
+      if (!sending) f.due = 0;
+      else tally.requests += f.flush(batchOf, now);
+    }
+    finishIfDone();
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
+  const on: PacketFlowHandlers = {
+    // A reply frees a place in its own flow's window.
+    reply(flow, sentAt, bytes) {
+      tally.reply(performance.now() - sentAt, bytes);
+      flow.due++;
+      schedule();
+    },
+    failed(_flow, err, lost) {
+      failure ??= err;
+      tally.errors += lost;
+      // ECONNREFUSED: nothing listens there; every flow will hear it, and the run ends.
+      if (live().length === 0) sending = false;
+      finishIfDone();
+    },
+    drained: schedule,
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const window = Math.floor(opts.concurrency / count) + (i < opts.concurrency % count ? 1 : 0);
+      flows.push(await PacketFlow.dial(address, port, window, on));
+    }
+  } catch (err) {
+    for (const f of flows) f.close();
+    tally.errors++;
+    return err;
+  }
+  await clock.begin();
+  for (const f of flows) f.due = f.window;
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    if (now >= clock.stopAt) sending = false;
+    for (const f of flows) {
+      const lost = f.expire(now - opts.timeoutMs);
+      tally.errors += lost;
+      if (sending) f.due += lost;
+    }
+    if (sending) schedule();
+    finishIfDone();
+  }, sweepEvery(opts.timeoutMs));
+  schedule();
+  try {
+    await over.promise;
+  } finally {
+    clearInterval(sweep);
+    for (const f of flows) f.close();
+  }
+  return failure;
 }
 
-/** tcpLoad keeps `concurrency` connections, each sending a request once the whole reply to the last one arrived. */
-async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, stopAt: number): Promise<void> {
+/**
+ * tcpLoad keeps `concurrency` connections, each sending a request once the whole reply to the last one arrived. One
+ * sweep, not a timer a request, fails a connection whose reply is later than timeoutMs.
+ */
+async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
   const payload = payloadOf(opts.size);
-  let firstError: unknown;
-  // Callbacks, not a read() promise a reply: the load generator must cost less than the server it loads.
-  const pump = (conn: StreamConn) =>
-    new Promise<void>((done) => {
-      let sentAt = 0;
-      let got = 0;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let over = false;
-      const finish = () => {
-        over = true;
-        clearTimeout(timer);
-        done();
-      };
-      const fail = (err: unknown) => {
-        if (over) return;
-        finish();
-        firstError ??= err;
-        tally.errors++;
-        conn.reset();
-      };
-      const request = () => {
-        clearTimeout(timer);
-        if (performance.now() >= stopAt) {
-          finish();
-          return conn.close();
-        }
-        tally.requests++;
-        got = 0;
-        sentAt = performance.now();
-        conn.write(payload).catch(fail);
-        timer = setTimeout(
-          () =>
-            fail(
-              new NetError({
-                op: "read",
-                transport: "tcp",
-                address: hostPort(address, port),
-                reason: `no reply within ${opts.timeoutMs}ms`,
-                code: "ETIMEDOUT",
-              }),
-            ),
-          opts.timeoutMs,
-        );
-      };
-      conn.listen({
-        data(chunk) {
-          if (over) return;
-          got += chunk.length;
-          // The reply to a request is as long as the request (upper, echo).
-          if (got < payload.length) return;
-          tally.reply(performance.now() - sentAt, got);
-          request();
-        },
-        end: () =>
-          fail(
-            new NetError({
-              op: "read",
-              transport: "tcp",
-              address: hostPort(address, port),
-              reason: "connection closed by peer",
-              code: "EPIPE",
-            }),
-          ),
-        error: fail,
-      });
-      request();
-    });
-  const connection = async () => {
-    try {
-      await pump(await dialStream(address, port, { timeoutMs: opts.timeoutMs }));
-    } catch (err) {
-      firstError ??= err;
+  let failure: unknown;
+  const dialed = await Promise.allSettled(
+    Array.from({ length: opts.concurrency }, () => dialStream(address, port, { timeoutMs: opts.timeoutMs })),
+  );
+  const conns: StreamConn[] = [];
+  for (const d of dialed) {
+    if (d.status === "fulfilled") conns.push(d.value);
+    else {
+      failure ??= d.reason;
       tally.errors++;
     }
-  };
-  await Promise.all(Array.from({ length: opts.concurrency }, connection));
-  if (tally.replies === 0 && firstError) throw firstError;
+  }
+  if (conns.length === 0) return failure;
+  await clock.begin();
+  const pumps = conns.map((conn) => new Pump(conn, payload, tally, clock, address, port));
+  const sweep = setInterval(() => {
+    const late = performance.now() - opts.timeoutMs;
+    for (const p of pumps) if (p.waitingSince(late)) p.timedOut(opts.timeoutMs);
+  }, sweepEvery(opts.timeoutMs));
+  try {
+    await Promise.all(pumps.map((p) => p.done));
+  } finally {
+    clearInterval(sweep);
+  }
+  for (const p of pumps) failure ??= p.failure;
+  return failure;
+}
+
+/** Pump is one TCP connection of the load: callbacks, not a read() promise a reply, so it costs less than a server. */
+class Pump {
+  private sentAt = 0;
+  private got = 0;
+  private over = false;
+  failure: unknown;
+  private readonly finished = Promise.withResolvers<void>();
+  readonly done = this.finished.promise;
+
+  constructor(
+    private readonly conn: StreamConn,
+    private readonly payload: Uint8Array,
+    private readonly tally: Tally,
+    private readonly clock: Clock,
+    private readonly address: string,
+    private readonly port: number,
+  ) {
+    conn.listen({
+      data: (chunk) => {
+        if (this.over) return;
+        this.got += chunk.length;
+        // The reply to a request is as long as the request (upper, echo).
+        if (this.got < payload.length) return;
+        const now = performance.now();
+        tally.reply(now - this.sentAt, this.got);
+        this.request(now);
+      },
+      end: () => this.fail(this.error("connection closed by peer", "EPIPE")),
+      error: (err) => this.fail(err),
+    });
+    this.request(performance.now());
+  }
+
+  /** waitingSince: a request is out and was sent before `t`. */
+  waitingSince(t: number): boolean {
+    return !this.over && this.sentAt < t;
+  }
+
+  timedOut(timeoutMs: number): void {
+    this.fail(this.error(`no reply within ${timeoutMs}ms`, "ETIMEDOUT"));
+  }
+
+  private request(now: number): void {
+    if (now >= this.clock.stopAt) {
+      this.finish();
+      return this.conn.close();
+    }
+    this.tally.requests++;
+    this.got = 0;
+    this.sentAt = now;
+    this.conn.write(this.payload).catch((err) => this.fail(err));
+  }
+
+  private finish(): void {
+    this.over = true;
+    this.finished.resolve();
+  }
+
+  private fail(err: unknown): void {
+    if (this.over) return;
+    this.finish();
+    this.failure = err;
+    this.tally.errors++;
+    this.conn.reset();
+  }
+
+  private error(reason: string, code: string): NetError {
+    return new NetError({ op: "read", transport: "tcp", address: hostPort(this.address, this.port), reason, code });
+  }
 }

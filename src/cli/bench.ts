@@ -1,15 +1,34 @@
 // `upcat bench`: load a UDP or TCP request/reply server and print replies a second and latency percentiles.
+import { availableParallelism } from "node:os";
 import type { CAC } from "cac";
+import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts";
+import { BENCH_WORKER_ENV, BenchWorkerError, benchAsWorker, runWorkers, type WorkerPlan } from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
-import { runBench, type BenchResult } from "../bench/load.ts";
+import { resolveHost } from "../transport/address.ts";
 import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize } from "./option-values.ts";
+import { workerArgv } from "./serve-workers.ts";
 
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
-const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64" } as const;
+const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64", workers: "1" } as const;
+
+/** MAX_WORKERS bounds --workers, as serve's: beyond the machine's cores load processes only take turns. */
+const MAX_WORKERS = 256;
+
+/**
+ * parseWorkers reads --workers: a count, or auto for one a core; each worker needs one request in flight
+ * (or connection) at least, so auto takes no more than --concurrency and a count above it is refused.
+ */
+function parseWorkers(value: unknown, concurrency: number): number {
+  if (String(value) === "auto") return Math.min(availableParallelism(), concurrency);
+  const workers = parseCount(value, "--workers", MAX_WORKERS, 1);
+  if (workers > concurrency)
+    throw new UsageError(`--workers ${workers} is more than --concurrency ${concurrency}: each worker needs one`);
+  return workers;
+}
 
 async function bench(targetArg: string | undefined, raw: Record<string, unknown>, io: Io): Promise<number> {
   if (raw.udp && raw.tcp) throw new UsageError("--udp and --tcp cannot be used together");
@@ -25,21 +44,32 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   if (target.transport === "udp" && size > MAX_DATAGRAM)
     throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
+  const workers = parseWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
+  const opts = { target, durationMs, concurrency, size, timeoutMs };
+  const worker = process.env[BENCH_WORKER_ENV];
+  if (worker !== undefined) return benchAsWorker(opts, JSON.parse(worker) as WorkerPlan);
   const live = !raw.json && io.statusLive;
-  const result = await runBench({
-    target,
-    durationMs,
-    concurrency,
-    size,
-    timeoutMs,
-    onProgress: live
-      ? (p) =>
-          io.status(
-            `${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ` +
-              `${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`,
-          )
-      : undefined,
-  });
+  const onProgress = live
+    ? (p: BenchProgress) =>
+        io.status(
+          `${(p.elapsedMs / 1000).toFixed(1)}s  ${p.replies} replies  ` +
+            `${Math.round((p.replies / Math.max(p.elapsedMs, 1)) * 1000)}/s  ${p.errors} errors`,
+        )
+    : undefined;
+  let result: BenchResult & { workers: number };
+  try {
+    if (workers === 1) result = { ...(await runBench({ ...opts, onProgress })), workers };
+    else {
+      // Resolved once, here: every worker loads the same address.
+      const [address] = await resolveHost(target.host, target.transport);
+      result = { ...(await runWorkers({ ...opts, onProgress }, address!, workers, workerArgv())), workers };
+    }
+  } catch (err) {
+    if (!(err instanceof BenchWorkerError)) throw err;
+    if (live) io.status(undefined);
+    io.err(`${io.errColor.red("upcat:")} ${err.message}`);
+    return 1;
+  }
   if (live) io.status(undefined);
   io.out(raw.json ? `${JSON.stringify(toJson(result))}\n` : show(result));
   await io.flush();
@@ -47,12 +77,13 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   return result.replies === 0 ? 1 : 0;
 }
 
-function toJson(r: BenchResult) {
+function toJson(r: BenchResult & { workers: number }) {
   return {
     target: r.target,
     proto: r.transport,
     address: r.address,
     concurrency: r.concurrency,
+    workers: r.workers,
     size: r.size,
     duration_ms: r.durationMs,
     requests: r.requests,
@@ -67,10 +98,11 @@ function toJson(r: BenchResult) {
   };
 }
 
-function show(r: BenchResult): string {
+function show(r: BenchResult & { workers: number }): string {
   return [
-    `${r.target} (${r.address}), ${r.concurrency} ${r.transport === "udp" ? "in flight" : "connections"}, ` +
-      `${r.size}-byte requests, ${(r.durationMs / 1000).toFixed(1)}s`,
+    `${r.target} (${r.address}), ${r.concurrency} ${r.transport === "udp" ? "in flight" : "connections"}` +
+      `${r.workers > 1 ? ` over ${r.workers} workers` : ""}, ${r.size}-byte requests, ` +
+      `${(r.durationMs / 1000).toFixed(1)}s`,
     `${r.rate} replies/s   ${r.replies} replies   ${r.errors} errors`,
     `latency ms   p50 ${r.latency.p50}   p99 ${r.latency.p99}   max ${r.latency.max}`,
     "",
@@ -88,6 +120,13 @@ export function registerBench(cli: CAC, io: Io): void {
     })
     .option("--size <size>", "Bytes a request", { default: DEFAULTS.size })
     .option(
+      "--workers <n>",
+      "Load processes sharing --concurrency, each with its own source ports (auto: one a core)",
+      {
+        default: DEFAULTS.workers,
+      },
+    )
+    .option(
       "--timeout <duration>",
       "A UDP request unanswered this long is lost (and counted); a TCP reply this late fails its connection",
       { default: DEFAULTS.timeout },
@@ -95,6 +134,7 @@ export function registerBench(cli: CAC, io: Io): void {
     .option("--json", "Print one JSON object: rate, replies, errors, p50_ms, p99_ms, max_ms")
     .example("  upcat bench udp://127.0.0.1:12000 --duration 5s --concurrency 32")
     .example("  upcat bench 127.0.0.1:7 --concurrency 100 --json | jq .rate")
+    .example("  upcat bench udp://127.0.0.1:12000 --workers auto --concurrency 64")
     .action((target: string | undefined, options: Record<string, unknown>) =>
       bench(target, options, io).catch((err) => {
         throw withClientHint(err);

@@ -3,8 +3,8 @@ import { expect, test } from "bun:test";
 import { compiled } from "../support/binary.ts";
 import { run } from "../support/run.ts";
 
-test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and prints one JSON object " +
-  "each", async () => {
+test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP, with one load process and " +
+  "with two, and prints one JSON object each", async () => {
   const cmd = await compiled();
   // A load test from one address lifts the per-prefix and per-address bounds, as the README says.
   const server = Bun.spawn(
@@ -40,7 +40,13 @@ test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and
       for (const m of text.matchAll(/"(?:proto|transport)":"(udp|tcp)"[^\n]*?"port":(\d+)/g))
         ports[m[1]!] = Number(m[2]);
     }
-    for (const transport of ["udp", "tcp"] as const) {
+    // --workers 2: the binary starts itself again as its load processes (argv[1] is its embedded entry).
+    for (const [transport, workers] of [
+      ["udp", "1"],
+      ["tcp", "1"],
+      ["udp", "2"],
+      ["tcp", "2"],
+    ] as const) {
       const ran = await run(
         cmd,
         [
@@ -52,6 +58,8 @@ test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and
           "8",
           "--size",
           "32",
+          "--workers",
+          workers,
           "--json",
         ],
         { timeoutMs: 20_000 },
@@ -65,6 +73,7 @@ test("the compiled upcat bench loads a compiled upcat serve over UDP and TCP and
         target: `${transport}://127.0.0.1:${ports[transport]}`,
         proto: transport,
         concurrency: 8,
+        workers: Number(workers),
         size: 32,
         errors: 0,
       });

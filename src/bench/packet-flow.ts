@@ -1,0 +1,122 @@
+// A connected UDP socket for the load generator: requests go out in batches (sendMany) and replies come to
+// a callback, without a promise or a timer a datagram; send times wait in order for their replies.
+import { NetError } from "../errors.ts";
+import { hostPort } from "../transport/address.ts";
+
+type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
+
+/** PacketFlowHandlers take what comes back: a reply with its send time, or the kernel's error for the peer. */
+export interface PacketFlowHandlers {
+  reply(flow: PacketFlow, sentAt: number, bytes: number): void;
+  /**
+   * failed: ECONNREFUSED (an ICMP port unreachable) or a send the kernel refused; the flow is closed,
+   * and the `lost` requests it had in flight will get no reply.
+   */
+  failed(flow: PacketFlow, err: NetError, lost: number): void;
+  /** drained: the kernel takes datagrams again after a batch it took only part of. */
+  drained(): void;
+}
+
+/**
+ * PacketFlow keeps up to `window` requests in flight on one socket (one source port). Datagrams on
+ * loopback come back in the order they went, so a reply belongs to the oldest request still waiting;
+ * a lost one is dropped by expire(), after which the order holds again.
+ */
+export class PacketFlow {
+  /** sentAt is a ring of the send times of the requests in flight, oldest at head. */
+  private readonly sentAt: Float64Array;
+  private head = 0;
+  /** inFlight is how many requests wait for replies; due how many are to go out at the next flush. */
+  inFlight = 0;
+  due = 0;
+  closed = false;
+  private socket?: UdpSocket;
+
+  private constructor(
+    readonly window: number,
+    readonly where: string,
+    private readonly on: PacketFlowHandlers,
+  ) {
+    this.sentAt = new Float64Array(window);
+  }
+
+  /** dial opens the socket, connected to an IP literal and port. */
+  static async dial(address: string, port: number, window: number, on: PacketFlowHandlers): Promise<PacketFlow> {
+    const flow = new PacketFlow(window, hostPort(address, port), on);
+    // bun-types declare error(socket, err); Bun 1.4 calls error(err) (see transport/packet-conn.ts).
+    const handlers = {
+      data(_sock: unknown, bytes: Uint8Array) {
+        if (flow.inFlight === 0) return; // a late reply to a request already counted lost
+        on.reply(flow, flow.shift(), bytes.length);
+      },
+      drain() {
+        on.drained();
+      },
+      error(err: unknown) {
+        flow.fail(NetError.from("read", "udp", flow.where, err));
+      },
+    } as unknown as Bun.udp.ConnectedSocketHandler<"buffer">;
+    try {
+      flow.socket = await Promise.try(() =>
+        Bun.udpSocket({
+          hostname: address.includes(":") ? "::" : "0.0.0.0",
+          port: 0,
+          connect: { hostname: address, port },
+          socket: handlers,
+        }),
+      );
+    } catch (err) {
+      throw NetError.from("connect", "udp", flow.where, err);
+    }
+    return flow;
+  }
+
+  /**
+   * flush sends the due requests in one batch stamped `now`, and returns how many went; the rest stay
+   * due until the socket drains. A send the kernel refuses fails the flow.
+   */
+  flush(batchOf: (n: number) => readonly Uint8Array[], now: number): number {
+    if (this.closed || this.due === 0) return 0;
+    let sent: number;
+    try {
+      sent = this.socket!.sendMany(batchOf(this.due));
+    } catch (err) {
+      this.fail(NetError.from("write", "udp", this.where, err));
+      return 0;
+    }
+    for (let i = 0; i < sent; i++) this.sentAt[(this.head + this.inFlight++) % this.window] = now;
+    this.due -= sent;
+    return sent;
+  }
+
+  /** expire drops the requests sent before `before` and returns how many: they are lost. */
+  expire(before: number): number {
+    let lost = 0;
+    while (this.inFlight > 0 && this.sentAt[this.head]! < before) {
+      this.shift();
+      lost++;
+    }
+    return lost;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.due = 0;
+    this.socket?.close();
+  }
+
+  private shift(): number {
+    const t = this.sentAt[this.head]!;
+    this.head = (this.head + 1) % this.window;
+    this.inFlight--;
+    return t;
+  }
+
+  private fail(err: NetError): void {
+    if (this.closed) return;
+    this.close();
+    const lost = this.inFlight;
+    this.inFlight = 0;
+    this.on.failed(this, err, lost);
+  }
+}
