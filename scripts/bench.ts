@@ -180,7 +180,9 @@ interface Scenario {
   servers: string[];
   keys?: Record<string, string>;
   ref?: string;
-  run(s: Server): Promise<{ value: number; errors: number }>;
+  /** loads, where given, are the columns in place of servers: load generators, each run against servers[0]. */
+  loads?: string[];
+  run(s: Server, column: string): Promise<{ value: number; errors: number }>;
 }
 const S = String;
 async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
@@ -196,6 +198,18 @@ async function lgProcs(
   const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
   if (!m) return { value: 0, errors: -1 };
   return { value: Number(m[1]), errors: Number(m[2]) };
+}
+/** upcatBench runs `upcat bench` as a load generator, with the arguments given, and reads its --json line. */
+async function upcatBench(target: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
+  const duration = `${Math.round(args.seconds * 1000)}ms`;
+  const r = await sh([upcat, "bench", target, "--duration", duration, "--json", ...rest.map(S)], 120_000);
+  try {
+    const j = JSON.parse(r.out) as { rate: number; errors: number };
+    return { value: j.rate, errors: j.errors };
+  } catch {
+    log(`upcat bench ${target} failed (${r.status}): ${r.err.trim()}`);
+    return { value: 0, errors: -1 };
+  }
 }
 const secs = args.seconds;
 const streamMb = Math.max(16, Math.round((64 * secs) / 2));
@@ -258,6 +272,34 @@ const scenarios: Scenario[] = [
     servers: ["upcat-w2", "upcat", "cref-t2"],
     keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" },
     run: (s) => lgProcs(2, "tcpr", s.port, secs, 32, 64),
+  },
+  // upcat bench trusted (issue 16): its rate against one cref beside loadgen's, two load processes each
+  // with the same connections or datagrams in flight in all (2 × 32), in alternating rounds.
+  {
+    name: "bench-tcpr-x2",
+    label: "upcat bench beside loadgen: TCP round trips/s against cref, 2 procs × 32 conns",
+    unit: "/s",
+    servers: ["cref"],
+    loads: ["upcat-bench", "loadgen"],
+    keys: { "upcat-bench": "upcat" },
+    ref: "loadgen",
+    run: (s, load) =>
+      load === "loadgen"
+        ? lgProcs(2, "tcpr", s.port, secs, 32, 64)
+        : upcatBench(`tcp://127.0.0.1:${s.port}`, "--workers", 2, "--concurrency", 64, "--size", 64),
+  },
+  {
+    name: "bench-udp-x2",
+    label: "upcat bench beside loadgen: UDP replies/s against cref, 2 procs × 32 in flight",
+    unit: "/s",
+    servers: ["cref"],
+    loads: ["upcat-bench", "loadgen"],
+    keys: { "upcat-bench": "upcat" },
+    ref: "loadgen",
+    run: (s, load) =>
+      load === "loadgen"
+        ? lgProcs(2, "udp", s.port, secs, 32, 64)
+        : upcatBench(`udp://127.0.0.1:${s.port}`, "--workers", 2, "--concurrency", 64, "--size", 64),
   },
   {
     name: "relay-tcps",
@@ -325,17 +367,18 @@ try {
     const errors: Record<string, number> = {};
     for (let r = 0; r < args.rounds; r++) {
       // Alternate which server goes first, so drift in the machine's load falls on both.
-      const order = r % 2 ? [...sc.servers].reverse() : sc.servers;
+      const columns = sc.loads ?? sc.servers;
+      const order = r % 2 ? [...columns].reverse() : columns;
       for (const n of order) {
         // socat forks a process a connection: fewer rounds, it is only a reference point.
         if (n === "socat" && r > 0) continue;
-        const res = await sc.run(servers[n]!);
+        const res = await sc.run(servers[sc.loads ? sc.servers[0]! : n]!, n);
         (samples[n] ??= []).push(res.value);
         errors[n] = (errors[n] ?? 0) + Math.max(0, res.errors) + (res.errors < 0 ? 1 : 0);
       }
     }
     const results: Row["results"] = {};
-    for (const n of sc.servers)
+    for (const n of sc.loads ?? sc.servers)
       results[sc.keys?.[n] ?? n] = {
         median: median(samples[n] ?? []),
         samples: samples[n] ?? [],
@@ -473,7 +516,7 @@ const tableText = [
   "| scenario | upcat | cref | upcat/cref | other |",
   "| --- | --- | --- | --- | --- |",
   ...rows.map((r) => {
-    const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : "socat relay";
+    const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : r.results.loadgen ? "loadgen" : "socat relay";
     const ref = r.results[refName];
     const other = Object.entries(r.results)
       .filter(([k]) => k !== "upcat" && k !== "cref")
@@ -542,6 +585,8 @@ if (args.readme && rows.length > 0) {
     "cref, in alternating rounds; their ratio is upcat's relay over socat's (socat forks a process a connection).",
     "The 2-worker rows run `serve --workers 2` beside one worker and `cref PORT 2` (two SO_REUSEPORT threads),",
     "each loaded by two loadgen processes; on 2 cores they show only that a second worker costs nothing.",
+    "The upcat bench rows load one cref with `upcat bench --workers 2 --concurrency 64` and with",
+    "`LOADGEN_PROCS=2 loadgen … 32 64`, in alternating rounds: upcat bench's rate over loadgen's, on the same server.",
     "hello is a one-line program built with the release flags: the start-up any compiled Bun program pays.",
     "Figures move from run to run; compare within one run.",
     "",
