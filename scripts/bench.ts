@@ -432,56 +432,107 @@ try {
 }
 
 // ---- start-up ----
-if (want("startup")) {
-  const port = nextPort++;
-  const c = await start("cref").then((s) => s);
-  try {
-    const hasCheck = (await sh([upcat, "check", "--help"])).status === 0;
-    const upcatProbe = hasCheck
-      ? [upcat, "check", `127.0.0.1:${port}`]
-      : [upcat, "send", `tcp://127.0.0.1:${c.port}`, "hi"];
-    if (hasCheck) upcatProbe[2] = `127.0.0.1:${c.port}`;
-    const cases: [string, string, string[]][] = [
-      ["startup-version", "start-up: --version, ms", [upcat, "--version"]],
-      [
-        hasCheck ? "startup-check" : "startup-send",
-        hasCheck ? "start-up: check of one open port, ms" : "start-up: send of one TCP message (no check yet), ms",
-        upcatProbe,
-      ],
-    ];
-    const ncArgv = ["nc", "-z", "-w", "2", "127.0.0.1", String(c.port)];
-    for (const [name, label, argv] of cases) {
-      const times: Record<string, number[]> = { upcat: [], nc: [], hello: [] };
-      for (let i = 0; i < Math.max(10, args.rounds * 4); i++) {
-        for (const [who, av] of [
-          ["upcat", argv],
-          ["nc", name === "startup-version" ? ["nc", "-h"] : ncArgv],
-          ["hello", [hello]],
-        ] as const) {
-          const t = performance.now();
-          await sh([...av], 10_000);
-          times[who]!.push(performance.now() - t);
-        }
+// Issue 16's start-up goals, each a row: --version and a one-port check beside a hello world built with the
+// same flags (and nc), then the two where start-up is most of the time: 1000 loopback ports against
+// `nc -z HOST LOW-HIGH`, and 200000 piped lines through one upcat server against `nc -N`.
+const STARTUP_ROWS = ["startup-version", "startup-check", "startup-ports", "startup-send-pipe"];
+if (STARTUP_ROWS.some(want)) {
+  /** Run is one timed command: its argv, and for a pipe the file its stdin reads and the bytes it must print. */
+  type Run = { argv: readonly string[]; stdin?: string; bytes?: number };
+  /** timeOnce is a run's wall time, and whether it printed what it must (a fast failure is no figure). */
+  const timeOnce = async (r: Run): Promise<{ ms: number; ok: boolean }> => {
+    const t = performance.now();
+    const p = Bun.spawn([...r.argv], {
+      stdin: r.stdin ? Bun.file(r.stdin) : "ignore",
+      stdout: "pipe",
+      stderr: "ignore",
+      cwd: ROOT,
+    });
+    const killer = setTimeout(() => p.kill("SIGKILL"), 60_000);
+    const [out] = await Promise.all([new Response(p.stdout).arrayBuffer(), p.exited]);
+    clearTimeout(killer);
+    return { ms: performance.now() - t, ok: r.bytes === undefined || out.byteLength === r.bytes };
+  };
+  /** timeRow times each contender in alternating rounds and adds the row; its ratio is upcat over `ref`. */
+  const timeRow = async (name: string, label: string, runs: Record<string, Run>, rounds: number, ref = "nc") => {
+    const order = Object.keys(runs);
+    const times: Record<string, number[]> = Object.fromEntries(order.map((k) => [k, []]));
+    const errors: Record<string, number> = Object.fromEntries(order.map((k) => [k, 0]));
+    for (let i = 0; i < rounds; i++)
+      for (const who of i % 2 ? [...order].reverse() : order) {
+        const { ms, ok } = await timeOnce(runs[who]!);
+        times[who]!.push(ms);
+        if (!ok) errors[who]!++;
       }
-      const u = median(times.upcat!);
-      const n = median(times.nc!);
-      rows.push({
-        name,
-        label,
-        unit: "ms",
-        results: {
-          upcat: { median: u, samples: times.upcat!, errors: 0 },
-          nc: { median: n, samples: times.nc!, errors: 0 },
-          hello: { median: median(times.hello!), samples: times.hello!, errors: 0 },
-        },
-        ratio: u / n,
-      });
-      log(`${name}: upcat ${u.toFixed(1)} ms, nc ${n.toFixed(1)} ms`);
-    }
-  } finally {
-    c.proc.kill("SIGKILL");
+    const results = Object.fromEntries(
+      order.map((who) => [who, { median: median(times[who]!), samples: times[who]!, errors: errors[who]! }]),
+    );
+    rows.push({ name, label, unit: "ms", results, ratio: results.upcat!.median / results[ref]!.median });
+    log(`${name}: ${order.map((who) => `${who} ${results[who]!.median.toFixed(1)} ms`).join(", ")}`);
+  };
+
+  const c = await start("cref");
+  const u = await start("upcat");
+  // 1000 ports of which the odd 500 listen (in this process, as scripts/check-vs-nc.ts does).
+  const listeners: { stop(closeActive?: boolean): void }[] = [];
+  let low = 0;
+  for (let tries = 0; tries < 50 && listeners.length < 500; tries++) {
+    listeners.splice(0).forEach((l) => l.stop(true));
+    // Below the ephemeral range (32768+), where a connect to a closed port can connect to itself.
+    low = 10_000 + Math.floor(Math.random() * 21_000);
+    try {
+      for (let p = low + 1; p < low + 1000; p += 2)
+        listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));
+    } catch {}
   }
-  void port;
+  const lines = join(work, "seq-200000");
+  const text = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join("");
+  writeFileSync(lines, text);
+  try {
+    const n = Math.max(10, args.rounds * 4);
+    const ncCheck = ["nc", "-z", "-w", "2", "127.0.0.1", String(c.port)];
+    if (want("startup-version"))
+      await timeRow(
+        "startup-version",
+        "start-up: --version, ms",
+        { upcat: { argv: [upcat, "--version"] }, nc: { argv: ["nc", "-h"] }, hello: { argv: [hello] } },
+        n,
+      );
+    if (want("startup-check"))
+      await timeRow(
+        "startup-check",
+        "start-up: check of one open port, ms",
+        { upcat: { argv: [upcat, "check", `127.0.0.1:${c.port}`] }, nc: { argv: ncCheck }, hello: { argv: [hello] } },
+        n,
+      );
+    if (want("startup-ports") && listeners.length === 500) {
+      const range = `${low}-${low + 999}`;
+      await timeRow(
+        "startup-ports",
+        "check of 1000 loopback ports (500 open), ms",
+        {
+          upcat: { argv: [upcat, "check", "--quiet", `127.0.0.1:${range}`] },
+          nc: { argv: ["nc", "-z", "127.0.0.1", range] },
+        },
+        n,
+      );
+    } else if (want("startup-ports")) log("startup-ports: skipped, no block of 1000 ports with 500 free to bind");
+    if (want("startup-send-pipe"))
+      await timeRow(
+        "startup-send-pipe",
+        "send: 200000 piped lines through upcat serve, ms",
+        {
+          // Digits and newlines come back as they went: every byte, or the run counts as an error.
+          upcat: { argv: [upcat, "send", `127.0.0.1:${u.port}`], stdin: lines, bytes: text.length },
+          nc: { argv: ["nc", "-N", "127.0.0.1", String(u.port)], stdin: lines, bytes: text.length },
+        },
+        n,
+      );
+  } finally {
+    listeners.forEach((l) => l.stop(true));
+    c.proc.kill("SIGKILL");
+    u.proc.kill("SIGKILL");
+  }
 }
 rmSync(work, { recursive: true, force: true });
 
