@@ -3,7 +3,7 @@
 //
 // Its only static import is the version: `upcat --version` is answered before anything else is loaded.
 // Every other module, cac and io included, comes by import() below, once the command line asks for more
-// (node:tty alone, which io needs for isatty, costs about as much start-up as all of Bun's own).
+// (node:tty alone, which io once imported for isatty, cost about as much start-up as all of Bun's own).
 import type { CAC } from "cac";
 import type { Io } from "./cli/io.ts";
 import type { UsageErrorHandler } from "./cli/usage-errors.ts";

@@ -1,12 +1,12 @@
 // One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's
 // fetch.
-import { isIP } from "node:net";
 import { errnoCode } from "../errors.ts";
 import { unresolved, wrongAddress } from "./outcomes.ts";
 import { dialEach } from "../transport/dial-each.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
+import { ipVersion } from "../transport/ip.ts";
 
 /** StatusSet is --status: the codes that pass, as ranges, and the text the user typed for messages. */
 export interface StatusSet {
@@ -150,7 +150,7 @@ async function exchange(
 ): Promise<Hop> {
   state.address = address;
   const secure = url.protocol === "https:";
-  const serverName = isIP(host) ? undefined : host;
+  const serverName = ipVersion(host) ? undefined : host;
   const left = () => Math.max(1, deadline - performance.now());
   if (secure && state.redirects === 0) {
     // fetch says nothing of the certificate: one handshake of our own reads it and grades it as --tls does.

@@ -1,7 +1,7 @@
 // Reads an http:// or https:// TARGET into the host, port and URL an HTTP check dials.
-import { isIPv6 } from "node:net";
 import { UsageError } from "../errors.ts";
 import type { CheckTarget } from "./result.ts";
+import { ipVersion } from "../transport/ip.ts";
 
 const HTTP_SCHEME = /^https?:\/\//i;
 
@@ -25,7 +25,7 @@ export function parseHttpTarget(text: string): CheckTarget {
   if (url.port === "0") bad('port "0" is not a number from 1 to 65535');
   const secure = url.protocol === "https:";
   const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  if (url.hostname.startsWith("[") && !isIPv6(host)) bad(`"${host}" is not an IPv6 address`);
+  if (url.hostname.startsWith("[") && ipVersion(host) !== 6) bad(`"${host}" is not an IPv6 address`);
   // The fragment never goes on the wire; a target named with one would not say what was checked.
   url.hash = "";
   return {

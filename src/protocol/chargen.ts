@@ -14,15 +14,22 @@ export function chargenLine(n: number): Uint8Array {
   return out;
 }
 
-/** CYCLE is every line of the pattern once; the pattern repeats after it, so it can be sent again and again. */
-const CYCLE = Buffer.concat(Array.from({ length: COUNT }, (_, n) => chargenLine(n)));
-/** BLOCK is several cycles, about 64 KiB: one pull's worth, made once and never changed. */
-const BLOCK = Buffer.concat(Array.from({ length: Math.ceil(65536 / CYCLE.length) }, () => CYCLE));
+/**
+ * block is several cycles of the pattern (every line once; it repeats after that), about 64 KiB: one pull's worth,
+ * made at the first pull and never changed. Not at import: every `upcat send` loads the protocol table.
+ */
+let block: Buffer | undefined;
+function chargenBlock(): Buffer {
+  if (block) return block;
+  const cycle = Buffer.concat(Array.from({ length: COUNT }, (_, n) => chargenLine(n)));
+  block = Buffer.concat(Array.from({ length: Math.ceil(65536 / cycle.length) }, () => cycle));
+  return block;
+}
 
 let datagrams = 0;
 
 /** Every connection gets the same block, so every connection can share one session. */
-const CHARGEN_SESSION: StreamSession = { pull: () => BLOCK };
+const CHARGEN_SESSION: StreamSession = { pull: chargenBlock };
 
 export const chargen: Protocol = {
   name: "chargen",

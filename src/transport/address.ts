@@ -1,7 +1,6 @@
 // Host names to addresses, and addresses to the text users read.
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import { NetError } from "../errors.ts";
+import { ipVersion } from "./ip.ts";
 import type { Transport } from "./transport.ts";
 
 /** hostPort joins a host and port, bracketing IPv6 as URLs do. */
@@ -23,8 +22,10 @@ export async function resolveHost(
   transport: Transport,
   hint = "check the name, or use an IP address",
 ): Promise<string[]> {
-  if (isIP(host)) return [host];
+  if (ipVersion(host)) return [host];
   try {
+    // Loaded for a name only: an address, the common case in runbooks, needs no resolver.
+    const { lookup } = await import("node:dns/promises");
     const found = await lookup(host, { all: true });
     const addresses = [...found].sort((a, b) => a.family - b.family).map((a) => a.address);
     if (addresses.length === 0) throw Object.assign(new Error("no addresses"), { code: "ENOTFOUND" });

@@ -8,8 +8,8 @@
 // more through libc (bun:ffi), non-blocking, and reads the real errno: connect()'s own, or SO_ERROR
 // once poll() says the socket is done. Linux only (the constants below are Linux's); elsewhere, or
 // when libc cannot be opened, the answer is undefined and the refusal stands.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
-import { isIP } from "node:net";
+import type * as Ffi from "bun:ffi";
+import { ipVersion } from "./ip.ts";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -33,8 +33,12 @@ const ERRNO_NAMES: Record<number, string> = {
 
 type Libc = ReturnType<typeof openLibc>;
 let libc: Libc | null | undefined;
+/** ffi is bun:ffi, loaded with libc: only a refused connect needs it, and every start-up would pay its import. */
+let ffi: typeof Ffi;
 
 function openLibc() {
+  ffi = require("bun:ffi") as typeof Ffi;
+  const { FFIType } = ffi;
   const symbols = {
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
@@ -46,7 +50,7 @@ function openLibc() {
   // glibc, then musl (the -musl release builds).
   for (const name of ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`]) {
     try {
-      return dlopen(name, symbols).symbols;
+      return ffi.dlopen(name, symbols).symbols;
     } catch {
       // try the next name
     }
@@ -67,7 +71,7 @@ function lib(): Libc | null {
 
 /** sockaddr encodes an IP literal and port as the kernel's sockaddr_in or sockaddr_in6. */
 function sockaddr(address: string, port: number): Uint8Array | undefined {
-  const family = isIP(address);
+  const family = ipVersion(address);
   if (family === 4) {
     const b = new Uint8Array(16);
     const v = new DataView(b.buffer);
@@ -114,9 +118,9 @@ export async function connectErrno(address: string, port: number, budgetMs: numb
   const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
   try {
-    if (c.connect(fd, ptr(addr), addr.length) === 0) return "connected";
+    if (c.connect(fd, ffi.ptr(addr), addr.length) === 0) return "connected";
     // Read at once: the next call into libc may set errno again.
-    const errno = read.i32(c.__errno_location()!, 0);
+    const errno = ffi.read.i32(c.__errno_location()!, 0);
     if (errno !== EINPROGRESS) return ERRNO_NAMES[errno] ?? `errno ${errno}`;
     const pollfd = new Uint8Array(8);
     const pv = new DataView(pollfd.buffer);
@@ -124,13 +128,13 @@ export async function connectErrno(address: string, port: number, budgetMs: numb
     pv.setInt16(4, POLLOUT, true);
     const deadline = performance.now() + budgetMs;
     // Poll without waiting, between timers, so other checks keep running.
-    while (c.poll(ptr(pollfd), 1, 0) === 0) {
+    while (c.poll(ffi.ptr(pollfd), 1, 0) === 0) {
       if (performance.now() >= deadline) return undefined;
       await Bun.sleep(POLL_EVERY_MS);
     }
     const error = new Int32Array(1);
     const length = new Uint32Array([4]);
-    if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, ptr(error), ptr(length)) !== 0) return undefined;
+    if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, ffi.ptr(error), ffi.ptr(length)) !== 0) return undefined;
     return error[0] === 0 ? "connected" : (ERRNO_NAMES[error[0]!] ?? `errno ${error[0]}`);
   } finally {
     c.close(fd);

@@ -1,6 +1,6 @@
 // Parses TARGET: tcp://host:port, udp://host:port, host:port (TCP) and [v6addr]:port.
-import { isIPv6 } from "node:net";
 import { UsageError } from "../errors.ts";
+import { ipVersion } from "./ip.ts";
 import type { Transport } from "./transport.ts";
 
 /** Target is where a client sends: a transport, a host name or IP literal, and a port. */
@@ -65,7 +65,7 @@ export function parseTarget(text: string, defaults: TargetDefaults): Target {
     const after = rest.slice(close + 1);
     if (after !== "" && !after.startsWith(":")) bad(text, `unexpected "${after}" after ]`);
     portText = after === "" ? undefined : after.slice(1);
-    if (!isIPv6(host)) bad(text, `"${host}" is not an IPv6 address`);
+    if (ipVersion(host) !== 6) bad(text, `"${host}" is not an IPv6 address`);
   } else {
     const colons = rest.split(":").length - 1;
     if (colons > 1) bad(text, "an IPv6 address needs brackets, as in [::1]:12000");
