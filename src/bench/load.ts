@@ -207,6 +207,14 @@ export function summarize(
   };
 }
 
+/**
+ * shareOf is part `index` of `total` requests in flight (or connections) split `parts` ways: as even as whole numbers
+ * allow, and the parts add up to the total. Workers split --concurrency so, and a worker its window over its sockets.
+ */
+export function shareOf(total: number, parts: number, index: number): number {
+  return Math.floor(total / parts) + (index < total % parts ? 1 : 0);
+}
+
 /** UDP_SOCKETS is how many sockets (source ports, which SO_REUSEPORT spreads by) a process spreads its window over. */
 export const UDP_SOCKETS = 4;
 
@@ -262,8 +270,7 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
   };
   try {
     for (let i = 0; i < count; i++) {
-      const window = Math.floor(opts.concurrency / count) + (i < opts.concurrency % count ? 1 : 0);
-      flows.push(await PacketFlow.dial(address, port, window, on));
+      flows.push(await PacketFlow.dial(address, port, shareOf(opts.concurrency, count, i), on));
     }
   } catch (err) {
     for (const f of flows) f.close();

@@ -1,7 +1,7 @@
 // `bench --workers N`: N load processes of this same program, each with its own sockets (so its own
 // source ports, which SO_REUSEPORT servers spread by), started together; the parent adds their figures up.
 import { NetError, type NetErrorFields } from "../errors.ts";
-import { type BenchOptions, type BenchPart, type BenchResult, loadPart, summarize } from "./load.ts";
+import { type BenchOptions, type BenchPart, type BenchResult, loadPart, shareOf, summarize } from "./load.ts";
 
 /** BENCH_WORKER_ENV carries a worker's WorkerPlan; a process that has it is a worker. */
 export const BENCH_WORKER_ENV = "UPCAT_BENCH_WORKER";
@@ -26,14 +26,6 @@ const GRACE_MS = 15_000;
 /** BenchWorkerError is a worker that died or hung: the figures are not whole, so there are none. */
 export class BenchWorkerError extends Error {
   override name = "BenchWorkerError";
-}
-
-/**
- * shareOf is worker `index`'s part of `total` requests in flight (or connections): as even as whole numbers allow, and
- * the parts add up to the total.
- */
-export function shareOf(total: number, workers: number, index: number): number {
-  return Math.floor(total / workers) + (index < total % workers ? 1 : 0);
 }
 
 /**

@@ -2,8 +2,7 @@
 // a worker that dies, and the wrong values. Real sockets on loopback; counts and shape, never speed.
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { type BenchPart, summarize } from "../../src/bench/load.ts";
-import { shareOf } from "../../src/bench/workers.ts";
+import { type BenchPart, shareOf, summarize } from "../../src/bench/load.ts";
 import { fromSource, run } from "../support/run.ts";
 import { waitFor } from "../support/wait.ts";
 
