@@ -273,8 +273,34 @@ const scenarios: Scenario[] = [
     keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" },
     run: (s) => lgProcs(2, "tcpr", s.port, secs, 32, 64),
   },
-  // upcat bench trusted (issue 16): its rate against one cref beside loadgen's, two load processes each
-  // with the same connections or datagrams in flight in all (2 × 32), in alternating rounds.
+  // upcat bench trusted (issue 16): its rate against one cref beside loadgen's, with the same connections
+  // or datagrams in flight, one load process each and then two (2 × 32), in alternating rounds.
+  {
+    name: "bench-tcpr-x1",
+    label: "upcat bench beside loadgen: TCP round trips/s against cref, 1 proc × 32 conns",
+    unit: "/s",
+    servers: ["cref"],
+    loads: ["upcat-bench", "loadgen"],
+    keys: { "upcat-bench": "upcat" },
+    ref: "loadgen",
+    run: (s, load) =>
+      load === "loadgen"
+        ? lg("tcpr", s.port, secs, 32, 64)
+        : upcatBench(`tcp://127.0.0.1:${s.port}`, "--concurrency", 32, "--size", 64),
+  },
+  {
+    name: "bench-udp-x1",
+    label: "upcat bench beside loadgen: UDP replies/s against cref, 1 proc × 32 in flight",
+    unit: "/s",
+    servers: ["cref"],
+    loads: ["upcat-bench", "loadgen"],
+    keys: { "upcat-bench": "upcat" },
+    ref: "loadgen",
+    run: (s, load) =>
+      load === "loadgen"
+        ? lg("udp", s.port, secs, 32, 64)
+        : upcatBench(`udp://127.0.0.1:${s.port}`, "--concurrency", 32, "--size", 64),
+  },
   {
     name: "bench-tcpr-x2",
     label: "upcat bench beside loadgen: TCP round trips/s against cref, 2 procs × 32 conns",
@@ -636,8 +662,9 @@ if (args.readme && rows.length > 0) {
     "cref, in alternating rounds; their ratio is upcat's relay over socat's (socat forks a process a connection).",
     "The 2-worker rows run `serve --workers 2` beside one worker and `cref PORT 2` (two SO_REUSEPORT threads),",
     "each loaded by two loadgen processes; on 2 cores they show only that a second worker costs nothing.",
-    "The upcat bench rows load one cref with `upcat bench --workers 2 --concurrency 64` and with",
-    "`LOADGEN_PROCS=2 loadgen … 32 64`, in alternating rounds: upcat bench's rate over loadgen's, on the same server.",
+    "The upcat bench rows load one cref with `upcat bench --concurrency 32` beside `loadgen … 32 64`, and with",
+    "`--workers 2 --concurrency 64` beside `LOADGEN_PROCS=2 loadgen … 32 64`, in alternating rounds: upcat bench's",
+    "rate over loadgen's, on the same server. On 2 cores two Bun load processes and cref take turns on the cores.",
     "hello is a one-line program built with the release flags: the start-up any compiled Bun program pays.",
     "Figures move from run to run; compare within one run.",
     "",
