@@ -1,5 +1,5 @@
-// `serve --workers N`: N processes of this same binary on the same ports (SO_REUSEPORT, Linux), one
-// core each. The parent binds nothing: it starts the workers, restarts one that dies, passes the
+// `serve --workers N` and `relay --workers N`: N processes of this same binary on the same ports (SO_REUSEPORT,
+// Linux), one core each. The parent binds nothing: it starts the workers, restarts one that dies, passes the
 // stopping signal on, and speaks for them all (the ready line, --stats, the last line).
 import type { Subprocess } from "bun";
 import type { Counters } from "../transport/listener.ts";
@@ -15,11 +15,22 @@ const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const STABLE_MS = 10_000;
 
-/** WorkerMessage is what a worker tells its parent over IPC. */
-export type WorkerMessage =
+/** WORKER_REPORT_MS is how often a worker tells its parent its counters when --stats does not say. */
+export const WORKER_REPORT_MS = 1000;
+
+/** WorkerMessage is what a worker tells its parent over IPC; T is what it counts (serve's Counters by default). */
+export type WorkerMessage<T = Counters> =
   | { type: "listening"; running: Running[] }
-  | { type: "counters"; counters: Counters }
-  | { type: "stopped"; cut: number; counters: Counters };
+  | { type: "counters"; counters: T }
+  | { type: "stopped"; cut: number; counters: T };
+
+/** Voice is what the parent says for all its workers, and how it adds up what each counted. */
+export interface Voice<T> {
+  sum(all: readonly T[]): T;
+  listening(running: Running[], workers: number): void;
+  stats(total: T): void;
+  stopped(signal: string, cut: number, total: T, restarts: number): void;
+}
 
 export interface WorkerPlan {
   workers: number;
@@ -28,9 +39,11 @@ export interface WorkerPlan {
   log: LogFormat;
   allow: string | undefined;
   statsMs: number | undefined;
+  /** env is more for each worker's environment beside WORKER_ENV and PORTS_ENV (relay: the target's address). */
+  env?: Record<string, string>;
 }
 
-interface Worker {
+interface Worker<T> {
   proc: Subprocess;
   startedAt: number;
   /**
@@ -38,7 +51,7 @@ interface Worker {
    */
   listening: boolean;
   /** counters are the worker's last report; a dead worker's are kept in `gone`. */
-  counters?: Counters;
+  counters?: T;
   cut: number;
 }
 
@@ -52,11 +65,29 @@ export function workerArgv(): string[] {
     : [process.execPath, process.argv[1]!, ...process.argv.slice(2)];
 }
 
-/** superviseWorkers runs the workers until a signal has stopped them all, and returns the exit status. */
-export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () => Promise<string>): Promise<number> {
+/** serveVoice is serve's: its ready line, stats and last line, over serve's Counters. */
+function serveVoice(plan: WorkerPlan, io: Io): Voice<Counters> {
   const log = new ServeLog(io, plan.log);
-  const workers: (Worker | undefined)[] = new Array(plan.workers);
-  let gone: Counters[] = [];
+  return {
+    sum,
+    listening: (running, workers) => log.listening(running, plan.allow, workers),
+    stats: (total) => log.stats(total),
+    stopped: (signal, cut, total, restarts) => log.stopped(signal, cut, total, restarts),
+  };
+}
+
+/**
+ * superviseWorkers runs the workers until a signal has stopped them all, and returns the exit status; `voice`
+ * speaks for them (serve's lines unless given).
+ */
+export async function superviseWorkers<T = Counters>(
+  plan: WorkerPlan,
+  io: Io,
+  nextSignal: () => Promise<string>,
+  voice: Voice<T> = serveVoice(plan, io) as unknown as Voice<T>,
+): Promise<number> {
+  const workers: (Worker<T> | undefined)[] = new Array(plan.workers);
+  let gone: T[] = [];
   let stopping = false;
   let restarts = 0;
   let deathsInRow = 0;
@@ -65,14 +96,14 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
   const failed = Promise.withResolvers<number>();
   let allExited = Promise.withResolvers<void>();
 
-  const totals = () => sum([...gone, ...workers.flatMap((w) => (w?.counters ? [w.counters] : []))]);
+  const totals = () => voice.sum([...gone, ...workers.flatMap((w) => (w?.counters ? [w.counters] : []))]);
   const start = (index: number) => {
     const proc = Bun.spawn(workerArgv(), {
-      env: { ...process.env, [WORKER_ENV]: String(index), [PORTS_ENV]: JSON.stringify(plan.ports) },
+      env: { ...process.env, ...plan.env, [WORKER_ENV]: String(index), [PORTS_ENV]: JSON.stringify(plan.ports) },
       stdin: "ignore",
       stdout: "inherit",
       stderr: "inherit",
-      ipc(message: WorkerMessage) {
+      ipc(message: WorkerMessage<T>) {
         const w = workers[index];
         if (!w) return;
         if (message.type === "listening") {
@@ -117,8 +148,8 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
     first.then(() => undefined),
     failed.promise.then(() => undefined),
   ]);
-  if (running) log.listening(running, plan.allow, plan.workers);
-  const ticker = plan.statsMs === undefined ? undefined : setInterval(() => log.stats(totals()), plan.statsMs);
+  if (running) voice.listening(running, plan.workers);
+  const ticker = plan.statsMs === undefined ? undefined : setInterval(() => voice.stats(totals()), plan.statsMs);
   const signal = await Promise.race([first, failed.promise]);
   clearInterval(ticker);
   stopping = true;
@@ -136,7 +167,48 @@ export async function superviseWorkers(plan: WorkerPlan, io: Io, nextSignal: () 
   await allExited.promise;
   allExited = Promise.withResolvers<void>();
   const cut = workers.reduce((n, w) => n + (w?.cut ?? 0), 0);
-  log.stopped(signal, cut, totals(), restarts);
+  voice.stopped(signal, cut, totals(), restarts);
   await io.flush();
+  return 0;
+}
+
+/** WorkerLife is a worker's side of the bargain: where it listens, what it counts, and how it drains. */
+export interface WorkerLife<T> {
+  running: Running[];
+  counters(): T;
+  /** reportMs: how often the counters go to the parent. */
+  reportMs: number;
+  /** drain lets what is in progress finish once the parent says stop; `cutShort` is a second SIGTERM. */
+  drain(cutShort: Promise<string>): Promise<number>;
+}
+
+/**
+ * workForParent is a worker's life once it has bound its ports: it tells the parent where it listens, sends its
+ * counters every reportMs, and stops on the parent's SIGTERM alone (a terminal's Ctrl-C reaches the whole group: the
+ * parent decides), drains, and sends its last counters. It resolves with the exit status.
+ */
+export async function workForParent<T>(
+  life: WorkerLife<T>,
+  io: Io,
+  nextSignal: (names: NodeJS.Signals[]) => Promise<string>,
+): Promise<number> {
+  const tell = (message: WorkerMessage<T>) => process.send?.(message);
+  process.on("SIGINT", () => {});
+  const stop = nextSignal(["SIGTERM"]);
+  tell({
+    type: "listening",
+    running: life.running.map((r) => ({
+      protocol: r.protocol,
+      listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })),
+    })),
+  });
+  const ticker = setInterval(() => tell({ type: "counters", counters: life.counters() }), life.reportMs);
+  await stop;
+  clearInterval(ticker);
+  const cut = await life.drain(nextSignal(["SIGTERM"]));
+  tell({ type: "stopped", cut, counters: life.counters() });
+  await io.flush();
+  // The last message must reach the parent before this process ends.
+  await Bun.sleep(20);
   return 0;
 }
