@@ -5,15 +5,25 @@ import { parseEnds } from "../relay/ends.ts";
 import { REORDER_HOLD_MS } from "../relay/datagram-pipe.ts";
 import { BARE_VALUE, CHUNK_MAX, type FaultOptionValues, parseFaults, REORDER_MAX } from "../relay/fault-options.ts";
 import { describeFaults, type Faults } from "../relay/faults.ts";
-import { type Relay, type RelayEvent, startRelay } from "../relay/relay.ts";
+import { type RelayCounts, type RelayEvent, type RelayOptions, startRelay, sumRelayCounts } from "../relay/relay.ts";
 import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
+import type { Counters } from "../transport/listener.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { OptionalValue } from "./argv.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 import { nextSignal, toServeOptions } from "./serve.ts";
-import { LIMIT_LINES_PER_SECOND, ServeLog } from "./serve-log.ts";
+import { type LogFormat, LIMIT_LINES_PER_SECOND, ServeLog, sum } from "./serve-log.ts";
+import {
+  PORTS_ENV,
+  superviseWorkers,
+  type Voice,
+  WORKER_ENV,
+  WORKER_REPORT_MS,
+  workForParent,
+} from "./serve-workers.ts";
 
 /** SHARED are serve's options that the relay takes as they are: read by serve's own code, with serve's defaults. */
 const SHARED = [
@@ -29,12 +39,22 @@ const SHARED = [
   "stats",
   "log",
   "quiet",
+  "workers",
 ] as const;
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
 /** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
 const DEFAULT_CONNECT_TIMEOUT = "10s";
 /** SEED_MAX: a seed is 32 bits. */
 const SEED_MAX = 2 ** 32 - 1;
+/** TARGET_ENV and SEED_ENV give the workers the parent's target address and seed: one name lookup, one seed. */
+const TARGET_ENV = "UPCAT_WORKER_TARGET";
+const SEED_ENV = "UPCAT_WORKER_SEED";
+
+/** Totals are what a relay counts: serve's Counters and the relay's own tallies, summed over the workers. */
+interface Totals {
+  counters: Counters;
+  relay: RelayCounts;
+}
 
 /** relay runs the relay and resolves with the exit status once a signal has stopped it. */
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
@@ -49,45 +69,85 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0"
       ? 0
       : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
-  const seed = raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
+  const seedGiven =
+    raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
+  // A worker forwards to the parent's address, with the parent's seed moved on by its index (streams of its own).
+  const worker = process.env[WORKER_ENV];
+  const index = Number(worker);
+  const seed = worker === undefined ? seedGiven : (Number(process.env[SEED_ENV]) + index) >>> 0;
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
 
-  const [address] = await resolveHost(ends.target.host, ends.transport);
-  const target = { host: address!, port: ends.target.port };
-  const log = new ServeLog(io, shared.log);
-  const say = eventPrinter(io, log, shared.log);
-  let running: Relay;
-  try {
-    running = await startRelay({
-      transport: ends.transport,
-      listen: { host: ends.listen.host, port: ends.listen.port },
-      target,
-      allow: shared.allow,
-      limits: shared.limits,
-      udpReplyRate: shared.udpReplyRate,
-      connectTimeoutMs,
-      faults,
-      onEvent: shared.log === "quiet" ? undefined : say,
-    });
-  } catch (err) {
-    // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
-    if (err instanceof NetError && err.code === "EADDRINUSE")
-      throw new NetError({ ...err.fields(), hint: "is another server running? pick another LISTEN port" });
-    throw err;
-  }
-  // Listening for signals before the ready line: whoever reads it may signal at once.
-  const first = nextSignal();
-  ready(
-    io,
-    shared.log,
-    running,
+  const address = process.env[TARGET_ENV] ?? (await resolveHost(ends.target.host, ends.transport))[0]!;
+  const target = { host: address, port: ends.target.port };
+  const targetShown =
     ends.target.host === address
       ? hostPort(address, target.port)
-      : `${hostPort(ends.target.host, target.port)} (${address})`,
-    shared.allow?.text,
+      : `${hostPort(ends.target.host, target.port)} (${address})`;
+  const options: RelayOptions = {
+    transport: ends.transport,
+    listen: { host: ends.listen.host, port: ends.listen.port },
+    target,
+    allow: shared.allow,
+    limits: shared.limits,
+    udpReplyRate: shared.udpReplyRate,
+    connectTimeoutMs,
     faults,
-  );
+  };
+
+  if (worker !== undefined) {
+    const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
+    const log = new ServeLog(io, shared.log === "json" ? "json" : "quiet", { worker: index });
+    const say = eventPrinter(io, log, shared.log, { worker: index });
+    const running = await bindRelay({
+      ...options,
+      listen: { ...options.listen, port: ports.relay ?? options.listen.port },
+      reusePort: true,
+      onEvent: shared.log === "quiet" ? undefined : say,
+    });
+    const { transport, host, port } = running;
+    return workForParent<Totals>(
+      {
+        running: [{ protocol: "relay", listeners: [{ transport, host, port }] }],
+        counters: () => ({ counters: running.counters, relay: running.relay }),
+        reportMs: shared.statsMs ?? WORKER_REPORT_MS,
+        drain(cutShort) {
+          if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
+          return drain([running], shared.drainMs, cutShort);
+        },
+      },
+      io,
+      nextSignal,
+    );
+  }
+
+  const log = new ServeLog(io, shared.log);
+  if (shared.workers > 1) {
+    // Bound once here, alone: port 0 becomes the one free port every worker binds, and a port another server holds
+    // fails now (with SO_REUSEPORT a second relay would otherwise join the first, unseen).
+    const held = await bindRelay({ ...options, faults: undefined });
+    held.stop();
+    const voice: Voice<Totals> = {
+      sum: (all) => ({ counters: sum(all.map((t) => t.counters)), relay: sumRelayCounts(all.map((t) => t.relay)) }),
+      listening: (running, workers) =>
+        ready(io, shared.log, running[0]!.listeners[0]!, targetShown, shared.allow?.text, faults, workers),
+      stats: (total) => log.stats(total.counters),
+      stopped(signal, cut, total, restarts) {
+        log.stopped(signal, cut, total.counters, restarts);
+        summary(io, shared.log, ends.transport, total.relay);
+      },
+    };
+    const env = { [TARGET_ENV]: address, [SEED_ENV]: String(seed) };
+    const { workers, log: format, statsMs } = shared;
+    const plan = { workers, ports: { relay: held.port }, log: format, allow: shared.allow?.text, statsMs, env };
+    return superviseWorkers(plan, io, () => nextSignal(), voice);
+  }
+
+  const say = eventPrinter(io, log, shared.log);
+  const running = await bindRelay({ ...options, onEvent: shared.log === "quiet" ? undefined : say });
+  // Listening for signals before the ready line: whoever reads it may signal at once.
+  const first = nextSignal();
+  ready(io, shared.log, running, targetShown, shared.allow?.text, faults);
   const ticker =
     shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
   const signal = await first;
@@ -96,15 +156,35 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
   const cut = await drain([running], shared.drainMs, nextSignal());
   log.stopped(signal, cut, running.counters);
-  summary(io, shared.log, running);
+  summary(io, shared.log, running.transport, running.relay);
   await io.flush();
   return 0;
+}
+
+/** bindRelay starts the relay; a LISTEN port in use is explained in the relay's terms. */
+async function bindRelay(options: RelayOptions) {
+  try {
+    return await startRelay(options);
+  } catch (err) {
+    // bindOrExplain's hint names serve's --port; a relay's port is in LISTEN.
+    if (err instanceof NetError && err.code === "EADDRINUSE")
+      throw new NetError({ ...err.fields(), hint: "is another server running? pick another LISTEN port" });
+    throw err;
+  }
 }
 
 /**
  * ready is the line that says the relay is up, where it listens and forwards, and the faults in force with their seed.
  */
-function ready(io: Io, format: string, r: Relay, target: string, allow: string | undefined, faults: Faults): void {
+function ready(
+  io: Io,
+  format: LogFormat,
+  r: { transport: Transport; host: string; port: number },
+  target: string,
+  allow: string | undefined,
+  faults: Faults,
+  workers = 1,
+): void {
   const names = describeFaults(faults);
   if (format === "json") {
     io.err(
@@ -119,21 +199,22 @@ function ready(io: Io, format: string, r: Relay, target: string, allow: string |
         allow,
         faults: names,
         seed: faults.seed,
+        ...(workers > 1 ? { workers } : {}),
       }),
     );
   } else if (format === "text") {
     const what = names.length === 0 ? "" : ` with ${names.join(", ")} (seed ${faults.seed})`;
     io.err(
       `upcat: relaying ${r.transport} ${hostPort(r.host, r.port)} to ` +
-        `${target}${allow ? ` for ${allow}` : ""}${what} (Ctrl-C to stop)`,
+        `${target}${allow ? ` for ${allow}` : ""}${what}${workers > 1 ? ` with ${workers} workers` : ""} ` +
+        "(Ctrl-C to stop)",
     );
   }
 }
 
 /** summary is the relay's last line beside serve's: what each direction carried and what the faults did. */
-function summary(io: Io, format: string, r: Relay): void {
-  const c = r.relay;
-  const unit = r.transport === "tcp" ? "bytes" : "datagrams";
+function summary(io: Io, format: LogFormat, transport: Transport, c: RelayCounts): void {
+  const unit = transport === "tcp" ? "bytes" : "datagrams";
   if (format === "json") {
     io.err(
       JSON.stringify({
@@ -172,13 +253,18 @@ function summary(io: Io, format: string, r: Relay): void {
  * faults, why it ended) and the limit hits (summarised past a rate, as serve does); as text, only
  * a target that refused or reset, at most LIMIT_LINES_PER_SECOND lines a second.
  */
-function eventPrinter(io: Io, log: ServeLog, format: string): (e: RelayEvent) => void {
+function eventPrinter(
+  io: Io,
+  log: ServeLog,
+  format: LogFormat,
+  tag: Record<string, unknown> = {},
+): (e: RelayEvent) => void {
   let windowAt = 0;
   let lines = 0;
   let held = 0;
   return (e) => {
     if (e.event === "limit") return log.event?.(e);
-    if (format === "json") return io.err(JSON.stringify({ time: new Date().toISOString(), ...e }));
+    if (format === "json") return io.err(JSON.stringify({ time: new Date().toISOString(), ...tag, ...e }));
     if (format !== "text" || e.event !== "close" || e.reason !== "target") return;
     const now = performance.now();
     if (now - windowAt >= 1000) {
@@ -269,6 +355,11 @@ export function registerRelay(cli: CAC, io: Io): void {
     )
     .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
     .option("--quiet", "Print nothing on stderr (wins over --log)")
+    .option(
+      "--workers <n>",
+      "Processes relaying from the same LISTEN, one a core (auto: every core; Linux, SO_REUSEPORT)",
+      d("workers"),
+    )
     .option(
       "--delay <[dir:]time[±jitter]>",
       "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]",

@@ -42,6 +42,8 @@ export interface RelayOptions {
   faults?: Faults;
   /** output, when set, is the held-bytes total shared with others; else one of the relay's own, of limits.maxOutput. */
   output?: OutputBudget;
+  /** reusePort lets several processes bind LISTEN (SO_REUSEPORT, Linux): `relay --workers`. */
+  reusePort?: boolean;
   /** onEvent hears of each connection or session and each limit hit (for `--log json`). */
   onEvent?(event: RelayEvent): void;
 }
@@ -115,6 +117,18 @@ export function newRelayCounts(): RelayCounts {
     reordered: 0,
     sessions: 0,
   };
+}
+
+/** sumRelayCounts adds up the tallies of several relays (the workers of `relay --workers`): zeros for none. */
+export function sumRelayCounts(all: readonly RelayCounts[]): RelayCounts {
+  const total = newRelayCounts();
+  for (const c of all) {
+    for (const dir of ["up", "down"] as const)
+      for (const key of Object.keys(total[dir]) as (keyof Tally)[]) total[dir][key] += c[dir][key];
+    for (const key of ["targetFailed", "resets", "stalls", "duplicated", "reordered", "sessions"] as const)
+      total[key] += c[key];
+  }
+  return total;
 }
 
 /** startRelay binds LISTEN and forwards each client to the target, applying the faults. */

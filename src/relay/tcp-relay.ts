@@ -217,6 +217,8 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
     Bun.listen<Link>({
       hostname,
       port: opts.listen.port,
+      // bun-types declares reusePort for connect options only; Bun.listen takes it on Linux (BUN-NOTES.md).
+      ...({ reusePort: opts.reusePort } as unknown as Record<string, never>),
       // A client's FIN ends what it sends, not what it is sent: the target's reply still has to come back.
       allowHalfOpen: true,
       socket: {

@@ -221,6 +221,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
     Bun.udpSocket({
       hostname,
       port: opts.listen.port,
+      ...reusePortFlags(opts.reusePort),
       socket: {
         data(_sock, message, port, address) {
           counters.datagramsIn++;
@@ -287,4 +288,16 @@ function closeExpired(shared: Shared): void {
     }
     session.close(idle ? "idle" : "lifetime");
   }
+}
+
+/** Bun's UDP listen flags, as serve's UDP server uses them: REUSE_PORT, and fail where the OS has none. */
+const REUSE_PORT = 4;
+const DISALLOW_REUSE_PORT_FAILURE = 32;
+
+/**
+ * reusePortFlags let several processes share LISTEN: Bun.udpSocket ignores `reusePort` but takes these flags
+ * (BUN-NOTES.md). The kernel keeps each client address and port on one socket, so a session stays with one worker.
+ */
+function reusePortFlags(reusePort: boolean | undefined): Record<string, never> {
+  return (reusePort ? { flags: REUSE_PORT | DISALLOW_REUSE_PORT_FAILURE } : {}) as unknown as Record<string, never>;
 }
