@@ -100,15 +100,25 @@ async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
   throw new Error(`nothing listening on ${port}`);
 }
 /** RELAYS forward to cref, so that the relay, not the server behind it, is what is measured. */
-const RELAYS = ["relay-upcat", "relay-socat"];
+const RELAYS = ["relay-upcat", "relay-upcat-w2", "relay-socat"];
 async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
     const behind = servers.cref?.port;
     if (RELAYS.includes(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
+    const relayWorkers = name === "relay-upcat-w2" ? ["--workers", "2"] : [];
     const argv =
-      name === "relay-upcat"
-        ? [upcat, "relay", `127.0.0.1:${port}`, `127.0.0.1:${behind}`, "--quiet", "--max-connections", "19000"]
+      name === "relay-upcat" || name === "relay-upcat-w2"
+        ? [
+            upcat,
+            "relay",
+            `127.0.0.1:${port}`,
+            `127.0.0.1:${behind}`,
+            "--quiet",
+            "--max-connections",
+            "19000",
+            ...relayWorkers,
+          ]
         : name === "relay-socat"
           ? ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, `TCP:127.0.0.1:${behind}`]
           : name === "upcat"
@@ -346,6 +356,16 @@ const scenarios: Scenario[] = [
     run: (s) => lg("tcpc", s.port, secs, 32, 64),
   },
   {
+    // socat forks a process a connection, so it has both cores: two upcat relay processes (SO_REUSEPORT) have too.
+    name: "relay-tcpc-w2",
+    label: "relay TCP connections/s, 32 clients, upcat --workers 2 (to cref)",
+    unit: "/s",
+    servers: ["relay-upcat-w2", "relay-socat"],
+    keys: { "relay-upcat-w2": "upcat", "relay-socat": "socat relay" },
+    ref: "socat relay",
+    run: (s) => lg("tcpc", s.port, secs, 32, 64),
+  },
+  {
     name: "tcps-utf8",
     label: "TCP stream MB/s, UTF-8 (Korean, German)",
     unit: "MB/s",
@@ -452,8 +472,9 @@ try {
     );
   }
 } finally {
-  // SIGTERM for serve --workers: its parent stops its workers; SIGKILL would leave them running.
-  for (const s of Object.values(servers)) s.proc.kill(s.name === "upcat-w2" ? "SIGTERM" : "SIGKILL");
+  // SIGTERM for serve and relay --workers: the parent stops its workers; SIGKILL would leave them running.
+  for (const s of Object.values(servers))
+    s.proc.kill(s.name === "upcat-w2" || s.name === "relay-upcat-w2" ? "SIGTERM" : "SIGKILL");
   await Promise.all(Object.values(servers).map((s) => Promise.race([s.proc.exited, Bun.sleep(10_000)])));
 }
 
