@@ -29,7 +29,7 @@ test.each([
   [[1, 2, 3, 4], 100, 4],
   [[5], 99, 5],
   [Array.from({ length: 100 }, (_, i) => i + 1), 99, 99],
-])("percentile case %#: p%p", (values, p, want) => {
+])("percentile takes the nearest rank, case %#", (values, p, want) => {
   expect(percentile(values, p)).toBe(want);
 });
 
