@@ -1,7 +1,7 @@
 // The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run,
 // alternating.
 // bun run bench [--rounds N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, releaseConfig } from "./compile.ts";
@@ -63,10 +63,11 @@ async function must(argv: string[], timeoutMs?: number): Promise<string> {
 }
 
 // ---- build ----
+// Everything built goes here and goes with the run, however it ends: nothing is left in the checkout.
 const work = mkdtempSync(join(tmpdir(), "upcat-bench-"));
-mkdirSync(join(ROOT, "dist/bench"), { recursive: true });
-const upcat = join(ROOT, "dist/bench/upcat");
-log("building dist/bench/upcat, cref and loadgen ...");
+process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+const upcat = join(work, "upcat");
+log("building upcat, hello, cref and loadgen ...");
 // The release configuration (minified, bytecode), so start-up and speed are those of the binary users download.
 await compile(releaseConfig({ entry: join(ROOT, "src/main.ts"), target: hostTarget(), outfile: upcat }));
 // The same flags on a program that only prints: how much of upcat's start-up is Bun's own.
