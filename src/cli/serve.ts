@@ -25,7 +25,7 @@ import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize } from "./option-values.ts";
 import { type LogFormat, ServeLog, sum } from "./serve-log.ts";
-import { PORTS_ENV, superviseWorkers, WORKER_ENV, type WorkerMessage } from "./serve-workers.ts";
+import { PORTS_ENV, superviseWorkers, WORKER_ENV, WORKER_REPORT_MS, workForParent } from "./serve-workers.ts";
 
 /** Service is one protocol to serve and the port it gets. */
 interface Service {
@@ -244,9 +244,6 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
   return 0;
 }
 
-/** WORKER_REPORT_MS is how often a worker tells its parent its counters when --stats does not say. */
-const WORKER_REPORT_MS = 1000;
-
 /**
  * serveAsWorker is one of `serve --workers`'s processes: it binds the parent's ports with SO_REUSEPORT,
  * tells the parent what it does over IPC, logs its own connections (json) with its index, and stops
@@ -257,26 +254,16 @@ async function serveAsWorker(opts: ServeOptions, index: number, io: Io): Promise
   const services = opts.services.map((s) => ({ ...s, port: ports[s.protocol.name] ?? s.port }));
   const log = new ServeLog(io, opts.log === "json" ? "json" : "quiet", { worker: index });
   const servers = await listen({ ...opts, services }, log, true);
-  const counters = () => sum(servers.listeners.map((l) => l.counters));
-  const tell = (message: WorkerMessage) => process.send?.(message);
-  process.on("SIGINT", () => {});
-  const stop = nextSignal(["SIGTERM"]);
-  tell({
-    type: "listening",
-    running: servers.running.map((r) => ({
-      protocol: r.protocol,
-      listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })),
-    })),
-  });
-  const ticker = setInterval(() => tell({ type: "counters", counters: counters() }), opts.statsMs ?? WORKER_REPORT_MS);
-  await stop;
-  clearInterval(ticker);
-  const cut = await drain(servers.listeners, opts.drainMs, nextSignal(["SIGTERM"]));
-  tell({ type: "stopped", cut, counters: counters() });
-  await io.flush();
-  // The last message must reach the parent before this process ends.
-  await Bun.sleep(20);
-  return 0;
+  return workForParent(
+    {
+      running: servers.running,
+      counters: () => sum(servers.listeners.map((l) => l.counters)),
+      reportMs: opts.statsMs ?? WORKER_REPORT_MS,
+      drain: (cutShort) => drain(servers.listeners, opts.drainMs, cutShort),
+    },
+    io,
+    nextSignal,
+  );
 }
 
 /** listen binds every service on every transport asked for, with the process's shared bounds, or none of them. */

@@ -11,6 +11,7 @@ import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
 import { admit, type RelayShared, relayShared, release } from "./shared.ts";
+import { reusePortFlags } from "../transport/udp-server.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -288,16 +289,4 @@ function closeExpired(shared: Shared): void {
     }
     session.close(idle ? "idle" : "lifetime");
   }
-}
-
-/** Bun's UDP listen flags, as serve's UDP server uses them: REUSE_PORT, and fail where the OS has none. */
-const REUSE_PORT = 4;
-const DISALLOW_REUSE_PORT_FAILURE = 32;
-
-/**
- * reusePortFlags let several processes share LISTEN: Bun.udpSocket ignores `reusePort` but takes these flags
- * (BUN-NOTES.md). The kernel keeps each client address and port on one socket, so a session stays with one worker.
- */
-function reusePortFlags(reusePort: boolean | undefined): Record<string, never> {
-  return (reusePort ? { flags: REUSE_PORT | DISALLOW_REUSE_PORT_FAILURE } : {}) as unknown as Record<string, never>;
 }

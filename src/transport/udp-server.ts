@@ -152,6 +152,6 @@ const DISALLOW_REUSE_PORT_FAILURE = 32;
  * `reusePort`, but takes these flags (undocumented; BUN-NOTES.md). The kernel then keeps each source
  * address and port on one socket.
  */
-function reusePortFlags(reusePort: boolean | undefined): Record<string, never> {
+export function reusePortFlags(reusePort: boolean | undefined): Record<string, never> {
   return (reusePort ? { flags: REUSE_PORT | DISALLOW_REUSE_PORT_FAILURE } : {}) as unknown as Record<string, never>;
 }
