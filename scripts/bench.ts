@@ -694,8 +694,10 @@ if (args.readme && rows.length > 0) {
     "",
     "Reproduce: `bun run bench` (`--rounds 3 --seconds 1` for a quick run, `--only udp,tcpr` for some",
     "scenarios, `--json` for one JSON object per row, `--no-readme` to leave this file alone).",
-    "To measure your own server: `upcat bench udp://host:port --duration 5s --concurrency 32`. One Bun process tops out",
-    "near 240k UDP replies a second on these machines; `--workers N` (or `auto`, one a core) splits `--concurrency` over N",
+    "To measure your own server: `upcat bench udp://host:port --duration 5s --concurrency 32`. " +
+      "One Bun process tops out",
+    "near 240k UDP replies a second on these machines; `--workers N` (or `auto`, one a core) " +
+      "splits `--concurrency` over N",
     "load processes, each with its own sockets and source ports, and sums their counts (percentiles come from every",
     "worker's latencies, not an average of theirs). On 2 cores the load processes compete with the server: there one",
     "process is often the faster choice.",
