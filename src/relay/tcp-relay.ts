@@ -228,9 +228,11 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
             counters.denied++;
             return void client.end();
           }
-          const slot = admit(shared, "tcp", links.size, peer, client.remotePort);
+          // Each read of remotePort asks the kernel (getpeername) again: once is enough.
+          const port = client.remotePort;
+          const slot = admit(shared, "tcp", links.size, peer, port);
           if (slot === undefined) return void client.end();
-          const link = new Link(shared, client, peer, client.remotePort, slot);
+          const link = new Link(shared, client, peer, port, slot);
           client.data = link;
           links.add(link);
           counters.connections++;
