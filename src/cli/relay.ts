@@ -31,6 +31,8 @@ const SHARED = [
   "maxConnections",
   "maxPerAddress",
   "udpReplyRate",
+  "udpRate",
+  "udpExcess",
   "idleTimeout",
   "maxLifetime",
   "maxPending",
@@ -60,6 +62,8 @@ interface Totals {
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
+  // serve's message for a repeated --udp-rate names --quotes, which the relay has not.
+  if (Array.isArray(raw.udpRate)) throw new UsageError("--udp-rate can be given once");
   const shared = await toServeOptions(
     Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
   );
@@ -91,6 +95,8 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     allow: shared.allow,
     limits: shared.limits,
     udpReplyRate: shared.udpReplyRate,
+    udpRate: shared.udpRate,
+    udpExcess: shared.udpExcess,
     connectTimeoutMs,
     faults,
   };
@@ -326,6 +332,18 @@ export function registerRelay(cli: CAC, io: Io): void {
       "Datagrams sent back to each client prefix (/24, /56) a second; past it dropped and counted, so a forged " +
         "source cannot aim the relay at a victim (0: no limit) [udp]",
       d("udpReplyRate"),
+    )
+    .option(
+      "--udp-rate <n>",
+      "Datagrams sent back larger than the client's last one, per client prefix (/24, /56) a second; past it " +
+        "dropped and counted, so an amplifying TARGET (qotd, chargen) is no weapon (0: none) [udp]",
+      d("udpRate"),
+    )
+    .option(
+      "--udp-excess <size>",
+      "Bytes a second by which datagrams sent back may outgrow the client's last one, all clients together " +
+        "(0: none) [udp]",
+      d("udpExcess"),
     )
     .option(
       "--max-pending <size>",

@@ -39,7 +39,7 @@ export class DatagramPipe {
     private readonly random: Random,
     private readonly maxPending: number,
     private readonly budget: OutputBudget,
-    /** deliver sends a datagram on; false: it was dropped there (a full socket, --udp-reply-rate). */
+    /** deliver sends a datagram on; false: it was dropped there (a full socket, a --udp-* bound). */
     private readonly deliver: (bytes: Uint8Array) => boolean,
     private readonly total: Tally,
     private readonly counts: DatagramCounts,

@@ -35,6 +35,14 @@ export interface RelayOptions {
    */
   udpReplyRate?: number;
   /**
+   * udpRate: datagrams sent back to one client prefix a second that are larger than the client's last datagram in
+   * their session, as serve's --udp-rate (0: none); udpExcess: bytes a second by which those may outgrow it, all
+   * clients together, as serve's --udp-excess (0: none). Not given: no bound, for a caller that relays to a target it
+   * trusts (the tests' answers "re:" + the request); `upcat relay` always gives them, serve's defaults unless told.
+   */
+  udpRate?: number;
+  udpExcess?: number;
+  /**
    * connectTimeoutMs: a TCP target that has not accepted within this long counts as failed (ETIMEDOUT); 0: the kernel's
    * own (about two minutes).
    */

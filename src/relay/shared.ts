@@ -10,7 +10,7 @@ import {
 } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
 import { addressKey } from "../transport/prefix.ts";
-import { SourceLimiter } from "../transport/rate-limit.ts";
+import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import type { Transport } from "../transport/transport.ts";
 import { describeFaults, type Faults, noFaults } from "./faults.ts";
 import { newRelayCounts, type RelayCounts, type RelayOptions } from "./relay.ts";
@@ -26,8 +26,13 @@ export interface RelayShared {
   readonly target: string;
   /** slots count the open connections or sessions of each client address (addressKey), against --max-per-address. */
   readonly slots: Map<string, number>;
-  /** replies are serve's per-prefix buckets, spent by each datagram sent back to a client (--udp-reply-rate). */
-  readonly replies: SourceLimiter;
+  /**
+   * sources are serve's per-prefix buckets, spent by each datagram sent back to a client (--udp-reply-rate), and by
+   * one larger than the client's last datagram (--udp-rate).
+   */
+  readonly sources: SourceLimiter;
+  /** excess is serve's process-wide budget of the bytes by which datagrams sent back outgrow their client's own. */
+  readonly excess: ByteBudget;
   /** opened numbers the connections or sessions, for each one's random source. */
   opened: number;
 }
@@ -46,8 +51,10 @@ export function relayShared(opts: RelayOptions): RelayShared {
     output: opts.output ?? new OutputBudget(limits.maxOutput),
     target: hostPort(opts.target.host, opts.target.port),
     slots: new Map(),
-    // Relayed replies are never "larger than their request" in serve's sense: only the any-size budget applies.
-    replies: new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, 0),
+    // A target that answers a small datagram with a large one (qotd, chargen) must not make the relay an amplifier.
+    // Not given, the buckets are bottomless (Infinity stays Infinity through their arithmetic).
+    sources: new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? Infinity),
+    excess: new ByteBudget(opts.udpExcess ?? Infinity),
     opened: 0,
   };
 }

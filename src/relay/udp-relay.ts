@@ -5,7 +5,7 @@ import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
 import { sourcePrefix } from "../transport/prefix.ts";
-import { GO } from "../transport/rate-limit.ts";
+import { GO, OVER_REPLIES } from "../transport/rate-limit.ts";
 import { isUnanswerable, markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
@@ -41,10 +41,12 @@ class Session {
   lastActive = Date.now();
   bytesIn = 0;
   bytesOut = 0;
+  /** lastIn is the size of the client's last datagram: one sent back larger is an amplification (--udp-rate). */
+  lastIn = 0;
   closed = false;
   error: string | undefined;
   stalled: string[] = [];
-  /** prefix is the client's source prefix, whose --udp-reply-rate bucket each datagram sent back spends. */
+  /** prefix is the client's source prefix, whose buckets (--udp-reply-rate, --udp-rate) a datagram sent back spends. */
   private readonly prefix: number | string;
 
   constructor(
@@ -77,6 +79,7 @@ class Session {
   /** fromClient takes a datagram the client sent. */
   fromClient(bytes: Uint8Array): void {
     this.bytesIn += bytes.length;
+    this.lastIn = bytes.length;
     this.lastActive = Date.now();
     this.up.pass(bytes);
   }
@@ -109,12 +112,22 @@ class Session {
 
   /**
    * toClient sends a datagram back to the client; false: dropped. Each spends the client prefix's --udp-reply-rate,
-   * copies (--duplicate) included, so a forged source gets no more from the relay than from serve.
+   * copies (--duplicate) included; one larger than the client's last datagram also spends its --udp-rate and the
+   * relay's --udp-excess, as serve's replies larger than their request do: a forged source gets no more from the
+   * relay, whatever the target answers, than from serve.
    */
   private toClient(bytes: Uint8Array): boolean {
-    const { front, counters, replies } = this.shared;
-    if (replies.take(this.prefix, false, performance.now()) !== GO) {
-      counters.replyLimited++;
+    const { front, counters, sources, excess } = this.shared;
+    const larger = bytes.length > this.lastIn;
+    const now = performance.now();
+    const verdict = sources.take(this.prefix, larger, now);
+    if (verdict !== GO) {
+      if (verdict === OVER_REPLIES) counters.replyLimited++;
+      else counters.rateLimited++;
+      return false;
+    }
+    if (larger && !excess.take(bytes.length - this.lastIn, now)) {
+      counters.excessLimited++;
       return false;
     }
     try {

@@ -208,7 +208,9 @@ describe("relay --workers 2 over TCP", () => {
 describe("relay --workers 2 over UDP", () => {
   test("each client keeps one session to the target, whichever worker has it, and the last line adds up", async () => {
     const target = await udpTarget(cleanup);
-    const r = await startWorkers(["udp://127.0.0.1:0", `udp://127.0.0.1:${target.port}`, "--log", "json"], "u");
+    // The target's answers ("re:" + the request) are larger than the request: 72 of them outrun --udp-rate's default.
+    const args = ["udp://127.0.0.1:0", `udp://127.0.0.1:${target.port}`, "--log", "json", "--udp-rate", "1000"];
+    const r = await startWorkers(args, "u");
     const clients = await Promise.all(Array.from({ length: 24 }, () => udpClient(cleanup)));
     const front = { port: r.port } as Relay;
     for (let round = 0; round < 3; round++) {
