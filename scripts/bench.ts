@@ -224,6 +224,26 @@ async function upcatBench(target: string, ...rest: (string | number)[]): Promise
 }
 const secs = args.seconds;
 const streamMb = Math.max(16, Math.round((64 * secs) / 2));
+/** benchBesideLoadgen is the row for `upcat bench` with `procs` load processes beside loadgen with as many, 32 each. */
+function benchBesideLoadgen(mode: "tcpr" | "udp", procs: number): Scenario {
+  const what = mode === "udp" ? "UDP replies/s" : "TCP round trips/s";
+  const each = mode === "udp" ? "32 in flight" : "32 conns";
+  const scheme = mode === "udp" ? "udp" : "tcp";
+  return {
+    name: `bench-${mode}-x${procs}`,
+    label: `upcat bench beside loadgen: ${what} against cref, ${procs} proc${procs > 1 ? "s" : ""} × ${each}`,
+    unit: "/s",
+    servers: ["cref"],
+    loads: ["upcat-bench", "loadgen"],
+    keys: { "upcat-bench": "upcat" },
+    ref: "loadgen",
+    run: (s, load) =>
+      load === "loadgen"
+        ? lgProcs(procs, mode, s.port, secs, 32, 64)
+        : upcatBench(`${scheme}://127.0.0.1:${s.port}`, "--workers", procs, "--concurrency", 32 * procs, "--size", 64),
+  };
+}
+
 const scenarios: Scenario[] = [
   {
     name: "udp-w1",
@@ -286,58 +306,10 @@ const scenarios: Scenario[] = [
   },
   // upcat bench trusted (issue 16): its rate against one cref beside loadgen's, with the same connections
   // or datagrams in flight, one load process each and then two (2 × 32), in alternating rounds.
-  {
-    name: "bench-tcpr-x1",
-    label: "upcat bench beside loadgen: TCP round trips/s against cref, 1 proc × 32 conns",
-    unit: "/s",
-    servers: ["cref"],
-    loads: ["upcat-bench", "loadgen"],
-    keys: { "upcat-bench": "upcat" },
-    ref: "loadgen",
-    run: (s, load) =>
-      load === "loadgen"
-        ? lg("tcpr", s.port, secs, 32, 64)
-        : upcatBench(`tcp://127.0.0.1:${s.port}`, "--concurrency", 32, "--size", 64),
-  },
-  {
-    name: "bench-udp-x1",
-    label: "upcat bench beside loadgen: UDP replies/s against cref, 1 proc × 32 in flight",
-    unit: "/s",
-    servers: ["cref"],
-    loads: ["upcat-bench", "loadgen"],
-    keys: { "upcat-bench": "upcat" },
-    ref: "loadgen",
-    run: (s, load) =>
-      load === "loadgen"
-        ? lg("udp", s.port, secs, 32, 64)
-        : upcatBench(`udp://127.0.0.1:${s.port}`, "--concurrency", 32, "--size", 64),
-  },
-  {
-    name: "bench-tcpr-x2",
-    label: "upcat bench beside loadgen: TCP round trips/s against cref, 2 procs × 32 conns",
-    unit: "/s",
-    servers: ["cref"],
-    loads: ["upcat-bench", "loadgen"],
-    keys: { "upcat-bench": "upcat" },
-    ref: "loadgen",
-    run: (s, load) =>
-      load === "loadgen"
-        ? lgProcs(2, "tcpr", s.port, secs, 32, 64)
-        : upcatBench(`tcp://127.0.0.1:${s.port}`, "--workers", 2, "--concurrency", 64, "--size", 64),
-  },
-  {
-    name: "bench-udp-x2",
-    label: "upcat bench beside loadgen: UDP replies/s against cref, 2 procs × 32 in flight",
-    unit: "/s",
-    servers: ["cref"],
-    loads: ["upcat-bench", "loadgen"],
-    keys: { "upcat-bench": "upcat" },
-    ref: "loadgen",
-    run: (s, load) =>
-      load === "loadgen"
-        ? lgProcs(2, "udp", s.port, secs, 32, 64)
-        : upcatBench(`udp://127.0.0.1:${s.port}`, "--workers", 2, "--concurrency", 64, "--size", 64),
-  },
+  benchBesideLoadgen("tcpr", 1),
+  benchBesideLoadgen("udp", 1),
+  benchBesideLoadgen("tcpr", 2),
+  benchBesideLoadgen("udp", 2),
   {
     name: "relay-tcps",
     label: "relay TCP stream MB/s (to cref)",
