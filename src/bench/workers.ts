@@ -136,6 +136,9 @@ export async function benchAsWorker(opts: BenchOptions, plan: WorkerPlan): Promi
   process.on("message", (message: ToWorker) => {
     if (message.type === "go") go.resolve();
   });
+  // A parent that died (SIGKILL) will never say go nor read the figures: no orphan waits or loads for it.
+  let reported = false;
+  process.once("disconnect", () => reported || process.exit(1));
   const { part, failure } = await loadPart(
     {
       ...opts,
@@ -155,6 +158,7 @@ export async function benchAsWorker(opts: BenchOptions, plan: WorkerPlan): Promi
         ? { net: failure.fields() }
         : { message: failure instanceof Error ? failure.message : String(failure) };
   await tell({ type: "done", part, failure: described });
+  reported = true;
   process.disconnect?.();
   return 0;
 }

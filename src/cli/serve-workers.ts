@@ -192,9 +192,10 @@ export async function workForParent<T>(
   io: Io,
   nextSignal: (names: NodeJS.Signals[]) => Promise<string>,
 ): Promise<number> {
-  const tell = (message: WorkerMessage<T>) => process.send?.(message);
+  // Once the parent is gone (SIGKILL, the OOM killer) there is no one to tell: a send would throw.
+  const tell = (message: WorkerMessage<T>) => process.connected && process.send?.(message);
   process.on("SIGINT", () => {});
-  const stop = nextSignal(["SIGTERM"]);
+  const stop = Promise.race([nextSignal(["SIGTERM"]), parentGone()]);
   tell({
     type: "listening",
     running: life.running.map((r) => ({
@@ -211,4 +212,12 @@ export async function workForParent<T>(
   // The last message must reach the parent before this process ends.
   await Bun.sleep(20);
   return 0;
+}
+
+/**
+ * parentGone resolves when the IPC channel to the parent closes: the parent died without passing SIGTERM on (SIGKILL,
+ * the OOM killer). A worker then stops as if told to, so no orphan keeps the port, and a restarted upcat finds it free.
+ */
+export function parentGone(): Promise<string> {
+  return new Promise((resolve) => process.once("disconnect", () => resolve("parent gone")));
 }

@@ -4,7 +4,7 @@ import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { type BenchPart, shareOf, summarize } from "../../src/bench/load.ts";
 import { fromSource, run } from "../support/run.ts";
-import { waitFor } from "../support/wait.ts";
+import { alive, waitFor } from "../support/wait.ts";
 
 const COUNTER = new URL("./counting-server.py", import.meta.url).pathname;
 
@@ -156,15 +156,6 @@ function connectedUdp(port: number): number {
     .filter((line) => line.trim() !== "").length;
 }
 
-/** alive: the process runs (a zombie, ended but not yet reaped, does not). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 test("a worker that dies fails the run with one clear line and status 1", async () => {
   const server = await countingServer();
   const proc = Bun.spawn(
@@ -194,6 +185,18 @@ test("a worker that dies fails the run with one clear line and status 1", async 
   expect(stderr).toMatch(/^upcat: bench worker [01] exited \(signal SIGKILL\) before it reported; no figures\n$/);
   // The other worker is stopped too.
   await waitFor("the other worker to end", () => !alive(other!), 5000);
+}, 40_000);
+
+test("a parent killed with SIGKILL leaves no load process behind", async () => {
+  const server = await countingServer();
+  const target = `udp://127.0.0.1:${server.udp}`;
+  const argv = [...fromSource.argv, "bench", target, "--workers", "2", "--concurrency", "2", "--duration", "20s"];
+  const proc = Bun.spawn(argv, { stdout: "ignore", stderr: "ignore", env: { ...fromSource.env, NO_COLOR: "1" } });
+  started.push(proc);
+  await waitFor("two bench workers", () => childrenOf(proc.pid).length === 2, 15_000);
+  const workers = childrenOf(proc.pid);
+  proc.kill("SIGKILL");
+  await waitFor("the orphaned workers to stop", () => workers.every((pid) => !alive(pid)), 5000);
 }, 40_000);
 
 test.each([

@@ -105,6 +105,24 @@ describe("the compiled binary", () => {
     expect(rest).toMatch(/SIGTERM: stopped, 1 worker restart\n$/);
   }, 60_000);
 
+  test("a parent killed with SIGKILL leaves no worker behind, and the port is free for the next upcat", async () => {
+    const cmd = await compiled();
+    const first = await startServer(cmd, ["--workers", "2", "--port", "0", "--host", "127.0.0.1", "--tcp"]);
+    await waitFor("two workers", () => children(first.proc.pid).length === 2);
+    const workers = children(first.proc.pid);
+    first.proc.kill("SIGKILL");
+    await first.proc.exited;
+    const alive = () => workers.filter((pid) => Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0);
+    await waitFor("the orphaned workers to stop", () => alive().length === 0, 5000);
+    const again = await startServer(cmd, ["--port", String(first.port), "--host", "127.0.0.1", "--tcp"]);
+    try {
+      const r = await run(cmd, ["send", `127.0.0.1:${first.port}`, "still here"]);
+      expect(r.stdout).toBe("STILL HERE\n");
+    } finally {
+      await again.stop();
+    }
+  }, 60_000);
+
   test("SIGTERM lets each worker drain a connection in progress; --stats adds up every worker", async () => {
     const cmd = await compiled();
     const s = await startJson(cmd, ["--stats", "100ms"]);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import type { Relay } from "../../src/relay/relay.ts";
 import { fromSource, run } from "../support/run.ts";
-import { waitFor } from "../support/wait.ts";
+import { alive, waitFor } from "../support/wait.ts";
 import { Cleanup, concat, tcpClient, udpClient, udpTarget, within } from "./harness.ts";
 
 const cleanup = new Cleanup();
@@ -203,6 +203,18 @@ describe("relay --workers 2 over TCP", () => {
         "upcat: relayed up 10000 bytes forwarded, down 10000 bytes forwarded\n",
     );
   }, 60_000);
+});
+
+describe("relay --workers 2 whose parent is killed", () => {
+  test("no worker is left holding LISTEN", async () => {
+    const target = echoTarget();
+    const r = await startWorkers(["127.0.0.1:0", `127.0.0.1:${target}`]);
+    const workers = children(r.pid);
+    expect(workers.length).toBe(2);
+    process.kill(r.pid, "SIGKILL");
+    await waitFor("LISTEN to be let go", () => bound(r.port, "t") === 0, 5000);
+    await waitFor("the orphaned workers to end", () => workers.every((pid) => !alive(pid)));
+  }, 30_000);
 });
 
 describe("relay --workers 2 over UDP", () => {

@@ -1,4 +1,5 @@
 // Tests wait for a condition, not for a fixed time: poll until it holds, and fail with what was awaited.
+import { readFileSync } from "node:fs";
 
 /** waitFor polls `condition` every few milliseconds until it is true, and fails after timeoutMs naming `what`. */
 export async function waitFor(
@@ -27,4 +28,13 @@ export function established(port: number): number {
 export function listening(port: number): boolean {
   const ss = Bun.spawnSync(["ss", "-Hltn", `( sport = :${port} )`]);
   return ss.stdout.toString().trim() !== "";
+}
+
+/** alive: the process runs (a zombie, ended but not yet reaped, does not). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
