@@ -58,7 +58,10 @@ interface Totals {
   relay: RelayCounts;
 }
 
-/** relay runs the relay and resolves with the exit status once a signal has stopped it. */
+/**
+ * relay reads and checks the command line, then runs the relay alone, as the parent of `--workers`, or as one of
+ * its workers; it resolves with the exit status once a signal has stopped it.
+ */
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
@@ -101,54 +104,77 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     faults,
   };
 
-  if (worker !== undefined) {
-    const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
-    const log = new ServeLog(io, shared.log === "json" ? "json" : "quiet", { worker: index });
-    const say = eventPrinter(io, log, shared.log, { worker: index });
-    const running = await bindRelay({
-      ...options,
-      listen: { ...options.listen, port: ports.relay ?? options.listen.port },
-      reusePort: true,
-      onEvent: shared.log === "quiet" ? undefined : say,
-    });
-    const { transport, host, port } = running;
-    return workForParent<Totals>(
-      {
-        running: [{ protocol: "relay", listeners: [{ transport, host, port }] }],
-        counters: () => ({ counters: running.counters, relay: running.relay }),
-        reportMs: shared.statsMs ?? WORKER_REPORT_MS,
-        drain(cutShort) {
-          if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
-          return drain([running], shared.drainMs, cutShort);
-        },
-      },
-      io,
-      nextSignal,
-    );
-  }
+  const plan: RelayPlan = { options, shared, faults, seed, address, targetShown, ends };
+  if (worker !== undefined) return relayAsWorker(plan, index, io);
+  if (shared.workers > 1) return superviseRelay(plan, io);
+  return relayAlone(plan, io);
+}
 
+/** RelayPlan is the command line, read and checked, that each way of running the relay starts from. */
+interface RelayPlan {
+  options: RelayOptions;
+  shared: Awaited<ReturnType<typeof toServeOptions>>;
+  faults: Faults;
+  seed: number;
+  address: string;
+  targetShown: string;
+  ends: ReturnType<typeof parseEnds>;
+}
+
+/** relayAsWorker is one of `relay --workers`'s processes: it binds the parent's LISTEN and answers to the parent. */
+async function relayAsWorker({ options, shared }: RelayPlan, index: number, io: Io): Promise<number> {
+  const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
+  const log = new ServeLog(io, shared.log === "json" ? "json" : "quiet", { worker: index });
+  const say = eventPrinter(io, log, shared.log, { worker: index });
+  const running = await bindRelay({
+    ...options,
+    listen: { ...options.listen, port: ports.relay ?? options.listen.port },
+    reusePort: true,
+    onEvent: shared.log === "quiet" ? undefined : say,
+  });
+  const { transport, host, port } = running;
+  return workForParent<Totals>(
+    {
+      running: [{ protocol: "relay", listeners: [{ transport, host, port }] }],
+      counters: () => ({ counters: running.counters, relay: running.relay }),
+      reportMs: shared.statsMs ?? WORKER_REPORT_MS,
+      drain(cutShort) {
+        if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
+        return drain([running], shared.drainMs, cutShort);
+      },
+    },
+    io,
+    nextSignal,
+  );
+}
+
+/** superviseRelay is `relay --workers N`'s parent: it picks LISTEN's port, starts the workers and speaks for them. */
+async function superviseRelay(p: RelayPlan, io: Io): Promise<number> {
+  const { options, shared, faults } = p;
   const log = new ServeLog(io, shared.log);
-  if (shared.workers > 1) {
-    // Bound once here, alone: port 0 becomes the one free port every worker binds, and a port another server holds
-    // fails now (with SO_REUSEPORT a second relay would otherwise join the first, unseen).
-    const held = await bindRelay({ ...options, faults: undefined });
-    held.stop();
-    const voice: Voice<Totals> = {
-      sum: (all) => ({ counters: sum(all.map((t) => t.counters)), relay: sumRelayCounts(all.map((t) => t.relay)) }),
-      listening: (running, workers) =>
-        ready(io, shared.log, running[0]!.listeners[0]!, targetShown, shared.allow?.text, faults, workers),
-      stats: (total) => log.stats(total.counters),
-      stopped(signal, cut, total, restarts) {
-        log.stopped(signal, cut, total.counters, restarts);
-        summary(io, shared.log, ends.transport, total.relay);
-      },
-    };
-    const env = { [TARGET_ENV]: address, [SEED_ENV]: String(seed) };
-    const { workers, log: format, statsMs } = shared;
-    const plan = { workers, ports: { relay: held.port }, log: format, allow: shared.allow?.text, statsMs, env };
-    return superviseWorkers(plan, io, () => nextSignal(), voice);
-  }
+  // Bound once here, alone: port 0 becomes the one free port every worker binds, and a port another server holds
+  // fails now (with SO_REUSEPORT a second relay would otherwise join the first, unseen).
+  const held = await bindRelay({ ...options, faults: undefined });
+  held.stop();
+  const voice: Voice<Totals> = {
+    sum: (all) => ({ counters: sum(all.map((t) => t.counters)), relay: sumRelayCounts(all.map((t) => t.relay)) }),
+    listening: (running, workers) =>
+      ready(io, shared.log, running[0]!.listeners[0]!, p.targetShown, shared.allow?.text, faults, workers),
+    stats: (total) => log.stats(total.counters),
+    stopped(signal, cut, total, restarts) {
+      log.stopped(signal, cut, total.counters, restarts);
+      summary(io, shared.log, p.ends.transport, total.relay);
+    },
+  };
+  const env = { [TARGET_ENV]: p.address, [SEED_ENV]: String(p.seed) };
+  const { workers, log: format, statsMs } = shared;
+  const plan = { workers, ports: { relay: held.port }, log: format, allow: shared.allow?.text, statsMs, env };
+  return superviseWorkers(plan, io, () => nextSignal(), voice);
+}
 
+/** relayAlone is the relay in this one process, until a signal stops it. */
+async function relayAlone({ options, shared, faults, targetShown }: RelayPlan, io: Io): Promise<number> {
+  const log = new ServeLog(io, shared.log);
   const say = eventPrinter(io, log, shared.log);
   const running = await bindRelay({ ...options, onEvent: shared.log === "quiet" ? undefined : say });
   // Listening for signals before the ready line: whoever reads it may signal at once.
