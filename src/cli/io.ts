@@ -14,7 +14,7 @@ function colors(enabled: boolean): Colors {
 }
 
 const PLAIN = new Proxy({} as Colors, {
-  get: (_, name) => (name === "isColorSupported" ? false : (text: unknown) => String(text)),
+  get: (_, name) => (name === "isColorSupported" ? false : String),
 });
 
 /**

@@ -1,6 +1,5 @@
 // The UDP relay: a session (a connected socket of its own towards the target) per client address and port, idle
 // sessions closed, their number bounded.
-import { isIPv6 } from "node:net";
 import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
@@ -12,6 +11,7 @@ import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
 import { admit, type RelayShared, relayShared, release } from "./shared.ts";
 import { reusePortFlags } from "../transport/udp-server.ts";
+import { ipVersion } from "../transport/ip.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -201,7 +201,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   const shared: Shared = { ...relayShared(opts), sessions: new Map(), front: undefined };
   const { counters, sessions, relay, limits } = shared;
   // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.
-  const local = isIPv6(opts.target.host) ? "::" : "0.0.0.0";
+  const local = ipVersion(opts.target.host) === 6 ? "::" : "0.0.0.0";
   let open = true;
 
   const openSession = (key: string, address: string, port: number): Session | undefined => {

@@ -1,5 +1,4 @@
 // What a running server looks like to its caller, whichever transport carries it.
-import { isIP } from "node:net";
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
@@ -193,12 +192,10 @@ export async function bindOrExplain<T>(
   bind: (host: string) => Promise<T> | T,
 ): Promise<T> {
   // A name is looked up first, through the resolver every client uses: Bun's own bind reports a name
-  // it cannot resolve as ENOENT or ESRCH, which say nothing of a host.
-  const host = isIP(opts.host)
-    ? opts.host
-    : (await resolveHost(opts.host, transport, "give an address of this machine, or :: for all"))[0]!;
+  // it cannot resolve as ENOENT or ESRCH, which say nothing of a host. An address comes back as it is.
+  const [host] = await resolveHost(opts.host, transport, "give an address of this machine, or :: for all");
   try {
-    return await bind(host);
+    return await bind(host!);
   } catch (err) {
     const code = errnoCode(err);
     if (opts.host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
