@@ -1,5 +1,6 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
 import { errnoCode, type NetError } from "../errors.ts";
+import { connectLoopback } from "../transport/loopback-connect.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 
@@ -53,6 +54,13 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   const since = () => performance.now() - started;
   // A reply is asked for: the handshake alone does not pass, and a peer that goes quiet or away fails.
   const replyWanted = opts.wanted !== undefined;
+  // A bare port check on this host (nc -z 127.0.0.1): the kernel answers inside connect().
+  if (!opts.tls && !replyWanted && !opts.send?.length) {
+    const quick = connectLoopback(address, port);
+    if (quick === "connected") return { address, latencyMs: since(), state: "open" };
+    if (quick === "ECONNREFUSED")
+      return { address, latencyMs: since(), ...fail("closed", "refused", "connection refused") };
+  }
   let conn: StreamConn;
   try {
     conn = await dialStream(address, port, {
