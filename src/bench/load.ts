@@ -4,6 +4,8 @@ import { hostPort, resolveHost } from "../transport/address.ts";
 import { dialStream, type StreamConn } from "../transport/stream-conn.ts";
 import type { Target } from "../transport/target.ts";
 import { PacketFlow, type PacketFlowHandlers } from "./packet-flow.ts";
+import { streamLibc, tcpLoadLibc } from "./tcp-libc.ts";
+import { datagramLibc, udpLoadLibc } from "./udp-libc.ts";
 
 export interface BenchOptions {
   target: Target;
@@ -24,6 +26,11 @@ export interface BenchOptions {
    * workers of `bench --workers` open theirs, then start together.
    */
   ready?(): Promise<void>;
+  /**
+   * engine: the load through libc (Linux: sendmmsg and recvmmsg for UDP, epoll for TCP; the default where libc
+   * opens) or through Bun's sockets (the way everywhere else). Tests choose, so that both stay tried.
+   */
+  engine?: "libc" | "bun";
 }
 
 export interface BenchProgress {
@@ -225,6 +232,13 @@ export const UDP_SOCKETS = 4;
  */
 async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
   const payload = payloadOf(opts.size);
+  const c = opts.engine === "bun" ? null : datagramLibc();
+  if (c) {
+    const sockets = Math.min(opts.concurrency, UDP_SOCKETS);
+    const windows = Array.from({ length: sockets }, (_, i) => shareOf(opts.concurrency, sockets, i));
+    const load = { windows, payload, timeoutMs: opts.timeoutMs, sweepMs: sweepEvery(opts.timeoutMs) };
+    return udpLoadLibc(c, address, port, load, tally, clock, () => clock.begin());
+  }
   const batches: Uint8Array[][] = [];
   const batchOf = (n: number) => (batches[n] ??= new Array<Uint8Array>(n).fill(payload));
   const count = Math.min(opts.concurrency, UDP_SOCKETS);
@@ -306,6 +320,16 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
  */
 async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
   const payload = payloadOf(opts.size);
+  const c = opts.engine === "bun" ? null : streamLibc();
+  if (c) {
+    const load = {
+      concurrency: opts.concurrency,
+      payload,
+      timeoutMs: opts.timeoutMs,
+      sweepMs: sweepEvery(opts.timeoutMs),
+    };
+    return tcpLoadLibc(c, address, port, load, tally, clock, () => clock.begin());
+  }
   let failure: unknown;
   const dialed = await Promise.allSettled(
     Array.from({ length: opts.concurrency }, () => dialStream(address, port, { timeoutMs: opts.timeoutMs })),

@@ -4,8 +4,8 @@
 import type * as Ffi from "bun:ffi";
 import { ipVersion } from "./ip.ts";
 
-const AF_INET = 2;
-const AF_INET6 = 10;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
 const SOL_SOCKET = 1;
 const SO_ERROR = 4;
@@ -17,8 +17,11 @@ export const EINPROGRESS = 115;
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   13: "EACCES",
+  24: "EMFILE",
+  32: "EPIPE",
   22: "EINVAL",
   101: "ENETUNREACH",
+  104: "ECONNRESET",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
   113: "EHOSTUNREACH",
@@ -35,18 +38,26 @@ let symbols: Symbols | null | undefined;
 function openLibc() {
   ffi = require("bun:ffi") as typeof Ffi;
   const { FFIType } = ffi;
-  const wanted = {
+  return dlopenLibc({
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
-  } as const;
-  // glibc, then musl (the -musl release builds).
+  } as const);
+}
+
+/**
+ * dlopenLibc opens the C library with these symbols: glibc, then musl (the -musl release builds). Each caller asks
+ * for its own few: bun:ffi compiles a stub for every symbol it is given, and a check should not pay for the bench's.
+ * It throws when neither library opens.
+ */
+export function dlopenLibc<const T extends Record<string, Ffi.FFIFunction>>(wanted: T): Ffi.ConvertFns<T> {
+  const { dlopen } = require("bun:ffi") as typeof Ffi;
   for (const name of ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`]) {
     try {
-      return ffi.dlopen(name, wanted).symbols;
+      return dlopen(name, wanted).symbols;
     } catch {
       // try the next name
     }
@@ -84,10 +95,10 @@ export function startConnect(address: string, port: number): PendingConnect | un
   const c = lib();
   const addr = c && sockaddr(address, port);
   if (!c || !addr) return undefined;
-  const fd = c.socket(addr === scratch.v4 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
+  const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
   let settled: string | undefined;
-  if (c.connect(fd, addr === scratch.v4 ? scratch.v4Ptr : scratch.v6Ptr, addr.length) === 0) settled = "connected";
+  if (c.connect(fd, addr.length === 16 ? scratch.v4Ptr : scratch.v6Ptr, addr.length) === 0) settled = "connected";
   else {
     // Read at once: the next call into libc may set errno again.
     const errno = ffi.read.i32(scratch.errnoPtr, 0);
@@ -133,31 +144,40 @@ let scratch: Scratch;
 
 /** sockaddr encodes an IP literal and port as the kernel's sockaddr_in or sockaddr_in6, in the scratch memory. */
 function sockaddr(address: string, port: number): Uint8Array | undefined {
+  return encodeSockaddr(address, port, scratch.v4, scratch.v6View);
+}
+
+/**
+ * newSockaddr encodes an IP literal and port as a sockaddr_in or sockaddr_in6 of its own (over an ArrayBuffer, so a
+ * pointer to it stays put), or returns undefined for a name or a scoped IPv6 address.
+ */
+export function newSockaddr(address: string, port: number): Uint8Array | undefined {
+  return encodeSockaddr(address, port, new Uint8Array(new ArrayBuffer(16)), new DataView(new ArrayBuffer(28)));
+}
+
+function encodeSockaddr(address: string, port: number, v4: Uint8Array, v6: DataView): Uint8Array | undefined {
   const family = ipVersion(address);
   if (family === 4) {
-    const b = scratch.v4;
-    b[0] = AF_INET;
-    b[2] = port >> 8;
-    b[3] = port & 0xff;
+    v4[0] = AF_INET;
+    v4[2] = port >> 8;
+    v4[3] = port & 0xff;
     let octet = 0;
     let i = 4;
     for (let k = 0; k < address.length; k++) {
       const ch = address.charCodeAt(k);
       if (ch === 46) {
-        b[i++] = octet;
+        v4[i++] = octet;
         octet = 0;
       } else octet = octet * 10 + ch - 48;
     }
-    b[i] = octet;
-    return b;
+    v4[i] = octet;
+    return v4;
   }
   if (family === 6 && !address.includes("%")) {
-    const b = scratch.v6;
-    const v = scratch.v6View;
-    v.setUint16(0, AF_INET6, true);
-    v.setUint16(2, port, false);
-    expandIpv6(address).forEach((group, i) => v.setUint16(8 + 2 * i, group, false));
-    return b;
+    v6.setUint16(0, AF_INET6, true);
+    v6.setUint16(2, port, false);
+    expandIpv6(address).forEach((group, i) => v6.setUint16(8 + 2 * i, group, false));
+    return new Uint8Array(v6.buffer);
   }
   return undefined;
 }

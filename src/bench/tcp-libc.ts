@@ -1,0 +1,264 @@
+// The TCP round-trip load of `upcat bench` on Linux, through libc and epoll, as loadgen does it: the readiness of
+// every connection comes in one call, and a reply costs one read and one write, with no JS callback or promise a
+// reply. Bun's sockets cost more a reply than a fast server does, and the bench would measure itself. The loop runs
+// in slices, yielding to the event loop between them, so progress lines, a worker's IPC and signals keep working.
+import type * as Ffi from "bun:ffi";
+import { NetError } from "../errors.ts";
+import { hostPort } from "../transport/address.ts";
+import { AF_INET, AF_INET6, dlopenLibc, EINPROGRESS, errnoName, newSockaddr } from "../transport/libc.ts";
+
+const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const MSG_DONTWAIT = 0x40;
+const MSG_NOSIGNAL = 0x4000;
+const EPOLLIN = 1;
+const EPOLLOUT = 4;
+const EPOLLERR = 8;
+const EPOLLHUP = 0x10;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_MOD = 3;
+const EPOLL_CLOEXEC = 0o2000000;
+const EAGAIN = 11;
+/** struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned elsewhere (16, data at 8). */
+const EVENT = process.arch === "x64" ? 12 : 16;
+const EVENT_DATA = process.arch === "x64" ? 4 : 8;
+const EVENTS = 256;
+const READ_BUFFER = 65536;
+const SLICE_MS = 10;
+
+type Libc = ReturnType<typeof openStreamLibc>;
+let ffi: typeof Ffi;
+let libc: Libc | null | undefined;
+
+function openStreamLibc() {
+  ffi = require("bun:ffi") as typeof Ffi;
+  const { FFIType } = ffi;
+  const { i32, u32, u64, ptr } = FFIType;
+  return dlopenLibc({
+    socket: { args: [i32, i32, i32], returns: i32 },
+    connect: { args: [i32, ptr, u32], returns: i32 },
+    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+    getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+    send: { args: [i32, ptr, u64, i32], returns: FFIType.i64_fast },
+    recv: { args: [i32, ptr, u64, i32], returns: FFIType.i64_fast },
+    epoll_create1: { args: [i32], returns: i32 },
+    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
+    close: { args: [i32], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
+  } as const);
+}
+
+/** streamLibc is what the TCP load needs of libc on 64-bit Linux, or null where it is not to be had. */
+export function streamLibc(): Libc | null {
+  if (libc === undefined) {
+    try {
+      const bits64 = process.arch === "x64" || process.arch === "arm64";
+      libc = process.platform === "linux" && bits64 ? openStreamLibc() : null;
+    } catch {
+      libc = null;
+    }
+  }
+  return libc;
+}
+
+export interface StreamTally {
+  requests: number;
+  errors: number;
+  reply(ms: number, bytes: number): void;
+}
+export interface StreamClock {
+  readonly stopAt: number;
+}
+
+/**
+ * Memory is what the calls hand to libc, each over an ArrayBuffer of its own (a pointer to it stays put). The loop
+ * reaches every pointer through this object, which so lives as long as the load: a buffer known only by its pointer
+ * could be collected while the kernel still writes into it.
+ */
+class Memory {
+  readonly event = new DataView(new ArrayBuffer(EVENT));
+  readonly eventPtr = ffi.ptr(this.event.buffer);
+  readonly events = new DataView(new ArrayBuffer(EVENT * EVENTS));
+  readonly eventsPtr = ffi.ptr(this.events.buffer);
+  readonly payload: Uint8Array;
+  readonly payloadPtr: Ffi.Pointer;
+  readonly buffer = new ArrayBuffer(READ_BUFFER);
+  readonly bufferPtr = ffi.ptr(this.buffer);
+  readonly one = new Int32Array(new ArrayBuffer(4)).fill(1);
+  readonly soError = new Int32Array(new ArrayBuffer(4));
+  readonly soLength = new Uint32Array(new ArrayBuffer(4));
+
+  constructor(payload: Uint8Array) {
+    this.payload = new Uint8Array(new ArrayBuffer(Math.max(1, payload.length))).subarray(0, payload.length);
+    this.payload.set(payload);
+    this.payloadPtr = ffi.ptr(this.payload.buffer);
+  }
+
+  /** release is the load's last use of its memory: until it runs, none of it can be collected. */
+  release(): void {
+    this.payload.fill(0);
+  }
+}
+
+/** Conn is one connection of the load: its socket, the bytes of the reply so far, and when the request went. */
+interface Conn {
+  fd: number;
+  got: number;
+  sentAt: number;
+  /** state: dialing until the handshake is done, then waiting for replies, then over (closed). */
+  state: "dialing" | "waiting" | "over";
+}
+
+/**
+ * tcpLoadLibc keeps `concurrency` connections to address:port, each sending the payload once the whole reply to the
+ * last one came (a reply as long as the request, as upper and echo give). A connection whose reply is later than
+ * timeoutMs, that the peer closes or resets, fails and is counted as an error. It returns the first failure, or
+ * undefined; begin() is awaited once the connections are up.
+ */
+export async function tcpLoadLibc(
+  c: Libc,
+  address: string,
+  port: number,
+  load: { concurrency: number; payload: Uint8Array; timeoutMs: number; sweepMs: number },
+  tally: StreamTally,
+  clock: StreamClock,
+  begin: () => Promise<void>,
+): Promise<unknown> {
+  const where = hostPort(address, port);
+  const addr = newSockaddr(address, port);
+  if (!addr) throw new Error(`not an IP address: ${address}`);
+  const errno = () => ffi.read.i32(c.__errno_location()!, 0);
+  const error = (op: "connect" | "read" | "write", code: string, reason?: string) =>
+    NetError.from(op, "tcp", where, Object.assign(new Error(reason ?? code), { code }));
+  const ep = c.epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) throw new Error(`epoll_create1: ${errnoName(errno())}`);
+  const mem = new Memory(load.payload);
+  const { events, payloadPtr, bufferPtr, eventsPtr } = mem;
+  const watch = (op: number, fd: number, index: number, flags: number) => {
+    mem.event.setUint32(0, flags, true);
+    mem.event.setUint32(EVENT_DATA, index, true);
+    c.epoll_ctl(ep, op, fd, mem.eventPtr);
+  };
+  const { one, soError, soLength } = mem;
+  const payload = mem.payload;
+  const size = payload.length;
+
+  let failed: unknown;
+  let live = 0;
+  const conns: Conn[] = [];
+  const fail = (conn: Conn, err: NetError) => {
+    if (conn.state === "over") return;
+    failed ??= err;
+    tally.errors++;
+    if (conn.state === "waiting") live--;
+    conn.state = "over";
+    c.close(conn.fd);
+  };
+  const finish = (conn: Conn) => {
+    live--;
+    conn.state = "over";
+    c.close(conn.fd);
+  };
+  const request = (conn: Conn, now: number) => {
+    if (now >= clock.stopAt) return finish(conn);
+    conn.got = 0;
+    conn.sentAt = now;
+    tally.requests++;
+    const sent = Number(c.send(conn.fd, payloadPtr, size, MSG_DONTWAIT | MSG_NOSIGNAL));
+    // A request is smaller than any socket buffer: it goes whole, or the connection is broken.
+    if (sent !== size) fail(conn, error("write", sent < 0 ? errnoName(errno()) : "EIO", "short write"));
+  };
+
+  try {
+    // Dial: every connect at once, then the handshakes as epoll says they finish, within timeoutMs.
+    for (let i = 0; i < load.concurrency; i++) {
+      const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
+      if (fd < 0) {
+        failed ??= error("connect", errnoName(errno()));
+        tally.errors++;
+        continue;
+      }
+      const conn: Conn = { fd, got: 0, sentAt: 0, state: "dialing" };
+      conns.push(conn);
+      if (c.connect(fd, ffi.ptr(addr), addr.length) !== 0 && errno() !== EINPROGRESS) {
+        fail(conn, error("connect", errnoName(errno())));
+        continue;
+      }
+      c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ffi.ptr(one), 4);
+      watch(EPOLL_CTL_ADD, fd, conns.length - 1, EPOLLOUT);
+    }
+    const dialDeadline = performance.now() + load.timeoutMs;
+    let dialing = conns.filter((conn) => conn.state === "dialing").length;
+    while (dialing > 0) {
+      const left = dialDeadline - performance.now();
+      if (left <= 0) {
+        for (const conn of conns) if (conn.state === "dialing") fail(conn, error("connect", "ETIMEDOUT"));
+        break;
+      }
+      const n = c.epoll_wait(ep, eventsPtr, EVENTS, Math.min(SLICE_MS, Math.ceil(left)));
+      for (let i = 0; i < n; i++) {
+        const conn = conns[events.getUint32(i * EVENT + EVENT_DATA, true)]!;
+        if (conn.state !== "dialing") continue;
+        dialing--;
+        soLength[0] = 4;
+        c.getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, ffi.ptr(soError), ffi.ptr(soLength));
+        if (soError[0] !== 0) {
+          fail(conn, error("connect", errnoName(soError[0]!)));
+          continue;
+        }
+        conn.state = "waiting";
+        live++;
+        watch(EPOLL_CTL_MOD, conn.fd, conns.indexOf(conn), EPOLLIN);
+      }
+      if (n <= 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (live === 0) return failed;
+
+    await begin();
+    let now = performance.now();
+    for (const conn of conns) if (conn.state === "waiting") request(conn, now);
+    let nextSweep = now + load.sweepMs;
+    while (live > 0) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      while (live > 0 && performance.now() < sliceEnd) {
+        const n = c.epoll_wait(ep, eventsPtr, EVENTS, 1);
+        now = performance.now();
+        for (let i = 0; i < n; i++) {
+          const conn = conns[events.getUint32(i * EVENT + EVENT_DATA, true)]!;
+          if (conn.state !== "waiting") continue;
+          const got = Number(c.recv(conn.fd, bufferPtr, READ_BUFFER, MSG_DONTWAIT));
+          if (got < 0) {
+            const code = errno();
+            if (code === EAGAIN) continue;
+            fail(conn, error("read", errnoName(code)));
+          } else if (got === 0) {
+            const hup = events.getUint32(i * EVENT, true) & (EPOLLERR | EPOLLHUP);
+            fail(conn, error("read", hup ? "ECONNRESET" : "EPIPE", "connection closed by peer"));
+          } else {
+            conn.got += got;
+            if (conn.got < size) continue;
+            tally.reply(now - conn.sentAt, conn.got);
+            request(conn, now);
+          }
+        }
+        if (now >= nextSweep) {
+          nextSweep = now + load.sweepMs;
+          const late = now - load.timeoutMs;
+          for (const conn of conns)
+            if (conn.state === "waiting" && conn.sentAt < late)
+              fail(conn, error("read", "ETIMEDOUT", `no reply within ${load.timeoutMs}ms`));
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return failed;
+  } finally {
+    for (const conn of conns) if (conn.state !== "over") c.close(conn.fd);
+    c.close(ep);
+    mem.release();
+  }
+}

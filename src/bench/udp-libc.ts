@@ -1,0 +1,264 @@
+// The UDP load of `upcat bench` on Linux, through libc: sendmmsg and recvmmsg move a batch of datagrams a call, as
+// loadgen does, where Bun calls JS once a datagram (one process then tops out well below what a fast server can
+// answer, and the bench would measure itself). The loop runs in slices, yielding to the event loop between them, so
+// progress lines, a worker's IPC and signals keep working.
+import type * as Ffi from "bun:ffi";
+import { NetError } from "../errors.ts";
+import { hostPort } from "../transport/address.ts";
+import { AF_INET, AF_INET6, dlopenLibc, newSockaddr } from "../transport/libc.ts";
+
+const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
+const MSG_DONTWAIT = 0x40;
+/** MSG_TRUNC makes recvmmsg give a datagram's whole length, longer than its buffer or not. */
+const MSG_TRUNC = 0x20;
+const POLLIN = 1;
+const EAGAIN = 11;
+const ECONNREFUSED = 111;
+/** struct mmsghdr on 64-bit Linux (glibc and musl alike): a msghdr of 56 bytes, then msg_len, then padding. */
+const MMSGHDR = 64;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MSG_LEN = 56;
+const IOVEC = 16;
+/** RECV_BATCH is how many replies one recvmmsg may take; RECV_SLOT the bytes kept of each (the length is counted). */
+const RECV_BATCH = 64;
+const RECV_SLOT = 2048;
+/** SLICE_MS is the longest the loop runs before it lets the event loop have a turn. */
+const SLICE_MS = 10;
+
+type Libc = ReturnType<typeof openDatagramLibc>;
+let ffi: typeof Ffi;
+let libc: Libc | null | undefined;
+
+function openDatagramLibc() {
+  ffi = require("bun:ffi") as typeof Ffi;
+  const { FFIType } = ffi;
+  return dlopenLibc({
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  } as const);
+}
+
+/** datagramLibc is libc's batch calls on 64-bit Linux, or null where they are not to be had (the Bun path then). */
+export function datagramLibc(): Libc | null {
+  if (libc === undefined) {
+    try {
+      const bits64 = process.arch === "x64" || process.arch === "arm64";
+      libc = process.platform === "linux" && bits64 ? openDatagramLibc() : null;
+    } catch {
+      libc = null;
+    }
+  }
+  return libc;
+}
+
+/** What the load adds to: the bench's tally, and its clock. */
+export interface UdpTally {
+  requests: number;
+  errors: number;
+  reply(ms: number, bytes: number): void;
+}
+export interface UdpClock {
+  readonly stopAt: number;
+}
+
+/** MessageVector is an array of struct mmsghdr over memory of our own, each with one iovec. */
+class MessageVector {
+  readonly bytes: ArrayBuffer;
+  readonly lengths: Uint32Array;
+  readonly ptr: Ffi.Pointer;
+  /**
+   * keep holds the memory the headers point into, for as long as the vector lives: a buffer known only by a pointer
+   * could be collected while the kernel still reads or writes it.
+   */
+  private readonly keep: ArrayBuffer[] = [];
+
+  /** With `shared`, every message sends that one buffer; without, each gets a slot of its own to receive into. */
+  constructor(count: number, slot: number, shared?: Uint8Array) {
+    this.bytes = new ArrayBuffer(count * MMSGHDR);
+    this.lengths = new Uint32Array(this.bytes);
+    this.ptr = ffi.ptr(this.bytes);
+    const iovecs = new ArrayBuffer(count * IOVEC);
+    this.keep.push(iovecs);
+    const iov = new DataView(iovecs);
+    const iovPtr = ffi.ptr(iovecs);
+    let slots = 0;
+    if (!shared) {
+      const space = new ArrayBuffer(count * slot);
+      this.keep.push(space);
+      slots = ffi.ptr(space);
+    }
+    if (shared) this.keep.push(shared.buffer as ArrayBuffer);
+    const sharedPtr = shared ? ffi.ptr(shared.buffer) + shared.byteOffset : 0;
+    const headers = new DataView(this.bytes);
+    for (let i = 0; i < count; i++) {
+      iov.setBigUint64(i * IOVEC, BigInt(shared ? sharedPtr : slots + i * slot), true);
+      iov.setBigUint64(i * IOVEC + 8, BigInt(shared ? shared.length : slot), true);
+      headers.setBigUint64(i * MMSGHDR + MSG_IOV, BigInt(iovPtr + i * IOVEC), true);
+      headers.setBigUint64(i * MMSGHDR + MSG_IOVLEN, 1n, true);
+    }
+  }
+
+  /** release lets the memory go: the vector is not to be handed to libc again. */
+  release(): void {
+    this.keep.length = 0;
+  }
+
+  /** length is the size of message i as the kernel set it (msg_len). */
+  length(i: number): number {
+    return this.lengths[(i * MMSGHDR + MSG_LEN) >> 2]!;
+  }
+}
+
+/** Flow is one connected socket (one source port) and the send times of its requests in flight, oldest first. */
+interface Flow {
+  fd: number;
+  window: number;
+  sentAt: Float64Array;
+  head: number;
+  inFlight: number;
+  due: number;
+  closed: boolean;
+}
+
+/**
+ * udpLoadLibc keeps `windows` (one a socket) of datagrams in flight to address:port and tallies what comes back, the
+ * same load as the Bun path (bench/load.ts udpLoad): a reply frees a place in its socket's window, loopback keeps
+ * the order so a reply is the oldest request's, and a request unanswered for timeoutMs is lost and sent anew. It
+ * returns the first failure (a refused port), or undefined. begin() is awaited once the sockets are open.
+ */
+export async function udpLoadLibc(
+  c: Libc,
+  address: string,
+  port: number,
+  load: { windows: readonly number[]; payload: Uint8Array; timeoutMs: number; sweepMs: number },
+  tally: UdpTally,
+  clock: UdpClock,
+  begin: () => Promise<void>,
+): Promise<unknown> {
+  const where = hostPort(address, port);
+  const addr = newSockaddr(address, port);
+  if (!addr) throw new Error(`not an IP address: ${address}`);
+  const errno = () => ffi.read.i32(c.__errno_location()!, 0);
+  const failure = (op: "connect" | "read" | "write", code: number) =>
+    NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: codeName(code) }));
+  const flows: Flow[] = [];
+  const closeAll = () => {
+    for (const f of flows) if (!f.closed) c.close(f.fd);
+  };
+  for (const window of load.windows) {
+    const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
+    if (fd < 0 || c.connect(fd, ffi.ptr(addr), addr.length) !== 0) {
+      const code = errno();
+      if (fd >= 0) c.close(fd);
+      closeAll();
+      tally.errors++;
+      return failure("connect", code);
+    }
+    flows.push({ fd, window, sentAt: new Float64Array(window), head: 0, inFlight: 0, due: window, closed: false });
+  }
+  const payload = new Uint8Array(new ArrayBuffer(Math.max(1, load.payload.length))).subarray(0, load.payload.length);
+  payload.set(load.payload);
+  const sends = new MessageVector(Math.max(...load.windows), 0, payload);
+  const replies = new MessageVector(RECV_BATCH, RECV_SLOT);
+  const pollfds = new Int32Array(new ArrayBuffer(8 * flows.length));
+  const pollPtr = ffi.ptr(pollfds);
+  let failed: unknown;
+  const fail = (f: Flow, err: NetError) => {
+    failed ??= err;
+    tally.errors += f.inFlight;
+    f.inFlight = 0;
+    f.due = 0;
+    f.closed = true;
+    c.close(f.fd);
+  };
+
+  await begin();
+  let sending = true;
+  let nextSweep = performance.now() + load.sweepMs;
+  try {
+    for (;;) {
+      const sliceEnd = performance.now() + SLICE_MS;
+      for (;;) {
+        let now = performance.now();
+        if (now >= clock.stopAt) sending = false;
+        let moved = false;
+        for (const f of flows) {
+          if (f.closed) continue;
+          const n = c.recvmmsg(f.fd, replies.ptr, RECV_BATCH, MSG_DONTWAIT | MSG_TRUNC, null);
+          if (n < 0) {
+            const code = errno();
+            if (code !== EAGAIN) fail(f, failure("read", code));
+            continue;
+          }
+          if (n === 0) continue;
+          moved = true;
+          now = performance.now();
+          for (let i = 0; i < n; i++) {
+            // A late reply to a request already counted lost has no place left to free.
+            if (f.inFlight === 0) break;
+            tally.reply(now - f.sentAt[f.head]!, replies.length(i));
+            f.head = (f.head + 1) % f.window;
+            f.inFlight--;
+            if (sending) f.due++;
+          }
+        }
+        if (now >= nextSweep) {
+          nextSweep = now + load.sweepMs;
+          for (const f of flows) {
+            while (f.inFlight > 0 && f.sentAt[f.head]! < now - load.timeoutMs) {
+              f.head = (f.head + 1) % f.window;
+              f.inFlight--;
+              tally.errors++;
+              if (sending) f.due++;
+            }
+          }
+        }
+        if (!sending) for (const f of flows) f.due = 0;
+        for (const f of flows) {
+          if (f.closed || f.due === 0) continue;
+          const sent = c.sendmmsg(f.fd, sends.ptr, f.due, 0);
+          if (sent < 0) {
+            const code = errno();
+            if (code !== EAGAIN) fail(f, failure("write", code));
+            continue;
+          }
+          for (let i = 0; i < sent; i++) f.sentAt[(f.head + f.inFlight++) % f.window] = now;
+          f.due -= sent;
+          tally.requests += sent;
+          moved = true;
+        }
+        if (flows.every((f) => f.closed || (!sending && f.inFlight === 0))) return failed;
+        if (performance.now() >= sliceEnd) break;
+        // Nothing came and nothing went: wait in the kernel for a reply, a millisecond at most.
+        if (!moved) {
+          let k = 0;
+          for (const f of flows) {
+            pollfds[k * 2] = f.closed ? -1 : f.fd;
+            pollfds[k * 2 + 1] = POLLIN;
+            k++;
+          }
+          c.poll(pollPtr, flows.length, 1);
+        }
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeAll();
+    // The last use of the vectors and the poll list: until here none of their memory can be collected.
+    sends.release();
+    replies.release();
+    pollfds.fill(0);
+  }
+}
+
+/** codeName names the errnos a UDP load meets, as NetError expects them. */
+function codeName(errno: number): string {
+  if (errno === ECONNREFUSED) return "ECONNREFUSED";
+  return { 13: "EACCES", 90: "EMSGSIZE", 101: "ENETUNREACH", 113: "EHOSTUNREACH", 105: "ENOBUFS" }[errno] ?? "EIO";
+}
