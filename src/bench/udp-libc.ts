@@ -176,38 +176,22 @@ export async function udpLoadLibc(
     f.due = 0;
     f.closed = true;
     c.close(f.fd);
+    pollfds[flows.indexOf(f) * 2] = -1;
   };
 
   await begin();
   let sending = true;
   let nextSweep = performance.now() + load.sweepMs;
+  flows.forEach((f, k) => {
+    pollfds[k * 2] = f.fd;
+    pollfds[k * 2 + 1] = POLLIN;
+  });
   try {
     for (;;) {
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {
         let now = performance.now();
         if (now >= clock.stopAt) sending = false;
-        let moved = false;
-        for (const f of flows) {
-          if (f.closed) continue;
-          const n = c.recvmmsg(f.fd, replies.ptr, RECV_BATCH, MSG_DONTWAIT | MSG_TRUNC, null);
-          if (n < 0) {
-            const code = errno();
-            if (code !== EAGAIN) fail(f, failure("read", code));
-            continue;
-          }
-          if (n === 0) continue;
-          moved = true;
-          now = performance.now();
-          for (let i = 0; i < n; i++) {
-            // A late reply to a request already counted lost has no place left to free.
-            if (f.inFlight === 0) break;
-            tally.reply(now - f.sentAt[f.head]!, replies.length(i));
-            f.head = (f.head + 1) % f.window;
-            f.inFlight--;
-            if (sending) f.due++;
-          }
-        }
         if (now >= nextSweep) {
           nextSweep = now + load.sweepMs;
           for (const f of flows) {
@@ -219,8 +203,8 @@ export async function udpLoadLibc(
             }
           }
         }
-        if (!sending) for (const f of flows) f.due = 0;
         for (const f of flows) {
+          if (!sending) f.due = 0;
           if (f.closed || f.due === 0) continue;
           const sent = c.sendmmsg(f.fd, sends.ptr, f.due, 0);
           if (sent < 0) {
@@ -231,19 +215,32 @@ export async function udpLoadLibc(
           for (let i = 0; i < sent; i++) f.sentAt[(f.head + f.inFlight++) % f.window] = now;
           f.due -= sent;
           tally.requests += sent;
-          moved = true;
         }
-        if (flows.every((f) => f.closed || (!sending && f.inFlight === 0))) return failed;
-        if (performance.now() >= sliceEnd) break;
-        // Nothing came and nothing went: wait in the kernel for a reply, a millisecond at most.
-        if (!moved) {
-          let k = 0;
-          for (const f of flows) {
-            pollfds[k * 2] = f.closed ? -1 : f.fd;
-            pollfds[k * 2 + 1] = POLLIN;
-            k++;
+        let busy = false;
+        for (const f of flows) if (!f.closed && (sending || f.inFlight > 0)) busy = true;
+        if (!busy) return failed;
+        if (now >= sliceEnd) break;
+        // Wait in the kernel for replies (a millisecond at most, for the sweep and the clock), then read the
+        // sockets that have some: a refusal (an ICMP error) wakes it too, and the read returns it.
+        if (c.poll(pollPtr, flows.length, 1) <= 0) continue;
+        now = performance.now();
+        for (let k = 0; k < flows.length; k++) {
+          const f = flows[k]!;
+          if (f.closed || pollfds[k * 2 + 1]! >>> 16 === 0) continue;
+          const n = c.recvmmsg(f.fd, replies.ptr, RECV_BATCH, MSG_DONTWAIT | MSG_TRUNC, null);
+          if (n < 0) {
+            const code = errno();
+            if (code !== EAGAIN) fail(f, failure("read", code));
+            continue;
           }
-          c.poll(pollPtr, flows.length, 1);
+          for (let i = 0; i < n; i++) {
+            // A late reply to a request already counted lost has no place left to free.
+            if (f.inFlight === 0) break;
+            tally.reply(now - f.sentAt[f.head]!, replies.length(i));
+            f.head = (f.head + 1) % f.window;
+            f.inFlight--;
+            if (sending) f.due++;
+          }
         }
       }
       await new Promise((resolve) => setImmediate(resolve));
