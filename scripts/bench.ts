@@ -1,7 +1,7 @@
 // The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run,
 // alternating.
 // bun run bench [--rounds N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, releaseConfig } from "./compile.ts";
@@ -45,7 +45,7 @@ async function sh(
   argv: string[],
   timeoutMs = 120_000,
   env: Record<string, string> = {},
-): Promise<{ status: number; out: string; err: string }> {
+): Promise<{ status: number; out: string; err: string; cpuMs: number }> {
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", cwd: ROOT, env: { ...process.env, ...env } });
   const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [status, out, err] = await Promise.all([
@@ -54,7 +54,8 @@ async function sh(
     new Response(p.stderr).text(),
   ]);
   clearTimeout(t);
-  return { status, out, err };
+  const cpuMs = Number(p.resourceUsage()?.cpuTime.total ?? 0n) / 1000;
+  return { status, out, err, cpuMs };
 }
 async function must(argv: string[], timeoutMs?: number): Promise<string> {
   const r = await sh(argv, timeoutMs);
@@ -173,6 +174,26 @@ async function start(name: string): Promise<Server> {
     if (attempt >= 4) throw new Error(`${name} would not start (ports ${port - 4}..${port} taken?)`);
   }
 }
+/**
+ * cpuMs is the CPU time (user and system) a process has used, with what its live descendants have used and what it
+ * has reaped of its children: a relay's workers, and socat's process a connection.
+ */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After "pid (comm) ", the fields from the state on; utime, stime, cutime and cstime are the 14th to 17th.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    let ms = ((f[11]! + f[12]! + f[13]! + f[14]!) * 1000) / CLOCK_TICKS;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean))
+        ms += cpuMs(Number(child));
+    return ms;
+  } catch {
+    return 0;
+  }
+}
+/** CLOCK_TICKS is the unit of /proc's times (getconf CLK_TCK). */
+const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : NaN;
@@ -196,7 +217,8 @@ interface Scenario {
   run(s: Server, column: string): Promise<{ value: number; errors: number }>;
 }
 const S = String;
-async function lg(mode: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
+type Measured = { value: number; errors: number; cpuMs?: number };
+async function lg(mode: string, ...rest: (string | number)[]): Promise<Measured> {
   return lgProcs(1, mode, ...rest);
 }
 /** lgProcs runs `procs` load generators at once, each with its own source ports (how SO_REUSEPORT spreads load). */
@@ -204,11 +226,11 @@ async function lgProcs(
   procs: number,
   mode: string,
   ...rest: (string | number)[]
-): Promise<{ value: number; errors: number }> {
+): Promise<Measured> {
   const r = await sh([loadgen, mode, ...rest.map(S)], 120_000, { LOADGEN_PROCS: S(procs) });
   const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
   if (!m) return { value: 0, errors: -1 };
-  return { value: Number(m[1]), errors: Number(m[2]) };
+  return { value: Number(m[1]), errors: Number(m[2]), cpuMs: r.cpuMs };
 }
 /** upcatBench runs `upcat bench` as a load generator, with the arguments given, and reads its --json line. */
 async function upcatBench(target: string, ...rest: (string | number)[]): Promise<{ value: number; errors: number }> {
@@ -337,6 +359,25 @@ const scenarios: Scenario[] = [
     keys: { "relay-upcat-w2": "upcat", "relay-socat": "socat relay" },
     ref: "socat relay",
     run: (s) => lg("tcpc", s.port, secs, 32, 64),
+  },
+  {
+    // What a connection costs the relay, whatever the cores: its CPU time (its workers', socat's processes') over
+    // the connections it carried. On 2 cores the rate rows share the CPU with loadgen and cref; this one does not.
+    // "cref+loadgen direct" is what the two ends spend on a connection between them, which a relay is both of.
+    name: "relay-cpu",
+    label: "relay CPU per connection, µs (32 clients, to cref)",
+    unit: "µs",
+    servers: ["relay-upcat", "relay-socat", "cref"],
+    keys: { "relay-upcat": "upcat", "relay-socat": "socat relay", cref: "cref+loadgen direct" },
+    ref: "socat relay",
+    run: async (s, column) => {
+      const before = cpuMs(s.proc.pid);
+      const r = await lg("tcpc", s.port, secs, 32, 64);
+      // socat reaps a connection's process a moment after it ends.
+      await Bun.sleep(200);
+      const spent = cpuMs(s.proc.pid) - before + (column === "cref" ? (r.cpuMs ?? NaN) : 0);
+      return { value: (spent * 1000) / Math.max(1, r.value * secs), errors: r.errors };
+    },
   },
   {
     name: "tcps-utf8",
@@ -654,6 +695,9 @@ if (args.readme && rows.length > 0) {
     "The relay rows put `upcat relay` and socat's relay (`socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q`) in " +
       "front of",
     "cref, in alternating rounds; their ratio is upcat's relay over socat's (socat forks a process a connection).",
+    "The relay CPU row is the relay's CPU time (user and system; socat's processes and upcat's workers included) over",
+    "the connections it carried: what a connection costs it, whatever the cores. cref+loadgen direct is their",
+    "CPU a connection between them without a relay: a relay is both ends at once, so about the least it can spend.",
     "The 2-worker rows run `serve --workers 2` beside one worker and `cref PORT 2` (two SO_REUSEPORT threads),",
     "each loaded by two loadgen processes; on 2 cores they show only that a second worker costs nothing.",
     "The upcat bench rows load one cref with `upcat bench --concurrency 32` beside `loadgen … 32 64`, and with",
