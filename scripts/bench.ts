@@ -182,7 +182,10 @@ function cpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // After "pid (comm) ", the fields from the state on; utime, stime, cutime and cstime are the 14th to 17th.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
     let ms = ((f[11]! + f[12]! + f[13]! + f[14]!) * 1000) / CLOCK_TICKS;
     for (const task of readdirSync(`/proc/${pid}/task`))
       for (const child of readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean))
@@ -222,11 +225,7 @@ async function lg(mode: string, ...rest: (string | number)[]): Promise<Measured>
   return lgProcs(1, mode, ...rest);
 }
 /** lgProcs runs `procs` load generators at once, each with its own source ports (how SO_REUSEPORT spreads load). */
-async function lgProcs(
-  procs: number,
-  mode: string,
-  ...rest: (string | number)[]
-): Promise<Measured> {
+async function lgProcs(procs: number, mode: string, ...rest: (string | number)[]): Promise<Measured> {
   const r = await sh([loadgen, mode, ...rest.map(S)], 120_000, { LOADGEN_PROCS: S(procs) });
   const m = /rate=([\d.]+) errors=(\d+)/.exec(r.out);
   if (!m) return { value: 0, errors: -1 };
