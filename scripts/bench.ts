@@ -576,6 +576,17 @@ if (STARTUP_ROWS.some(want)) {
         },
         n,
       );
+      // With a line a port, as a runbook reads a scan: upcat's own lines (a pipe) beside nc -zv's (which looks
+      // each open port's service name up in /etc/services).
+      await timeRow(
+        "startup-ports-lines",
+        "check of 1000 loopback ports (500 open), a line each (nc -zv), ms",
+        {
+          upcat: { argv: [upcat, "check", `127.0.0.1:${range}`] },
+          nc: { argv: ["nc", "-zv", "127.0.0.1", range] },
+        },
+        n,
+      );
     } else if (want("startup-ports")) log("startup-ports: skipped, no block of 1000 ports with 500 free to bind");
     if (want("startup-send-pipe"))
       await timeRow(
@@ -688,7 +699,8 @@ if (args.readme && rows.length > 0) {
     `(and with whatever else the machine was doing): medians of ${args.rounds} alternating rounds of ${secs}s against`,
     "`cref`, a single-threaded epoll C server (`../shared/bench/cref.c`), driven by `../shared/bench/loadgen.c`;",
     "64-byte messages; socat is `socat TCP-LISTEN:…,fork EXEC:'tr a-z A-Z'`, one round. cref uppercases ASCII only, so",
-    "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`).",
+    "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`,",
+    "`nc -zv`).",
     "bare is `scripts/bench/bare-server.ts`, the least a Bun server can do (ASCII uppercase, no limits or counters):",
     "upcat/bare is the part of the distance to cref that is upcat's own.",
     "The relay rows put `upcat relay` and socat's relay (`socat TCP-LISTEN:P,fork,reuseaddr TCP:127.0.0.1:Q`) in " +
