@@ -721,13 +721,13 @@ if (args.readme && rows.length > 0) {
     "",
     "Reproduce: `bun run bench` (`--rounds 3 --seconds 1` for a quick run, `--only udp,tcpr` for some",
     "scenarios, `--json` for one JSON object per row, `--no-readme` to leave this file alone).",
-    "To measure your own server: `upcat bench udp://host:port --duration 5s --concurrency 32`. " +
-      "One Bun process tops out",
-    "near 240k UDP replies a second on these machines; `--workers N` (or `auto`, one a core) " +
-      "splits `--concurrency` over N",
-    "load processes, each with its own sockets and source ports, and sums their counts (percentiles come from every",
-    "worker's latencies, not an average of theirs). On 2 cores the load processes compete with the server: there one",
-    "process is often the faster choice.",
+    "To measure your own server: `upcat bench udp://host:port --duration 5s --concurrency 32`. On Linux the load",
+    "goes through libc as loadgen's does (sendmmsg and recvmmsg a batch of datagrams a call, epoll for TCP), so one",
+    "process keeps up with cref; elsewhere through Bun's sockets, which call JavaScript once a datagram and top out",
+    "near 240k UDP replies a second on these machines. `--workers N` (or `auto`, one a core) splits `--concurrency`",
+    "over N load processes, each with its own sockets and source ports, and sums their counts (percentiles come from",
+    "every worker's latencies, not an average of theirs). On 2 cores the load processes compete with the server:",
+    "there one process is the faster choice.",
     "",
   ].join("\n");
   const start = text.search(/^## Performance\s*$/m);
