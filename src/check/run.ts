@@ -1,5 +1,5 @@
 // Runs many checks at once: a bounded pool, retries with backoff, and a deadline to wait for (wait-for-it).
-import { probe, type ProbeOptions } from "./probe.ts";
+import { probe, probeNow, type ProbeOptions } from "./probe.ts";
 import type { CheckResult, CheckTarget, Outcome } from "./result.ts";
 
 export interface RunOptions extends ProbeOptions {
@@ -68,12 +68,15 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
     const own = opts.each?.[index] ? { ...opts, ...opts.each[index] } : opts;
     let last = false;
     for (let attempt = 1; ; attempt++) {
-      // A slot is held for the try only: a target sleeping between tries lets others run.
-      const outcome = await slots.run(() => {
-        // Under --wait, no try runs past the deadline.
-        const left = deadline === undefined ? Infinity : deadline - performance.now();
-        return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
-      });
+      // A try decided at once holds no slot; otherwise a slot is held for the try only: a target sleeping between
+      // tries lets others run.
+      const outcome =
+        probeNow(target, own) ??
+        (await slots.run(() => {
+          // Under --wait, no try runs past the deadline.
+          const left = deadline === undefined ? Infinity : deadline - performance.now();
+          return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
+        }));
       const ok = passes(target, outcome, own.udpSilentOk, opts.down);
       const left = deadline === undefined ? Infinity : deadline - performance.now();
       const more = deadline === undefined ? attempt <= opts.retries : left > 0 && !last;

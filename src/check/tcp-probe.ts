@@ -56,10 +56,8 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
   const replyWanted = opts.wanted !== undefined;
   // A bare port check on this host (nc -z 127.0.0.1): the kernel answers inside connect().
   if (!opts.tls && !replyWanted && !opts.send?.length) {
-    const quick = connectLoopback(address, port);
-    if (quick === "connected") return { address, latencyMs: since(), state: "open" };
-    if (quick === "ECONNREFUSED")
-      return { address, latencyMs: since(), ...fail("closed", "refused", "connection refused") };
+    const now = portCheckNow(address, port);
+    if (now) return now;
   }
   let conn: StreamConn;
   try {
@@ -132,6 +130,19 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     if (opts.wanted!(reply)) return done({ state: "open", reply });
     if (reply.length >= opts.maxReply) return mismatch(`no match in the first ${opts.maxReply} bytes`);
   }
+}
+
+/**
+ * portCheckNow decides a bare port check (nothing sent, no reply wanted, no TLS) of a loopback address at once, as
+ * nc -z would: open or closed. Undefined where it cannot (see loopback-connect.ts), and the check dials as usual.
+ */
+export function portCheckNow(address: string, port: number): Outcome | undefined {
+  const started = performance.now();
+  const quick = connectLoopback(address, port);
+  if (quick === "connected") return { address, latencyMs: performance.now() - started, state: "open" };
+  if (quick === "ECONNREFUSED")
+    return { address, latencyMs: performance.now() - started, ...fail("closed", "refused", "connection refused") };
+  return undefined;
 }
 
 /** connectFailure is what a failed connect (or TLS handshake) says of the target. */

@@ -75,7 +75,10 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     const { prometheusText } = await import("../check/prometheus.ts");
     io.out(prometheusText(results, targetText));
   } else if (p.output === "text") {
-    io.err(summaryLine(results, performance.now() - started));
+    const elapsed = performance.now() - started;
+    // The lines first: when their reader has gone (`| head`), the process ends quietly there, with no summary.
+    await io.flush();
+    io.err(summaryLine(results, elapsed));
   }
   await io.flush();
   if (!p.command) return status;

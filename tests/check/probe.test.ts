@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probe } from "../../src/check/probe.ts";
+import { probe, probeNow } from "../../src/check/probe.ts";
 import { protocols } from "../../src/protocol/index.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
@@ -363,5 +363,46 @@ describe("tls", () => {
     expect(o.state).toBe("timeout");
     expect(o.error).toBe("no TLS handshake within 400ms");
     expect(performance.now() - t0).toBeLessThan(400 + 1000);
+  });
+});
+
+describe("probeNow: a bare port check of a loopback address, decided at once", () => {
+  test("open and closed, as probe() says, on 127.0.0.1 and ::1", async () => {
+    const closed = await freePort();
+    for (const host of ["127.0.0.1", "::1"]) {
+      for (const port of [upperPort, closed]) {
+        const now = probeNow(tcp(port, host), { timeoutMs: 1000 });
+        const later = await probe(tcp(port, host), { timeoutMs: 1000 });
+        expect(now).toBeDefined();
+        expect([host, port, now!.state, now!.cause, now!.address]).toEqual([
+          host,
+          port,
+          later.state,
+          later.cause,
+          later.address,
+        ]);
+      }
+    }
+  });
+
+  test("anything more than a handshake, a name, UDP or HTTP is left to probe()", () => {
+    const opts = { timeoutMs: 1000 };
+    expect(probeNow(tcp(upperPort), { ...opts, send: enc("x") })).toBeUndefined();
+    expect(probeNow(tcp(upperPort), { ...opts, wanted: () => true })).toBeUndefined();
+    expect(probeNow(tcp(upperPort), { ...opts, tls: { insecure: true } })).toBeUndefined();
+    expect(probeNow(tcp(upperPort), { ...opts, protocol: protocols.upper })).toBeUndefined();
+    expect(probeNow(tcp(upperPort, "localhost"), opts)).toBeUndefined();
+    expect(probeNow(udp(upperPort), opts)).toBeUndefined();
+    // An empty probe is no probe: the handshake is the check, as without --send.
+    expect(probeNow(tcp(upperPort), { ...opts, send: new Uint8Array(0) })?.state).toBe("open");
+  });
+
+  test("a full accept queue cannot be decided at once: probe() then times out as before", async () => {
+    const queue = await fullAcceptQueue();
+    try {
+      expect(probeNow(tcp(queue.port), { timeoutMs: 300 })).toBeUndefined();
+    } finally {
+      queue.stop();
+    }
   });
 });
