@@ -107,7 +107,13 @@ class Memory {
 /** Conn is one connection of the load: its socket, the bytes of the reply so far, and when the request went. */
 interface Conn {
   fd: number;
+  /** index is the connection's place in the list, which epoll hands back with its events. */
+  index: number;
   got: number;
+  /** out is how much of the request has gone; a large one goes in parts, as the socket takes them. */
+  out: number;
+  /** writable: epoll is asked for room to write too (a request is only partly out). */
+  writable: boolean;
   sentAt: number;
   /** state: dialing until the handshake is done, then waiting for replies, then over (closed). */
   state: "dialing" | "waiting" | "over";
@@ -163,14 +169,30 @@ export async function tcpLoadLibc(
     conn.state = "over";
     c.close(conn.fd);
   };
+  /** pushOut writes what the socket takes of the request, and asks epoll for room while some is left. */
+  const pushOut = (conn: Conn) => {
+    while (conn.out < size) {
+      const at = (payloadPtr + conn.out) as Ffi.Pointer;
+      const sent = Number(c.send(conn.fd, at, size - conn.out, MSG_DONTWAIT | MSG_NOSIGNAL));
+      if (sent < 0) {
+        const code = errno();
+        if (code !== EAGAIN) return fail(conn, error("write", errnoName(code)));
+        if (!conn.writable) watch(EPOLL_CTL_MOD, conn.fd, conn.index, EPOLLIN | EPOLLOUT);
+        conn.writable = true;
+        return;
+      }
+      conn.out += sent;
+    }
+    if (conn.writable) watch(EPOLL_CTL_MOD, conn.fd, conn.index, EPOLLIN);
+    conn.writable = false;
+  };
   const request = (conn: Conn, now: number) => {
     if (now >= clock.stopAt) return finish(conn);
     conn.got = 0;
+    conn.out = 0;
     conn.sentAt = now;
     tally.requests++;
-    const sent = Number(c.send(conn.fd, payloadPtr, size, MSG_DONTWAIT | MSG_NOSIGNAL));
-    // A request is smaller than any socket buffer: it goes whole, or the connection is broken.
-    if (sent !== size) fail(conn, error("write", sent < 0 ? errnoName(errno()) : "EIO", "short write"));
+    pushOut(conn);
   };
 
   try {
@@ -182,14 +204,14 @@ export async function tcpLoadLibc(
         tally.errors++;
         continue;
       }
-      const conn: Conn = { fd, got: 0, sentAt: 0, state: "dialing" };
+      const conn: Conn = { fd, index: conns.length, got: 0, out: 0, writable: false, sentAt: 0, state: "dialing" };
       conns.push(conn);
       if (c.connect(fd, ffi.ptr(addr), addr.length) !== 0 && errno() !== EINPROGRESS) {
         fail(conn, error("connect", errnoName(errno())));
         continue;
       }
       c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ffi.ptr(one), 4);
-      watch(EPOLL_CTL_ADD, fd, conns.length - 1, EPOLLOUT);
+      watch(EPOLL_CTL_ADD, fd, conn.index, EPOLLOUT);
     }
     const dialDeadline = performance.now() + load.timeoutMs;
     let dialing = conns.filter((conn) => conn.state === "dialing").length;
@@ -212,7 +234,7 @@ export async function tcpLoadLibc(
         }
         conn.state = "waiting";
         live++;
-        watch(EPOLL_CTL_MOD, conn.fd, conns.indexOf(conn), EPOLLIN);
+        watch(EPOLL_CTL_MOD, conn.fd, conn.index, EPOLLIN);
       }
       if (n <= 0) await new Promise((resolve) => setImmediate(resolve));
     }
@@ -230,13 +252,18 @@ export async function tcpLoadLibc(
         for (let i = 0; i < n; i++) {
           const conn = conns[events.getUint32(i * EVENT + EVENT_DATA, true)]!;
           if (conn.state !== "waiting") continue;
+          const flags = events.getUint32(i * EVENT, true);
+          if (conn.writable && flags & EPOLLOUT) {
+            pushOut(conn);
+            if (!(flags & (EPOLLIN | EPOLLERR | EPOLLHUP)) || conn.state !== "waiting") continue;
+          }
           const got = Number(c.recv(conn.fd, bufferPtr, READ_BUFFER, MSG_DONTWAIT));
           if (got < 0) {
             const code = errno();
             if (code === EAGAIN) continue;
             fail(conn, error("read", errnoName(code)));
           } else if (got === 0) {
-            const hup = events.getUint32(i * EVENT, true) & (EPOLLERR | EPOLLHUP);
+            const hup = flags & (EPOLLERR | EPOLLHUP);
             fail(conn, error("read", hup ? "ECONNRESET" : "EPIPE", "connection closed by peer"));
           } else {
             conn.got += got;

@@ -270,3 +270,21 @@ test.each(["udp", "tcp"] as const)(
     }
   },
 );
+
+test.each(["libc", "bun"] as const)("TCP requests larger than a socket buffer go out in parts (%s)", async (engine) => {
+  const before = tcpEcho.counters.bytesIn;
+  const size = 8 << 20;
+  const r = await runBench({
+    target: { transport: "tcp", host: "127.0.0.1", port: tcpEcho.port },
+    durationMs: 300,
+    concurrency: 2,
+    size,
+    timeoutMs: 5000,
+    engine,
+  });
+  expect(r.errors).toBe(0);
+  expect(r.replies).toBeGreaterThanOrEqual(2);
+  expect(r.requests).toBe(r.replies);
+  expect(r.bytesIn).toBe(r.replies * size);
+  expect(tcpEcho.counters.bytesIn - before).toBe(r.requests * size);
+});
