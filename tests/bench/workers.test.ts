@@ -3,54 +3,14 @@
 import { afterEach, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { type BenchPart, shareOf, summarize } from "../../src/bench/load.ts";
+import { countingServer } from "../support/counting-server.ts";
 import { fromSource, run } from "../support/run.ts";
 import { alive, waitFor } from "../support/wait.ts";
-
-const COUNTER = new URL("./counting-server.py", import.meta.url).pathname;
-
-/** Counting is tests/bench/counting-server.py running: its ports, and what it saw once told to stop. */
-interface Counting {
-  udp: number;
-  tcp: number;
-  counts(): Promise<{ datagrams: number; connections: number; bytes: number; sources: number }>;
-}
 
 const started: Bun.Subprocess[] = [];
 afterEach(() => {
   for (const p of started.splice(0)) p.kill("SIGKILL");
 });
-
-async function countingServer(): Promise<Counting> {
-  const proc = Bun.spawn(["python3", COUNTER], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  started.push(proc);
-  const reader = proc.stdout.getReader();
-  let text = "";
-  const line = async () => {
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`counting server ended: ${text}`);
-      text += new TextDecoder().decode(value);
-    }
-    const [first] = text.split("\n");
-    text = text.slice(first!.length + 1);
-    return first!;
-  };
-  const [, udp, tcp] = (await line()).split(" ").map(Number);
-  return {
-    udp: udp!,
-    tcp: tcp!,
-    async counts() {
-      proc.stdin.end();
-      const [, datagrams, , connections, bytes, sources] = (await line()).split(" ");
-      return {
-        datagrams: Number(datagrams),
-        connections: Number(connections),
-        bytes: Number(bytes),
-        sources: Number(sources),
-      };
-    },
-  };
-}
 
 test.each([
   [32, 2, [16, 16]],
@@ -91,7 +51,7 @@ test("parts merge as loadgen sums them: counts added, rates added, percentiles o
 test.each(["udp", "tcp"] as const)(
   "over %s, the workers' totals are what the server saw",
   async (transport) => {
-    const server = await countingServer();
+    const server = await countingServer(started);
     const port = transport === "udp" ? server.udp : server.tcp;
     const ran = await run(
       fromSource,
@@ -157,7 +117,7 @@ function connectedUdp(port: number): number {
 }
 
 test("a worker that dies fails the run with one clear line and status 1", async () => {
-  const server = await countingServer();
+  const server = await countingServer(started);
   const proc = Bun.spawn(
     [
       ...fromSource.argv,
@@ -188,7 +148,7 @@ test("a worker that dies fails the run with one clear line and status 1", async 
 }, 40_000);
 
 test("a parent killed with SIGKILL leaves no load process behind", async () => {
-  const server = await countingServer();
+  const server = await countingServer(started);
   const target = `udp://127.0.0.1:${server.udp}`;
   const argv = [...fromSource.argv, "bench", target, "--workers", "2", "--concurrency", "2", "--duration", "20s"];
   const proc = Bun.spawn(argv, { stdout: "ignore", stderr: "ignore", env: { ...fromSource.env, NO_COLOR: "1" } });

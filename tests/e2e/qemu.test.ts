@@ -1,11 +1,12 @@
 // Release binaries under qemu: linux-arm64 talks UDP and TCP to a native server; the x64 builds start under an old CPU
 // model.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { compiled, emptyPath } from "../support/binary.ts";
-import { requireTool } from "../support/peers.ts";
+import { countingServer } from "../support/counting-server.ts";
+import { freePort, requireTool } from "../support/peers.ts";
 import { releaseDir } from "../support/release.ts";
 import { run, startServer, type Command, type Server } from "../support/run.ts";
 
@@ -89,6 +90,66 @@ test.each([
     );
     expect(r).toMatchObject({ status: 0, stderr: "" });
     expect(r.stdout).toMatch(out);
+  },
+  120_000,
+);
+
+// What upcat hands to libc itself (bun:ffi) is laid out by hand: arm64's struct epoll_event is 16 bytes where x64's
+// is 12, and the port check and the bench's engines must hold on both.
+const started: Bun.Subprocess[] = [];
+afterEach(() => {
+  for (const p of started.splice(0)) p.kill("SIGKILL");
+});
+
+test("arm64: a loopback port check (one libc connect) says open and closed as the native binary does", async () => {
+  const closed = await freePort();
+  const args = ["check", "--json", `127.0.0.1:${server.port}`, `127.0.0.1:${closed}`, `[::1]:${closed}`];
+  const verdicts = (out: string) =>
+    out
+      .trim()
+      .split("\n")
+      .map((l) => [JSON.parse(l).target, JSON.parse(l).state]);
+  const r = await run(await arm64(), args, { timeoutMs: 60_000 });
+  const native = await run(await compiled(), args);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(1);
+  expect(verdicts(r.stdout)).toEqual([
+    [`tcp://127.0.0.1:${server.port}`, "open"],
+    [`tcp://127.0.0.1:${closed}`, "closed"],
+    [`tcp://[::1]:${closed}`, "closed"],
+  ]);
+  expect(verdicts(native.stdout)).toEqual(verdicts(r.stdout));
+}, 120_000);
+
+test.each(["udp", "tcp"] as const)(
+  "arm64: upcat bench over %s (libc's batch calls and epoll) adds up to what a Python server saw",
+  async (transport) => {
+    const counter = await countingServer(started);
+    const port = transport === "udp" ? counter.udp : counter.tcp;
+    const args = [
+      "bench",
+      `${transport}://127.0.0.1:${port}`,
+      "--duration",
+      "500ms",
+      "--concurrency",
+      "4",
+      "--size",
+      "16",
+      "--timeout",
+      "5s",
+      "--json",
+    ];
+    const r = await run(await arm64(), args, { timeoutMs: 60_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ proto: transport, errors: 0, concurrency: 4 });
+    expect(j.replies).toBeGreaterThan(0);
+    expect(j.requests).toBe(j.replies);
+    expect(j.bytes_in).toBe(j.replies * 16);
+    const seen = await counter.counts();
+    if (transport === "udp") expect(seen.datagrams).toBe(j.requests);
+    else expect([seen.connections, seen.bytes]).toEqual([4, j.requests * 16]);
   },
   120_000,
 );
