@@ -5,7 +5,7 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import { AF_INET, AF_INET6, dlopenLibc, EINPROGRESS, errnoName, newSockaddr } from "../transport/libc.ts";
+import { AF_INET, AF_INET6, dlopenLibc, libcOnce, EINPROGRESS, errnoName, newSockaddr } from "../transport/libc.ts";
 
 const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
 const IPPROTO_TCP = 6;
@@ -31,7 +31,6 @@ const SLICE_MS = 10;
 
 type Libc = ReturnType<typeof openStreamLibc>;
 let ffi: typeof Ffi;
-let libc: Libc | null | undefined;
 
 function openStreamLibc() {
   ffi = require("bun:ffi") as typeof Ffi;
@@ -53,17 +52,7 @@ function openStreamLibc() {
 }
 
 /** streamLibc is what the TCP load needs of libc on 64-bit Linux, or null where it is not to be had. */
-export function streamLibc(): Libc | null {
-  if (libc === undefined) {
-    try {
-      const bits64 = process.arch === "x64" || process.arch === "arm64";
-      libc = process.platform === "linux" && bits64 ? openStreamLibc() : null;
-    } catch {
-      libc = null;
-    }
-  }
-  return libc;
-}
+export const streamLibc = libcOnce(openStreamLibc);
 
 export interface StreamTally {
   requests: number;

@@ -5,7 +5,7 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import { AF_INET, AF_INET6, dlopenLibc, newSockaddr } from "../transport/libc.ts";
+import { AF_INET, AF_INET6, dlopenLibc, libcOnce, newSockaddr } from "../transport/libc.ts";
 
 const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
 const MSG_DONTWAIT = 0x40;
@@ -28,7 +28,6 @@ const SLICE_MS = 10;
 
 type Libc = ReturnType<typeof openDatagramLibc>;
 let ffi: typeof Ffi;
-let libc: Libc | null | undefined;
 
 function openDatagramLibc() {
   ffi = require("bun:ffi") as typeof Ffi;
@@ -45,17 +44,7 @@ function openDatagramLibc() {
 }
 
 /** datagramLibc is libc's batch calls on 64-bit Linux, or null where they are not to be had (the Bun path then). */
-export function datagramLibc(): Libc | null {
-  if (libc === undefined) {
-    try {
-      const bits64 = process.arch === "x64" || process.arch === "arm64";
-      libc = process.platform === "linux" && bits64 ? openDatagramLibc() : null;
-    } catch {
-      libc = null;
-    }
-  }
-  return libc;
-}
+export const datagramLibc = libcOnce(openDatagramLibc);
 
 /** What the load adds to: the bench's tally, and its clock. */
 export interface UdpTally {
@@ -179,14 +168,14 @@ export async function udpLoadLibc(
     pollfds[flows.indexOf(f) * 2] = -1;
   };
 
-  await begin();
-  let sending = true;
-  let nextSweep = performance.now() + load.sweepMs;
   flows.forEach((f, k) => {
     pollfds[k * 2] = f.fd;
     pollfds[k * 2 + 1] = POLLIN;
   });
   try {
+    await begin();
+    let sending = true;
+    let nextSweep = performance.now() + load.sweepMs;
     for (;;) {
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {

@@ -59,7 +59,7 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
 /**
  * probeNow makes the try at once, without a turn of the event loop, where it can: a bare TCP port check (nothing
  * sent, no reply wanted, no TLS, no protocol) of a loopback IP address. Otherwise it returns undefined, and the try
- * goes through probe(). A scan of 1000 ports of this host then costs what nc -z's does, not 1000 promises.
+ * goes through probe(). A scan of this host's ports then costs a few system calls a port, not a chain of promises.
  */
 export function probeNow(target: CheckTarget, opts: ProbeOptions): Outcome | undefined {
   if (target.http || target.transport !== "tcp" || opts.protocol || opts.tls || opts.wanted || opts.send?.length)

@@ -33,12 +33,11 @@ export const errnoName = (errno: number): string => ERRNO_NAMES[errno] ?? `errno
 type Symbols = ReturnType<typeof openLibc>;
 /** ffi is bun:ffi, loaded with libc: only some checks need it, and every start-up would pay its import. */
 let ffi: typeof Ffi;
-let symbols: Symbols | null | undefined;
 
 function openLibc() {
   ffi = require("bun:ffi") as typeof Ffi;
   const { FFIType } = ffi;
-  return dlopenLibc({
+  const symbols = dlopenLibc({
     socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
@@ -46,6 +45,8 @@ function openLibc() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   } as const);
+  scratch = new Scratch(symbols.__errno_location() as Ffi.Pointer);
+  return symbols;
 }
 
 /**
@@ -65,17 +66,26 @@ export function dlopenLibc<const T extends Record<string, Ffi.FFIFunction>>(want
   throw new Error("no libc");
 }
 
-function lib(): Symbols | null {
-  if (symbols === undefined) {
-    try {
-      symbols = process.platform === "linux" ? openLibc() : null;
-      if (symbols) scratch = new Scratch();
-    } catch {
-      symbols = null;
+/**
+ * libcOnce is a getter of the symbols `open` returns, opened at the first call: null off 64-bit Linux (the
+ * constants and struct layouts here are its), or when libc does not open, and the caller then keeps to Bun's way.
+ */
+export function libcOnce<T>(open: () => T): () => T | null {
+  let opened: T | null | undefined;
+  return () => {
+    if (opened === undefined) {
+      try {
+        const linux64 = process.platform === "linux" && (process.arch === "x64" || process.arch === "arm64");
+        opened = linux64 ? open() : null;
+      } catch {
+        opened = null;
+      }
     }
-  }
-  return symbols;
+    return opened;
+  };
 }
+
+const lib = libcOnce(openLibc);
 
 /**
  * PendingConnect is one non-blocking TCP connect through libc. `result` is undefined while the handshake is
@@ -138,7 +148,7 @@ class Scratch {
   readonly pollfdPtr = ffi.ptr(this.pollfd);
   readonly errorPtr = ffi.ptr(this.error);
   readonly optlenPtr = ffi.ptr(this.optlen);
-  readonly errnoPtr = symbols!.__errno_location()!;
+  constructor(readonly errnoPtr: Ffi.Pointer) {}
 }
 let scratch: Scratch;
 
