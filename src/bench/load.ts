@@ -84,7 +84,7 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
 }
 
 /** Tally is what every client adds to; latencies are kept in a growable Float64Array (8 bytes a reply). */
-class Tally {
+export class Tally {
   requests = 0;
   replies = 0;
   errors = 0;
@@ -104,7 +104,7 @@ class Tally {
 }
 
 /** Clock is when the load started and when it stops sending; begin() is called once the sockets are open. */
-interface Clock {
+export interface Clock {
   started: number;
   stopAt: number;
   begin(): Promise<void>;
@@ -237,7 +237,7 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
     const sockets = Math.min(opts.concurrency, UDP_SOCKETS);
     const windows = Array.from({ length: sockets }, (_, i) => shareOf(opts.concurrency, sockets, i));
     const load = { windows, payload, timeoutMs: opts.timeoutMs, sweepMs: sweepEvery(opts.timeoutMs) };
-    return udpLoadLibc(c, address, port, load, tally, clock, () => clock.begin());
+    return udpLoadLibc(c, address, port, load, tally, clock);
   }
   const batches: Uint8Array[][] = [];
   const batchOf = (n: number) => (batches[n] ??= new Array<Uint8Array>(n).fill(payload));
@@ -328,7 +328,7 @@ async function tcpLoad(address: string, port: number, opts: BenchOptions, tally:
       timeoutMs: opts.timeoutMs,
       sweepMs: sweepEvery(opts.timeoutMs),
     };
-    return tcpLoadLibc(c, address, port, load, tally, clock, () => clock.begin());
+    return tcpLoadLibc(c, address, port, load, tally, clock);
   }
   let failure: unknown;
   const dialed = await Promise.allSettled(

@@ -5,7 +5,17 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import { AF_INET, AF_INET6, dlopenLibc, libcOnce, EINPROGRESS, errnoName, newSockaddr } from "../transport/libc.ts";
+import type { Clock, Tally } from "./load.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  bunFfi,
+  EINPROGRESS,
+  errnoName,
+  errnoOf,
+  libcOnce,
+  newSockaddr,
+} from "../transport/libc.ts";
 
 const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
 const IPPROTO_TCP = 6;
@@ -29,39 +39,17 @@ const EVENTS = 256;
 const READ_BUFFER = 65536;
 const SLICE_MS = 10;
 
-type Libc = ReturnType<typeof openStreamLibc>;
-let ffi: typeof Ffi;
-
-function openStreamLibc() {
-  ffi = require("bun:ffi") as typeof Ffi;
-  const { FFIType } = ffi;
-  const { i32, u32, u64, ptr } = FFIType;
-  return dlopenLibc({
-    socket: { args: [i32, i32, i32], returns: i32 },
-    connect: { args: [i32, ptr, u32], returns: i32 },
-    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
-    getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
-    send: { args: [i32, ptr, u64, i32], returns: FFIType.i64_fast },
-    recv: { args: [i32, ptr, u64, i32], returns: FFIType.i64_fast },
-    epoll_create1: { args: [i32], returns: i32 },
-    epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
-    epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
-    close: { args: [i32], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
-  } as const);
-}
-
 /** streamLibc is what the TCP load needs of libc on 64-bit Linux, or null where it is not to be had. */
-export const streamLibc = libcOnce(openStreamLibc);
-
-export interface StreamTally {
-  requests: number;
-  errors: number;
-  reply(ms: number, bytes: number): void;
-}
-export interface StreamClock {
-  readonly stopAt: number;
-}
+export const streamLibc = libcOnce((t) => ({
+  setsockopt: { args: [t.i32, t.i32, t.i32, t.ptr, t.u32], returns: t.i32 },
+  getsockopt: { args: [t.i32, t.i32, t.i32, t.ptr, t.ptr], returns: t.i32 },
+  send: { args: [t.i32, t.ptr, t.u64, t.i32], returns: t.i64_fast },
+  recv: { args: [t.i32, t.ptr, t.u64, t.i32], returns: t.i64_fast },
+  epoll_create1: { args: [t.i32], returns: t.i32 },
+  epoll_ctl: { args: [t.i32, t.i32, t.i32, t.ptr], returns: t.i32 },
+  epoll_wait: { args: [t.i32, t.ptr, t.i32, t.i32], returns: t.i32 },
+}));
+type Libc = NonNullable<ReturnType<typeof streamLibc>>;
 
 /**
  * Memory is what the calls hand to libc, each over an ArrayBuffer of its own (a pointer to it stays put). The loop
@@ -70,13 +58,13 @@ export interface StreamClock {
  */
 class Memory {
   readonly event = new DataView(new ArrayBuffer(EVENT));
-  readonly eventPtr = ffi.ptr(this.event.buffer);
+  readonly eventPtr = bunFfi().ptr(this.event.buffer);
   readonly events = new DataView(new ArrayBuffer(EVENT * EVENTS));
-  readonly eventsPtr = ffi.ptr(this.events.buffer);
+  readonly eventsPtr = bunFfi().ptr(this.events.buffer);
   readonly payload: Uint8Array;
   readonly payloadPtr: Ffi.Pointer;
   readonly buffer = new ArrayBuffer(READ_BUFFER);
-  readonly bufferPtr = ffi.ptr(this.buffer);
+  readonly bufferPtr = bunFfi().ptr(this.buffer);
   readonly one = new Int32Array(new ArrayBuffer(4)).fill(1);
   readonly soError = new Int32Array(new ArrayBuffer(4));
   readonly soLength = new Uint32Array(new ArrayBuffer(4));
@@ -84,7 +72,7 @@ class Memory {
   constructor(payload: Uint8Array) {
     this.payload = new Uint8Array(new ArrayBuffer(Math.max(1, payload.length))).subarray(0, payload.length);
     this.payload.set(payload);
-    this.payloadPtr = ffi.ptr(this.payload.buffer);
+    this.payloadPtr = bunFfi().ptr(this.payload.buffer);
   }
 
   /** release is the load's last use of its memory: until it runs, none of it can be collected. */
@@ -112,21 +100,20 @@ interface Conn {
  * tcpLoadLibc keeps `concurrency` connections to address:port, each sending the payload once the whole reply to the
  * last one came (a reply as long as the request, as upper and echo give). A connection whose reply is later than
  * timeoutMs, that the peer closes or resets, fails and is counted as an error. It returns the first failure, or
- * undefined; begin() is awaited once the connections are up.
+ * undefined; clock.begin() is awaited once the connections are up.
  */
 export async function tcpLoadLibc(
   c: Libc,
   address: string,
   port: number,
   load: { concurrency: number; payload: Uint8Array; timeoutMs: number; sweepMs: number },
-  tally: StreamTally,
-  clock: StreamClock,
-  begin: () => Promise<void>,
+  tally: Tally,
+  clock: Clock,
 ): Promise<unknown> {
   const where = hostPort(address, port);
   const addr = newSockaddr(address, port);
   if (!addr) throw new Error(`not an IP address: ${address}`);
-  const errno = () => ffi.read.i32(c.__errno_location()!, 0);
+  const errno = () => errnoOf(c);
   const error = (op: "connect" | "read" | "write", code: string, reason?: string) =>
     NetError.from(op, "tcp", where, Object.assign(new Error(reason ?? code), { code }));
   const ep = c.epoll_create1(EPOLL_CLOEXEC);
@@ -195,11 +182,11 @@ export async function tcpLoadLibc(
       }
       const conn: Conn = { fd, index: conns.length, got: 0, out: 0, writable: false, sentAt: 0, state: "dialing" };
       conns.push(conn);
-      if (c.connect(fd, ffi.ptr(addr), addr.length) !== 0 && errno() !== EINPROGRESS) {
+      if (c.connect(fd, bunFfi().ptr(addr), addr.length) !== 0 && errno() !== EINPROGRESS) {
         fail(conn, error("connect", errnoName(errno())));
         continue;
       }
-      c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ffi.ptr(one), 4);
+      c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, bunFfi().ptr(one), 4);
       watch(EPOLL_CTL_ADD, fd, conn.index, EPOLLOUT);
     }
     const dialDeadline = performance.now() + load.timeoutMs;
@@ -216,7 +203,7 @@ export async function tcpLoadLibc(
         if (conn.state !== "dialing") continue;
         dialing--;
         soLength[0] = 4;
-        c.getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, ffi.ptr(soError), ffi.ptr(soLength));
+        c.getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, bunFfi().ptr(soError), bunFfi().ptr(soLength));
         if (soError[0] !== 0) {
           fail(conn, error("connect", errnoName(soError[0]!)));
           continue;
@@ -229,7 +216,7 @@ export async function tcpLoadLibc(
     }
     if (live === 0) return failed;
 
-    await begin();
+    await clock.begin();
     let now = performance.now();
     for (const conn of conns) if (conn.state === "waiting") request(conn, now);
     let nextSweep = now + load.sweepMs;

@@ -5,7 +5,8 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import { AF_INET, AF_INET6, dlopenLibc, libcOnce, newSockaddr } from "../transport/libc.ts";
+import type { Clock, Tally } from "./load.ts";
+import { AF_INET, AF_INET6, bunFfi, errnoOf, libcOnce, newSockaddr } from "../transport/libc.ts";
 
 const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
 const MSG_DONTWAIT = 0x40;
@@ -26,35 +27,13 @@ const RECV_SLOT = 2048;
 /** SLICE_MS is the longest the loop runs before it lets the event loop have a turn. */
 const SLICE_MS = 10;
 
-type Libc = ReturnType<typeof openDatagramLibc>;
-let ffi: typeof Ffi;
-
-function openDatagramLibc() {
-  ffi = require("bun:ffi") as typeof Ffi;
-  const { FFIType } = ffi;
-  return dlopenLibc({
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-    sendmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
-    recvmmsg: { args: [FFIType.i32, FFIType.ptr, FFIType.u32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  } as const);
-}
-
 /** datagramLibc is libc's batch calls on 64-bit Linux, or null where they are not to be had (the Bun path then). */
-export const datagramLibc = libcOnce(openDatagramLibc);
-
-/** What the load adds to: the bench's tally, and its clock. */
-export interface UdpTally {
-  requests: number;
-  errors: number;
-  reply(ms: number, bytes: number): void;
-}
-export interface UdpClock {
-  readonly stopAt: number;
-}
+export const datagramLibc = libcOnce((t) => ({
+  sendmmsg: { args: [t.i32, t.ptr, t.u32, t.i32], returns: t.i32 },
+  recvmmsg: { args: [t.i32, t.ptr, t.u32, t.i32, t.ptr], returns: t.i32 },
+  poll: { args: [t.ptr, t.u64, t.i32], returns: t.i32 },
+}));
+type Libc = NonNullable<ReturnType<typeof datagramLibc>>;
 
 /** MessageVector is an array of struct mmsghdr over memory of our own, each with one iovec. */
 class MessageVector {
@@ -71,19 +50,19 @@ class MessageVector {
   constructor(count: number, slot: number, shared?: Uint8Array) {
     this.bytes = new ArrayBuffer(count * MMSGHDR);
     this.lengths = new Uint32Array(this.bytes);
-    this.ptr = ffi.ptr(this.bytes);
+    this.ptr = bunFfi().ptr(this.bytes);
     const iovecs = new ArrayBuffer(count * IOVEC);
     this.keep.push(iovecs);
     const iov = new DataView(iovecs);
-    const iovPtr = ffi.ptr(iovecs);
+    const iovPtr = bunFfi().ptr(iovecs);
     let slots = 0;
     if (!shared) {
       const space = new ArrayBuffer(count * slot);
       this.keep.push(space);
-      slots = ffi.ptr(space);
+      slots = bunFfi().ptr(space);
     }
     if (shared) this.keep.push(shared.buffer as ArrayBuffer);
-    const sharedPtr = shared ? ffi.ptr(shared.buffer) + shared.byteOffset : 0;
+    const sharedPtr = shared ? bunFfi().ptr(shared.buffer) + shared.byteOffset : 0;
     const headers = new DataView(this.bytes);
     for (let i = 0; i < count; i++) {
       iov.setBigUint64(i * IOVEC, BigInt(shared ? sharedPtr : slots + i * slot), true);
@@ -119,21 +98,20 @@ interface Flow {
  * udpLoadLibc keeps `windows` (one a socket) of datagrams in flight to address:port and tallies what comes back, the
  * same load as the Bun path (bench/load.ts udpLoad): a reply frees a place in its socket's window, loopback keeps
  * the order so a reply is the oldest request's, and a request unanswered for timeoutMs is lost and sent anew. It
- * returns the first failure (a refused port), or undefined. begin() is awaited once the sockets are open.
+ * returns the first failure (a refused port), or undefined. clock.begin() is awaited once the sockets are open.
  */
 export async function udpLoadLibc(
   c: Libc,
   address: string,
   port: number,
   load: { windows: readonly number[]; payload: Uint8Array; timeoutMs: number; sweepMs: number },
-  tally: UdpTally,
-  clock: UdpClock,
-  begin: () => Promise<void>,
+  tally: Tally,
+  clock: Clock,
 ): Promise<unknown> {
   const where = hostPort(address, port);
   const addr = newSockaddr(address, port);
   if (!addr) throw new Error(`not an IP address: ${address}`);
-  const errno = () => ffi.read.i32(c.__errno_location()!, 0);
+  const errno = () => errnoOf(c);
   const failure = (op: "connect" | "read" | "write", code: number) =>
     NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: codeName(code) }));
   const flows: Flow[] = [];
@@ -142,7 +120,7 @@ export async function udpLoadLibc(
   };
   for (const window of load.windows) {
     const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
-    if (fd < 0 || c.connect(fd, ffi.ptr(addr), addr.length) !== 0) {
+    if (fd < 0 || c.connect(fd, bunFfi().ptr(addr), addr.length) !== 0) {
       const code = errno();
       if (fd >= 0) c.close(fd);
       closeAll();
@@ -156,7 +134,7 @@ export async function udpLoadLibc(
   const sends = new MessageVector(Math.max(...load.windows), 0, payload);
   const replies = new MessageVector(RECV_BATCH, RECV_SLOT);
   const pollfds = new Int32Array(new ArrayBuffer(8 * flows.length));
-  const pollPtr = ffi.ptr(pollfds);
+  const pollPtr = bunFfi().ptr(pollfds);
   let failed: unknown;
   const fail = (f: Flow, err: NetError) => {
     failed ??= err;
@@ -173,7 +151,7 @@ export async function udpLoadLibc(
     pollfds[k * 2 + 1] = POLLIN;
   });
   try {
-    await begin();
+    await clock.begin();
     let sending = true;
     let nextSweep = performance.now() + load.sweepMs;
     for (;;) {

@@ -1,6 +1,7 @@
-// The few libc socket calls upcat makes itself (bun:ffi), for what Bun's sockets do not say: the kernel's own
-// errno of a connect. Linux only: the constants below are Linux's; elsewhere, or when libc cannot be opened,
-// libc() is null and callers keep Bun's answer.
+// The few libc socket calls upcat makes itself (bun:ffi), for what Bun's sockets do not say or do not do: the kernel's
+// own errno of a connect, a loopback port check without an event loop turn, the bench's batches. Linux only: the
+// constants here are Linux's; elsewhere, or when libc cannot be opened, the getters give null and callers keep to
+// Bun's way.
 import type * as Ffi from "bun:ffi";
 import { ipVersion } from "./ip.ts";
 
@@ -30,62 +31,58 @@ const ERRNO_NAMES: Record<number, string> = {
 /** errnoName is "ECONNREFUSED" for 111, and "errno N" for a number this table does not know. */
 export const errnoName = (errno: number): string => ERRNO_NAMES[errno] ?? `errno ${errno}`;
 
-type Symbols = ReturnType<typeof openLibc>;
-/** ffi is bun:ffi, loaded with libc: only some checks need it, and every start-up would pay its import. */
-let ffi: typeof Ffi;
-
-function openLibc() {
-  ffi = require("bun:ffi") as typeof Ffi;
-  const { FFIType } = ffi;
-  const symbols = dlopenLibc({
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    connect: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
-    getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  } as const);
-  scratch = new Scratch(symbols.__errno_location() as Ffi.Pointer);
-  return symbols;
+let ffiModule: typeof Ffi | undefined;
+/** bunFfi is bun:ffi, loaded at its first use: only some commands need it, and every start-up would pay its import. */
+export function bunFfi(): typeof Ffi {
+  ffiModule ??= require("bun:ffi") as typeof Ffi;
+  return ffiModule;
 }
 
-/**
- * dlopenLibc opens the C library with these symbols: glibc, then musl (the -musl release builds). Each caller asks
- * for its own few: bun:ffi compiles a stub for every symbol it is given, and a check should not pay for the bench's.
- * It throws when neither library opens.
- */
-export function dlopenLibc<const T extends Record<string, Ffi.FFIFunction>>(wanted: T): Ffi.ConvertFns<T> {
-  const { dlopen } = require("bun:ffi") as typeof Ffi;
-  for (const name of ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`]) {
-    try {
-      return dlopen(name, wanted).symbols;
-    } catch {
-      // try the next name
-    }
-  }
-  throw new Error("no libc");
-}
+type FfiTypes = typeof Ffi.FFIType;
+/** COMMON are the calls every user of libc here makes: a socket, its connect and close, and errno. */
+const COMMON = (t: FfiTypes) =>
+  ({
+    socket: { args: [t.i32, t.i32, t.i32], returns: t.i32 },
+    connect: { args: [t.i32, t.ptr, t.u32], returns: t.i32 },
+    close: { args: [t.i32], returns: t.i32 },
+    __errno_location: { args: [], returns: t.ptr },
+  }) as const;
 
 /**
- * libcOnce is a getter of the symbols `open` returns, opened at the first call: null off 64-bit Linux (the
- * constants and struct layouts here are its), or when libc does not open, and the caller then keeps to Bun's way.
+ * libcOnce is a getter of libc's COMMON calls and the `more` a caller asks for, opened at the first call (glibc,
+ * then musl for the -musl release builds): null off 64-bit Linux (the constants and struct layouts here are its), or
+ * when libc does not open, and the caller then keeps to Bun's way. Each caller asks for its own few: bun:ffi
+ * compiles a stub for every symbol it is given, and a check should not pay for the bench's.
  */
-export function libcOnce<T>(open: () => T): () => T | null {
-  let opened: T | null | undefined;
-  return () => {
-    if (opened === undefined) {
+export function libcOnce<const T extends Record<string, Ffi.FFIFunction>>(more: (t: FfiTypes) => T) {
+  type Symbols = Ffi.ConvertFns<ReturnType<typeof COMMON> & T>;
+  let opened: Symbols | null | undefined;
+  return (): Symbols | null => {
+    if (opened !== undefined) return opened;
+    opened = null;
+    if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return opened;
+    const { dlopen, FFIType } = bunFfi();
+    const wanted = { ...COMMON(FFIType), ...more(FFIType) };
+    for (const name of ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`]) {
       try {
-        const linux64 = process.platform === "linux" && (process.arch === "x64" || process.arch === "arm64");
-        opened = linux64 ? open() : null;
+        opened = dlopen(name, wanted).symbols as Symbols;
+        break;
       } catch {
-        opened = null;
+        // try the next name
       }
     }
     return opened;
   };
 }
 
-const lib = libcOnce(openLibc);
+/** errnoOf reads errno through __errno_location: at once after the call that set it, before another can. */
+export const errnoOf = (c: { __errno_location(): unknown }): number =>
+  bunFfi().read.i32(c.__errno_location() as Ffi.Pointer, 0);
+
+const lib = libcOnce((t) => ({
+  poll: { args: [t.ptr, t.u64, t.i32], returns: t.i32 },
+  getsockopt: { args: [t.i32, t.i32, t.i32, t.ptr, t.ptr], returns: t.i32 },
+}));
 
 /**
  * PendingConnect is one non-blocking TCP connect through libc. `result` is undefined while the handshake is
@@ -103,26 +100,28 @@ export interface PendingConnect {
  */
 export function startConnect(address: string, port: number): PendingConnect | undefined {
   const c = lib();
-  const addr = c && sockaddr(address, port);
-  if (!c || !addr) return undefined;
+  if (!c) return undefined;
+  const m = (scratch ??= new Scratch());
+  const addr = encodeSockaddr(address, port, m.v4, m.v6View);
+  if (!addr) return undefined;
   const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
   let settled: string | undefined;
-  if (c.connect(fd, addr.length === 16 ? scratch.v4Ptr : scratch.v6Ptr, addr.length) === 0) settled = "connected";
+  if (c.connect(fd, addr.length === 16 ? m.v4Ptr : m.v6Ptr, addr.length) === 0) settled = "connected";
   else {
     // Read at once: the next call into libc may set errno again.
-    const errno = ffi.read.i32(scratch.errnoPtr, 0);
+    const errno = errnoOf(c);
     if (errno !== EINPROGRESS) settled = errnoName(errno);
   }
   return {
     result() {
       if (settled !== undefined) return settled;
-      scratch.pollfd[0] = fd;
-      scratch.pollfd[1] = POLLOUT;
-      if (c.poll(scratch.pollfdPtr, 1, 0) === 0) return undefined;
-      scratch.optlen[0] = 4;
-      if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, scratch.errorPtr, scratch.optlenPtr) !== 0) return undefined;
-      settled = scratch.error[0] === 0 ? "connected" : errnoName(scratch.error[0]!);
+      m.pollfd[0] = fd;
+      m.pollfd[1] = POLLOUT;
+      if (c.poll(m.pollfdPtr, 1, 0) === 0) return undefined;
+      m.optlen[0] = 4;
+      if (c.getsockopt(fd, SOL_SOCKET, SO_ERROR, m.errorPtr, m.optlenPtr) !== 0) return undefined;
+      settled = m.error[0] === 0 ? "connected" : errnoName(m.error[0]!);
       return settled;
     },
     close: () => void c.close(fd),
@@ -143,19 +142,13 @@ class Scratch {
   readonly pollfd = new Int32Array(new ArrayBuffer(8));
   readonly error = new Int32Array(new ArrayBuffer(4));
   readonly optlen = new Uint32Array(new ArrayBuffer(4));
-  readonly v4Ptr = ffi.ptr(this.v4);
-  readonly v6Ptr = ffi.ptr(this.v6);
-  readonly pollfdPtr = ffi.ptr(this.pollfd);
-  readonly errorPtr = ffi.ptr(this.error);
-  readonly optlenPtr = ffi.ptr(this.optlen);
-  constructor(readonly errnoPtr: Ffi.Pointer) {}
+  readonly v4Ptr = bunFfi().ptr(this.v4);
+  readonly v6Ptr = bunFfi().ptr(this.v6);
+  readonly pollfdPtr = bunFfi().ptr(this.pollfd);
+  readonly errorPtr = bunFfi().ptr(this.error);
+  readonly optlenPtr = bunFfi().ptr(this.optlen);
 }
-let scratch: Scratch;
-
-/** sockaddr encodes an IP literal and port as the kernel's sockaddr_in or sockaddr_in6, in the scratch memory. */
-function sockaddr(address: string, port: number): Uint8Array | undefined {
-  return encodeSockaddr(address, port, scratch.v4, scratch.v6View);
-}
+let scratch: Scratch | undefined;
 
 /**
  * newSockaddr encodes an IP literal and port as a sockaddr_in or sockaddr_in6 of its own (over an ArrayBuffer, so a
