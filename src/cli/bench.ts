@@ -4,7 +4,7 @@ import type { CAC } from "cac";
 import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts";
 import { BENCH_WORKER_ENV, BenchWorkerError, benchAsWorker, runWorkers, type WorkerPlan } from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
-import { resolveHost } from "../transport/address.ts";
+import { dialEach } from "../transport/dial-each.ts";
 import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
@@ -58,12 +58,14 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
     : undefined;
   let result: BenchResult & { workers: number };
   try {
-    if (workers === 1) result = { ...(await runBench({ ...opts, onProgress })), workers };
-    else {
-      // Resolved once, here: every worker loads the same address.
-      const [address] = await resolveHost(target.host, target.transport);
-      result = { ...(await runWorkers({ ...opts, onProgress }, address!, workers, workerArgv())), workers };
-    }
+    // Resolved once, here: every worker loads the same address. As send and check do, the next address of a name
+    // is tried when one refuses (nothing answered there at all).
+    const ran = await dialEach(target.host, target.transport, (address) =>
+      workers === 1
+        ? runBench({ ...opts, address, onProgress })
+        : runWorkers({ ...opts, onProgress }, address, workers, workerArgv()),
+    );
+    result = { ...ran, workers };
   } catch (err) {
     if (!(err instanceof BenchWorkerError)) throw err;
     if (live) io.status(undefined);
