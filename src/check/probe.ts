@@ -62,14 +62,20 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
  * goes through probe(). A scan of this host's ports then costs a few system calls a port, not a chain of promises.
  */
 export function probeNow(target: CheckTarget, opts: ProbeOptions): Outcome | undefined {
-  if (target.http || target.transport !== "tcp" || opts.protocol || opts.tls || opts.wanted || opts.send?.length)
-    return undefined;
-  return ipVersion(target.host) ? portCheckNow(target.host, target.port) : undefined;
+  if (target.http || !barePortCheck(target, opts) || !ipVersion(target.host)) return undefined;
+  return portCheckNow(target.host, target.port);
 }
 
-function probeAddress(address: string, target: Target, opts: ProbeOptions): Promise<Outcome> {
+/** barePortCheck: TCP, and the handshake is the whole check (nothing sent, no reply wanted, no TLS, no protocol). */
+const barePortCheck = (target: Target, opts: ProbeOptions) =>
+  target.transport === "tcp" && !opts.protocol && !opts.tls && !opts.wanted && !opts.send?.length;
+
+async function probeAddress(address: string, target: Target, opts: ProbeOptions): Promise<Outcome> {
   if (opts.protocol) return protocolProbe(address, target, opts.protocol, opts);
   if (target.transport === "tcp") {
+    // A name that resolves to loopback (localhost) is checked at once too.
+    const now = barePortCheck(target, opts) ? portCheckNow(address, target.port) : undefined;
+    if (now) return now;
     const tls = opts.tls && { ...opts.tls, serverName: isName(target.host) ? target.host : undefined };
     return tcpProbe(address, target.port, {
       timeoutMs: opts.timeoutMs,

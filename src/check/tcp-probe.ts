@@ -46,19 +46,14 @@ const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Ver
 });
 
 /**
- * tcpProbe makes one TCP (or TLS) try at one address; it never throws for a network failure, which is a state of the
- * target.
+ * tcpProbe makes one TCP (or TLS) try at one address through Bun's sockets; it never throws for a network failure,
+ * which is a state of the target. (A bare port check of a loopback address goes through portCheckNow instead.)
  */
 export async function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
   const started = performance.now();
   const since = () => performance.now() - started;
   // A reply is asked for: the handshake alone does not pass, and a peer that goes quiet or away fails.
   const replyWanted = opts.wanted !== undefined;
-  // A bare port check on this host (nc -z 127.0.0.1): the kernel answers inside connect().
-  if (!opts.tls && !replyWanted && !opts.send?.length) {
-    const now = portCheckNow(address, port);
-    if (now) return now;
-  }
   let conn: StreamConn;
   try {
     conn = await dialStream(address, port, {

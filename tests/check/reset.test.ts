@@ -2,7 +2,8 @@
 // 1).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
-import { probe } from "../../src/check/probe.ts";
+import { MAX_REPLY, probe } from "../../src/check/probe.ts";
+import { tcpProbe } from "../../src/check/tcp-probe.ts";
 import { requireTool, startPeer } from "../support/peers.ts";
 
 // Accepts, then closes with SO_LINGER {on, 0}: the kernel answers with a RST instead of a FIN.
@@ -30,14 +31,20 @@ afterAll(() => {
 const RUNS = 50;
 const target = () => ({ transport: "tcp" as const, host: "127.0.0.1", port });
 
-test(
-  `the handshake completed, so ${RUNS} of ${RUNS} runs are open (Bun reports some as a connect error ` + `ECONNRESET)`,
-  async () => {
-    const states = [];
-    for (let i = 0; i < RUNS; i++) states.push((await probe(target(), { timeoutMs: 2000 })).state);
-    expect(states).toEqual(new Array(RUNS).fill("open"));
-  },
-);
+test(`the handshake completed, so ${RUNS} of ${RUNS} runs are open`, async () => {
+  const states = [];
+  for (let i = 0; i < RUNS; i++) states.push((await probe(target(), { timeoutMs: 2000 })).state);
+  expect(states).toEqual(new Array(RUNS).fill("open"));
+});
+
+// On loopback the check above is one libc connect, done before the server's reset. A remote host is dialled through
+// Bun's sockets, where the reset can come first: that way is tried here directly.
+test(`through Bun's sockets (some report a connect error ECONNRESET), ${RUNS} of ${RUNS} are open`, async () => {
+  const states = [];
+  for (let i = 0; i < RUNS; i++)
+    states.push((await tcpProbe("127.0.0.1", port, { timeoutMs: 2000, maxReply: MAX_REPLY })).state);
+  expect(states).toEqual(new Array(RUNS).fill("open"));
+});
 
 test(
   `with a reply asked for, ${RUNS} of ${RUNS} runs fail the same way: no reply, the peer went away (check_tcp ` +
