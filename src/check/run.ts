@@ -37,6 +37,8 @@ export interface Progress {
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 1000;
 const LAST_TRY_MS = 100;
+/** YIELD_EVERY targets are started between turns of the event loop. */
+const YIELD_EVERY = 256;
 
 /** backoffMs doubles from 100ms, capped at 1s, so a wait loop polls often but not hard. */
 export function backoffMs(attempt: number): number {
@@ -108,7 +110,14 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
       waiting: [...waiting].map((i) => targets[i]!),
     });
 
-  await Promise.all(targets.map((_, index) => checkOne(index)));
+  const running: Promise<void>[] = [];
+  for (let index = 0; index < targets.length; index++) {
+    running.push(checkOne(index));
+    // Tries decided at once (a scan of this host) run back to back: between batches of them, a signal (Ctrl-C before
+    // `-- CMD`), the lines printed so far and the timers get their turn.
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(running);
   report();
   return results;
 }

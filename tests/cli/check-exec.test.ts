@@ -158,6 +158,24 @@ describe("upcat check -- CMD", () => {
     },
   );
 
+  test("SIGINT amid a scan of every port of this host ends it at once: 130, and CMD never runs", async () => {
+    // A loopback port check is decided without a turn of the event loop; 65535 of them take about a second, which
+    // a Ctrl-C must not wait out.
+    const ran = fresh("ran");
+    const proc = spawnUpcat(fromSource, ["127.0.0.1:1-65535", "--", "sh", "-c", `touch ${ran}`]);
+    // Once the scan has begun: its first lines are out (on stderr, as stdout is CMD's).
+    const reader = proc.stderr.getReader();
+    let said = new TextDecoder().decode((await reader.read()).value);
+    const t0 = performance.now();
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(130);
+    expect(performance.now() - t0).toBeLessThan(300);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      said += new TextDecoder().decode(chunk.value);
+    expect(said).toContain("upcat: SIGINT before every target passed; not running sh");
+    expect(existsSync(ran)).toBe(false);
+  });
+
   test(
     "on a terminal, Ctrl-C reaches CMD once (the terminal signals upcat's whole process group: upcat does not " +
       "add a second)",
