@@ -17,6 +17,7 @@ import {
   type Limits,
   type Listener,
 } from "../transport/listener.ts";
+import { AddressSlots } from "../transport/address-slots.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
 import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import { serveProtocol } from "../transport/serve.ts";
@@ -277,7 +278,7 @@ async function listen(
   const output = new OutputBudget(opts.limits.maxOutput);
   const excess = new ByteBudget(opts.udpExcess);
   const sources = new SourceLimiter(opts.udpReplyRate, opts.udpRate);
-  const slots = new Map<string, number>();
+  const slots = new AddressSlots();
   try {
     for (const { protocol, port } of opts.services) {
       const listenOpts = {

@@ -9,7 +9,7 @@ import {
   newCounters,
 } from "../transport/listener.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
-import { addressKey } from "../transport/prefix.ts";
+import { AddressSlots } from "../transport/address-slots.ts";
 import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
 import type { Transport } from "../transport/transport.ts";
 import { describeFaults, type Faults, noFaults } from "./faults.ts";
@@ -24,8 +24,8 @@ export interface RelayShared {
   readonly relay: RelayCounts;
   readonly output: OutputBudget;
   readonly target: string;
-  /** slots count the open connections or sessions of each client address (addressKey), against --max-per-address. */
-  readonly slots: Map<string, number>;
+  /** slots count the open connections or sessions of each client address, against --max-per-address. */
+  readonly slots: AddressSlots;
   /**
    * sources are serve's per-prefix buckets, spent by each datagram sent back to a client (--udp-reply-rate), and by
    * one larger than the client's last datagram (--udp-rate).
@@ -50,7 +50,7 @@ export function relayShared(opts: RelayOptions): RelayShared {
     relay: newRelayCounts(),
     output: opts.output ?? new OutputBudget(limits.maxOutput),
     target: hostPort(opts.target.host, opts.target.port),
-    slots: new Map(),
+    slots: new AddressSlots(),
     // A target that answers a small datagram with a large one (qotd, chargen) must not make the relay an amplifier.
     // Not given, the buckets are bottomless (Infinity stays Infinity through their arithmetic).
     sources: new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? Infinity),
@@ -61,8 +61,8 @@ export function relayShared(opts: RelayOptions): RelayShared {
 
 /**
  * admit takes a slot for a new client, as serve does: none past --max-connections open in all (`open`) or
- * --max-per-address open from its address, each refusal counted and reported. It returns the address's key, for
- * release, or undefined when refused.
+ * --max-per-address open from its address, each refusal counted and reported. It returns the address's key, to give
+ * back to `slots` at the close, or undefined when refused.
  */
 export function admit(
   shared: RelayShared,
@@ -77,20 +77,10 @@ export function admit(
     opts.onEvent?.({ event: "limit", transport, limit: "max-connections", peer, port });
     return undefined;
   }
-  const key = addressKey(peer);
-  const held = slots.get(key) ?? 0;
-  if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) {
+  const key = slots.take(peer, limits.maxPerAddress);
+  if (key === undefined) {
     counters.perAddress++;
     opts.onEvent?.({ event: "limit", transport, limit: "max-per-address", peer, port });
-    return undefined;
   }
-  slots.set(key, held + 1);
   return key;
-}
-
-/** release gives back the slot admit took. */
-export function release(shared: RelayShared, key: string): void {
-  const held = shared.slots.get(key) ?? 0;
-  if (held <= 1) shared.slots.delete(key);
-  else shared.slots.set(key, held - 1);
 }

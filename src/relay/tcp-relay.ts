@@ -7,7 +7,7 @@ import { bindOrExplain } from "../transport/listener.ts";
 import type { Direction } from "./faults.ts";
 import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { admit, type RelayShared, relayShared, release } from "./shared.ts";
+import { admit, type RelayShared, relayShared } from "./shared.ts";
 import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
 
 /** Shared is what every connection of one relay shares. */
@@ -174,7 +174,7 @@ class Link implements PipeOwner {
     this.down.stop();
     const { links, counters, opts, target, faultNames } = this.shared;
     links.delete(this);
-    release(this.shared, this.slot);
+    this.shared.slots.give(this.slot);
     counters.open = links.size;
     opts.onEvent?.({
       event: "close",

@@ -9,7 +9,7 @@ import { isUnanswerable, markServed, unmarkServed } from "../transport/reflectio
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { admit, type RelayShared, relayShared, release } from "./shared.ts";
+import { admit, type RelayShared, relayShared } from "./shared.ts";
 import { reusePortFlags } from "../transport/udp-server.ts";
 import { ipVersion } from "../transport/ip.ts";
 
@@ -170,7 +170,7 @@ class Session {
     this.sock?.close();
     const { sessions, relay, opts, target, faultNames } = this.shared;
     if (sessions.get(this.key) === this) sessions.delete(this.key);
-    release(this.shared, this.slot);
+    this.shared.slots.give(this.slot);
     relay.sessions = sessions.size;
     this.shared.counters.open = sessions.size;
     opts.onEvent?.({

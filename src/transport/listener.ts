@@ -1,6 +1,7 @@
 // What a running server looks like to its caller, whichever transport carries it.
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
+import type { AddressSlots } from "./address-slots.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { OutputBudget } from "./output-budget.ts";
 import type { ByteBudget, SourceLimiter } from "./rate-limit.ts";
@@ -32,7 +33,7 @@ export interface ListenOptions {
   /**
    * slots, when set, counts open TCP connections per address across the process's listeners; else the listener's own.
    */
-  slots?: Map<string, number>;
+  slots?: AddressSlots;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
   /**

@@ -14,7 +14,7 @@ import {
   type ListenOptions,
 } from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
-import { addressKey } from "./prefix.ts";
+import { AddressSlots } from "./address-slots.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
@@ -27,8 +27,8 @@ interface ServerState {
   readonly onEvent: ListenOptions["onEvent"];
   /** connections are the open ones, for the idle sweep and the count against --max-connections. */
   readonly connections: Set<ServerSocket>;
-  /** perAddress counts the open connections of each address (addressKey), against --max-per-address. */
-  readonly perAddress: Map<string, number>;
+  /** perAddress counts the open connections of each address, against --max-per-address. */
+  readonly perAddress: AddressSlots;
   /** output is the queued-output total, against --max-output, shared with the process's other listeners. */
   readonly output: OutputBudget;
 }
@@ -70,7 +70,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     onEvent: opts.onEvent,
     connections: new Set(),
-    perAddress: opts.slots ?? new Map(),
+    perAddress: opts.slots ?? new AddressSlots(),
     output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
   const { counters, limits, onEvent, connections, perAddress } = state;
@@ -97,9 +97,8 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
             counters.overLimit++;
             return refuse(sock, "max-connections", peer);
           }
-          const key = addressKey(peer);
-          const held = perAddress.get(key) ?? 0;
-          if (limits.maxPerAddress > 0 && held >= limits.maxPerAddress) {
+          const key = perAddress.take(peer, limits.maxPerAddress);
+          if (key === undefined) {
             counters.perAddress++;
             return refuse(sock, "max-per-address", peer);
           }
@@ -123,7 +122,6 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           };
           sock.data = conn;
           connections.add(sock);
-          perAddress.set(key, held + 1);
           counters.connections++;
           counters.open = connections.size;
           onEvent?.({ event: "open", transport: "tcp", peer, port: conn.port });
@@ -198,9 +196,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
 
 /** forget takes a closed connection off its address's count and its queued output off the total. */
 function forget(state: ServerState, conn: Connection): void {
-  const held = state.perAddress.get(conn.key) ?? 0;
-  if (held <= 1) state.perAddress.delete(conn.key);
-  else state.perAddress.set(conn.key, held - 1);
+  state.perAddress.give(conn.key);
   if (conn.wake) state.output.cancel(conn.wake);
   conn.wake = undefined;
   state.output.release(conn.out.queued);
