@@ -9,6 +9,7 @@ import { randomFor } from "./random.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
 import { admit, type RelayShared, relayShared } from "./shared.ts";
 import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
+import { EXPIRY_LIMIT, expiryOf, startSweep } from "../transport/expiry.ts";
 
 /** Shared is what every connection of one relay shares. */
 interface Shared extends RelayShared {
@@ -256,12 +257,8 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
       },
     }),
   );
-  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs, opts.connectTimeoutMs ?? 0].filter((ms) => ms > 0);
-  const sweeper =
-    timed.length > 0
-      ? setInterval(() => sweep(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
-      : undefined;
-  sweeper?.unref();
+  const bounds = [limits.idleTimeoutMs, limits.maxLifetimeMs, opts.connectTimeoutMs ?? 0];
+  const sweeper = startSweep(bounds, () => sweep(shared));
   return {
     transport: "tcp",
     host: listener.hostname,
@@ -289,22 +286,23 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
 function sweep(shared: Shared): void {
   const now = Date.now();
   const connectMs = shared.opts.connectTimeoutMs ?? 0;
-  const { idleTimeoutMs: idleMs, maxLifetimeMs: lifetimeMs } = shared.limits;
-  const { counters, opts } = shared;
+  const { counters, limits, opts } = shared;
   for (const link of shared.links) {
     if (link.reason) continue;
     if (connectMs > 0 && !link.server && now - link.openedAt >= connectMs) {
       link.targetFailed(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
       continue;
     }
-    const idle = idleMs > 0 && now - link.lastActive >= idleMs;
-    const old = !idle && lifetimeMs > 0 && now - link.openedAt >= lifetimeMs;
-    if (!idle && !old) continue;
-    if (idle) counters.idleClosed++;
-    else counters.lifetimeClosed++;
-    const limit = idle ? "idle-timeout" : "max-lifetime";
-    opts.onEvent?.({ event: "limit", transport: "tcp", limit, peer: link.peer, port: link.port });
-    if (idle) link.close("idle");
+    const expired = expiryOf(limits, counters, link, now);
+    if (!expired) continue;
+    opts.onEvent?.({
+      event: "limit",
+      transport: "tcp",
+      limit: EXPIRY_LIMIT[expired],
+      peer: link.peer,
+      port: link.port,
+    });
+    if (expired === "idle") link.close("idle");
     else link.resetBoth("lifetime");
   }
 }

@@ -12,6 +12,7 @@ import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
 import { admit, type RelayShared, relayShared } from "./shared.ts";
 import { reusePortFlags } from "../transport/udp-server.ts";
 import { ipVersion } from "../transport/ip.ts";
+import { expiryOf, startSweep } from "../transport/expiry.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -258,12 +259,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   );
   shared.front = front as unknown as UdpSend;
   markServed(front.port);
-  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
-  const sweeper =
-    timed.length > 0
-      ? setInterval(() => closeExpired(shared), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
-      : undefined;
-  sweeper?.unref();
+  const sweeper = startSweep([limits.idleTimeoutMs, limits.maxLifetimeMs], () => closeExpired(shared));
   const stop = () => {
     if (!open) return;
     open = false;
@@ -290,16 +286,18 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
  */
 function closeExpired(shared: Shared): void {
   const now = Date.now();
-  const { idleTimeoutMs: idleMs, maxLifetimeMs: lifetimeMs } = shared.limits;
+  const { limits, counters, opts } = shared;
   for (const session of [...shared.sessions.values()]) {
-    const idle = idleMs > 0 && now - session.lastActive >= idleMs;
-    if (!idle && !(lifetimeMs > 0 && now - session.openedAt >= lifetimeMs)) continue;
-    if (idle) shared.counters.idleClosed++;
-    else {
-      shared.counters.lifetimeClosed++;
-      const { peer, port } = session;
-      shared.opts.onEvent?.({ event: "limit", transport: "udp", limit: "max-lifetime", peer, port });
-    }
-    session.close(idle ? "idle" : "lifetime");
+    const expired = expiryOf(limits, counters, session, now);
+    if (!expired) continue;
+    if (expired === "lifetime")
+      opts.onEvent?.({
+        event: "limit",
+        transport: "udp",
+        limit: "max-lifetime",
+        peer: session.peer,
+        port: session.port,
+      });
+    session.close(expired);
   }
 }

@@ -16,6 +16,7 @@ import {
 import { OutputBudget } from "./output-budget.ts";
 import { AddressSlots } from "./address-slots.ts";
 import { WriteQueue } from "./write-queue.ts";
+import { EXPIRY_LIMIT, expiryOf, startSweep } from "./expiry.ts";
 
 /** PULLS_PER_TURN bounds how much a talking server (chargen) writes before letting other connections run. */
 const PULLS_PER_TURN = 16;
@@ -174,12 +175,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
       },
     }),
   );
-  const timed = [limits.idleTimeoutMs, limits.maxLifetimeMs].filter((ms) => ms > 0);
-  const sweeper =
-    timed.length > 0
-      ? setInterval(() => closeExpired(state), Math.min(1000, Math.max(10, Math.min(...timed) / 4)))
-      : undefined;
-  sweeper?.unref();
+  const sweeper = startSweep([limits.idleTimeoutMs, limits.maxLifetimeMs], () => closeExpired(state));
   return {
     transport: "tcp",
     host: server.hostname,
@@ -209,22 +205,16 @@ function forget(state: ServerState, conn: Connection): void {
  * now and then to keep its slot, which the idle timeout never catches).
  */
 function closeExpired(state: ServerState): void {
-  const { idleTimeoutMs, maxLifetimeMs } = state.limits;
   const now = Date.now();
   for (const sock of state.connections) {
     const conn = sock.data;
-    if (!conn) continue;
-    if (idleTimeoutMs > 0 && now - conn.lastActive >= idleTimeoutMs) {
-      conn.reason = "idle";
-      state.counters.idleClosed++;
-    } else if (maxLifetimeMs > 0 && now - conn.openedAt >= maxLifetimeMs) {
-      conn.reason = "lifetime";
-      state.counters.lifetimeClosed++;
-    } else continue;
+    const expired = conn && expiryOf(state.limits, state.counters, conn, now);
+    if (!expired) continue;
+    conn.reason = expired;
     state.onEvent?.({
       event: "limit",
       transport: "tcp",
-      limit: conn.reason === "idle" ? "idle-timeout" : "max-lifetime",
+      limit: EXPIRY_LIMIT[expired],
       peer: conn.peer,
       port: conn.port,
     });
