@@ -232,16 +232,15 @@ export const UDP_SOCKETS = 4;
  */
 async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
   const payload = payloadOf(opts.size);
+  const sockets = Math.min(opts.concurrency, UDP_SOCKETS);
+  const windows = Array.from({ length: sockets }, (_, i) => shareOf(opts.concurrency, sockets, i));
   const c = opts.engine === "bun" ? null : datagramLibc();
   if (c) {
-    const sockets = Math.min(opts.concurrency, UDP_SOCKETS);
-    const windows = Array.from({ length: sockets }, (_, i) => shareOf(opts.concurrency, sockets, i));
     const load = { windows, payload, timeoutMs: opts.timeoutMs, sweepMs: sweepEvery(opts.timeoutMs) };
     return udpLoadLibc(c, address, port, load, tally, clock);
   }
   const batches: Uint8Array[][] = [];
   const batchOf = (n: number) => (batches[n] ??= new Array<Uint8Array>(n).fill(payload));
-  const count = Math.min(opts.concurrency, UDP_SOCKETS);
   let failure: unknown;
   let scheduled = false;
   let sending = true;
@@ -283,9 +282,7 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
     drained: schedule,
   };
   try {
-    for (let i = 0; i < count; i++) {
-      flows.push(await PacketFlow.dial(address, port, shareOf(opts.concurrency, count, i), on));
-    }
+    for (const window of windows) flows.push(await PacketFlow.dial(address, port, window, on));
   } catch (err) {
     for (const f of flows) f.close();
     tally.errors++;
