@@ -294,7 +294,7 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
     const now = performance.now();
     if (now >= clock.stopAt) sending = false;
     for (const f of flows) {
-      const lost = f.expire(now - opts.timeoutMs);
+      const lost = f.times.expire(now - opts.timeoutMs);
       tally.errors += lost;
       if (sending) f.due += lost;
     }

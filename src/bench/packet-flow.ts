@@ -2,6 +2,7 @@
 // a callback, without a promise or a timer a datagram; send times wait in order for their replies.
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
+import { SendTimes } from "./send-times.ts";
 
 type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
 
@@ -17,17 +18,10 @@ export interface PacketFlowHandlers {
   drained(): void;
 }
 
-/**
- * PacketFlow keeps up to `window` requests in flight on one socket (one source port). Datagrams on
- * loopback come back in the order they went, so a reply belongs to the oldest request still waiting;
- * a lost one is dropped by expire(), after which the order holds again.
- */
+/** PacketFlow keeps up to `window` requests in flight on one socket (one source port). */
 export class PacketFlow {
-  /** sentAt is a ring of the send times of the requests in flight, oldest at head. */
-  private readonly sentAt: Float64Array;
-  private head = 0;
-  /** inFlight is how many requests wait for replies; due how many are to go out at the next flush. */
-  inFlight = 0;
+  /** times are the send times of the requests in flight; due is how many are to go out at the next flush. */
+  readonly times: SendTimes;
   due = 0;
   closed = false;
   private socket?: UdpSocket;
@@ -37,7 +31,12 @@ export class PacketFlow {
     readonly where: string,
     private readonly on: PacketFlowHandlers,
   ) {
-    this.sentAt = new Float64Array(window);
+    this.times = new SendTimes(window);
+  }
+
+  /** inFlight is how many requests wait for replies. */
+  get inFlight(): number {
+    return this.times.count;
   }
 
   /** dial opens the socket, connected to an IP literal and port. */
@@ -47,7 +46,7 @@ export class PacketFlow {
     const handlers = {
       data(_sock: unknown, bytes: Uint8Array) {
         if (flow.inFlight === 0) return; // a late reply to a request already counted lost
-        on.reply(flow, flow.shift(), bytes.length);
+        on.reply(flow, flow.times.shift(), bytes.length);
       },
       drain() {
         on.drained();
@@ -84,19 +83,9 @@ export class PacketFlow {
       this.fail(NetError.from("write", "udp", this.where, err));
       return 0;
     }
-    for (let i = 0; i < sent; i++) this.sentAt[(this.head + this.inFlight++) % this.window] = now;
+    this.times.push(sent, now);
     this.due -= sent;
     return sent;
-  }
-
-  /** expire drops the requests sent before `before` and returns how many: they are lost. */
-  expire(before: number): number {
-    let lost = 0;
-    while (this.inFlight > 0 && this.sentAt[this.head]! < before) {
-      this.shift();
-      lost++;
-    }
-    return lost;
   }
 
   close(): void {
@@ -105,18 +94,9 @@ export class PacketFlow {
     this.socket?.close();
   }
 
-  private shift(): number {
-    const t = this.sentAt[this.head]!;
-    this.head = (this.head + 1) % this.window;
-    this.inFlight--;
-    return t;
-  }
-
   private fail(err: NetError): void {
     if (this.closed) return;
     this.close();
-    const lost = this.inFlight;
-    this.inFlight = 0;
-    this.on.failed(this, err, lost);
+    this.on.failed(this, err, this.times.clear());
   }
 }

@@ -6,6 +6,7 @@ import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Clock, Tally } from "./load.ts";
+import { SendTimes } from "./send-times.ts";
 import { AF_INET, AF_INET6, bunFfi, errnoOf, libcOnce, newSockaddr } from "../transport/libc.ts";
 
 const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
@@ -83,13 +84,10 @@ class MessageVector {
   }
 }
 
-/** Flow is one connected socket (one source port) and the send times of its requests in flight, oldest first. */
+/** Flow is one connected socket (one source port), the send times of its requests in flight, and those due. */
 interface Flow {
   fd: number;
-  window: number;
-  sentAt: Float64Array;
-  head: number;
-  inFlight: number;
+  times: SendTimes;
   due: number;
   closed: boolean;
 }
@@ -127,7 +125,7 @@ export async function udpLoadLibc(
       tally.errors++;
       return failure("connect", code);
     }
-    flows.push({ fd, window, sentAt: new Float64Array(window), head: 0, inFlight: 0, due: window, closed: false });
+    flows.push({ fd, times: new SendTimes(window), due: window, closed: false });
   }
   const payload = new Uint8Array(new ArrayBuffer(Math.max(1, load.payload.length))).subarray(0, load.payload.length);
   payload.set(load.payload);
@@ -138,8 +136,7 @@ export async function udpLoadLibc(
   let failed: unknown;
   const fail = (f: Flow, err: NetError) => {
     failed ??= err;
-    tally.errors += f.inFlight;
-    f.inFlight = 0;
+    tally.errors += f.times.clear();
     f.due = 0;
     f.closed = true;
     c.close(f.fd);
@@ -162,12 +159,9 @@ export async function udpLoadLibc(
         if (now >= nextSweep) {
           nextSweep = now + load.sweepMs;
           for (const f of flows) {
-            while (f.inFlight > 0 && f.sentAt[f.head]! < now - load.timeoutMs) {
-              f.head = (f.head + 1) % f.window;
-              f.inFlight--;
-              tally.errors++;
-              if (sending) f.due++;
-            }
+            const lost = f.times.expire(now - load.timeoutMs);
+            tally.errors += lost;
+            if (sending) f.due += lost;
           }
         }
         for (const f of flows) {
@@ -179,12 +173,12 @@ export async function udpLoadLibc(
             if (code !== EAGAIN) fail(f, failure("write", code));
             continue;
           }
-          for (let i = 0; i < sent; i++) f.sentAt[(f.head + f.inFlight++) % f.window] = now;
+          f.times.push(sent, now);
           f.due -= sent;
           tally.requests += sent;
         }
         let busy = false;
-        for (const f of flows) if (!f.closed && (sending || f.inFlight > 0)) busy = true;
+        for (const f of flows) if (!f.closed && (sending || f.times.count > 0)) busy = true;
         if (!busy) return failed;
         if (now >= sliceEnd) break;
         // Wait in the kernel for replies (a millisecond at most, for the sweep and the clock), then read the
@@ -202,10 +196,8 @@ export async function udpLoadLibc(
           }
           for (let i = 0; i < n; i++) {
             // A late reply to a request already counted lost has no place left to free.
-            if (f.inFlight === 0) break;
-            tally.reply(now - f.sentAt[f.head]!, replies.length(i));
-            f.head = (f.head + 1) % f.window;
-            f.inFlight--;
+            if (f.times.count === 0) break;
+            tally.reply(now - f.times.shift(), replies.length(i));
             if (sending) f.due++;
           }
         }
