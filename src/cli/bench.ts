@@ -1,5 +1,4 @@
 // `upcat bench`: load a UDP or TCP request/reply server and print replies a second and latency percentiles.
-import { availableParallelism } from "node:os";
 import type { CAC } from "cac";
 import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts";
 import { BENCH_WORKER_ENV, BenchWorkerError, benchAsWorker, runWorkers, type WorkerPlan } from "../bench/workers.ts";
@@ -9,22 +8,18 @@ import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
-import { parseCount, parseDuration, parseSize } from "./option-values.ts";
+import { parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
 import { workerArgv } from "./serve-workers.ts";
 
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
 const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64", workers: "1" } as const;
 
-/** MAX_WORKERS bounds --workers, as serve's: beyond the machine's cores load processes only take turns. */
-const MAX_WORKERS = 256;
-
 /**
- * parseWorkers reads --workers: a count, or auto for one a core; each worker needs one request in flight
- * (or connection) at least, so auto takes no more than --concurrency and a count above it is refused.
+ * loadWorkers reads --workers: each worker needs one request in flight (or connection) at least, so auto takes no more
+ * than --concurrency and a count above it is refused.
  */
-function parseWorkers(value: unknown, concurrency: number): number {
-  if (String(value) === "auto") return Math.min(availableParallelism(), concurrency);
-  const workers = parseCount(value, "--workers", MAX_WORKERS, 1);
+function loadWorkers(value: unknown, concurrency: number): number {
+  const workers = parseWorkers(value, concurrency);
   if (workers > concurrency)
     throw new UsageError(`--workers ${workers} is more than --concurrency ${concurrency}: each worker needs one`);
   return workers;
@@ -44,7 +39,7 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   if (target.transport === "udp" && size > MAX_DATAGRAM)
     throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
-  const workers = parseWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
+  const workers = loadWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
   const opts = { target, durationMs, concurrency, size, timeoutMs };
   const worker = process.env[BENCH_WORKER_ENV];
   if (worker !== undefined) return benchAsWorker(opts, JSON.parse(worker) as WorkerPlan);

@@ -35,6 +35,19 @@ export function formatSize(bytes: number): string {
   return String(bytes);
 }
 
+/** MAX_WORKERS bounds --workers: beyond the machine's cores processes only take turns. */
+const MAX_WORKERS = 256;
+
+/**
+ * parseWorkers reads --workers (serve, relay, bench): a count from 1 to MAX_WORKERS, or auto for one a core, up to
+ * autoMax.
+ */
+export function parseWorkers(value: unknown, autoMax = Number.POSITIVE_INFINITY): number {
+  if (String(value) !== "auto") return parseCount(value, "--workers", MAX_WORKERS, 1);
+  // node:os is loaded for auto only: every command reads its options through this module.
+  return Math.min((require("node:os") as typeof import("node:os")).availableParallelism(), autoMax);
+}
+
 /** parseCount reads a whole number from min (0 unless given) to max for an option such as --retries. */
 export function parseCount(value: unknown, option: string, max: number, min = 0): number {
   const text = String(value);

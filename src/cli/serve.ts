@@ -1,6 +1,5 @@
 // `upcat serve`: the textbook's servers, and the RFC services, on UDP and TCP at once, until SIGINT or SIGTERM.
 import type { CAC } from "cac";
-import { availableParallelism } from "node:os";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { protocolNamed } from "../protocol/index.ts";
@@ -24,7 +23,7 @@ import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
-import { formatDuration, formatSize, parseCount, parseDuration, parseSize } from "./option-values.ts";
+import { formatDuration, formatSize, parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
 import { type LogFormat, ServeLog, sum } from "./serve-log.ts";
 import { PORTS_ENV, superviseWorkers, WORKER_ENV, WORKER_REPORT_MS, workForParent } from "./serve-workers.ts";
 
@@ -158,16 +157,13 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
     drainMs: durationOrZero(raw.drain ?? DEFAULTS.drain, "--drain"),
     statsMs: raw.stats === undefined ? undefined : parseDuration(raw.stats, "--stats"),
     log: log as LogFormat,
-    workers: parseWorkers(raw.workers ?? DEFAULTS.workers),
+    workers: workersHere(raw.workers ?? DEFAULTS.workers),
   };
 }
 
-/** MAX_WORKERS bounds --workers: beyond the machine's cores they only take turns. */
-const MAX_WORKERS = 256;
-
-/** parseWorkers reads --workers: a count, or auto for one a core; above 1 it needs Linux's SO_REUSEPORT spreading. */
-function parseWorkers(value: unknown): number {
-  const workers = String(value) === "auto" ? availableParallelism() : parseCount(value, "--workers", MAX_WORKERS, 1);
+/** workersHere reads --workers; above 1 it needs Linux's SO_REUSEPORT spreading. */
+function workersHere(value: unknown): number {
+  const workers = parseWorkers(value);
   if (workers > 1 && process.platform !== "linux") {
     throw new UsageError(
       `--workers above 1 needs SO_REUSEPORT's load spreading, which only Linux has (this is ${process.platform})`,
