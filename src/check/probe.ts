@@ -8,7 +8,6 @@ import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
 import { httpProbe, type HttpRequestOptions } from "./http-probe.ts";
 import type { CheckTarget, Outcome } from "./result.ts";
-import { ipVersion } from "../transport/ip.ts";
 import { portCheckNow, tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 
 export interface ProbeOptions {
@@ -62,7 +61,8 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
  * goes through probe(). A scan of this host's ports then costs a few system calls a port, not a chain of promises.
  */
 export function probeNow(target: CheckTarget, opts: ProbeOptions): Outcome | undefined {
-  if (target.http || !barePortCheck(target, opts) || !ipVersion(target.host)) return undefined;
+  // A name is left to probe(), which resolves it: portCheckNow takes loopback addresses only.
+  if (target.http || !barePortCheck(target, opts)) return undefined;
   return portCheckNow(target.host, target.port);
 }
 
