@@ -10,19 +10,20 @@ import {
   AF_INET,
   AF_INET6,
   bunFfi,
+  EAGAIN,
   EINPROGRESS,
   errnoName,
   errnoOf,
   libcOnce,
+  MSG_DONTWAIT,
   newSockaddr,
+  SO_ERROR,
+  SOCK_STREAM_NONBLOCK_CLOEXEC,
+  SOL_SOCKET,
 } from "../transport/libc.ts";
 
-const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-const SOL_SOCKET = 1;
-const SO_ERROR = 4;
-const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const EPOLLIN = 1;
 const EPOLLOUT = 4;
@@ -31,7 +32,6 @@ const EPOLLHUP = 0x10;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_MOD = 3;
 const EPOLL_CLOEXEC = 0o2000000;
-const EAGAIN = 11;
 /** struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned elsewhere (16, data at 8). */
 const EVENT = process.arch === "x64" ? 12 : 16;
 const EVENT_DATA = process.arch === "x64" ? 4 : 8;

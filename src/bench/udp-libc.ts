@@ -7,15 +7,22 @@ import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Clock, Tally } from "./load.ts";
 import { SendTimes } from "./send-times.ts";
-import { AF_INET, AF_INET6, bunFfi, errnoOf, libcOnce, newSockaddr } from "../transport/libc.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  bunFfi,
+  EAGAIN,
+  errnoName,
+  errnoOf,
+  libcOnce,
+  MSG_DONTWAIT,
+  newSockaddr,
+  POLLIN,
+  SOCK_DGRAM_NONBLOCK_CLOEXEC,
+} from "../transport/libc.ts";
 
-const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
-const MSG_DONTWAIT = 0x40;
 /** MSG_TRUNC makes recvmmsg give a datagram's whole length, longer than its buffer or not. */
 const MSG_TRUNC = 0x20;
-const POLLIN = 1;
-const EAGAIN = 11;
-const ECONNREFUSED = 111;
 /** struct mmsghdr on 64-bit Linux (glibc and musl alike): a msghdr of 56 bytes, then msg_len, then padding. */
 const MMSGHDR = 64;
 const MSG_IOV = 16;
@@ -111,7 +118,7 @@ export async function udpLoadLibc(
   if (!addr) throw new Error(`not an IP address: ${address}`);
   const errno = () => errnoOf(c);
   const failure = (op: "connect" | "read" | "write", code: number) =>
-    NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: codeName(code) }));
+    NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: errnoName(code) }));
   const flows: Flow[] = [];
   const closeAll = () => {
     for (const f of flows) if (!f.closed) c.close(f.fd);
@@ -211,10 +218,4 @@ export async function udpLoadLibc(
     replies.release();
     pollfds.fill(0);
   }
-}
-
-/** codeName names the errnos a UDP load meets, as NetError expects them. */
-function codeName(errno: number): string {
-  if (errno === ECONNREFUSED) return "ECONNREFUSED";
-  return { 13: "EACCES", 90: "EMSGSIZE", 101: "ENETUNREACH", 113: "EHOSTUNREACH", 105: "ENOBUFS" }[errno] ?? "EIO";
 }

@@ -7,22 +7,30 @@ import { ipVersion } from "./ip.ts";
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
-const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
-const SOL_SOCKET = 1;
-const SO_ERROR = 4;
+/** SOCK_STREAM and SOCK_DGRAM sockets, made non-blocking and close-on-exec (socket(2)'s type flags). */
+export const SOCK_STREAM_NONBLOCK_CLOEXEC = 1 | 0o4000 | 0o2000000;
+export const SOCK_DGRAM_NONBLOCK_CLOEXEC = 2 | 0o4000 | 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_ERROR = 4;
+export const MSG_DONTWAIT = 0x40;
+export const POLLIN = 1;
 const POLLOUT = 4;
+/** EAGAIN is a non-blocking call's "nothing now". */
+export const EAGAIN = 11;
 /** EINPROGRESS is a non-blocking connect's "not yet": poll() says when it is done. */
 export const EINPROGRESS = 115;
 
-/** Linux errno numbers of the failures a connect can meet, by name. */
+/** Linux errno numbers of the failures a socket call can meet, by name. */
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   13: "EACCES",
+  22: "EINVAL",
   24: "EMFILE",
   32: "EPIPE",
-  22: "EINVAL",
+  90: "EMSGSIZE",
   101: "ENETUNREACH",
   104: "ECONNRESET",
+  105: "ENOBUFS",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
   113: "EHOSTUNREACH",
