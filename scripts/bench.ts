@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compile, releaseConfig } from "./compile.ts";
+import { listenPortBlock } from "./bench/port-block.ts";
 import { hostTarget } from "./targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -525,18 +526,8 @@ if (STARTUP_ROWS.some(want)) {
 
   const c = await start("cref");
   const u = await start("upcat");
-  // 1000 ports of which the odd 500 listen (in this process, as scripts/check-vs-nc.ts does).
-  const listeners: { stop(closeActive?: boolean): void }[] = [];
-  let low = 0;
-  for (let tries = 0; tries < 50 && listeners.length < 500; tries++) {
-    listeners.splice(0).forEach((l) => l.stop(true));
-    // Below the ephemeral range (32768+), where a connect to a closed port can connect to itself.
-    low = 10_000 + Math.floor(Math.random() * 21_000);
-    try {
-      for (let p = low + 1; p < low + 1000; p += 2)
-        listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));
-    } catch {}
-  }
+  // 1000 ports of which the odd 500 listen, in this process.
+  const block = listenPortBlock(1000);
   const lines = join(work, "seq-200000");
   const text = Array.from({ length: 200_000 }, (_, i) => `${i + 1}\n`).join("");
   writeFileSync(lines, text);
@@ -557,8 +548,8 @@ if (STARTUP_ROWS.some(want)) {
         { upcat: { argv: [upcat, "check", `127.0.0.1:${c.port}`] }, nc: { argv: ncCheck }, hello: { argv: [hello] } },
         n,
       );
-    if (want("startup-ports") && listeners.length === 500) {
-      const range = `${low}-${low + 999}`;
+    if (want("startup-ports") && block) {
+      const range = `${block.low}-${block.high}`;
       await timeRow(
         "startup-ports",
         "check of 1000 loopback ports (500 open), ms",
@@ -592,7 +583,7 @@ if (STARTUP_ROWS.some(want)) {
         n,
       );
   } finally {
-    listeners.forEach((l) => l.stop(true));
+    block?.stop();
     c.proc.kill("SIGKILL");
     u.proc.kill("SIGKILL");
   }

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listenPortBlock } from "./bench/port-block.ts";
 import { hostTarget } from "./targets.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -29,19 +30,9 @@ if (built.exitCode !== 0) throw new Error("build failed");
 const binary = join(work, hostTarget().asset);
 
 // A block of 1000 ports whose odd members can all be bound: 500 open, 500 closed.
-const listeners: { stop(closeActive?: boolean): void }[] = [];
-let low = 0;
-for (let tries = 0; tries < 50 && listeners.length < PORTS / 2; tries++) {
-  listeners.splice(0).forEach((l) => l.stop(true));
-  // Below the ephemeral range (32768+), where a connect to a closed port can connect to itself.
-  low = 10000 + Math.floor(Math.random() * 21000);
-  try {
-    for (let p = low + 1; p < low + PORTS; p += 2)
-      listeners.push(Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }));
-  } catch {}
-}
-if (listeners.length < PORTS / 2) throw new Error("no block of 1000 ports with 500 free to bind");
-const high = low + PORTS - 1;
+const block = listenPortBlock(PORTS);
+if (!block) throw new Error("no block of 1000 ports with 500 free to bind");
+const { low, high } = block;
 
 // Servers here run in this process; the checkers run as child processes, as a runbook runs them.
 interface Contender {
@@ -103,7 +94,7 @@ for (let round = 1; round <= rounds; round++) {
   for (const c of round % 2 ? contenders : [...contenders].reverse()) times.get(c.name)!.push(await timeOnce(c));
   log(`round ${round}/${rounds} done`);
 }
-listeners.forEach((l) => l.stop(true));
+block.stop();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(times.get(contenders[0]!.name)!);
