@@ -1,11 +1,10 @@
 // upcat bench --workers: load processes whose figures add up to what a server saw, merged percentiles,
 // a worker that dies, and the wrong values. Real sockets on loopback; counts and shape, never speed.
 import { afterEach, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
 import { type BenchPart, shareOf, summarize } from "../../src/bench/load.ts";
 import { countingServer } from "../support/counting-server.ts";
 import { fromSource, run } from "../support/run.ts";
-import { alive, waitFor } from "../support/wait.ts";
+import { alive, childrenOf, waitFor } from "../support/wait.ts";
 
 const started: Bun.Subprocess[] = [];
 afterEach(() => {
@@ -95,17 +94,6 @@ test.each(["udp", "tcp"] as const)(
   },
   40_000,
 );
-
-/** childrenOf lists the processes a process started (Linux: every thread's children file). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
-    );
-  } catch {
-    return [];
-  }
-}
 
 /** connectedUdp counts the UDP sockets connected to a local port (ss, iproute2). */
 function connectedUdp(port: number): number {

@@ -1,12 +1,13 @@
 // `upcat check ... -- CMD` (issue 13): CMD runs once every target passes, with upcat's stdio, signals passed on, its
 // status as upcat's.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jsonRecords } from "../check/json-records.ts";
 import { freePort, requireTool } from "../support/peers.ts";
 import { fromSource, run, type Command } from "../support/run.ts";
+import { childrenOf } from "../support/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "upcat-check-exec-"));
 let open: { port: number; stop(closeActive?: boolean): void };
@@ -265,11 +266,9 @@ sys.exit(5)`;
       const [, parent] = (await waitForFile(ready)).trim().split(" ");
       expect(parent).toBe("1");
       // unshare -f forks upcat: its one child, as this namespace sees it, is the one to signal.
-      const children = readdirSync(`/proc/${outer.pid}/task`).flatMap((t) =>
-        readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim().split(" ").filter(Boolean),
-      );
+      const children = childrenOf(outer.pid);
       expect(children).toHaveLength(1);
-      process.kill(Number(children[0]), "SIGTERM");
+      process.kill(children[0]!, "SIGTERM");
       expect(await outer.exited).toBe(0);
       expect(readFileSync(got, "utf8")).toBe("TERM\n");
     },
@@ -300,19 +299,15 @@ sys.exit(5)`;
     });
     // upcat is waiting once it is running (its child under unshare) and a second or so has passed.
     const deadline = Date.now() + 10_000;
-    let upcat = "";
-    while (
-      !(upcat = readdirSync(`/proc/${outer.pid}/task`)
-        .map((t) => readFileSync(`/proc/${outer.pid}/task/${t}/children`, "utf8").trim())
-        .join(""))
-    ) {
+    let upcat: number[];
+    while ((upcat = childrenOf(outer.pid)).length === 0) {
       if (Date.now() > deadline) throw new Error("unshare never started upcat");
       await Bun.sleep(20);
     }
     await Bun.sleep(700);
     const t0 = performance.now();
     try {
-      process.kill(Number(upcat), "SIGTERM");
+      process.kill(upcat[0]!, "SIGTERM");
       expect(await Promise.race([outer.exited, Bun.sleep(3000).then(() => "still running")])).toBe(143);
       expect(performance.now() - t0).toBeLessThan(2000);
       expect(await new Response(outer.stderr).text()).toContain(

@@ -3,13 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { compiled } from "../support/binary.ts";
 import { fromSource, run, startServer, type Command, type Server } from "../support/run.ts";
-import { waitFor } from "../support/wait.ts";
-
-/** children lists the pids of a process's children (the workers), from /proc. */
-function children(pid: number): number[] {
-  const text = Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString();
-  return text.split("\n").filter(Boolean).map(Number);
-}
+import { childrenOf, waitFor } from "../support/wait.ts";
 
 /** askMany sends `count` TCP and UDP requests from fresh source ports and returns how many came back right. */
 async function askMany(cmd: Command, port: number, count: number): Promise<number> {
@@ -76,8 +70,8 @@ describe("the compiled binary", () => {
     const cmd = await compiled();
     const s = await startJson(cmd);
     expect(s.ready).toMatchObject({ event: "listening", workers: 2 });
-    await waitFor("two workers", () => children(s.proc.pid).length === 2);
-    const workers = children(s.proc.pid);
+    await waitFor("two workers", () => childrenOf(s.proc.pid).length === 2);
+    const workers = childrenOf(s.proc.pid);
     expect(await askMany(cmd, s.port, 40)).toBe(40);
     const lines = await s.stop();
     const closes = lines.filter((l) => l.event === "close");
@@ -92,11 +86,11 @@ describe("the compiled binary", () => {
   test("a worker that dies is restarted; the others serve meanwhile; the last line counts the restart", async () => {
     const cmd = await compiled();
     const rest = await withWorkers(cmd, [], async (s) => {
-      await waitFor("two workers", () => children(s.proc.pid).length === 2);
-      const [victim] = children(s.proc.pid);
+      await waitFor("two workers", () => childrenOf(s.proc.pid).length === 2);
+      const [victim] = childrenOf(s.proc.pid);
       process.kill(victim!, "SIGKILL");
       await waitFor("a new worker in its place", () => {
-        const now = children(s.proc.pid);
+        const now = childrenOf(s.proc.pid);
         return now.length === 2 && !now.includes(victim!);
       });
       expect(await askMany(cmd, s.port, 10)).toBe(10);
@@ -108,8 +102,8 @@ describe("the compiled binary", () => {
   test("a parent killed with SIGKILL leaves no worker behind, and the port is free for the next upcat", async () => {
     const cmd = await compiled();
     const first = await startServer(cmd, ["--workers", "2", "--port", "0", "--host", "127.0.0.1", "--tcp"]);
-    await waitFor("two workers", () => children(first.proc.pid).length === 2);
-    const workers = children(first.proc.pid);
+    await waitFor("two workers", () => childrenOf(first.proc.pid).length === 2);
+    const workers = childrenOf(first.proc.pid);
     first.proc.kill("SIGKILL");
     await first.proc.exited;
     const alive = () => workers.filter((pid) => Bun.spawnSync(["kill", "-0", String(pid)]).exitCode === 0);
@@ -126,7 +120,7 @@ describe("the compiled binary", () => {
   test("SIGTERM lets each worker drain a connection in progress; --stats adds up every worker", async () => {
     const cmd = await compiled();
     const s = await startJson(cmd, ["--stats", "100ms"]);
-    await waitFor("two workers", () => children(s.proc.pid).length === 2);
+    await waitFor("two workers", () => childrenOf(s.proc.pid).length === 2);
     expect(await askMany(cmd, s.port, 10)).toBe(10);
     // Stats come every 100ms from each worker: half a second holds several.
     await Bun.sleep(500);

@@ -5,17 +5,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import type { Relay } from "../../src/relay/relay.ts";
 import { fromSource, run } from "../support/run.ts";
-import { alive, waitFor } from "../support/wait.ts";
+import { alive, childrenOf, waitFor } from "../support/wait.ts";
 import { Cleanup, concat, tcpClient, udpClient, udpTarget, within } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
-
-/** children lists the pids of a process's children (the workers), from /proc. */
-function children(pid: number): number[] {
-  const text = Bun.spawnSync(["pgrep", "-P", String(pid)]).stdout.toString();
-  return text.split("\n").filter(Boolean).map(Number);
-}
 
 /** bound counts the sockets bound to a loopback port (t: TCP listening, u: UDP), from ss. */
 function bound(port: number, kind: "t" | "u"): number {
@@ -41,7 +35,7 @@ async function startWorkers(args: string[], kind: "t" | "u" = "t"): Promise<Work
     env: { ...fromSource.env, NO_COLOR: "1" },
   });
   cleanup.add(() => {
-    for (const pid of children(proc.pid)) process.kill(pid, "SIGKILL");
+    for (const pid of childrenOf(proc.pid)) process.kill(pid, "SIGKILL");
     proc.kill("SIGKILL");
   });
   let text = "";
@@ -156,7 +150,7 @@ describe("relay --workers 2 over TCP", () => {
   test("SIGTERM lets a connection in progress finish, then every worker stops", async () => {
     const target = echoTarget();
     const r = await startWorkers(["127.0.0.1:0", `127.0.0.1:${target}`]);
-    const workers = children(r.pid);
+    const workers = childrenOf(r.pid);
     const chunks: string[] = [];
     const closed = Promise.withResolvers<void>();
     const sock = await Bun.connect({
@@ -183,10 +177,10 @@ describe("relay --workers 2 over TCP", () => {
   test("a worker that is killed is restarted, the relay goes on, and the last line counts the restart", async () => {
     const target = echoTarget();
     const r = await startWorkers(["127.0.0.1:0", `127.0.0.1:${target}`]);
-    const [victim] = children(r.pid);
+    const [victim] = childrenOf(r.pid);
     process.kill(victim!, "SIGKILL");
     await waitFor("a new worker in its place", () => {
-      const now = children(r.pid);
+      const now = childrenOf(r.pid);
       return now.length === 2 && !now.includes(victim!);
     });
     await waitFor("both workers bound again", () => bound(r.port, "t") === 2, 15_000);
@@ -209,7 +203,7 @@ describe("relay --workers 2 whose parent is killed", () => {
   test("no worker is left holding LISTEN", async () => {
     const target = echoTarget();
     const r = await startWorkers(["127.0.0.1:0", `127.0.0.1:${target}`]);
-    const workers = children(r.pid);
+    const workers = childrenOf(r.pid);
     expect(workers.length).toBe(2);
     process.kill(r.pid, "SIGKILL");
     await waitFor("LISTEN to be let go", () => bound(r.port, "t") === 0, 5000);

@@ -1,5 +1,5 @@
 // Tests wait for a condition, not for a fixed time: poll until it holds, and fail with what was awaited.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** waitFor polls `condition` every few milliseconds until it is true, and fails after timeoutMs naming `what`. */
 export async function waitFor(
@@ -28,6 +28,17 @@ export function established(port: number): number {
 export function listening(port: number): boolean {
   const ss = Bun.spawnSync(["ss", "-Hltn", `( sport = :${port} )`]);
   return ss.stdout.toString().trim() !== "";
+}
+
+/** childrenOf lists the pids of a process's children (every thread's, from /proc); none for a process gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").split(" ").filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
 }
 
 /** alive: the process runs (a zombie, ended but not yet reaped, does not). */
