@@ -8,6 +8,8 @@ export interface RelayProcess {
   proc: Subprocess<"ignore", "ignore", "pipe">;
   ready: string;
   port: number;
+  /** said is what it has printed after the ready line so far. */
+  said(): string;
   /** stop sends SIGTERM and resolves with the exit status and everything printed after the ready line. */
   stop(): Promise<{ status: number; rest: string }>;
 }
@@ -48,6 +50,7 @@ export async function startRelayProcess(cmd: Command, args: string[], timeoutMs 
     proc,
     ready,
     port: Number(match[1]),
+    said: () => rest,
     async stop() {
       proc.kill("SIGTERM");
       const killer = setTimeout(() => proc.kill("SIGKILL"), 10_000);

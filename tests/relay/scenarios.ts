@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, requireTool, runPeer, startPeer, waitForListening } from "../support/peers.ts";
 import { type Command, run, type Server, startServer } from "../support/run.ts";
+import { waitFor } from "../support/wait.ts";
 import { type RelayProcess, startRelayProcess } from "./process.ts";
 
 const TEXTBOOK = new URL("../peers/textbook/", import.meta.url).pathname;
@@ -126,6 +127,8 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
             stdout: "Input lowercase sentence:From Server: THROUGH THE RELAY, STRASSE\n",
             stderr: "",
           });
+          // The client has gone; the relay logs the close once both ends are down, which SIGTERM must not overtake.
+          await waitFor("the relay's close event", () => r.said().includes('"event":"close"'), 5000);
         });
         expect(stopped.status).toBe(0);
         const events = stopped.rest
