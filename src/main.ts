@@ -24,15 +24,27 @@ if (versionOnly) {
   process.exit(status);
 }
 
-const [{ cac }, { parseArgv }, { nagiosUsage }, { processIo }, { isUsageError }, { NetError, UsageError }] =
-  await Promise.all([
-    import("cac"),
-    import("./cli/argv.ts"),
-    import("./cli/check-usage.ts"),
-    import("./cli/io.ts"),
-    import("./cli/usage-errors.ts"),
-    import("./errors.ts"),
-  ]);
+const [
+  { cac },
+  { parseArgv },
+  { notUtf8Word },
+  { nagiosUsage },
+  { processIo },
+  { isUsageError },
+  { NetError, UsageError },
+  { shownMessage },
+  { quote },
+] = await Promise.all([
+  import("cac"),
+  import("./cli/argv.ts"),
+  import("./cli/argv-bytes.ts"),
+  import("./cli/check-usage.ts"),
+  import("./cli/io.ts"),
+  import("./cli/usage-errors.ts"),
+  import("./errors.ts"),
+  import("./text/message.ts"),
+  import("./text/shown.ts"),
+]);
 
 type Register = (cli: CAC, io: Io) => unknown;
 
@@ -85,6 +97,13 @@ cli.example("  upcat check db:5432 127.0.0.1:8000-8010 --json   # exit 0 only if
 async function run(argv: string[]): Promise<number> {
   try {
     const parsed = parseArgv(cli, argv);
+    const notUtf8 = notUtf8Word(argv.slice(2));
+    if (notUtf8 !== undefined)
+      throw new UsageError(
+        `word ${notUtf8.index + 1} of the command line is not valid UTF-8 (${quote(notUtf8.shown)}): ` +
+          "upcat sends what was typed byte for byte, so pipe such bytes on stdin (send --binary) or write them as " +
+          "\\xHH (check --send)",
+      );
     if (parsed.options.help) return 0;
     if (parsed.options.version === true) {
       io.out(`upcat ${VERSION} (${COMMIT})\n`);
@@ -97,7 +116,7 @@ async function run(argv: string[]): Promise<number> {
       const word = parsed.args[0];
       if (word === "help") return help(parsed.args[1]);
       throw new UsageError(
-        word === undefined ? "missing command (try upcat --help)" : `unknown command "${word}" (try upcat --help)`,
+        word === undefined ? "missing command (try upcat --help)" : `unknown command ${quote(word)} (try upcat --help)`,
       );
     }
     const status = await cli.runMatchedCommand();
@@ -115,14 +134,14 @@ function help(name: string | undefined): number {
     return 0;
   }
   const command = cli.commands.find((c) => c.isMatched(name));
-  if (!command) throw new UsageError(`unknown command "${name}" (try upcat --help)`);
+  if (!command) throw new UsageError(`unknown command ${quote(name)} (try upcat --help)`);
   cli.parse([...process.argv.slice(0, 2), name, "--help"], { run: false });
   return 0;
 }
 
 function report(err: unknown): number {
   const c = io.errColor;
-  const say = (message: string) => io.err(`${c.red("upcat:")} ${message}`);
+  const say = (message: string) => io.err(`${c.red("upcat:")} ${shownMessage(message)}`);
   if (err instanceof NetError) {
     say(err.message);
     return 1;

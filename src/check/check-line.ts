@@ -10,6 +10,7 @@
 // --send and --expect (\r \n \xHH) read the same quoted or not. Values stay strings: the command's
 // own option parsers read them, so a line and the command line accept exactly the same values.
 import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
 
 /** PER_TARGET_OPTIONS are the options a line may give, and whether each takes a value. */
 export const PER_TARGET_OPTIONS: Readonly<Record<string, boolean>> = {
@@ -90,7 +91,7 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     const word = words[i]!;
     if (!word.startsWith("--")) {
       if (Object.keys(options).length > 0)
-        throw new UsageError(`"${word}" follows the options: put the targets first, then their options`);
+        throw new UsageError(`${quote(word)} follows the options: put the targets first, then their options`);
       specs.push(word);
       continue;
     }

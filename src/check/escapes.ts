@@ -1,5 +1,6 @@
 // Reads the escapes ops engineers type in a probe: \r \n \t \0 \\ \xHH, as printf and check_tcp take them.
 import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
 
 const SIMPLE: Record<string, number> = { r: 13, n: 10, t: 9, "0": 0, "\\": 92, a: 7, e: 27 };
 
@@ -18,7 +19,7 @@ export function readEscapes(text: string, option: string): Uint8Array {
     }
     const next = text[i + 1];
     if (next === undefined)
-      throw new UsageError(`invalid ${option}: "${text}" ends in a lone backslash (write \\\\ for one)`);
+      throw new UsageError(`invalid ${option}: ${quote(text)} ends in a lone backslash (write \\\\ for one)`);
     if (next in SIMPLE) {
       out.push(SIMPLE[next]!);
       i++;
@@ -27,7 +28,7 @@ export function readEscapes(text: string, option: string): Uint8Array {
       i += 3;
     } else {
       throw new UsageError(
-        `invalid ${option}: unknown escape "\\${next}" in "${text}" (known: \\r \\n \\t \\0 \\\\ \\xHH)`,
+        `invalid ${option}: unknown escape "\\${next}" in ${quote(text)} (known: \\r \\n \\t \\0 \\\\ \\xHH)`,
       );
     }
   }

@@ -3,6 +3,7 @@ import { UsageError } from "../errors.ts";
 import { parseTarget } from "../transport/target.ts";
 import { isHttpSpec, parseHttpTarget } from "./http-target.ts";
 import type { CheckTarget } from "./result.ts";
+import { quote } from "../text/shown.ts";
 
 /** MAX_TARGETS bounds one run: every port of one host, and no more. */
 export const MAX_TARGETS = 65535;
@@ -35,7 +36,7 @@ export function parsePortList(list: string, spec = list): number[] {
     const [low, high] = range ? [Number(range[1]), Number(range[2])] : [Number(item), Number(item)];
     if (!(range || /^\d{1,5}$/.test(item)) || low < 1 || high > 65535 || low > high) {
       throw new UsageError(
-        `invalid port or range "${item}" in "${spec}" (expected ports 1-65535, as in 22,80,8000-8010)`,
+        `invalid port or range ${quote(item)} in ${quote(spec)} (expected ports 1-65535, as in 22,80,8000-8010)`,
       );
     }
     for (let port = low; port <= high; port++) seen.add(port);

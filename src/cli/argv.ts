@@ -5,6 +5,8 @@
 // "false" as its own value. So each operand and each option value is hidden behind a placeholder
 // that mri cannot read as anything but a string, and put back once cac has parsed.
 import type { CAC, Command } from "cac";
+import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
 
 /**
  * OptionalValue is the config of an option whose value may be left out (`--name [value]`): `value` says which next
@@ -25,13 +27,18 @@ type Parsed = ReturnType<CAC["parse"]>;
  * parseArgv is cac's parse (without running the command) on argv as a process gives it: the words
  * come back as typed. An option that takes a value takes the next word whatever it is (`--port -1`,
  * `--send ''`), as getopt does; `--name=value` is the same as `--name value`. An option whose value may be
- * left out (OptionalValue) takes the next word only when it reads as its value.
+ * left out (OptionalValue) takes the next word only when it reads as its value. A flag takes no value: `--json=true` is
+ * `--json`, `--json=false` leaves it off, and any other `--json=WORD` is a usage error (mri would make WORD an operand,
+ * a number at that, and `send --json=x HOST hi` would send "x HOST hi").
  */
 export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const words = argv.slice(2);
   const kept: unknown[] = [];
   const hide = (word: string | true) => `${MARK}${kept.push(word) - 1}`;
-  const takesValue = valueOptions(cli, commandOf(cli, words));
+  const command = commandOf(cli, words);
+  const takesValue = valueOptions(cli, command);
+  const flags = flagNames(cli, command);
+  let wrongFlag: string | undefined;
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
@@ -48,7 +55,14 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
     const eq = word.indexOf("=");
     const name = optionName(eq < 0 ? word : word.slice(0, eq));
     const takes = takesValue.get(name);
-    if (takes === undefined) out.push(word);
+    if (takes === undefined && eq >= 0 && flags.has(name)) {
+      const value = word.slice(eq + 1);
+      if (value === "false") continue;
+      // Taken as the bare flag meanwhile, so a command that answers usage errors its own way (--nagios) still knows.
+      out.push(word.slice(0, eq));
+      if (value !== "true")
+        wrongFlag ??= `${word.slice(0, eq)} takes no value, not ${quote(value)} (write ${word.slice(0, eq)} alone)`;
+    } else if (takes === undefined) out.push(word);
     else if (eq >= 0) out.push(word.slice(0, eq), hide(word.slice(eq + 1)));
     else if (i + 1 < words.length && (takes === "any" || takes.test(words[i + 1]!))) out.push(word, hide(words[++i]!));
     // Left bare, mri would take the next word as the value: the placeholder of true stands in its place.
@@ -64,6 +78,7 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const args = parsed.args as string[];
   for (let i = 0; i < args.length; i++) args[i] = restore(args[i]) as string;
   for (const key of Object.keys(parsed.options)) parsed.options[key] = restore(parsed.options[key]);
+  if (wrongFlag) throw new UsageError(wrongFlag);
   return parsed;
 }
 
@@ -83,6 +98,12 @@ function optionName(word: string): string {
 function commandOf(cli: CAC, words: readonly string[]): Command | undefined {
   const first = words.find((w) => !isOption(w));
   return first === undefined || first === "--" ? undefined : cli.commands.find((c) => c.isMatched(first));
+}
+
+/** flagNames are the names of every option of the command (and the global ones) that takes no value. */
+function flagNames(cli: CAC, command: Command | undefined): Set<string> {
+  const options = [...cli.globalCommand.options, ...(command?.options ?? [])];
+  return new Set(options.filter((o) => o.isBoolean).flatMap((o) => o.names));
 }
 
 /**

@@ -1,6 +1,7 @@
 // Reads the HTTP options of `upcat check` exactly as typed: --status codes and ranges, --header lines, --method.
 import type { StatusSet } from "../check/http-probe.ts";
 import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
 
 /** DEFAULT_STATUS is what passes without --status: any 2xx, as `curl -f` without -L would have it succeed on no 3xx. */
 export const DEFAULT_STATUS = "200-299";
@@ -14,7 +15,7 @@ export function parseStatusSet(value: unknown, option = "--status"): StatusSet {
     const [low, high] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
     if (!m || low > high)
       throw new UsageError(
-        `invalid ${option}: "${text}" (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)`,
+        `invalid ${option}: ${quote(text)} (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)`,
       );
     ranges.push([low, high]);
   }

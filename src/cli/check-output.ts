@@ -1,11 +1,16 @@
 // How check results read: a line a target for people, a JSON object a target for jq, and a summary.
 import type { CheckResult, CheckState, CheckTarget, HttpInfo, TlsInfo } from "../check/result.ts";
+import { redact, redactIn } from "../text/redact.ts";
+import { escapeControl } from "../text/shown.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Io } from "./io.ts";
 
-/** targetText is the TARGET as a URL, the form every line and record names it by: an HTTP target is its own URL. */
+/**
+ * targetText is the TARGET as a URL, the form every line and record names it by: an HTTP target is its own URL, with
+ * its password (if any) hidden. Every printer names targets through it.
+ */
 export function targetText(t: CheckTarget): string {
-  return t.http ? t.http.url : `${t.transport}://${hostPort(t.host, t.port)}`;
+  return t.http ? redact(t.http.url) : `${t.transport}://${hostPort(t.host, t.port)}`;
 }
 
 /** protoOf is what was checked: a TCP or UDP port, or an HTTP(S) URL. */
@@ -34,10 +39,10 @@ export function jsonRecord(r: CheckResult) {
     ok: r.ok,
     latency_ms: roundMs(r.latencyMs),
     reply: replyText(r.reply),
-    error: r.error ?? null,
+    error: r.error === undefined ? null : redactIn(r.error),
     attempts: r.attempts,
     ...(r.tls ? { tls: r.tls } : {}),
-    ...(r.http ? { http: r.http } : {}),
+    ...(r.http ? { http: { ...r.http, location: r.http.location === null ? null : redact(r.http.location) } } : {}),
   };
 }
 
@@ -59,17 +64,21 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
   const parts = [state, targetText(r.target).padEnd(width), c.dim(`${roundMs(r.latencyMs).toFixed(1).padStart(7)}ms`)];
   if (r.address && r.address !== r.target.host) parts.push(c.dim(`(${r.address})`));
   if (r.http?.status != null && r.ok) parts.push(httpText(r.http));
-  if (r.tls) parts.push(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${daysText(r.tls)}`.replace(/\s+/g, " "));
-  if (r.error) parts.push(r.ok ? c.dim(r.error) : r.error);
+  if (r.tls)
+    parts.push(escapeControl(`tls ${r.tls.protocol ?? ""} ${r.tls.subject}, ${daysText(r.tls)}`.replace(/ +/g, " ")));
+  if (r.error) {
+    const error = escapeControl(redactIn(r.error));
+    parts.push(r.ok ? c.dim(error) : error);
+  }
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch"))
-    parts.push(c.dim(JSON.stringify(clip(replyText(r.reply)!))));
+    parts.push(c.dim(escapeControl(JSON.stringify(clip(replyText(r.reply)!)))));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
 }
 
-/** httpText is a response as people read it: 200 OK, and the redirects followed. */
+/** httpText is a response as people read it: 200 OK, and the redirects followed; the server's words escaped. */
 export function httpText(h: HttpInfo): string {
-  const reason = h.reason ? ` ${h.reason}` : "";
+  const reason = h.reason ? ` ${escapeControl(h.reason)}` : "";
   const redirects = h.redirects ? ` after ${h.redirects} redirect${h.redirects > 1 ? "s" : ""}` : "";
   return `${h.status}${reason}${redirects}`;
 }

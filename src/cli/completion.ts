@@ -9,6 +9,7 @@ import { script, type Complete } from "@bomb.sh/tab";
 import { UsageError } from "../errors.ts";
 import { protocols } from "../protocol/index.ts";
 import type { Io } from "./io.ts";
+import { quote } from "../text/shown.ts";
 
 /** SHELLS are the shells tab writes scripts for. */
 export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
@@ -23,7 +24,7 @@ export function registerCompletion(cli: CAC, io: Io): void {
     .action(async (shell: unknown) => {
       const name = String(shell);
       if (!(SHELLS as readonly string[]).includes(name))
-        throw new UsageError(`unknown shell "${name}" for completion (one of: ${SHELLS.join(", ")})`);
+        throw new UsageError(`unknown shell ${quote(name)} for completion (one of: ${SHELLS.join(", ")})`);
       await io.flush();
       // tab prints the script with console.log; nothing of ours is queued on stdout before it.
       script(name, "upcat", "upcat");

@@ -1,6 +1,8 @@
 // The monitoring-plugin conventions (Nagios, Icinga): one status line with perfdata, and 0/1/2/3 for
 // OK/WARNING/CRITICAL/UNKNOWN.
 import type { CheckResult } from "../check/result.ts";
+import { redactIn } from "../text/redact.ts";
+import { escapeControl } from "../text/shown.ts";
 import { daysText, httpText, targetText } from "./check-output.ts";
 
 export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
@@ -66,7 +68,7 @@ export function nagiosReport(
     // Under --down a pass is a port that refused: there is no response time to speak of.
     message =
       r.ok && r.state !== "open" && r.state !== "no_reply"
-        ? `${targetText(r.target)} ${r.state}, as --down wants (${r.error ?? r.state})`
+        ? `${targetText(r.target)} ${r.state}, as --down wants (${escapeControl(redactIn(r.error ?? r.state)).replaceAll("|", "/")})`
         : r.ok
           ? passed(r)
           : failure(r);
@@ -107,20 +109,20 @@ function failure(r: CheckResult): string {
   if (r.cause === "mismatch" && !r.target.http) return `Unexpected response from ${targetText(r.target)}${reply}`;
   return (
     `${targetText(r.target)} ${r.state}: ` +
-    `${(r.error ?? r.state).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`
+    `${escapeControl(redactIn(r.error ?? r.state)).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`
   );
 }
 
 function certificate(r: CheckResult): string {
-  return r.tls ? `, certificate ${r.tls.subject.replaceAll("|", "/")} ${daysText(r.tls)}` : "";
+  return r.tls ? `, certificate ${escapeControl(r.tls.subject).replaceAll("|", "/")} ${daysText(r.tls)}` : "";
 }
 
-/** firstLine is the start of a reply as check_tcp shows it: one line, no control characters. */
+/**
+ * firstLine is the start of a reply as check_tcp shows it: one line, a pipe as "?" (perfdata starts at the first), its
+ * control characters escaped.
+ */
 function firstLine(reply: Uint8Array): string {
-  return new TextDecoder()
-    .decode(reply.subarray(0, 200))
-    .split(/\r?\n/)[0]!
-    .replace(/[\x00-\x1f|]/g, "?");
+  return escapeControl(new TextDecoder().decode(reply.subarray(0, 200)).split(/\r?\n/)[0]!).replaceAll("|", "?");
 }
 
 function seconds(ms: number | undefined): string {

@@ -1,6 +1,7 @@
 // Reads option values as users write them, once, at the edge: durations (500ms, 2s, 1m), counts and
 // sizes. Each reads the text exactly as typed: no spaces, signs, hex or exponents are guessed at.
 import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -10,7 +11,7 @@ export function parseDuration(value: unknown, option: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
   const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
   if (!Number.isFinite(ms) || ms < 1 || ms > 2 ** 31 - 1) {
-    throw new UsageError(`invalid duration for ${option}: "${text}" (expected e.g. 500ms, 2s, 1m)`);
+    throw new UsageError(`invalid duration for ${option}: ${quote(text)} (expected e.g. 500ms, 2s, 1m)`);
   }
   return Math.round(ms);
 }
@@ -52,7 +53,7 @@ export function parseWorkers(value: unknown, autoMax = Number.POSITIVE_INFINITY)
 export function parseCount(value: unknown, option: string, max: number, min = 0): number {
   const text = String(value);
   if (!/^\d+$/.test(text) || Number(text) > max || Number(text) < min) {
-    throw new UsageError(`invalid ${option}: "${text}" (expected a whole number from ${min} to ${max})`);
+    throw new UsageError(`invalid ${option}: ${quote(text)} (expected a whole number from ${min} to ${max})`);
   }
   return Number(text);
 }
@@ -78,7 +79,7 @@ export function parseSize(value: unknown, option: string): number {
   const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
   const bytes = match && unit ? Math.round(Number(match[1]) * unit) : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1) {
-    throw new UsageError(`invalid size for ${option}: "${text}" (expected e.g. 65536, 64k, 1m)`);
+    throw new UsageError(`invalid size for ${option}: ${quote(text)} (expected e.g. 65536, 64k, 1m)`);
   }
   return bytes;
 }
@@ -93,7 +94,7 @@ export function parseThreshold(value: unknown, option: string): number {
   const ms = match ? Number(match[1]) * UNIT_MS[match[2] ?? "s"]! : NaN;
   if (!Number.isFinite(ms) || ms > 2 ** 31 - 1) {
     throw new UsageError(
-      `invalid ${option}: "${text}" (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)`,
+      `invalid ${option}: ${quote(text)} (expected seconds as check_tcp takes them, e.g. 0.5, 0.000001, or 500ms, 2s)`,
     );
   }
   return ms;
@@ -106,7 +107,7 @@ export function parseCertDays(value: unknown, option: string): { warning: number
   const text = String(value).trim();
   const match = /^(\d{1,5})(?:,(\d{1,5}))?$/.exec(text);
   if (!match || Number(match[1]) > 36_500 || Number(match[2] ?? 0) > 36_500) {
-    throw new UsageError(`invalid ${option}: "${text}" (expected days as WARN or WARN,CRIT, e.g. 14 or 14,7)`);
+    throw new UsageError(`invalid ${option}: ${quote(text)} (expected days as WARN or WARN,CRIT, e.g. 14 or 14,7)`);
   }
   return { warning: Number(match[1]), critical: Number(match[2] ?? 0) };
 }

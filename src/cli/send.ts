@@ -13,6 +13,7 @@ import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { lines } from "./lines.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
+import { quote } from "../text/shown.ts";
 
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
 const DEFAULTS = { timeout: "2s", retries: "2", protocol: "upper" } as const;
@@ -80,7 +81,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   if (opts.protocol.client.speaksFirst) {
     // The server talks unasked: nothing to send, and stdin is left alone.
     if (words.length > 0)
-      throw new UsageError(`${opts.protocol.name} servers take no message; drop "${words.join(" ")}"`);
+      throw new UsageError(`${opts.protocol.name} servers take no message; drop ${quote(words.join(" "))}`);
     await exchange(new Uint8Array(0), opts, io);
   } else if (words.length > 0) {
     await exchange(encoder.encode(words.join(" ")), opts, io);

@@ -8,6 +8,7 @@ import type { Protocol } from "./protocol.ts";
 import { qotd } from "./qotd.ts";
 import { time } from "./time.ts";
 import { upper } from "./upper.ts";
+import { quote } from "../text/shown.ts";
 
 export const protocols = { upper, echo, discard, chargen, qotd: qotd(), daytime, time } satisfies Record<
   string,
@@ -18,7 +19,7 @@ export const protocols = { upper, echo, discard, chargen, qotd: qotd(), daytime,
 export function protocolNamed(name: string): Protocol {
   const found = (protocols as Record<string, Protocol>)[name];
   if (!found) {
-    throw new UsageError(`unknown protocol "${name}" (known: ${Object.keys(protocols).join(", ")})`);
+    throw new UsageError(`unknown protocol ${quote(name)} (known: ${Object.keys(protocols).join(", ")})`);
   }
   return found;
 }

@@ -12,6 +12,7 @@ import {
   type FaultName,
   type Faults,
 } from "./faults.ts";
+import { quote } from "../text/shown.ts";
 
 /** REORDER_MAX bounds --reorder's group: each session holds at most this many datagrams a direction for it. */
 export const REORDER_MAX = 64;
@@ -102,10 +103,10 @@ const HINTS: Partial<Record<FaultName, string>> = {
 /** readDelay reads `50ms` or `50ms±10ms` (`+-` for ±); the jitter may not exceed the delay. */
 function readDelay(text: string, option: string): { ms: number; jitterMs: number } {
   const [base = "", jitter, extra] = text.split(/±|\+-/);
-  if (extra !== undefined) throw new UsageError(`invalid ${option} "${text}" (expected e.g. 50ms or 50ms±10ms)`);
+  if (extra !== undefined) throw new UsageError(`invalid ${option} ${quote(text)} (expected e.g. 50ms or 50ms±10ms)`);
   const ms = parseDuration(base, option);
   const jitterMs = jitter === undefined ? 0 : parseDuration(jitter, option);
-  if (jitterMs > ms) throw new UsageError(`invalid ${option} "${text}": the jitter cannot exceed the delay`);
+  if (jitterMs > ms) throw new UsageError(`invalid ${option} ${quote(text)}: the jitter cannot exceed the delay`);
   return { ms, jitterMs };
 }
 
@@ -114,13 +115,13 @@ function readPercent(text: string, option: string): number {
   const match = /^(\d+(?:\.\d+)?)%$/.exec(text);
   const p = match ? Number(match[1]) : NaN;
   if (!(p >= 0 && p <= 100))
-    throw new UsageError(`invalid ${option} "${text}" (expected a percentage from 0% to 100%, e.g. 1% or 0.5%)`);
+    throw new UsageError(`invalid ${option} ${quote(text)} (expected a percentage from 0% to 100%, e.g. 1% or 0.5%)`);
   return p / 100;
 }
 
 function readChunk(text: string, option: string): number {
   const bytes = parseSize(text, option);
-  if (bytes > CHUNK_MAX) throw new UsageError(`invalid ${option} "${text}" (at most ${CHUNK_MAX} bytes)`);
+  if (bytes > CHUNK_MAX) throw new UsageError(`invalid ${option} ${quote(text)} (at most ${CHUNK_MAX} bytes)`);
   return bytes;
 }
 
@@ -134,10 +135,10 @@ function readAfter(text: string, option: string): After {
   if (text === "0") return { bytes: 0 };
   if (/^\d+(?:\.\d+)?m$/i.test(text))
     throw new UsageError(
-      `invalid ${option} "${text}": m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ` +
+      `invalid ${option} ${quote(text)}: m is ambiguous (write ${text.slice(0, -1)}mb for bytes, or seconds such as ` +
         `${Number(text.slice(0, -1)) * 60}s)`,
     );
   if (/^\d+(?:\.\d+)?(ms|s|h)$/.test(text)) return { ms: parseDuration(text, option) };
   if (/^\d+(?:\.\d+)?[a-z]*$/i.test(text)) return { bytes: parseSize(text, option) };
-  throw new UsageError(`invalid ${option} "${text}" (expected a size such as 64k or a duration such as 2s)`);
+  throw new UsageError(`invalid ${option} ${quote(text)} (expected a size such as 64k or a duration such as 2s)`);
 }

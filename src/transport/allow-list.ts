@@ -3,6 +3,7 @@ import { BlockList, isIPv4 } from "node:net";
 import { UsageError } from "../errors.ts";
 import { plainAddress } from "./address.ts";
 import { addressBytes, hostBitsSet } from "./prefix.ts";
+import { quote } from "../text/shown.ts";
 
 /** AllowList says whether a peer address may be served. */
 export interface AllowList {
@@ -27,11 +28,11 @@ export function parseAllowList(items: readonly string[]): AllowList | undefined 
     const plain = prefixText === undefined || /^(0|[1-9]\d{0,2})$/.test(prefixText);
     const prefix = prefixText === undefined ? max : Number(prefixText);
     if (!bytes || extra !== undefined || !plain || prefix > max) {
-      throw new UsageError(`invalid --allow "${item}" (expected an address or CIDR, as in 10.0.0.0/8 or ::1/128)`);
+      throw new UsageError(`invalid --allow ${quote(item)} (expected an address or CIDR, as in 10.0.0.0/8 or ::1/128)`);
     }
     if (hostBitsSet(bytes, prefix)) {
       throw new UsageError(
-        `invalid --allow "${item}": host bits are set after /${prefix} (did you mean ` +
+        `invalid --allow ${quote(item)}: host bits are set after /${prefix} (did you mean ` +
           `${networkOf(bytes, prefix)}/${prefix}?)`,
       );
     }

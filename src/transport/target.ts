@@ -2,6 +2,7 @@
 import { UsageError } from "../errors.ts";
 import { ipVersion } from "./ip.ts";
 import type { Transport } from "./transport.ts";
+import { quote } from "../text/shown.ts";
 
 /** Target is where a client sends: a transport, a host name or IP literal, and a port. */
 export interface Target {
@@ -29,7 +30,7 @@ const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/;
 export function parsePort(text: string | number, allowZero = false): number {
   const min = allowZero ? 0 : 1;
   const port = portValue(String(text), min);
-  if (port === undefined) throw new UsageError(`invalid port "${text}" (expected a number from ${min} to 65535)`);
+  if (port === undefined) throw new UsageError(`invalid port ${quote(String(text))} (expected a number from ${min} to 65535)`);
   return port;
 }
 
@@ -63,9 +64,9 @@ export function parseTarget(text: string, defaults: TargetDefaults): Target {
     if (close < 0) bad(text, "missing ]");
     host = rest.slice(1, close);
     const after = rest.slice(close + 1);
-    if (after !== "" && !after.startsWith(":")) bad(text, `unexpected "${after}" after ]`);
+    if (after !== "" && !after.startsWith(":")) bad(text, `unexpected ${quote(after)} after ]`);
     portText = after === "" ? undefined : after.slice(1);
-    if (ipVersion(host) !== 6) bad(text, `"${host}" is not an IPv6 address`);
+    if (ipVersion(host) !== 6) bad(text, `${quote(host)} is not an IPv6 address`);
   } else {
     const colons = rest.split(":").length - 1;
     if (colons > 1) bad(text, "an IPv6 address needs brackets, as in [::1]:12000");
@@ -73,7 +74,7 @@ export function parseTarget(text: string, defaults: TargetDefaults): Target {
     host = at < 0 ? rest : rest.slice(0, at);
     portText = at < 0 ? undefined : rest.slice(at + 1);
     if (host === "") host = defaults.host;
-    else if (!HOST_NAME.test(host)) bad(text, `"${host}" is not a host name or address`);
+    else if (host.length > 253 || !HOST_NAME.test(host)) bad(text, `${quote(host)} is not a host name or address`);
   }
   let port: number;
   if (portText === undefined) {
@@ -82,11 +83,13 @@ export function parseTarget(text: string, defaults: TargetDefaults): Target {
   } else if (portText === "") {
     bad(text, 'missing port after ":"');
   } else {
-    port = portValue(portText, 1) ?? bad(text, `port "${portText}" is not a number from 1 to 65535`);
+    port = portValue(portText, 1) ?? bad(text, `port ${quote(portText)} is not a number from 1 to 65535`);
   }
   return { transport, host, port };
 }
 
 function bad(text: string, why: string): never {
-  throw new UsageError(`invalid target "${text}": ${why} (expected host:port, tcp://host:port or udp://[::1]:port)`);
+  throw new UsageError(
+    `invalid target ${quote(text)}: ${why} (expected host:port, tcp://host:port or udp://[::1]:port)`,
+  );
 }
