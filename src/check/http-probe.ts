@@ -1,7 +1,10 @@
 // One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's
-// fetch.
+// fetch. Under --follow each redirect is followed here, hop by hop (fetch itself never follows one), and redirect.ts
+// says what may go with each hop.
 import { errnoCode } from "../errors.ts";
+import { cut } from "../text/shown.ts";
 import { unresolved, wrongAddress } from "./outcomes.ts";
+import { type Chain, follow, requestHeaders, shown, startChain, withCredentials } from "./redirect.ts";
 import { dialEach } from "../transport/dial-each.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
@@ -28,6 +31,11 @@ export interface HttpRequestOptions {
   readonly status: StatusSet;
   /** follow makes the check follow redirects (at most MAX_REDIRECTS), each hop inside the one --timeout. */
   readonly follow: boolean;
+  /**
+   * allowDowngrade lets a followed redirect take an https:// target to plain http; without it that redirect fails the
+   * check before anything is sent over http.
+   */
+  readonly allowDowngrade?: boolean;
 }
 
 export interface HttpProbeOptions {
@@ -45,68 +53,74 @@ export interface HttpProbeOptions {
 export const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-type Hop = { outcome: Outcome } | { next: URL; status: number };
+/** Step is what one hop came to: an outcome, or a redirect to follow (its Location as sent, and resolved). */
+type Step = { outcome: Outcome } | { next: URL; status: number; location: string };
 
 /** httpProbe makes one try; it never throws for a network or HTTP failure, which is a state of the target. */
 export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Promise<Outcome> {
   const started = performance.now();
   const deadline = started + opts.timeoutMs;
-  let url = new URL(target.http!.url);
+  let hop = startChain(target.http!.url, opts.request.headers);
   let method = opts.request.method;
   let body = opts.request.body;
-  let headers = opts.request.headers;
-  const state: HopState = { redirects: 0, fetchMs: 0, tls: undefined, address: undefined };
+  const state: HopState = { redirects: 0, fetchMs: 0, tls: undefined, address: undefined, handshake: undefined };
   for (;;) {
+    const { url, chain } = hop;
     const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
     const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
-    let hop: Hop;
+    let step: Step;
     try {
       // As nc does: the next address of a name only when this one refused or could not be reached.
-      hop = await dialEach(
+      step = await dialEach(
         host,
         "tcp",
-        (address) => exchange(address, host, port, url, { method, headers, body }, opts, deadline, state),
-        (h) => "outcome" in h && wrongAddress(h.outcome),
+        (address) => exchange(address, host, port, url, chain, { method, body }, opts, deadline, state),
+        (s) => "outcome" in s && wrongAddress(s.outcome),
       );
     } catch (err) {
       return { ...unresolved(err, started), http: httpInfo(null, state.redirects) };
     }
-    if ("outcome" in hop) return hop.outcome;
+    if ("outcome" in step) return step.outcome;
     if (state.redirects >= MAX_REDIRECTS) {
       return fail(
         state,
         "error",
         "too_many_redirects",
-        `more than ${MAX_REDIRECTS} redirects (the last to ${hop.next.href})`,
-        { status: hop.status },
+        `more than ${MAX_REDIRECTS} redirects (the last to ${shown(step.next)})`,
+        { status: step.status, location: step.location },
       ).outcome;
     }
-    if (hop.next.protocol !== "http:" && hop.next.protocol !== "https:") {
+    if (step.next.protocol !== "http:" && step.next.protocol !== "https:") {
       return fail(
         state,
         "error",
         "not_http",
-        `HTTP ${hop.status} to ${hop.next.href}, which is not an http:// or https:// URL`,
-        { status: hop.status },
+        `HTTP ${step.status} to ${shown(step.next)}, which is not an http:// or https:// URL`,
+        { status: step.status, location: step.location },
       ).outcome;
     }
+    // Refused before anything goes over http: not a request line, not a header.
+    const next = follow(hop, step.next, step.status, opts.request.allowDowngrade === true);
+    if ("refused" in next)
+      return fail(state, "error", "other", next.error, { status: step.status, location: step.location }).outcome;
     state.redirects++;
     // As browsers and curl -L do: 303, and 301/302 after a POST, turn into a GET without a body.
-    if (hop.status === 303 || ((hop.status === 301 || hop.status === 302) && method === "POST")) {
+    if (step.status === 303 || ((step.status === 301 || step.status === 302) && method === "POST")) {
       method = method === "HEAD" ? "HEAD" : "GET";
       body = undefined;
     }
-    // Credentials go to the host they were typed for only, as curl does since 7.58.
-    if (hop.next.host !== url.host) headers = headers.filter(([name]) => !/^(authorization|cookie|host)$/i.test(name));
-    url = hop.next;
+    hop = next;
   }
 }
 
 interface HopState {
   redirects: number;
   fetchMs: number;
+  /** tls is the handshake of the hop being asked, and so of the final answer: undefined for a plain http hop. */
   tls: TlsInfo | undefined;
   address: string | undefined;
+  /** handshake names the connection tls was read from, so a redirect to the same server is not judged twice. */
+  handshake: string | undefined;
 }
 
 function httpInfo(res: Response | null, redirects: number, location: string | null = null): HttpInfo {
@@ -119,11 +133,11 @@ function fail(
   s: CheckState,
   cause: Cause,
   error: string,
-  extra: { status?: number; reply?: Uint8Array; res?: Response } = {},
+  extra: { status?: number; location?: string; reply?: Uint8Array; res?: Response } = {},
 ): { outcome: Outcome } {
   const http: HttpInfo = extra.res
     ? httpInfo(extra.res, state.redirects, extra.res.headers.get("location"))
-    : { status: extra.status ?? null, reason: null, location: null, redirects: state.redirects };
+    : { status: extra.status ?? null, reason: null, location: extra.location ?? null, redirects: state.redirects };
   const outcome: Outcome = {
     state: s,
     cause,
@@ -137,38 +151,47 @@ function fail(
   return { outcome };
 }
 
-/** exchange is one request to one address of one hop; a redirect to follow comes back as `next`. */
+/**
+ * exchange is one request to one address of one hop; a redirect to follow comes back as `next`. url never carries
+ * credentials: the chain says whether the target's go with this hop.
+ */
 async function exchange(
   address: string,
   host: string,
   port: number,
   url: URL,
-  req: { method: string; headers: readonly (readonly [string, string])[]; body?: Uint8Array },
+  chain: Chain,
+  req: { method: string; body?: Uint8Array },
   opts: HttpProbeOptions,
   deadline: number,
   state: HopState,
-): Promise<Hop> {
+): Promise<Step> {
   state.address = address;
   const secure = url.protocol === "https:";
   const serverName = ipVersion(host) ? undefined : host;
   const left = () => Math.max(1, deadline - performance.now());
-  if (secure && state.redirects === 0) {
+  // What the verdict says of TLS is what the connection of this hop was: nothing, for plain http.
+  if (!secure) [state.tls, state.handshake] = [undefined, undefined];
+  const key = `${address} ${port} ${serverName ?? ""}`;
+  if (secure && state.handshake !== key) {
     // fetch says nothing of the certificate: one handshake of our own reads it and grades it as --tls does.
     const handshake = await tcpProbe(address, port, {
       timeoutMs: left(),
       tls: { insecure: false, ...opts.tls, serverName },
       maxReply: 0,
     });
-    state.tls = handshake.tls;
+    [state.tls, state.handshake] = [handshake.tls, key];
     // The handshake had what was left of --timeout; the user is told the --timeout they gave.
     const words = handshake.state === "timeout" ? { error: `no TLS handshake within ${opts.timeoutMs}ms` } : {};
-    if (handshake.state !== "open") return { outcome: { ...handshake, ...words, http: httpInfo(null, 0) } };
+    if (handshake.state !== "open") {
+      return { outcome: { ...handshake, ...words, http: httpInfo(null, state.redirects) } };
+    }
   }
   // Dial the address this loop chose, naming the host as the URL does (Host, SNI, the certificate's name).
-  const dial = new URL(url);
+  const dial = withCredentials(chain, url);
   dial.hostname = address.includes(":") ? `[${address}]` : address;
   const headers = new Headers({ "user-agent": `upcat/${VERSION}`, host: url.host });
-  for (const [name, value] of req.headers) {
+  for (const [name, value] of requestHeaders(chain)) {
     if (/^(host|user-agent)$/i.test(name)) headers.set(name, value);
     else headers.append(name, value);
   }
@@ -204,13 +227,13 @@ async function exchange(
     spent();
     void res.body?.cancel().catch(() => {});
     try {
-      return { next: new URL(location, url), status: res.status };
+      return { next: new URL(location, url), status: res.status, location };
     } catch {
       return fail(
         state,
         "error",
         "not_http",
-        `HTTP ${res.status} with a Location that is not a URL: ${JSON.stringify(location)}`,
+        `HTTP ${res.status} with a Location that is not a URL: ${JSON.stringify(shown(location))}`,
         { res },
       );
     }
@@ -220,13 +243,13 @@ async function exchange(
     void res.body?.cancel().catch(() => {});
     const redirect =
       REDIRECT_STATUSES.has(res.status) && location !== null
-        ? `, to ${location} (not followed: add --follow, or --status ${res.status})`
+        ? `, to ${shown(location)} (not followed: add --follow, or --status ${res.status})`
         : "";
     return fail(
       state,
       "mismatch",
       "http_status",
-      `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}${redirect}; wanted --status ` +
+      `HTTP ${res.status}${res.statusText ? ` ${cut(res.statusText)}` : ""}${redirect}; wanted --status ` +
         `${opts.request.status.text}`,
       { res },
     );
@@ -254,7 +277,7 @@ async function readBody(
   controller: AbortController,
   state: HopState,
   spent: () => void,
-): Promise<Hop> {
+): Promise<Step> {
   const reader = res.body?.getReader();
   let reply: Uint8Array = new Uint8Array(0);
   const mismatch = (error: string) => fail(state, "mismatch", "mismatch", error, { reply, res });
@@ -302,7 +325,7 @@ async function readBody(
 }
 
 /** fetchFailure is the state a failed request leaves a target in, read from the error's code, never its words. */
-function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: HopState): Hop {
+function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: HopState): Step {
   if (aborted) return fail(state, "timeout", "timeout", `no HTTP response within ${timeoutMs}ms`);
   const code = errnoCode(err) ?? (err as { code?: string }).code ?? "";
   switch (code) {
