@@ -1,18 +1,19 @@
-// httpProbe under --follow against hostile redirecting peers on loopback: which credentials reach which hop, https→http,
-// the TLS a verdict reports, and the 10-hop cap.
+// httpProbe under --follow against hostile redirecting peers on loopback: which credentials reach which hop, a
+// redirect from https to http, the TLS a verdict reports, and the 10-hop cap.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type HttpProbeOptions, httpProbe, MAX_REDIRECTS } from "../../src/check/http-probe.ts";
 import { parseHttpTarget } from "../../src/check/http-target.ts";
+import type { Header } from "../../src/check/redirect.ts";
 import type { Outcome } from "../../src/check/result.ts";
 import { type Arrival, headerOf, type RedirectPeers, startRedirectPeers, via } from "./redirect-peers.ts";
 
 const SECRETS = ["authorization", "cookie", "proxy-authorization"];
-const HEADERS = [
+const HEADERS: readonly Header[] = [
   ["Authorization", "Bearer s3cret"],
   ["Cookie", "sid=s3cret"],
   ["Proxy-Authorization", "Basic s3cret"],
   ["X-Kept", "yes"],
-] as const;
+];
 
 let peers: RedirectPeers;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ beforeAll(async () => {
 afterAll(() => peers?.stop());
 
 /** check follows redirects from `url` as `check --follow` with these headers and the peers' CA would. */
-function check(url: string, extra: { allowDowngrade?: boolean; headers?: typeof HEADERS } = {}): Promise<Outcome> {
+function check(url: string, extra: { allowDowngrade?: boolean; headers?: readonly Header[] } = {}): Promise<Outcome> {
   const opts: HttpProbeOptions = {
     timeoutMs: 5000,
     request: {
@@ -63,7 +64,7 @@ describe("check --follow", () => {
     expect(at("final-t2", peers.first, true)).toHaveLength(1);
   });
 
-  test("https→http with allowDowngrade: the hop goes out without credentials, and the verdict says no TLS", async () => {
+  test("https→http with allowDowngrade: the hop goes out bare, and the verdict says no TLS", async () => {
     const r = await check(`https://${peers.first}${via(`http://${peers.first}/final-t3`)}`, { allowDowngrade: true });
     expect(r).toMatchObject({ state: "open", http: { status: 200, redirects: 1 } });
     expect(r.tls).toBeUndefined();
