@@ -75,6 +75,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
   const { counters, limits, onEvent, connections, perAddress } = state;
+  const unwatch = state.output.onFull(() => stopReading(state));
   const refuse = (sock: ServerSocket, limit: LimitName, peer: string) => {
     onEvent?.({ event: "limit", transport: "tcp", limit, peer, port: sock.remotePort });
     sock.end();
@@ -128,8 +129,10 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
           onEvent?.({ event: "open", transport: "tcp", peer, port: conn.port });
           const greeting = session.greet?.();
           if (greeting && greeting.length > 0) send(sock, conn, greeting);
-          if (session.closeAfterGreeting) finish(sock, conn);
-          else if (session.pull) produce(sock, conn);
+          if (session.closeAfterGreeting) return finish(sock, conn);
+          // The total is closed: a newcomer waits with the rest rather than read past it.
+          if (state.output.full && !conn.paused) stopForOutput(sock, conn);
+          if (session.pull) produce(sock, conn);
         },
         data(sock, chunk) {
           const conn = sock.data;
@@ -184,6 +187,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
     close: () => server.stop(false),
     stop() {
       clearInterval(sweeper);
+      unwatch();
       for (const sock of connections) if (sock.data) sock.data.reason ??= "shutdown";
       server.stop(true);
     },
@@ -237,18 +241,30 @@ function send(sock: ServerSocket, conn: Connection, bytes: Uint8Array): void {
   wrote(conn, taken);
   const kept = conn.out.queued - before;
   if (kept === 0) return;
-  const { output, limits, counters } = conn.server;
-  output.add(kept);
-  if (conn.paused) return;
-  if (conn.out.queued > limits.maxPending) {
-    conn.paused = true;
-    sock.pause();
-  } else if (output.over) {
-    conn.paused = true;
-    sock.pause();
-    counters.outputPaused++;
-    waitForOutput(sock, conn);
+  // Coming near --max-output, add stops every connection, this one too (stopReading).
+  conn.server.output.add(kept);
+  if (conn.paused || conn.out.queued <= conn.server.limits.maxPending) return;
+  conn.paused = true;
+  sock.pause();
+}
+
+/**
+ * stopReading pauses every connection of a listener still read, once the --max-output total is within a read of
+ * its end: any of them could add a read's output before the next check, and a read each would pass it N times over.
+ */
+function stopReading(state: ServerState): void {
+  for (const sock of state.connections) {
+    const conn = sock.data;
+    if (conn && !conn.paused && !conn.closing && !conn.closed) stopForOutput(sock, conn);
   }
+}
+
+/** stopForOutput pauses one connection until the --max-output total is low again. */
+function stopForOutput(sock: ServerSocket, conn: Connection): void {
+  conn.paused = true;
+  sock.pause();
+  conn.server.counters.outputPaused++;
+  waitForOutput(sock, conn);
 }
 
 /** waitForOutput has the connection woken once the --max-output total is low again. */
@@ -307,8 +323,8 @@ function flush(sock: ServerSocket, conn: Connection): void {
 function produce(sock: ServerSocket, conn: Connection): void {
   for (let turn = 0; turn < PULLS_PER_TURN; turn++) {
     if (conn.closing || conn.closed || conn.out.queued > 0) return;
-    // A talker makes output unasked: past the total, it waits like a paused reader.
-    if (conn.server.output.over) return waitForOutput(sock, conn);
+    // A talker makes output unasked: once the total is closed, it waits like a paused reader.
+    if (conn.server.output.full) return waitForOutput(sock, conn);
     send(sock, conn, conn.session.pull!());
   }
   // Everything was taken at once: let other connections run, then go on.
