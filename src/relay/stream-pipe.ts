@@ -194,12 +194,27 @@ export class StreamPipe {
     }
     this.queue.push({ bytes, at });
     this.queued += bytes.length;
+    // Coming near --max-output, add has every pipe of the relay halted, this one too.
     this.budget.add(bytes.length);
-    if (this.paused) return;
-    if (this.queued > this.maxPending || this.budget.over) {
-      this.paused = true;
-      this.hooks.source(this.direction)?.pause();
-    }
+    if (this.paused || this.queued <= this.maxPending) return;
+    this.paused = true;
+    this.hooks.source(this.direction)?.pause();
+  }
+
+  /**
+   * halt stops reading the source until the --max-output total is low again: it is within a read of its end, and a
+   * read from each source would pass it many times over. A source not yet connected is paused once it is (attach).
+   */
+  halt(): void {
+    if (this.paused || this.stalledNow || this.done) return;
+    this.paused = true;
+    this.hooks.source(this.direction)?.pause();
+    this.waitLow();
+  }
+
+  /** attach is the source connecting: a pipe halted before it was there keeps it unread until woken. */
+  attach(source: Socket<unknown>): void {
+    if (this.paused) source.pause();
   }
 
   private wrote(n: number): void {
@@ -217,18 +232,19 @@ export class StreamPipe {
   /** resumeIfLow reads the source again once this queue is under half of --max-pending and the total is low. */
   private resumeIfLow(): void {
     if (!this.paused || this.stalledNow || this.queued > this.maxPending / 2) return;
-    if (!this.budget.low) {
-      if (!this.wake) {
-        this.wake = () => {
-          this.wake = undefined;
-          this.resumeIfLow();
-        };
-        this.budget.whenLow(this.wake);
-      }
-      return;
-    }
+    if (!this.budget.low) return this.waitLow();
     this.paused = false;
     this.hooks.source(this.direction)?.resume();
+  }
+
+  /** waitLow has resumeIfLow called again once the --max-output total is low. */
+  private waitLow(): void {
+    if (this.wake) return;
+    this.wake = () => {
+      this.wake = undefined;
+      this.resumeIfLow();
+    };
+    this.budget.whenLow(this.wake);
   }
 
   /** capAfter is how many more bytes --reset-after or --stall-after SIZE lets through, if either is set. */

@@ -78,6 +78,12 @@ class Link implements PipeOwner {
     this.lastActive = Date.now();
   }
 
+  /** halt stops reading both sides while the --max-output total is closed. */
+  halt(): void {
+    this.up.halt();
+    this.down.halt();
+  }
+
   reset(): void {
     this.shared.relay.resets++;
     this.resetBoth("fault");
@@ -92,6 +98,7 @@ class Link implements PipeOwner {
   connected(server: RelaySocket): void {
     if (this.reported || this.reason) return void server.terminate();
     this.server = server;
+    this.down.attach(server);
     this.up.dst = server;
     this.up.pump();
     // A --reset-after 0 going down fires now: no byte need come for it.
@@ -213,7 +220,11 @@ const TARGET_HANDLERS: SocketHandler<Link> = {
 /** relayTcp accepts clients on LISTEN and relays each to the target. */
 export async function relayTcp(opts: RelayOptions): Promise<Relay> {
   const shared: Shared = { ...relayShared(opts), links: new Set() };
-  const { counters, links, limits } = shared;
+  const { counters, links, limits, output } = shared;
+  // Near the --max-output total, every link stops being read, not only the one that added: see OutputBudget.
+  const unwatch = output.onFull(() => {
+    for (const link of links) link.halt();
+  });
   const listener = await bindOrExplain("tcp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
     Bun.listen<Link>({
       hostname,
@@ -238,6 +249,7 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
           links.add(link);
           counters.connections++;
           counters.open = links.size;
+          if (output.full) link.halt();
           opts.onEvent?.({ event: "open", transport: "tcp", peer, port: link.port });
           Bun.connect<Link>({
             hostname: opts.target.host,
@@ -268,6 +280,7 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
     close: () => listener.stop(false),
     stop() {
       clearInterval(sweeper);
+      unwatch();
       listener.stop(false);
       for (const link of [...links]) link.close("shutdown");
       listener.stop(true);
