@@ -10,8 +10,11 @@ import { VERSION } from "../version.ts";
 import type { Io } from "./io.ts";
 import { parseDuration } from "./option-values.ts";
 
-/** STALL_DEFAULT is how long a download may send nothing before upgrade gives up. */
-const STALL_DEFAULT = "30s";
+/**
+ * TIMEOUT_DEFAULT bounds each wait on the outside: VERSION and SHA256SUMS each whole, the binary's download while it
+ * sends nothing, the new binary's --version. The sizes read are bounded in src/upgrade/bounds.ts.
+ */
+const TIMEOUT_DEFAULT = "30s";
 
 function describe(o: Outcome): { line: string; status: number } {
   switch (o.kind) {
@@ -55,7 +58,7 @@ async function run(word: unknown, raw: Record<string, unknown>, io: Io): Promise
       throw new UsageError(`invalid VERSION: "${String(version)}" (expected a release such as 0.3.0 or v0.3.0)`);
   }
   if (raw.check && raw.dryRun) throw new UsageError("--check and --dry-run cannot be used together");
-  const stallMs = parseDuration(raw.timeout ?? STALL_DEFAULT, "--timeout");
+  const timeoutMs = parseDuration(raw.timeout ?? TIMEOUT_DEFAULT, "--timeout");
   try {
     const outcome = await upgrade({
       current: VERSION,
@@ -63,7 +66,7 @@ async function run(word: unknown, raw: Record<string, unknown>, io: Io): Promise
       version: asked,
       check: Boolean(raw.check),
       dryRun: Boolean(raw.dryRun),
-      stallMs,
+      timeoutMs,
       env: process.env,
       execPath: process.execPath,
       progress: meter(io),
@@ -88,7 +91,11 @@ export function registerUpgrade(cli: CAC, io: Io): void {
     .option("--version <version>", "The release to install, newer or older: the same as VERSION")
     .option("--check", "Only say whether a newer release exists: exit 0 up to date, 1 newer")
     .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")
-    .option("--timeout <duration>", `Give up when a download sends nothing for this long (default ${STALL_DEFAULT})`)
+    .option(
+      "--timeout <duration>",
+      `Give up on a request not whole, a download sending nothing, or the new binary's --version after this ` +
+        `long (default ${TIMEOUT_DEFAULT})`,
+    )
     .example("  upcat upgrade --check || upcat upgrade     # in cron: upgrade when a release is out")
     .example("  upcat upgrade --version 0.3.0               # that release, newer or older (or: upcat upgrade 0.3.0)")
     .example("  UPCAT_BASE_URL=https://mirror.example/upcat upcat upgrade")

@@ -1,5 +1,8 @@
-// HTTP for upgrade: small text files, and an asset streamed to a file with a stall timeout, hashed on the way.
+// HTTP for upgrade: a release's small text files read whole within --timeout, and its asset streamed to a file that may
+// stall no longer than --timeout; each capped in size, the cap held against Content-Length before the first byte.
 import type { FileHandle } from "node:fs/promises";
+import { cut, escapeControl } from "../text/shown.ts";
+import { ASSET_MAX, sizeName, TEXT_MAX } from "./bounds.ts";
 import { UpgradeError } from "./errors.ts";
 
 /** Progress is called as bytes arrive: received so far, and the total when the server said it. */
@@ -10,67 +13,135 @@ function why(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   if (code === "ConnectionRefused" || code === "ECONNREFUSED") return "connection refused";
   if (code === "FailedToOpenSocket" || code === "ENOTFOUND") return "cannot resolve or reach the host";
-  if (typeof code === "string" && code) return code;
-  return err instanceof Error ? err.message : String(err);
+  if (typeof code === "string" && code) return escapeControl(cut(code, 40));
+  return escapeControl(cut(err instanceof Error ? err.message : String(err)));
+}
+
+/** seconds writes a timeout for a message: 2000 → "2s", 500 → "0.5s". */
+function seconds(ms: number): string {
+  return `${+(ms / 1000).toFixed(3)}s`;
 }
 
 /**
- * get starts a request whose body must keep flowing: the response, and `read` that yields the body,
- * failing when `stallMs` passes with no byte (a server that stops sending mid-file).
+ * Watchdog aborts a request when its timer runs out: armed once, it bounds a request whole (headers and body, a
+ * dripping body included); re-armed by every chunk, it bounds a stall.
  */
-async function get(url: string, stallMs: number): Promise<{ res: Response; chunks: () => AsyncGenerator<Uint8Array> }> {
-  const abort = new AbortController();
-  let timer = setTimeout(() => abort.abort(), stallMs);
-  const stalled = () =>
-    new UpgradeError(
-      `download ${url}: no data for ${stallMs / 1000}s (the server stalled; try again, or raise --timeout)`,
-    );
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: abort.signal, redirect: "follow" });
-  } catch (err) {
-    clearTimeout(timer);
-    if (abort.signal.aborted) throw stalled();
-    throw new UpgradeError(`download ${url}: ${why(err)} (check the network, or point UPCAT_BASE_URL at a mirror)`);
+class Watchdog {
+  readonly controller = new AbortController();
+  fired = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(readonly ms: number) {
+    this.arm();
   }
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    try {
-      const reader = res.body!.getReader();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => abort.abort(), stallMs);
-        yield value;
-      }
-    } catch (err) {
-      if (abort.signal.aborted) throw stalled();
-      throw new UpgradeError(`download ${url}: ${why(err)} (the connection broke; try again)`);
-    } finally {
-      clearTimeout(timer);
-    }
+
+  arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.controller.abort();
+    }, this.ms);
   }
-  if (!res.ok) {
-    clearTimeout(timer);
-    await res.body?.cancel().catch(() => {});
+
+  /** end stops the timer and closes the connection: a server still sending is cut off, not read on. */
+  end(): void {
+    clearTimeout(this.timer);
+    this.controller.abort();
   }
-  return { res, chunks };
 }
 
-/** fetchText downloads a small text file (VERSION, SHA256SUMS); a 404 is `undefined`, any other failure throws. */
-export async function fetchText(url: string, stallMs: number): Promise<string | undefined> {
-  const { res, chunks } = await get(url, stallMs);
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new UpgradeError(`download ${url}: HTTP ${res.status} ${res.statusText}`.trimEnd());
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of chunks()) {
-    size += chunk.length;
-    // VERSION and SHA256SUMS are a few hundred bytes: a megabyte is not one of them.
-    if (size > 1 << 20) throw new UpgradeError(`download ${url}: more than 1 MiB; that is not a release's text file`);
-    parts.push(chunk);
+/** Rules are what one request may do: how many bytes, and what to say when its watchdog fires. */
+interface Rules {
+  cap: number;
+  /** what names the file in a message about its size: "release text file", "release binary". */
+  what: string;
+  dog: Watchdog;
+  late: () => UpgradeError;
+  /** stall re-arms the watchdog at every chunk; without it the watchdog bounds the request whole. */
+  stall: boolean;
+  take: (chunk: Uint8Array, total: number | undefined) => void | Promise<void>;
+}
+
+/** contentLength is the length the server declared, if it declared one that is a number. */
+function contentLength(res: Response): number | undefined {
+  const header = res.headers.get("content-length");
+  return header !== null && /^\d{1,20}$/.test(header) ? Number(header) : undefined;
+}
+
+/**
+ * fetchCapped requests url and hands its body to `take` chunk by chunk; it returns the bytes taken and the declared
+ * length, or undefined for a 404. It fails past `cap` (from Content-Length before any byte is read, or as bytes
+ * arrive, before the chunk that crosses it is taken) and when the watchdog fires; the connection is closed either way.
+ */
+async function fetchCapped(url: string, r: Rules): Promise<{ size: number; total?: number } | undefined> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: r.dog.controller.signal, redirect: "follow" });
+  } catch (err) {
+    r.dog.end();
+    if (r.dog.fired) throw r.late();
+    throw new UpgradeError(`download ${url}: ${why(err)} (check the network, or point UPCAT_BASE_URL at a mirror)`);
   }
-  return new TextDecoder().decode(Buffer.concat(parts));
+  try {
+    if (res.status === 404) return undefined;
+    if (!res.ok)
+      throw new UpgradeError(`download ${url}: HTTP ${res.status} ${escapeControl(cut(res.statusText, 60))}`.trimEnd());
+    const total = contentLength(res);
+    if (total !== undefined && total > r.cap)
+      throw new UpgradeError(
+        `download ${url}: the server says it is ${total} bytes, more than the ${sizeName(r.cap)} a ${r.what} may ` +
+          `be; nothing was read`,
+        "too-large",
+      );
+    // A 204 or 205 has no body at all: an empty file, for the caller to judge.
+    const reader = res.body?.getReader();
+    if (!reader) return { size: 0, total };
+    let size = 0;
+    for (;;) {
+      let step: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        step = await reader.read();
+      } catch (err) {
+        if (r.dog.fired) throw r.late();
+        throw new UpgradeError(`download ${url}: ${why(err)} (the connection broke; try again)`);
+      }
+      if (step.done) return { size, total };
+      size += step.value.length;
+      if (size > r.cap)
+        throw new UpgradeError(
+          `download ${url}: more than ${sizeName(r.cap)}, which no ${r.what} is; stopped there`,
+          "too-large",
+        );
+      if (r.stall) r.dog.arm();
+      await r.take(step.value, total);
+    }
+  } finally {
+    r.dog.end();
+  }
+}
+
+/**
+ * fetchText downloads a small text file (VERSION, SHA256SUMS) whole within timeoutMs and at most `cap` bytes; a 404 is
+ * `undefined`, any other failure throws.
+ */
+export async function fetchText(url: string, timeoutMs: number, cap = TEXT_MAX): Promise<string | undefined> {
+  const parts: Uint8Array[] = [];
+  const got = await fetchCapped(url, {
+    cap,
+    what: "release text file",
+    dog: new Watchdog(timeoutMs),
+    late: () =>
+      new UpgradeError(
+        `download ${url}: not whole within ${seconds(timeoutMs)} (the server is slow or drips; try again, or ` +
+          `raise --timeout)`,
+        "timeout",
+      ),
+    stall: false,
+    take: (chunk) => {
+      parts.push(chunk);
+    },
+  });
+  return got && new TextDecoder().decode(Buffer.concat(parts));
 }
 
 /** Downloaded is what was written: its size and SHA-256, computed from the very bytes written. */
@@ -79,30 +150,46 @@ export interface Downloaded {
   sha256: string;
 }
 
+/** DownloadOptions bound a download: stallMs with no byte, and cap bytes in all. */
+export interface DownloadOptions {
+  stallMs: number;
+  cap?: number;
+  progress?: Progress;
+}
+
 /**
- * downloadTo streams url into file, hashing as it writes; fails on a 404, a stall or fewer bytes than Content-Length.
+ * downloadTo streams url into file, hashing as it writes; fails on a 404, a stall, more than the cap, or fewer bytes
+ * than Content-Length.
  */
-export async function downloadTo(
-  url: string,
-  file: FileHandle,
-  stallMs: number,
-  progress?: Progress,
-): Promise<Downloaded> {
-  const { res, chunks } = await get(url, stallMs);
-  if (res.status === 404)
-    throw new UpgradeError(`download ${url}: not found (HTTP 404): this release has no such asset`);
-  if (!res.ok) throw new UpgradeError(`download ${url}: HTTP ${res.status} ${res.statusText}`.trimEnd());
-  const header = res.headers.get("content-length");
-  const total = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
+export async function downloadTo(url: string, file: FileHandle, o: DownloadOptions): Promise<Downloaded> {
   const hasher = new Bun.CryptoHasher("sha256");
-  let size = 0;
-  for await (const chunk of chunks()) {
-    await file.write(chunk);
-    hasher.update(chunk);
-    size += chunk.length;
-    progress?.(size, total);
-  }
-  if (total !== undefined && size !== total)
-    throw new UpgradeError(`download ${url}: got ${size} of ${total} bytes (the download was cut short; try again)`);
-  return { size, sha256: hasher.digest("hex") };
+  let written = 0;
+  const got = await fetchCapped(url, {
+    cap: o.cap ?? ASSET_MAX,
+    what: "release binary",
+    dog: new Watchdog(o.stallMs),
+    late: () =>
+      new UpgradeError(
+        `download ${url}: no data for ${seconds(o.stallMs)} (the server stalled; try again, or raise --timeout)`,
+        "stalled",
+      ),
+    stall: true,
+    take: async (chunk, total) => {
+      try {
+        await file.write(chunk);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw new UpgradeError(`cannot write the download (${code ?? String(err)}); nothing was replaced`);
+      }
+      hasher.update(chunk);
+      written += chunk.length;
+      o.progress?.(written, total);
+    },
+  });
+  if (!got) throw new UpgradeError(`download ${url}: not found (HTTP 404): this release has no such asset`);
+  if (got.total !== undefined && got.size !== got.total)
+    throw new UpgradeError(
+      `download ${url}: got ${got.size} of ${got.total} bytes (the download was cut short; try again)`,
+    );
+  return { size: got.size, sha256: hasher.digest("hex") };
 }

@@ -1,4 +1,4 @@
-// Puts a verified binary in place of this one: a temporary file beside it, tried, then renamed over it.
+// Puts a verified binary in place of this one: a temporary file beside it, tried (trial.ts), then renamed over it.
 import { existsSync, realpathSync, rmSync } from "node:fs";
 import { chmod, open, rename, rm, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -87,33 +87,6 @@ export function cleanOnSignal(staged: Staged): () => void {
 export async function discard(staged: Staged): Promise<void> {
   await staged.file.close().catch(() => {});
   await rm(staged.path, { force: true });
-}
-
-/** tryBinary runs the staged binary's --version and insists it names the expected version. */
-export async function tryBinary(path: string, version: string, timeoutMs = 30_000): Promise<void> {
-  let proc: ReturnType<typeof Bun.spawn>;
-  try {
-    proc = Bun.spawn([path, "--version"], {
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-  } catch (err) {
-    throw new UpgradeError(
-      `the downloaded binary does not start on this machine (${err instanceof Error ? err.message : String(err)}); ` +
-        `nothing was replaced`,
-    );
-  }
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [out, status] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), proc.exited]);
-  clearTimeout(timer);
-  if (status !== 0 || !out.startsWith(`upcat ${version} (`)) {
-    const said = out.trim() ? `it printed "${out.trim()}"` : `it exited with status ${status}`;
-    throw new UpgradeError(
-      `the downloaded binary did not pass its own --version (${said}, not upcat ${version}); nothing was replaced`,
-    );
-  }
 }
 
 /**

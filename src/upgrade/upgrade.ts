@@ -1,9 +1,11 @@
 // `upcat upgrade` as a value: find the release, verify its asset for this target, and put it in place of this binary.
 import { downloadTo, fetchText, type Progress } from "./download.ts";
 import { UpgradeError } from "./errors.ts";
-import { cleanOnSignal, discard, installedPath, ownedBy, prepareFile, stage, swap, tryBinary } from "./install.ts";
+import { quote } from "../text/shown.ts";
+import { cleanOnSignal, discard, installedPath, ownedBy, prepareFile, stage, swap } from "./install.ts";
 import { releaseSource } from "./release.ts";
 import { assetName } from "./target.ts";
+import { tryBinary } from "./trial.ts";
 import { compareVersions, parseVersion } from "./version.ts";
 
 export interface UpgradeRequest {
@@ -15,8 +17,11 @@ export interface UpgradeRequest {
   /** check only compares; dryRun goes as far as finding the asset and says what it would replace. */
   check?: boolean;
   dryRun?: boolean;
-  /** stallMs fails a download that sends nothing for this long. */
-  stallMs: number;
+  /**
+   * timeoutMs bounds every wait on the outside: each of VERSION and SHA256SUMS whole, the binary's download while it
+   * sends nothing, and the new binary's --version.
+   */
+  timeoutMs: number;
   env: Record<string, string | undefined>;
   execPath: string;
   progress?: Progress;
@@ -33,10 +38,10 @@ async function wantedVersion(
   folder: string,
   mirror: boolean,
   asked: string | undefined,
-  stallMs: number,
+  timeoutMs: number,
 ): Promise<string> {
   const url = `${folder}/VERSION`;
-  const text = await fetchText(url, stallMs);
+  const text = await fetchText(url, timeoutMs);
   if (text === undefined) {
     if (asked && !mirror) throw new UpgradeError(`there is no release ${asked} (${url}: not found)`);
     throw new UpgradeError(
@@ -44,7 +49,7 @@ async function wantedVersion(
     );
   }
   const found = parseVersion(text.trim());
-  if (!found) throw new UpgradeError(`${url} does not hold a version (it says "${text.trim().slice(0, 40)}")`);
+  if (!found) throw new UpgradeError(`${url} does not hold a version (it says ${quote(text.trim(), 40)})`);
   if (asked && found !== asked)
     throw new UpgradeError(
       `UPCAT_BASE_URL holds release ${found}, not ${asked}: point it at the ${asked} release's folder`,
@@ -53,9 +58,9 @@ async function wantedVersion(
 }
 
 /** expectedSum finds the asset's line in SHA256SUMS (the format sha256sum writes). */
-async function expectedSum(folder: string, asset: string, stallMs: number): Promise<string> {
+async function expectedSum(folder: string, asset: string, timeoutMs: number): Promise<string> {
   const url = `${folder}/SHA256SUMS`;
-  const text = await fetchText(url, stallMs);
+  const text = await fetchText(url, timeoutMs);
   if (text === undefined)
     throw new UpgradeError(`${url}: not found, so ${asset} cannot be verified; nothing was replaced`);
   for (const line of text.split("\n")) {
@@ -82,7 +87,7 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
   if (owner)
     throw new UpgradeError(`${path} belongs to ${owner}; upcat upgrade does not replace a file a package manager owns`);
   const source = releaseSource(r.env, r.version);
-  const wanted = await wantedVersion(source.folder, source.mirror, r.version, r.stallMs);
+  const wanted = await wantedVersion(source.folder, source.mirror, r.version, r.timeoutMs);
   const order = compareVersions(wanted, r.current);
   if (r.check)
     return r.version
@@ -93,20 +98,20 @@ export async function upgrade(r: UpgradeRequest): Promise<Outcome> {
 
   const asset = assetName(r.target);
   const url = `${source.folder}/${asset}`;
-  const sum = await expectedSum(source.folder, asset, r.stallMs);
+  const sum = await expectedSum(source.folder, asset, r.timeoutMs);
   if (r.dryRun) return { kind: "would", current: r.current, wanted, url, path };
 
   const staged = await stage(path);
   const uncatch = cleanOnSignal(staged);
   try {
-    const got = await downloadTo(url, staged.file, r.stallMs, r.progress);
+    const got = await downloadTo(url, staged.file, { stallMs: r.timeoutMs, progress: r.progress });
     if (got.sha256 !== sum)
       throw new UpgradeError(
         `checksum mismatch for ${asset}: SHA256SUMS says ${sum}, the download is ${got.sha256}; the download is ` +
           `corrupt or was tampered with; nothing was replaced`,
       );
     await prepareFile(staged);
-    await tryBinary(staged.path, wanted);
+    await tryBinary(staged.path, wanted, r.timeoutMs);
     await swap(staged.path, path);
     return { kind: "replaced", current: r.current, wanted, url, path, size: got.size };
   } catch (err) {
