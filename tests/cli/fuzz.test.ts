@@ -1,6 +1,15 @@
-// Fuzzing the command line and the TARGET parser with seeded random input: exit 0, 1 or 2 with one `upcat: ` line,
-// never a crash or a hang.
+// Fuzzing the command line and the TARGET parser with seeded random input: an exit status from the README's table with
+// one `upcat: ` line, never a crash or a hang, and no word on the wire that the user did not type.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { cac } from "cac";
+import { registerBench } from "../../src/cli/bench.ts";
+import { registerCheck } from "../../src/cli/check.ts";
+import type { Io } from "../../src/cli/io.ts";
+import { registerProtocols } from "../../src/cli/protocols.ts";
+import { registerRelay } from "../../src/cli/relay.ts";
+import { registerSend } from "../../src/cli/send.ts";
+import { registerServe } from "../../src/cli/serve.ts";
+import { registerUpgrade } from "../../src/cli/upgrade.ts";
 import { upcase } from "../../src/protocol/utf8-upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
@@ -24,6 +33,14 @@ const COMMANDS = [
   "protocols",
   "help",
   "check",
+  "check",
+  "check",
+  "relay",
+  "relay",
+  "bench",
+  "upgrade",
+  "completion",
+  "manpage",
   "",
   "SEND",
   "--help",
@@ -31,7 +48,38 @@ const COMMANDS = [
   "--version",
   "-V",
 ];
+/** REGISTERED are every option of every command, as the commands register them. */
+const REGISTERED = (() => {
+  const cli = cac("upcat");
+  for (const register of [
+    registerServe,
+    registerRelay,
+    registerSend,
+    registerCheck,
+    registerProtocols,
+    registerBench,
+    registerUpgrade,
+  ])
+    register(cli, {} as Io);
+  const names = cli.commands.flatMap((c) => c.options.flatMap((o) => o.rawName.split(/[ ,]+/)));
+  return [...new Set(names.filter((n) => n.startsWith("-")))];
+})();
+
+/** CHECK_LINE is a line of check's own text output: a result, or the summary. */
+const CHECK_LINE = /^(open|closed|unreachable|timeout|no reply|mismatch|error) |^\d+ of \d+ targets? passed /;
+
+/** EXIT_STATUSES are the README's table: 124 for a --wait missed, 126 and 127 for a CMD after -- that is not there. */
+const EXIT_STATUSES = [0, 1, 2, 3, 124, 126, 127];
+
 const OPTIONS = [
+  ...REGISTERED,
+  "--json=1",
+  "--nagios=1",
+  "--tls=yes",
+  "--udp=1",
+  "--binary=1",
+  "--json=true",
+  "--quiet=false",
   "--udp",
   "--tcp",
   "--timeout",
@@ -221,7 +269,12 @@ async function runIsolated(argv: string[]): Promise<Outcome> {
   let stderr = "";
   for await (const chunk of proc.stderr) {
     stderr += decoder.decode(chunk, { stream: true });
-    if (argv[0] === "serve" && /^upcat: serving /.test(stderr) && stderr.includes("\n") && !served) {
+    if (
+      /^(serve|relay)$/.test(argv[0] ?? "") &&
+      /^upcat: (serving|relaying) /.test(stderr) &&
+      stderr.includes("\n") &&
+      !served
+    ) {
       served = true;
       proc.kill("SIGTERM");
     }
@@ -232,8 +285,8 @@ async function runIsolated(argv: string[]): Promise<Outcome> {
 }
 
 describe("random command lines", () => {
-  test(`${VECTORS} seeded argv vectors: exit 0, 1 or 2 within ${KILL_MS} ms, one 'upcat: ' line on failure, no ` +
-    `stack`, async () => {
+  test(`${VECTORS} seeded argv vectors over every command: an exit status from the README's table within ${KILL_MS} ` +
+    `ms, one 'upcat: ' line on failure, no stack`, async () => {
     requireTool("unshare");
     const random = seeded(0x7c47);
     const vectors = Array.from({ length: VECTORS }, () => vector(random));
@@ -246,10 +299,14 @@ describe("random command lines", () => {
       }),
     );
     const bad = outcomes.filter((o) => {
-      if (o.served) return !/^upcat: serving [^\n]*\n/.test(o.stderr) || /internal error|\bat \S+:\d+/.test(o.stderr);
-      if (o.killed || o.status === null || ![0, 1, 2].includes(o.status)) return true;
+      if (o.served)
+        return !/^upcat: (serving|relaying) [^\n]*\n/.test(o.stderr) || /internal error|\bat \S+:\d+/.test(o.stderr);
+      if (o.killed || o.status === null || !EXIT_STATUSES.includes(o.status)) return true;
       if (/internal error|\bat \S+:\d+/.test(o.stderr)) return true;
-      return o.status !== 0 && !/^upcat: [^\n]*\n$/.test(o.stderr);
+      if (o.status === 0 || o.status === 3) return false;
+      // A failure says why in upcat's own lines: errors, and check's result and summary lines (on stderr before a CMD).
+      const lines = o.stderr.split("\n").filter(Boolean);
+      return lines.length === 0 || !lines.every((l) => /^upcat: /.test(l) || CHECK_LINE.test(l));
     });
     const counts = [0, 1, 2].map((s) => outcomes.filter((o) => !o.served && o.status === s).length);
     figure(
@@ -260,7 +317,111 @@ describe("random command lines", () => {
     // The mix reached every kind of outcome, or the fuzz is not exercising much.
     expect(counts[2]).toBeGreaterThan(VECTORS / 4);
     expect(counts[0]! + counts[1]!).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
+});
+
+/** isJoinOfSubsequence says whether text is some of words, in their order, joined by single spaces. */
+function isJoinOfSubsequence(text: string, words: readonly string[]): boolean {
+  const memo = new Map<string, boolean>();
+  const from = (at: number, next: number, first: boolean): boolean => {
+    if (at === text.length) return !first;
+    const key = `${at},${next},${first}`;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let found = false;
+    for (let i = next; i < words.length && !found; i++) {
+      const word = first ? words[i]! : ` ${words[i]!}`;
+      if (text.startsWith(word, at)) found = from(at + word.length, i + 1, false);
+    }
+    memo.set(key, found);
+    return found;
+  };
+  return from(0, 0, true);
+}
+
+describe("random send command lines against a recording peer", () => {
+  const SEND_VECTORS = 150;
+  const payloads: { argv: string[]; payload: string }[] = [];
+  let current: string[] = [];
+  let tcp: ReturnType<typeof Bun.listen> | undefined;
+  let udp: Awaited<ReturnType<typeof Bun.udpSocket>> | undefined;
+  beforeAll(async () => {
+    // Each connection's bytes are one payload; each datagram is one.
+    tcp = Bun.listen<{ chunks: Uint8Array[]; argv: string[] }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(socket) {
+          socket.data = { chunks: [], argv: current };
+        },
+        data(socket, data) {
+          socket.data.chunks.push(new Uint8Array(data));
+        },
+        end(socket) {
+          payloads.push({ argv: socket.data.argv, payload: Buffer.concat(socket.data.chunks).toString() });
+          socket.end();
+        },
+      },
+      allowHalfOpen: true,
+    } as Parameters<typeof Bun.listen>[0]) as ReturnType<typeof Bun.listen>;
+    udp = await Bun.udpSocket({
+      hostname: "127.0.0.1",
+      port: tcp.port,
+      socket: {
+        data(socket, data, port, address) {
+          payloads.push({ argv: current, payload: Buffer.from(data).toString() });
+          socket.send(data, port, address);
+        },
+      },
+    });
+  });
+  afterAll(() => {
+    tcp?.stop(true);
+    udp?.close();
+  });
+
+  test(`${SEND_VECTORS} seeded send vectors: every payload that reached the peer is words the user typed, in order`, async () => {
+    const random = seeded(0x5e4d);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
+    const sendOptions = OPTIONS.filter((o) => !o.startsWith("--protocol") && !o.startsWith("--help") && o !== "-h");
+    let reached = 0;
+    for (let k = 0; k < SEND_VECTORS; k++) {
+      // Bounds first, so that a message after -- still ends the line.
+      const argv = ["send", "--timeout", "300ms", "--retries", "0"];
+      const target = pick([`127.0.0.1:${tcp!.port}`, `tcp://127.0.0.1:${tcp!.port}`, `udp://127.0.0.1:${tcp!.port}`]);
+      const n = Math.floor(random() * 6);
+      const at = Math.floor(random() * (n + 1));
+      for (let i = 0; i < n; i++) {
+        if (i === at) argv.push(target);
+        const roll = random();
+        if (roll < 0.3) {
+          const option = pick(sendOptions);
+          argv.push(option);
+          if (random() < 0.5 && !option.includes("=")) argv.push(pick(VALUES));
+        } else if (roll < 0.4) argv.push(`${pick(sendOptions)}=${pick(VALUES)}`);
+        else argv.push(pick(VALUES));
+      }
+      if (at === n) argv.push(target);
+      current = argv;
+      const before = payloads.length;
+      const r = await run(fromSource, argv, { timeoutMs: 5000 });
+      expect({ argv, status: EXIT_STATUSES.includes(r.status), internal: /internal error/.test(r.stderr) }).toEqual({
+        argv,
+        status: true,
+        internal: false,
+      });
+      // The TCP peer files a payload when the connection ends, which may come just after upcat exits.
+      for (let wait = 0; wait < 20 && payloads.length === before && r.status === 0; wait++) await Bun.sleep(5);
+      reached += payloads.length - before;
+    }
+    const words = (argv: string[]) => argv.slice(1);
+    const bad = payloads.filter(
+      (p) => p.payload !== "" && !isJoinOfSubsequence(p.payload.replace(/\n$/, ""), words(p.argv)),
+    );
+    figure(`fuzz: ${SEND_VECTORS} send vectors, ${reached} payloads reached the peer, ${bad.length} not as typed`);
+    expect(bad).toEqual([]);
+    expect(reached).toBeGreaterThan(10);
+  }, 120_000);
 });
 
 describe("random TARGET text", () => {
