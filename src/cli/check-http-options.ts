@@ -15,7 +15,8 @@ export function parseStatusSet(value: unknown, option = "--status"): StatusSet {
     const [low, high] = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [NaN, NaN];
     if (!m || low > high)
       throw new UsageError(
-        `invalid ${option}: ${quote(text)} (expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)`,
+        `invalid ${option}: ${quote(text)} ` +
+          "(expected HTTP status codes and ranges from 100 to 599, as in 200,204,300-399)",
       );
     ranges.push([low, high]);
   }

@@ -68,7 +68,7 @@ export function nagiosReport(
     // Under --down a pass is a port that refused: there is no response time to speak of.
     message =
       r.ok && r.state !== "open" && r.state !== "no_reply"
-        ? `${targetText(r.target)} ${r.state}, as --down wants (${escapeControl(redactIn(r.error ?? r.state)).replaceAll("|", "/")})`
+        ? `${targetText(r.target)} ${r.state}, as --down wants (${errorText(r.error ?? r.state)})`
         : r.ok
           ? passed(r)
           : failure(r);
@@ -107,10 +107,12 @@ function failure(r: CheckResult): string {
   if (r.state === "open") return `${targetText(r.target)} is open, and --down wants it closed`;
   const reply = r.reply?.length ? `: ${firstLine(r.reply)}` : "";
   if (r.cause === "mismatch" && !r.target.http) return `Unexpected response from ${targetText(r.target)}${reply}`;
-  return (
-    `${targetText(r.target)} ${r.state}: ` +
-    `${escapeControl(redactIn(r.error ?? r.state)).replaceAll("|", "/")}${r.state === "error" ? reply : ""}`
-  );
+  return `${targetText(r.target)} ${r.state}: ` + `${errorText(r.error ?? r.state)}${r.state === "error" ? reply : ""}`;
+}
+
+/** errorText is why a target failed as a plugin line carries it: no secret, no control character, no pipe. */
+function errorText(error: string): string {
+  return escapeControl(redactIn(error)).replaceAll("|", "/");
 }
 
 function certificate(r: CheckResult): string {

@@ -30,7 +30,8 @@ const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/;
 export function parsePort(text: string | number, allowZero = false): number {
   const min = allowZero ? 0 : 1;
   const port = portValue(String(text), min);
-  if (port === undefined) throw new UsageError(`invalid port ${quote(String(text))} (expected a number from ${min} to 65535)`);
+  if (port === undefined)
+    throw new UsageError(`invalid port ${quote(String(text))} (expected a number from ${min} to 65535)`);
   return port;
 }
 

@@ -380,7 +380,7 @@ describe("random send command lines against a recording peer", () => {
     udp?.close();
   });
 
-  test(`${SEND_VECTORS} seeded send vectors: every payload that reached the peer is words the user typed, in order`, async () => {
+  test(`${SEND_VECTORS} send vectors: every payload that reached the peer is typed words, in order`, async () => {
     const random = seeded(0x5e4d);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
     const sendOptions = OPTIONS.filter((o) => !o.startsWith("--protocol") && !o.startsWith("--help") && o !== "-h");
