@@ -31,6 +31,7 @@ export const PER_TARGET_OPTIONS: Readonly<Record<string, boolean>> = {
   header: true,
   method: true,
   follow: false,
+  "allow-downgrade": false,
 };
 
 /** REPEATABLE are the options a line may give more than once, each adding to the last (--header). */

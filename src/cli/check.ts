@@ -155,7 +155,12 @@ export function registerCheck(cli: CAC, io: Io): void {
       "--method <method>",
       `HTTP: the request method (default ${DEFAULTS.method}, or ${DEFAULTS.bodyMethod} with --send)`,
     )
-    .option("--follow", "HTTP: follow redirects (at most 10, inside --timeout); without it a 3xx is the answer")
+    .option(
+      "--follow",
+      "HTTP: follow redirects (at most 10, inside --timeout); without it a 3xx is the answer. Authorization, Cookie " +
+        "and URL credentials go only to the target's own scheme, host and port",
+    )
+    .option("--allow-downgrade", "HTTP: let --follow take an https:// target to http:// (else that fails the check)")
     .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", {
       default: DEFAULTS.retries,
     })

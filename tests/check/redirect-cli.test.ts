@@ -29,3 +29,24 @@ test("check --follow: https redirected to http exits 1 with the message, and not
   expect(seen.map((a) => a.tls)).toEqual([true]);
   expect(headerOf(seen[0]!, "authorization")).toBe("Bearer s3cret");
 });
+
+test("check --follow --allow-downgrade: the http answer passes, says no tls, and the credentials stay back", async () => {
+  const target = `https://${peers.first}${via(`http://${peers.first}/final-allowed`)}`;
+  const args = ["--follow", "--header", "Authorization: Bearer s3cret", target, "--ca", peers.caFile];
+  const text = await run(fromSource, ["check", "--allow-downgrade", ...args]);
+  expect(text.status).toBe(0);
+  expect(text.stdout).not.toContain("tls");
+  const json = await run(fromSource, ["check", "--json", "--allow-downgrade", ...args]);
+  expect(json.status).toBe(0);
+  const record = JSON.parse(json.stdout);
+  expect(record.ok).toBe(true);
+  expect(record.tls).toBeUndefined();
+  const plain = peers.arrivals().filter((a) => a.head.includes("final-allowed") && !a.tls);
+  expect(plain.length).toBe(2);
+  for (const arrival of plain) expect(headerOf(arrival, "authorization")).toBeUndefined();
+  // In a per-target line too, and never without --follow.
+  const line = await run(fromSource, ["check", `${target} --follow --allow-downgrade --ca ${peers.caFile}`]);
+  expect(line.status).toBe(0);
+  const bare = await run(fromSource, ["check", "--allow-downgrade", target]);
+  expect(bare).toMatchObject({ status: 2, stderr: "upcat: --allow-downgrade is for --follow\n" });
+});
