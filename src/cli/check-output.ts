@@ -71,7 +71,7 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
     parts.push(r.ok ? c.dim(error) : error);
   }
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch"))
-    parts.push(c.dim(escapeControl(JSON.stringify(clip(replyText(r.reply)!)))));
+    parts.push(c.dim(`"${escapeControl(clip(replyText(r.reply)!))}"`));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
 }
