@@ -2,7 +2,7 @@
 // file (--ca, --quotes) only when it is a regular file under its size cap. No option reads a device, a FIFO or an
 // endless stream into memory.
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { UsageError } from "../errors.ts";
 import { cut, escapeControl } from "../text/shown.ts";
 import type { Io } from "./io.ts";
@@ -59,7 +59,7 @@ export async function* readLines(
     return;
   }
   const shown = shownPath(path);
-  let file: Awaited<ReturnType<typeof open>>;
+  let file: FileHandle;
   try {
     file = await open(path, "r");
   } catch (err) {
@@ -75,11 +75,7 @@ export async function* readLines(
 }
 
 /** chunksOf reads an open file in fresh chunks (the line splitter keeps pieces of them), as far as it is asked. */
-async function* chunksOf(
-  file: Awaited<ReturnType<typeof open>>,
-  option: string,
-  path: string,
-): AsyncGenerator<Uint8Array> {
+async function* chunksOf(file: FileHandle, option: string, path: string): AsyncGenerator<Uint8Array> {
   for (;;) {
     const chunk = Buffer.allocUnsafe(64 << 10);
     let got: number;
