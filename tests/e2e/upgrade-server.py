@@ -6,6 +6,7 @@
 #   truncate  says the whole Content-Length, sends half, closes
 #   stall     sends the headers and 64 KiB, then nothing for a minute
 #   corrupt   flips one byte in the middle
+#   endless   sends no Content-Length and 64 KiB chunks for as long as the client reads (at most 1 GiB, 20 s)
 import functools
 import http.server
 import os
@@ -27,6 +28,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.path = "/" + "/".join(parts[3:])
         return super().do_GET()
 
+    def endless(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        self.close_connection = True
+        chunk = b"a" * 65536
+        until = time.monotonic() + 20
+        try:
+            for _ in range(16384):
+                if time.monotonic() > until:
+                    return
+                self.wfile.write(chunk)
+        except OSError:
+            pass
+
     def fault(self, kind, rest):
         path = os.path.join(self.directory, rest)
         if not os.path.isfile(path):
@@ -35,6 +51,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             data = bytearray(f.read())
         if kind == "corrupt":
             data[len(data) // 2] ^= 0xFF
+        if kind == "endless":
+            return self.endless()
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))

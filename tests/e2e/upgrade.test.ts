@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   statSync,
   symlinkSync,
@@ -19,6 +20,7 @@ import { requireTool } from "../support/peers.ts";
 import { hostRelease, targetRelease } from "../support/release.ts";
 import { run, type Ran } from "../support/run.ts";
 import { SCRATCH } from "../support/scratch.ts";
+import { waitFor } from "../support/wait.ts";
 import { re } from "../support/re.ts";
 
 const OLD = pkg.version;
@@ -28,6 +30,11 @@ const ASSET = hostTarget().asset;
 const ROOT = join(SCRATCH, "upgrade-releases");
 /** HOMES holds the installs; readable by all (the scratch folder is not), for the test that upgrades as nobody. */
 const HOMES = join(SCRATCH, "upgrade-homes");
+
+/** SLEEP_MARK tags the child FORKS leaves behind, to find it if it outlives upgrade. */
+const SLEEP_MARK = `1000.${process.pid}`;
+// By its full path: upgrade runs with a PATH that has nothing on it.
+const FORKS = `#!/bin/sh\n${requireTool("sleep")} ${SLEEP_MARK} &\necho "upcat ${NEW} (forks)"\n`;
 
 let server: Bun.Subprocess<"ignore", "pipe", "inherit">;
 let origin: string;
@@ -46,6 +53,11 @@ beforeAll(async () => {
   symlinkSync(oldDir, join(ROOT, "download", `v${OLD}`));
   symlinkSync(newDir, join(ROOT, "download", `v${NEW}`));
   symlinkSync(newDir, join(ROOT, "latest", "download"));
+  // A release whose new binary's --version leaves a child holding its stdout, with its true checksum.
+  mkdirSync(join(ROOT, "forks"));
+  writeFileSync(join(ROOT, "forks", "VERSION"), `${NEW}\n`);
+  writeFileSync(join(ROOT, "forks", ASSET), FORKS);
+  writeFileSync(join(ROOT, "forks", "SHA256SUMS"), `${hashOf(new TextEncoder().encode(FORKS))}  ${ASSET}\n`);
   // A release whose asset is gone, and one whose SHA256SUMS does not list it.
   for (const [name, sums] of [
     ["missing", await Bun.file(join(newDir, "SHA256SUMS")).text()],
@@ -69,6 +81,17 @@ beforeAll(async () => {
 afterAll(() => {
   server?.kill();
 });
+
+/** sleepers: a process FORKS started still runs (its command line names SLEEP_MARK). */
+function sleepers(): boolean {
+  return readdirSync("/proc").some((pid) => {
+    try {
+      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(SLEEP_MARK);
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** installed puts a release's binary in a fresh bin folder, as install.sh would, and returns its path. */
 function installed(bytes: Uint8Array): string {
@@ -255,6 +278,22 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
       () => /^upcat: upgrade: download \S+: no data for 1s \(the server stalled; try again, or raise --timeout\)\n$/,
     ],
     [
+      "an endless asset",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/fault/endless/latest/download` }),
+      () => /^upcat: upgrade: download \S+: more than 256 MiB, which no release binary is; stopped there\n$/,
+    ],
+    [
+      "a new binary whose --version leaves a child holding its stdout",
+      [],
+      () => ({ UPCAT_BASE_URL: `${origin}/forks` }),
+      () =>
+        re(
+          /^upcat: upgrade: the downloaded binary's --version left a process holding its output /,
+          /\(it printed "upcat \S+ \(forks\)"\); it was killed; nothing was replaced\n$/,
+        ),
+    ],
+    [
       "no network (a refused connection)",
       [],
       () => ({ UPCAT_RELEASES_URL: "http://127.0.0.1:9" }),
@@ -276,7 +315,7 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
     ],
   ];
 
-  test.each(cases)("upgrade refuses bad input with exit 2: %s", async (_name, args, env, message) => {
+  test.each(cases)("%s", async (_name, args, env, message) => {
     const path = installed(oldBinary);
     const started = performance.now();
     const r = await upcat(path, args, env());
@@ -285,8 +324,10 @@ describe("failures: exit 1, one line, the installed binary byte for byte unchang
     expect(await sha(path)).toBe(hashOf(oldBinary));
     expect(readdirSync(join(path, ".."))).toEqual(["upcat"]);
     expect(await versionOf(path)).toStartWith(`upcat ${OLD} (`);
-    // The stall is cut by --timeout 1s, not by the server's minute.
+    // The stall is cut by --timeout 1s, not by the server's minute; the forked child did not hold upgrade.
     expect(performance.now() - started).toBeLessThan(20_000);
+    // Nothing a trial run started outlives upgrade: the child was killed with its process group.
+    await waitFor(`no ${SLEEP_MARK} left running`, () => !sleepers(), 2000);
   });
 
   test("a folder the user cannot write: refused before anything is downloaded", async () => {
