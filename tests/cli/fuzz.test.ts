@@ -343,27 +343,30 @@ describe("random send command lines against a recording peer", () => {
   const SEND_VECTORS = 150;
   const payloads: { argv: string[]; payload: string }[] = [];
   let current: string[] = [];
-  let tcp: ReturnType<typeof Bun.listen> | undefined;
-  let udp: Awaited<ReturnType<typeof Bun.udpSocket>> | undefined;
+  let tcp: Bun.TCPSocketListener<undefined> | undefined;
+  let udp: Bun.udp.Socket<"buffer"> | undefined;
   beforeAll(async () => {
     // Each connection's bytes are one payload; each datagram is one.
-    tcp = Bun.listen<{ chunks: Uint8Array[]; argv: string[] }>({
+    const open = new Map<object, { chunks: Uint8Array[]; argv: string[] }>();
+    tcp = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
       socket: {
         open(socket) {
-          socket.data = { chunks: [], argv: current };
+          open.set(socket, { chunks: [], argv: current });
         },
         data(socket, data) {
-          socket.data.chunks.push(new Uint8Array(data));
+          open.get(socket)?.chunks.push(new Uint8Array(data));
         },
+        // send half-closes once its request is out: the connection's bytes are then whole.
         end(socket) {
-          payloads.push({ argv: socket.data.argv, payload: Buffer.concat(socket.data.chunks).toString() });
+          const conn = open.get(socket);
+          open.delete(socket);
+          if (conn) payloads.push({ argv: conn.argv, payload: Buffer.concat(conn.chunks).toString() });
           socket.end();
         },
       },
-      allowHalfOpen: true,
-    } as Parameters<typeof Bun.listen>[0]) as ReturnType<typeof Bun.listen>;
+    });
     udp = await Bun.udpSocket({
       hostname: "127.0.0.1",
       port: tcp.port,

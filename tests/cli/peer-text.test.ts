@@ -9,8 +9,8 @@ const HOSTILE_REASON = "\u009b2J\u202eevil";
 /** OBEYED matches any of it that survived. */
 const OBEYED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
-let banner: ReturnType<typeof Bun.listen>;
-let http: ReturnType<typeof Bun.listen>;
+let banner: Bun.TCPSocketListener<undefined>;
+let http: Bun.TCPSocketListener<undefined>;
 beforeAll(() => {
   banner = Bun.listen({
     hostname: "127.0.0.1",
