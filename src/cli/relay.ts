@@ -378,7 +378,8 @@ export function registerRelay(cli: CAC, io: Io): void {
     )
     .option(
       "--max-output <size>",
-      "Bytes all connections together may hold; past it, senders are not read (UDP: datagrams dropped)",
+      "Bytes all connections together may hold: within one read (512k) of it, no sender is read until it drains to " +
+        "half (UDP: datagrams dropped)",
       d("maxOutput"),
     )
     .option(

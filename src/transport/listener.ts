@@ -59,7 +59,10 @@ export interface Limits {
   maxPerAddress: number;
   /** maxLifetimeMs: a connection open this long is closed, however it trickles; 0: never. */
   maxLifetimeMs: number;
-  /** maxOutput: queued output across all connections; past it, connections adding to it stop being read. */
+  /**
+   * maxOutput: queued output across all connections; within one read (READ_MAX) of it, every connection stops being
+   * read, and new ones start paused, until it drains to half.
+   */
   maxOutput: number;
 }
 
@@ -142,7 +145,7 @@ export interface Counters {
   idleClosed: number;
   /** lifetimeClosed: connections closed by --max-lifetime. */
   lifetimeClosed: number;
-  /** outputPaused: times a connection stopped being read because queued output reached --max-output. */
+  /** outputPaused: connections paused each time queued output came within one read of --max-output. */
   outputPaused: number;
 }
 
