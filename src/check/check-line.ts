@@ -56,7 +56,7 @@ export function lineWords(line: string): string[] {
       break;
     } else if (ch === "'") {
       const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new UsageError(`unterminated ' quote in ${JSON.stringify(line)}`);
+      if (end < 0) throw new UsageError(`unterminated ' quote in ${quote(line)}`);
       word = (word ?? "") + line.slice(i + 1, end);
       i = end;
     } else if (ch === '"') {
@@ -69,7 +69,7 @@ export function lineWords(line: string): string[] {
           j++;
         } else text += line[j];
       }
-      if (j >= line.length) throw new UsageError(`unterminated " quote in ${JSON.stringify(line)}`);
+      if (j >= line.length) throw new UsageError(`unterminated " quote in ${quote(line)}`);
       word = (word ?? "") + text;
       i = j;
     } else {

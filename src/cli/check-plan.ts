@@ -11,6 +11,8 @@ import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { DEFAULT_STATUS, parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
 import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
 import type { Io } from "./io.ts";
+import { cannotRead, type InputLine, MAX_CA_FILE, MAX_CA_FILES, readLines, readSmallFile } from "./read-input.ts";
+import { quote } from "../text/shown.ts";
 
 /** DEFAULTS are the defaults of check's options, stated here once: the help text and the parsers read them. */
 export const DEFAULTS = {
@@ -50,6 +52,7 @@ const HTTP_OPTIONS = [
   ["header", "--header"],
   ["method", "--method"],
   ["follow", "--follow"],
+  ["allowDowngrade", "--allow-downgrade"],
 ] as const;
 const isHttps = (spec: string) => /^https:\/\//i.test(spec.trim());
 const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
@@ -74,31 +77,46 @@ async function at<T>(where: string | undefined, read: () => T | Promise<T>): Pro
 
 /**
  * linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options.
+ * --file is streamed, and read no further than a check can take: every target word is one target at least.
  */
 async function linesOf(specs: string[], file: unknown, io: Io): Promise<{ line: CheckLine; where?: string }[]> {
   const lines: { line: CheckLine; where?: string }[] = [];
+  let targets = 0;
+  const add = (line: CheckLine, where?: string) => {
+    targets += line.specs.length;
+    if (targets > MAX_TARGETS)
+      throw new UsageError(
+        `${where ? `${where}: ` : ""}more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`,
+      );
+    lines.push({ line, where });
+  };
   for (const spec of specs) {
     if (!/\s/.test(spec.trim())) {
-      lines.push({ line: { specs: [spec], options: {} } });
+      add({ specs: [spec], options: {} });
       continue;
     }
-    const where = `in argument ${JSON.stringify(spec)}`;
+    const where = `in argument ${quote(spec)}`;
     const line = await at(where, () => parseCheckLine(spec));
-    if (line) lines.push({ line, where });
+    if (line) add(line, where);
   }
   if (file !== undefined) {
-    const path = String(file);
-    const text = await readSpecs(path, io);
-    const name = path === "-" ? "stdin" : path;
-    let number = 0;
-    for (const raw of text.split("\n")) {
-      number++;
-      const where = `${name}:${number}`;
-      const line = await at(where, () => parseCheckLine(raw));
-      if (line) lines.push({ line, where });
+    for await (const { where, text, utf8 } of readSpecs(String(file), io)) {
+      const line = await at(where, () => parseCheckLine(text));
+      if (!line) continue;
+      // A target is typed exactly: a word with bytes that are not UTF-8 would reach the wire as U+FFFD. Such bytes in
+      // a comment are harmless.
+      const bad = utf8 ? undefined : wordsOf(line).find((word) => word.includes("\ufffd"));
+      if (bad !== undefined)
+        throw new UsageError(`${where}: ${quote(bad, 60)} is not valid UTF-8; --file is read as UTF-8`);
+      add(line, where);
     }
   }
   return lines;
+}
+
+/** wordsOf lists a line's targets and option values. */
+function wordsOf(line: CheckLine): string[] {
+  return [...line.specs, ...Object.values(line.options).flatMap((v) => (v === true ? [] : v))];
 }
 
 /** plan checks the whole command line, and reads --file, before any socket opens. */
@@ -260,7 +278,11 @@ async function settingsOf(
     let ca: string | undefined;
     if (raw.ca !== undefined) {
       const path = String(one(raw, "ca"));
-      if (!caFiles.has(path)) caFiles.set(path, readFile(path, "--ca"));
+      if (!caFiles.has(path)) {
+        // Each line may name its own: each file is bounded, and so is their number.
+        if (caFiles.size >= MAX_CA_FILES) throw new UsageError(`more than ${MAX_CA_FILES} --ca files in one check`);
+        caFiles.set(path, readFile(path, "--ca", MAX_CA_FILE));
+      }
       ca = await caFiles.get(path)!;
     }
     tlsOptions = {
@@ -307,12 +329,14 @@ function httpRequest(
     );
   if (bodyWanted && upper === "HEAD")
     throw new UsageError("--expect and --match read the body, and the answer to HEAD has none");
+  if (raw.allowDowngrade && !raw.follow) throw new UsageError("--allow-downgrade is for --follow");
   return {
     method,
     headers: parseHeaders(raw.header),
     body,
     status: parseStatusSet(one(raw, "status") ?? DEFAULTS.status),
     follow: Boolean(raw.follow),
+    allowDowngrade: Boolean(raw.allowDowngrade),
   };
 }
 
@@ -344,26 +368,16 @@ function matcher(expect: unknown, match: unknown): ((reply: Uint8Array) => boole
     (!regex || matches(decoder.decode(reply)));
 }
 
-async function readSpecs(path: string, io: Io): Promise<string> {
-  if (path !== "-") return readFile(path, "--file");
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of io.stdin()) chunks.push(chunk);
-  return new TextDecoder().decode(Buffer.concat(chunks));
+/** readSpecs streams the lines of --file (`-` is stdin), bounded as FILE_LIMITS says. */
+function readSpecs(path: string, io: Io): AsyncGenerator<InputLine> {
+  return readLines(path, io, "--file");
 }
 
-async function readFile(path: string, option: string): Promise<string> {
+/** readFile reads an option's file whole: a regular file of at most max bytes. */
+async function readFile(path: string, option: string, max: number): Promise<string> {
   try {
-    return await Bun.file(path).text();
+    return new TextDecoder().decode(readSmallFile(path, option, max));
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EACCES"
-          ? "permission denied"
-          : code === "EISDIR"
-            ? "is a directory"
-            : (err as Error).message;
-    throw new UsageError(`cannot read ${option} ${path}: ${why}`);
+    throw err instanceof UsageError ? err : cannotRead(option, path, err);
   }
 }

@@ -1,6 +1,5 @@
 // `upcat serve`: the textbook's servers, and the RFC services, on UDP and TCP at once, until SIGINT or SIGTERM.
 import type { CAC } from "cac";
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { protocolNamed } from "../protocol/index.ts";
 import type { Protocol } from "../protocol/protocol.ts";
@@ -23,9 +22,11 @@ import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Io } from "./io.ts";
+import { readSmallFile, shownPath } from "./read-input.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
 import { type LogFormat, ServeLog, sum } from "./serve-log.ts";
 import { PORTS_ENV, superviseWorkers, WORKER_ENV, WORKER_REPORT_MS, workForParent } from "./serve-workers.ts";
+import { quote } from "../text/shown.ts";
 
 /** Service is one protocol to serve and the port it gets. */
 interface Service {
@@ -84,7 +85,7 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
   if (Array.isArray(raw.quotes) || Array.isArray(raw.udpRate))
     throw new UsageError("--quotes and --udp-rate can be given once each");
   const host = String(raw.host ?? ALL_INTERFACES);
-  if (host === "" || /\s/.test(host)) throw new UsageError(`invalid --host "${host}"`);
+  if (host === "" || /\s/.test(host)) throw new UsageError(`invalid --host ${quote(host)}`);
   const transports: Transport[] = raw.udp && !raw.tcp ? ["udp"] : raw.tcp && !raw.udp ? ["tcp"] : ["udp", "tcp"];
 
   const names = list(raw.protocol);
@@ -134,7 +135,7 @@ export async function toServeOptions(raw: Record<string, unknown>): Promise<Serv
   }
   const log = raw.quiet ? "quiet" : String(raw.log ?? DEFAULTS.log);
   if (log !== "quiet" && !LOG_FORMATS.includes(log as LogFormat))
-    throw new UsageError(`invalid --log "${log}" (expected text or json)`);
+    throw new UsageError(`invalid --log ${quote(log)} (expected text or json)`);
   return {
     services,
     host,
@@ -182,33 +183,16 @@ function sizeOrZero(value: unknown, option: string): number {
   return String(value) === "0" ? 0 : parseSize(value, option);
 }
 
-/**
- * readQuotes reads --quotes: a regular file of at most MAX_QUOTES_FILE bytes, read no further than
- * that, so /dev/zero, a FIFO or a huge file is refused instead of read until memory runs out.
- */
+/** readQuotes reads --quotes: a regular file of at most MAX_QUOTES_FILE bytes (readSmallFile says why). */
 function readQuotes(path: string): string[] {
-  let text: string;
-  let fd: number | undefined;
+  let bytes: Uint8Array;
   try {
-    // Non-blocking, so a FIFO with no writer is refused below instead of hanging the open.
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UsageError(`--quotes ${path} is not a regular file`);
-    if (stat.size > MAX_QUOTES_FILE)
-      throw new UsageError(`--quotes ${path} is ${stat.size} bytes; at most ${MAX_QUOTES_FILE} are read`);
-    // The file may grow after the stat: read one byte past the bound to see that it did.
-    const buf = Buffer.alloc(MAX_QUOTES_FILE + 1);
-    let got = 0;
-    for (let n: number; got < buf.length && (n = readSync(fd, buf, got, buf.length - got, null)) > 0; ) got += n;
-    if (got > MAX_QUOTES_FILE) throw new UsageError(`--quotes ${path} is over ${MAX_QUOTES_FILE} bytes`);
-    text = buf.subarray(0, got).toString("utf8");
+    bytes = readSmallFile(path, "--quotes", MAX_QUOTES_FILE);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot read --quotes ${path}: ${(err as { code?: string }).code ?? String(err)}`);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    throw new UsageError(`cannot read --quotes ${shownPath(path)}: ${(err as { code?: string }).code ?? String(err)}`);
   }
-  return parseQuotes(text, path);
+  return parseQuotes(new TextDecoder().decode(bytes), path);
 }
 
 /** serve runs the servers and resolves with the exit status once a signal has stopped them. */
@@ -377,7 +361,8 @@ export function registerServe(cli: CAC, io: Io): void {
     })
     .option(
       "--max-output <size>",
-      "Output queued for all slow readers together; past it, connections adding to it are not read",
+      "Output queued for all slow readers together: within one read (512k) of it, no connection is read (new ones " +
+        "wait) until it drains to half; --idle-timeout frees those that never read",
       { default: DEFAULTS.maxOutput },
     )
     .option(

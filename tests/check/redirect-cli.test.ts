@@ -30,7 +30,7 @@ test("check --follow: https redirected to http exits 1 with the message, and not
   expect(headerOf(seen[0]!, "authorization")).toBe("Bearer s3cret");
 });
 
-test("check --follow --allow-downgrade: the http answer passes, says no tls, and the credentials stay back", async () => {
+test("check --follow --allow-downgrade: the http answer passes, no tls, the credentials kept back", async () => {
   const target = `https://${peers.first}${via(`http://${peers.first}/final-allowed`)}`;
   const args = ["--follow", "--header", "Authorization: Bearer s3cret", target, "--ca", peers.caFile];
   const text = await run(fromSource, ["check", "--allow-downgrade", ...args]);
