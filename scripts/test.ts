@@ -35,7 +35,9 @@ const dir = mkdtempSync(join(tmpdir(), "upcat-test-run-"));
 chmodSync(dir, 0o711);
 const proc = Bun.spawn([process.execPath, "test", ...args, ...rest], {
   stdio: ["inherit", "inherit", "inherit"],
-  env: { ...process.env, TMPDIR: dir },
+  // The peers are Debian's packages (.ci/apt-packages): a version manager's shims first on PATH (pyenv's python3
+  // takes 350 ms to start, against 40) would time out tests that start twenty peers at once.
+  env: { ...process.env, TMPDIR: dir, PATH: `/usr/sbin:/usr/bin:/sbin:/bin:${process.env.PATH ?? ""}` },
 });
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => proc.kill(signal));
 const status = await proc.exited;
