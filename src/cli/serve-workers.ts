@@ -47,7 +47,8 @@ interface Worker<T> {
   proc: Subprocess;
   startedAt: number;
   /**
-   * listening: the worker has bound its ports; one that dies before is not restarted (a bind that fails fails again).
+   * listening: the worker has bound its ports; one that exits before is not restarted (a bind that fails fails
+   * again); one killed by a signal before is.
    */
   listening: boolean;
   /** counters are the worker's last report; a dead worker's are kept in `gone`. */
@@ -123,8 +124,9 @@ export async function superviseWorkers<T = Counters>(
           return;
         }
         workers[index] = undefined;
-        // It said why on stderr (address in use, permission denied): the others will fare no better.
-        if (!w?.listening) return failed.resolve(code || 1);
+        // It said why on stderr (address in use, permission denied): the others will fare no better. One killed by a
+        // signal before it listened (the OOM killer, a kill) failed no bind: it is restarted like any other.
+        if (!w?.listening && !signal) return failed.resolve(code || 1);
         if (performance.now() - w.startedAt > STABLE_MS) deathsInRow = 0;
         const wait = Math.min(FIRST_BACKOFF_MS * 2 ** deathsInRow++, MAX_BACKOFF_MS);
         restarts++;
