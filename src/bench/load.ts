@@ -4,6 +4,7 @@ import { hostPort, resolveHost } from "../transport/address.ts";
 import { dialStream, type StreamConn } from "../transport/stream-conn.ts";
 import type { Target } from "../transport/target.ts";
 import { PacketFlow, type PacketFlowHandlers } from "./packet-flow.ts";
+import { type Clock, LoadTally } from "./tally.ts";
 import { streamLibc, tcpLoadLibc } from "./tcp-libc.ts";
 import { datagramLibc, udpLoadLibc } from "./udp-libc.ts";
 
@@ -83,33 +84,6 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
-/** Tally is what every client adds to; latencies are kept in a growable Float64Array (8 bytes a reply). */
-export class Tally {
-  requests = 0;
-  replies = 0;
-  errors = 0;
-  bytesIn = 0;
-  lat = new Float64Array(1 << 16);
-  n = 0;
-  reply(ms: number, bytes: number): void {
-    this.replies++;
-    this.bytesIn += bytes;
-    if (this.n === this.lat.length) {
-      const next = new Float64Array(this.lat.length * 2);
-      next.set(this.lat);
-      this.lat = next;
-    }
-    this.lat[this.n++] = ms;
-  }
-}
-
-/** Clock is when the load started and when it stops sending; begin() is called once the sockets are open. */
-export interface Clock {
-  started: number;
-  stopAt: number;
-  begin(): Promise<void>;
-}
-
 /** SWEEP_MS bounds how late a lost UDP request or a stalled TCP connection is noticed past its timeout. */
 const SWEEP_MS = 100;
 const sweepEvery = (timeoutMs: number) => Math.max(5, Math.min(SWEEP_MS, timeoutMs / 4));
@@ -130,7 +104,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
  * runBench only when nothing was answered at all).
  */
 export async function loadPart(opts: BenchOptions, address: string): Promise<{ part: BenchPart; failure?: unknown }> {
-  const tally = new Tally();
+  const tally = new LoadTally();
   let progress: ReturnType<typeof setInterval> | undefined;
   const clock: Clock = {
     started: performance.now(),
@@ -230,7 +204,7 @@ export const UDP_SOCKETS = 4;
  * window, and the requests freed by one burst of replies go out in one batch, after the burst, as
  * loadgen's recvmmsg and sendmmsg do. A request unanswered for timeoutMs is lost, counted, and sent anew.
  */
-async function udpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
+async function udpLoad(address: string, port: number, opts: BenchOptions, tally: LoadTally, clock: Clock) {
   const payload = payloadOf(opts.size);
   const sockets = Math.min(opts.concurrency, UDP_SOCKETS);
   const windows = Array.from({ length: sockets }, (_, i) => shareOf(opts.concurrency, sockets, i));
@@ -315,7 +289,7 @@ async function udpLoad(address: string, port: number, opts: BenchOptions, tally:
  * tcpLoad keeps `concurrency` connections, each sending a request once the whole reply to the last one arrived. One
  * sweep, not a timer a request, fails a connection whose reply is later than timeoutMs.
  */
-async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: Tally, clock: Clock) {
+async function tcpLoad(address: string, port: number, opts: BenchOptions, tally: LoadTally, clock: Clock) {
   const payload = payloadOf(opts.size);
   const c = opts.engine === "bun" ? null : streamLibc();
   if (c) {
@@ -367,7 +341,7 @@ class Pump {
   constructor(
     private readonly conn: StreamConn,
     private readonly payload: Uint8Array,
-    private readonly tally: Tally,
+    private readonly tally: LoadTally,
     private readonly clock: Clock,
     private readonly address: string,
     private readonly port: number,

@@ -5,7 +5,7 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import type { Clock, Tally } from "./load.ts";
+import type { Clock, LoadTally } from "./tally.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -107,7 +107,7 @@ export async function tcpLoadLibc(
   address: string,
   port: number,
   load: { concurrency: number; payload: Uint8Array; timeoutMs: number; sweepMs: number },
-  tally: Tally,
+  tally: LoadTally,
   clock: Clock,
 ): Promise<unknown> {
   const where = hostPort(address, port);

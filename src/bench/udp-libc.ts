@@ -5,7 +5,7 @@
 import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
-import type { Clock, Tally } from "./load.ts";
+import type { Clock, LoadTally } from "./tally.ts";
 import { SendTimes } from "./send-times.ts";
 import {
   AF_INET,
@@ -110,7 +110,7 @@ export async function udpLoadLibc(
   address: string,
   port: number,
   load: { windows: readonly number[]; payload: Uint8Array; timeoutMs: number; sweepMs: number },
-  tally: Tally,
+  tally: LoadTally,
   clock: Clock,
 ): Promise<unknown> {
   const where = hostPort(address, port);
