@@ -2,7 +2,7 @@
 // strictly.
 import { UsageError } from "../errors.ts";
 import type { Transport } from "../transport/transport.ts";
-import { parseCount, parseDuration, parseSize } from "../cli/option-values.ts";
+import { parseCount, parseDuration, parseSize } from "../text/units.ts";
 import {
   type After,
   DIRECTIONS,
