@@ -2,9 +2,8 @@
 // a callback, without a promise or a timer a datagram; send times wait in order for their replies.
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
+import { anyAddressFor, connectedUdpHandler, type UdpSocket } from "../transport/bun-socket.ts";
 import { SendTimes } from "./send-times.ts";
-
-type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
 
 /** PacketFlowHandlers take what comes back: a reply with its send time, or the kernel's error for the peer. */
 export interface PacketFlowHandlers {
@@ -42,8 +41,7 @@ export class PacketFlow {
   /** dial opens the socket, connected to an IP literal and port. */
   static async dial(address: string, port: number, window: number, on: PacketFlowHandlers): Promise<PacketFlow> {
     const flow = new PacketFlow(window, hostPort(address, port), on);
-    // bun-types declare error(socket, err); Bun 1.4 calls error(err) (see transport/packet-conn.ts).
-    const handlers = {
+    const handlers = connectedUdpHandler({
       data(_sock: unknown, bytes: Uint8Array) {
         if (flow.inFlight === 0) return; // a late reply to a request already counted lost
         on.reply(flow, flow.times.shift(), bytes.length);
@@ -54,11 +52,11 @@ export class PacketFlow {
       error(err: unknown) {
         flow.fail(NetError.from("read", "udp", flow.where, err));
       },
-    } as unknown as Bun.udp.ConnectedSocketHandler<"buffer">;
+    });
     try {
       flow.socket = await Promise.try(() =>
         Bun.udpSocket({
-          hostname: address.includes(":") ? "::" : "0.0.0.0",
+          hostname: anyAddressFor(address),
           port: 0,
           connect: { hostname: address, port },
           socket: handlers,

@@ -1,11 +1,14 @@
 // What a running server looks like to its caller, whichever transport carries it.
 import { errnoCode, NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
-import type { AddressSlots } from "./address-slots.ts";
 import type { AllowList } from "./allow-list.ts";
+import type { Budgets } from "./gate.ts";
+import { ALL_INTERFACES, IPV4_ANY } from "./bun-socket.ts";
 import type { OutputBudget } from "./output-budget.ts";
-import type { ByteBudget, SourceLimiter } from "./rate-limit.ts";
 import type { Transport } from "./transport.ts";
+
+// ALL_INTERFACES is where a server binds unless told: commands read it here, beside the bind.
+export { ALL_INTERFACES };
 
 export interface ListenOptions {
   /** host is the address to bind: "::" for every interface on both IPv6 and IPv4. */
@@ -21,19 +24,10 @@ export interface ListenOptions {
   /** udpExcess is how many bytes a second replies may add over their requests' sizes, all sources together. */
   udpExcess?: number;
   /**
-   * excess, when set, is the --udp-excess budget shared with the process's other listeners; else one of the listener's
-   * own.
+   * budgets, when set, are the process's (newBudgets), shared with its other listeners; else the listener's own, of
+   * allow, limits and the udp options above.
    */
-  excess?: ByteBudget;
-  /**
-   * sources, when set, are the per-prefix UDP buckets shared with the process's other listeners; else the listener's
-   * own.
-   */
-  sources?: SourceLimiter;
-  /**
-   * slots, when set, counts open TCP connections per address across the process's listeners; else the listener's own.
-   */
-  slots?: AddressSlots;
+  budgets?: Budgets;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
   /**
@@ -78,21 +72,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxOutput: 64 << 20,
 };
 
-/** DEFAULT_UDP_RATE keeps an amplifying reply (chargen, qotd, daytime, time) useless for a flood. */
-export const DEFAULT_UDP_RATE = 10;
-
-/**
- * DEFAULT_UDP_REPLY_RATE bounds every reply to one source prefix: plenty for the clients of a small
- * public server, and a loop through another server (which can only run as fast as replies come) runs
- * dry within a second of starting.
- */
-export const DEFAULT_UDP_REPLY_RATE = 1000;
-
-/**
- * DEFAULT_UDP_EXCESS: bytes a second by which replies may outgrow their requests, all sources together (about 130
- * quotes).
- */
-export const DEFAULT_UDP_EXCESS = 64 << 10;
+// The UDP reply budget's defaults are the gate's; commands read them here with the other bounds' defaults.
+export { DEFAULT_UDP_EXCESS, DEFAULT_UDP_RATE, DEFAULT_UDP_REPLY_RATE } from "./gate.ts";
 
 /** CloseReason says why a connection ended. */
 export type CloseReason = "done" | "reset" | "idle" | "lifetime" | "shutdown";
@@ -183,9 +164,6 @@ export function newCounters(): Counters {
   };
 }
 
-/** ALL_INTERFACES binds both IPv6 and IPv4 (Linux sockets are dual-stack unless told otherwise). */
-export const ALL_INTERFACES = "::";
-
 /**
  * bindOrExplain runs a bind and turns its failure into an error that says what to do. On a machine
  * without IPv6, binding "::" fails, and "0.0.0.0" (the textbook's '') is the fallback.
@@ -203,7 +181,7 @@ export async function bindOrExplain<T>(
   } catch (err) {
     const code = errnoCode(err);
     if (opts.host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
-      return bindOrExplain(transport, { ...opts, host: "0.0.0.0" }, bind);
+      return bindOrExplain(transport, { ...opts, host: IPV4_ANY }, bind);
     }
     throw NetError.from("bind", transport, hostPort(opts.host, opts.port), err, bindHint(code, opts.port));
   }

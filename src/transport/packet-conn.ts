@@ -2,11 +2,10 @@
 // with a deadline. Every UDP client (send, check, bench) is built on it.
 import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
+import { anyAddressFor, connectedUdpHandler, type UdpSocket } from "./bun-socket.ts";
 
 /** MAX_WAITING bounds the replies kept while nobody is receiving: late duplicates must not pile up. */
 const MAX_WAITING = 64;
-
-type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
 
 /** PacketConn is a UDP socket connected to one address and port. */
 export class PacketConn {
@@ -89,20 +88,16 @@ export class PacketConn {
   }
 }
 
-/**
- * handlers routes the socket's events to the conn. bun-types declares error(socket, err), but Bun 1.4
- * calls error(err) with the socket as `this`: the one cast of Bun's UDP types is here.
- */
+/** handlers routes the socket's events to the conn. */
 function handlers(conn: PacketConn): Bun.udp.ConnectedSocketHandler<"buffer"> {
-  const routes = {
+  return connectedUdpHandler({
     data(_sock: unknown, bytes: Uint8Array) {
       conn.received(bytes);
     },
     error(err: unknown) {
       conn.failed(err);
     },
-  };
-  return routes as unknown as Bun.udp.ConnectedSocketHandler<"buffer">;
+  });
 }
 
 /** dialPacket opens a UDP socket connected to one address (an IP literal) and port. */
@@ -112,7 +107,7 @@ export async function dialPacket(address: string, port: number): Promise<PacketC
     // A connect that fails at once (ENETUNREACH) throws rather than rejecting.
     const socket = await Promise.try(() =>
       Bun.udpSocket({
-        hostname: address.includes(":") ? "::" : "0.0.0.0",
+        hostname: anyAddressFor(address),
         port: 0,
         connect: { hostname: address, port },
         socket: handlers(conn),
