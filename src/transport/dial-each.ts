@@ -6,8 +6,8 @@ import type { Transport } from "./transport.ts";
 /** WRONG_ADDRESS are the failures that say this address is wrong, not the service: the next one may do. */
 const WRONG_ADDRESS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH"]);
 
-/** wrongAddress says whether a failure is one after which the next address of a name is worth a try. */
-export function wrongAddress(err: unknown): boolean {
+/** worthNextAddress says whether a failure is one after which the next address of a name is worth a try. */
+function worthNextAddress(err: unknown): boolean {
   return err instanceof NetError && err.code !== undefined && WRONG_ADDRESS.has(err.code);
 }
 
@@ -30,7 +30,7 @@ export async function dialEach<T>(
       if (!next?.(result)) return result;
       last = { result };
     } catch (err) {
-      if (!wrongAddress(err)) throw err;
+      if (!worthNextAddress(err)) throw err;
       last = { err };
     }
   }

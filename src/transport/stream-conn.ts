@@ -360,8 +360,3 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
 const REFINED = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
 /** At least this long to ask the kernel why a connect was refused, even when the try's time is spent. */
 const MIN_ERRNO_BUDGET_MS = 100;
-
-/** isRefused says whether an error is a refusal, after which the next address of a name is worth a try. */
-export function isRefused(err: unknown): boolean {
-  return err instanceof NetError ? err.code === "ECONNREFUSED" : errnoCode(err) === "ECONNREFUSED";
-}
