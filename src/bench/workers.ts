@@ -3,11 +3,11 @@
 import { NetError, type NetErrorFields } from "../errors.ts";
 import { type BenchOptions, type BenchPart, type BenchResult, loadPart, shareOf, summarize } from "./load.ts";
 
-/** BENCH_WORKER_ENV carries a worker's WorkerPlan; a process that has it is a worker. */
+/** BENCH_WORKER_ENV carries a worker's BenchWorkerPlan; a process that has it is a worker. */
 export const BENCH_WORKER_ENV = "UPCAT_BENCH_WORKER";
 
-/** WorkerPlan is what the parent tells a worker: which one it is, the address it resolved, and the worker's share. */
-export interface WorkerPlan {
+/** BenchWorkerPlan is what the parent tells a worker: which one it is, the address it resolved, and its share. */
+export interface BenchWorkerPlan {
   index: number;
   address: string;
   concurrency: number;
@@ -57,7 +57,7 @@ export async function runWorkers(
   const broken = Promise.withResolvers<never>();
   const fail = (message: string) => broken.reject(new BenchWorkerError(message));
   const procs = Array.from({ length: workers }, (_, index) => {
-    const plan: WorkerPlan = { index, address, concurrency: shareOf(opts.concurrency, workers, index) };
+    const plan: BenchWorkerPlan = { index, address, concurrency: shareOf(opts.concurrency, workers, index) };
     return Bun.spawn([...argv], {
       env: { ...process.env, [BENCH_WORKER_ENV]: JSON.stringify(plan) },
       stdin: "ignore",
@@ -127,7 +127,7 @@ export async function runWorkers(
  * benchAsWorker is one of runWorkers's processes: it opens its share of the sockets, says so, starts
  * on the parent's word, and sends back its raw figures (every latency, so that percentiles merge exactly).
  */
-export async function benchAsWorker(opts: BenchOptions, plan: WorkerPlan): Promise<number> {
+export async function benchAsWorker(opts: BenchOptions, plan: BenchWorkerPlan): Promise<number> {
   const tell = (message: ToParent) =>
     new Promise<void>((resolve) => {
       process.send!(message, undefined, undefined, () => resolve());

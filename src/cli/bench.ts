@@ -1,7 +1,13 @@
 // `upcat bench`: load a UDP or TCP request/reply server and print replies a second and latency percentiles.
 import type { CAC } from "cac";
 import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts";
-import { BENCH_WORKER_ENV, BenchWorkerError, benchAsWorker, runWorkers, type WorkerPlan } from "../bench/workers.ts";
+import {
+  BENCH_WORKER_ENV,
+  BenchWorkerError,
+  benchAsWorker,
+  runWorkers,
+  type BenchWorkerPlan,
+} from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
 import { dialEach } from "../transport/dial-each.ts";
 import { parseTarget } from "../transport/target.ts";
@@ -42,7 +48,7 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   const workers = loadWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
   const opts = { target, durationMs, concurrency, size, timeoutMs };
   const worker = process.env[BENCH_WORKER_ENV];
-  if (worker !== undefined) return benchAsWorker(opts, JSON.parse(worker) as WorkerPlan);
+  if (worker !== undefined) return benchAsWorker(opts, JSON.parse(worker) as BenchWorkerPlan);
   const live = !raw.json && io.statusLive;
   const onProgress = live
     ? (p: BenchProgress) =>
