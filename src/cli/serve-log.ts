@@ -13,13 +13,13 @@ export type LogFormat = "text" | "json" | "quiet";
  */
 export const LIMIT_LINES_PER_SECOND = 20;
 
-/** Endpoint is where a listener listens: all a log line needs of it. */
-export type Endpoint = Pick<Listener, "transport" | "host" | "port">;
+/** ListenAddress is where a listener listens: all a log line needs of it. */
+export type ListenAddress = Pick<Listener, "transport" | "host" | "port">;
 
 /** Running is one protocol and where it listens. */
 export interface Running {
   protocol: string;
-  listeners: readonly Endpoint[];
+  listeners: readonly ListenAddress[];
 }
 
 /** sum adds up the counters of every listener (or worker): zeros for none. */
