@@ -61,7 +61,8 @@ test.each([
 
 // The baseline build is for x64 CPUs without AVX2. qemu-user does not enforce the CPU model's features
 // (-cpu Nehalem still runs AVX2 code: it translates instructions, it does not trap them), so no test here
-// can show an "Illegal instruction": this proves both x64 builds start and talk when qemu presents a 2009 CPU, and nothing about AVX2.
+// can show an "Illegal instruction": this proves both x64 builds start and talk when qemu presents a 2009 CPU,
+// and nothing about AVX2.
 // Which build a machine gets is install.sh's CPU detection, tested against real CPUs' flags in install.test.ts.
 test.each([
   ["upcat-linux-x64", "--version", ["--version"], /^upcat \d+\.\d+\.\d+ \(/],
