@@ -15,9 +15,8 @@ import {
   type Limits,
   type Listener,
 } from "../transport/listener.ts";
-import { AddressSlots } from "../transport/address-slots.ts";
 import { OutputBudget } from "../transport/output-budget.ts";
-import { ByteBudget, SourceLimiter } from "../transport/rate-limit.ts";
+import { newBudgets } from "../transport/gate.ts";
 import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -256,23 +255,15 @@ async function listen(
   const running: { protocol: string; listeners: Listener[] }[] = [];
   // The bounds are the process's, not each listener's: serving more protocols must not multiply them.
   const output = new OutputBudget(opts.limits.maxOutput);
-  const excess = new ByteBudget(opts.udpExcess);
-  const sources = new SourceLimiter(opts.udpReplyRate, opts.udpRate);
-  const slots = new AddressSlots();
+  const budgets = newBudgets(opts);
   try {
     for (const { protocol, port } of opts.services) {
       const listenOpts = {
         host: opts.host,
         port,
-        allow: opts.allow,
-        udpRate: opts.udpRate,
-        udpReplyRate: opts.udpReplyRate,
-        udpExcess: opts.udpExcess,
         limits: opts.limits,
         output,
-        excess,
-        sources,
-        slots,
+        budgets,
         onEvent: log.event,
         reusePort,
       };

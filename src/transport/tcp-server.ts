@@ -8,13 +8,12 @@ import {
   newCounters,
   type CloseReason,
   type Counters,
-  type LimitName,
   type Limits,
   type Listener,
   type ListenOptions,
 } from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
-import { AddressSlots } from "./address-slots.ts";
+import { Gate, newBudgets } from "./gate.ts";
 import { WriteQueue } from "./write-queue.ts";
 import { EXPIRY_LIMIT, expiryOf, startSweep } from "./expiry.ts";
 
@@ -28,8 +27,8 @@ interface ServerState {
   readonly onEvent: ListenOptions["onEvent"];
   /** connections are the open ones, for the idle sweep and the count against --max-connections. */
   readonly connections: Set<ServerSocket>;
-  /** perAddress counts the open connections of each address, against --max-per-address. */
-  readonly perAddress: AddressSlots;
+  /** gate admits each connection (--allow, --max-connections, --max-per-address) and takes its slot back. */
+  readonly gate: Gate;
   /** output is the queued-output total, against --max-output, shared with the process's other listeners. */
   readonly output: OutputBudget;
 }
@@ -66,20 +65,18 @@ type ServerSocket = Socket<Connection | undefined>;
 
 /** serveTcp serves each accepted connection on its own, while the listening socket keeps accepting. */
 export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
+  const counters = newCounters();
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const state: ServerState = {
-    counters: newCounters(),
-    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    counters,
+    limits,
     onEvent: opts.onEvent,
     connections: new Set(),
-    perAddress: opts.slots ?? new AddressSlots(),
+    gate: new Gate(opts.budgets ?? newBudgets({ ...opts, limits }), "tcp", counters, opts.onEvent),
     output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
   };
-  const { counters, limits, onEvent, connections, perAddress } = state;
+  const { onEvent, connections, gate } = state;
   const unwatch = state.output.onFull(() => stopReading(state));
-  const refuse = (sock: ServerSocket, limit: LimitName, peer: string) => {
-    onEvent?.({ event: "limit", transport: "tcp", limit, peer, port: sock.remotePort });
-    sock.end();
-  };
   const server = await bindOrExplain("tcp", opts, (hostname) =>
     Bun.listen<Connection | undefined>({
       hostname,
@@ -91,27 +88,18 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
       socket: {
         open(sock) {
           const peer = plainAddress(sock.remoteAddress);
-          if (opts.allow && !opts.allow.allows(peer)) {
-            counters.denied++;
-            return void sock.end();
-          }
-          if (connections.size >= limits.maxConnections) {
-            counters.overLimit++;
-            return refuse(sock, "max-connections", peer);
-          }
-          const key = perAddress.take(peer, limits.maxPerAddress);
-          if (key === undefined) {
-            counters.perAddress++;
-            return refuse(sock, "max-per-address", peer);
-          }
+          // Each read of remotePort asks the kernel (getpeername) again: once is enough.
+          const port = sock.remotePort;
+          const key = gate.admit(peer, port, connections.size);
+          if (key === undefined) return void sock.end();
           const now = Date.now();
-          const session = protocol.stream({ transport: "tcp", address: peer, port: sock.remotePort });
+          const session = protocol.stream({ transport: "tcp", address: peer, port });
           const conn: Connection = {
             server: state,
             session,
             peer,
             key,
-            port: sock.remotePort,
+            port,
             openedAt: now,
             lastActive: now,
             bytesIn: 0,
@@ -196,7 +184,7 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
 
 /** forget takes a closed connection off its address's count and its queued output off the total. */
 function forget(state: ServerState, conn: Connection): void {
-  state.perAddress.give(conn.key);
+  state.gate.release(conn.key);
   if (conn.wake) state.output.cancel(conn.wake);
   conn.wake = undefined;
   state.output.release(conn.out.queued);

@@ -1,19 +1,17 @@
 // The datagram adapter, server side: any Protocol's datagram side as a UDP server.
 import type { Protocol } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
+import { Gate, newBudgets } from "./gate.ts";
 import {
   bindOrExplain,
-  DEFAULT_UDP_EXCESS,
-  DEFAULT_UDP_RATE,
-  DEFAULT_UDP_REPLY_RATE,
+  DEFAULT_LIMITS,
   newCounters,
   type Counters,
   type Listener,
   type ListenOptions,
 } from "./listener.ts";
 import { sourcePrefix } from "./prefix.ts";
-import { ByteBudget, GO, OVER_REPLIES, SourceLimiter } from "./rate-limit.ts";
-import { isUnanswerable, markServed, unmarkServed } from "./reflection.ts";
+import { markServed, unmarkServed } from "./reflection.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
 const BATCH = 64;
@@ -33,9 +31,8 @@ interface DatagramSocket {
  */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
-  const limiter =
-    opts.sources ?? new SourceLimiter(opts.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, opts.udpRate ?? DEFAULT_UDP_RATE);
-  const excess = opts.excess ?? new ByteBudget(opts.udpExcess ?? DEFAULT_UDP_EXCESS);
+  const budgets = opts.budgets ?? newBudgets({ ...opts, limits: { ...DEFAULT_LIMITS, ...opts.limits } });
+  const gate = new Gate(budgets, "udp", counters);
   let outbox: Packets = [];
   const flush = (sock: DatagramSocket) => {
     const batch = outbox;
@@ -53,18 +50,10 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           counters.datagramsIn++;
           counters.bytesIn += message.length;
           const peer = plainAddress(address);
-          if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
-          if (isUnanswerable(peer, port)) return void counters.reflected++;
+          if (!gate.answers(peer, port)) return;
           const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
           if (reply === undefined) return;
-          // Every reply spends its source prefix's budget, so a loop through another server runs dry;
-          // a reply bigger than its request also spends the prefix's --udp-rate and the server's --udp-excess,
-          // so bytes out stay within bytes in plus that budget however many sources are forged.
-          const larger = reply.length > message.length;
-          const now = performance.now();
-          const verdict = limiter.take(sourcePrefix(address), larger, now);
-          if (verdict !== GO) return void (verdict === OVER_REPLIES ? counters.replyLimited++ : counters.rateLimited++);
-          if (larger && !excess.take(reply.length - message.length, now)) return void counters.excessLimited++;
+          if (!gate.mayReply(sourcePrefix(address), reply.length, message.length)) return;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
           // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an
