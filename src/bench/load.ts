@@ -197,7 +197,7 @@ export function shareOf(total: number, parts: number, index: number): number {
 }
 
 /** UDP_SOCKETS is how many sockets (source ports, which SO_REUSEPORT spreads by) a process spreads its window over. */
-export const UDP_SOCKETS = 4;
+const UDP_SOCKETS = 4;
 
 /**
  * udpLoad keeps `concurrency` datagrams in flight over a few sockets: each reply frees a place in the

@@ -3,7 +3,7 @@
 import { NetError } from "../errors.ts";
 
 /** clientHint says what to try after a failed request, or nothing when there is nothing useful to say. */
-export function clientHint(err: NetError): string | undefined {
+function clientHint(err: NetError): string | undefined {
   if (err.code === "ECONNREFUSED")
     return err.transport === "udp" ? "nothing is listening on that port" : "is a server running there?";
   if (err.code !== "ETIMEDOUT") return undefined;

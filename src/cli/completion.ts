@@ -12,7 +12,7 @@ import type { Io } from "./io.ts";
 import { quote } from "../text/shown.ts";
 
 /** SHELLS are the shells tab writes scripts for. */
-export const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
+const SHELLS = ["bash", "zsh", "fish", "powershell"] as const;
 
 export function registerCompletion(cli: CAC, io: Io): void {
   cli

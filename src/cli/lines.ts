@@ -2,7 +2,7 @@
 import { UsageError } from "../errors.ts";
 
 /** MAX_LINE bounds the memory one line of input may take. */
-export const MAX_LINE = 64 << 20;
+const MAX_LINE = 64 << 20;
 
 /** lines yields each line of the stream with its "\n" (the last one may have none). */
 export async function* lines(stream: AsyncIterable<Uint8Array>, maxLine = MAX_LINE): AsyncGenerator<Uint8Array> {

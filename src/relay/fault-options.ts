@@ -26,7 +26,7 @@ export type FaultOptionValues = Partial<Record<FaultName, unknown>>;
  * BARE is what a fault option given alone means, both ways: `--duplicate` sends every datagram twice, `--reorder`
  * swaps each pair. Only these two may be given alone; every other fault needs its amount.
  */
-export const BARE: Partial<Record<FaultName, DirectionFaults[FaultName]>> = { duplicate: 1, reorder: 2 };
+const BARE: Partial<Record<FaultName, DirectionFaults[FaultName]>> = { duplicate: 1, reorder: 2 };
 
 /**
  * BARE_VALUE says which word after a bare-able option is its value: a number (5, 0.5%, 3) or a word aimed at a
@@ -35,7 +35,7 @@ export const BARE: Partial<Record<FaultName, DirectionFaults[FaultName]>> = { du
 export const BARE_VALUE = /^(?:up|down):|^\d+(?:\.\d+)?%?$/;
 
 /** OPTION names each fault's command-line option. */
-export const OPTION: Record<FaultName, string> = {
+const OPTION: Record<FaultName, string> = {
   delay: "--delay",
   bandwidth: "--bandwidth",
   loss: "--loss",

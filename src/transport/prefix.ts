@@ -37,14 +37,14 @@ export function addressKey(address: string): string {
 }
 
 /** ipv4Bytes reads dotted-quad text strictly (no leading zeros, no spaces), or undefined. */
-export function ipv4Bytes(text: string): number[] | undefined {
+function ipv4Bytes(text: string): number[] | undefined {
   const parts = text.split(".");
   if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
   return parts.map(Number);
 }
 
 /** ipv6Groups reads IPv6 text (with "::" and an IPv4 tail) into its eight 16-bit groups, or undefined. */
-export function ipv6Groups(text: string): number[] | undefined {
+function ipv6Groups(text: string): number[] | undefined {
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
   const read = (part: string): number[] | undefined => {

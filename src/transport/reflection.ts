@@ -17,7 +17,7 @@ export const SERVICE_PORTS_ABOVE_1023 = [
  * FIRST_CLIENT_PORT: every port below it is a privileged service's (DNS 53, NTP 123, SNMP 161, chargen 19 ...), never a
  * client's.
  */
-export const FIRST_CLIENT_PORT = 1024;
+const FIRST_CLIENT_PORT = 1024;
 
 /**
  * refused[port] is non-zero when a datagram from that source port is never answered: the service
@@ -37,11 +37,6 @@ export function markServed(port: number): void {
 }
 export function unmarkServed(port: number): void {
   if (refused[port]! > STATIC[port]!) refused[port]!--;
-}
-
-/** isRefusedPort says whether a datagram from this source port is never answered. */
-export function isRefusedPort(port: number): boolean {
-  return refused[port] !== 0;
 }
 
 /** isUnanswerable says whether a reply to this source would be reflection rather than service. */

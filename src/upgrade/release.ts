@@ -1,7 +1,7 @@
 // Where a release's files are: the folder that holds the assets, SHA256SUMS and VERSION, as install.sh finds it.
 
 /** RELEASES is the GitHub releases page; /latest/download/ and /download/vX/ are its folders. */
-export const RELEASES = "https://github.com/upcat/upcat/releases";
+const RELEASES = "https://github.com/upcat/upcat/releases";
 
 /** Source is the folder upgrade downloads from, and whether the user pinned it. */
 export interface Source {
