@@ -127,7 +127,7 @@ export async function superviseWorkers<T = Counters>(
         // It said why on stderr (address in use, permission denied): the others will fare no better. One killed by a
         // signal before it listened (the OOM killer, a kill) failed no bind: it is restarted like any other.
         if (!w?.listening && !signal) return failed.resolve(code || 1);
-        if (performance.now() - w.startedAt > STABLE_MS) deathsInRow = 0;
+        if (w && performance.now() - w.startedAt > STABLE_MS) deathsInRow = 0;
         const wait = Math.min(FIRST_BACKOFF_MS * 2 ** deathsInRow++, MAX_BACKOFF_MS);
         restarts++;
         const how = signal ? `signal ${signal}` : `status ${code}`;
