@@ -5,6 +5,7 @@ import { afterAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { serve, type Serving } from "./support.ts";
 import { figure } from "../support/figures.ts";
+import { within } from "../support/wait.ts";
 
 const servers: Serving[] = [];
 const sockets: Socket[] = [];
@@ -44,19 +45,6 @@ async function ask(from: string, port: number, message: string): Promise<string>
   return c.text();
 }
 
-/** within fails instead of hanging. */
-async function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)),
-  );
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at once; 127.0.0.3 and 127.0.0.4 are " +
   "served", async () => {
   const server = await serve(["--tcp", "--host", "127.0.0.1", "--port", "0", "--max-per-address", "5"], 1);
@@ -74,7 +62,7 @@ test("--max-per-address 5: the 6th to 20th connections from 127.0.0.2 close at o
   // One of the five held is served too, and once it has gone 127.0.0.2 may open another.
   const held = hog[closedAt.indexOf(Infinity)]!;
   held.sock.end("held");
-  await within(3000, held.closed, "the held connection's reply");
+  await within("the held connection's reply", held.closed, 3000);
   expect(held.text()).toBe("HELD");
   expect(await ask("127.0.0.2", port, "again")).toBe("AGAIN");
   expect(await server.until((s) => s.per_address === 15, 2000)).toBe(true);
@@ -110,7 +98,7 @@ test("--max-lifetime 1s: 8 addresses trickling a byte every 100ms into every slo
     // Every slot is held: a newcomer is turned away now.
     expect(await server.until((s) => s.open === 40, 3000)).toBe(true);
     expect(await ask("127.0.2.1", port, "now?")).toBe("");
-    const closed = await within(5000, Promise.all(tricklers.map((c) => c.closed)), "the tricklers' close");
+    const closed = await within("the tricklers' close", Promise.all(tricklers.map((c) => c.closed)), 5000);
     const first = Math.min(...closed) - opened;
     const last = Math.max(...closed) - opened;
     figure(`slots: 40 tricklers closed between ${Math.round(first)} and ${Math.round(last)} ms after opening`);

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { compiled } from "../support/binary.ts";
 import { run, startServer, type Server } from "../support/run.ts";
-import { established, listening, waitFor } from "../support/wait.ts";
+import { established, listening, waitFor, within } from "../support/wait.ts";
 
 /** Client is a raw TCP connection that records what arrives and when it closes. */
 interface Client {
@@ -33,30 +33,17 @@ async function serve(args: string[]): Promise<Server> {
   return startServer(await compiled(), ["--tcp", "--host", "127.0.0.1", "--port", "0", ...args]);
 }
 
-/** within races a promise against a deadline, so a test fails instead of hanging. */
-async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms}ms`)), ms)),
-  );
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 describe("--max-connections", () => {
   test("the connection over the limit is closed at once; those open are unharmed", async () => {
     const server = await serve(["--max-connections", "3"]);
     const open = await Promise.all([1, 2, 3].map(() => connect(server.port)));
     await waitFor("the three connections on the server's side", () => established(server.port) >= 3);
     const extra = await connect(server.port);
-    await within(2000, extra.closed, "the extra connection's close");
+    await within("the extra connection's close", extra.closed, 2000);
     expect(extra.text()).toBe("");
     open[1]!.sock.write("still served");
     open[1]!.sock.shutdown();
-    await within(2000, open[1]!.closed, "the reply");
+    await within("the reply", open[1]!.closed, 2000);
     expect(open[1]!.text()).toBe("STILL SERVED");
     open.forEach((c) => c.sock.end());
     await server.stop();
@@ -74,15 +61,15 @@ describe("--idle-timeout", () => {
     const live = await connect(server.port);
     const started = performance.now();
     const ticking = setInterval(() => live.sock.write("x"), 100);
-    const silentAt = await within(3000, silent.closed, "the silent client's close");
+    const silentAt = await within("the silent client's close", silent.closed, 3000);
     // A paused socket notices the server's reset only when it reads again.
     await Bun.sleep(600);
     stuck.sock.resume();
-    const stuckAt = await within(3000, stuck.closed, "the stuck client's close");
+    const stuckAt = await within("the stuck client's close", stuck.closed, 3000);
     await Bun.sleep(300);
     clearInterval(ticking);
     live.sock.shutdown();
-    await within(2000, live.closed, "the live client's close");
+    await within("the live client's close", live.closed, 2000);
     expect(silentAt - started).toBeGreaterThan(300);
     expect(stuckAt - started).toBeGreaterThan(300);
     expect(live.text()).toMatch(/^X+$/);
@@ -151,9 +138,9 @@ describe("graceful shutdown", () => {
     expect(refused).toBe("ECONNREFUSED");
     c.sock.write(" part two");
     c.sock.shutdown();
-    await within(3000, c.closed, "the reply");
+    await within("the reply", c.closed, 3000);
     expect(c.text()).toBe("PART ONE, PART TWO");
-    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    expect(await within("the exit", server.proc.exited, 3000)).toBe(0);
     const rest = await server.rest();
     expect(rest).toContain("draining 1 connection");
     expect(rest).toMatch(/SIGTERM: stopped\n$/);
@@ -165,9 +152,9 @@ describe("graceful shutdown", () => {
     await waitFor("the connection on the server's side", () => established(server.port) >= 1);
     const at = performance.now();
     server.proc.kill("SIGINT");
-    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    expect(await within("the exit", server.proc.exited, 3000)).toBe(0);
     expect(performance.now() - at).toBeGreaterThan(250);
-    await within(2000, idle.closed, "the cut connection's close");
+    await within("the cut connection's close", idle.closed, 2000);
     expect(await server.rest()).toMatch(/SIGINT: stopped, 1 connection cut\n$/);
   });
 
@@ -178,7 +165,7 @@ describe("graceful shutdown", () => {
     server.proc.kill("SIGTERM");
     await waitFor("the listening socket to close", () => !listening(server.port));
     server.proc.kill("SIGTERM");
-    expect(await within(3000, server.proc.exited, "the exit")).toBe(0);
+    expect(await within("the exit", server.proc.exited, 3000)).toBe(0);
     expect(await server.rest()).toMatch(/stopped, 1 connection cut/);
   });
 });

@@ -12,6 +12,7 @@ import { randomFor } from "../../src/relay/random.ts";
 import { type Relay, startRelay } from "../../src/relay/relay.ts";
 import { fromSource, run } from "../support/run.ts";
 import { figure } from "../support/figures.ts";
+import { waitFor } from "../support/wait.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -52,18 +53,6 @@ function seedLosing(direction: "up" | "down", pattern: boolean[]): number {
   for (let seed = 1; ; seed++) {
     const random = randomFor(seed, 0, direction);
     if (pattern.every((lost) => random() < 0.5 === lost)) return seed;
-  }
-}
-
-/**
- * waitFor polls until cond holds, failing after a deadline: the relay counts what arrives after the client has its
- * answer.
- */
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
   }
 }
 
@@ -153,8 +142,9 @@ describe("duplication and reordering", () => {
     const reply = await ask(r, "once", 500, 0);
     expect(dec(reply.bytes)).toBe("ONCE");
     expect(reply.attempts).toBe(1);
-    // The server answers both copies; each answer is doubled on the way back.
-    await waitFor(() => r.relay.down.forwarded === 4);
+    // The server answers both copies; each answer is doubled on the way back, and counted after the client has its
+    // answer.
+    await waitFor("four replies forwarded", () => r.relay.down.forwarded === 4, 2000);
     expect(r.relay.up.forwarded).toBe(2);
     expect(r.relay.down).toMatchObject({ received: 2, forwarded: 4 });
   });
@@ -181,7 +171,7 @@ describe("duplication and reordering", () => {
     const reply = await ask(r, "overtaken", 100, 3);
     expect(dec(reply.bytes)).toBe("OVERTAKEN");
     expect(reply.attempts).toBe(2);
-    await waitFor(() => r.relay.down.received === 2);
+    await waitFor("the second reply at the relay", () => r.relay.down.received === 2, 2000);
     expect(r.relay.down.received).toBe(2);
   });
 });

@@ -2,7 +2,8 @@
 // a trickler, and the datagrams sent back to one client prefix (the reflector bound).
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Relay } from "../../src/relay/relay.ts";
-import { Cleanup, relay, tcpClient, tcpTarget, udpClient, udpTarget, waitFor, within } from "./harness.ts";
+import { waitFor, within } from "../support/wait.ts";
+import { Cleanup, relay, tcpClient, tcpTarget, udpClient, udpTarget } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -21,9 +22,9 @@ describe("--max-per-address", () => {
       const r = await relay(cleanup, { target: target.port, limits: { maxPerAddress: 2 } });
       const first = await tcpClient(cleanup, r.port, none, false);
       await tcpClient(cleanup, r.port, none, false);
-      await waitFor(() => target.connections.length === 2, "two connections at the target");
+      await waitFor("two connections at the target", () => target.connections.length === 2);
       const third = await tcpClient(cleanup, r.port, none, false);
-      const refused = await within(third.done, 3000, "the third connection's close");
+      const refused = await within("the third connection's close", third.done, 3000);
       expect(refused.end).toBe("fin");
       expect(refused.bytes.length).toBe(0);
       expect(r.counters.perAddress).toBe(1);
@@ -32,9 +33,9 @@ describe("--max-per-address", () => {
       ]);
 
       first.socket.terminate();
-      await waitFor(() => r.counters.open === 1, "the first connection's slot given back");
+      await waitFor("the first connection's slot given back", () => r.counters.open === 1);
       await tcpClient(cleanup, r.port, none, false);
-      await waitFor(() => target.connections.length === 3, "the next connection at the target");
+      await waitFor("the next connection at the target", () => target.connections.length === 3);
       expect(r.counters.perAddress).toBe(1);
     },
   );
@@ -48,9 +49,9 @@ describe("--max-per-address", () => {
       const clients = [await udpClient(cleanup), await udpClient(cleanup), await udpClient(cleanup)];
       const other = await udpClient(cleanup, "127.0.0.2");
       for (const c of clients) c.send(r, "hello");
-      await waitFor(() => r.counters.datagramsIn === 3, "three datagrams at the relay");
+      await waitFor("three datagrams at the relay", () => r.counters.datagramsIn === 3);
       other.send(r, "hello");
-      await waitFor(() => other.got.length === 1, "the other address's reply");
+      await waitFor("the other address's reply", () => other.got.length === 1);
       expect(clients.map((c) => c.got.length)).toEqual([1, 1, 0]);
       expect(r.counters.perAddress).toBe(1);
       expect(r.relay.sessions).toBe(3);
@@ -67,7 +68,7 @@ describe("--max-lifetime", () => {
     const c = await tcpClient(cleanup, r.port, none, false);
     const trickle = setInterval(() => c.socket.write("."), 50);
     cleanup.add(() => clearInterval(trickle));
-    const ended = await within(c.done, 3000, "the reset");
+    const ended = await within("the reset", c.done, 3000);
     const took = ended.endedAt - started;
     expect(ended.end).toBe("reset");
     expect(took).toBeGreaterThanOrEqual(295);
@@ -76,7 +77,7 @@ describe("--max-lifetime", () => {
     expect(target.connections[0]!.bytes.length).toBeGreaterThanOrEqual(3);
     expect(r.counters.lifetimeClosed).toBe(1);
     expect(r.counters.idleClosed).toBe(0);
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+    await waitFor("the close event", () => r.events.some((e) => e.event === "close"));
     expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "lifetime" });
     expect(r.events.some((e) => e.event === "limit" && e.limit === "max-lifetime")).toBe(true);
   });
@@ -100,8 +101,8 @@ describe("--max-lifetime", () => {
     expect(took).toBeGreaterThanOrEqual(295);
     expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "lifetime" });
     c.send(r, "after");
-    await waitFor(() => r.counters.connections === 2, "the second session");
-    await waitFor(() => new Set(target.heard.map((h) => h.port)).size === 2, "a second source port at the target");
+    await waitFor("the second session", () => r.counters.connections === 2);
+    await waitFor("a second source port at the target", () => new Set(target.heard.map((h) => h.port)).size === 2);
   });
 });
 
@@ -124,8 +125,8 @@ describe("--udp-reply-rate", () => {
       const target = await udpTarget(cleanup);
       const r = await relay(cleanup, { transport: "udp", target: target.port, udpReplyRate: 100 });
       const { cs, started } = await flood(r, 3, 200);
-      await waitFor(() => target.heard.length === 600, "600 at the target");
-      await waitFor(() => r.counters.datagramsOut + r.counters.replyLimited === 600, "each reply sent or refused");
+      await waitFor("600 at the target", () => target.heard.length === 600);
+      await waitFor("each reply sent or refused", () => r.counters.datagramsOut + r.counters.replyLimited === 600);
       const seconds = (performance.now() - started) / 1000;
       const out = r.counters.datagramsOut;
       // A full bucket (a second's worth), then the rate while the flood lasted.
@@ -133,7 +134,7 @@ describe("--udp-reply-rate", () => {
       expect(out).toBeLessThanOrEqual(100 + Math.ceil(100 * seconds) + 1);
       expect(r.counters.replyLimited).toBe(600 - out);
       expect(r.relay.down.dropped).toBe(600 - out);
-      await waitFor(() => cs.reduce((n, c) => n + c.got.length, 0) === out, "the replies sent, at the clients");
+      await waitFor("the replies sent, at the clients", () => cs.reduce((n, c) => n + c.got.length, 0) === out);
     },
   );
 
@@ -141,7 +142,7 @@ describe("--udp-reply-rate", () => {
     const target = await udpTarget(cleanup);
     const r = await relay(cleanup, { transport: "udp", target: target.port, udpReplyRate: 0 });
     const { cs } = await flood(r, 3, 200);
-    await waitFor(() => cs.reduce((n, c) => n + c.got.length, 0) === 600, "600 replies");
+    await waitFor("600 replies", () => cs.reduce((n, c) => n + c.got.length, 0) === 600);
     expect(r.counters.replyLimited).toBe(0);
   });
 
@@ -149,7 +150,7 @@ describe("--udp-reply-rate", () => {
     const target = await udpTarget(cleanup);
     const r = await relay(cleanup, { transport: "udp", target: target.port });
     const { started } = await flood(r, 4, 400);
-    await waitFor(() => r.counters.datagramsOut + r.counters.replyLimited === 1600, "each reply sent or refused");
+    await waitFor("each reply sent or refused", () => r.counters.datagramsOut + r.counters.replyLimited === 1600);
     const seconds = (performance.now() - started) / 1000;
     expect(r.counters.datagramsOut).toBeGreaterThanOrEqual(1000);
     expect(r.counters.datagramsOut).toBeLessThanOrEqual(1000 + Math.ceil(1000 * seconds) + 1);
@@ -162,7 +163,7 @@ describe("--udp-reply-rate", () => {
     const c = await udpClient(cleanup);
     const started = performance.now();
     for (let k = 0; k < 40; k++) c.send(r, `#${k}`);
-    await waitFor(() => r.counters.datagramsOut + r.counters.replyLimited === 80, "80 copies sent or refused");
+    await waitFor("80 copies sent or refused", () => r.counters.datagramsOut + r.counters.replyLimited === 80);
     const seconds = (performance.now() - started) / 1000;
     expect(r.relay.duplicated).toBe(40);
     expect(r.counters.datagramsOut).toBeGreaterThanOrEqual(50);

@@ -1,5 +1,5 @@
 // What the relay tests share: a relay started in-process and stopped with the test, TCP and UDP peers written for the
-// tests, and polls with deadlines.
+// tests.
 import type { Socket, TCPSocketListener } from "bun";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import { type Relay, type RelayEvent, type RelayOptions, startRelay } from "../../src/relay/relay.ts";
@@ -104,15 +104,6 @@ export async function udpClient(cleanup: Cleanup, host = "127.0.0.1") {
     got,
     port: sock.port,
   };
-}
-
-/** waitFor polls until cond holds, and fails with `what` after a deadline. */
-export async function waitFor(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
 }
 
 /** Received is what one side of a TCP connection read, how it ended, and when each read came. */
@@ -265,17 +256,6 @@ export async function tcpClient(
   });
   cleanup.add(() => socket.terminate());
   return { rec, socket, sent: () => sent, done };
-}
-
-/** within resolves with the promise's value, or rejects after ms: no test waits for ever on a socket. */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p,
-    new Promise<T>(
-      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms)),
-    ),
-  ]).finally(() => clearTimeout(timer));
 }
 
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -4,7 +4,8 @@ import { afterEach, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
 import { figure } from "../support/figures.ts";
-import { Cleanup, relay, tcpClient, waitFor } from "./harness.ts";
+import { waitFor } from "../support/wait.ts";
+import { Cleanup, relay, tcpClient } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -34,7 +35,7 @@ test(`--max-output 2m: ${CLIENTS} clients to a target that never reads make the 
   const r = await relay(cleanup, { target: target.port, output });
   const data = new Uint8Array(16 << 20).fill(120);
   for (let k = 0; k < CLIENTS; k++) await tcpClient(cleanup, r.port, data, false);
-  await waitFor(() => accepted.length === CLIENTS, "the accepts", 5000);
+  await waitFor("the accepts", () => accepted.length === CLIENTS, 5000);
   // Until the relay stops taking input.
   let last = -1;
   while (r.relay.up.received !== last) {

@@ -5,7 +5,8 @@ import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
 import { RESET_GRACE_MS } from "../../src/relay/stream-pipe.ts";
 import { freePort, fullAcceptQueue } from "../support/peers.ts";
-import { Cleanup, relay, tcpClient, tcpTarget, waitFor, within } from "./harness.ts";
+import { waitFor, within } from "../support/wait.ts";
+import { Cleanup, relay, tcpClient, tcpTarget } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -24,7 +25,7 @@ describe("--delay", () => {
       const r = await relay(cleanup, { target: target.port, up: { delay: { ms: 120, jitterMs: 0 } } });
       const sentAt = performance.now();
       await tcpClient(cleanup, r.port, text("ping"), false);
-      await waitFor(() => target.connections[0]?.times.length === 1, "the delayed byte", 3000);
+      await waitFor("the delayed byte", () => target.connections[0]?.times.length === 1, 3000);
       const latency = target.connections[0]!.times[0]! - sentAt;
       expect(latency).toBeGreaterThanOrEqual(118);
       expect(latency).toBeLessThan(120 + SLACK_MS);
@@ -35,14 +36,14 @@ describe("--delay", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, down: { delay: { ms: 100, jitterMs: 60 } }, seed: 4 });
     const client = await tcpClient(cleanup, r.port, new Uint8Array(0), false);
-    await waitFor(() => target.sockets.length === 1, "the target's accept");
+    await waitFor("the target's accept", () => target.sockets.length === 1);
     const sentAt: number[] = [];
     for (let k = 0; k < 30; k++) {
       target.sockets[0]!.write(new Uint8Array([k]));
       sentAt.push(performance.now());
       await Bun.sleep(15);
     }
-    await waitFor(() => client.rec.bytes.length === 30, "30 bytes", 5000);
+    await waitFor("30 bytes", () => client.rec.bytes.length === 30, 5000);
     // In order, whatever the jitter drew.
     expect([...client.rec.bytes]).toEqual(Array.from({ length: 30 }, (_, k) => k));
     const latencies = client.rec.times.map((t, i) => t - sentAt[i === 0 ? 0 : sentAtIndex(client.rec.reads, i)]!);
@@ -64,7 +65,7 @@ describe("--bandwidth", () => {
     const r = await relay(cleanup, { target: target.port, down: { bandwidth: 200 << 10 } });
     const started = performance.now();
     const client = await tcpClient(cleanup, r.port, bytes(100 << 10));
-    const got = await within(client.done, 5000, "the reply");
+    const got = await within("the reply", client.done, 5000);
     const elapsed = performance.now() - started;
     expect(got.bytes.length).toBe(100 << 10);
     // 100 KB at 200 KB/s is 500 ms; the first twentieth of a second's worth goes at once.
@@ -83,11 +84,11 @@ describe("--chunk", () => {
       const target = tcpTarget(cleanup, () => ({ reply }));
       const cut = await relay(cleanup, { target: target.port, down: { chunk: 100 } });
       const plain = await relay(cleanup, { target: target.port });
-      const small = await within((await tcpClient(cleanup, cut.port, new Uint8Array(0))).done, 5000, "the cut reply");
+      const small = await within("the cut reply", (await tcpClient(cleanup, cut.port, new Uint8Array(0))).done, 5000);
       const whole = await within(
+        "the plain reply",
         (await tcpClient(cleanup, plain.port, new Uint8Array(0))).done,
         5000,
-        "the plain reply",
       );
       expect(Buffer.from(small.bytes).equals(Buffer.from(reply))).toBe(true);
       expect(Buffer.from(whole.bytes).equals(Buffer.from(reply))).toBe(true);
@@ -102,12 +103,12 @@ describe("--reset-after", () => {
   test("down 1000 bytes: the client gets exactly 1000 bytes, then a reset; the target is reset too", async () => {
     const target = tcpTarget(cleanup, () => ({ reply: bytes(100_000) }));
     const r = await relay(cleanup, { target: target.port, down: { resetAfter: { bytes: 1000 } } });
-    const got = await within((await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done, 3000, "the reset");
+    const got = await within("the reset", (await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done, 3000);
     expect(got.end).toBe("reset");
     expect(got.bytes.length).toBe(1000);
-    await waitFor(() => target.connections[0]?.end === "reset", "the target's reset");
+    await waitFor("the target's reset", () => target.connections[0]?.end === "reset");
     expect(r.relay.resets).toBe(1);
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+    await waitFor("the close event", () => r.events.some((e) => e.event === "close"));
     expect(r.events.find((e) => e.event === "close")).toMatchObject({
       reason: "fault",
       forwarded_down: 1000,
@@ -119,7 +120,7 @@ describe("--reset-after", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, up: { resetAfter: { ms: 300 } } });
     const started = performance.now();
-    const got = await within((await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done, 3000, "the reset");
+    const got = await within("the reset", (await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done, 3000);
     const elapsed = got.endedAt - started;
     expect(got.end).toBe("reset");
     expect(elapsed).toBeGreaterThanOrEqual(295);
@@ -130,7 +131,7 @@ describe("--reset-after", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, down: { resetAfter: { bytes: 0 } } });
     const started = performance.now();
-    const got = await within((await tcpClient(cleanup, r.port, text("hello"), false)).done, 3000, "the reset");
+    const got = await within("the reset", (await tcpClient(cleanup, r.port, text("hello"), false)).done, 3000);
     expect(got.end).toBe("reset");
     expect(got.endedAt - started).toBeLessThan(RESET_GRACE_MS + SLACK_MS);
   });
@@ -143,7 +144,7 @@ describe("--stall-after", () => {
       const target = tcpTarget(cleanup, () => ({ silent: true }));
       const r = await relay(cleanup, { target: target.port, up: { stallAfter: { bytes: 64 << 10 } } });
       const client = await tcpClient(cleanup, r.port, bytes(32 << 20));
-      await waitFor(() => target.connections[0]?.bytes.length === 64 << 10, "64 KB at the target");
+      await waitFor("64 KB at the target", () => target.connections[0]?.bytes.length === 64 << 10);
       const sentThen = client.sent();
       await Bun.sleep(300);
       expect(target.connections[0]!.bytes.length).toBe(64 << 10);
@@ -160,7 +161,7 @@ describe("--stall-after", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, down: { stallAfter: { ms: 250 } } });
     const client = await tcpClient(cleanup, r.port, new Uint8Array(0), false);
-    await waitFor(() => target.sockets.length === 1, "the accept");
+    await waitFor("the accept", () => target.sockets.length === 1);
     const started = performance.now();
     const talker = setInterval(() => target.sockets[0]!.write("t"), 20);
     cleanup.add(() => clearInterval(talker));
@@ -176,10 +177,10 @@ describe("--stall-after", () => {
 describe("a target that refuses or vanishes", () => {
   test("refused: the client is reset at once, and the close event says target ECONNREFUSED", async () => {
     const r = await relay(cleanup, { target: await freePort() });
-    const got = await within((await tcpClient(cleanup, r.port, text("anyone?"), false)).done, 3000, "the reset");
+    const got = await within("the reset", (await tcpClient(cleanup, r.port, text("anyone?"), false)).done, 3000);
     expect(got.end).toBe("reset");
     expect(r.relay.targetFailed).toBe(1);
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+    await waitFor("the close event", () => r.events.some((e) => e.event === "close"));
     expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ECONNREFUSED" });
     expect(r.counters.open).toBe(0);
   });
@@ -193,11 +194,11 @@ describe("a target that refuses or vanishes", () => {
       const port = queue.port;
       const r = await relay(cleanup, { target: port, connectTimeoutMs: 300 });
       const started = performance.now();
-      const got = await within((await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000, "the reset");
+      const got = await within("the reset", (await tcpClient(cleanup, r.port, text("hello?"), false)).done, 3000);
       expect(got.end).toBe("reset");
       expect(got.endedAt - started).toBeGreaterThanOrEqual(295);
       expect(got.endedAt - started).toBeLessThan(300 + 1000 + SLACK_MS);
-      await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+      await waitFor("the close event", () => r.events.some((e) => e.event === "close"));
       expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ETIMEDOUT" });
       expect(r.relay.targetFailed).toBe(1);
     },
@@ -207,14 +208,14 @@ describe("a target that refuses or vanishes", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port });
     const client = await tcpClient(cleanup, r.port, new Uint8Array(0), false);
-    await waitFor(() => target.sockets.length === 1, "the accept");
+    await waitFor("the accept", () => target.sockets.length === 1);
     target.sockets[0]!.write("partial");
-    await waitFor(() => client.rec.bytes.length === 7, "the first bytes");
+    await waitFor("the first bytes", () => client.rec.bytes.length === 7);
     target.sockets[0]!.terminate();
-    const got = await within(client.done, 3000, "the reset");
+    const got = await within("the reset", client.done, 3000);
     expect(got.end).toBe("reset");
     expect(new TextDecoder().decode(got.bytes)).toBe("partial");
-    await waitFor(() => r.events.some((e) => e.event === "close"), "the close event");
+    await waitFor("the close event", () => r.events.some((e) => e.event === "close"));
     expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target" });
   });
 
@@ -222,10 +223,10 @@ describe("a target that refuses or vanishes", () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port });
     const client = await tcpClient(cleanup, r.port, text("bye"), false);
-    await waitFor(() => target.connections[0]?.bytes.length === 3, "the bytes");
+    await waitFor("the bytes", () => target.connections[0]?.bytes.length === 3);
     client.socket.terminate();
-    await waitFor(() => target.connections[0]!.end === "reset", "the target's reset");
-    await waitFor(() => r.counters.open === 0, "the link to go");
+    await waitFor("the target's reset", () => target.connections[0]!.end === "reset");
+    await waitFor("the link to go", () => r.counters.open === 0);
   });
 });
 
@@ -239,8 +240,8 @@ describe("serve's bounds", () => {
         await tcpClient(cleanup, r.port, text("a"), false),
         await tcpClient(cleanup, r.port, text("b"), false),
       ];
-      await waitFor(() => target.connections.length === 2, "two at the target");
-      const third = await within((await tcpClient(cleanup, r.port, text("c"), false)).done, 2000, "the third's close");
+      await waitFor("two at the target", () => target.connections.length === 2);
+      const third = await within("the third's close", (await tcpClient(cleanup, r.port, text("c"), false)).done, 2000);
       expect(third.bytes.length).toBe(0);
       expect(r.counters.overLimit).toBe(1);
       expect(r.events.filter((e) => e.event === "limit")).toEqual([
@@ -254,7 +255,7 @@ describe("serve's bounds", () => {
   test("--allow 10.0.0.0/8: a loopback client is closed at once and never reaches the target", async () => {
     const target = tcpTarget(cleanup, () => ({ silent: true }));
     const r = await relay(cleanup, { target: target.port, allow: parseAllowList(["10.0.0.0/8"]) });
-    const got = await within((await tcpClient(cleanup, r.port, text("let me in"), false)).done, 2000, "the close");
+    const got = await within("the close", (await tcpClient(cleanup, r.port, text("let me in"), false)).done, 2000);
     expect(got.bytes.length).toBe(0);
     expect(r.counters.denied).toBe(1);
     expect(target.connections.length).toBe(0);
@@ -267,13 +268,13 @@ describe("serve's bounds", () => {
       const r = await relay(cleanup, { target: target.port, limits: { idleTimeoutMs: 200 } });
       const started = performance.now();
       const got = await within(
+        "the idle close",
         (await tcpClient(cleanup, r.port, new Uint8Array(0), false)).done,
         3000,
-        "the idle close",
       );
       expect(got.endedAt - started).toBeGreaterThanOrEqual(195);
       expect(got.endedAt - started).toBeLessThan(200 + SLACK_MS);
-      await waitFor(() => target.connections[0]?.end !== "open", "the target's close");
+      await waitFor("the target's close", () => target.connections[0]?.end !== "open");
       expect(r.counters.idleClosed).toBe(1);
       expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "idle" });
     },
@@ -287,7 +288,7 @@ describe("serve's bounds", () => {
       const output = new OutputBudget(64 << 20);
       const r = await relay(cleanup, { target: target.port, limits: { maxPending: 64 << 10 }, output });
       const client = await tcpClient(cleanup, r.port, bytes(64 << 20));
-      await waitFor(() => target.sockets.length === 1, "the accept");
+      await waitFor("the accept", () => target.sockets.length === 1);
       target.sockets[0]!.pause();
       let most = 0;
       for (let k = 0; k < 40; k++) {

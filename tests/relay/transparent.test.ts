@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { seeded } from "../../src/relay/random.ts";
-import { Cleanup, relay, type TargetBehaviour, tcpClient, tcpTarget, waitFor, within } from "./harness.ts";
+import { waitFor, within } from "../support/wait.ts";
+import { Cleanup, relay, type TargetBehaviour, tcpClient, tcpTarget } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -51,8 +52,8 @@ describe("TCP: byte-transparent both ways with half-close", () => {
           plan = { reply: down, afterFin };
           const before = target.connections.length;
           const client = await tcpClient(cleanup, r.port, up, true, host);
-          const got = await within(client.done, 10_000, "the client's end");
-          await waitFor(() => target.connections[before]?.end === "fin", "the target's FIN");
+          const got = await within("the client's end", client.done, 10_000);
+          await waitFor("the target's FIN", () => target.connections[before]?.end === "fin");
           const atTarget = target.connections[before]!;
           runs++;
           moved += up.length + down.length;
@@ -66,7 +67,7 @@ describe("TCP: byte-transparent both ways with half-close", () => {
       expect(runs).toBe(40);
       // The cases reach well past --max-pending and the kernel's buffers, so backpressure was exercised.
       expect(moved).toBeGreaterThan(4 << 20);
-      await waitFor(() => r.counters.open === 0, "every relayed connection to close");
+      await waitFor("every relayed connection to close", () => r.counters.open === 0);
       expect(r.events.filter((e) => e.event === "close").every((e) => e.event === "close" && e.reason === "done")).toBe(
         true,
       );
@@ -114,7 +115,7 @@ describe("UDP: byte-transparent both ways", () => {
             for (const [i, d] of datagrams.entries()) {
               client.send(d, r.port, host);
               // One at a time: UDP on loopback keeps them, and order is then the order sent.
-              await waitFor(() => replies.length === i + 1, "the reply");
+              await waitFor("the reply", () => replies.length === i + 1);
             }
             expect(received.map((b) => Buffer.from(b).toString("hex"))).toEqual(
               datagrams.map((b) => Buffer.from(b).toString("hex")),

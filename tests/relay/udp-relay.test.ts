@@ -5,7 +5,8 @@ import { freePort } from "../support/peers.ts";
 import type { DirectionFaults } from "../../src/relay/faults.ts";
 import type { Limits } from "../../src/transport/listener.ts";
 import { SERVICE_PORTS_ABOVE_1023 } from "../../src/transport/reflection.ts";
-import { Cleanup, relay, udpClient as harnessUdpClient, udpTarget as harnessUdpTarget, waitFor } from "./harness.ts";
+import { waitFor } from "../support/wait.ts";
+import { Cleanup, relay, udpClient as harnessUdpClient, udpTarget as harnessUdpTarget } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -34,7 +35,7 @@ describe("sessions", () => {
       const r = await udpRelay(target.port);
       const clients = [await udpClient(), await udpClient(), await udpClient()];
       for (const [k, c] of clients.entries()) for (let n = 0; n < 3; n++) c.send(r, `client ${k} #${n}`);
-      await waitFor(() => clients.every((c) => c.got.length === 3), "nine replies");
+      await waitFor("nine replies", () => clients.every((c) => c.got.length === 3));
       clients.forEach((c, k) =>
         expect(c.got.map((g) => str(g.bytes)).sort()).toEqual([0, 1, 2].map((n) => `re:client ${k} #${n}`)),
       );
@@ -56,8 +57,8 @@ describe("sessions", () => {
         c.send(r, "flood");
         if (k % 50 === 49) await Bun.sleep(5);
       }
-      await waitFor(() => r.counters.datagramsIn === 300, "300 datagrams at the relay");
-      await waitFor(() => target.heard.length === 8, "8 datagrams at the target");
+      await waitFor("300 datagrams at the relay", () => r.counters.datagramsIn === 300);
+      await waitFor("8 datagrams at the target", () => target.heard.length === 8);
       expect(r.relay.sessions).toBe(8);
       // An ephemeral port can be a listed service port (Jenkins' 33848 is in Linux's range): refused as reflection, not
       // by the limit.
@@ -75,7 +76,7 @@ describe("sessions", () => {
       const c = await udpClient();
       const started = performance.now();
       c.send(r, "one");
-      await waitFor(() => r.events.some((e) => e.event === "close"), "the idle close", 3000);
+      await waitFor("the idle close", () => r.events.some((e) => e.event === "close"), 3000);
       const elapsed = performance.now() - started;
       expect(elapsed).toBeGreaterThanOrEqual(195);
       expect(elapsed).toBeLessThan(200 + SLACK_MS);
@@ -86,7 +87,7 @@ describe("sessions", () => {
       });
       expect(r.relay.sessions).toBe(0);
       c.send(r, "two");
-      await waitFor(() => c.got.length === 2, "the second reply");
+      await waitFor("the second reply", () => c.got.length === 2);
       expect(r.counters.connections).toBe(2);
     },
   );
@@ -97,7 +98,7 @@ describe("sessions", () => {
       const r = await udpRelay(await freePort("udp"));
       const c = await udpClient();
       c.send(r, "anyone?");
-      await waitFor(() => r.events.some((e) => e.event === "close"), "the session's end");
+      await waitFor("the session's end", () => r.events.some((e) => e.event === "close"));
       expect(r.events.find((e) => e.event === "close")).toMatchObject({ reason: "target", error: "ECONNREFUSED" });
       expect(r.relay.targetFailed).toBe(1);
       expect(c.got.length).toBe(0);
@@ -119,8 +120,8 @@ describe("datagram faults", () => {
           c.send(r, m);
           if (Number(m.slice(1)) % 50 === 49) await Bun.sleep(2);
         }
-        await waitFor(() => r.relay.up.received === 300, "300 at the relay");
-        await waitFor(() => target.heard.length === r.relay.up.forwarded, "the forwarded ones");
+        await waitFor("300 at the relay", () => r.relay.up.received === 300);
+        await waitFor("the forwarded ones", () => target.heard.length === r.relay.up.forwarded);
         expect(r.relay.up.dropped + r.relay.up.forwarded).toBe(300);
         return target.heard.map((h) => str(h.bytes));
       };
@@ -139,7 +140,7 @@ describe("datagram faults", () => {
     const r = await udpRelay(target.port, { up: { loss: 1 } });
     const c = await udpClient();
     for (const m of numbered(20)) c.send(r, m);
-    await waitFor(() => r.relay.up.dropped === 20, "20 dropped");
+    await waitFor("20 dropped", () => r.relay.up.dropped === 20);
     expect(target.heard.length).toBe(0);
   });
 
@@ -148,7 +149,7 @@ describe("datagram faults", () => {
     const r = await udpRelay(target.port, { up: { duplicate: 1 } });
     const c = await udpClient();
     for (const m of numbered(5)) c.send(r, m);
-    await waitFor(() => c.got.length === 10, "ten replies");
+    await waitFor("ten replies", () => c.got.length === 10);
     expect(target.heard.map((h) => str(h.bytes))).toEqual(numbered(5).flatMap((m) => [m, m]));
     expect(r.relay.duplicated).toBe(5);
   });
@@ -158,7 +159,7 @@ describe("datagram faults", () => {
     const r = await udpRelay(target.port, { up: { reorder: 3 } });
     const c = await udpClient();
     for (const m of numbered(6)) c.send(r, m);
-    await waitFor(() => target.heard.length === 6, "six at the target");
+    await waitFor("six at the target", () => target.heard.length === 6);
     expect(target.heard.map((h) => str(h.bytes))).toEqual(["#2", "#1", "#0", "#5", "#4", "#3"]);
     expect(r.relay.reordered).toBe(2);
   });
@@ -172,7 +173,7 @@ describe("datagram faults", () => {
       c.send(r, m);
       sent.push(performance.now());
     }
-    await waitFor(() => target.heard.length === 3, "three at the target");
+    await waitFor("three at the target", () => target.heard.length === 3);
     target.heard.forEach((h, k) => {
       expect(h.at - sent[k]!).toBeGreaterThanOrEqual(148);
       expect(h.at - sent[k]!).toBeLessThan(150 + SLACK_MS);
@@ -185,7 +186,7 @@ describe("datagram faults", () => {
     const c = await udpClient();
     const started = performance.now();
     for (let k = 0; k < 20; k++) c.send(r, new Uint8Array(1000).fill(k));
-    await waitFor(() => target.heard.length === 20, "twenty at the target", 5000);
+    await waitFor("twenty at the target", () => target.heard.length === 20, 5000);
     const span = target.heard.at(-1)!.at - started;
     // The first goes at once; each after it waits its 1000 bytes' share of 40 000 a second (25 ms).
     expect(span).toBeGreaterThanOrEqual(19 * 25 - 10);
@@ -197,8 +198,8 @@ describe("datagram faults", () => {
     const r = await udpRelay(target.port, { up: { stallAfter: { bytes: 3000 } } });
     const c = await udpClient();
     for (let k = 0; k < 10; k++) c.send(r, new Uint8Array(1000).fill(k));
-    await waitFor(() => r.relay.up.received === 10, "ten at the relay");
-    await waitFor(() => target.heard.length === 3, "three at the target");
+    await waitFor("ten at the relay", () => r.relay.up.received === 10);
+    await waitFor("three at the target", () => target.heard.length === 3);
     expect(r.relay.up.dropped).toBe(7);
     expect(r.relay.stalls).toBe(1);
   });
@@ -210,9 +211,9 @@ describe("datagram faults", () => {
       const r = await udpRelay(target.port, { up: { delay: { ms: 300, jitterMs: 0 } } }, { maxPending: 10_000 });
       const c = await udpClient();
       for (let k = 0; k < 50; k++) c.send(r, new Uint8Array(1000).fill(k));
-      await waitFor(() => r.relay.up.received === 50, "fifty at the relay");
+      await waitFor("fifty at the relay", () => r.relay.up.received === 50);
       expect(r.relay.up.dropped).toBe(40);
-      await waitFor(() => target.heard.length === 10, "the ten held ones, late");
+      await waitFor("the ten held ones, late", () => target.heard.length === 10);
     },
   );
 });
@@ -235,7 +236,7 @@ describe("reflection", () => {
       const sock = from;
       cleanup.add(() => sock.close());
       sock.send(Buffer.from("loop?"), r.port, "127.0.0.1");
-      await waitFor(() => r.counters.reflected === 1, "the refusal to be counted");
+      await waitFor("the refusal to be counted", () => r.counters.reflected === 1);
       expect(target.heard.length).toBe(0);
       expect(r.counters.connections).toBe(0);
     },

@@ -5,8 +5,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import type { Relay } from "../../src/relay/relay.ts";
 import { fromSource, run } from "../support/run.ts";
-import { alive, childrenOf, waitFor } from "../support/wait.ts";
-import { Cleanup, concat, tcpClient, udpClient, udpTarget, within } from "./harness.ts";
+import { alive, childrenOf, waitFor, within } from "../support/wait.ts";
+import { Cleanup, concat, tcpClient, udpClient, udpTarget } from "./harness.ts";
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
@@ -56,7 +56,7 @@ async function startWorkers(args: string[], kind: "t" | "u" = "t"): Promise<Work
     text: () => text,
     async stop() {
       proc.kill("SIGTERM");
-      const status = await within(proc.exited, 15_000, "relay --workers to stop");
+      const status = await within("relay --workers to stop", proc.exited, 15_000);
       await read;
       return { status, text };
     },
@@ -122,7 +122,7 @@ describe("relay --workers 2 over TCP", () => {
       const clients = await Promise.all(
         sizes.slice(batch, batch + 20).map((n, i) => tcpClient(cleanup, r.port, payload(batch + i, n))),
       );
-      const got = await within(Promise.all(clients.map((c) => c.done)), 15_000, "the echoes");
+      const got = await within("the echoes", Promise.all(clients.map((c) => c.done)), 15_000);
       got.forEach((rec, i) => {
         expect(rec.end).toBe("fin");
         expect(Buffer.from(rec.bytes).equals(Buffer.from(payload(batch + i, sizes[batch + i]!)))).toBe(true);
@@ -166,7 +166,7 @@ describe("relay --workers 2 over TCP", () => {
     await Bun.sleep(200);
     sock.write(" part two");
     sock.shutdown();
-    await within(closed.promise, 10_000, "the close");
+    await within("the close", closed.promise, 10_000);
     expect(chunks.join("")).toBe("part one, part two");
     const { status, text } = await stopping;
     expect(status).toBe(0);
@@ -187,7 +187,7 @@ describe("relay --workers 2 over TCP", () => {
     const clients = await Promise.all(
       Array.from({ length: 10 }, (_, k) => tcpClient(cleanup, r.port, payload(k, 1000))),
     );
-    const got = await within(Promise.all(clients.map((c) => c.done)), 15_000, "the echoes");
+    const got = await within("the echoes", Promise.all(clients.map((c) => c.done)), 15_000);
     expect(got.map((rec) => rec.bytes.length)).toEqual(Array(10).fill(1000));
     const { status, text } = await r.stop();
     expect(status).toBe(0);

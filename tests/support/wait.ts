@@ -1,7 +1,7 @@
-// Tests wait for a condition, not for a fixed time: poll until it holds, and fail with what was awaited.
+// Tests wait for a condition, not for a fixed time: poll until it holds, or race a deadline, and fail naming what.
 import { readdirSync, readFileSync } from "node:fs";
 
-/** waitFor polls `condition` every few milliseconds until it is true, and fails after timeoutMs naming `what`. */
+/** waitFor(what, condition, timeoutMs = 5000) polls condition every 5 ms until true, or throws naming what. */
 export async function waitFor(
   what: string,
   condition: () => boolean | Promise<boolean>,
@@ -11,7 +11,20 @@ export async function waitFor(
   for (;;) {
     if (await condition()) return;
     if (performance.now() > deadline) throw new Error(`waited ${timeoutMs}ms for ${what}`);
-    await Bun.sleep(10);
+    await Bun.sleep(5);
+  }
+}
+
+/** within(what, promise, timeoutMs = 5000) settles as promise does, or rejects naming what after timeoutMs. */
+export async function within<T>(what: string, promise: Promise<T>, timeoutMs = 5000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`waited ${timeoutMs}ms for ${what}`)), timeoutMs)),
+  );
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
