@@ -9,6 +9,7 @@ import { type RelayCounts, type RelayEvent, type RelayOptions, startRelay, sumRe
 import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
+import { newBudgets } from "../transport/gate.ts";
 import type { Counters } from "../transport/listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { OptionalValue } from "./argv.ts";
@@ -95,11 +96,9 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     transport: ends.transport,
     listen: { host: ends.listen.host, port: ends.listen.port },
     target,
-    allow: shared.allow,
     limits: shared.limits,
-    udpReplyRate: shared.udpReplyRate,
-    udpRate: shared.udpRate,
-    udpExcess: shared.udpExcess,
+    // --allow, the admission limits and the UDP reply budget, built once for this process as serve builds them.
+    budgets: newBudgets(shared),
     connectTimeoutMs,
     faults,
   };

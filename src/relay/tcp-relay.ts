@@ -6,8 +6,8 @@ import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
 import type { Direction } from "./faults.ts";
 import { randomFor } from "./random.ts";
-import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { admit, type RelayShared, relayShared } from "./shared.ts";
+import { type RelayShared, relayShared } from "./shared.ts";
+import type { Relay, RelayCloseReason, RelayOptions } from "./types.ts";
 import { type PipeOwner, StreamPipe } from "./stream-pipe.ts";
 import { EXPIRY_LIMIT, expiryOf, startSweep } from "../transport/expiry.ts";
 
@@ -182,7 +182,7 @@ class Link implements PipeOwner {
     this.down.stop();
     const { links, counters, opts, target, faultNames } = this.shared;
     links.delete(this);
-    this.shared.slots.give(this.slot);
+    this.shared.gate.release(this.slot);
     counters.open = links.size;
     opts.onEvent?.({
       event: "close",
@@ -219,8 +219,8 @@ const TARGET_HANDLERS: SocketHandler<Link> = {
 
 /** relayTcp accepts clients on LISTEN and relays each to the target. */
 export async function relayTcp(opts: RelayOptions): Promise<Relay> {
-  const shared: Shared = { ...relayShared(opts), links: new Set() };
-  const { counters, links, limits, output } = shared;
+  const shared: Shared = { ...relayShared(opts, "tcp"), links: new Set() };
+  const { counters, links, limits, output, gate } = shared;
   // Near the --max-output total, every link stops being read, not only the one that added: see OutputBudget.
   const unwatch = output.onFull(() => {
     for (const link of links) link.halt();
@@ -236,13 +236,9 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
       socket: {
         open(client) {
           const peer = plainAddress(client.remoteAddress);
-          if (opts.allow && !opts.allow.allows(peer)) {
-            counters.denied++;
-            return void client.end();
-          }
           // Each read of remotePort asks the kernel (getpeername) again: once is enough.
           const port = client.remotePort;
-          const slot = admit(shared, "tcp", links.size, peer, port);
+          const slot = gate.admit(peer, port, links.size);
           if (slot === undefined) return void client.end();
           const link = new Link(shared, client, peer, port, slot);
           client.data = link;

@@ -4,12 +4,11 @@ import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
 import { sourcePrefix } from "../transport/prefix.ts";
-import { GO, OVER_REPLIES } from "../transport/rate-limit.ts";
-import { isUnanswerable, markServed, unmarkServed } from "../transport/reflection.ts";
+import { markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
-import type { Relay, RelayCloseReason, RelayOptions } from "./relay.ts";
-import { admit, type RelayShared, relayShared } from "./shared.ts";
+import { type RelayShared, relayShared } from "./shared.ts";
+import type { Relay, RelayCloseReason, RelayOptions } from "./types.ts";
 import { reusePortFlags } from "../transport/udp-server.ts";
 import { ipVersion } from "../transport/ip.ts";
 import { expiryOf, startSweep } from "../transport/expiry.ts";
@@ -118,19 +117,8 @@ class Session {
    * relay, whatever the target answers, than from serve.
    */
   private toClient(bytes: Uint8Array): boolean {
-    const { front, counters, sources, excess } = this.shared;
-    const larger = bytes.length > this.lastIn;
-    const now = performance.now();
-    const verdict = sources.take(this.prefix, larger, now);
-    if (verdict !== GO) {
-      if (verdict === OVER_REPLIES) counters.replyLimited++;
-      else counters.rateLimited++;
-      return false;
-    }
-    if (larger && !excess.take(bytes.length - this.lastIn, now)) {
-      counters.excessLimited++;
-      return false;
-    }
+    const { front, counters, gate } = this.shared;
+    if (!gate.mayReply(this.prefix, bytes.length, this.lastIn)) return false;
     try {
       if (front?.send(bytes, this.port, this.address)) {
         counters.datagramsOut++;
@@ -171,7 +159,7 @@ class Session {
     this.sock?.close();
     const { sessions, relay, opts, target, faultNames } = this.shared;
     if (sessions.get(this.key) === this) sessions.delete(this.key);
-    this.shared.slots.give(this.slot);
+    this.shared.gate.release(this.slot);
     relay.sessions = sessions.size;
     this.shared.counters.open = sessions.size;
     opts.onEvent?.({
@@ -199,15 +187,15 @@ class Session {
 
 /** relayUdp takes datagrams on LISTEN and relays each client's through a session of its own. */
 export async function relayUdp(opts: RelayOptions): Promise<Relay> {
-  const shared: Shared = { ...relayShared(opts), sessions: new Map(), front: undefined };
-  const { counters, sessions, relay, limits } = shared;
+  const shared: Shared = { ...relayShared(opts, "udp"), sessions: new Map(), front: undefined };
+  const { counters, sessions, relay, limits, gate } = shared;
   // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.
   const local = ipVersion(opts.target.host) === 6 ? "::" : "0.0.0.0";
   let open = true;
 
   const openSession = (key: string, address: string, port: number): Session | undefined => {
     const peer = plainAddress(address);
-    const slot = admit(shared, "udp", sessions.size, peer, port);
+    const slot = gate.hold(peer, port, sessions.size);
     if (slot === undefined) return undefined;
     const session = new Session(shared, key, address, peer, port, slot);
     sessions.set(key, session);
@@ -243,10 +231,9 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
           counters.bytesIn += message.length;
           if (!open) return;
           const peer = plainAddress(address);
-          if (opts.allow && !opts.allow.allows(peer)) return void counters.denied++;
           // The relay answers its clients as a server does: a forged service-port, broadcast or
           // multicast source would make it a reflector or one end of a loop.
-          if (isUnanswerable(peer, port)) return void counters.reflected++;
+          if (!gate.answers(peer, port)) return;
           const key = `${address} ${port}`;
           const session = sessions.get(key) ?? openSession(key, address, port);
           // A copy: the pipe may hold the datagram past this call, and the buffer is Bun's.
