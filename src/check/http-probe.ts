@@ -8,6 +8,7 @@ import { type Chain, follow, requestHeaders, shown, startChain, withCredentials 
 import { dialEach } from "../transport/dial-each.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
+import { stateOf } from "./state-of.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 import { ipVersion } from "../transport/ip.ts";
 
@@ -328,30 +329,25 @@ async function readBody(
 function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: HopState): Step {
   if (aborted) return fail(state, "timeout", "timeout", `no HTTP response within ${timeoutMs}ms`);
   const code = errnoCode(err) ?? (err as { code?: string }).code ?? "";
-  switch (code) {
-    case "ECONNREFUSED":
-      return fail(state, "closed", "refused", "connection refused");
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return fail(
-        state,
-        "unreachable",
-        "unreachable",
-        code === "EHOSTUNREACH" ? "host unreachable" : "network unreachable",
-      );
-    case "ECONNRESET":
-      return fail(state, "error", "no_data", "connection closed by peer without an HTTP response");
-    case "EPROTO":
-      return fail(state, "error", "not_tls", "TLS handshake failed (does this port speak TLS?)");
+  const { state: s, cause = "other" } = stateOf(code, "http");
+  switch (cause) {
+    case "refused":
+      return fail(state, s, cause, "connection refused");
+    case "unreachable":
+      return fail(state, s, cause, code === "EHOSTUNREACH" ? "host unreachable" : "network unreachable");
+    case "no_data":
+      return fail(state, s, cause, "connection closed by peer without an HTTP response");
+    case "not_tls":
+      return fail(state, s, cause, "TLS handshake failed (does this port speak TLS?)");
+    case "not_http":
+      return fail(state, s, cause, "the answer is not an HTTP response (does this port speak HTTP?)");
+    case "cert_untrusted":
+      return fail(state, s, cause, `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
   }
-  if (/^(Malformed|Invalid)_?HTTP|^HPE_/i.test(code))
-    return fail(state, "error", "not_http", "the answer is not an HTTP response (does this port speak HTTP?)");
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
-    return fail(state, "error", "cert_untrusted", `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
   return fail(
     state,
-    "error",
-    "other",
+    s,
+    cause,
     err instanceof Error ? err.message.replace(/\. For more information.*$/, "") : String(err),
   );
 }

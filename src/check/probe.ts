@@ -8,6 +8,7 @@ import type { Target } from "../transport/target.ts";
 import { udpRequest } from "../transport/udp-client.ts";
 import { httpProbe, type HttpRequestOptions } from "./http-probe.ts";
 import type { CheckTarget, Outcome } from "./result.ts";
+import { stateOf } from "./state-of.ts";
 import { portCheckNow, tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 
 export interface ProbeOptions {
@@ -173,16 +174,9 @@ async function protocolProbe(
 /** failure is the state a failed exchange leaves a target in, read from the error's code, never its words. */
 function failure(err: unknown, transport: string, timeoutMs: number): Pick<Outcome, "state" | "error" | "cause"> {
   if (!(err instanceof NetError)) throw err;
-  if (err.code === "ECONNREFUSED") return { state: "closed", cause: "refused", error: err.reason };
-  if (err.code === "ETIMEDOUT") {
-    if (transport === "udp") return { state: "no_reply", cause: "timeout", error: `no reply within ${timeoutMs}ms` };
-    return { state: "timeout", cause: "timeout", error: err.reason };
-  }
-  // The dialled connections find the real cause of a refused TCP connect; UDP hears it from ICMP.
-  if (err.code === "EHOSTUNREACH" || err.code === "ENETUNREACH")
-    return { state: "unreachable", cause: "unreachable", error: err.reason };
-  if (err.code === "ECONNRESET") return { state: "error", cause: "reset", error: err.reason };
-  return { state: "error", cause: "other", error: err.reason };
+  const { state, cause } = stateOf(err.code, transport === "udp" ? "udp" : "exchange");
+  // A datagram that went unanswered has no reason of its own: the wait is what there is to tell.
+  return { state, cause, error: state === "no_reply" ? `no reply within ${timeoutMs}ms` : err.reason };
 }
 
 function isName(host: string): boolean {

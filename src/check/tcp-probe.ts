@@ -3,6 +3,7 @@ import { errnoCode, type NetError } from "../errors.ts";
 import { connectLoopback } from "../transport/loopback-connect.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
+import { stateOf } from "./state-of.ts";
 
 export interface TlsProbe {
   /** serverName goes out as SNI and is what the certificate must name; undefined for an IP address. */
@@ -108,14 +109,14 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     try {
       chunk = await conn.read(left());
     } catch (err) {
-      const code = (err as NetError).code;
-      if (code === "ETIMEDOUT") {
+      const { state, cause = "other" } = stateOf((err as NetError).code, "reply");
+      if (cause === "timeout") {
         if (reply.length === 0)
           return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, { reply }));
         return mismatch(`the reply did not match within ${opts.timeoutMs}ms`);
       }
-      if (code === "ECONNRESET" || code === "EPIPE") return gone("reset");
-      return done(fail("error", "other", (err as NetError).reason, { reply }));
+      if (cause === "no_data") return gone("reset");
+      return done(fail(state, cause, (err as NetError).reason, { reply }));
     }
     if (chunk === null) return gone("closed");
     const room = opts.maxReply - reply.length;
@@ -142,25 +143,22 @@ export function portCheckNow(address: string, port: number): Outcome | undefined
 
 /** connectFailure is what a failed connect (or TLS handshake) says of the target. */
 function connectFailure(err: NetError, opts: TcpProbeOptions, replyWanted: boolean): Verdict {
-  switch (err.code) {
-    case "ETIMEDOUT":
-      return fail("timeout", "timeout", `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms`);
-    case "ECONNREFUSED":
-      return fail("closed", "refused", "connection refused");
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return fail("unreachable", "unreachable", err.reason);
-    case "EOF":
-      // A clean close during the TLS handshake: the peer took the connection, not the handshake.
-      return fail("error", "not_tls", "connection closed by peer during the TLS handshake");
-    case "ECONNRESET": {
-      // Linux answers a SYN with a reset as ECONNREFUSED: ECONNRESET means the handshake completed, then the peer
-      // reset.
-      if (opts.tls) return fail("error", "reset", "connection reset by peer during the TLS handshake");
-      return replyWanted ? fail("error", "no_data", "connection reset by peer without a reply") : { state: "open" };
-    }
+  const { state, cause } = stateOf(err.code, opts.tls ? "connect-tls" : replyWanted ? "connect-reply" : "connect");
+  switch (cause) {
+    case undefined:
+      return { state };
+    case "timeout":
+      return fail(state, cause, `no ${opts.tls ? "TLS handshake" : "connection"} within ${opts.timeoutMs}ms`);
+    case "refused":
+      return fail(state, cause, "connection refused");
+    case "not_tls":
+      return fail(state, cause, "connection closed by peer during the TLS handshake");
+    case "reset":
+      return fail(state, cause, "connection reset by peer during the TLS handshake");
+    case "no_data":
+      return fail(state, cause, "connection reset by peer without a reply");
     default:
-      return fail("error", "other", err.reason);
+      return fail(state, cause, err.reason);
   }
 }
 
