@@ -5,7 +5,9 @@ import type { CheckResult } from "../check/result.ts";
 import { CommandFailed, runCommand, signalStatus, untilSignal } from "../check/run-command.ts";
 import { runChecks, type Progress } from "../check/run.ts";
 import { UsageError } from "../errors.ts";
-import { jsonRecord, resultLine, summaryLine, targetText } from "./check-output.ts";
+import { jsonRecord } from "../check/report/json.ts";
+import { targetText } from "../check/report/target.ts";
+import { progressLine, resultLine, summaryLine } from "../check/report/text.ts";
 import { DEFAULTS, plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 
@@ -64,7 +66,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
   // The schema, --nagios and --prometheus are loaded when asked for: a plain check need not pay their start-up.
   if (p.output === "nagios") {
-    const { nagiosReport } = await import("./nagios.ts");
+    const { nagiosReport } = await import("../check/report/nagios.ts");
     const report = nagiosReport(
       results,
       p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })),
@@ -72,7 +74,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     io.out(`${report.line}\n`);
     status = report.status;
   } else if (p.output === "prometheus") {
-    const { prometheusText } = await import("../check/prometheus.ts");
+    const { prometheusText } = await import("../check/report/prometheus.ts");
     io.out(prometheusText(results, targetText));
   } else if (p.output === "text") {
     const elapsed = performance.now() - started;
@@ -97,15 +99,6 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     io.err(`upcat: ${err.message}`);
     return err.status;
   }
-}
-
-function progressLine(g: Progress, down = false): string {
-  const names = g.waiting.slice(0, 3).map(targetText).join(", ");
-  const more = g.waiting.length > 3 ? ` and ${g.waiting.length - 3} more` : "";
-  return (
-    `${(g.elapsedMs / 1000).toFixed(1)}s  ${g.passed}/${g.total} ` +
-    `${down ? "down" : "up"}${names ? `, waiting for ${names}${more}` : ""}`
-  );
 }
 
 export function registerCheck(cli: CAC, io: Io): void {

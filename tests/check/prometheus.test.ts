@@ -1,9 +1,9 @@
 // prometheusText: one gauge family a fact, every target labelled target/proto/host/port, and promtool accepts what it
 // prints.
 import { describe, expect, test } from "bun:test";
-import { escapeLabel, prometheusText, STATES } from "../../src/check/prometheus.ts";
+import { escapeLabel, prometheusText, STATES } from "../../src/check/report/prometheus.ts";
 import type { CheckResult } from "../../src/check/result.ts";
-import { targetText } from "../../src/cli/check-output.ts";
+import { targetText } from "../../src/check/report/target.ts";
 import { need } from "../verdicts/servers.ts";
 
 const tcp = (port: number, host = "127.0.0.1") => ({ transport: "tcp" as const, host, port });

@@ -1,9 +1,11 @@
 // How an HTTP result reads: the line for people, the --json record, and the --nagios grade as check_http gives it.
 import { describe, expect, test } from "bun:test";
 import type { Cause, CheckResult, CheckState } from "../../src/check/result.ts";
-import { jsonRecord, resultLine, targetText } from "../../src/cli/check-output.ts";
+import { jsonRecord } from "../../src/check/report/json.ts";
+import { targetText } from "../../src/check/report/target.ts";
+import { resultLine } from "../../src/check/report/text.ts";
 import type { Io } from "../../src/cli/io.ts";
-import { nagiosReport, statusOf } from "../../src/cli/nagios.ts";
+import { nagiosReport, statusOf } from "../../src/check/report/nagios.ts";
 import { createColors } from "picocolors";
 
 const plain = createColors(false);

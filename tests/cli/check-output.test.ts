@@ -2,9 +2,10 @@
 import { expect, test } from "bun:test";
 import { createColors } from "picocolors";
 import type { CheckResult } from "../../src/check/result.ts";
-import { jsonRecord, resultLine, summaryLine } from "../../src/cli/check-output.ts";
+import { jsonRecord } from "../../src/check/report/json.ts";
+import { resultLine, summaryLine } from "../../src/check/report/text.ts";
 import type { Io } from "../../src/cli/io.ts";
-import { nagiosReport, statusOf } from "../../src/cli/nagios.ts";
+import { nagiosReport, statusOf } from "../../src/check/report/nagios.ts";
 
 const ioWith = (color: boolean) => ({ outColor: createColors(color) }) as Io;
 const result = (over: Partial<CheckResult> & Pick<CheckResult, "state" | "ok">): CheckResult => ({

@@ -1,6 +1,6 @@
 // The results in Prometheus' text exposition format, for node_exporter's textfile collector: gauges a target, labelled
 // by it.
-import type { CheckResult, CheckState, CheckTarget } from "./result.ts";
+import type { CheckResult, CheckState, CheckTarget } from "../result.ts";
 
 /**
  * STATES are every state a check can end in: each target gets a 0/1 series for each (an enum, as kube-state-metrics

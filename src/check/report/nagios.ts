@@ -1,9 +1,10 @@
 // The monitoring-plugin conventions (Nagios, Icinga): one status line with perfdata, and 0/1/2/3 for
 // OK/WARNING/CRITICAL/UNKNOWN.
-import type { CheckResult } from "../check/result.ts";
-import { redactIn } from "../text/redact.ts";
-import { escapeControl } from "../text/shown.ts";
-import { daysText, httpText, targetText } from "./check-output.ts";
+import type { CheckResult } from "../result.ts";
+import { redactIn } from "../../text/redact.ts";
+import { escapeControl } from "../../text/shown.ts";
+import { targetText } from "./target.ts";
+import { daysText, httpText } from "./text.ts";
 
 export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type NagiosStatus = keyof typeof NAGIOS;

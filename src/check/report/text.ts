@@ -1,49 +1,16 @@
-// How check results read: a line a target for people, a JSON object a target for jq, and a summary.
-import type { CheckResult, CheckState, CheckTarget, HttpInfo, TlsInfo } from "../check/result.ts";
-import { redact, redactIn } from "../text/redact.ts";
-import { escapeControl } from "../text/shown.ts";
-import { hostPort } from "../transport/address.ts";
-import type { Io } from "./io.ts";
+// How check results read to people: a line a target, the --wait progress line, and the summary.
+import type { CheckResult, CheckState, HttpInfo, TlsInfo } from "../result.ts";
+import type { Progress } from "../run.ts";
+import { redactIn } from "../../text/redact.ts";
+import { escapeControl } from "../../text/shown.ts";
+import { roundMs, targetText } from "./target.ts";
 
-/**
- * targetText is the TARGET as a URL, the form every line and record names it by: an HTTP target is its own URL, with
- * its password (if any) hidden. Every printer names targets through it.
- */
-export function targetText(t: CheckTarget): string {
-  return t.http ? redact(t.http.url) : `${t.transport}://${hostPort(t.host, t.port)}`;
-}
-
-/** protoOf is what was checked: a TCP or UDP port, or an HTTP(S) URL. */
-export function protoOf(t: CheckTarget): "tcp" | "udp" | "http" | "https" {
-  return t.http ? (t.http.secure ? "https" : "http") : t.transport;
-}
-
-/** roundMs keeps three decimals: microseconds are real on loopback, more is noise. */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
-}
-
-function replyText(reply: Uint8Array | undefined): string | null {
-  return reply === undefined ? null : new TextDecoder().decode(reply);
-}
-
-/** jsonRecord is one result as the stable object `--json` prints. */
-export function jsonRecord(r: CheckResult) {
-  return {
-    target: targetText(r.target),
-    proto: protoOf(r.target),
-    host: r.target.host,
-    address: r.address ?? null,
-    port: r.target.port,
-    state: r.state,
-    ok: r.ok,
-    latency_ms: roundMs(r.latencyMs),
-    reply: replyText(r.reply),
-    error: r.error === undefined ? null : redactIn(r.error),
-    attempts: r.attempts,
-    ...(r.tls ? { tls: r.tls } : {}),
-    ...(r.http ? { http: { ...r.http, location: r.http.location === null ? null : redact(r.http.location) } } : {}),
-  };
+/** Palette is the colours a line is painted with: picocolors' own, or ones that leave the text as it is. */
+export interface Palette {
+  green(text: string): string;
+  yellow(text: string): string;
+  red(text: string): string;
+  dim(text: string): string;
 }
 
 const WORDS: Record<CheckState, string> = {
@@ -56,9 +23,9 @@ const WORDS: Record<CheckState, string> = {
   error: "error",
 };
 
-/** resultLine is one result for people: state, target, latency, and why. */
-export function resultLine(r: CheckResult, io: Io, width: number): string {
-  const c = io.outColor;
+/** resultLine is one result for people: state, target, latency, and why; `to` is where it goes, for its colours. */
+export function resultLine(r: CheckResult, to: { readonly outColor: Palette }, width: number): string {
+  const c = to.outColor;
   const word = WORDS[r.state].padEnd(8);
   const state = r.ok ? c.green(word) : r.state === "no_reply" || r.state === "timeout" ? c.yellow(word) : c.red(word);
   const parts = [state, targetText(r.target).padEnd(width), c.dim(`${roundMs(r.latencyMs).toFixed(1).padStart(7)}ms`)];
@@ -71,7 +38,7 @@ export function resultLine(r: CheckResult, io: Io, width: number): string {
     parts.push(r.ok ? c.dim(error) : error);
   }
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch"))
-    parts.push(c.dim(`"${escapeControl(clip(replyText(r.reply)!))}"`));
+    parts.push(c.dim(`"${escapeControl(clip(new TextDecoder().decode(r.reply)))}"`));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
 }
@@ -102,4 +69,14 @@ export function summaryLine(results: readonly CheckResult[], elapsedMs: number):
   const states = [...counts].map(([state, n]) => `${n} ${WORDS[state]}`).join(", ");
   const noun = results.length === 1 ? "target" : "targets";
   return `${passed} of ${results.length} ${noun} passed (${states}) in ${(elapsedMs / 1000).toFixed(2)}s`;
+}
+
+/** progressLine is --wait's live line on a terminal: the time gone, how many are up (or down), who is awaited. */
+export function progressLine(g: Progress, down = false): string {
+  const names = g.waiting.slice(0, 3).map(targetText).join(", ");
+  const more = g.waiting.length > 3 ? ` and ${g.waiting.length - 3} more` : "";
+  return (
+    `${(g.elapsedMs / 1000).toFixed(1)}s  ${g.passed}/${g.total} ` +
+    `${down ? "down" : "up"}${names ? `, waiting for ${names}${more}` : ""}`
+  );
 }
