@@ -29,6 +29,7 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
   );
   servers.push(server);
   const port = server.ports["upper/tcp"]!;
+  // A settle window, not a condition: the idle baseline is read once start-up is done, and nothing signals that.
   await Bun.sleep(200);
   const idle = await rssBytes(server.proc.pid);
   const block = new Uint8Array(1 << 16).fill(0x61);
@@ -51,7 +52,8 @@ test("--max-output 8m: 48 clients that write and never read make the server hold
     clients.push(sock);
     pump(sock);
   }
-  // Until the server stops taking input: everything it read and could not write is held, or paused.
+  // Until the server stops taking input: everything it read and could not write is held, or paused. Stopped means
+  // still after 400 ms: the quiet window is the measure.
   let last = -1;
   while (server.stats().bytes_in !== last) {
     last = server.stats().bytes_in ?? 0;

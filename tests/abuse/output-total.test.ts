@@ -58,6 +58,7 @@ test(`--max-output 16m: ${SENDERS} senders that never read: 16 MB held, RSS unde
   if ((await openFiles(pid)) < SENDERS + 64) Bun.spawnSync(["prlimit", `--pid=${pid}`, "--nofile=8192:8192"]);
   expect(await openFiles(pid)).toBeGreaterThanOrEqual(SENDERS + 64);
   const port = server.ports["upper/tcp"]!;
+  // A settle window, not a condition: the idle baseline is read once start-up is done, and nothing signals that.
   await Bun.sleep(300);
   const idle = await rssBytes(pid);
 
@@ -71,7 +72,8 @@ test(`--max-output 16m: ${SENDERS} senders that never read: 16 MB held, RSS unde
   const first = await reader.read();
   expect(first.done).toBe(false);
   const sent: Sent = JSON.parse(new TextDecoder().decode(first.value));
-  // Until the server stops taking input: what it read and could not write is held, or its sender paused.
+  // Until the server stops taking input: what it read and could not write is held, or its sender paused. Stopped
+  // means still after half a second: the quiet window is the measure.
   let last = -1;
   while (server.stats().bytes_in !== last) {
     last = server.stats().bytes_in ?? 0;

@@ -84,7 +84,7 @@ test("forged loops are refused or bounded; the server still serves and stops on 
   expect(outB).toBeLessThanOrEqual(bound);
   expect(a.stats().reply_limited! + b.stats().reply_limited!).toBeGreaterThan(0);
 
-  // Quiet now: at most a fifth of a core over a second (an answering loop took 80%).
+  // Quiet now: at most a fifth of a core over a second (an answering loop took 80%); the second is the measured window.
   const cpu0 = await cpuSeconds(a.proc.pid);
   await Bun.sleep(1000);
   expect((await cpuSeconds(a.proc.pid)) - cpu0).toBeLessThan(0.2);

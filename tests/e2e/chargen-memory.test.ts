@@ -29,6 +29,7 @@ test("20 clients that never read cost the server little, and one reading 256 MiB
       Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }).then((s) => (s.pause(), s)),
     ),
   );
+  // A settle window: 1.5 s of chargen fills every stalled client's buffers; nothing signals that they are full.
   await Bun.sleep(1500);
   const whileStalled = await rss(server.proc.pid, "VmRSS");
 

@@ -39,6 +39,7 @@ beforeAll(async () => {
   // The two ports can differ: when the port UDP got is taken for TCP, TCP binds another.
   udpPort = Number(/udp \S*:(\d+)/.exec(server.ready)![1]);
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
+  // A settle window, not a condition: the idle baseline is read once start-up is done, and nothing signals that.
   await Bun.sleep(200);
   idleFds = fds();
 }, 120_000);
@@ -185,6 +186,7 @@ describe("clients that abuse the connection", () => {
         if (n < block.length) break;
       }
       let peak = 0;
+      // A measured window: RSS sampled every 250 ms for 1.5 s while the reader stalls.
       for (let k = 0; k < 6; k++) {
         await Bun.sleep(250);
         peak = Math.max(peak, await rss());
@@ -227,6 +229,7 @@ describe("clients that abuse the connection", () => {
       }
       for (let tick = 0; tick < 12; tick++) {
         for (const s of socks) s.write("s");
+        // The drip's pace (a byte every 200 ms) is the attack, not a wait.
         await Bun.sleep(200);
         if (tick % 4 === 3) await healthy("slowloris");
       }

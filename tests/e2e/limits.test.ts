@@ -62,10 +62,12 @@ describe("--idle-timeout", () => {
     const started = performance.now();
     const ticking = setInterval(() => live.sock.write("x"), 100);
     const silentAt = await within("the silent client's close", silent.closed, 3000);
-    // A paused socket notices the server's reset only when it reads again.
+    // A paused socket notices the server's reset only when it reads again. Kept as time, not a condition: with the
+    // 300 ms below it is the live client's window (ten ticks at least), which the test measures.
     await Bun.sleep(600);
     stuck.sock.resume();
     const stuckAt = await within("the stuck client's close", stuck.closed, 3000);
+    // A measured window: the live client keeps ticking past the idle timeout and is not closed.
     await Bun.sleep(300);
     clearInterval(ticking);
     live.sock.shutdown();
@@ -101,7 +103,7 @@ describe("--max-pending", () => {
       sent += n;
       if (n < block.length) break;
     }
-    // Backpressure has held once nothing more goes in for a while.
+    // Backpressure has held once nothing more goes in for 150 ms: the quiet window is the measure.
     let last = -1;
     await waitFor(
       "the writes to stop",
@@ -205,6 +207,7 @@ describe("logs", () => {
 
   test("--stats prints summary lines; --quiet prints nothing", async () => {
     const server = await serve(["--stats", "150ms"]);
+    // A measured window: 400 ms of --stats 150ms holds at least two lines.
     await Bun.sleep(400);
     await server.stop();
     expect((await server.rest()).match(/^upcat: stats: 0 open, 0 connections, /gm)!.length).toBeGreaterThanOrEqual(2);
@@ -214,6 +217,7 @@ describe("logs", () => {
       stderr: "pipe",
       env: cmd.env,
     });
+    // Stands in for "started": --quiet prints no ready line to wait for, and nothing else says it is up.
     await Bun.sleep(400);
     quiet.kill("SIGTERM");
     expect(await quiet.exited).toBe(0);

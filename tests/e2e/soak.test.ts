@@ -41,6 +41,7 @@ beforeAll(async () => {
   ]);
   udpPort = Number(/udp \S*:(\d+)/.exec(server.ready)![1]);
   tcpPort = Number(/tcp \S*:(\d+)/.exec(server.ready)![1]);
+  // A settle window, not a condition: the idle baseline is read once start-up is done, and nothing signals that.
   await Bun.sleep(300);
   idle = { rss: await rss(server.proc.pid), fds: fds(server.proc.pid) };
   figure(`soak: server idle RSS ${(idle.rss / MB).toFixed(1)} MB, ${idle.fds} fds`);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { compiled } from "../support/binary.ts";
 import { fromSource, run, startServer, type Command, type Server } from "../support/run.ts";
-import { childrenOf, waitFor } from "../support/wait.ts";
+import { childrenOf, listening, waitFor } from "../support/wait.ts";
 
 /** askMany sends `count` TCP and UDP requests from fresh source ports and returns how many came back right. */
 async function askMany(cmd: Command, port: number, count: number): Promise<number> {
@@ -25,7 +25,7 @@ async function withWorkers(cmd: Command, args: string[], body: (s: Server) => Pr
   return server.rest();
 }
 
-/** JsonServer is `serve --workers 2 --log json`: its port, and every line it wrote once it has stopped. */
+/** JsonServer is `serve --workers 2 --log json`: its port, the lines so far, and every line once it has stopped. */
 async function startJson(cmd: Command, args: string[] = []) {
   const proc = Bun.spawn(
     [...cmd.argv, "serve", "--workers", "2", "--port", "0", "--host", "127.0.0.1", "--log", "json", ...args],
@@ -43,18 +43,29 @@ async function startJson(cmd: Command, args: string[] = []) {
     text += new TextDecoder().decode(value);
   }
   const ready = JSON.parse(text.split("\n")[0]!);
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+  /** lines parses the JSON lines written so far, whole ones only. */
+  const lines = (): Record<string, unknown>[] =>
+    text
+      .slice(0, text.lastIndexOf("\n") + 1)
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
   return {
     proc,
     ready,
     port: ready.port as number,
+    lines,
     /** stop sends SIGTERM and returns every JSON line written. */
     async stop(): Promise<Record<string, unknown>[]> {
       proc.kill("SIGTERM");
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += new TextDecoder().decode(value);
-      }
+      await rest;
       expect(await proc.exited).toBe(0);
       return text
         .trim()
@@ -122,8 +133,10 @@ describe("the compiled binary", () => {
     const s = await startJson(cmd, ["--stats", "100ms"]);
     await waitFor("two workers", () => childrenOf(s.proc.pid).length === 2);
     expect(await askMany(cmd, s.port, 10)).toBe(10);
-    // Stats come every 100ms from each worker: half a second holds several.
-    await Bun.sleep(500);
+    // Stats come every 100ms from each worker; the parent's line adds them up once both have counted.
+    await waitFor("a stats line with every worker's count", () =>
+      s.lines().some((l) => l.event === "stats" && l.connections === 5 && l.datagrams_in === 5),
+    );
     const chunks: string[] = [];
     const closed = Promise.withResolvers<void>();
     const sock = await Bun.connect({
@@ -134,7 +147,8 @@ describe("the compiled binary", () => {
     sock.write("part one,");
     await waitFor("the reply to part one", () => chunks.join("") === "PART ONE,");
     const stopping = s.stop();
-    await Bun.sleep(100);
+    // Draining: every worker has let go of LISTEN, so part two comes while the connection is in progress.
+    await waitFor("the workers to stop listening", () => !listening(s.port));
     sock.write(" part two");
     sock.shutdown();
     await closed.promise;

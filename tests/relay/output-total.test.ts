@@ -36,7 +36,7 @@ test(`--max-output 2m: ${CLIENTS} clients to a target that never reads make the 
   const data = new Uint8Array(16 << 20).fill(120);
   for (let k = 0; k < CLIENTS; k++) await tcpClient(cleanup, r.port, data, false);
   await waitFor("the accepts", () => accepted.length === CLIENTS, 5000);
-  // Until the relay stops taking input.
+  // Until the relay stops taking input: still for 300 ms, the quiet window is the measure.
   let last = -1;
   while (r.relay.up.received !== last) {
     last = r.relay.up.received;

@@ -288,7 +288,9 @@ export function relayScenarios(command: () => Promise<Command> | Command): void 
         ]);
         const held = await Bun.connect({ hostname: "127.0.0.1", port: r.port, socket: { data() {} } });
         try {
-          await Bun.sleep(350);
+          await waitFor("a stats line counting the held connection", () =>
+            /^upcat: stats: 1 open, 1 connections, /m.test(r.said()),
+          );
           const started = performance.now();
           const stopped = await r.stop();
           const took = performance.now() - started;

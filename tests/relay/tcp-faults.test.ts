@@ -146,6 +146,7 @@ describe("--stall-after", () => {
       const client = await tcpClient(cleanup, r.port, bytes(32 << 20));
       await waitFor("64 KB at the target", () => target.connections[0]?.bytes.length === 64 << 10);
       const sentThen = client.sent();
+      // A measured window: nothing more reaches the target in 300 ms, and the client's writes stall.
       await Bun.sleep(300);
       expect(target.connections[0]!.bytes.length).toBe(64 << 10);
       // The relay stopped reading: what the client could write is bounded by the kernel's buffers, not 32 MB.
@@ -165,6 +166,7 @@ describe("--stall-after", () => {
     const started = performance.now();
     const talker = setInterval(() => target.sockets[0]!.write("t"), 20);
     cleanup.add(() => clearInterval(talker));
+    // A measured window: the target talks for 700 ms, and the client hears only the first 250.
     await Bun.sleep(700);
     clearInterval(talker);
     const last = client.rec.times.at(-1)! - started;

@@ -163,7 +163,8 @@ describe("relay --workers 2 over TCP", () => {
     sock.write("part one,");
     await waitFor("the echo of part one", () => chunks.join("") === "part one,");
     const stopping = r.stop();
-    await Bun.sleep(200);
+    // Draining: every worker has let go of LISTEN, so part two comes while the connection is in progress.
+    await waitFor("the workers to stop listening", () => bound(r.port, "t") === 0);
     sock.write(" part two");
     sock.shutdown();
     await within("the close", closed.promise, 10_000);

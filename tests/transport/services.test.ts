@@ -113,6 +113,7 @@ describe("chargen", () => {
       },
     });
     sock.pause();
+    // A pause of half a second, so the server's writes back up: the stall is the test, not a condition.
     await Bun.sleep(500);
     sock.resume();
     await done.promise;
@@ -134,6 +135,7 @@ describe("safety on real sockets", () => {
       ),
     );
     for (let k = 0; k < count; k++) socks[k % sockets]!.send(new Uint8Array(0), port, "127.0.0.1");
+    // A measured window: the replies that come in 300 ms are counted; a rationed one never comes.
     await Bun.sleep(300);
     socks.forEach((s) => s.close());
     return replies;

@@ -139,7 +139,7 @@ describe("TCP upper server", () => {
         data(s, d) {
           received += d.length;
           if (chunks.length < 4) chunks.push(d.slice());
-          // Stop reading for a while once, so the server's writes back up.
+          // Stop reading for 300 ms once, so the server's writes back up: the stall is the test, not a condition.
           if (!paused && received > 1 << 20) {
             paused = true;
             s.pause();
