@@ -93,6 +93,7 @@ async function through(args: string[], hosts: string[], n: number, size = 1): Pr
     }
     const took = (performance.now() - started) / 1000;
     last = performance.now();
+    // Until no reply has come for 500 ms: the quiet window is the measure, a rationed reply never comes.
     while (performance.now() - last < 500) await Bun.sleep(50);
     const { status, rest } = await r.stop();
     expect(status).toBe(0);
