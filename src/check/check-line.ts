@@ -11,31 +11,10 @@
 // own option parsers read them, so a line and the command line accept exactly the same values.
 import { UsageError } from "../errors.ts";
 import { quote } from "../text/shown.ts";
+import { CHECK_OPTIONS, keyOf, nameOf, optionNamed, refuseRepeat, takesValue } from "./options.ts";
 
-/** PER_TARGET_OPTIONS are the options a line may give, and whether each takes a value. */
-export const PER_TARGET_OPTIONS: Readonly<Record<string, boolean>> = {
-  send: true,
-  expect: true,
-  match: true,
-  protocol: true,
-  tls: false,
-  insecure: false,
-  ca: true,
-  "cert-days": true,
-  timeout: true,
-  warning: true,
-  critical: true,
-  udp: false,
-  "udp-silent-ok": false,
-  status: true,
-  header: true,
-  method: true,
-  follow: false,
-  "allow-downgrade": false,
-};
-
-/** REPEATABLE are the options a line may give more than once, each adding to the last (--header). */
-const REPEATABLE = new Set(["header"]);
+/** PER_TARGET are the options a line may give, as the options table marks them. */
+const PER_TARGET = CHECK_OPTIONS.filter((o) => o.perTarget);
 
 /** CheckLine is what one line asks: its targets, and options in cac's camelCase keys (flags are true). */
 export interface CheckLine {
@@ -80,8 +59,6 @@ export function lineWords(line: string): string[] {
   return words;
 }
 
-const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /** parseCheckLine reads TARGET... [--option [value]]...; a bad line throws a UsageError that says what is wrong. */
 export function parseCheckLine(line: string): CheckLine | undefined {
   const words = lineWords(line);
@@ -98,25 +75,23 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     }
     const eq = word.indexOf("=");
     const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
-    const takesValue = PER_TARGET_OPTIONS[name];
-    if (takesValue === undefined) {
+    const option = optionNamed(name);
+    if (!option?.perTarget) {
       throw new UsageError(
-        `--${name} cannot be given for one target (a line takes ${Object.keys(PER_TARGET_OPTIONS)
-          .map((o) => `--${o}`)
-          .join(" ")})`,
+        `--${name} cannot be given for one target (a line takes ${PER_TARGET.map((o) => `--${nameOf(o)}`).join(" ")})`,
       );
     }
-    if (camel(name) in options && !REPEATABLE.has(name)) throw new UsageError(`--${name} is given twice`);
-    if (!takesValue) {
+    const key = keyOf(option);
+    if (key in options) refuseRepeat(key, "line");
+    if (!takesValue(option)) {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
-      options[camel(name)] = true;
+      options[key] = true;
       continue;
     }
     const value = eq >= 0 ? word.slice(eq + 1) : words[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    const before = options[camel(name)];
-    options[camel(name)] =
-      before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
+    const before = options[key];
+    options[key] = before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
   }
   if (specs.length === 0) throw new UsageError("a line starts with its TARGET, then its options");
   return { specs, options };

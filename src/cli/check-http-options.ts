@@ -3,9 +3,6 @@ import type { StatusSet } from "../check/http-probe.ts";
 import { UsageError } from "../errors.ts";
 import { quote } from "../text/shown.ts";
 
-/** DEFAULT_STATUS is what passes without --status: any 2xx, as `curl -f` without -L would have it succeed on no 3xx. */
-export const DEFAULT_STATUS = "200-299";
-
 /** parseStatusSet reads --status: codes and ranges such as 200,204,300-399, each from 100 to 599. */
 export function parseStatusSet(value: unknown, option = "--status"): StatusSet {
   const text = String(value);

@@ -6,24 +6,15 @@ import type { CheckTarget } from "../check/result.ts";
 import type { RunOptions } from "../check/run.ts";
 import { parseCheckLine, type CheckLine } from "../check/check-line.ts";
 import { matcher } from "../check/match.ts";
+import { CHECK_OPTIONS, DEFAULTS, keyOf, nameOf, once } from "../check/options.ts";
 import { expandSpec, MAX_TARGETS } from "../check/spec.ts";
 import { UsageError } from "../errors.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
-import { DEFAULT_STATUS, parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
+import { parseHeaders, parseMethod, parseStatusSet } from "./check-http-options.ts";
 import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./option-values.ts";
 import type { Io } from "./io.ts";
 import { cannotRead, type InputLine, MAX_CA_FILE, MAX_CA_FILES, readLines, readSmallFile } from "./read-input.ts";
 import { quote } from "../text/shown.ts";
-
-/** DEFAULTS are the defaults of check's options, stated here once: the help text and the parsers read them. */
-export const DEFAULTS = {
-  timeout: "2s",
-  retries: "0",
-  concurrency: "100",
-  status: DEFAULT_STATUS,
-  method: "GET",
-  bodyMethod: "POST",
-} as const;
 
 export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
 
@@ -43,28 +34,13 @@ export interface CheckPlan {
   command?: string[];
 }
 
-const TLS_OPTIONS = [
-  ["ca", "--ca"],
-  ["insecure", "--insecure"],
-  ["certDays", "--cert-days"],
-] as const;
-const HTTP_OPTIONS = [
-  ["status", "--status"],
-  ["header", "--header"],
-  ["method", "--method"],
-  ["follow", "--follow"],
-  ["allowDowngrade", "--allow-downgrade"],
-] as const;
+/** FOR_TLS and FOR_HTTP are the options that mean something only for TLS, or only for HTTP(S) targets: key and flag. */
+const forTargets = (kind: "tls" | "http") =>
+  CHECK_OPTIONS.filter((o) => o.for === kind).map((o) => [keyOf(o), `--${nameOf(o)}`] as const);
+const FOR_TLS = forTargets("tls");
+const FOR_HTTP = forTargets("http");
 const isHttps = (spec: string) => /^https:\/\//i.test(spec.trim());
 const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
-
-/** one reads an option that may be given once only (cac makes an array of repeats). */
-export function one(raw: Record<string, unknown>, name: string): unknown {
-  const value = raw[name];
-  if (Array.isArray(value))
-    throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} can be given once`);
-  return value;
-}
 
 /** at puts where a line came from (FILE:LINE, or the argument) in front of what is wrong with it. */
 async function at<T>(where: string | undefined, read: () => T | Promise<T>): Promise<T> {
@@ -129,7 +105,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   if (command && (output === "nagios" || output === "prometheus"))
     throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
 
-  const lines = await linesOf(specs, one(raw, "file"), io);
+  const lines = await linesOf(specs, once(raw, "file"), io);
   const caFiles = new Map<string, Promise<string>>();
   const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
   const shared = await settingsOf(raw, output, caFiles, {
@@ -186,24 +162,24 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   }
   if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
   // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.
-  for (const [key, flag] of TLS_OPTIONS) {
+  for (const [key, flag] of FOR_TLS) {
     if (raw[key] !== undefined && raw[key] !== false && !anyTls)
       throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
   }
-  for (const [key, flag] of HTTP_OPTIONS) {
+  for (const [key, flag] of FOR_HTTP) {
     if (raw[key] !== undefined && raw[key] !== false && !anyHttp)
       throw new UsageError(`${flag} is for http:// and https:// targets`);
   }
 
-  const concurrency = parseCount(one(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
+  const concurrency = parseCount(once(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
   return {
     items,
     output,
     command,
     run: {
       timeoutMs: shared.probe.timeoutMs,
-      retries: parseCount(one(raw, "retries") ?? DEFAULTS.retries, "--retries", 100),
-      waitMs: raw.wait === undefined ? undefined : parseDuration(one(raw, "wait"), "--wait"),
+      retries: parseCount(once(raw, "retries") ?? DEFAULTS.retries, "--retries", 100),
+      waitMs: raw.wait === undefined ? undefined : parseDuration(once(raw, "wait"), "--wait"),
       concurrency,
       udpSilentOk: shared.udpSilentOk,
       down: Boolean(raw.down),
@@ -247,21 +223,21 @@ async function settingsOf(
   const protocol =
     raw.protocol === undefined
       ? undefined
-      : (await import("../protocol/index.ts")).protocolNamed(String(one(raw, "protocol")));
-  const send = raw.send === undefined ? undefined : readEscapes(String(one(raw, "send")), "--send");
-  const wanted = matcher(one(raw, "expect"), one(raw, "match"));
+      : (await import("../protocol/index.ts")).protocolNamed(String(once(raw, "protocol")));
+  const send = raw.send === undefined ? undefined : readEscapes(String(once(raw, "send")), "--send");
+  const wanted = matcher(once(raw, "expect"), once(raw, "match"));
   const tls = Boolean(raw.tls);
   const udp = Boolean(raw.udp);
   if (tls && udp) throw new UsageError("--tls is for TCP targets; drop the udp:// targets or --udp");
   if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
   if (own && !tls && !line.https) {
-    for (const [key, flag] of TLS_OPTIONS) {
+    for (const [key, flag] of FOR_TLS) {
       if (own[key] !== undefined)
         throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
     }
   }
   if (own && !line.http) {
-    for (const [key, flag] of HTTP_OPTIONS) {
+    for (const [key, flag] of FOR_HTTP) {
       if (own[key] !== undefined) throw new UsageError(`${flag} is for http:// and https:// targets`);
     }
   }
@@ -278,7 +254,7 @@ async function settingsOf(
   if (tls || line.https) {
     let ca: string | undefined;
     if (raw.ca !== undefined) {
-      const path = String(one(raw, "ca"));
+      const path = String(once(raw, "ca"));
       if (!caFiles.has(path)) {
         // Each line may name its own: each file is bounded, and so is their number.
         if (caFiles.size >= MAX_CA_FILES) throw new UsageError(`more than ${MAX_CA_FILES} --ca files in one check`);
@@ -288,13 +264,13 @@ async function settingsOf(
     }
     tlsOptions = {
       insecure: Boolean(raw.insecure),
-      certDays: raw.certDays === undefined ? undefined : parseCertDays(one(raw, "certDays"), "--cert-days"),
+      certDays: raw.certDays === undefined ? undefined : parseCertDays(once(raw, "certDays"), "--cert-days"),
       ca,
     };
   }
   return {
     probe: {
-      timeoutMs: parseDuration(one(raw, "timeout") ?? DEFAULTS.timeout, "--timeout"),
+      timeoutMs: parseDuration(once(raw, "timeout") ?? DEFAULTS.timeout, "--timeout"),
       send,
       wanted,
       protocol,
@@ -306,8 +282,8 @@ async function settingsOf(
     udp,
     udpSilentOk: Boolean(raw.udpSilentOk),
     thresholds: {
-      warningMs: raw.warning === undefined ? undefined : parseThreshold(one(raw, "warning"), "--warning"),
-      criticalMs: raw.critical === undefined ? undefined : parseThreshold(one(raw, "critical"), "--critical"),
+      warningMs: raw.warning === undefined ? undefined : parseThreshold(once(raw, "warning"), "--warning"),
+      criticalMs: raw.critical === undefined ? undefined : parseThreshold(once(raw, "critical"), "--critical"),
     },
   };
 }
@@ -322,7 +298,7 @@ function httpRequest(
   bodyWanted: boolean,
 ): HttpRequestOptions {
   const method =
-    raw.method === undefined ? (body ? DEFAULTS.bodyMethod : DEFAULTS.method) : parseMethod(one(raw, "method"));
+    raw.method === undefined ? (body ? DEFAULTS.bodyMethod : DEFAULTS.method) : parseMethod(once(raw, "method"));
   const upper = method.toUpperCase();
   if (body && (upper === "GET" || upper === "HEAD"))
     throw new UsageError(
@@ -335,7 +311,7 @@ function httpRequest(
     method,
     headers: parseHeaders(raw.header),
     body,
-    status: parseStatusSet(one(raw, "status") ?? DEFAULTS.status),
+    status: parseStatusSet(once(raw, "status") ?? DEFAULTS.status),
     follow: Boolean(raw.follow),
     allowDowngrade: Boolean(raw.allowDowngrade),
   };

@@ -2,13 +2,14 @@
 // command.
 import type { CAC } from "cac";
 import type { CheckResult } from "../check/result.ts";
+import { CHECK_OPTIONS, cacDefault } from "../check/options.ts";
 import { CommandFailed, runCommand, signalStatus, untilSignal } from "../check/run-command.ts";
 import { runChecks, type Progress } from "../check/run.ts";
 import { UsageError } from "../errors.ts";
 import { jsonRecord } from "../check/report/json.ts";
 import { targetText } from "../check/report/target.ts";
 import { progressLine, resultLine, summaryLine } from "../check/report/text.ts";
-import { DEFAULTS, plan } from "./check-plan.ts";
+import { plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 
 /** EXIT_WAIT_EXPIRED is the status when --wait runs out first, as timeout(1), wait-for-it and wait4x exit. */
@@ -102,78 +103,14 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
 }
 
 export function registerCheck(cli: CAC, io: Io): void {
-  cli
+  const command = cli
     .command(
       "check [...targets]",
       "Check that targets are reachable and answer as expected (exit 0 only if all pass); then run -- CMD",
     )
-    .usage("check [options] TARGET... | 'TARGET [per-target options]'... [-- CMD [ARGS...]]")
-    .option(
-      "--file <file>",
-      "Read more targets from FILE (- for stdin): a line is TARGET... [its own --send --expect --match --tls ...], " +
-        "# comments",
-    )
-    .option("--udp", "Check host:port targets over UDP (as udp://host:port)")
-    .option(
-      "--timeout <duration>",
-      "Wait this long for each handshake, UDP reply, expected reply or whole HTTP exchange",
-      { default: DEFAULTS.timeout },
-    )
-    .option(
-      "--send <string>",
-      "Send this probe after connecting, the UDP datagram, or the HTTP request body (escapes: \\r \\n \\t \\0 \\xHH)",
-    )
-    .option(
-      "--expect <string>",
-      "Pass only if the reply (HTTP: the body) contains this text (same escapes; 0220 is not 220)",
-    )
-    .option(
-      "--match <regex>",
-      "Pass only if the reply (HTTP: the body) matches this regular expression; ^ and $ anchor each line",
-    )
-    .option("--protocol <name>", "Speak this protocol's client and check its answer (see `upcat protocols`)")
-    .option("--tls", "Pass only on a completed TLS handshake with a certificate; report its subject and expiry")
-    .option("--ca <file>", "Trust the CA certificates in this PEM file, not the system's (with --tls or https://)")
-    .option("--insecure", "Pass a TLS certificate that does not verify (with --tls or https://)")
-    .option(
-      "--cert-days <warn[,crit]>",
-      "Fail when the certificate has at most WARN days left (check_tcp -D; --nagios: CRITICAL at CRIT)",
-    )
-    .option(
-      "--status <codes>",
-      `HTTP: the statuses that pass, codes and ranges (default ${DEFAULTS.status}; e.g. 200,204,300-399)`,
-    )
-    .option("--header <header>", "HTTP: send this request header, 'Name: value' (repeat for more)")
-    .option(
-      "--method <method>",
-      `HTTP: the request method (default ${DEFAULTS.method}, or ${DEFAULTS.bodyMethod} with --send)`,
-    )
-    .option(
-      "--follow",
-      "HTTP: follow redirects (at most 10, inside --timeout); without it a 3xx is the answer. Authorization, Cookie " +
-        "and URL credentials go only to the target's own scheme, host and port",
-    )
-    .option("--allow-downgrade", "HTTP: let --follow take an https:// target to http:// (else that fails the check)")
-    .option("--retries <n>", "Try a failing target this many more times, backing off from 100ms", {
-      default: DEFAULTS.retries,
-    })
-    .option(
-      "--wait <duration>",
-      "Keep trying until every target passes or this much time has gone (wait-for-it; exit 124 if it runs out)",
-    )
-    .option("--down", "Pass when a target is closed or unreachable instead of open: wait for a drain or a shutdown")
-    .option("--concurrency <n>", "At most this many tries at once", { default: DEFAULTS.concurrency })
-    .option("--udp-silent-ok", "Pass a UDP target that sends nothing back (open or filtered)")
-    .option(
-      "--json",
-      "One JSON object per target: target, proto, host, address, port, state, latency_ms, reply, error (see --schema)",
-    )
-    .option("--schema", "Print the JSON Schema (draft 2020-12) of one --json line, and exit")
-    .option("--quiet", "Print nothing; the exit status says it all")
-    .option("--nagios", "Monitoring-plugin output and exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
-    .option("--prometheus", "Print the results as Prometheus gauges, for node_exporter's textfile collector")
-    .option("--warning <seconds>", "With --nagios: WARNING when a target takes longer than this (0.5, 0.000001, 500ms)")
-    .option("--critical <seconds>", "With --nagios: CRITICAL when a target takes longer than this")
+    .usage("check [options] TARGET... | 'TARGET [per-target options]'... [-- CMD [ARGS...]]");
+  for (const option of CHECK_OPTIONS) command.option(option.flags, option.help, cacDefault(option));
+  command
     .example("  upcat check db:5432 cache:6379          # like nc -z, but every target must pass")
     .example("  upcat check 127.0.0.1:8000-8010,9000 --json | jq -c 'select(.ok|not)'")
     .example("  upcat check --wait 60s db:5432 api:8080 -- ./server --port 80   # wait-for-it, then run")
