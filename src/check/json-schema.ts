@@ -1,5 +1,5 @@
 // The published contract of `upcat check --json`: the JSON Schema (draft 2020-12) of one line, printed by --schema.
-import { STATES } from "./report/prometheus.ts";
+import { STATES } from "./result.ts";
 
 const nullable = (schema: Record<string, unknown>, description: string) => ({
   description,

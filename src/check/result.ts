@@ -24,16 +24,24 @@ export interface HttpInfo {
 }
 
 /**
- * State of a target after its last try:
- * open      reachable (and, when asked, the reply matched);
- * closed    refused at once (TCP RST, or ICMP port unreachable for UDP);
- * unreachable  the network said no route: ICMP host/network unreachable, or the local routing table;
- * timeout   no TCP handshake, or no wanted reply, within --timeout;
- * no_reply  a UDP probe went out and nothing came back (open or filtered, as nmap says);
- * mismatch  a reply came but not the one expected (for HTTP: a status outside --status, or a body that did not match);
- * error     anything else: unknown host, a reset, TLS failure, certificate too close to expiry.
+ * STATE_MEANINGS are every state a check can end in, with what each means: the one table the man page, the JSON
+ * schema and the prometheus series are made from.
  */
-export type CheckState = "open" | "closed" | "unreachable" | "timeout" | "no_reply" | "mismatch" | "error";
+export const STATE_MEANINGS = {
+  open: "reachable (and, when asked, the reply matched)",
+  closed: "refused at once (TCP RST, or ICMP port unreachable for UDP)",
+  unreachable: "the network said no route: ICMP host or network unreachable, or the local routing table",
+  timeout: "no TCP handshake, or no wanted reply, within --timeout",
+  no_reply: "a UDP probe went out and nothing came back (open or filtered, as nmap says)",
+  mismatch: "a reply came but not the one expected (HTTP: a status outside --status, or a body that did not match)",
+  error: "anything else: unknown host, a reset, a TLS failure, a certificate too close to expiry",
+} as const;
+
+/** CheckState is the state of a target after its last try: one of STATE_MEANINGS. */
+export type CheckState = keyof typeof STATE_MEANINGS;
+
+/** STATES are the states in STATE_MEANINGS' order. */
+export const STATES = Object.keys(STATE_MEANINGS) as readonly CheckState[];
 
 /**
  * Cause is why a try failed (or, for cert_warning, why a pass is graded down), as a code: the CLI and

@@ -1,5 +1,6 @@
 // `upcat manpage`: the manual page in roff, written from the cac definitions (the build ships it as upcat.1).
 import type { CAC, Command } from "cac";
+import { STATE_MEANINGS } from "../check/result.ts";
 import { VERSION } from "../version.ts";
 import type { Io } from "./io.ts";
 
@@ -17,9 +18,16 @@ function example(e: Command["examples"][number]): string {
   return (typeof e === "function" ? e("upcat") : e).trim();
 }
 
+/** option is one option as --help says it, with its default where it has one. */
+function option(o: Command["options"][number]): string[] {
+  const fallback = (o.config as { default?: unknown }).default;
+  const shown = fallback === undefined || fallback === false ? "" : ` (default: ${String(fallback)})`;
+  return [".TP", `.B ${roff(o.rawName)}`, roff(`${o.description}${shown}`)];
+}
+
 function section(c: Command): string[] {
   const lines = [`.SS "upcat ${roff(c.rawName)}"`, roff(c.description)];
-  for (const o of c.options) lines.push(".TP", `.B ${roff(o.rawName)}`, roff(o.description));
+  for (const o of c.options) lines.push(...option(o));
   if (c.examples.length > 0)
     lines.push(".PP", "Examples:", ".nf", ".RS", ...c.examples.map((e) => roff(example(e))), ".RE", ".fi");
   return lines;
@@ -43,7 +51,20 @@ export function manPage(cli: CAC, version = VERSION): string {
     ".SH COMMANDS",
     ...cli.commands.flatMap(section),
     ".SH OPTIONS",
-    ...cli.globalCommand.options.flatMap((o) => [".TP", `.B ${roff(o.rawName)}`, roff(o.description)]),
+    ...cli.globalCommand.options.flatMap(option),
+    ".SH EXAMPLES",
+    ".nf",
+    ".RS",
+    // The program's own examples, then each command's first two: each once.
+    ...new Set([
+      ...cli.globalCommand.examples.map((e) => roff(example(e))),
+      ...cli.commands.flatMap((c) => c.examples.slice(0, 2).map((e) => roff(example(e)))),
+    ]),
+    ".RE",
+    ".fi",
+    ".SH CHECK STATES",
+    "Each check target ends in one state (the state field of a \\-\\-json line, the state label of \\-\\-prometheus):",
+    ...Object.entries(STATE_MEANINGS).flatMap(([state, meaning]) => [".TP", `.B ${roff(state)}`, roff(`${meaning}.`)]),
     ".SH EXIT STATUS",
     ".TP",
     "0",
@@ -60,6 +81,12 @@ export function manPage(cli: CAC, version = VERSION): string {
     ".TP",
     "124",
     "A check \\-\\-wait deadline was missed.",
+    ".TP",
+    "126, 127",
+    "check ... \\-\\- CMD: CMD is not executable (126) or not found (127), as a shell says it.",
+    ".TP",
+    "CMD's",
+    "check ... \\-\\- CMD: every target passed and CMD ran: its status, or 128 + N when signal N killed it.",
     ".SH ENVIRONMENT",
     ".TP",
     ".B NO_COLOR",

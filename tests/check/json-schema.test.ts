@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CHECK_RECORD_SCHEMA } from "../../src/check/json-schema.ts";
-import { STATES } from "../../src/check/report/prometheus.ts";
+import { STATES } from "../../src/check/result.ts";
 import type { CheckResult, CheckTarget } from "../../src/check/result.ts";
 import { jsonRecord } from "../../src/check/report/json.ts";
 import { fromSource, run } from "../support/run.ts";

@@ -1,7 +1,8 @@
 // prometheusText: one gauge family a fact, every target labelled target/proto/host/port, and promtool accepts what it
 // prints.
 import { describe, expect, test } from "bun:test";
-import { escapeLabel, prometheusText, STATES } from "../../src/check/report/prometheus.ts";
+import { escapeLabel, prometheusText } from "../../src/check/report/prometheus.ts";
+import { STATES } from "../../src/check/result.ts";
 import type { CheckResult } from "../../src/check/result.ts";
 import { targetText } from "../../src/check/report/target.ts";
 import { need } from "../verdicts/servers.ts";

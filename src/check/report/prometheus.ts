@@ -1,20 +1,6 @@
 // The results in Prometheus' text exposition format, for node_exporter's textfile collector: gauges a target, labelled
 // by it.
-import type { CheckResult, CheckState, CheckTarget } from "../result.ts";
-
-/**
- * STATES are every state a check can end in: each target gets a 0/1 series for each (an enum, as kube-state-metrics
- * does).
- */
-export const STATES: readonly CheckState[] = [
-  "open",
-  "closed",
-  "unreachable",
-  "timeout",
-  "no_reply",
-  "mismatch",
-  "error",
-];
+import { type CheckResult, type CheckTarget, STATES } from "../result.ts";
 
 /** targetName is how a target is named in labels and lines: its URL, or transport://host:port. */
 export type TargetName = (t: CheckTarget) => string;
@@ -40,6 +26,7 @@ const FAMILIES: Family[] = [
   {
     name: "upcat_check_state",
     help: "The state the target's last try ended in: 1 for that state, 0 for the others.",
+    // A 0/1 series a state for each target: an enum, as kube-state-metrics does it.
     samples: (r) => STATES.map((s) => ({ extra: { state: s }, value: r.state === s ? 1 : 0 })),
   },
   {
