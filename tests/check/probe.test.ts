@@ -8,8 +8,8 @@ import { protocols } from "../../src/protocol/index.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import type { Target } from "../../src/transport/target.ts";
-import { freePort, fullAcceptQueue, requireTool } from "../support/peers.ts";
-import { daysFromNow, makeCertificate } from "../verdicts/pki.ts";
+import { freePort, fullAcceptQueue } from "../support/peers.ts";
+import { daysFromNow, makeCertificate, selfSigned } from "../verdicts/pki.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
@@ -25,33 +25,6 @@ let silent = 0;
 let silentUdp = 0;
 let tlsPort = 0;
 let pki: { dir: string; ca: string };
-
-/** makeCert writes a self-signed certificate for `name` (and 127.0.0.1), valid `days` days, with openssl. */
-function makeCert(dir: string, name: string, days: number): { cert: string; key: string } {
-  const openssl = requireTool("openssl");
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}.key`);
-  const r = Bun.spawnSync([
-    openssl,
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    String(days),
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=DNS:${name},IP:127.0.0.1`,
-  ]);
-  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
-}
 
 beforeAll(async () => {
   const up = await serveProtocol(protocols.upper!, ["udp", "tcp"], { host: "::", port: 0 });
@@ -73,7 +46,7 @@ beforeAll(async () => {
     () => u.close(),
   );
   const dir = mkdtempSync(join(tmpdir(), "upcat-pki-"));
-  const { cert, key } = makeCert(dir, "localhost", 10);
+  const { cert, key } = selfSigned(dir, "localhost");
   pki = { dir, ca: await Bun.file(cert).text() };
   const t = Bun.listen({
     hostname: "127.0.0.1",
@@ -246,7 +219,7 @@ describe("tls", () => {
   });
 
   test("a certificate for another name fails even with its CA trusted", async () => {
-    const other = makeCert(pki.dir, "other.example", 10);
+    const other = selfSigned(pki.dir, "other.example");
     const l = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool, startPeer } from "../support/peers.ts";
+import { selfSigned } from "../verdicts/pki.ts";
 
 const PEER = new URL("./redirect_peer.py", import.meta.url).pathname;
 
@@ -30,37 +31,12 @@ export interface RedirectPeers {
   stop(): void;
 }
 
-/** selfSigned writes a certificate for `name`, 127.0.0.1 and 127.0.0.2, valid 10 days, and returns its paths. */
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const [cert, key] = [join(dir, `${name}.pem`), join(dir, `${name}.key`)];
-  const r = Bun.spawnSync([
-    requireTool("openssl"),
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "10",
-    "-subj",
-    `/CN=${name}`,
-    "-addext",
-    `subjectAltName=DNS:${name},IP:127.0.0.1,IP:127.0.0.2`,
-  ]);
-  if (r.exitCode !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
-}
-
 /** startRedirectPeers starts two peer processes: one per certificate, so a hop's certificate names its server. */
 export async function startRedirectPeers(): Promise<RedirectPeers> {
   const dir = mkdtempSync(join(tmpdir(), "upcat-redirect-"));
   const python = requireTool("python3");
-  const a = selfSigned(dir, "upcat-first");
-  const b = selfSigned(dir, "upcat-second");
+  const a = selfSigned(dir, "upcat-first", 10, ["127.0.0.1", "127.0.0.2"]);
+  const b = selfSigned(dir, "upcat-second", 10, ["127.0.0.1", "127.0.0.2"]);
   const logs = [join(dir, "first.log"), join(dir, "second.log")];
   const one = await startPeer([python, PEER, logs[0]!, a.cert, a.key, "127.0.0.1"], /listening 127\.0\.0\.1 (\d+)/);
   const two = await startPeer(
