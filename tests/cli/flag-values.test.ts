@@ -1,14 +1,7 @@
 // Flags given a value and words that are not UTF-8: a clear usage error, never a crash, a shifted word or U+FFFD.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cac } from "cac";
-import { registerBench } from "../../src/cli/bench.ts";
-import { registerCheck } from "../../src/cli/check.ts";
-import type { Io } from "../../src/cli/io.ts";
-import { registerProtocols } from "../../src/cli/protocols.ts";
-import { registerRelay } from "../../src/cli/relay.ts";
-import { registerSend } from "../../src/cli/send.ts";
-import { registerServe } from "../../src/cli/serve.ts";
-import { registerUpgrade } from "../../src/cli/upgrade.ts";
+import { type Recorder, startRecorder } from "../support/recorder.ts";
+import { registeredCli } from "../support/commands.ts";
 import { fromSource, run } from "../support/run.ts";
 
 /** longName is an option's long form as typed: "-q, --quiet" → "--quiet". */
@@ -18,70 +11,16 @@ function longName(rawName: string): string {
 
 /** FLAGS are every option of every command that takes no value, read from the commands' own registrations. */
 function flagsOf(): { command: string; flag: string }[] {
-  const cli = cac("upcat");
-  const io = {} as Io;
-  for (const register of [
-    registerServe,
-    registerRelay,
-    registerSend,
-    registerCheck,
-    registerProtocols,
-    registerBench,
-    registerUpgrade,
-  ])
-    register(cli, io);
-  return cli.commands.flatMap((c) =>
+  return registeredCli().commands.flatMap((c) =>
     c.options
       .filter((o) => o.isBoolean && o.name !== "help")
       .map((o) => ({ command: c.name, flag: longName(o.rawName) })),
   );
 }
 
-/** Recorder is a TCP and a UDP socket on 127.0.0.1 that keep every byte sent to them. */
-interface Recorder {
-  port: number;
-  received(): string;
-  stop(): void;
-}
-
-async function recorder(): Promise<Recorder> {
-  const chunks: Uint8Array[] = [];
-  const tcp = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      data(socket, data) {
-        chunks.push(new Uint8Array(data));
-        socket.write(data);
-      },
-      end(socket) {
-        socket.end();
-      },
-    },
-  });
-  const udp = await Bun.udpSocket({
-    hostname: "127.0.0.1",
-    port: tcp.port,
-    socket: {
-      data(socket, data, port, address) {
-        chunks.push(new Uint8Array(data));
-        socket.send(data, port, address);
-      },
-    },
-  }).catch(() => undefined);
-  return {
-    port: tcp.port,
-    received: () => new TextDecoder().decode(Buffer.concat(chunks)),
-    stop() {
-      tcp.stop(true);
-      udp?.close();
-    },
-  };
-}
-
 let rec: Recorder;
 beforeAll(async () => {
-  rec = await recorder();
+  rec = await startRecorder();
 });
 afterAll(() => rec.stop());
 

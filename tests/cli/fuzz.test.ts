@@ -1,15 +1,6 @@
 // Fuzzing the command line and the TARGET parser with seeded random input: an exit status from the README's table with
 // one `upcat: ` line, never a crash or a hang, and no word on the wire that the user did not type.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cac } from "cac";
-import { registerBench } from "../../src/cli/bench.ts";
-import { registerCheck } from "../../src/cli/check.ts";
-import type { Io } from "../../src/cli/io.ts";
-import { registerProtocols } from "../../src/cli/protocols.ts";
-import { registerRelay } from "../../src/cli/relay.ts";
-import { registerSend } from "../../src/cli/send.ts";
-import { registerServe } from "../../src/cli/serve.ts";
-import { registerUpgrade } from "../../src/cli/upgrade.ts";
 import { upcase } from "../../src/protocol/utf8-upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
@@ -18,6 +9,8 @@ import { UsageError } from "../../src/errors.ts";
 import { upper } from "../../src/protocol/upper.ts";
 import { requireTool } from "../support/peers.ts";
 import { seeded } from "../../src/relay/random.ts";
+import { type Recorder, startRecorder, textOf } from "../support/recorder.ts";
+import { registeredCli } from "../support/commands.ts";
 import { fromSource, run } from "../support/run.ts";
 import { figure } from "../support/figures.ts";
 
@@ -50,18 +43,7 @@ const COMMANDS = [
 ];
 /** REGISTERED are every option of every command, as the commands register them. */
 const REGISTERED = (() => {
-  const cli = cac("upcat");
-  for (const register of [
-    registerServe,
-    registerRelay,
-    registerSend,
-    registerCheck,
-    registerProtocols,
-    registerBench,
-    registerUpgrade,
-  ])
-    register(cli, {} as Io);
-  const names = cli.commands.flatMap((c) => c.options.flatMap((o) => o.rawName.split(/[ ,]+/)));
+  const names = registeredCli().commands.flatMap((c) => c.options.flatMap((o) => o.rawName.split(/[ ,]+/)));
   return [...new Set(names.filter((n) => n.startsWith("-")))];
 })();
 
@@ -341,47 +323,11 @@ function isJoinOfSubsequence(text: string, words: readonly string[]): boolean {
 
 describe("random send command lines against a recording peer", () => {
   const SEND_VECTORS = 150;
-  const payloads: { argv: string[]; payload: string }[] = [];
-  let current: string[] = [];
-  let tcp: Bun.TCPSocketListener<undefined> | undefined;
-  let udp: Bun.udp.Socket<"buffer"> | undefined;
+  let peer: Recorder;
   beforeAll(async () => {
-    // Each connection's bytes are one payload; each datagram is one.
-    const open = new Map<object, { chunks: Uint8Array[]; argv: string[] }>();
-    tcp = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        open(socket) {
-          open.set(socket, { chunks: [], argv: current });
-        },
-        data(socket, data) {
-          open.get(socket)?.chunks.push(new Uint8Array(data));
-        },
-        // send half-closes once its request is out: the connection's bytes are then whole.
-        end(socket) {
-          const conn = open.get(socket);
-          open.delete(socket);
-          if (conn) payloads.push({ argv: conn.argv, payload: Buffer.concat(conn.chunks).toString() });
-          socket.end();
-        },
-      },
-    });
-    udp = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      port: tcp.port,
-      socket: {
-        data(socket, data, port, address) {
-          payloads.push({ argv: current, payload: Buffer.from(data).toString() });
-          socket.send(data, port, address);
-        },
-      },
-    });
+    peer = await startRecorder();
   });
-  afterAll(() => {
-    tcp?.stop(true);
-    udp?.close();
-  });
+  afterAll(() => peer.stop());
 
   test(`${SEND_VECTORS} send vectors: every payload that reached the peer is typed words, in order`, async () => {
     const random = seeded(0x5e4d);
@@ -391,7 +337,7 @@ describe("random send command lines against a recording peer", () => {
     for (let k = 0; k < SEND_VECTORS; k++) {
       // Bounds first, so that a message after -- still ends the line.
       const argv = ["send", "--timeout", "300ms", "--retries", "0"];
-      const target = pick([`127.0.0.1:${tcp!.port}`, `tcp://127.0.0.1:${tcp!.port}`, `udp://127.0.0.1:${tcp!.port}`]);
+      const target = pick([`127.0.0.1:${peer.port}`, `tcp://127.0.0.1:${peer.port}`, `udp://127.0.0.1:${peer.port}`]);
       const n = Math.floor(random() * 6);
       const at = Math.floor(random() * (n + 1));
       for (let i = 0; i < n; i++) {
@@ -405,22 +351,19 @@ describe("random send command lines against a recording peer", () => {
         else argv.push(pick(VALUES));
       }
       if (at === n) argv.push(target);
-      current = argv;
-      const before = payloads.length;
+      peer.label = argv;
+      const before = peer.payloads.length;
       const r = await run(fromSource, argv, { timeoutMs: 5000 });
       expect({ argv, status: EXIT_STATUSES.includes(r.status), internal: /internal error/.test(r.stderr) }).toEqual({
         argv,
         status: true,
         internal: false,
       });
-      // The TCP peer files a payload when the connection ends, which may come just after upcat exits.
-      for (let wait = 0; wait < 20 && payloads.length === before && r.status === 0; wait++) await Bun.sleep(5);
-      reached += payloads.length - before;
+      reached += peer.payloads.length - before;
     }
-    const words = (argv: string[]) => argv.slice(1);
-    const bad = payloads.filter(
-      (p) => p.payload !== "" && !isJoinOfSubsequence(p.payload.replace(/\n$/, ""), words(p.argv)),
-    );
+    const bad = peer.payloads
+      .map((p) => ({ argv: p.label, payload: textOf(p) }))
+      .filter((p) => p.payload !== "" && !isJoinOfSubsequence(p.payload.replace(/\n$/, ""), p.argv.slice(1)));
     figure(`fuzz: ${SEND_VECTORS} send vectors, ${reached} payloads reached the peer, ${bad.length} not as typed`);
     expect(bad).toEqual([]);
     expect(reached).toBeGreaterThan(10);
