@@ -36,8 +36,7 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const kept: unknown[] = [];
   const hide = (word: string | true) => `${MARK}${kept.push(word) - 1}`;
   const command = commandOf(cli, words);
-  const takesValue = valueOptions(cli, command);
-  const flags = flagNames(cli, command);
+  const kinds = optionKinds(cli, command);
   let wrongFlag: string | undefined;
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -54,8 +53,9 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
     }
     const eq = word.indexOf("=");
     const name = optionName(eq < 0 ? word : word.slice(0, eq));
-    const takes = takesValue.get(name);
-    if (takes === undefined && eq >= 0 && flags.has(name)) {
+    const kind = kinds.get(name);
+    const takes = kind === "flag" ? undefined : kind;
+    if (kind === "flag" && eq >= 0) {
       const value = word.slice(eq + 1);
       if (value === "false") continue;
       // Taken as the bare flag meanwhile, so a command that answers usage errors its own way (--nagios) still knows.
@@ -100,23 +100,16 @@ function commandOf(cli: CAC, words: readonly string[]): Command | undefined {
   return first === undefined || first === "--" ? undefined : cli.commands.find((c) => c.isMatched(first));
 }
 
-/** flagNames are the names of every option of the command (and the global ones) that takes no value. */
-function flagNames(cli: CAC, command: Command | undefined): Set<string> {
-  const options = [...cli.globalCommand.options, ...(command?.options ?? [])];
-  return new Set(options.filter((o) => o.isBoolean).flatMap((o) => o.names));
-}
-
 /**
- * valueOptions maps every option of the command (and the global ones) that takes a value to what it takes: "any" next
+ * optionKinds maps every option of the command (and the global ones) to what it takes: nothing (a flag), "any" next
  * word for a value that must be there, or the words its OptionalValue pattern matches.
  */
-function valueOptions(cli: CAC, command: Command | undefined): Map<string, "any" | RegExp> {
+function optionKinds(cli: CAC, command: Command | undefined): Map<string, "flag" | "any" | RegExp> {
   const options = [...cli.globalCommand.options, ...(command?.options ?? [])];
-  const takes = new Map<string, "any" | RegExp>();
+  const kinds = new Map<string, "flag" | "any" | RegExp>();
   for (const o of options) {
-    if (o.isBoolean) continue;
     const optional = o.required === false ? (o.config as Partial<OptionalValue>).value : undefined;
-    for (const name of o.names) takes.set(name, optional ?? "any");
+    for (const name of o.names) kinds.set(name, o.isBoolean ? "flag" : (optional ?? "any"));
   }
-  return takes;
+  return kinds;
 }
