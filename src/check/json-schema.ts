@@ -1,5 +1,6 @@
 // The published contract of `upcat check --json`: the JSON Schema (draft 2020-12) of one line, printed by --schema.
 import { STATES } from "./result.ts";
+import { SERVICE_KINDS } from "./services/endpoint.ts";
 
 const nullable = (schema: Record<string, unknown>, description: string) => ({
   description,
@@ -20,16 +21,19 @@ export const CHECK_RECORD_SCHEMA = {
   properties: {
     target: {
       type: "string",
-      description: "The target as a URL: tcp://host:port, udp://[::1]:port, or the http(s):// URL checked.",
+      description:
+        "The target as a URL: tcp://host:port, udp://[::1]:port, the http(s):// URL checked, or the service URL " +
+        "(postgres://, redis://, dns://...) with its password shown as ***.",
     },
     proto: {
-      enum: ["tcp", "udp", "http", "https"],
-      description: "What was checked: a TCP or UDP port, or an HTTP(S) URL.",
+      enum: ["tcp", "udp", "http", "https", ...SERVICE_KINDS],
+      description: "What was checked: a TCP or UDP port, an HTTP(S) URL, or a service by its name.",
     },
     host: {
       type: "string",
-      minLength: 1,
-      description: "The host as given (a name, or an IP address without brackets).",
+      description:
+        "The host as given (a name, or an IP address without brackets); empty only for a dns:// target with no " +
+        "server, which asks the system's resolver.",
     },
     address: nullable(
       { type: "string", minLength: 1 },

@@ -10,6 +10,7 @@ import { httpProbe, type HttpRequestOptions } from "./http-probe.ts";
 import type { CheckTarget, Outcome } from "./result.ts";
 import { stateOf } from "./state-of.ts";
 import { portCheckNow, tcpProbe, type TlsProbe } from "./tcp-probe.ts";
+import { serviceProbe } from "./services/probe.ts";
 
 export interface ProbeOptions {
   timeoutMs: number;
@@ -23,6 +24,8 @@ export interface ProbeOptions {
   tls?: Omit<TlsProbe, "serverName">;
   /** http is the request and the statuses that pass, for http:// and https:// targets. */
   http?: HttpRequestOptions;
+  /** password is --password-file's, or the service's environment variable's, for a service URL without one. */
+  password?: string;
 }
 
 /** MAX_REPLY is how much of a reply a check reads and keeps. */
@@ -32,6 +35,7 @@ const ENDLESS_SAMPLE = 512;
 
 /** probe makes one try; it never throws for a network failure, which is a state of the target. */
 export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Outcome> {
+  if (target.service) return serviceProbe({ ...target, service: target.service }, opts);
   if (target.http) {
     if (!opts.http) throw new Error(`no HTTP request planned for ${target.http.url}`);
     return httpProbe(target, {
@@ -63,7 +67,7 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
  */
 export function probeNow(target: CheckTarget, opts: ProbeOptions): Outcome | undefined {
   // A name is left to probe(), which resolves it: portCheckNow takes loopback addresses only.
-  if (target.http || !barePortCheck(target, opts)) return undefined;
+  if (target.http || target.service || !barePortCheck(target, opts)) return undefined;
   return portCheckNow(target.host, target.port);
 }
 

@@ -1,5 +1,6 @@
 // What one check found, in the words scripts read: a state, the time it took, and why.
 import type { Target } from "../transport/target.ts";
+import type { ServiceEndpoint } from "./services/endpoint.ts";
 
 /** HttpEndpoint is what an http:// or https:// target asks for beyond its host and port. */
 export interface HttpEndpoint {
@@ -8,9 +9,10 @@ export interface HttpEndpoint {
   readonly secure: boolean;
 }
 
-/** CheckTarget is a TARGET as check reads it: a transport, host and port, and for HTTP(S) the URL. */
+/** CheckTarget is a TARGET as check reads it: a transport, host and port, for HTTP(S) the URL, for a service its URL. */
 export interface CheckTarget extends Target {
   readonly http?: HttpEndpoint;
+  readonly service?: ServiceEndpoint;
 }
 
 /** HttpInfo is what an HTTP(S) check saw of the response; status is null when none came. */
@@ -34,6 +36,7 @@ export const STATE_MEANINGS = {
   timeout: "no TCP handshake, or no wanted reply, within --timeout",
   no_reply: "a UDP probe went out and nothing came back (open or filtered, as nmap says)",
   mismatch: "a reply came but not the one expected (HTTP: a status outside --status, or a body that did not match)",
+  not_ready: "the service answered that it is not ready (starting up, loading, too many clients), in its own words",
   error: "anything else: unknown host, a reset, a TLS failure, a certificate too close to expiry",
 } as const;
 
@@ -65,6 +68,13 @@ export type Cause =
   | "http_status" // an HTTP response came with a status outside --status
   | "not_http" // the peer answered, but not in HTTP
   | "too_many_redirects"
+  | "not_ready" // the service said it is not ready yet: postgres starting up, redis -LOADING, a MySQL error greeting
+  | "auth_failed" // the service refused the credentials given
+  | "auth_required" // the service wants credentials and none were given
+  | "wrong_service" // something answered, but not the service the URL names
+  | "nxdomain" // the DNS server says the name does not exist
+  | "servfail" // the DNS server failed to answer for the name
+  | "dns_refused" // the DNS server refused the query
   | "other";
 
 /** TlsInfo is what a TLS handshake showed about the server's certificate. */

@@ -51,7 +51,8 @@ export function backoffMs(attempt: number): number {
  * an HTTP 503 too, is a live service.
  */
 export function passes(target: CheckTarget, outcome: Outcome, udpSilentOk: boolean, down = false): boolean {
-  if (down) return outcome.state === "closed" || outcome.state === "unreachable";
+  // A name the DNS server says does not exist is as gone as a closed port.
+  if (down) return outcome.state === "closed" || outcome.state === "unreachable" || outcome.cause === "nxdomain";
   return outcome.state === "open" || (udpSilentOk && target.transport === "udp" && outcome.state === "no_reply");
 }
 

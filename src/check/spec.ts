@@ -4,6 +4,7 @@ import { parseTarget } from "../transport/target.ts";
 import { isHttpSpec, parseHttpTarget } from "./http-target.ts";
 import type { CheckTarget } from "./result.ts";
 import { quote } from "../text/shown.ts";
+import { parseServiceUrl, serviceOf } from "./services/endpoint.ts";
 
 /** MAX_TARGETS bounds one run: every port of one host, and no more. */
 export const MAX_TARGETS = 65535;
@@ -18,6 +19,7 @@ const PORTS_AT_END = /^(.*):([0-9][0-9,\-\s]*)$/;
 export function expandSpec(spec: string): CheckTarget[] {
   const text = spec.trim();
   if (isHttpSpec(text)) return [parseHttpTarget(text)];
+  if (serviceOf(text)) return [parseServiceUrl(text)];
   const match = PORTS_AT_END.exec(text);
   if (!match || !/[,-]/.test(match[2]!)) return [parseTarget(text, { transport: "tcp", host: "localhost" })];
   const [, head, list] = match;

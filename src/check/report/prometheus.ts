@@ -1,6 +1,7 @@
 // The results in Prometheus' text exposition format, for node_exporter's textfile collector: gauges a target, labelled
 // by it.
 import { type CheckResult, type CheckTarget, STATES } from "../result.ts";
+import { protoOf } from "./target.ts";
 
 /** targetName is how a target is named in labels and lines: its URL, or transport://host:port. */
 export type TargetName = (t: CheckTarget) => string;
@@ -68,7 +69,7 @@ export function prometheusText(results: readonly CheckResult[], name: TargetName
     const t = r.target;
     const base: Record<string, string> = {
       target: name(t),
-      proto: t.http ? (t.http.secure ? "https" : "http") : t.transport,
+      proto: protoOf(t),
       host: t.host,
       port: String(t.port),
     };

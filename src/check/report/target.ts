@@ -1,5 +1,6 @@
 // How every report names a target and rounds its time: one URL a target, wherever it is printed.
 import type { CheckTarget } from "../result.ts";
+import type { ServiceKind } from "../services/endpoint.ts";
 import { redact } from "../../text/redact.ts";
 import { hostPort } from "../../transport/address.ts";
 
@@ -8,11 +9,13 @@ import { hostPort } from "../../transport/address.ts";
  * its password (if any) hidden. Every printer names targets through it.
  */
 export function targetText(t: CheckTarget): string {
+  if (t.service) return t.service.url;
   return t.http ? redact(t.http.url) : `${t.transport}://${hostPort(t.host, t.port)}`;
 }
 
-/** protoOf is what was checked: a TCP or UDP port, or an HTTP(S) URL. */
-export function protoOf(t: CheckTarget): "tcp" | "udp" | "http" | "https" {
+/** protoOf is what was checked: a TCP or UDP port, an HTTP(S) URL, or a service by its name (postgres, dns...). */
+export function protoOf(t: CheckTarget): "tcp" | "udp" | "http" | "https" | ServiceKind {
+  if (t.service) return t.service.kind;
   return t.http ? (t.http.secure ? "https" : "http") : t.transport;
 }
 

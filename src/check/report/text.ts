@@ -20,6 +20,7 @@ const WORDS: Record<CheckState, string> = {
   timeout: "timeout",
   no_reply: "no reply",
   mismatch: "mismatch",
+  not_ready: "not ready",
   error: "error",
 };
 

@@ -1,0 +1,10 @@
+// The mysql check. PLACEHOLDER, being written now (issue 27): replaced before this lands.
+import type { ServiceProbe } from "./service.ts";
+
+export const probeMysql: ServiceProbe = async (ctx) => ({
+  state: "error",
+  cause: "other",
+  address: ctx.address,
+  latencyMs: 0,
+  error: "mysql checks are not built yet",
+});
