@@ -3,6 +3,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
+import { listenTcp } from "../transport/bun-socket.ts";
 import { bindOrExplain } from "../transport/listener.ts";
 import type { Direction } from "./faults.ts";
 import { randomFor } from "./random.ts";
@@ -226,11 +227,10 @@ export async function relayTcp(opts: RelayOptions): Promise<Relay> {
     for (const link of links) link.halt();
   });
   const listener = await bindOrExplain("tcp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
-    Bun.listen<Link>({
+    listenTcp<Link>({
       hostname,
       port: opts.listen.port,
-      // bun-types declares reusePort for connect options only; Bun.listen takes it on Linux (BUN-NOTES.md).
-      ...({ reusePort: opts.reusePort } as unknown as Record<string, never>),
+      reusePort: opts.reusePort,
       // A client's FIN ends what it sends, not what it is sent: the target's reply still has to come back.
       allowHalfOpen: true,
       socket: {

@@ -9,8 +9,7 @@ import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
 import { type RelayShared, relayShared } from "./shared.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./types.ts";
-import { reusePortFlags } from "../transport/udp-server.ts";
-import { ipVersion } from "../transport/ip.ts";
+import { anyAddressFor, connectedUdpHandler, listenUdp } from "../transport/bun-socket.ts";
 import { expiryOf, startSweep } from "../transport/expiry.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
@@ -189,8 +188,8 @@ class Session {
 export async function relayUdp(opts: RelayOptions): Promise<Relay> {
   const shared: Shared = { ...relayShared(opts, "udp"), sessions: new Map(), front: undefined };
   const { counters, sessions, relay, limits, gate } = shared;
-  // The session sockets bind the target's family: a socket bound on 0.0.0.0 cannot send to ::1.
-  const local = ipVersion(opts.target.host) === 6 ? "::" : "0.0.0.0";
+  // The session sockets bind the target's family (a socket bound for IPv4 cannot send to ::1).
+  const local = anyAddressFor(opts.target.host);
   let open = true;
 
   const openSession = (key: string, address: string, port: number): Session | undefined => {
@@ -208,23 +207,23 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
       hostname: local,
       port: 0,
       connect: { hostname: opts.target.host, port: opts.target.port },
-      socket: {
+      socket: connectedUdpHandler({
         data: (_sock: unknown, message: Uint8Array) => session.fromTarget(message),
         // ICMP port unreachable from the target arrives here (Bun calls it with the socket as `this`).
         error: (err: unknown) => session.targetError(err),
-      },
-    } as never).then(
-      (sock) => session.bound(sock as unknown as ConnectedUdp),
+      }),
+    }).then(
+      (sock) => session.bound(sock),
       (err) => session.targetError(err),
     );
     return session;
   };
 
   const front = await bindOrExplain("udp", { host: opts.listen.host, port: opts.listen.port }, (hostname) =>
-    Bun.udpSocket({
+    listenUdp({
       hostname,
       port: opts.listen.port,
-      ...reusePortFlags(opts.reusePort),
+      reusePort: opts.reusePort,
       socket: {
         data(_sock, message, port, address) {
           counters.datagramsIn++;
@@ -244,7 +243,7 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
       },
     }),
   );
-  shared.front = front as unknown as UdpSend;
+  shared.front = front;
   markServed(front.port);
   const sweeper = startSweep([limits.idleTimeoutMs, limits.maxLifetimeMs], () => closeExpired(shared));
   const stop = () => {

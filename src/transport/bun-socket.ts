@@ -1,5 +1,5 @@
-// What bun-types does not say of Bun 1.4's sockets, in one place: the casts a socket call needs, and which
-// wildcard address a socket binds.
+// What bun-types does not say of Bun 1.4's sockets, in one place: the casts and options a socket call needs (the
+// connected-UDP handler, reusePort on TCP and UDP listeners), and which wildcard address a socket binds.
 
 /** UdpSocket is what Bun.udpSocket resolves to with binary data. */
 export type UdpSocket = Awaited<ReturnType<typeof Bun.udpSocket<"buffer">>>;
@@ -15,6 +15,49 @@ export const IPV4_ANY = "0.0.0.0";
  */
 export function anyAddressFor(peer: string): string {
   return peer.includes(":") ? ALL_INTERFACES : IPV4_ANY;
+}
+
+/**
+ * ipv4Fallback is where a bind of `host` that failed with errno `code` goes again: on a machine without IPv6, binding
+ * ALL_INTERFACES fails (EAFNOSUPPORT, EADDRNOTAVAIL) and IPV4_ANY serves instead. undefined: no second try.
+ */
+export function ipv4Fallback(host: string, code: string | undefined): string | undefined {
+  return host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL") ? IPV4_ANY : undefined;
+}
+
+/** TcpListenOptions are Bun.listen's, with the reusePort it takes on Linux (bun-types declares it for connect only). */
+export type TcpListenOptions<Data> = Bun.TCPSocketListenOptions<Data> & { reusePort?: boolean };
+
+/** listenTcp is Bun.listen with reusePort typed: several processes may then bind one port (SO_REUSEPORT). */
+export function listenTcp<Data>(options: TcpListenOptions<Data>): Bun.TCPSocketListener<Data> {
+  return Bun.listen<Data>(options);
+}
+
+/** UdpServerSocket is what a bound (unconnected) Bun.udpSocket resolves to with binary data. */
+export type UdpServerSocket = Bun.udp.Socket<"buffer">;
+
+/** UdpListenOptions are Bun.udpSocket's for a server, with reusePort, which Bun.udpSocket itself ignores. */
+export interface UdpListenOptions {
+  hostname: string;
+  port: number;
+  reusePort?: boolean;
+  socket: Bun.udp.SocketHandler<"buffer">;
+}
+
+/** Bun's UDP bind flags (undocumented; bun-types lacks them): REUSE_PORT, and fail rather than skip it without. */
+const REUSE_PORT = 4;
+const DISALLOW_REUSE_PORT_FAILURE = 32;
+
+/**
+ * listenUdp binds a UDP server socket. Bun.udpSocket ignores `reusePort` but takes these flags, so that several
+ * processes share the port; the kernel then keeps each source address and port on one socket.
+ */
+export function listenUdp(options: UdpListenOptions): Promise<UdpServerSocket> {
+  const { reusePort, ...rest } = options;
+  const withFlags: Bun.udp.SocketOptions<"buffer"> & { flags?: number } = reusePort
+    ? { ...rest, flags: REUSE_PORT | DISALLOW_REUSE_PORT_FAILURE }
+    : rest;
+  return Bun.udpSocket(withFlags);
 }
 
 /** ConnectedUdpRoutes are a connected UDP socket's events as Bun 1.4 delivers them. */

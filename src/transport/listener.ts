@@ -3,7 +3,7 @@ import { errnoCode, NetError } from "../errors.ts";
 import { hostPort, resolveHost } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { Budgets } from "./gate.ts";
-import { ALL_INTERFACES, IPV4_ANY } from "./bun-socket.ts";
+import { ALL_INTERFACES, ipv4Fallback } from "./bun-socket.ts";
 import type { OutputBudget } from "./output-budget.ts";
 import type { Transport } from "./transport.ts";
 
@@ -166,7 +166,7 @@ export function newCounters(): Counters {
 
 /**
  * bindOrExplain runs a bind and turns its failure into an error that says what to do. On a machine
- * without IPv6, binding "::" fails, and "0.0.0.0" (the textbook's '') is the fallback.
+ * without IPv6, binding every interface fails, and every IPv4 interface is the fallback (ipv4Fallback).
  */
 export async function bindOrExplain<T>(
   transport: Transport,
@@ -180,9 +180,8 @@ export async function bindOrExplain<T>(
     return await bind(host!);
   } catch (err) {
     const code = errnoCode(err);
-    if (opts.host === ALL_INTERFACES && (code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL")) {
-      return bindOrExplain(transport, { ...opts, host: IPV4_ANY }, bind);
-    }
+    const fallback = ipv4Fallback(opts.host, code);
+    if (fallback !== undefined) return bindOrExplain(transport, { ...opts, host: fallback }, bind);
     throw NetError.from("bind", transport, hostPort(opts.host, opts.port), err, bindHint(code, opts.port));
   }
 }

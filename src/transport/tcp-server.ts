@@ -14,6 +14,7 @@ import {
 } from "./listener.ts";
 import { OutputBudget } from "./output-budget.ts";
 import { Gate, newBudgets } from "./gate.ts";
+import { listenTcp } from "./bun-socket.ts";
 import { WriteQueue } from "./write-queue.ts";
 import { EXPIRY_LIMIT, expiryOf, startSweep } from "./expiry.ts";
 
@@ -78,11 +79,10 @@ export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise
   const { onEvent, connections, gate } = state;
   const unwatch = state.output.onFull(() => stopReading(state));
   const server = await bindOrExplain("tcp", opts, (hostname) =>
-    Bun.listen<Connection | undefined>({
+    listenTcp<Connection | undefined>({
       hostname,
       port: opts.port,
-      // bun-types declares reusePort for connect options only; Bun.listen takes it on Linux (BUN-NOTES.md).
-      ...({ reusePort: opts.reusePort } as unknown as Record<string, never>),
+      reusePort: opts.reusePort,
       // The peer's FIN ends its input, not our output: the reply still has to go out.
       allowHalfOpen: true,
       socket: {

@@ -1,6 +1,7 @@
 // The datagram adapter, server side: any Protocol's datagram side as a UDP server.
 import type { Protocol } from "../protocol/protocol.ts";
 import { plainAddress } from "./address.ts";
+import { listenUdp } from "./bun-socket.ts";
 import { Gate, newBudgets } from "./gate.ts";
 import {
   bindOrExplain,
@@ -41,10 +42,10 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     sendAll(sock, batch, counters);
   };
   const socket = await bindOrExplain("udp", opts, (hostname) =>
-    Bun.udpSocket({
+    listenUdp({
       hostname,
       port: opts.port,
-      ...reusePortFlags(opts.reusePort),
+      reusePort: opts.reusePort,
       socket: {
         data(sock, message, port, address) {
           counters.datagramsIn++;
@@ -130,17 +131,4 @@ function sendAlone(sock: DatagramSocket, batch: Packets, i: number): "sent" | "f
 function count(counters: Counters, reply: Uint8Array): void {
   counters.datagramsOut++;
   counters.bytesOut += reply.length;
-}
-
-/** Bun's UDP listen flags (bun-types lacks them): REUSE_PORT, and fail rather than skip it where the OS has none. */
-const REUSE_PORT = 4;
-const DISALLOW_REUSE_PORT_FAILURE = 32;
-
-/**
- * reusePortFlags are the options that let several processes share a UDP port: Bun.udpSocket ignores
- * `reusePort`, but takes these flags (undocumented; BUN-NOTES.md). The kernel then keeps each source
- * address and port on one socket.
- */
-export function reusePortFlags(reusePort: boolean | undefined): Record<string, never> {
-  return (reusePort ? { flags: REUSE_PORT | DISALLOW_REUSE_PORT_FAILURE } : {}) as unknown as Record<string, never>;
 }
