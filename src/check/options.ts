@@ -30,7 +30,7 @@ export interface CheckOption {
   /** repeats: each one given adds one more (--header); every other option is given once. */
   readonly repeats?: true;
   /** for: the targets it means something for; on the command line with none of them it is a mistake. */
-  readonly for?: "tls" | "http";
+  readonly for?: "tls" | "http" | "service";
 }
 
 /** CHECK_OPTIONS are check's options in the order --help lists them. */
@@ -129,6 +129,14 @@ export const CHECK_OPTIONS: readonly CheckOption[] = [
     help: "HTTP: let --follow take an https:// target to http:// (else that fails the check)",
     perTarget: true,
     for: "http",
+  },
+  {
+    flags: "--password-file <file>",
+    help:
+      "Service URLs: the password is this file's first line, where the URL gives none (else PGPASSWORD, MYSQL_PWD " +
+      "or REDISCLI_AUTH); never printed",
+    perTarget: true,
+    for: "service",
   },
   {
     flags: "--retries <n>",

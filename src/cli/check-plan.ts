@@ -15,6 +15,7 @@ import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./opti
 import type { Io } from "./io.ts";
 import { cannotRead, type InputLine, MAX_CA_FILE, MAX_CA_FILES, readLines, readSmallFile } from "./read-input.ts";
 import { quote } from "../text/shown.ts";
+import { type ServiceEndpoint, SERVICES, serviceOf } from "../check/services/endpoint.ts";
 
 export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
 
@@ -35,12 +36,15 @@ export interface CheckPlan {
 }
 
 /** FOR_TLS and FOR_HTTP are the options that mean something only for TLS, or only for HTTP(S) targets: key and flag. */
-const forTargets = (kind: "tls" | "http") =>
+const forTargets = (kind: "tls" | "http" | "service") =>
   CHECK_OPTIONS.filter((o) => o.for === kind).map((o) => [keyOf(o), `--${nameOf(o)}`] as const);
 const FOR_TLS = forTargets("tls");
 const FOR_HTTP = forTargets("http");
+const FOR_SERVICE = forTargets("service");
 const isHttps = (spec: string) => /^https:\/\//i.test(spec.trim());
 const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
+/** MAX_PASSWORD_FILE bounds --password-file: a password, not a file of them. */
+const MAX_PASSWORD_FILE = 64 * 1024;
 
 /** at puts where a line came from (FILE:LINE, or the argument) in front of what is wrong with it. */
 async function at<T>(where: string | undefined, read: () => T | Promise<T>): Promise<T> {
@@ -114,9 +118,14 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   const items: TargetPlan[] = [];
   let anyTls = false;
   let anyHttp = false;
+  let anyService = false;
   for (const { line, where } of lines) {
     const own = Object.keys(line.options).length > 0;
-    const kinds = { https: line.specs.some(isHttps), http: line.specs.some(isHttp) };
+    const kinds = {
+      https: line.specs.some(isHttps),
+      http: line.specs.some(isHttp),
+      service: line.specs.some((spec) => serviceOf(spec) !== undefined),
+    };
     const settings = own
       ? await at(where, () => settingsOf({ ...raw, ...line.options }, output, caFiles, { ...kinds, own: line.options }))
       : shared;
@@ -142,6 +151,14 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
             probe,
             udpSilentOk: false,
             thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven },
+          });
+        } else if (target.service) {
+          anyService = true;
+          items.push({
+            target,
+            probe: serviceProbeOptions(target.service, settings, prefix),
+            udpSilentOk: false,
+            thresholds: settings.thresholds,
           });
         } else {
           anyTls ||= settings.probe.tls !== undefined;
@@ -170,6 +187,10 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
     if (raw[key] !== undefined && raw[key] !== false && !anyHttp)
       throw new UsageError(`${flag} is for http:// and https:// targets`);
   }
+  for (const [key, flag] of FOR_SERVICE) {
+    if (raw[key] !== undefined && !anyService)
+      throw new UsageError(`${flag} is for service URLs (${SERVICE_EXAMPLES})`);
+  }
 
   const concurrency = parseCount(once(raw, "concurrency") ?? DEFAULTS.concurrency, "--concurrency", 10_000, 1);
   return {
@@ -185,6 +206,26 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
       down: Boolean(raw.down),
     },
   };
+}
+
+const SERVICE_EXAMPLES = "postgres://, mysql://, redis://, amqp://...";
+
+/**
+ * serviceProbeOptions are a service URL's probe: the service speaks its own protocol, so the options that shape a
+ * host:port probe are mistakes; the password is --password-file's, else the one the service's own tools read from the
+ * environment (the URL's own wins over both, when the probe runs).
+ */
+function serviceProbeOptions(service: ServiceEndpoint, settings: Settings, prefix: string): ProbeOptions {
+  const refuse = (flag: string, instead: string) => {
+    throw new UsageError(`${prefix}${flag} is for host:port targets; ${service.url} ${instead}`);
+  };
+  if (settings.udp) refuse("--udp", "is checked over its service's own transport");
+  if (settings.probe.tls) refuse("--tls", "says TLS in its URL (rediss://, ?sslmode=require)");
+  if (settings.probe.protocol) refuse("--protocol", "speaks its service's own protocol");
+  if (settings.probe.send) refuse("--send", "speaks its service's own protocol");
+  const env = SERVICES[service.kind].env;
+  const password = settings.password ?? (env === undefined ? undefined : process.env[env] || undefined);
+  return { timeoutMs: settings.probe.timeoutMs, wanted: settings.probe.wanted, password };
 }
 
 /** commandOf reads the words after `--`: none means no command; `--` with nothing after it is a mistake. */
@@ -205,6 +246,8 @@ interface Settings {
   udp: boolean;
   udpSilentOk: boolean;
   thresholds: { warningMs?: number; criticalMs?: number };
+  /** password is --password-file's first line. */
+  password?: string;
 }
 
 /**
@@ -216,7 +259,7 @@ async function settingsOf(
   raw: Record<string, unknown>,
   output: Output,
   caFiles: Map<string, Promise<string>>,
-  line: { https: boolean; http?: boolean; own?: Record<string, unknown> },
+  line: { https: boolean; http?: boolean; service?: boolean; own?: Record<string, unknown> },
 ): Promise<Settings> {
   const own = line.own;
   // The protocol table only when asked: building it (chargen's 64 KiB pattern) is start-up every check would pay.
@@ -239,6 +282,11 @@ async function settingsOf(
   if (own && !line.http) {
     for (const [key, flag] of FOR_HTTP) {
       if (own[key] !== undefined) throw new UsageError(`${flag} is for http:// and https:// targets`);
+    }
+  }
+  if (own && !line.service) {
+    for (const [key, flag] of FOR_SERVICE) {
+      if (own[key] !== undefined) throw new UsageError(`${flag} is for service URLs (${SERVICE_EXAMPLES})`);
     }
   }
   if (send && send.length > MAX_DATAGRAM && udp)
@@ -281,6 +329,7 @@ async function settingsOf(
     statusGiven: raw.status !== undefined,
     udp,
     udpSilentOk: Boolean(raw.udpSilentOk),
+    password: raw.passwordFile === undefined ? undefined : await readPassword(String(once(raw, "passwordFile"))),
     thresholds: {
       warningMs: raw.warning === undefined ? undefined : parseThreshold(once(raw, "warning"), "--warning"),
       criticalMs: raw.critical === undefined ? undefined : parseThreshold(once(raw, "critical"), "--critical"),
@@ -320,6 +369,13 @@ function httpRequest(
 /** readSpecs streams the lines of --file (`-` is stdin), bounded as FILE_LIMITS says. */
 function readSpecs(path: string, io: Io): AsyncGenerator<InputLine> {
   return readLines(path, io, "--file");
+}
+
+/** readPassword reads --password-file's first line, without its line ending: what `cat FILE` shows a person. */
+async function readPassword(path: string): Promise<string> {
+  const password = (await readFile(path, "--password-file", MAX_PASSWORD_FILE)).split(/\r?\n/)[0]!;
+  if (password === "") throw new UsageError(`--password-file ${quote(path)}: the first line is empty`);
+  return password;
 }
 
 /** readFile reads an option's file whole: a regular file of at most max bytes. */
