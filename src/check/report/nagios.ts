@@ -3,7 +3,7 @@
 import type { CheckResult } from "../result.ts";
 import { redactIn } from "../../text/redact.ts";
 import { escapeControl } from "../../text/shown.ts";
-import { targetText } from "./target.ts";
+import { protoOf, targetText } from "./target.ts";
 import { daysText, httpText } from "./text.ts";
 
 export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
@@ -56,13 +56,9 @@ export function nagiosReport(
     (w, g) => (ORDER.indexOf(g.status) > ORDER.indexOf(w) ? g.status : w),
     "OK",
   );
-  const label = results.every((r) => r.target.http)
-    ? "HTTP"
-    : results.every((r) => r.target.transport === "udp")
-      ? "UDP"
-      : results.every((r) => r.target.transport === "tcp" && !r.target.http)
-        ? "TCP"
-        : "UPCAT";
+  // The plugin's name, as check_tcp, check_http, check_smtp or check_dig print theirs: one kind of target, or UPCAT.
+  const kinds = new Set(results.map((r) => protoOf(r.target).replace(/^https$/, "http").toUpperCase()));
+  const label = kinds.size === 1 ? [...kinds][0]! : "UPCAT";
   let message: string;
   if (results.length === 1) {
     const r = results[0]!;
