@@ -50,7 +50,7 @@ type Register = (cli: CAC, io: Io) => unknown;
 
 /**
  * COMMANDS registers each command, in the order --help lists them. A command's module is loaded only
- * when the command line names it (or help, or a command that reads the others, needs them all):
+ * when the command line names it (or help, the man page or the completions, which need them all):
  * loading every module costs more start-up than `upcat --version` has to spend.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
@@ -66,14 +66,14 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   completion: async () => (await import("./cli/completion.ts")).registerCompletion,
 };
 const ALL = Object.keys(COMMANDS);
-/** NEEDS names the commands a command reads at its start: relay takes serve's options and defaults. */
-const NEEDS: Record<string, readonly string[]> = { relay: ["serve", "relay"], manpage: ALL, completion: ALL };
+/** READS_ALL are the commands made from every other command's registration: the man page and the completions. */
+const READS_ALL = new Set(["manpage", "completion"]);
 
-/** commandsFor picks the commands the words ask for: one, those it needs, or every one (help, a typo). */
+/** commandsFor picks the commands the words ask for: one, or every one (help, a typo, the man page, completions). */
 function commandsFor(words: readonly string[]): readonly string[] {
   const first = words.find((w) => !w.startsWith("-") || w === "-");
   if (first === undefined) return words.every((w) => w === "-V" || w === "--version") && words.length > 0 ? [] : ALL;
-  return first in COMMANDS ? (NEEDS[first] ?? [first]) : ALL;
+  return first in COMMANDS && !READS_ALL.has(first) ? [first] : ALL;
 }
 
 // The reader of stdout has gone (`| head`): it had what it wanted, so stop at once, quietly, with 0,

@@ -8,42 +8,17 @@ import { describeFaults, type Faults } from "../relay/faults.ts";
 import { type RelayCounts, type RelayEvent, type RelayOptions, startRelay, sumRelayCounts } from "../relay/relay.ts";
 import { CHUNK_GAP_MS } from "../relay/stream-pipe.ts";
 import { hostPort, resolveHost } from "../transport/address.ts";
-import { drain } from "../transport/drain.ts";
 import { newBudgets } from "../transport/gate.ts";
 import type { Counters } from "../transport/listener.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { OptionalValue } from "./argv.ts";
 import type { Io } from "./io.ts";
-import { parseCount, parseDuration } from "./option-values.ts";
-import { nextSignal, toServeOptions } from "./serve.ts";
-import { type LogFormat, LIMIT_LINES_PER_SECOND, ServeLog, sum } from "./serve-log.ts";
-import {
-  PORTS_ENV,
-  superviseWorkers,
-  type Voice,
-  WORKER_ENV,
-  WORKER_REPORT_MS,
-  workForParent,
-} from "./serve-workers.ts";
+import { parseCount } from "./option-values.ts";
+import { runServer, type ServerProgram } from "./run-server.ts";
+import { type LogFormat, LineWindow, type ServeLog, sum } from "./serve-log.ts";
+import { WORKER_ENV } from "./serve-workers.ts";
+import { addServerOptions, durationOrZero, readServerOptions } from "./server-options.ts";
 
-/** SHARED are serve's options that the relay takes as they are: read by serve's own code, with serve's defaults. */
-const SHARED = [
-  "allow",
-  "maxConnections",
-  "maxPerAddress",
-  "udpReplyRate",
-  "udpRate",
-  "udpExcess",
-  "idleTimeout",
-  "maxLifetime",
-  "maxPending",
-  "maxOutput",
-  "drain",
-  "stats",
-  "log",
-  "quiet",
-  "workers",
-] as const;
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
 /** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
 const DEFAULT_CONNECT_TIMEOUT = "10s";
@@ -66,23 +41,15 @@ interface Totals {
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
-  // serve's message for a repeated --udp-rate names --quotes, which the relay has not.
-  if (Array.isArray(raw.udpRate)) throw new UsageError("--udp-rate can be given once");
-  const shared = await toServeOptions(
-    Object.fromEntries(SHARED.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]])),
-  );
+  const bounds = readServerOptions(raw);
   if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout))
     throw new UsageError("--seed and --connect-timeout can be given once each");
-  const connectTimeoutMs =
-    String(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT) === "0"
-      ? 0
-      : parseDuration(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
+  const connectTimeoutMs = durationOrZero(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
   const seedGiven =
     raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
   // A worker forwards to the parent's address, with the parent's seed moved on by its index (streams of its own).
   const worker = process.env[WORKER_ENV];
-  const index = Number(worker);
-  const seed = worker === undefined ? seedGiven : (Number(process.env[SEED_ENV]) + index) >>> 0;
+  const seed = worker === undefined ? seedGiven : (Number(process.env[SEED_ENV]) + Number(worker)) >>> 0;
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
 
@@ -96,100 +63,50 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
     transport: ends.transport,
     listen: { host: ends.listen.host, port: ends.listen.port },
     target,
-    limits: shared.limits,
+    limits: bounds.limits,
     // --allow, the admission limits and the UDP reply budget, built once for this process as serve builds them.
-    budgets: newBudgets(shared),
+    budgets: newBudgets(bounds),
     connectTimeoutMs,
     faults,
   };
-
-  const plan: RelayPlan = { options, shared, faults, seed, address, targetShown, ends };
-  if (worker !== undefined) return relayAsWorker(plan, index, io);
-  if (shared.workers > 1) return superviseRelay(plan, io);
-  return relayAlone(plan, io);
-}
-
-/** RelayPlan is the command line, read and checked, that each way of running the relay starts from. */
-interface RelayPlan {
-  options: RelayOptions;
-  shared: Awaited<ReturnType<typeof toServeOptions>>;
-  faults: Faults;
-  seed: number;
-  address: string;
-  targetShown: string;
-  ends: ReturnType<typeof parseEnds>;
-}
-
-/** relayAsWorker is one of `relay --workers`'s processes: it binds the parent's LISTEN and answers to the parent. */
-async function relayAsWorker({ options, shared }: RelayPlan, index: number, io: Io): Promise<number> {
-  const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
-  const log = new ServeLog(io, shared.log === "json" ? "json" : "quiet", { worker: index });
-  const say = eventPrinter(io, log, shared.log, { worker: index });
-  const running = await bindRelay({
-    ...options,
-    listen: { ...options.listen, port: ports.relay ?? options.listen.port },
-    reusePort: true,
-    onEvent: shared.log === "quiet" ? undefined : say,
-  });
-  const { transport, host, port } = running;
-  return workForParent<Totals>(
-    {
-      running: [{ protocol: "relay", listeners: [{ transport, host, port }] }],
-      counters: () => ({ counters: running.counters, relay: running.relay }),
-      reportMs: shared.statsMs ?? WORKER_REPORT_MS,
-      drain(cutShort) {
-        if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
-        return drain([running], shared.drainMs, cutShort);
+  const program: ServerProgram<Totals> = {
+    bounds,
+    async bind(log, at) {
+      const tag = at.worker === undefined ? {} : { worker: at.worker };
+      const say = eventPrinter(io, log, bounds.log, tag);
+      const running = await bindRelay({
+        ...options,
+        listen: { ...options.listen, port: at.ports?.relay ?? options.listen.port },
+        reusePort: at.worker !== undefined,
+        onEvent: bounds.log === "quiet" ? undefined : say,
+      });
+      const { transport, host, port } = running;
+      return {
+        running: [{ protocol: "relay", listeners: [{ transport, host, port }] }],
+        listeners: [running],
+        counters: () => ({ counters: running.counters, relay: running.relay }),
+        // A UDP session has nothing to finish: only TCP connections are drained.
+        open: () => (transport === "tcp" ? running.counters.open : 0),
+      };
+    },
+    async choosePorts() {
+      const held = await bindRelay({ ...options, faults: undefined });
+      held.stop();
+      return { relay: held.port };
+    },
+    voice: (log) => ({
+      sum: (all) => ({ counters: sum(all.map((t) => t.counters)), relay: sumRelayCounts(all.map((t) => t.relay)) }),
+      listening: (running, workers) =>
+        ready(io, bounds.log, running[0]!.listeners[0]!, targetShown, bounds.allow?.text, faults, workers),
+      stats: (total) => log.stats(total.counters),
+      stopped(signal, cut, total, restarts) {
+        log.stopped(signal, cut, total.counters, restarts);
+        summary(io, bounds.log, ends.transport, total.relay);
       },
-    },
-    io,
-    nextSignal,
-  );
-}
-
-/** superviseRelay is `relay --workers N`'s parent: it picks LISTEN's port, starts the workers and speaks for them. */
-async function superviseRelay(p: RelayPlan, io: Io): Promise<number> {
-  const { options, shared, faults } = p;
-  const log = new ServeLog(io, shared.log);
-  // Bound once here, alone: port 0 becomes the one free port every worker binds, and a port another server holds
-  // fails now (with SO_REUSEPORT a second relay would otherwise join the first, unseen).
-  const held = await bindRelay({ ...options, faults: undefined });
-  held.stop();
-  const voice: Voice<Totals> = {
-    sum: (all) => ({ counters: sum(all.map((t) => t.counters)), relay: sumRelayCounts(all.map((t) => t.relay)) }),
-    listening: (running, workers) =>
-      ready(io, shared.log, running[0]!.listeners[0]!, p.targetShown, shared.allow?.text, faults, workers),
-    stats: (total) => log.stats(total.counters),
-    stopped(signal, cut, total, restarts) {
-      log.stopped(signal, cut, total.counters, restarts);
-      summary(io, shared.log, p.ends.transport, total.relay);
-    },
+    }),
+    env: { [TARGET_ENV]: address, [SEED_ENV]: String(seed) },
   };
-  const env = { [TARGET_ENV]: p.address, [SEED_ENV]: String(p.seed) };
-  const { workers, log: format, statsMs } = shared;
-  const plan = { workers, ports: { relay: held.port }, log: format, allow: shared.allow?.text, statsMs, env };
-  return superviseWorkers(plan, io, () => nextSignal(), voice);
-}
-
-/** relayAlone is the relay in this one process, until a signal stops it. */
-async function relayAlone({ options, shared, faults, targetShown }: RelayPlan, io: Io): Promise<number> {
-  const log = new ServeLog(io, shared.log);
-  const say = eventPrinter(io, log, shared.log);
-  const running = await bindRelay({ ...options, onEvent: shared.log === "quiet" ? undefined : say });
-  // Listening for signals before the ready line: whoever reads it may signal at once.
-  const first = nextSignal();
-  ready(io, shared.log, running, targetShown, shared.allow?.text, faults);
-  const ticker =
-    shared.statsMs === undefined ? undefined : setInterval(() => log.stats(running.counters), shared.statsMs);
-  const signal = await first;
-  clearInterval(ticker);
-  // A UDP session has nothing to finish: only TCP connections are drained.
-  if (running.transport === "tcp") log.draining(running.counters.open, shared.drainMs);
-  const cut = await drain([running], shared.drainMs, nextSignal());
-  log.stopped(signal, cut, running.counters);
-  summary(io, shared.log, running.transport, running.relay);
-  await io.flush();
-  return 0;
+  return runServer(program, io);
 }
 
 /** bindRelay starts the relay; a LISTEN port in use is explained in the relay's terms. */
@@ -282,7 +199,7 @@ function summary(io: Io, format: LogFormat, transport: Transport, c: RelayCounts
 /**
  * eventPrinter writes the relay's events: with --log json every open and close (bytes both ways,
  * faults, why it ended) and the limit hits (summarised past a rate, as serve does); as text, only
- * a target that refused or reset, at most LIMIT_LINES_PER_SECOND lines a second.
+ * a target that refused or reset, at most LIMIT_LINES_PER_SECOND (serve-log.ts) lines a second.
  */
 function eventPrinter(
   io: Io,
@@ -290,19 +207,13 @@ function eventPrinter(
   format: LogFormat,
   tag: Record<string, unknown> = {},
 ): (e: RelayEvent) => void {
-  let windowAt = 0;
-  let lines = 0;
+  const window = new LineWindow();
   let held = 0;
   return (e) => {
     if (e.event === "limit") return log.event?.(e);
     if (format === "json") return io.err(JSON.stringify({ time: new Date().toISOString(), ...tag, ...e }));
     if (format !== "text" || e.event !== "close" || e.reason !== "target") return;
-    const now = performance.now();
-    if (now - windowAt >= 1000) {
-      windowAt = now;
-      lines = 0;
-    }
-    if (lines++ >= LIMIT_LINES_PER_SECOND) return void held++;
+    if (!window.admit(performance.now())) return void held++;
     const why = (e.error && REASONS[e.error]) ?? e.error ?? "closed";
     const more = held > 0 ? ` (${held} more not shown)` : "";
     held = 0;
@@ -311,99 +222,33 @@ function eventPrinter(
   };
 }
 
-/** serveDefault is serve's default for a shared option, so the two commands cannot drift apart. */
-function serveDefault(cli: CAC, name: string): unknown {
-  const option = cli.commands.find((c) => c.name === "serve")?.options.find((o) => o.name === name);
-  if (!option) throw new Error(`registerRelay needs serve's --${name}: register serve first`);
-  return option.config.default;
-}
-
 export function registerRelay(cli: CAC, io: Io): void {
-  const d = (name: string) => ({ default: serveDefault(cli, name) });
   // The value, when there is one, comes right after the option: `--duplicate 5%`, `--reorder down:3`.
   const optional: OptionalValue = { value: BARE_VALUE };
-  cli
-    .command(
-      "relay <LISTEN> <TARGET>",
-      "Relay TCP or UDP from LISTEN to TARGET, with faults on purpose (delay, loss, resets...)",
-    )
-    .option(
-      "--allow <cidr>",
-      "Relay only for these client addresses, repeatable (others: no UDP relay, TCP closed at once)",
-    )
-    .option(
-      "--max-connections <n>",
-      "Open TCP connections, or UDP sessions, at most; more are refused and counted",
-      d("maxConnections"),
-    )
-    .option(
-      "--max-per-address <n>",
-      "Open TCP connections, or UDP sessions, per client address (IPv4, IPv6 /64); more are refused and counted " +
-        "(0: no cap)",
-      d("maxPerAddress"),
-    )
-    .option(
-      "--idle-timeout <duration>",
-      "Close a connection or UDP session where nothing moved either way for this long (0: never)",
-      d("idleTimeout"),
-    )
-    .option(
-      "--max-lifetime <duration>",
-      "Close a connection (reset) or UDP session open this long, however it trickles (0: never)",
-      d("maxLifetime"),
-    )
-    .option(
-      "--udp-reply-rate <n>",
-      "Datagrams sent back to each client prefix (/24, /56) a second; past it dropped and counted, so a forged " +
-        "source cannot aim the relay at a victim (0: no limit) [udp]",
-      d("udpReplyRate"),
-    )
-    .option(
-      "--udp-rate <n>",
-      "Datagrams sent back larger than the client's last one, per client prefix (/24, /56) a second; past it " +
-        "dropped and counted, so an amplifying TARGET (qotd, chargen) is no weapon (0: none) [udp]",
-      d("udpRate"),
-    )
-    .option(
-      "--udp-excess <size>",
-      "Bytes a second by which datagrams sent back may outgrow the client's last one, all clients together " +
-        "(0: none) [udp]",
-      d("udpExcess"),
-    )
-    .option(
-      "--max-pending <size>",
-      "Bytes one direction may hold (queued, delayed, paced) before the relay stops reading its sender (UDP: drops)",
-      d("maxPending"),
-    )
-    .option(
-      "--max-output <size>",
-      "Bytes all connections together may hold: within one read (512k) of it, no sender is read until it drains to " +
-        "half (UDP: datagrams dropped)",
-      d("maxOutput"),
-    )
-    .option(
-      "--drain <duration>",
-      "On SIGINT/SIGTERM, let TCP connections finish for this long (a second signal: at once)",
-      d("drain"),
-    )
-    .option(
-      "--log <format>",
-      "text: a ready line, target failures and a last line; json: one JSON object per connection or session and event",
-      d("log"),
-    )
-    .option(
-      "--connect-timeout <duration>",
-      "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the " +
-        "kernel's, about 2m)",
-      { default: DEFAULT_CONNECT_TIMEOUT },
-    )
-    .option("--stats <duration>", "Print a summary line (connections, datagrams, bytes, refusals) this often")
-    .option("--quiet", "Print nothing on stderr (wins over --log)")
-    .option(
-      "--workers <n>",
-      "Processes relaying from the same LISTEN, one a core (auto: every core; Linux, SO_REUSEPORT)",
-      d("workers"),
-    )
+  const command = cli.command(
+    "relay <LISTEN> <TARGET>",
+    "Relay TCP or UDP from LISTEN to TARGET, with faults on purpose (delay, loss, resets...)",
+  );
+  addServerOptions(command, "relay", [
+    "allow",
+    "maxConnections",
+    "maxPerAddress",
+    "idleTimeout",
+    "maxLifetime",
+    "udpReplyRate",
+    "udpRate",
+    "udpExcess",
+    "maxPending",
+    "maxOutput",
+    "drain",
+    "log",
+  ]).option(
+    "--connect-timeout <duration>",
+    "A TCP target that has not accepted within this long: the client is reset, logged as ETIMEDOUT (0: the " +
+      "kernel's, about 2m)",
+    { default: DEFAULT_CONNECT_TIMEOUT },
+  );
+  addServerOptions(command, "relay", ["stats", "quiet", "workers"])
     .option(
       "--delay <[dir:]time[±jitter]>",
       "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]",

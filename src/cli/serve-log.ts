@@ -13,6 +13,34 @@ export type LogFormat = "text" | "json" | "quiet";
  */
 export const LIMIT_LINES_PER_SECOND = 20;
 
+/**
+ * LineWindow lets at most `perSecond` lines through in each second (one second from the first line after the last
+ * window ended); the lines past it are the caller's to count.
+ */
+export class LineWindow {
+  private startedAt = 0;
+  private written = 0;
+
+  constructor(private readonly perSecond = LIMIT_LINES_PER_SECOND) {}
+
+  /** admit says whether a line may be written now; `newSecond` runs first when this line starts a new window. */
+  admit(now: number, newSecond?: () => void): boolean {
+    if (now - this.startedAt >= 1000) {
+      newSecond?.();
+      this.startedAt = now;
+      this.written = 0;
+    }
+    if (this.written >= this.perSecond) return false;
+    this.written++;
+    return true;
+  }
+
+  /** msLeft is how long the current window has to run (at least 1 ms). */
+  msLeft(now: number): number {
+    return Math.max(1, 1000 - (now - this.startedAt));
+  }
+}
+
 /** ListenAddress is where a listener listens: all a log line needs of it. */
 export type ListenAddress = Pick<Listener, "transport" | "host" | "port">;
 
@@ -34,9 +62,8 @@ export class ServeLog {
   /** event is the transport's callback; only json mode wants one line a connection. */
   readonly event: ((e: ServerEvent) => void) | undefined;
 
-  /** The current second's window of limit events: when it began, lines written, and what was held back. */
-  private windowAt = 0;
-  private limitLines = 0;
+  /** The current second's window of limit events, and what was held back. */
+  private readonly window = new LineWindow();
   private held: Partial<Record<LimitName, number>> = {};
   private summary: ReturnType<typeof setTimeout> | undefined;
 
@@ -52,17 +79,9 @@ export class ServeLog {
   /** limit writes a limit event, or counts it once a second's share is written. */
   private limit(e: Extract<ServerEvent, { event: "limit" }>): void {
     const now = performance.now();
-    if (now - this.windowAt >= 1000) {
-      this.flushLimits();
-      this.windowAt = now;
-      this.limitLines = 0;
-    }
-    if (this.limitLines < LIMIT_LINES_PER_SECOND) {
-      this.limitLines++;
-      return this.json({ ...e });
-    }
+    if (this.window.admit(now, () => this.flushLimits())) return this.json({ ...e });
     this.held[e.limit] = (this.held[e.limit] ?? 0) + 1;
-    this.summary ??= setTimeout(() => this.flushLimits(), Math.max(1, 1000 - (now - this.windowAt)));
+    this.summary ??= setTimeout(() => this.flushLimits(), this.window.msLeft(now));
     this.summary.unref?.();
   }
 

@@ -4,7 +4,7 @@
 import type { Subprocess } from "bun";
 import type { Counters } from "../transport/listener.ts";
 import type { Io } from "./io.ts";
-import { type LogFormat, type Running, ServeLog, sum } from "./serve-log.ts";
+import type { Running } from "./serve-log.ts";
 
 /** WORKER_ENV names the worker's index in a worker's environment; PORTS_ENV the ports the parent chose. */
 export const WORKER_ENV = "UPCAT_WORKER";
@@ -36,8 +36,6 @@ export interface WorkerPlan {
   workers: number;
   /** ports maps each protocol to its port, chosen by the parent when the command line said 0. */
   ports: Record<string, number>;
-  log: LogFormat;
-  allow: string | undefined;
   statsMs: number | undefined;
   /** env is more for each worker's environment beside WORKER_ENV and PORTS_ENV (relay: the target's address). */
   env?: Record<string, string>;
@@ -66,26 +64,15 @@ export function workerArgv(): string[] {
     : [process.execPath, process.argv[1]!, ...process.argv.slice(2)];
 }
 
-/** serveVoice is serve's: its ready line, stats and last line, over serve's Counters. */
-function serveVoice(plan: WorkerPlan, io: Io): Voice<Counters> {
-  const log = new ServeLog(io, plan.log);
-  return {
-    sum,
-    listening: (running, workers) => log.listening(running, plan.allow, workers),
-    stats: (total) => log.stats(total),
-    stopped: (signal, cut, total, restarts) => log.stopped(signal, cut, total, restarts),
-  };
-}
-
 /**
  * superviseWorkers runs the workers until a signal has stopped them all, and returns the exit status; `voice`
- * speaks for them (serve's lines unless given).
+ * speaks for them.
  */
 export async function superviseWorkers<T = Counters>(
   plan: WorkerPlan,
   io: Io,
   nextSignal: () => Promise<string>,
-  voice: Voice<T> = serveVoice(plan, io) as unknown as Voice<T>,
+  voice: Voice<T>,
 ): Promise<number> {
   const workers: (Worker<T> | undefined)[] = new Array(plan.workers);
   let gone: T[] = [];

@@ -1,0 +1,114 @@
+// One run loop for every server (serve and relay): bind, the ready line, signals, --stats, the drain and the last
+// line, whether the process runs alone, as the parent of `--workers`, or as one of its workers.
+import { drain } from "../transport/drain.ts";
+import type { Listener } from "../transport/listener.ts";
+import type { Io } from "./io.ts";
+import { type Running, ServeLog } from "./serve-log.ts";
+import type { ServerBounds } from "./server-options.ts";
+import {
+  PORTS_ENV,
+  superviseWorkers,
+  type Voice,
+  WORKER_ENV,
+  WORKER_REPORT_MS,
+  workForParent,
+} from "./serve-workers.ts";
+
+/** BoundServer is a server whose sockets are open: where it listens, what it counts, and what a drain waits on. */
+export interface BoundServer<T> {
+  running: Running[];
+  listeners: readonly Listener[];
+  counters(): T;
+  /** open is how many connections a drain will wait for (the draining line says it; none: no line). */
+  open(): number;
+}
+
+/** BindAt says where a bind happens: alone (nothing), or as worker `worker` on the ports its parent chose. */
+export interface BindAt {
+  worker?: number;
+  ports?: Record<string, number>;
+}
+
+/** ServerProgram is what a command gives runServer: its bounds, how it binds, and what it says. */
+export interface ServerProgram<T> {
+  bounds: ServerBounds;
+  /** bind opens the server's sockets, with SO_REUSEPORT when `at.worker` is set; `log` is the process's. */
+  bind(log: ServeLog, at: BindAt): Promise<BoundServer<T>>;
+  /**
+   * choosePorts binds each port once, alone, and lets it go before the workers start: a port given as 0 becomes
+   * the one free port every worker binds, and a port another server holds fails here (with SO_REUSEPORT a second
+   * server would otherwise join the first, unseen).
+   */
+  choosePorts(): Promise<Record<string, number>>;
+  /** voice is the ready line, --stats and the last line, for one process or for all the workers. */
+  voice(log: ServeLog): Voice<T>;
+  /** env is more for each worker's environment (relay: the target's address and the seed). */
+  env?: Record<string, string>;
+}
+
+/** runServer runs the server until a signal has stopped it, and resolves with the exit status. */
+export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<number> {
+  const worker = process.env[WORKER_ENV];
+  if (worker !== undefined) return runAsWorker(program, Number(worker), io);
+  const { bounds } = program;
+  if (bounds.workers > 1) {
+    const ports = await program.choosePorts();
+    const { workers, log, statsMs } = bounds;
+    const voice = program.voice(new ServeLog(io, log));
+    return superviseWorkers({ workers, ports, statsMs, env: program.env }, io, () => nextSignal(), voice);
+  }
+  const log = new ServeLog(io, bounds.log);
+  const voice = program.voice(log);
+  const server = await program.bind(log, {});
+  // Listening for signals before the ready line: whoever reads it may signal at once.
+  const first = nextSignal();
+  voice.listening(server.running, 1);
+  const ticker =
+    bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
+  const signal = await first;
+  clearInterval(ticker);
+  // A second signal cuts the drain short.
+  log.draining(server.open(), bounds.drainMs);
+  const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
+  voice.stopped(signal, cut, server.counters(), 0);
+  await io.flush();
+  return 0;
+}
+
+/**
+ * runAsWorker is one of `--workers`'s processes: it binds the parent's ports with SO_REUSEPORT, tells the parent what
+ * it does over IPC, logs its own events (json) with its index, and stops on the parent's SIGTERM alone.
+ */
+async function runAsWorker<T>(program: ServerProgram<T>, index: number, io: Io): Promise<number> {
+  const { bounds } = program;
+  const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
+  const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
+  const server = await program.bind(log, { worker: index, ports });
+  return workForParent(
+    {
+      running: server.running,
+      counters: () => server.counters(),
+      reportMs: bounds.statsMs ?? WORKER_REPORT_MS,
+      drain(cutShort) {
+        log.draining(server.open(), bounds.drainMs);
+        return drain(server.listeners, bounds.drainMs, cutShort);
+      },
+    },
+    io,
+    nextSignal,
+  );
+}
+
+/** nextSignal resolves with the name of the next of these signals (SIGINT or SIGTERM). */
+export function nextSignal(names: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM"]): Promise<string> {
+  return new Promise<string>((resolve) => {
+    const handlers = names.map((name) => {
+      const handler = () => {
+        for (const [n, h] of handlers) process.off(n, h);
+        resolve(name);
+      };
+      return [name, handler] as const;
+    });
+    for (const [n, h] of handlers) process.on(n, h);
+  });
+}
