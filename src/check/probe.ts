@@ -9,7 +9,7 @@ import { udpRequest } from "../transport/udp-client.ts";
 import { httpProbe, type HttpRequestOptions } from "./http-probe.ts";
 import type { CheckTarget, Outcome } from "./result.ts";
 import { stateOf } from "./state-of.ts";
-import { portCheckNow, tcpProbe, type TlsProbe } from "./tcp-probe.ts";
+import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 import { serviceProbe } from "./services/probe.ts";
 
 export interface ProbeOptions {
@@ -60,27 +60,9 @@ export async function probe(target: CheckTarget, opts: ProbeOptions): Promise<Ou
   }
 }
 
-/**
- * probeNow makes the try at once, without a turn of the event loop, where it can: a bare TCP port check (nothing
- * sent, no reply wanted, no TLS, no protocol) of a loopback IP address. Otherwise it returns undefined, and the try
- * goes through probe(). A scan of this host's ports then costs a few system calls a port, not a chain of promises.
- */
-export function probeNow(target: CheckTarget, opts: ProbeOptions): Outcome | undefined {
-  // A name is left to probe(), which resolves it: portCheckNow takes loopback addresses only.
-  if (target.http || target.service || !barePortCheck(target, opts)) return undefined;
-  return portCheckNow(target.host, target.port);
-}
-
-/** barePortCheck: TCP, and the handshake is the whole check (nothing sent, no reply wanted, no TLS, no protocol). */
-const barePortCheck = (target: Target, opts: ProbeOptions) =>
-  target.transport === "tcp" && !opts.protocol && !opts.tls && !opts.wanted && !opts.send?.length;
-
 async function probeAddress(address: string, target: Target, opts: ProbeOptions): Promise<Outcome> {
   if (opts.protocol) return protocolProbe(address, target, opts.protocol, opts);
   if (target.transport === "tcp") {
-    // A name that resolves to loopback (localhost) is checked at once too.
-    const now = barePortCheck(target, opts) ? portCheckNow(address, target.port) : undefined;
-    if (now) return now;
     const tls = opts.tls && { ...opts.tls, serverName: isName(target.host) ? target.host : undefined };
     return tcpProbe(address, target.port, {
       timeoutMs: opts.timeoutMs,

@@ -1,5 +1,5 @@
 // Runs many checks at once: a bounded pool, retries with backoff, and a deadline to wait for (wait-for-it).
-import { probe, probeNow, type ProbeOptions } from "./probe.ts";
+import { probe, type ProbeOptions } from "./probe.ts";
 import type { CheckResult, CheckTarget, Outcome } from "./result.ts";
 
 export interface RunOptions extends ProbeOptions {
@@ -37,8 +37,6 @@ export interface Progress {
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 1000;
 const LAST_TRY_MS = 100;
-/** YIELD_EVERY targets are started between turns of the event loop. */
-const YIELD_EVERY = 256;
 
 /** backoffMs doubles from 100ms, capped at 1s, so a wait loop polls often but not hard. */
 export function backoffMs(attempt: number): number {
@@ -71,15 +69,12 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
     const own = opts.each?.[index] ? { ...opts, ...opts.each[index] } : opts;
     let last = false;
     for (let attempt = 1; ; attempt++) {
-      // A try decided at once holds no slot; otherwise a slot is held for the try only: a target sleeping between
-      // tries lets others run.
-      const outcome =
-        probeNow(target, own) ??
-        (await slots.run(() => {
-          // Under --wait, no try runs past the deadline.
-          const left = deadline === undefined ? Infinity : deadline - performance.now();
-          return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
-        }));
+      // A slot is held for the try only: a target sleeping between tries lets others run.
+      const outcome = await slots.run(() => {
+        // Under --wait, no try runs past the deadline.
+        const left = deadline === undefined ? Infinity : deadline - performance.now();
+        return probe(target, { ...own, timeoutMs: Math.max(1, Math.min(own.timeoutMs, left)) });
+      });
       const ok = passes(target, outcome, own.udpSilentOk, opts.down);
       const left = deadline === undefined ? Infinity : deadline - performance.now();
       const more = deadline === undefined ? attempt <= opts.retries : left > 0 && !last;
@@ -111,14 +106,7 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
       waiting: [...waiting].map((i) => targets[i]!),
     });
 
-  const running: Promise<void>[] = [];
-  for (let index = 0; index < targets.length; index++) {
-    running.push(checkOne(index));
-    // Tries decided at once (a scan of this host) run back to back: between batches of them, a signal (Ctrl-C before
-    // `-- CMD`), the lines printed so far and the timers get their turn.
-    if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
-  }
-  await Promise.all(running);
+  await Promise.all(targets.map((_, index) => checkOne(index)));
   report();
   return results;
 }

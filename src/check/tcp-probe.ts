@@ -1,6 +1,5 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
 import { errnoCode, type NetError } from "../errors.ts";
-import { connectLoopback } from "../transport/loopback-connect.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
@@ -48,7 +47,7 @@ const fail = (state: CheckState, cause: Cause, error: string, extra: Partial<Ver
 
 /**
  * tcpProbe makes one TCP (or TLS) try at one address through Bun's sockets; it never throws for a network failure,
- * which is a state of the target. (A bare port check of a loopback address goes through portCheckNow instead.)
+ * which is a state of the target. A bare port check, loopback or not, is this handshake and nothing more.
  */
 export async function tcpProbe(address: string, port: number, opts: TcpProbeOptions): Promise<Outcome> {
   const started = performance.now();
@@ -126,19 +125,6 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     if (opts.wanted!(reply)) return done({ state: "open", reply });
     if (reply.length >= opts.maxReply) return mismatch(`no match in the first ${opts.maxReply} bytes`);
   }
-}
-
-/**
- * portCheckNow decides a bare port check (nothing sent, no reply wanted, no TLS) of a loopback address at once, as
- * nc -z would: open or closed. Undefined where it cannot (see loopback-connect.ts), and the check dials as usual.
- */
-export function portCheckNow(address: string, port: number): Outcome | undefined {
-  const started = performance.now();
-  const quick = connectLoopback(address, port);
-  if (quick === "connected") return { address, latencyMs: performance.now() - started, state: "open" };
-  if (quick === "ECONNREFUSED")
-    return { address, latencyMs: performance.now() - started, ...fail("closed", "refused", "connection refused") };
-  return undefined;
 }
 
 /** connectFailure is what a failed connect (or TLS handshake) says of the target. */

@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { probe, probeNow } from "../../src/check/probe.ts";
+import { probe } from "../../src/check/probe.ts";
 import { protocols } from "../../src/protocol/index.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import type { Target } from "../../src/transport/target.ts";
 import { freePort, fullAcceptQueue } from "../support/peers.ts";
+import { waitFor } from "../support/wait.ts";
 import { daysFromNow, makeCertificate, selfSigned } from "../verdicts/pki.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -339,43 +340,53 @@ describe("tls", () => {
   });
 });
 
-describe("probeNow: a bare port check of a loopback address, decided at once", () => {
-  test("open and closed, as probe() says, on 127.0.0.1 and ::1", async () => {
+describe("a bare port check (nothing sent, no reply wanted): the handshake, loopback or not", () => {
+  test("open and closed (refused) on 127.0.0.1, ::1 and ::ffff:127.0.0.1", async () => {
     const closed = await freePort();
-    for (const host of ["127.0.0.1", "::1"]) {
-      for (const port of [upperPort, closed]) {
-        const now = probeNow(tcp(port, host), { timeoutMs: 1000 });
-        const later = await probe(tcp(port, host), { timeoutMs: 1000 });
-        expect(now).toBeDefined();
-        expect([host, port, now!.state, now!.cause, now!.address]).toEqual([
-          host,
-          port,
-          later.state,
-          later.cause,
-          later.address,
-        ]);
+    for (const host of ["127.0.0.1", "::1", "::ffff:127.0.0.1"]) {
+      const open = await probe(tcp(upperPort, host), { timeoutMs: 1000 });
+      expect([host, open.state, open.address]).toEqual([host, "open", host]);
+      const shut = await probe(tcp(closed, host), { timeoutMs: 1000 });
+      expect([host, shut.state, shut.cause, shut.error, shut.address]).toEqual([
+        host,
+        "closed",
+        "refused",
+        "connection refused",
+        host,
+      ]);
+    }
+  });
+
+  test("each 127.0.0.0/8 address is dialled as written: open where a listener has it, refused one address over", async () => {
+    for (const address of ["127.0.0.2", "127.1.2.3", "127.254.0.9"]) {
+      const l = Bun.listen({ hostname: address, port: 0, socket: { data() {} } });
+      try {
+        const next = address.replace(/\d+$/, (d) => String(Number(d) + 1));
+        expect([address, (await probe(tcp(l.port, address), { timeoutMs: 1000 })).state]).toEqual([address, "open"]);
+        expect([next, (await probe(tcp(l.port, next), { timeoutMs: 1000 })).state]).toEqual([next, "closed"]);
+      } finally {
+        l.stop(true);
       }
     }
   });
 
-  test("anything more than a handshake, a name, UDP or HTTP is left to probe()", () => {
-    const opts = { timeoutMs: 1000 };
-    expect(probeNow(tcp(upperPort), { ...opts, send: enc("x") })).toBeUndefined();
-    expect(probeNow(tcp(upperPort), { ...opts, wanted: () => true })).toBeUndefined();
-    expect(probeNow(tcp(upperPort), { ...opts, tls: { insecure: true } })).toBeUndefined();
-    expect(probeNow(tcp(upperPort), { ...opts, protocol: protocols.upper })).toBeUndefined();
-    expect(probeNow(tcp(upperPort, "localhost"), opts)).toBeUndefined();
-    expect(probeNow(udp(upperPort), opts)).toBeUndefined();
-    // An empty probe is no probe: the handshake is the check, as without --send.
-    expect(probeNow(tcp(upperPort), { ...opts, send: new Uint8Array(0) })?.state).toBe("open");
+  test("an empty probe is no probe: the handshake is the check, as without --send", async () => {
+    expect((await probe(tcp(upperPort), { timeoutMs: 1000, send: new Uint8Array(0) })).state).toBe("open");
   });
 
-  test("a full accept queue cannot be decided at once: probe() then times out as before", async () => {
-    const queue = await fullAcceptQueue();
+  test("the listener sees the connection and then its polite end (a FIN, as nc -z leaves it)", async () => {
+    const seen: string[] = [];
+    const l = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: () => void seen.push("open"), data() {}, end: () => void seen.push("end"), close() {} },
+    });
     try {
-      expect(probeNow(tcp(queue.port), { timeoutMs: 300 })).toBeUndefined();
+      expect((await probe(tcp(l.port), { timeoutMs: 1000 })).state).toBe("open");
+      await waitFor("the listener to see the FIN", () => seen.length >= 2);
+      expect(seen).toEqual(["open", "end"]);
     } finally {
-      queue.stop();
+      l.stop(true);
     }
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { backoffMs, runChecks } from "../../src/check/run.ts";
 import type { Target } from "../../src/transport/target.ts";
 import { freePort } from "../support/peers.ts";
+import { waitFor } from "../support/wait.ts";
 
 const tcp = (port: number): Target => ({ transport: "tcp", host: "127.0.0.1", port });
 const stops: (() => void)[] = [];
@@ -63,9 +64,9 @@ test("--concurrency bounds the tries in flight", async () => {
   const targets = Array.from({ length: 12 }, () => tcp(l.port));
   const t0 = performance.now();
   const running = runChecks(targets, { ...base, timeoutMs: 150, concurrency: 3, wanted: () => false });
-  // Midway through the first round, exactly three connections are up (a server sees a close a little late, so the max
-  // is not exact).
-  await Bun.sleep(75);
+  // Once the first round is up, and long before its 150ms are out, exactly three connections are up (a server sees a
+  // close a little late, so the max is not exact).
+  await waitFor("the first three connections", () => gauge.now >= 3);
   expect(gauge.now).toBe(3);
   const results = await running;
   expect(results.every((r) => r.state === "timeout")).toBe(true);
