@@ -3,7 +3,7 @@
 import { hostPort } from "../transport/address.ts";
 import { Gate, newBudgets } from "../transport/gate.ts";
 import { type Counters, DEFAULT_LIMITS, type Limits, newCounters } from "../transport/listener.ts";
-import { OutputBudget } from "../transport/output-budget.ts";
+import type { OutputBudget } from "../transport/output-budget.ts";
 import type { Transport } from "../transport/transport.ts";
 import { describeFaults, type Faults, noFaults } from "./faults.ts";
 import { newRelayCounts, type RelayCounts, type RelayOptions } from "./types.ts";
@@ -15,6 +15,7 @@ export interface RelayShared {
   readonly faultNames: string[];
   readonly counters: Counters;
   readonly relay: RelayCounts;
+  /** output is the held-bytes total (--max-output): the budgets', shared with the process's other relays. */
   readonly output: OutputBudget;
   readonly target: string;
   /**
@@ -43,7 +44,7 @@ export function relayShared(opts: RelayOptions, transport: Transport): RelayShar
     faultNames: describeFaults(faults),
     counters,
     relay: newRelayCounts(),
-    output: opts.output ?? new OutputBudget(limits.maxOutput),
+    output: budgets.output,
     target: hostPort(opts.target.host, opts.target.port),
     gate: new Gate(budgets, transport, counters, opts.onEvent),
     opened: 0,

@@ -2,7 +2,6 @@
 import type { AllowList } from "../transport/allow-list.ts";
 import type { Budgets } from "../transport/gate.ts";
 import type { Limits, Listener, ServerEvent } from "../transport/listener.ts";
-import type { OutputBudget } from "../transport/output-budget.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Faults } from "./faults.ts";
 import type { Tally } from "./stream-pipe.ts";
@@ -42,8 +41,8 @@ export interface RelayOptions {
   udpRate?: number;
   udpExcess?: number;
   /**
-   * budgets, when set, are the process's (newBudgets, from the command line), and allow, the two admission limits and
-   * the udp options above are not read; else the relay builds its own from those.
+   * budgets, when set, are the process's (newBudgets, from the command line), and allow, the two admission limits,
+   * limits.maxOutput and the udp options above are not read; else the relay builds its own from those.
    */
   budgets?: Budgets;
   /**
@@ -52,8 +51,6 @@ export interface RelayOptions {
    */
   connectTimeoutMs?: number;
   faults?: Faults;
-  /** output, when set, is the held-bytes total shared with others; else one of the relay's own, of limits.maxOutput. */
-  output?: OutputBudget;
   /** reusePort lets several processes bind LISTEN (SO_REUSEPORT, Linux): `relay --workers`. */
   reusePort?: boolean;
   /** onEvent hears of each connection or session and each limit hit (for `--log json`). */

@@ -3,6 +3,7 @@
 import { AddressSlots } from "./address-slots.ts";
 import type { AllowList } from "./allow-list.ts";
 import { ByteBudget, GO, OVER_REPLIES, SourceLimiter } from "./rate-limit.ts";
+import { OutputBudget } from "./output-budget.ts";
 import { isUnanswerable } from "./reflection.ts";
 import type { Transport } from "./transport.ts";
 
@@ -25,16 +26,16 @@ export const DEFAULT_UDP_EXCESS = 64 << 10;
 /** BudgetOptions are the bounds a gate enforces, as the command line gave them; the UDP ones default to serve's. */
 export interface BudgetOptions {
   allow?: AllowList;
-  /** limits are the server's, defaults applied: only the two that admission reads matter here. */
-  limits: { readonly maxConnections: number; readonly maxPerAddress: number };
+  /** limits are the server's, defaults applied: only the two that admission reads, and --max-output, matter here. */
+  limits: { readonly maxConnections: number; readonly maxPerAddress: number; readonly maxOutput: number };
   udpReplyRate?: number;
   udpRate?: number;
   udpExcess?: number;
 }
 
 /**
- * Budgets are what every gate of one process shares: built once (newBudgets), so that serving more protocols, or
- * both transports, does not multiply what a peer may take.
+ * Budgets are what every gate, server and relay of one process shares: built once (newBudgets), so that serving more
+ * protocols, or both transports, does not multiply what a peer may take, nor what the process holds for them.
  */
 export interface Budgets {
   readonly allow: AllowList | undefined;
@@ -46,6 +47,8 @@ export interface Budgets {
   readonly sources: SourceLimiter;
   /** excess is the process-wide budget of bytes by which replies outgrow their requests (--udp-excess). */
   readonly excess: ByteBudget;
+  /** output is the queued-output total of every TCP connection and relay direction (--max-output). */
+  readonly output: OutputBudget;
 }
 
 /** newBudgets builds a process's budgets: the one place they are made. */
@@ -57,6 +60,7 @@ export function newBudgets(o: BudgetOptions): Budgets {
     slots: new AddressSlots(),
     sources: new SourceLimiter(o.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, o.udpRate ?? DEFAULT_UDP_RATE),
     excess: new ByteBudget(o.udpExcess ?? DEFAULT_UDP_EXCESS),
+    output: new OutputBudget(o.limits.maxOutput),
   };
 }
 

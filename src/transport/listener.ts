@@ -4,7 +4,6 @@ import { hostPort, resolveHost } from "./address.ts";
 import type { AllowList } from "./allow-list.ts";
 import type { Budgets } from "./gate.ts";
 import { ALL_INTERFACES, ipv4Fallback } from "./bun-socket.ts";
-import type { OutputBudget } from "./output-budget.ts";
 import type { Transport } from "./transport.ts";
 
 // ALL_INTERFACES is where a server binds unless told: commands read it here, beside the bind.
@@ -24,17 +23,12 @@ export interface ListenOptions {
   /** udpExcess is how many bytes a second replies may add over their requests' sizes, all sources together. */
   udpExcess?: number;
   /**
-   * budgets, when set, are the process's (newBudgets), shared with its other listeners; else the listener's own, of
-   * allow, limits and the udp options above.
+   * budgets, when set, are the process's (newBudgets), shared with its other listeners, the --max-output total
+   * included; else the listener's own, of allow, limits and the udp options above.
    */
   budgets?: Budgets;
   /** limits bound what TCP peers may hold; DEFAULT_LIMITS where not given. */
   limits?: Partial<Limits>;
-  /**
-   * output, when set, is the queued-output total shared with other listeners; else one of the listener's own, of
-   * limits.maxOutput.
-   */
-  output?: OutputBudget;
   /** onEvent, when set, hears of each connection and each limit hit (for `--log json`). */
   onEvent?(event: ServerEvent): void;
   /** reusePort lets several processes bind the same port (SO_REUSEPORT, Linux): `serve --workers`. */

@@ -12,7 +12,7 @@ import {
   type Listener,
   type ListenOptions,
 } from "./listener.ts";
-import { OutputBudget } from "./output-budget.ts";
+import type { OutputBudget } from "./output-budget.ts";
 import { Gate, newBudgets } from "./gate.ts";
 import { listenTcp } from "./bun-socket.ts";
 import { WriteQueue } from "./write-queue.ts";
@@ -68,13 +68,14 @@ type ServerSocket = Socket<Connection | undefined>;
 export async function serveTcp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const budgets = opts.budgets ?? newBudgets({ ...opts, limits });
   const state: ServerState = {
     counters,
     limits,
     onEvent: opts.onEvent,
     connections: new Set(),
-    gate: new Gate(opts.budgets ?? newBudgets({ ...opts, limits }), "tcp", counters, opts.onEvent),
-    output: opts.output ?? new OutputBudget(opts.limits?.maxOutput ?? DEFAULT_LIMITS.maxOutput),
+    gate: new Gate(budgets, "tcp", counters, opts.onEvent),
+    output: budgets.output,
   };
   const { onEvent, connections, gate } = state;
   const unwatch = state.output.onFull(() => stopReading(state));

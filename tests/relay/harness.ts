@@ -31,7 +31,7 @@ export interface TestRelayOptions {
   seed?: number;
   limits?: Partial<Limits>;
   allow?: RelayOptions["allow"];
-  output?: RelayOptions["output"];
+  budgets?: RelayOptions["budgets"];
   connectTimeoutMs?: number;
   udpReplyRate?: number;
 }
@@ -52,7 +52,7 @@ export async function relay(cleanup: Cleanup, o: TestRelayOptions): Promise<Test
     faults: { up: o.up ?? {}, down: o.down ?? {}, seed: o.seed ?? 1 },
     limits: o.limits,
     allow: o.allow,
-    output: o.output,
+    budgets: o.budgets,
     connectTimeoutMs: o.connectTimeoutMs,
     udpReplyRate: o.udpReplyRate,
     onEvent: (e) => events.push(e),

@@ -2,6 +2,8 @@
 // at most the total, not a read each past it.
 import { afterEach, expect, test } from "bun:test";
 import type { Socket } from "bun";
+import { newBudgets } from "../../src/transport/gate.ts";
+import { DEFAULT_LIMITS } from "../../src/transport/listener.ts";
 import { OutputBudget } from "../../src/transport/output-budget.ts";
 import { figure } from "../support/figures.ts";
 import { waitFor } from "../support/wait.ts";
@@ -32,7 +34,9 @@ test(`--max-output 2m: ${CLIENTS} clients to a target that never reads make the 
   });
   cleanup.add(() => target.stop(true));
   const output = new PeakBudget(MAX);
-  const r = await relay(cleanup, { target: target.port, output });
+  // The process's budgets, with the total the test watches in place of theirs.
+  const budgets = { ...newBudgets({ limits: DEFAULT_LIMITS }), output };
+  const r = await relay(cleanup, { target: target.port, budgets });
   const data = new Uint8Array(16 << 20).fill(120);
   for (let k = 0; k < CLIENTS; k++) await tcpClient(cleanup, r.port, data, false);
   await waitFor("the accepts", () => accepted.length === CLIENTS, 5000);

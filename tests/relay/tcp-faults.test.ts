@@ -2,7 +2,8 @@
 // timings, byte counts and resets.
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
-import { OutputBudget } from "../../src/transport/output-budget.ts";
+import { newBudgets } from "../../src/transport/gate.ts";
+import { DEFAULT_LIMITS } from "../../src/transport/listener.ts";
 import { RESET_GRACE_MS } from "../../src/relay/stream-pipe.ts";
 import { freePort, fullAcceptQueue } from "../support/peers.ts";
 import { waitFor, within } from "../support/wait.ts";
@@ -287,8 +288,10 @@ describe("serve's bounds", () => {
       "slowed, not buffered",
     async () => {
       const target = tcpTarget(cleanup, () => ({ silent: true }));
-      const output = new OutputBudget(64 << 20);
-      const r = await relay(cleanup, { target: target.port, limits: { maxPending: 64 << 10 }, output });
+      const limits = { ...DEFAULT_LIMITS, maxPending: 64 << 10 };
+      const budgets = newBudgets({ limits });
+      const { output } = budgets;
+      const r = await relay(cleanup, { target: target.port, limits, budgets });
       const client = await tcpClient(cleanup, r.port, bytes(64 << 20));
       await waitFor("the accept", () => target.sockets.length === 1);
       target.sockets[0]!.pause();

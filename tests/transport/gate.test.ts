@@ -5,7 +5,7 @@ import { type Budgets, Gate, type LimitEvent, newBudgets } from "../../src/trans
 import { newCounters } from "../../src/transport/listener.ts";
 import { sourcePrefix } from "../../src/transport/prefix.ts";
 
-const LIMITS = { maxConnections: 3, maxPerAddress: 2 };
+const LIMITS = { maxConnections: 3, maxPerAddress: 2, maxOutput: 1 << 20 };
 
 function gate(budgets: Budgets = newBudgets({ limits: LIMITS }), transport: "tcp" | "udp" = "tcp") {
   const counters = newCounters();
