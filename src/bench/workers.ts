@@ -1,24 +1,19 @@
 // `bench --workers N`: N load processes of this same program, each with its own sockets (so its own
 // source ports, which SO_REUSEPORT servers spread by), started together; the parent adds their figures up.
 import { NetError, type NetErrorFields } from "../errors.ts";
+import { parentGone, parentSaysGo, tellParent, type ToParent, WorkerPool } from "../workers/pool.ts";
 import { type BenchOptions, type BenchPart, type BenchResult, loadPart, shareOf, summarize } from "./load.ts";
 
-/** BENCH_WORKER_ENV carries a worker's BenchWorkerPlan; a process that has it is a worker. */
-export const BENCH_WORKER_ENV = "UPCAT_BENCH_WORKER";
-
-/** BenchWorkerPlan is what the parent tells a worker: which one it is, the address it resolved, and its share. */
-export interface BenchWorkerPlan {
-  index: number;
+/** BenchWorkerPart is a bench worker's part of the plan: the address the parent resolved, and its share. */
+export interface BenchWorkerPart {
   address: string;
   concurrency: number;
 }
 
-/** ToParent is what a worker says over IPC; ToWorker what the parent says. */
-type ToParent =
-  | { type: "ready" }
-  | { type: "progress"; replies: number; errors: number }
-  | { type: "done"; part: BenchPart; failure?: { net?: NetErrorFields; message?: string } };
-type ToWorker = { type: "go" };
+/** Progress is what a bench worker has counted so far; Done its figures, and why it has none where it failed. */
+type Progress = { replies: number; errors: number };
+type Done = { part: BenchPart; failure?: { net?: NetErrorFields; message?: string } };
+type ToBenchParent = ToParent<null, Progress, Done>;
 
 /** GRACE_MS is how long past its duration and timeout a worker may take to report before it counts as hung. */
 const GRACE_MS = 15_000;
@@ -41,10 +36,6 @@ export async function runWorkers(
   argv: readonly string[],
 ): Promise<BenchResult> {
   const parts: (BenchPart | undefined)[] = new Array(workers);
-  const progress: { replies: number; errors: number }[] = Array.from({ length: workers }, () => ({
-    replies: 0,
-    errors: 0,
-  }));
   const failures: unknown[] = [];
   const said = new Set<number>();
   const isReady = (index: number) => {
@@ -56,54 +47,49 @@ export async function runWorkers(
   const allDone = Promise.withResolvers<void>();
   const broken = Promise.withResolvers<never>();
   const fail = (message: string) => broken.reject(new BenchWorkerError(message));
-  const procs = Array.from({ length: workers }, (_, index) => {
-    const plan: BenchWorkerPlan = { index, address, concurrency: shareOf(opts.concurrency, workers, index) };
-    return Bun.spawn([...argv], {
-      env: { ...process.env, [BENCH_WORKER_ENV]: JSON.stringify(plan) },
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "inherit",
-      ipc(message: ToParent) {
-        if (message.type === "ready") isReady(index);
-        else if (message.type === "progress") progress[index] = message;
-        else if (!parts[index]) {
-          // A worker that could open no socket reports without having been ready.
-          isReady(index);
-          parts[index] = message.part;
-          if (message.failure?.net) failures.push(new NetError(message.failure.net));
-          else if (message.failure) failures.push(new Error(message.failure.message));
-          if (++done === workers) allDone.resolve();
-        }
-      },
-      onExit(_proc, code, signal) {
-        if (parts[index]) return;
-        const how = signal ? `signal ${signal}` : `status ${code}`;
-        const died = () => {
-          if (!parts[index]) fail(`bench worker ${index} exited (${how}) before it reported; no figures`);
-        };
-        // Its last message may still be on its way when a worker ends well.
-        if (code === 0) setTimeout(died, 500);
-        else died();
-      },
-    });
+  const pool = new WorkerPool<BenchWorkerPart, null, Progress, Done>({
+    workers,
+    part: (index) => ({ address, concurrency: shareOf(opts.concurrency, workers, index) }),
+    argv,
+    stdout: "ignore",
+    onMessage(index, message) {
+      if (message.type === "ready") isReady(index);
+      else if (message.type === "done" && !parts[index]) {
+        // A worker that could open no socket reports without having been ready.
+        isReady(index);
+        parts[index] = message.done.part;
+        if (message.done.failure?.net) failures.push(new NetError(message.done.failure.net));
+        else if (message.done.failure) failures.push(new Error(message.done.failure.message));
+        if (++done === workers) allDone.resolve();
+      }
+    },
+    onExit(index, code, signal) {
+      if (parts[index]) return;
+      const how = signal ? `signal ${signal}` : `status ${code}`;
+      const died = () => {
+        if (!parts[index]) fail(`bench worker ${index} exited (${how}) before it reported; no figures`);
+      };
+      // Its last message may still be on its way when a worker ends well.
+      if (code === 0) setTimeout(died, 500);
+      else died();
+    },
   });
+  pool.startAll();
   broken.promise.catch(() => {});
   let ticker: ReturnType<typeof setInterval> | undefined;
   let deadline: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([allReady.promise, broken.promise]);
     // A worker that could open no socket has reported (and may have ended) already.
-    procs.forEach((p, index) => {
-      if (!parts[index]) p.send({ type: "go" } satisfies ToWorker);
-    });
+    for (let index = 0; index < workers; index++) if (!parts[index]) pool.send(index, { type: "go" });
     const started = performance.now();
     if (opts.onProgress)
       ticker = setInterval(
         () =>
           opts.onProgress!({
             elapsedMs: performance.now() - started,
-            replies: progress.reduce((n, p) => n + p.replies, 0),
-            errors: progress.reduce((n, p) => n + p.errors, 0),
+            replies: pool.counted().reduce((n, p) => n + p.replies, 0),
+            errors: pool.counted().reduce((n, p) => n + p.errors, 0),
           }),
         250,
       );
@@ -116,7 +102,7 @@ export async function runWorkers(
   } finally {
     clearInterval(ticker);
     clearTimeout(deadline);
-    for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
+    pool.kill("SIGKILL");
   }
   const merged = parts as BenchPart[];
   if (merged.every((p) => p.replies === 0) && failures.length > 0) throw failures[0];
@@ -127,29 +113,23 @@ export async function runWorkers(
  * benchAsWorker is one of runWorkers's processes: it opens its share of the sockets, says so, starts
  * on the parent's word, and sends back its raw figures (every latency, so that percentiles merge exactly).
  */
-export async function benchAsWorker(opts: BenchOptions, plan: BenchWorkerPlan): Promise<number> {
-  const tell = (message: ToParent) =>
-    new Promise<void>((resolve) => {
-      process.send!(message, undefined, undefined, () => resolve());
-    });
-  const go = Promise.withResolvers<void>();
-  process.on("message", (message: ToWorker) => {
-    if (message.type === "go") go.resolve();
-  });
+export async function benchAsWorker(opts: BenchOptions, part: BenchWorkerPart): Promise<number> {
+  const tell = (message: ToBenchParent) => tellParent(message);
+  const go = parentSaysGo();
   // A parent that died (SIGKILL) will never say go nor read the figures: no orphan waits or loads for it.
   let reported = false;
-  process.once("disconnect", () => reported || process.exit(1));
-  const { part, failure } = await loadPart(
+  void parentGone().then(() => reported || process.exit(1));
+  const { part: figures, failure } = await loadPart(
     {
       ...opts,
-      concurrency: plan.concurrency,
-      onProgress: (p) => void tell({ type: "progress", replies: p.replies, errors: p.errors }),
+      concurrency: part.concurrency,
+      onProgress: (p) => void tell({ type: "counters", counters: { replies: p.replies, errors: p.errors } }),
       ready: async () => {
-        await tell({ type: "ready" });
-        await go.promise;
+        await tell({ type: "ready", ready: null });
+        await go;
       },
     },
-    plan.address,
+    part.address,
   );
   const described =
     failure === undefined
@@ -157,7 +137,7 @@ export async function benchAsWorker(opts: BenchOptions, plan: BenchWorkerPlan): 
       : failure instanceof NetError
         ? { net: failure.fields() }
         : { message: failure instanceof Error ? failure.message : String(failure) };
-  await tell({ type: "done", part, failure: described });
+  await tell({ type: "done", done: { part: figures, failure: described } });
   reported = true;
   process.disconnect?.();
   return 0;

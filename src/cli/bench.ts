@@ -1,13 +1,7 @@
 // `upcat bench`: load a UDP or TCP request/reply server and print replies a second and latency percentiles.
 import type { CAC } from "cac";
 import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts";
-import {
-  BENCH_WORKER_ENV,
-  BenchWorkerError,
-  benchAsWorker,
-  runWorkers,
-  type BenchWorkerPlan,
-} from "../bench/workers.ts";
+import { BenchWorkerError, benchAsWorker, type BenchWorkerPart, runWorkers } from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
 import { dialEach } from "../transport/dial-each.ts";
 import { parseTarget } from "../transport/target.ts";
@@ -15,7 +9,7 @@ import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
-import { workerArgv } from "./serve-workers.ts";
+import { workerArgv, workerPlan } from "../workers/pool.ts";
 
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
 const DEFAULTS = { duration: "5s", timeout: "1s", concurrency: "32", size: "64", workers: "1" } as const;
@@ -47,8 +41,8 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
   const workers = loadWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
   const opts = { target, durationMs, concurrency, size, timeoutMs };
-  const worker = process.env[BENCH_WORKER_ENV];
-  if (worker !== undefined) return benchAsWorker(opts, JSON.parse(worker) as BenchWorkerPlan);
+  const worker = workerPlan<BenchWorkerPart>();
+  if (worker !== undefined) return benchAsWorker(opts, worker.part);
   const live = !raw.json && io.statusLive;
   const onProgress = live
     ? (p: BenchProgress) =>

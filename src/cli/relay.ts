@@ -16,17 +16,19 @@ import type { Io } from "./io.ts";
 import { parseCount } from "./option-values.ts";
 import { runServer, type ServerProgram } from "./run-server.ts";
 import { type LogFormat, LineWindow, type ServeLog, sum } from "./serve-log.ts";
-import { WORKER_ENV } from "./serve-workers.ts";
 import { addServerOptions, durationOrZero, readServerOptions } from "./server-options.ts";
+import { workerPlan } from "../workers/pool.ts";
 
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
 /** DEFAULT_CONNECT_TIMEOUT: how long a TCP target may take to accept before the client is reset (ETIMEDOUT). */
 const DEFAULT_CONNECT_TIMEOUT = "10s";
 /** SEED_MAX: a seed is 32 bits. */
 const SEED_MAX = 2 ** 32 - 1;
-/** TARGET_ENV and SEED_ENV give the workers the parent's target address and seed: one name lookup, one seed. */
-const TARGET_ENV = "UPCAT_WORKER_TARGET";
-const SEED_ENV = "UPCAT_WORKER_SEED";
+/** RelayPart is what the parent gives its workers: the target's address and the seed (one name lookup, one seed). */
+interface RelayPart {
+  target: string;
+  seed: number;
+}
 
 /** Totals are what a relay counts: serve's Counters and the relay's own tallies, summed over the workers. */
 interface Totals {
@@ -48,12 +50,12 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   const seedGiven =
     raw.seed === undefined ? Math.floor(Math.random() * SEED_MAX) : parseCount(raw.seed, "--seed", SEED_MAX);
   // A worker forwards to the parent's address, with the parent's seed moved on by its index (streams of its own).
-  const worker = process.env[WORKER_ENV];
-  const seed = worker === undefined ? seedGiven : (Number(process.env[SEED_ENV]) + Number(worker)) >>> 0;
+  const worker = workerPlan<Partial<RelayPart>>();
+  const seed = worker === undefined ? seedGiven : (Number(worker.part.seed) + worker.index) >>> 0;
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
 
-  const address = process.env[TARGET_ENV] ?? (await resolveHost(ends.target.host, ends.transport))[0]!;
+  const address = worker?.part.target ?? (await resolveHost(ends.target.host, ends.transport))[0]!;
   const target = { host: address, port: ends.target.port };
   const targetShown =
     ends.target.host === address
@@ -104,7 +106,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
         summary(io, bounds.log, ends.transport, total.relay);
       },
     }),
-    env: { [TARGET_ENV]: address, [SEED_ENV]: String(seed) },
+    part: { target: address, seed } satisfies RelayPart,
   };
   return runServer(program, io);
 }

@@ -5,14 +5,11 @@ import type { Listener } from "../transport/listener.ts";
 import type { Io } from "./io.ts";
 import { type Running, ServeLog } from "./serve-log.ts";
 import type { ServerBounds } from "./server-options.ts";
-import {
-  PORTS_ENV,
-  superviseWorkers,
-  type Voice,
-  WORKER_ENV,
-  WORKER_REPORT_MS,
-  workForParent,
-} from "./serve-workers.ts";
+import { workerPlan } from "../workers/pool.ts";
+import { superviseWorkers, type Voice, WORKER_REPORT_MS, workForParent } from "../workers/supervise.ts";
+
+/** ServerPart is a server worker's part of the plan: the ports its parent chose, and the command's own (relay's). */
+export type ServerPart = { ports: Record<string, number> } & Record<string, unknown>;
 
 /** BoundServer is a server whose sockets are open: where it listens, what it counts, and what a drain waits on. */
 export interface BoundServer<T> {
@@ -41,21 +38,21 @@ export interface ServerProgram<T> {
    */
   choosePorts(): Promise<Record<string, number>>;
   /** voice is the ready line, --stats and the last line, for one process or for all the workers. */
-  voice(log: ServeLog): Voice<T>;
-  /** env is more for each worker's environment (relay: the target's address and the seed). */
-  env?: Record<string, string>;
+  voice(log: ServeLog): Voice<Running[], T>;
+  /** part is more for each worker's plan beside the ports (relay: the target's address and the seed). */
+  part?: Record<string, unknown>;
 }
 
 /** runServer runs the server until a signal has stopped it, and resolves with the exit status. */
 export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<number> {
-  const worker = process.env[WORKER_ENV];
-  if (worker !== undefined) return runAsWorker(program, Number(worker), io);
+  const plan = workerPlan<ServerPart>();
+  if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io);
   const { bounds } = program;
   if (bounds.workers > 1) {
-    const ports = await program.choosePorts();
+    const part: ServerPart = { ...program.part, ports: await program.choosePorts() };
     const { workers, log, statsMs } = bounds;
     const voice = program.voice(new ServeLog(io, log));
-    return superviseWorkers({ workers, ports, statsMs, env: program.env }, io, () => nextSignal(), voice);
+    return superviseWorkers({ workers, part, statsMs }, io, () => nextSignal(), voice);
   }
   const log = new ServeLog(io, bounds.log);
   const voice = program.voice(log);
@@ -79,14 +76,22 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
  * runAsWorker is one of `--workers`'s processes: it binds the parent's ports with SO_REUSEPORT, tells the parent what
  * it does over IPC, logs its own events (json) with its index, and stops on the parent's SIGTERM alone.
  */
-async function runAsWorker<T>(program: ServerProgram<T>, index: number, io: Io): Promise<number> {
+async function runAsWorker<T>(
+  program: ServerProgram<T>,
+  index: number,
+  ports: Record<string, number>,
+  io: Io,
+): Promise<number> {
   const { bounds } = program;
-  const ports = JSON.parse(process.env[PORTS_ENV] ?? "{}") as Record<string, number>;
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
   const server = await program.bind(log, { worker: index, ports });
   return workForParent(
     {
-      running: server.running,
+      // Addresses alone go over IPC, not the listeners.
+      running: server.running.map((r) => ({
+        protocol: r.protocol,
+        listeners: r.listeners.map(({ transport, host, port }) => ({ transport, host, port })),
+      })),
       counters: () => server.counters(),
       reportMs: bounds.statsMs ?? WORKER_REPORT_MS,
       drain(cutShort) {
