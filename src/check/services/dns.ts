@@ -2,9 +2,8 @@
 // system's resolver when the URL names no server, graded by the reply's RCODE and answer as dig reports them.
 //
 // The reply is the answer section as `dig +noall +answer` prints it, one record a line (owner with its trailing dot,
-// TTL, IN, type, data, in dig's tab columns), so --expect and --match read what dig shows. The system's resolver
-// (node:dns) gives neither owner names, TTLs nor CNAME chains: its lines are `dig +noall +answer +nottlid`'s form with
-// the asked name as owner, e.g. "example.com.\t\tIN\tA\t192.0.2.1".
+// TTL, IN, type, data, in dig's tab columns), so --expect and --match read what dig shows. Without a server in the
+// URL the system's servers (/etc/resolv.conf, as node:dns reads it) are asked the same way, as dig without @server.
 //
 // Verdicts: NOERROR with a record of the asked type → open. NOERROR without one (dig's "NOERROR, ANSWER: 0", or only
 // a CNAME for an A question to a non-recursive server) → mismatch, "no A record for NAME": wait4x fails it too, and
@@ -12,7 +11,7 @@
 // SERVFAIL → servfail; REFUSED → dns_refused. Replies with a wrong ID, question or source address are ignored, as a
 // stub resolver ignores them (RFC 5452); if only such datagrams came, the try ends in mismatch / wrong_service.
 import { Resolver } from "node:dns";
-import { NetError, REASONS } from "../../errors.ts";
+import { NetError } from "../../errors.ts";
 import { hostPort } from "../../transport/address.ts";
 import { anyAddressFor, type UdpServerSocket } from "../../transport/bun-socket.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
@@ -29,9 +28,7 @@ import {
   readQuestions,
   recordLine,
   sameName,
-  txtString,
   typeName,
-  ipv6Text,
 } from "./dns-wire.ts";
 import type { ServiceContext, ServiceProbe } from "./service.ts";
 
@@ -43,8 +40,7 @@ export const probeDns: ServiceProbe = async (ctx) => {
   } catch (err) {
     return { state: "error", cause: "other", address: ctx.address, latencyMs: 0, error: (err as Error).message };
   }
-  if (ctx.address === "")
-    return askSystemResolver(question, ctx.timeoutMs, new Resolver({ timeout: ctx.timeoutMs, tries: 1 }));
+  if (ctx.address === "") return askSystemServers(question, ctx, systemServers());
   return askServer(question, ctx, started);
 };
 
@@ -422,89 +418,45 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** SystemResolver is the part of node:dns' Resolver the system path uses: tests hand one pointed at their server. */
-export type SystemResolver = Pick<
-  Resolver,
-  | "resolve4"
-  | "resolve6"
-  | "resolveCname"
-  | "resolveMx"
-  | "resolveTxt"
-  | "resolveNs"
-  | "resolveSrv"
-  | "resolvePtr"
-  | "cancel"
->;
+/**
+ * systemServers are the DNS servers the system's resolver asks (node:dns reads /etc/resolv.conf, as c-ares and dig
+ * do), as address and port.
+ */
+export function systemServers(): { address: string; port: number }[] {
+  return new Resolver().getServers().flatMap((text) => {
+    const m = /^\[(.+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+    const [address, port] = m ? [m[1]!, Number(m[2])] : [text, 53];
+    return ipBytes(address) ? [{ address: address.replace(/%.*$/, ""), port }] : [];
+  });
+}
 
 /**
- * askSystemResolver asks node:dns' Resolver (c-ares, reading /etc/resolv.conf; not /etc/hosts). Its error codes map as
- * the wire's RCODEs do: ENOTFOUND → NXDOMAIN, ENODATA → NOERROR with no answer, ESERVFAIL, EREFUSED.
+ * askSystemServers asks the system's DNS servers in turn, as dig without @server does, while one refuses or is
+ * unreachable. node:dns' resolve* cannot serve here: Bun 1.4.5 reports NOERROR-with-no-answer as ENOTFOUND, which would
+ * read as NXDOMAIN (and pass --down for a name that exists).
  */
-export async function askSystemResolver(q: DnsQuestion, timeoutMs: number, resolver: SystemResolver): Promise<Outcome> {
+export async function askSystemServers(
+  q: DnsQuestion,
+  ctx: ServiceContext,
+  servers: readonly { address: string; port: number }[],
+): Promise<Outcome> {
   const started = performance.now();
-  const owner = q.text;
-  const line = (type: string, data: string) => recordLine(owner, undefined, 1, type, data);
-  const dot = (name: string) => (name.endsWith(".") ? name : `${name}.`);
-  const call = <T>(fn: (name: string, cb: (err: NodeJS.ErrnoException | null, v: T) => void) => void) =>
-    new Promise<T>((resolve, reject) =>
-      fn.call(resolver, q.text.replace(/\.$/, "") || ".", (err, v) => (err ? reject(err) : resolve(v))),
-    );
-  const lookup = async (): Promise<string[]> => {
-    switch (q.type) {
-      case "A":
-        return (await call<string[]>(resolver.resolve4)).map((a) => line("A", a));
-      case "AAAA":
-        return (await call<string[]>(resolver.resolve6)).map((a) =>
-          line("AAAA", ipv6Text(ipBytes(a) ?? new Uint8Array(16))),
-        );
-      case "CNAME":
-        return (await call<string[]>(resolver.resolveCname)).map((n) => line("CNAME", dot(n)));
-      case "NS":
-        return (await call<string[]>(resolver.resolveNs)).map((n) => line("NS", dot(n)));
-      case "PTR":
-        return (await call<string[]>(resolver.resolvePtr)).map((n) => line("PTR", dot(n)));
-      case "MX":
-        return (await call<{ priority: number; exchange: string }[]>(resolver.resolveMx)).map((m) =>
-          line("MX", `${m.priority} ${dot(m.exchange)}`),
-        );
-      case "SRV":
-        return (
-          await call<{ priority: number; weight: number; port: number; name: string }[]>(resolver.resolveSrv)
-        ).map((s) => line("SRV", `${s.priority} ${s.weight} ${s.port} ${dot(s.name)}`));
-      case "TXT":
-        return (await call<string[][]>(resolver.resolveTxt)).map((parts) =>
-          line("TXT", parts.map((p) => txtString(new TextEncoder().encode(p))).join(" ")),
-        );
-    }
+  let last: Outcome = {
+    state: "error",
+    cause: "other",
+    address: "",
+    latencyMs: 0,
+    error: "the system has no DNS server (no nameserver in /etc/resolv.conf)",
   };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-  });
-  try {
-    const lines = await Promise.race([lookup(), timedOut]);
-    const latencyMs = performance.now() - started;
-    if (lines === "timeout") {
-      resolver.cancel();
-      return {
-        state: "timeout",
-        cause: "timeout",
-        address: "",
-        latencyMs,
-        error: "no answer from the system's resolver within the timeout",
-      };
-    }
-    return grade(q, 0, lines.length > 0, lines, "", latencyMs);
-  } catch (err) {
-    const latencyMs = performance.now() - started;
-    const code = (err as NodeJS.ErrnoException).code;
-    const rcode = { ENOTFOUND: 3, ESERVFAIL: 2, EREFUSED: 5, ENODATA: 0 }[code ?? ""];
-    if (rcode !== undefined) return grade(q, rcode, false, [], "", latencyMs);
-    if (code === "ETIMEOUT")
-      return { state: "timeout", cause: "timeout", address: "", latencyMs, error: "the system's resolver timed out" };
-    const why = (code && REASONS[code]) ?? (err as Error).message;
-    return { state: "error", cause: "other", address: "", latencyMs, error: `the system's resolver: ${why}` };
-  } finally {
-    clearTimeout(timer);
+  for (const server of servers) {
+    const left = ctx.timeoutMs - (performance.now() - started);
+    if (left <= 0) break;
+    last = await askServer(
+      q,
+      { ...ctx, address: server.address, port: server.port, timeoutMs: left },
+      performance.now(),
+    );
+    if (last.state !== "closed" && last.state !== "unreachable") return last;
   }
+  return last;
 }
