@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { jsonRecords } from "../check/json-records.ts";
 import { freePort, requireTool } from "../support/peers.ts";
 import { fromSource, run, type Command } from "../support/run.ts";
-import { childrenOf } from "../support/wait.ts";
+import { childrenOf, waitFor, within } from "../support/wait.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "upcat-check-exec-"));
 let open: { port: number; stop(closeActive?: boolean): void };
@@ -24,14 +24,16 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** waitForFile polls until a file exists (the child says it is ready), failing after a deadline. */
+/** waitForFile waits until a file has been written (the child says it is ready), and returns what it says. */
 async function waitForFile(path: string, ms = 10_000): Promise<string> {
-  const deadline = Date.now() + ms;
-  while (!existsSync(path) || readFileSync(path, "utf8") === "") {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${ms}ms`);
-    await Bun.sleep(20);
-  }
+  await waitFor(`${path} to be written`, () => existsSync(path) && readFileSync(path, "utf8") !== "", ms);
   return readFileSync(path, "utf8");
+}
+
+/** catches says whether a process has a handler installed for a signal (its SigCgt mask in /proc). */
+function catches(pid: number, signal: number): boolean {
+  const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+  return (BigInt(`0x${mask}`) & (1n << BigInt(signal - 1))) !== 0n;
 }
 
 /** a child that says it is ready, then records the first of INT, TERM or HUP it receives and exits 0. */
@@ -297,18 +299,14 @@ sys.exit(5)`;
       stderr: "pipe",
       env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
     });
-    // upcat is waiting once it is running (its child under unshare) and a second or so has passed.
-    const deadline = Date.now() + 10_000;
-    let upcat: number[];
-    while ((upcat = childrenOf(outer.pid)).length === 0) {
-      if (Date.now() > deadline) throw new Error("unshare never started upcat");
-      await Bun.sleep(20);
-    }
-    await Bun.sleep(700);
+    // upcat is waiting once it runs (unshare's child) and catches SIGTERM (check's untilSignal, set up for the wait).
+    let upcat: number[] = [];
+    await waitFor("unshare to start upcat", () => (upcat = childrenOf(outer.pid)).length > 0, 10_000);
+    await waitFor("upcat to catch SIGTERM", () => catches(upcat[0]!, 15), 10_000);
     const t0 = performance.now();
     try {
       process.kill(upcat[0]!, "SIGTERM");
-      expect(await Promise.race([outer.exited, Bun.sleep(3000).then(() => "still running")])).toBe(143);
+      expect(await within("upcat to exit after SIGTERM", outer.exited, 3000)).toBe(143);
       expect(performance.now() - t0).toBeLessThan(2000);
       expect(await new Response(outer.stderr).text()).toContain(
         "upcat: SIGTERM before every target passed; not running touch\n",

@@ -232,13 +232,14 @@ describe("http:// targets", () => {
     "a connect that never completes (a full accept queue drops the SYN) times out at --timeout, http:// and " +
       "https:// alike",
     async () => {
-      // listen(0) and three connections never accepted: the kernel drops every SYN after them.
-      const script = `import socket, time
+      // listen(0) and three connections never accepted: the kernel drops every SYN after them. The queue is full
+      // once one of them is established (writable).
+      const script = `import select, socket, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
 held = []
 for _ in range(3):
     c = socket.socket(); c.setblocking(False); c.connect_ex(s.getsockname()); held.append(c)
-time.sleep(0.2)
+select.select([], held, [], 5)
 print("listening", s.getsockname()[1], flush=True)
 time.sleep(60)
 `;

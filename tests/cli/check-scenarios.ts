@@ -204,7 +204,8 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
       const unshare = requireTool("unshare");
       const script =
         `ip link set lo up && { "$@" serve --tcp --host 127.0.0.1 --port 12000 >/dev/null 2>&1 & ` +
-        `pid=$!; sleep 0.5; "$@" check --json 127.0.0.1:12000 no-such-host.invalid:80; s=$?; kill $pid; exit $s; }`;
+        `pid=$!; "$@" check --quiet --wait 10s 127.0.0.1:12000 || { kill $pid; exit 9; }; ` +
+        `"$@" check --json 127.0.0.1:12000 no-such-host.invalid:80; s=$?; kill $pid; exit $s; }`;
       const sh = { ...cmd, argv: [unshare, "-rn", "--", "/bin/sh", "-c", script, "sh", ...cmd.argv] };
       const r = await run(sh, [], { env: { PATH: `${cmd.env.PATH}:/usr/sbin:/sbin:/usr/bin:/bin` } });
       expect(r.status).toBe(1);
