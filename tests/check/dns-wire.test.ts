@@ -161,7 +161,9 @@ describe("replies", () => {
     );
     // +nottlid: the system resolver's form.
     expect(recordLine("host.test.", undefined, 1, "A", "192.0.2.10")).toBe("host.test.\t\tIN\tA\t192.0.2.10");
-    expect(recordLine("10.2.0.192.in-addr.arpa.", undefined, 1, "PTR", "h.")).toBe("10.2.0.192.in-addr.arpa. IN\tPTR\th.");
+    expect(recordLine("10.2.0.192.in-addr.arpa.", undefined, 1, "PTR", "h.")).toBe(
+      "10.2.0.192.in-addr.arpa. IN\tPTR\th.",
+    );
     expect(recordLine("averyveryverylongname-abcdefghij.sub.test.", undefined, 1, "A", "192.0.2.11")).toBe(
       "averyveryverylongname-abcdefghij.sub.test. IN A\t192.0.2.11",
     );
@@ -183,7 +185,13 @@ describe("replies", () => {
 
   test("names over 255 octets are refused, pointers or not", () => {
     // 5 labels of 60 written out: 306 octets.
-    const long = Uint8Array.from([...Array(12).fill(0), ...Array(5).fill([60, ...Array(60).fill(0x61)]).flat(), 0]);
+    const long = Uint8Array.from([
+      ...Array(12).fill(0),
+      ...Array(5)
+        .fill([60, ...Array(60).fill(0x61)])
+        .flat(),
+      0,
+    ]);
     expect(() => readName(long, 12)).toThrow(/longer than 255/);
     // A chain of pointers, each adding a 60-octet label before the last.
     const parts: number[] = [...Array(12).fill(0), 60, ...Array(60).fill(0x62), 0];
@@ -198,7 +206,8 @@ describe("replies", () => {
 
   test("truncated records, lengths past the end and wrong data sizes are refused", () => {
     const good = reply(1, "example.test", TYPES.A, [rr(TYPES.A, [192, 0, 2, 7])]);
-    for (let cut = 0; cut < good.length; cut++) expect(() => decodeMessage(good.subarray(0, cut))).toThrow(DnsWireError);
+    for (let cut = 0; cut < good.length; cut++)
+      expect(() => decodeMessage(good.subarray(0, cut))).toThrow(DnsWireError);
     expect(decodeMessage(good).answers).toHaveLength(1);
     expect(() => decodeMessage(reply(1, "example.test", TYPES.A, [rr(TYPES.A, [1, 2, 3])]))).toThrow(/wanted 4/);
     expect(() => decodeMessage(reply(1, "example.test", TYPES.A, [rr(TYPES.MX, [0, 1, 3, 0x61, 0x62])]))).toThrow(
