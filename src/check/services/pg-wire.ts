@@ -92,7 +92,8 @@ export const NOT_READY = new Set(["57P03", "53300"]);
 export function whatAnswered(bytes: Uint8Array): string {
   const text = new TextDecoder().decode(bytes.subarray(0, 512));
   const line = JSON.stringify(text.split(/\r?\n/)[0]!.slice(0, 60));
-  if (/^HTTP\/\d/.test(text)) return `an HTTP server (${line})`;
+  // An HTTP server that could not read the request line may answer as HTTP/0.9 does: the page alone.
+  if (/^HTTP\/\d|^<(!DOCTYPE )?html/i.test(text)) return `an HTTP server (${line})`;
   if (/^SSH-\d/.test(text)) return `an SSH server (${line})`;
   if (/^AMQP/.test(text)) return "an AMQP server";
   if (/^220[ -]/.test(text)) return `an SMTP server (${line})`;

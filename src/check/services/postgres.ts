@@ -1,7 +1,8 @@
 // The postgres check: without a user, pg_isready's grading of one startup exchange; with one, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
-import { dialStream } from "../../transport/stream-conn.ts";
+import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
+import { HTTP_POKE } from "./mysql-wire.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import { sslRequest, type Wire } from "./pg-tls.ts";
@@ -73,6 +74,8 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
   } catch (err) {
     return failed(...stateAndCause(err), reasonOf(err));
   }
+  // A server that stays silent to a StartupMessage is asked, near the end, what it is (below).
+  const pokeAt = deadline - Math.min(ctx.timeoutMs * 0.2, 1000);
   let bytes: Uint8Array<ArrayBuffer> = new Uint8Array(0);
   try {
     await wire.write(startupMessage(ctx.endpoint.user ?? "upcat", ctx.endpoint.path));
@@ -90,7 +93,14 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
         if (NOT_READY.has(answer.sqlstate)) return failed("not_ready", "not_ready", answer.message, `${words}\n`);
         return { state: "open", reply: enc.encode(`accepting connections (${words})\n`) };
       }
-      const chunk = await wire.read(left());
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await wire.read(Math.max(1, (bytes.length ? deadline : pokeAt) - performance.now()));
+      } catch (err) {
+        if (codeOf(err) !== "ETIMEDOUT" || bytes.length) throw err;
+        wire.close();
+        return (await whoIsSilent(ctx, left())) ?? failed("timeout", "timeout", `no answer: ${reasonOf(err)}`);
+      }
       if (chunk === null) {
         if (bytes.length) return wrongService(bytes);
         return failed("error", "no_data", "the server closed the connection without answering");
@@ -104,6 +114,25 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
     // pg_isready's goodbye: while the backend waits for a password, a close, which it ends silently (a Terminate
     // there is logged as "expected SASL response, got message type 88").
     wire.close();
+  }
+}
+
+/**
+ * whoIsSilent asks a port that gave a StartupMessage no answer what it is, on a new connection, with a line that
+ * line-based servers answer (redis buffers a StartupMessage, which begins with a NUL, without end); a mismatch when
+ * it says something, undefined when it too stays silent.
+ */
+async function whoIsSilent(ctx: ServiceContext, timeoutMs: number): Promise<Verdict | undefined> {
+  let conn: StreamConn | undefined;
+  try {
+    conn = await dialStream(ctx.address, ctx.port, { timeoutMs });
+    await conn.write(HTTP_POKE);
+    const chunk = await conn.read(timeoutMs);
+    return chunk?.length ? wrongService(chunk) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    conn?.close();
   }
 }
 
