@@ -486,7 +486,7 @@ try {
 
 // ---- start-up ----
 // Issue 16's start-up goals, each a row: --version and a one-port check beside a hello world built with the
-// same flags (and nc), then the two where start-up is most of the time: 1000 loopback ports against
+// same flags (and nc), then two short runs: 1000 loopback ports (each a handshake through Bun's sockets) against
 // `nc -z HOST LOW-HIGH`, and 200000 piped lines through one upcat server against `nc -N`.
 const STARTUP_ROWS = ["startup-version", "startup-check", "startup-ports", "startup-send-pipe"];
 if (STARTUP_ROWS.some(want)) {
