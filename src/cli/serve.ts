@@ -7,7 +7,6 @@ import { MAX_QUOTES_FILE, parseQuotes, qotd } from "../protocol/qotd.ts";
 import { openConnections } from "../transport/drain.ts";
 import { newBudgets } from "../transport/gate.ts";
 import { ALL_INTERFACES, type Counters, type Listener } from "../transport/listener.ts";
-import { OutputBudget } from "../transport/output-budget.ts";
 import { serveProtocol } from "../transport/serve.ts";
 import { parsePort } from "../transport/target.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -120,7 +119,6 @@ async function listen(
 ): Promise<{ running: Running[]; listeners: Listener[] }> {
   const running: { protocol: string; listeners: Listener[] }[] = [];
   // The bounds are the process's, not each listener's: serving more protocols must not multiply them.
-  const output = new OutputBudget(opts.limits.maxOutput);
   const budgets = newBudgets(opts);
   try {
     for (const { protocol, port } of opts.services) {
@@ -128,7 +126,6 @@ async function listen(
         host: opts.host,
         port,
         limits: opts.limits,
-        output,
         budgets,
         onEvent: log.event,
         reusePort,

@@ -4,6 +4,7 @@ import { redact } from "../../text/redact.ts";
 import { quote } from "../../text/shown.ts";
 import { ipVersion } from "../../transport/ip.ts";
 import type { Transport } from "../../transport/transport.ts";
+import { dnsQueryProblem } from "./dns-query.ts";
 
 /** SERVICES are the services a check can speak to by URL, each with its schemes, port and transport. */
 export const SERVICES = {
@@ -100,6 +101,10 @@ export function parseServiceUrl(text: string): ServiceTarget {
   const path = decode(url.pathname.replace(/^\//, ""), "path");
   const params: Record<string, string> = {};
   for (const [name, value] of url.searchParams) params[name] = value;
+  if (kind === "dns") {
+    const problem = dnsQueryProblem(path, params);
+    if (problem) bad(problem);
+  }
   const sslmode = params.sslmode;
   const tls = scheme === "rediss" || (kind === "postgres" && (sslmode === "require" || sslmode === "verify-full"));
   return {

@@ -40,6 +40,7 @@ describe("parseServiceUrl", () => {
     ["ssh://[zz]:22", "not a URL"],
     ["mysql://h/db#frag", "fragment"],
     ["amqp://u:%zz@h", "percent-encoding"],
+    ["dns://127.0.0.1/example.com?type=BOGUS", 'unknown record type "BOGUS"'],
   ])("%s is refused: %s", (text, why) => {
     expect(() => parseServiceUrl(text)).toThrow(UsageError);
     expect(() => parseServiceUrl(text)).toThrow(why);
