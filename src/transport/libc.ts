@@ -194,7 +194,7 @@ function encodeSockaddr(address: string, port: number, v4: Uint8Array, v6: DataV
 }
 
 /** expandIpv6 reads an IPv6 literal (with :: and an IPv4 tail) as its eight 16-bit groups. */
-export function expandIpv6(address: string): number[] {
+function expandIpv6(address: string): number[] {
   let text = address;
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (v4) {
