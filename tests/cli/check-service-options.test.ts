@@ -62,7 +62,10 @@ describe("check with service URLs", () => {
   test("a closed port is closed for a service URL too, as check_tcp says of the port", async () => {
     const r = await run(fromSource, ["check", "--json", "redis://127.0.0.1:1", "postgres://127.0.0.1:1"]);
     expect(r.status).toBe(1);
-    const records = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const records = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(records.map((x) => [x.proto, x.state])).toEqual([
       ["redis", "closed"],
       ["postgres", "closed"],

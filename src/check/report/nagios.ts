@@ -57,7 +57,10 @@ export function nagiosReport(
     "OK",
   );
   // The plugin's name, as check_tcp, check_http, check_smtp or check_dig print theirs: one kind of target, or UPCAT.
-  const kindOf = (r: CheckResult) => protoOf(r.target).replace(/^https$/, "http").toUpperCase();
+  const kindOf = (r: CheckResult) =>
+    protoOf(r.target)
+      .replace(/^https$/, "http")
+      .toUpperCase();
   const kinds = new Set(results.map(kindOf));
   const label = kinds.size === 1 ? [...kinds][0]! : "UPCAT";
   let message: string;
