@@ -9,7 +9,7 @@ export interface HttpEndpoint {
   readonly secure: boolean;
 }
 
-/** CheckTarget is a TARGET as check reads it: a transport, host and port, for HTTP(S) the URL, for a service its URL. */
+/** CheckTarget is a TARGET as check reads it: a transport, host and port, and an HTTP(S) or service URL. */
 export interface CheckTarget extends Target {
   readonly http?: HttpEndpoint;
   readonly service?: ServiceEndpoint;

@@ -357,18 +357,21 @@ describe("a bare port check (nothing sent, no reply wanted): the handshake, loop
     }
   });
 
-  test("each 127.0.0.0/8 address is dialled as written: open where a listener has it, refused one address over", async () => {
-    for (const address of ["127.0.0.2", "127.1.2.3", "127.254.0.9"]) {
-      const l = Bun.listen({ hostname: address, port: 0, socket: { data() {} } });
-      try {
-        const next = address.replace(/\d+$/, (d) => String(Number(d) + 1));
-        expect([address, (await probe(tcp(l.port, address), { timeoutMs: 1000 })).state]).toEqual([address, "open"]);
-        expect([next, (await probe(tcp(l.port, next), { timeoutMs: 1000 })).state]).toEqual([next, "closed"]);
-      } finally {
-        l.stop(true);
+  test(
+    "each 127.0.0.0/8 address is dialled as written: open where a listener has it, refused one address " + "over",
+    async () => {
+      for (const address of ["127.0.0.2", "127.1.2.3", "127.254.0.9"]) {
+        const l = Bun.listen({ hostname: address, port: 0, socket: { data() {} } });
+        try {
+          const next = address.replace(/\d+$/, (d) => String(Number(d) + 1));
+          expect([address, (await probe(tcp(l.port, address), { timeoutMs: 1000 })).state]).toEqual([address, "open"]);
+          expect([next, (await probe(tcp(l.port, next), { timeoutMs: 1000 })).state]).toEqual([next, "closed"]);
+        } finally {
+          l.stop(true);
+        }
       }
-    }
-  });
+    },
+  );
 
   test("an empty probe is no probe: the handshake is the check, as without --send", async () => {
     expect((await probe(tcp(upperPort), { timeoutMs: 1000, send: new Uint8Array(0) })).state).toBe("open");

@@ -122,21 +122,24 @@ describe("dnsmasq, with dig and check_dig as the oracles", () => {
     expect(ours.stdout + ours.stderr).not.toContain("unknown host");
   });
 
-  test("NOERROR without the type: a mismatch naming it, where dig shows an empty answer and check_dig fails", async () => {
-    const [ours, oracle, nagios] = await Promise.all([
-      check(url("host.test", "MX")),
-      dig("+noall", "+answer", "+comments", "host.test", "MX"),
-      runPeer([CHECK_DIG, "-H", "127.0.0.1", "-p", String(port), "-l", "host.test", "-T", "MX"]),
-    ]);
-    expect(oracle.stdout).toContain("status: NOERROR");
-    expect(oracle.stdout).toContain("ANSWER: 0");
-    expect(nagios.status).not.toBe(0);
-    expect(ours.status).toBe(1);
-    expect(jsonRecord(ours.stdout)).toMatchObject({
-      state: "mismatch",
-      error: "no MX record for host.test. (NOERROR, empty answer)",
-    });
-  });
+  test(
+    "NOERROR without the type: a mismatch naming it, where dig shows an empty answer and check_dig " + "fails",
+    async () => {
+      const [ours, oracle, nagios] = await Promise.all([
+        check(url("host.test", "MX")),
+        dig("+noall", "+answer", "+comments", "host.test", "MX"),
+        runPeer([CHECK_DIG, "-H", "127.0.0.1", "-p", String(port), "-l", "host.test", "-T", "MX"]),
+      ]);
+      expect(oracle.stdout).toContain("status: NOERROR");
+      expect(oracle.stdout).toContain("ANSWER: 0");
+      expect(nagios.status).not.toBe(0);
+      expect(ours.status).toBe(1);
+      expect(jsonRecord(ours.stdout)).toMatchObject({
+        state: "mismatch",
+        error: "no MX record for host.test. (NOERROR, empty answer)",
+      });
+    },
+  );
 
   test("REFUSED (a name outside dnsmasq's own, with nowhere to forward it) is its own reason", async () => {
     const [ours, oracle] = await Promise.all([check(url("example.org")), dig("example.org", "A")]);
@@ -203,11 +206,14 @@ describe("hostile and odd servers (dns_peer.py)", () => {
     expect(record).toMatchObject({ state: "open", reply: "x.test.\t\t\t60\tIN\tA\t192.0.2.99\n" });
   });
 
-  test("a forged answer from another port, a wrong ID and another question are ignored; the right answer wins", async () => {
-    const at = await startDnsPeer("hostile");
-    const record = jsonRecord((await check(url("x.test", "A", at))).stdout);
-    expect(record).toMatchObject({ state: "open", reply: "x.test.\t\t\t60\tIN\tA\t192.0.2.99\n" });
-  });
+  test(
+    "a forged answer from another port, a wrong ID and another question are ignored; the right answer " + "wins",
+    async () => {
+      const at = await startDnsPeer("hostile");
+      const record = jsonRecord((await check(url("x.test", "A", at))).stdout);
+      expect(record).toMatchObject({ state: "open", reply: "x.test.\t\t\t60\tIN\tA\t192.0.2.99\n" });
+    },
+  );
 
   test("only wrong IDs: a mismatch naming them at the timeout, not an answer", async () => {
     const at = await startDnsPeer("wrongid");

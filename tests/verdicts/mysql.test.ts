@@ -55,7 +55,8 @@ for _ in range(${n}):
 }
 
 describe.skipIf(why !== undefined)("mysql:// against MariaDB 10.11", () => {
-  test("ready: the greeting passes with the server's version, as mysqladmin ping says; a user logs in and runs SELECT 1", async () => {
+  test("ready: the greeting passes with the server's version, as mysqladmin ping says; a user logs in and " +
+    "runs SELECT 1", async () => {
     const url = `mysql://${db.address}:${db.port}`;
     const [oracle, bare, user, maria] = [
       await db.ping(),
@@ -78,7 +79,8 @@ describe.skipIf(why !== undefined)("mysql:// against MariaDB 10.11", () => {
     expect(JSON.stringify(r.record)).not.toContain("wrong-one");
   }, 20_000);
 
-  test("ten probes with max_connect_errors=3 leave the host unblocked; four bare connects block it, and then upcat says not ready with the server's words, as mysqladmin ping does", async () => {
+  test("ten probes with max_connect_errors=3 leave the host unblocked; four bare connects block it, and " +
+    "then upcat says not ready with the server's words, as mysqladmin ping does", async () => {
     await db.sql("FLUSH HOSTS");
     for (let i = 0; i < 10; i++) {
       const r = await check(`mysql://${db.address}:${db.port}`);
@@ -98,7 +100,8 @@ describe.skipIf(why !== undefined)("mysql:// against MariaDB 10.11", () => {
     expect(await db.ping()).toBe(0);
   }, 60_000);
 
-  test("mysql:// at an HTTP server is a mismatch naming it, never open; mysqladmin ping does not call it alive", async () => {
+  test("mysql:// at an HTTP server is a mismatch naming it, never open; mysqladmin ping does not call it " +
+    "alive", async () => {
     const [r, oracle] = await Promise.all([
       run(fromSource, ["check", "--json", "--timeout", "2s", `mysql://127.0.0.1:${http.port}`], { timeoutMs: 20_000 }),
       Bun.spawn(

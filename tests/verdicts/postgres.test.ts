@@ -97,7 +97,8 @@ describe.skipIf(why !== undefined)("postgres:// against PostgreSQL 15", () => {
     expect(r.record.error).toContain("does not support SSL");
   }, 20_000);
 
-  test("a crashed server restarted as a standby is not ready (57P03, in its words) until promoted; pg_isready agrees at each step", async () => {
+  test("a crashed server restarted as a standby is not ready (57P03, in its words) until promoted; " +
+    "pg_isready agrees at each step", async () => {
     const url = `postgres://127.0.0.1:${pg.port}`;
     await pg.stop("immediate");
     const [down, downOracle] = await Promise.all([check(url), pgIsReady(pg.port)]);

@@ -104,7 +104,7 @@ function grade(
         reply,
         error:
           `no ${q.type} record for ${q.text} (NOERROR, ` +
-          `${lines.length === 0 ? "empty answer" : `the answer holds ${lines.length} other record${lines.length === 1 ? "" : "s"}`})`,
+          `${lines.length === 0 ? "empty answer" : `the answer holds ${others(lines.length)}`})`,
       };
     case 3:
       return { ...base, state: "error", cause: "nxdomain", error: `no such name: ${q.text} (NXDOMAIN)` };
@@ -334,7 +334,7 @@ function tcpExchange(
         kind: "failed",
         state: "error",
         cause: buffer.length === 0 ? "no_data" : "reset",
-        error: `${where} closed the TCP connection ${buffer.length === 0 ? "without a reply" : "in the middle of its reply"}`,
+        error: `${where} closed the TCP connection ${buffer.length === 0 ? "without a reply" : "mid-reply"}`,
       });
     Bun.connect({
       hostname: address,
@@ -459,4 +459,9 @@ export async function askSystemServers(
     if (last.state !== "closed" && last.state !== "unreachable") return last;
   }
   return last;
+}
+
+/** others counts the records of other types that came instead. */
+function others(n: number): string {
+  return `${n} other record${n === 1 ? "" : "s"}`;
 }

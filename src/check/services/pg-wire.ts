@@ -42,7 +42,7 @@ const AUTH_METHODS: Record<number, string> = {
   10: "SASL",
 };
 
-/** readAnswer reads the first message of `bytes`: more when it is incomplete, foreign when it is no postgres message. */
+/** readAnswer reads the first message of `bytes`: more when incomplete, foreign when it is no postgres message. */
 export function readAnswer(bytes: Uint8Array): PgAnswer {
   if (bytes.length === 0) return { kind: "more" };
   const type = bytes[0];
