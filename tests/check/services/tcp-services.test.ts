@@ -59,7 +59,7 @@ describe("redis", () => {
     expect(redisCli(redis.port, ["ping"])).toBe("PONG");
     const { status, record } = await check([at("redis", redis.port)]);
     expect({ status, state: record.state, reply: record.reply }).toEqual({ status: 0, state: "open", reply: "PONG" });
-  });
+  }, 30_000);
 
   test("with requirepass and no password: auth_required, naming where a password comes from", async () => {
     expect(redisCli(redisAuth.port, ["ping"])).toMatch(/^NOAUTH/);
@@ -70,7 +70,7 @@ describe("redis", () => {
     expect(record.error).toContain("NOAUTH");
     expect(record.error).toContain("--password-file");
     expect(record.error).toContain("REDISCLI_AUTH");
-  });
+  }, 30_000);
 
   test("the password from the URL, REDISCLI_AUTH or --password-file, with a db: PONG, never shown", async () => {
     expect(redisCli(redisAuth.port, ["-n", "3", "ping"], PASSWORD)).toBe("PONG");
@@ -87,7 +87,7 @@ describe("redis", () => {
     // ACL form: user and password.
     const acl = await check([`redis://default:${PASSWORD}@127.0.0.1:${redisAuth.port}`]);
     expect(acl.record.state).toBe("open");
-  });
+  }, 30_000);
 
   test("a wrong password: auth_failed with the server's WRONGPASS", async () => {
     expect(redisCli(redisAuth.port, ["ping"], "wrong")).toMatch(/WRONGPASS/);
@@ -95,7 +95,7 @@ describe("redis", () => {
     expect(status).toBe(1);
     expect(cause).toBe("auth_failed");
     expect(record.error).toContain("WRONGPASS");
-  });
+  }, 30_000);
 
   test("redis:// at sshd, memcached and an HTTP server: a mismatch naming what answered, never open", async () => {
     const cases = [
@@ -113,7 +113,7 @@ describe("redis", () => {
       expect(record.error).toMatch(c.named);
       expect(record.latency_ms).toBeLessThan(3000);
     }
-  });
+  }, 30_000);
 });
 
 describe("redis loading a dataset", () => {
@@ -157,7 +157,7 @@ describe("memcached", () => {
     expect(own).toMatch(/^VERSION 1\./);
     const { status, record } = await check([at("memcached", memcached.port)]);
     expect({ status, state: record.state, reply: record.reply }).toEqual({ status: 0, state: "open", reply: own });
-  });
+  }, 30_000);
 
   test("memcached:// at redis: a mismatch naming redis", async () => {
     const { status, record, cause } = await check([at("memcached", redis.port)]);
@@ -167,7 +167,7 @@ describe("memcached", () => {
       cause: "wrong_service",
     });
     expect(record.error).toMatch(/^redis answered "-ERR/);
-  });
+  }, 30_000);
 });
 
 describe("smtp", () => {
@@ -178,7 +178,7 @@ describe("smtp", () => {
     expect({ status, state: record.state }).toEqual({ status: oracle.status, state: "open" });
     expect(record.reply).toMatch(/^220 upcat\.test ESMTP Exim/);
     expect(record.reply).toMatch(/^250-upcat\.test Hello/m);
-  });
+  }, 30_000);
 
   test("a refusing greeting is not_ready in the server's words; check_smtp fails too", async () => {
     const oracle = await plugin("check_smtp", ["-H", "127.0.0.1", "-p", String(eximRefusing.port)]);
@@ -191,7 +191,7 @@ describe("smtp", () => {
     });
     expect(record.error).toBe("no mail today, try later");
     expect(record.reply).toMatch(/^5\d\d no mail today/);
-  });
+  }, 30_000);
 
   test("smtp:// at sshd: a mismatch naming the SSH server", async () => {
     const oracle = await plugin("check_smtp", ["-H", "127.0.0.1", "-p", String(sshd.port), "-t", "3"]);
@@ -203,7 +203,7 @@ describe("smtp", () => {
       cause: "wrong_service",
     });
     expect(record.error).toMatch(/^an SSH server answered/);
-  });
+  }, 30_000);
 });
 
 describe("ssh", () => {
@@ -215,7 +215,7 @@ describe("ssh", () => {
     expect(record.reply).toMatch(/^SSH-2\.0-OpenSSH_\S+/);
     // check_ssh names the same server software.
     expect(oracle.output).toContain(record.reply.replace(/^SSH-2\.0-/, "").split(" ")[0]);
-  });
+  }, 30_000);
 
   test("ssh:// at an HTTP server, exim and redis: a mismatch naming what answered; check_ssh fails too", async () => {
     const cases = [
@@ -234,7 +234,7 @@ describe("ssh", () => {
       });
       expect(record.error).toMatch(c.named);
     }
-  });
+  }, 30_000);
 });
 
 describe("network failures are outcomes", () => {
@@ -249,7 +249,7 @@ describe("network failures are outcomes", () => {
         cause: "refused",
       });
     }
-  });
+  }, 30_000);
 
   test("a silent server is a timeout at --timeout", async () => {
     const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -265,7 +265,7 @@ describe("network failures are outcomes", () => {
     } finally {
       silent.stop(true);
     }
-  });
+  }, 30_000);
 });
 
 /** closedPort is a loopback port that was just let go: nothing listens there. */
