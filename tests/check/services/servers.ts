@@ -194,7 +194,7 @@ export interface Rabbit extends Running {
 export async function startRabbit(dir: string): Promise<Rabbit> {
   const bin = "/usr/lib/rabbitmq/bin";
   need(`${bin}/rabbitmq-server`, "rabbitmq-server");
-  const [port, dist] = [await freePort(), await freePort()];
+  const [port, dist, epmdPort] = [await freePort(), await freePort(), await freePort()];
   const node = `upcat-${process.pid}-${port}@localhost`;
   writeFileSync(join(dir, "enabled_plugins"), "[].\n");
   writeFileSync(join(dir, "rabbitmq.conf"), "loopback_users = none\n");
@@ -209,8 +209,15 @@ export async function startRabbit(dir: string): Promise<Rabbit> {
     RABBITMQ_PID_FILE: join(dir, "rabbit.pid"),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, "enabled_plugins"),
     RABBITMQ_CONFIG_FILE: join(dir, "rabbitmq"),
+    // Erlang's port mapper, which the node starts as a daemon: on loopback, on a port of its own, and stopped with
+    // the node (by default it listens on every interface and outlives the test).
+    ERL_EPMD_ADDRESS: "127.0.0.1",
+    ERL_EPMD_PORT: String(epmdPort),
   };
   const r = await spawnServer([`${bin}/rabbitmq-server`], port, { env, timeoutMs: 60_000 });
+  const stopEpmd = () =>
+    Bun.spawnSync(["epmd", "-port", String(epmdPort), "-kill"], { env: { ...process.env, ...env }, timeout: 5000 });
+  void r.proc.exited.then(stopEpmd);
   return {
     port,
     stop: r.stop,
