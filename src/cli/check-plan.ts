@@ -15,7 +15,7 @@ import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./opti
 import type { Io } from "./io.ts";
 import { cannotRead, type InputLine, MAX_CA_FILE, MAX_CA_FILES, readLines, readSmallFile } from "./read-input.ts";
 import { quote } from "../text/shown.ts";
-import { type ServiceEndpoint, SERVICES, serviceOf } from "../check/services/endpoint.ts";
+import { parseServiceUrl, type ServiceEndpoint, SERVICES, serviceOf } from "../check/services/endpoint.ts";
 
 export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
 
@@ -114,6 +114,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
   const shared = await settingsOf(raw, output, caFiles, {
     https: plainLines.some(({ line }) => line.specs.some(isHttps)),
+    secureService: plainLines.some(({ line }) => line.specs.some(isSecureService)),
   });
   const items: TargetPlan[] = [];
   let anyTls = false;
@@ -125,6 +126,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
       https: line.specs.some(isHttps),
       http: line.specs.some(isHttp),
       service: line.specs.some((spec) => serviceOf(spec) !== undefined),
+      secureService: line.specs.some(isSecureService),
     };
     const settings = own
       ? await at(where, () => settingsOf({ ...raw, ...line.options }, output, caFiles, { ...kinds, own: line.options }))
@@ -154,6 +156,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
           });
         } else if (target.service) {
           anyService = true;
+          anyTls ||= target.service.tls;
           items.push({
             target,
             probe: serviceProbeOptions(target.service, settings, prefix),
@@ -210,6 +213,17 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
 
 const SERVICE_EXAMPLES = "postgres://, mysql://, redis://, amqp://...";
 
+/** isSecureService: a service URL that asks for TLS (rediss://, postgres://...?sslmode=require), so --ca applies. */
+function isSecureService(spec: string): boolean {
+  if (serviceOf(spec) === undefined) return false;
+  try {
+    return parseServiceUrl(spec).service.tls;
+  } catch {
+    // A URL that does not parse is refused where its targets are read, with the line it is on.
+    return false;
+  }
+}
+
 /**
  * serviceProbeOptions are a service URL's probe: the service speaks its own protocol, so the options that shape a
  * host:port probe are mistakes; the password is --password-file's, else the one the service's own tools read from the
@@ -225,7 +239,8 @@ function serviceProbeOptions(service: ServiceEndpoint, settings: Settings, prefi
   if (settings.probe.send) refuse("--send", "speaks its service's own protocol");
   const env = SERVICES[service.kind].env;
   const password = settings.password ?? (env === undefined ? undefined : process.env[env] || undefined);
-  return { timeoutMs: settings.probe.timeoutMs, wanted: settings.probe.wanted, password };
+  const tls = service.tls ? (settings.tlsOptions ?? { insecure: false }) : undefined;
+  return { timeoutMs: settings.probe.timeoutMs, wanted: settings.probe.wanted, password, tls };
 }
 
 /** commandOf reads the words after `--`: none means no command; `--` with nothing after it is a mistake. */
@@ -259,7 +274,7 @@ async function settingsOf(
   raw: Record<string, unknown>,
   output: Output,
   caFiles: Map<string, Promise<string>>,
-  line: { https: boolean; http?: boolean; service?: boolean; own?: Record<string, unknown> },
+  line: { https: boolean; http?: boolean; service?: boolean; secureService?: boolean; own?: Record<string, unknown> },
 ): Promise<Settings> {
   const own = line.own;
   // The protocol table only when asked: building it (chargen's 64 KiB pattern) is start-up every check would pay.
@@ -273,7 +288,7 @@ async function settingsOf(
   const udp = Boolean(raw.udp);
   if (tls && udp) throw new UsageError("--tls is for TCP targets; drop the udp:// targets or --udp");
   if (tls && protocol) throw new UsageError("--tls and --protocol cannot be used together");
-  if (own && !tls && !line.https) {
+  if (own && !tls && !line.https && !line.secureService) {
     for (const [key, flag] of FOR_TLS) {
       if (own[key] !== undefined)
         throw new UsageError(`${flag} is for TLS checks: add --tls, or check an https:// URL`);
@@ -299,7 +314,7 @@ async function settingsOf(
       throw new UsageError(`--${nagiosOnly} is a latency threshold for --nagios`);
   }
   let tlsOptions: Settings["tlsOptions"];
-  if (tls || line.https) {
+  if (tls || line.https || line.secureService) {
     let ca: string | undefined;
     if (raw.ca !== undefined) {
       const path = String(once(raw, "ca"));

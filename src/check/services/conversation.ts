@@ -154,7 +154,7 @@ export async function converse(
   try {
     conn = await dialStream(ctx.address, ctx.port, {
       timeoutMs: ctx.timeoutMs,
-      tls: opts.tls ? { serverName: isIp(ctx.host) ? undefined : ctx.host } : undefined,
+      tls: opts.tls ? { serverName: isIp(ctx.host) ? undefined : ctx.host, ca: ctx.trust?.ca } : undefined,
     });
   } catch (err) {
     return { address: ctx.address, latencyMs: since(), ...dialFailure(err as NetError, ctx.timeoutMs, !!opts.tls) };
@@ -166,6 +166,13 @@ export async function converse(
       latencyMs: since(),
       ...verdict("error", "not_tls", `TLS handshake failed (does this port speak TLS?)`),
     };
+  }
+  // As redis-cli --tls does: a certificate that does not verify fails, unless --insecure.
+  const authError = opts.tls ? conn.tls?.authError : undefined;
+  if (authError && !ctx.trust?.insecure) {
+    conn.close();
+    const why = `certificate does not verify: ${authError.message} (--ca FILE to trust its CA, --insecure to skip)`;
+    return { address: ctx.address, latencyMs: since(), ...verdict("error", "cert_untrusted", why) };
   }
   const c = new Conversation(conn, deadline, ctx.timeoutMs, service);
   let v: Verdict;

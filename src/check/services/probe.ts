@@ -28,6 +28,8 @@ export interface ServiceProbeOptions {
   readonly timeoutMs: number;
   /** password is --password-file's or the environment's; the URL's own wins over it. */
   readonly password?: string;
+  /** tls is --ca and --insecure, for the services that speak TLS. */
+  readonly tls?: { readonly ca?: string; readonly insecure: boolean };
   readonly wanted?: (reply: Uint8Array) => boolean;
 }
 
@@ -37,7 +39,15 @@ export async function serviceProbe(target: ServiceTarget, opts: ServiceProbeOpti
   const check = PROBES[service.kind];
   const password = service.password ?? opts.password;
   const tryAt = (address: string) =>
-    check({ address, port: target.port, host: target.host, endpoint: service, timeoutMs: opts.timeoutMs, password });
+    check({
+      address,
+      port: target.port,
+      host: target.host,
+      endpoint: service,
+      timeoutMs: opts.timeoutMs,
+      password,
+      trust: opts.tls,
+    });
   const started = performance.now();
   let outcome: Outcome;
   try {

@@ -14,6 +14,8 @@ export interface ServiceContext {
   readonly timeoutMs: number;
   /** password is the URL's, else --password-file's, else the service's own environment variable's. */
   readonly password?: string;
+  /** trust is --ca and --insecure, for a service URL that asks for TLS (rediss://). */
+  readonly trust?: { readonly ca?: string; readonly insecure: boolean };
 }
 
 /**
