@@ -124,7 +124,7 @@ describe("redis loading a dataset", () => {
     dir.remove();
   });
 
-  test("-LOADING is not_ready at once,, in its words; --wait passes once redis-cli ping says PONG", async () => {
+  test("-LOADING is not_ready at once, in its words; --wait passes once redis-cli ping says PONG", async () => {
     loading = await startLoadingRedis(dir.dir, PASSWORD);
     const started = performance.now();
     const { status, record, cause } = await check([at("redis", loading.port), "--timeout", "10s"], {
