@@ -16,12 +16,18 @@ import { parseDuration } from "./option-values.ts";
  */
 const TIMEOUT_DEFAULT = "30s";
 
+/**
+ * NEWER_STATUS is `--check`'s exit status when a newer release exists, as `dnf check-update` says "updates available":
+ * apart from 0 (up to date) and 1 (the check failed), so cron tells "0.2.0 is out" from "connection refused".
+ */
+export const NEWER_STATUS = 100;
+
 function describe(o: Outcome): { line: string; status: number } {
   switch (o.kind) {
     case "current":
       return { line: `upcat ${o.current} is up to date (release ${o.wanted})`, status: 0 };
     case "newer":
-      return { line: `upcat ${o.wanted} is available (this is ${o.current}): run upcat upgrade`, status: 1 };
+      return { line: `upcat ${o.wanted} is available (this is ${o.current}): run upcat upgrade`, status: NEWER_STATUS };
     case "would":
       return {
         line:
@@ -89,14 +95,19 @@ export function registerUpgrade(cli: CAC, io: Io): void {
       "Replace this binary with the latest release (or VERSION), verified against SHA256SUMS",
     )
     .option("--version <version>", "The release to install, newer or older: the same as VERSION")
-    .option("--check", "Only say whether a newer release exists: exit 0 up to date, 1 newer")
+    .option(
+      "--check",
+      `Only say whether a newer release exists: exit 0 up to date, ${NEWER_STATUS} newer, 1 the check failed`,
+    )
     .option("--dry-run", "Say what would be downloaded and replaced, and change nothing")
     .option(
       "--timeout <duration>",
       `Give up on a request not whole, a download sending nothing, or the new binary's --version after this ` +
         `long (default ${TIMEOUT_DEFAULT})`,
     )
-    .example("  upcat upgrade --check || upcat upgrade     # in cron: upgrade when a release is out")
+    .example(
+      `  upcat upgrade --check; [ $? = ${NEWER_STATUS} ] && upcat upgrade   # in cron: upgrade when a release is out`,
+    )
     .example("  upcat upgrade --version 0.3.0               # that release, newer or older (or: upcat upgrade 0.3.0)")
     .example("  UPCAT_BASE_URL=https://mirror.example/upcat upcat upgrade")
     .action((version: unknown, options: Record<string, unknown>) => run(version, options, io));

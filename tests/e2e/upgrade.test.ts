@@ -126,10 +126,10 @@ async function versionOf(path: string): Promise<string> {
 }
 
 describe("--check", () => {
-  test("a newer release exists: exit 1 and one line naming both versions", async () => {
+  test("a newer release exists: exit 100 (as dnf check-update) and one line naming both versions", async () => {
     const r = await upcat(installed(oldBinary), ["--check"]);
     expect(r).toMatchObject({
-      status: 1,
+      status: 100,
       stderr: "",
       stdout: `upcat ${NEW} is available (this is ${OLD}): run upcat upgrade\n`,
     });
@@ -212,7 +212,7 @@ describe("upgrade and downgrade", () => {
     async () => {
       const path = installed(oldBinary);
       const mirror = `${origin}/download/v${NEW}/`;
-      expect(await upcat(path, ["--check"], { UPCAT_BASE_URL: mirror })).toMatchObject({ status: 1 });
+      expect(await upcat(path, ["--check"], { UPCAT_BASE_URL: mirror })).toMatchObject({ status: 100 });
       const r = await upcat(path, [NEW], { UPCAT_BASE_URL: mirror, UPCAT_RELEASES_URL: "http://127.0.0.1:9" });
       expect(r).toMatchObject({ status: 0, stderr: "", stdout: `upgraded ${path}: ${OLD} -> ${NEW}\n` });
     },
