@@ -1,6 +1,6 @@
 // The test of a reply that --expect and --match ask for: bytes it must contain, a pattern it must match.
 import { UsageError } from "../errors.ts";
-import { readEscapes } from "./escapes.ts";
+import { readEscapes } from "../text/escapes.ts";
 
 /**
  * matcher builds the test of a reply from --expect (bytes it must contain) and --match (a regular

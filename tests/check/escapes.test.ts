@@ -1,6 +1,6 @@
 // Probe strings as users type them: backslash escapes into bytes, unknown escapes refused.
 import { expect, test } from "bun:test";
-import { readEscapes } from "../../src/check/escapes.ts";
+import { readEscapes } from "../../src/text/escapes.ts";
 import { UsageError } from "../../src/errors.ts";
 
 test.each([
