@@ -1,12 +1,13 @@
-// Builds a release into dist/: every binary (or those named by --target), VERSION and SHA256SUMS, and on a
-// full build the man page, the completion scripts, the .deb packages and the container image trees.
+// Builds a release into dist/: every binary (or those named by --target), VERSION, SHA256SUMS and the installers
+// (install.sh, install.ps1), and on a full build the man page, the completion scripts, the .deb packages and the
+// container image trees. dist/ is then a release folder: served over HTTP, it is a mirror for UPCAT_BASE_URL.
 //
 //   bun scripts/build.ts                          the whole release
 //   bun scripts/build.ts --target host            this machine's binary only, for development
 //   bun scripts/build.ts --target linux-arm64 --outdir /tmp/out
 //   bun scripts/build.ts --no-minify --no-bytecode   what the start-up measurements compare against
 import { parseArgs } from "node:util";
-import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { findTarget, hostTarget, targets, type Target } from "./targets.ts";
 import { buildInfo } from "./build-info.ts";
@@ -85,6 +86,13 @@ async function extras(outdir: string, version: string): Promise<void> {
   console.log("container trees: container/amd64, container/arm64");
 }
 
+/**
+ * INSTALLERS are copied beside the assets as they are, so that a folder this script writes, served as a mirror, has the
+ * installer that fetches from it (`curl -fsSL $UPCAT_BASE_URL/install.sh | UPCAT_BASE_URL=... sh`). SHA256SUMS does not
+ * cover them: they are what fetches and checks it.
+ */
+const INSTALLERS = ["install.sh", "install.ps1"] as const;
+
 /** isAsset says what SHA256SUMS covers: every file a user downloads from the release page. */
 function isAsset(name: string): boolean {
   return targets.some((t) => t.asset === name) || name in DOCS || /^upcat_.+_(amd64|arm64)\.deb$/.test(name);
@@ -107,6 +115,7 @@ for (const t of chosen()) await build(t, outdir, define);
 if (!values.target) await extras(outdir, info.version);
 // VERSION is how `upcat upgrade` learns what releases/latest/download holds without GitHub's API.
 await Bun.write(join(outdir, "VERSION"), `${info.version}\n`);
+for (const name of INSTALLERS) copyFileSync(join(ROOT, "scripts", name), join(outdir, name));
 // SHA256SUMS covers every release asset in outdir, so building one target keeps the others' lines.
 const assets = readdirSync(outdir).filter(isAsset);
 await writeSums(outdir, assets);

@@ -26,6 +26,9 @@ const expected: Record<string, Header> = {
 };
 const DEBS = { amd64: "upcat-linux-x64-baseline", arm64: "upcat-linux-arm64" } as const;
 const debName = (arch: string) => `upcat_${pkg.version}_${arch}.deb`;
+/** INSTALLERS go beside the assets, outside SHA256SUMS: they are what fetches and checks it. */
+const INSTALLERS = ["install.sh", "install.ps1"];
+const ROOT = new URL("../..", import.meta.url).pathname;
 /** SUMMED is every file a user downloads: what SHA256SUMS must cover. */
 const SUMMED = [...Object.keys(expected), ...Object.keys(DOCS), ...Object.keys(DEBS).map(debName)].sort();
 
@@ -49,8 +52,11 @@ async function sha(path: string): Promise<string> {
 test("the build makes one asset per target, named as the installer guesses, and every other release file", async () => {
   const dir = await releaseDir();
   expect(targets.map((t) => t.asset).sort()).toEqual(Object.keys(expected).sort());
-  expect(readdirSync(dir).sort()).toEqual([...SUMMED, "SHA256SUMS", "VERSION", "container"].sort());
+  expect(readdirSync(dir).sort()).toEqual([...SUMMED, ...INSTALLERS, "SHA256SUMS", "VERSION", "container"].sort());
   expect(await Bun.file(join(dir, "VERSION")).text()).toBe(`${pkg.version}\n`);
+  // The installers as they are in scripts/, so that dist/ served is a mirror (the README's example).
+  for (const name of INSTALLERS)
+    expect(await Bun.file(join(dir, name)).bytes()).toEqual(await Bun.file(join(ROOT, "scripts", name)).bytes());
 }, 300_000);
 
 test.each(Object.entries(expected))("%s has the right header", async (asset, header) => {
