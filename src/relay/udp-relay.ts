@@ -3,7 +3,7 @@
 import { errnoCode } from "../errors.ts";
 import { plainAddress } from "../transport/address.ts";
 import { bindOrExplain } from "../transport/listener.ts";
-import { sourcePrefix } from "../transport/prefix.ts";
+import { loopbackFlow, sourcePrefix } from "../transport/prefix.ts";
 import { markServed, unmarkServed } from "../transport/reflection.ts";
 import { DatagramPipe } from "./datagram-pipe.ts";
 import { randomFor } from "./random.ts";
@@ -47,6 +47,8 @@ class Session {
   stalled: string[] = [];
   /** prefix is the client's source prefix, whose buckets (--udp-reply-rate, --udp-rate) a datagram sent back spends. */
   private readonly prefix: number | string;
+  /** flow is set for a client on this machine: its replies spend its own --udp-reply-rate (Gate.mayReply). */
+  private readonly flow: number | undefined;
 
   constructor(
     readonly shared: Shared,
@@ -58,6 +60,7 @@ class Session {
     readonly slot: string,
   ) {
     this.prefix = sourcePrefix(address);
+    this.flow = loopbackFlow(address, port);
     const { faults, limits, output, relay } = shared;
     const n = shared.opened++;
     const pipe = (direction: "up" | "down", send: (b: Uint8Array) => boolean) =>
@@ -117,7 +120,7 @@ class Session {
    */
   private toClient(bytes: Uint8Array): boolean {
     const { front, counters, gate } = this.shared;
-    if (!gate.mayReply(this.prefix, bytes.length, this.lastIn)) return false;
+    if (!gate.mayReply(this.prefix, bytes.length, this.lastIn, this.flow)) return false;
     try {
       if (front?.send(bytes, this.port, this.address)) {
         counters.datagramsOut++;

@@ -11,9 +11,9 @@ import type { Transport } from "./transport.ts";
 export const DEFAULT_UDP_RATE = 10;
 
 /**
- * DEFAULT_UDP_REPLY_RATE bounds every reply to one source prefix: plenty for the clients of a small
- * public server, and a loop through another server (which can only run as fast as replies come) runs
- * dry within a second of starting.
+ * DEFAULT_UDP_REPLY_RATE bounds every reply to one source prefix (on loopback, to one address and port): plenty for
+ * the clients of a small public server, and a loop through another server (which can only run as fast as replies
+ * come) runs dry within a second of starting.
  */
 export const DEFAULT_UDP_REPLY_RATE = 1000;
 
@@ -45,6 +45,8 @@ export interface Budgets {
   readonly slots: AddressSlots;
   /** sources are the per-prefix reply buckets (--udp-reply-rate, --udp-rate). */
   readonly sources: SourceLimiter;
+  /** flows are loopback's reply buckets (--udp-reply-rate), one an address and port: see Gate.mayReply. */
+  readonly flows: SourceLimiter;
   /** excess is the process-wide budget of bytes by which replies outgrow their requests (--udp-excess). */
   readonly excess: ByteBudget;
   /** output is the queued-output total of every TCP connection and relay direction (--max-output). */
@@ -59,6 +61,7 @@ export function newBudgets(o: BudgetOptions): Budgets {
     maxPerAddress: o.limits.maxPerAddress,
     slots: new AddressSlots(),
     sources: new SourceLimiter(o.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, o.udpRate ?? DEFAULT_UDP_RATE),
+    flows: new SourceLimiter(o.udpReplyRate ?? DEFAULT_UDP_REPLY_RATE, 0),
     excess: new ByteBudget(o.udpExcess ?? DEFAULT_UDP_EXCESS),
     output: new OutputBudget(o.limits.maxOutput),
   };
@@ -94,6 +97,7 @@ export class Gate {
   private readonly maxPerAddress: number;
   private readonly slots: AddressSlots;
   private readonly sources: SourceLimiter;
+  private readonly flows: SourceLimiter;
   private readonly excess: ByteBudget;
 
   constructor(
@@ -109,6 +113,7 @@ export class Gate {
       maxPerAddress: this.maxPerAddress,
       slots: this.slots,
       sources: this.sources,
+      flows: this.flows,
       excess: this.excess,
     } = budgets);
   }
@@ -167,11 +172,21 @@ export class Gate {
    * and says whether it may go. Every reply spends the prefix's --udp-reply-rate, so a loop through another server
    * runs dry; one larger than its request also spends the prefix's --udp-rate and the process's --udp-excess, so
    * bytes out stay within bytes in plus that budget however many sources are forged.
+   *
+   * `flow` (loopbackFlow) is set for a source on this machine: its replies spend the --udp-reply-rate of its address
+   * and port instead of its prefix's. A loop is two sockets answering each other, so it still runs dry within a
+   * second, whatever the peer answers (an echo, a chargen, anything); local clients, all of them 127.0.0.1, no longer
+   * share one bucket (a piped `send --udp` spreads its requests over 64 sockets). Larger replies still spend the
+   * prefix's --udp-rate and --udp-excess: amplification is bounded as before.
    */
-  mayReply(prefix: number | string, replyBytes: number, requestBytes: number): boolean {
+  mayReply(prefix: number | string, replyBytes: number, requestBytes: number, flow?: number): boolean {
     const larger = replyBytes > requestBytes;
     const now = performance.now();
-    const verdict = this.sources.take(prefix, larger, now);
+    if (flow !== undefined && this.flows.take(flow, false, now) !== GO) {
+      this.counters.replyLimited++;
+      return false;
+    }
+    const verdict = this.sources.take(prefix, larger, now, flow === undefined);
     if (verdict !== GO) {
       if (verdict === OVER_REPLIES) this.counters.replyLimited++;
       else this.counters.rateLimited++;

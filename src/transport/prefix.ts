@@ -28,6 +28,34 @@ export function sourcePrefix(address: string): number | string {
 }
 
 /**
+ * loopbackFlow is the reply-budget key of a datagram from this machine (127/8, ::1, or 127/8 mapped into IPv6): its
+ * address and port, as one number. Undefined for any other source, whose replies count against its prefix. The kernel
+ * drops 127/8 and ::1 sources that come from outside, so only a local program can send from one: a /24 of them means
+ * nothing (every local client is 127.0.0.1), while one address and port is one socket, so one end of a loop. It runs
+ * for every datagram: read as digits, with no split and no slice.
+ */
+export function loopbackFlow(address: string, port: number): number | undefined {
+  let i = 0;
+  if (address.charCodeAt(0) === 58 /* ":" */) {
+    if (address === "::1") return -1 - port;
+    if (!address.startsWith("::ffff:127.")) return undefined;
+    i = 7;
+  } else if (!address.startsWith("127.")) return undefined;
+  // 127.b.c.d: the 24 bits after 127, then the port's 16 (below 2^40: exact in a double).
+  let key = 0;
+  let octet = 0;
+  for (i += 4; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46 /* "." */) {
+      key = key * 256 + octet;
+      octet = 0;
+    } else if (c >= 48 && c <= 57) octet = octet * 10 + (c - 48);
+    else return undefined;
+  }
+  return (key * 256 + octet) * 65536 + port;
+}
+
+/**
  * addressKey is the key for "one address" on a TCP server: an IPv4 address, or an IPv6 /64 (what one host is given).
  */
 export function addressKey(address: string): string {

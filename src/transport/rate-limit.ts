@@ -52,8 +52,11 @@ export class SourceLimiter {
     return this.buckets.size;
   }
 
-  /** take spends the tokens one reply to `key` needs, and says whether it may go. */
-  take(key: number | string, larger: boolean, now: number): Verdict {
+  /**
+   * take spends the tokens one reply to `key` needs, and says whether it may go: a `replies` token unless `reply` is
+   * false (the caller counts replies elsewhere: loopback's flows), and a `larger` token when it is larger.
+   */
+  take(key: number | string, larger: boolean, now: number, reply = true): Verdict {
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       bucket = this.admit(key, now);
@@ -64,7 +67,7 @@ export class SourceLimiter {
       bucket.replies = Math.min(this.replyRate, bucket.replies + elapsed * this.replyRate);
       bucket.larger = Math.min(this.largerRate, bucket.larger + elapsed * this.largerRate);
     }
-    const limited = this.replyRate > 0;
+    const limited = reply && this.replyRate > 0;
     if (limited && bucket.replies < 1) return OVER_REPLIES;
     if (larger) {
       if (bucket.larger < 1) return OVER_LARGER;

@@ -11,7 +11,7 @@ import {
   type Listener,
   type ListenOptions,
 } from "./listener.ts";
-import { sourcePrefix } from "./prefix.ts";
+import { loopbackFlow, sourcePrefix } from "./prefix.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
@@ -27,8 +27,8 @@ interface DatagramSocket {
 
 /**
  * serveUdp answers each datagram with what the protocol returns, sent back to its source, unless the
- * source is not allowed, is a reflection or loop attempt, or its prefix (or the server, for replies
- * larger than their requests) has had its share of replies for now.
+ * source is not allowed, is a reflection or loop attempt, or its prefix (on loopback, its address and port; or the
+ * server, for replies larger than their requests) has had its share of replies for now.
  */
 export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise<Listener> {
   const counters = newCounters();
@@ -54,7 +54,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
           if (!gate.answers(peer, port)) return;
           const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
           if (reply === undefined) return;
-          if (!gate.mayReply(sourcePrefix(address), reply.length, message.length)) return;
+          if (!gate.mayReply(sourcePrefix(address), reply.length, message.length, loopbackFlow(address, port))) return;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
           // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an

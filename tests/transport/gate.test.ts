@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../src/transport/allow-list.ts";
 import { type Budgets, Gate, type LimitEvent, newBudgets } from "../../src/transport/gate.ts";
 import { newCounters } from "../../src/transport/listener.ts";
-import { sourcePrefix } from "../../src/transport/prefix.ts";
+import { loopbackFlow, sourcePrefix } from "../../src/transport/prefix.ts";
 
 const LIMITS = { maxConnections: 3, maxPerAddress: 2, maxOutput: 1 << 20 };
 
@@ -104,5 +104,55 @@ describe("mayReply (--udp-reply-rate, --udp-rate, --udp-excess)", () => {
     const prefix = sourcePrefix("192.0.2.1");
     const sent = Array.from({ length: 20 }, () => g.gate.mayReply(prefix, 2, 1)).filter(Boolean).length;
     expect(sent).toBe(10);
+  });
+});
+
+describe("loopback: replies counted an address and port, not a prefix (issue 28)", () => {
+  test.each([
+    ["127.0.0.1", 40000, true],
+    ["127.1.2.3", 40000, true],
+    ["::ffff:127.0.0.1", 40000, true],
+    ["::1", 40000, true],
+    ["192.0.2.1", 40000, false],
+    ["::ffff:192.0.2.1", 40000, false],
+    ["2001:db8::1", 40000, false],
+    ["::", 40000, false],
+  ] as const)("%s is %p a local flow", (address, port, local) => {
+    expect(loopbackFlow(address, port) !== undefined).toBe(local);
+  });
+
+  test("flow keys tell addresses and ports apart, and an IPv4-mapped address from the plain one not at all", () => {
+    const keys = [
+      loopbackFlow("127.0.0.1", 1),
+      loopbackFlow("127.0.0.1", 2),
+      loopbackFlow("127.0.0.2", 1),
+      loopbackFlow("127.0.1.1", 1),
+      loopbackFlow("127.255.255.255", 65535),
+      loopbackFlow("::1", 1),
+      loopbackFlow("::1", 2),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(loopbackFlow("::ffff:127.0.0.1", 7)).toBe(loopbackFlow("127.0.0.1", 7)!);
+  });
+
+  test("each local port has its own --udp-reply-rate; one port (a loop's end) still runs dry", () => {
+    const g = gate(newBudgets({ limits: LIMITS, udpReplyRate: 5 }), "udp");
+    const prefix = sourcePrefix("127.0.0.1");
+    const ask = (port: number) => g.gate.mayReply(prefix, 10, 10, loopbackFlow("127.0.0.1", port));
+    const sent = (port: number) => Array.from({ length: 8 }, () => ask(port)).filter(Boolean).length;
+    expect([sent(40000), sent(40001), sent(40002)]).toEqual([5, 5, 5]);
+    expect(g.counters.replyLimited).toBe(9);
+  });
+
+  test("larger replies to local ports still spend the prefix's --udp-rate and the process's --udp-excess", () => {
+    const g = gate(newBudgets({ limits: LIMITS, udpRate: 2, udpExcess: 1000 }), "udp");
+    const prefix = sourcePrefix("127.0.0.1");
+    const larger = [1, 2, 3].map((port) => g.gate.mayReply(prefix, 100, 1, loopbackFlow("127.0.0.1", port)));
+    expect(larger).toEqual([true, true, false]);
+    expect(g.counters.rateLimited).toBe(1);
+    const big = gate(newBudgets({ limits: LIMITS, udpRate: 1000, udpExcess: 150 }), "udp");
+    const sizes = [4, 5].map((port) => big.gate.mayReply(prefix, 101, 1, loopbackFlow("127.0.0.1", port)));
+    expect(sizes).toEqual([true, false]);
+    expect(big.counters.excessLimited).toBe(1);
   });
 });
