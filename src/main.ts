@@ -34,6 +34,8 @@ const [
   { NetError, UsageError },
   { shownMessage },
   { quote },
+  { addLetters },
+  { didYouMean },
 ] = await Promise.all([
   import("cac"),
   import("./cli/argv.ts"),
@@ -44,6 +46,8 @@ const [
   import("./errors.ts"),
   import("./text/message.ts"),
   import("./text/shown.ts"),
+  import("./cli/letters.ts"),
+  import("./text/suggest.ts"),
 ]);
 
 type Register = (cli: CAC, io: Io) => unknown;
@@ -81,7 +85,12 @@ function commandsFor(words: readonly string[]): readonly string[] {
 const io = processIo(() => process.exit(0));
 const cli = cac("upcat");
 const wanted = new Set(commandsFor(process.argv.slice(2)));
-for (const name of ALL) if (wanted.has(name)) (await COMMANDS[name]!())(cli, io);
+for (const name of ALL) {
+  if (!wanted.has(name)) continue;
+  (await COMMANDS[name]!())(cli, io);
+  // Before the next registration: completion reads every command as it registers.
+  addLetters(cli.commands.at(-1)!);
+}
 /** usageErrors are the commands that answer a wrong command line their own way. */
 const usageErrors: Record<string, UsageErrorHandler> = { check: nagiosUsage(io) };
 // Our own flag, not cac's: its version line would name Node's version, which users do not run. Not
@@ -115,9 +124,8 @@ async function run(argv: string[]): Promise<number> {
       cli.globalCommand.checkUnknownOptions();
       const word = parsed.args[0];
       if (word === "help") return help(parsed.args[1]);
-      throw new UsageError(
-        word === undefined ? "missing command (try upcat --help)" : `unknown command ${quote(word)} (try upcat --help)`,
-      );
+      if (word === undefined) throw new UsageError("missing command (try upcat --help)");
+      throw new UsageError(`unknown command ${quote(word)} (${commandHint(word)}try upcat --help)`);
     }
     const status = await cli.runMatchedCommand();
     return typeof status === "number" ? status : 0;
@@ -134,9 +142,15 @@ function help(name: string | undefined): number {
     return 0;
   }
   const command = cli.commands.find((c) => c.isMatched(name));
-  if (!command) throw new UsageError(`unknown command ${quote(name)} (try upcat --help)`);
+  if (!command) throw new UsageError(`unknown command ${quote(name)} (${commandHint(name)}try upcat --help)`);
   cli.parse([...process.argv.slice(0, 2), name, "--help"], { run: false });
   return 0;
+}
+
+/** commandHint is the command a mistyped one is near (`chek`: did you mean check?), as the words before "try". */
+function commandHint(word: string): string {
+  const near = didYouMean(word, [...ALL, "help"]);
+  return near === "" ? "" : `${near} `;
 }
 
 function report(err: unknown): number {

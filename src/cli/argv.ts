@@ -7,6 +7,8 @@
 import type { CAC, Command } from "cac";
 import { UsageError } from "../errors.ts";
 import { quote } from "../text/shown.ts";
+import { suggest } from "../text/suggest.ts";
+import { letterElsewhere } from "./letters.ts";
 
 /**
  * OptionalValue is the config of an option whose value may be left out (`--name [value]`): `value` says which next
@@ -30,6 +32,9 @@ type Parsed = ReturnType<CAC["parse"]>;
  * left out (OptionalValue) takes the next word only when it reads as its value. A flag takes no value: `--json=true` is
  * `--json`, `--json=false` leaves it off, and any other `--json=WORD` is a usage error (mri would make WORD an operand,
  * a number at that, and `send --json=x HOST hi` would send "x HOST hi").
+ *
+ * Letters bundle as getopt bundles them: `-zv` is `-z -v`, and `-w2` is `-w 2`. An option the command does not have
+ * is a usage error that names the nearest one it has (`--expct`: did you mean --expect?).
  */
 export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const words = argv.slice(2);
@@ -38,8 +43,11 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const command = commandOf(cli, words);
   const kinds = optionKinds(cli, command);
   let wrongFlag: string | undefined;
+  let unknown: string | undefined;
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
+    const bundle = isOption(words[i]!) ? unbundle(words[i]!, kinds) : undefined;
+    if (bundle) words.splice(i, 1, ...bundle);
     const word = words[i]!;
     if (word === "--") {
       // cac hands the words after "--" over untouched.
@@ -53,7 +61,11 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
     }
     const eq = word.indexOf("=");
     const name = optionName(eq < 0 ? word : word.slice(0, eq));
-    const kind = kinds.get(name);
+    // One dash is one letter: `-udp` is no spelling of --udp (mri would read -u -d -p).
+    const kind = word.startsWith("--") || name.length === 1 ? kinds.get(name) : undefined;
+    // `--no-json` is cac's way to say `--json` is off: known wherever --json is.
+    const negated = /^no[A-Z]/.test(name) && kinds.get(name.charAt(2).toLowerCase() + name.slice(3)) === "flag";
+    if (kind === undefined && !negated) unknown ??= eq < 0 ? word : word.slice(0, eq);
     const takes = kind === "flag" ? undefined : kind;
     if (kind === "flag" && eq >= 0) {
       const value = word.slice(eq + 1);
@@ -78,8 +90,46 @@ export function parseArgv(cli: CAC, argv: readonly string[]): Parsed {
   const args = parsed.args as string[];
   for (let i = 0; i < args.length; i++) args[i] = restore(args[i]) as string;
   for (const key of Object.keys(parsed.options)) parsed.options[key] = restore(parsed.options[key]);
+  // Under --help, cac has printed the help: that is the answer, as it was before any option was looked at.
+  if (unknown !== undefined && !parsed.options.help) throw new UsageError(unknownOption(cli, command, unknown));
   if (wrongFlag) throw new UsageError(wrongFlag);
   return parsed;
+}
+
+/**
+ * unbundle is a word of letters as getopt reads it (`-zv` → `-z -v`, `-w2` → `-w 2`), when every letter up to one that
+ * takes a value is an option of the command; otherwise undefined, and the word stays one option.
+ */
+function unbundle(word: string, kinds: Map<string, "flag" | "any" | RegExp>): string[] | undefined {
+  if (word.startsWith("--") || word.length < 3 || word.includes("=") || kinds.has(optionName(word))) return undefined;
+  const out: string[] = [];
+  for (let i = 1; i < word.length; i++) {
+    const kind = kinds.get(word[i]!);
+    if (kind === undefined || !/[a-zA-Z]/.test(word[i]!)) return undefined;
+    out.push(`-${word[i]}`);
+    // The rest of the word is the value (`-w2`); none left, and the next word is (`-uw 2`).
+    if (kind !== "flag") return i + 1 < word.length ? [...out, word.slice(i + 1)] : out;
+  }
+  return out;
+}
+
+/**
+ * unknownOption is the error for an option the command does not have, with the nearest it has: the long option a
+ * mistyped name is near (`--expct`, `-udp`), or the commands a netcat letter belongs to.
+ */
+function unknownOption(cli: CAC, command: Command | undefined, word: string): string {
+  const longs = [...cli.globalCommand.options, ...(command?.options ?? [])].flatMap((o) =>
+    o.rawName
+      .split(/[ ,]+/)
+      .filter((n) => n.startsWith("--"))
+      .map((n) => n.slice(2)),
+  );
+  const bare = word.replace(/^--?/, "");
+  const near = longs.includes(bare) ? bare : bare.length > 1 ? suggest(bare, longs) : undefined;
+  const hint = near !== undefined ? `did you mean --${near}?` : letterElsewhere(command?.name, bare);
+  const help = `see upcat${command ? ` ${command.name}` : ""} --help`;
+  const said = hint === undefined ? "" : hint.endsWith("?") ? `${hint} ` : `${hint}; `;
+  return `unknown option \`${word}\` (${said}${help})`;
 }
 
 function isOption(word: string): boolean {

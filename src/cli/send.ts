@@ -14,6 +14,7 @@ import type { Io } from "./io.ts";
 import { lines } from "./lines.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 import { quote } from "../text/shown.ts";
+import { readEscapes } from "../text/escapes.ts";
 
 /** DEFAULTS are the options' defaults as a user types them, stated once for the help and the code. */
 const DEFAULTS = { timeout: "2s", retries: "2", protocol: "upper" } as const;
@@ -31,6 +32,8 @@ interface SendOptions {
   raw: boolean;
   binary: boolean;
   maxBytes: number | undefined;
+  /** verbose: a line on stderr for each exchange, where it went and what came back (nc -v). */
+  verbose: boolean;
 }
 
 /** toSendOptions checks the command line as a whole, before any socket opens. */
@@ -64,6 +67,7 @@ function toSendOptions(
     raw: Boolean(raw.raw),
     binary: Boolean(raw.binary),
     maxBytes: raw.bytes === undefined ? undefined : parseCount(raw.bytes, "--bytes", Number.MAX_SAFE_INTEGER),
+    verbose: Boolean(raw.verbose),
   };
 }
 
@@ -76,7 +80,11 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
   const words = [...(targetArg === undefined && first !== undefined ? [first, ...rest] : rest), ...afterDashes];
   const opts = toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]);
-  const encoder = new TextEncoder();
+  // The message byte for byte, or with --escapes as check --send reads it (and echo -e: not nc -e, which runs a program).
+  if (raw.escapes && (words.length === 0 || opts.protocol.client.speaksFirst))
+    throw new UsageError("--escapes reads the message given on the command line; stdin is sent byte for byte");
+  const message = (text: string) =>
+    raw.escapes ? readEscapes(text, "message (--escapes)") : new TextEncoder().encode(text);
 
   if (opts.protocol.client.speaksFirst) {
     // The server talks unasked: nothing to send, and stdin is left alone.
@@ -84,7 +92,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
       throw new UsageError(`${opts.protocol.name} servers take no message; drop ${quote(words.join(" "))}`);
     await exchange(new Uint8Array(0), opts, io);
   } else if (words.length > 0) {
-    await exchange(encoder.encode(words.join(" ")), opts, io);
+    await exchange(message(words.join(" ")), opts, io);
   } else if (io.stdinIsTTY) {
     // Interactive, as the textbook: prompt, send the line without its newline, print the reply.
     const input = lines(io.stdin())[Symbol.asyncIterator]();
@@ -115,6 +123,7 @@ const UDP_WINDOW = 64;
  */
 async function pipelined(opts: SendOptions, io: Io): Promise<void> {
   const printer = replyPrinter(opts, io);
+  const started = performance.now();
   if (opts.target.transport === "tcp") {
     await streamRequest(opts.target, io.stdin(), { timeoutMs: opts.timeoutMs, onData: printer.data });
     printer.end();
@@ -129,7 +138,19 @@ async function pipelined(opts: SendOptions, io: Io): Promise<void> {
       },
     });
   }
+  if (opts.verbose) {
+    const { transport, host, port } = opts.target;
+    io.err(
+      `upcat: ${transport} ${hostPort(host, port)}: stdin sent, ${printer.received()} bytes back in ` +
+        `${ms(performance.now() - started)}`,
+    );
+  }
   await io.flush();
+}
+
+/** ms is a time for --verbose's lines: 0.123ms, 12.3ms, 1234ms. */
+function ms(elapsed: number): string {
+  return `${+elapsed.toPrecision(3)}ms`;
 }
 
 /**
@@ -138,11 +159,14 @@ async function pipelined(opts: SendOptions, io: Io): Promise<void> {
  */
 function replyPrinter(opts: SendOptions, io: Io) {
   let lastByte: number | undefined;
+  let received = 0;
   return {
     data(chunk: Uint8Array) {
       if (chunk.length > 0) lastByte = chunk[chunk.length - 1];
+      received += chunk.length;
       io.out(chunk);
     },
+    received: () => received,
     end() {
       if (!opts.binary && lastByte !== 10) io.out("\n");
       lastByte = undefined;
@@ -168,6 +192,13 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
     onData: whole ? (chunk) => chunks.push(chunk) : printer.data,
   });
   const reply = Buffer.concat(chunks);
+  if (opts.verbose) {
+    const tries = result.attempts > 1 ? ` (${result.attempts} attempts)` : "";
+    io.err(
+      `upcat: ${opts.target.transport} ${hostPort(result.address, opts.target.port)}: ${payload.length} bytes sent, ` +
+        `${result.bytes} back in ${ms(result.rttMs)}${tries}`,
+    );
+  }
   if (role.show) {
     const wrong = role.verify(reply, payload);
     if (wrong)
@@ -248,11 +279,17 @@ export function registerSend(cli: CAC, io: Io): void {
     .option("--bytes <n>", "Stop after this many bytes of a talking server (chargen)")
     .option("--binary", "Print replies byte for byte, adding no newline after them (for binary data)")
     .option("--json", "Print one JSON object per reply: target, reply, bytes, rtt_ms")
+    .option(
+      "-e, --escapes",
+      "Read \\r \\n \\t \\0 \\\\ \\xHH in the message, as check --send does (echo -e; not nc -e)",
+    )
+    .option("-v, --verbose", "Say on stderr where each message went: address, bytes sent and back, time (nc -v)")
     .example("  upcat send hello                          # tcp localhost:12000, prints HELLO")
     .example("  upcat send udp://127.0.0.1:12000 hello    # the same over UDP")
     .example("  printf 'one\\ntwo\\n' | upcat send --udp    # one request per line")
     .example("  upcat send --json '[::1]:12000' hi | jq .rtt_ms")
     .example("  upcat send -- 'note: starts like a target'  # text after -- is always the message")
+    .example("  upcat send -e 'tab\\there\\x21'                # TAB<tab>HERE!: escapes, as check --send reads them")
     .example("  upcat send --protocol time udp://127.0.0.1      # 2026-11-24T06:40:00Z")
     .example("  upcat send --protocol chargen --bytes 740 127.0.0.1:19")
     .action((first: string | undefined, rest: string[], options: Record<string, unknown>) =>

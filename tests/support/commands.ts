@@ -9,6 +9,7 @@ import { registerRelay } from "../../src/cli/relay.ts";
 import { registerSend } from "../../src/cli/send.ts";
 import { registerServe } from "../../src/cli/serve.ts";
 import { registerUpgrade } from "../../src/cli/upgrade.ts";
+import { addLetters } from "../../src/cli/letters.ts";
 
 /** registeredCli is a cac program with every command that takes options registered (nothing runs: no Io is used). */
 export function registeredCli(): CAC {
@@ -22,7 +23,9 @@ export function registeredCli(): CAC {
     registerProtocols,
     registerBench,
     registerUpgrade,
-  ])
+  ]) {
     register(cli, io);
+    addLetters(cli.commands.at(-1)!);
+  }
   return cli;
 }
