@@ -14,10 +14,26 @@ export const CHECK_RECORD_SCHEMA = {
   title: "upcat check --json record",
   description:
     "One target's verdict, as `upcat check --json` prints it: one object per line, in the order the targets were " +
-    "given.",
+    "given (index counts them).",
   type: "object",
-  required: ["target", "proto", "host", "address", "port", "state", "ok", "latency_ms", "reply", "error", "attempts"],
+  required: [
+    "target",
+    "proto",
+    "host",
+    "address",
+    "port",
+    "state",
+    "ok",
+    "latency_ms",
+    "reply",
+    "error",
+    "attempts",
+    "index",
+  ],
   additionalProperties: false,
+  // A --file target names both its file and its line; bytes in reply_base64 come with their text in reply.
+  dependentRequired: { file: ["line"], line: ["file"], reply_base64: ["reply"] },
+  dependentSchemas: { reply_base64: { properties: { reply: { type: "string" } } } },
   properties: {
     target: {
       type: "string",
@@ -52,10 +68,38 @@ export const CHECK_RECORD_SCHEMA = {
     },
     reply: nullable(
       { type: "string" },
-      "What came back (for HTTP, the body read for --expect/--match), decoded as UTF-8; null when nothing was read.",
+      "What came back (for HTTP, the body read for --expect/--match); null when nothing was read. When the bytes " +
+        "are UTF-8 it is their text, exactly, and reply_base64 is absent; otherwise its UTF-8 sequences are text, " +
+        "every other byte is written \\xNN (two hex digits) and every backslash \\\\, and reply_base64 carries " +
+        "the bytes. It never holds U+FFFD for bytes that were not the UTF-8 of U+FFFD.",
     ),
+    reply_base64: {
+      type: "string",
+      pattern: "^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+      contentEncoding: "base64",
+      description:
+        "The reply's bytes exactly, in base64 (RFC 4648, padded); present only when they are not UTF-8, so that " +
+        "reply had to escape them. Decode reply_base64 when present, else encode reply as UTF-8: the bytes that came.",
+    },
     error: nullable({ type: "string", minLength: 1 }, "Why the last try failed, for people; scripts read state."),
     attempts: { type: "integer", minimum: 1, description: "Tries made (--retries, --wait)." },
+    index: {
+      type: "integer",
+      minimum: 0,
+      description:
+        "The target's place in the run, from 0: the command line's targets in the order given (a range or a " +
+        "list counts each port), then --file's in line order. The records come out in this order, and two checks " +
+        "of one target differ here.",
+    },
+    file: {
+      type: "string",
+      description: "A --file target's file, as --file named it (- for standard input); absent for the command line's.",
+    },
+    line: {
+      type: "integer",
+      minimum: 1,
+      description: "A --file target's line number in file, from 1; absent for the command line's.",
+    },
     tls: {
       type: "object",
       description: "The certificate a TLS check (--tls, https://) was shown.",

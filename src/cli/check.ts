@@ -42,7 +42,9 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     if (live) io.status(undefined);
     for (; printed < finished.length && finished[printed]; printed++) {
       const r = finished[printed]!;
-      show.out(p.output === "json" ? `${JSON.stringify(jsonRecord(r))}\n` : `${resultLine(r, show, width)}\n`);
+      const line =
+        p.output === "json" ? JSON.stringify(jsonRecord(r, p.items[printed]!.place)) : resultLine(r, show, width);
+      show.out(`${line}\n`);
     }
   };
   const onProgress =

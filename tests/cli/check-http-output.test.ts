@@ -30,14 +30,17 @@ const result = (state: CheckState, ok: boolean, status: number | null, cause?: C
 describe("HTTP results", () => {
   test("an HTTP target is named by its URL, with proto http and its status in --json", () => {
     expect(targetText(web)).toBe("http://127.0.0.1:8080/healthz");
-    expect(jsonRecord(result("open", true, 204))).toMatchObject({
+    expect(jsonRecord(result("open", true, 204), { index: 0 })).toMatchObject({
       target: "http://127.0.0.1:8080/healthz",
       proto: "http",
       port: 8080,
       http: { status: 204 },
     });
     expect(
-      jsonRecord({ ...result("open", true, 200), target: { ...web, http: { url: "https://h/", secure: true } } }).proto,
+      jsonRecord(
+        { ...result("open", true, 200), target: { ...web, http: { url: "https://h/", secure: true } } },
+        { index: 0 },
+      ).proto,
     ).toBe("https");
   });
 

@@ -62,7 +62,9 @@ test("JSON: latency rounded to microseconds, reply as text, TLS details when che
     authorized: true,
     protocol: "TLSv1.3",
   };
-  expect(jsonRecord(result({ state: "open", ok: true, reply: new TextEncoder().encode("hi"), tls }))).toEqual({
+  expect(
+    jsonRecord(result({ state: "open", ok: true, reply: new TextEncoder().encode("hi"), tls }), { index: 0 }),
+  ).toEqual({
     target: "tcp://db:5432",
     proto: "tcp",
     host: "db",
@@ -74,6 +76,7 @@ test("JSON: latency rounded to microseconds, reply as text, TLS details when che
     reply: "hi",
     error: null,
     attempts: 1,
+    index: 0,
     tls,
   });
 });
@@ -149,10 +152,10 @@ test("no NaN in any form: a certificate with no readable date says so", () => {
     tls,
   });
   expect(resultLine(r, ioWith(false), 10)).toContain("no expiry date");
-  expect(JSON.stringify(jsonRecord(r))).toContain('"days_left":null');
+  expect(JSON.stringify(jsonRecord(r, { index: 0 }))).toContain('"days_left":null');
   const all = [
     resultLine(r, ioWith(false), 10),
-    JSON.stringify(jsonRecord(r)),
+    JSON.stringify(jsonRecord(r, { index: 0 })),
     nagiosReport([r], [{ timeoutMs: 2000 }]).line,
   ];
   for (const text of all) expect(text).not.toContain("NaN");

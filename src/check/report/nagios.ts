@@ -3,7 +3,7 @@
 import type { CheckResult } from "../result.ts";
 import { redactIn } from "../../text/redact.ts";
 import { escapeControl } from "../../text/shown.ts";
-import { protoOf, targetText } from "./target.ts";
+import { clipReply, protoOf, replyText, targetText } from "./target.ts";
 import { daysText, httpText } from "./text.ts";
 
 export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
@@ -86,12 +86,30 @@ export function nagiosReport(
         .join(", ")}${bad.length > 5 ? `, and ${bad.length - 5} more` : ""}`;
   }
   // Every target gets its time, failed ones too: a graph with holes at the outages hides them.
-  const perf = graded.map(({ r, t }) => {
-    const label = results.length === 1 ? "time" : `'${targetText(r.target).replaceAll("'", "")}'`;
+  const labels = perfLabels(results);
+  const perf = graded.map(({ r, t }, i) => {
+    const label = labels[i]!;
     const range = `${seconds(t.warningMs)};${seconds(t.criticalMs)};0.000000;${seconds(t.timeoutMs)}`;
     return `${label}=${seconds(r.latencyMs)}s;${range}`;
   });
   return { line: `${label} ${worst} - ${message}|${perf.join(" ")}`, status: NAGIOS[worst] };
+}
+
+/**
+ * perfLabels names each result's perfdata: "time" for one target, else the target as a quoted label; a label given
+ * before gets " #2", " #3"... (the first free one), as prometheus' nth tells two checks of one target apart: a graph
+ * keyed by label would otherwise draw both as one. A label cannot hold ' or =, so they are left out.
+ */
+export function perfLabels(results: readonly CheckResult[]): string[] {
+  if (results.length === 1) return ["time"];
+  const used = new Set<string>();
+  return results.map((r) => {
+    const base = targetText(r.target).replaceAll("'", "").replaceAll("=", "");
+    let label = base;
+    for (let n = 2; used.has(label); n++) label = `${base} #${n}`;
+    used.add(label);
+    return `'${label}'`;
+  });
 }
 
 /** passed words one target that passed, as check_tcp and check_http word it. */
@@ -125,7 +143,10 @@ function certificate(r: CheckResult): string {
  * control characters escaped.
  */
 function firstLine(reply: Uint8Array): string {
-  return escapeControl(new TextDecoder().decode(reply.subarray(0, 200)).split(/\r?\n/)[0]!).replaceAll("|", "?");
+  // Bytes that are not UTF-8 are shown as \xNN, never as U+FFFD; cut after the escaping, never inside an escape.
+  const shown = replyText(reply);
+  const line = { ...shown, text: shown.text.split(/\r?\n/)[0]! };
+  return escapeControl(clipReply(line, 200).text).replaceAll("|", "?");
 }
 
 function seconds(ms: number | undefined): string {

@@ -3,7 +3,7 @@ import type { CheckResult, CheckState, HttpInfo, TlsInfo } from "../result.ts";
 import type { Progress } from "../run.ts";
 import { redactIn } from "../../text/redact.ts";
 import { escapeControl } from "../../text/shown.ts";
-import { roundMs, targetText } from "./target.ts";
+import { clipReply, replyText, roundMs, targetText } from "./target.ts";
 
 /** Palette is the colours a line is painted with: picocolors' own, or ones that leave the text as it is. */
 export interface Palette {
@@ -39,7 +39,7 @@ export function resultLine(r: CheckResult, to: { readonly outColor: Palette }, w
     parts.push(r.ok ? c.dim(error) : error);
   }
   if (r.reply && r.reply.length > 0 && (!r.error || r.state === "mismatch"))
-    parts.push(c.dim(`"${escapeControl(clip(new TextDecoder().decode(r.reply)))}"`));
+    parts.push(c.dim(`"${escapeControl(clip(r.reply))}"`));
   if (r.attempts > 1) parts.push(c.dim(`after ${r.attempts} tries`));
   return parts.join("  ");
 }
@@ -58,8 +58,10 @@ export function daysText(tls: TlsInfo): string {
   return `${tls.days_left} days left`;
 }
 
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+/** clip is the start of a reply, as text: bytes that are not UTF-8 as \xNN (never U+FFFD), cut at 60 characters. */
+function clip(reply: Uint8Array): string {
+  const { text, clipped } = clipReply(replyText(reply), 60);
+  return clipped ? `${text}…` : text;
 }
 
 /** summaryLine counts the results by state. */
