@@ -11,6 +11,7 @@
 // own option parsers read them, so a line and the command line accept exactly the same values.
 import { UsageError } from "../errors.ts";
 import { quote } from "../text/shown.ts";
+import { didYouMean } from "../text/suggest.ts";
 import { CHECK_OPTIONS, keyOf, nameOf, optionNamed, refuseRepeat, takesValue } from "./options.ts";
 
 /** PER_TARGET are the options a line may give, as the options table marks them. */
@@ -76,7 +77,12 @@ export function parseCheckLine(line: string): CheckLine | undefined {
     const eq = word.indexOf("=");
     const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
     const option = optionNamed(name);
-    if (!option?.perTarget) {
+    // A typo is no option at all: say so, rather than that it cannot be given for one target.
+    if (!option) {
+      const near = didYouMean(name, PER_TARGET.map(nameOf), "--");
+      throw new UsageError(`unknown option --${name}${near && ` (${near})`}`);
+    }
+    if (!option.perTarget) {
       throw new UsageError(
         `--${name} cannot be given for one target (a line takes ${PER_TARGET.map((o) => `--${nameOf(o)}`).join(" ")})`,
       );

@@ -1,5 +1,5 @@
 // Reads a whole `upcat check` command line (and --file) into a plan, checking every option before any socket opens.
-import { readEscapes } from "../check/escapes.ts";
+import { readEscapes } from "../text/escapes.ts";
 import type { HttpRequestOptions } from "../check/http-probe.ts";
 import { MAX_REPLY, type ProbeOptions } from "../check/probe.ts";
 import type { CheckTarget } from "../check/result.ts";
@@ -15,6 +15,8 @@ import { parseCertDays, parseCount, parseDuration, parseThreshold } from "./opti
 import type { Io } from "./io.ts";
 import { cannotRead, type InputLine, MAX_CA_FILE, MAX_CA_FILES, readLines, readSmallFile } from "./read-input.ts";
 import { quote } from "../text/shown.ts";
+import { shownMessage } from "../text/message.ts";
+import type { Place } from "../check/report/json.ts";
 import { parseServiceUrl, type ServiceEndpoint, SERVICES, serviceOf } from "../check/services/endpoint.ts";
 
 export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
@@ -22,6 +24,8 @@ export type Output = "text" | "json" | "quiet" | "nagios" | "prometheus";
 /** TargetPlan is one target with everything asked of it: by the command line, or by its own line. */
 export interface TargetPlan {
   target: CheckTarget;
+  /** place is where the target stands in the run: its index, and its --file line. */
+  place: Place;
   probe: ProbeOptions;
   udpSilentOk: boolean;
   thresholds: { warningMs?: number; criticalMs?: number; statusGiven?: boolean };
@@ -46,6 +50,9 @@ const isHttp = (spec: string) => /^https?:\/\//i.test(spec.trim());
 /** MAX_PASSWORD_FILE bounds --password-file: a password, not a file of them. */
 const MAX_PASSWORD_FILE = 64 * 1024;
 
+/** TooManyTargets ends the reading, wherever it is found: no line is at fault alone. */
+class TooManyTargets extends UsageError {}
+
 /** at puts where a line came from (FILE:LINE, or the argument) in front of what is wrong with it. */
 async function at<T>(where: string | undefined, read: () => T | Promise<T>): Promise<T> {
   try {
@@ -56,40 +63,117 @@ async function at<T>(where: string | undefined, read: () => T | Promise<T>): Pro
   }
 }
 
+/** PlannedLine is one check line, where it came from, and (for --file) its file and line number. */
+interface PlannedLine {
+  line: CheckLine;
+  where?: string;
+  /** order counts the lines of the arguments and --file together: problems are told in it. */
+  order: number;
+  file?: { path: string; number: number };
+}
+
+/** MAX_PROBLEMS is how many bad lines one run names, as a compiler stops naming errors after a screenful. */
+export const MAX_PROBLEMS = 20;
+
+/**
+ * Problems gathers what is wrong with each line, so that all of them are told at once, as a compiler tells them:
+ * each as `FILE:LINE: what is wrong`, in line order; the first MAX_PROBLEMS of them, and how many more.
+ */
+class Problems {
+  /** kept are the first MAX_PROBLEMS by line, of all those found (a file of 100000 bad lines keeps 20). */
+  private kept: { order: number; message: string }[] = [];
+  private total = 0;
+
+  constructor(private readonly io: Io) {}
+
+  /** add keeps a line's UsageError; anything else is no fault of the line, and goes on. */
+  add(order: number, err: unknown): void {
+    if (!(err instanceof UsageError)) throw err;
+    this.total++;
+    this.kept.push({ order, message: err.message });
+    if (this.kept.length > 2 * MAX_PROBLEMS) this.trim();
+  }
+
+  private trim(): void {
+    this.kept = this.kept.sort((a, b) => a.order - b.order).slice(0, MAX_PROBLEMS);
+  }
+
+  /**
+   * tell throws what was found, with `last` (what ended the reading) after it: each line's problem on stderr here, and
+   * the last as the UsageError that ends the command (exit 2, or UNKNOWN under --nagios); past MAX_PROBLEMS, a count
+   * of those not shown. With nothing found and no `last`, it returns.
+   */
+  tell(last?: unknown): void {
+    if (last !== undefined && !(last instanceof UsageError)) throw last;
+    if (this.total === 0) {
+      if (last) throw last;
+      return;
+    }
+    this.trim();
+    const messages = this.kept.map((p) => p.message);
+    const hidden = this.total - messages.length;
+    const more = `${hidden} more: ${this.total} check lines are wrong`;
+    let end: UsageError;
+    if (last) end = last;
+    else if (hidden > 0) end = new UsageError(`and ${more}, nothing was checked`);
+    else end = new UsageError(messages.pop()!);
+    if (last && hidden > 0) messages.push(`and ${more}`);
+    for (const message of messages) this.io.err(`${this.io.errColor.red("upcat:")} ${shownMessage(message)}`);
+    throw end;
+  }
+}
+
 /**
  * linesOf reads the check lines of the arguments and --file: a word with blanks in it is a line with its own options.
- * --file is streamed, and read no further than a check can take: every target word is one target at least.
+ * --file is streamed, and read no further than a check can take: every target word is one target at least. A line
+ * that does not read is kept in problems, and the reading goes on; what ends it is thrown.
  */
-async function linesOf(specs: string[], file: unknown, io: Io): Promise<{ line: CheckLine; where?: string }[]> {
-  const lines: { line: CheckLine; where?: string }[] = [];
+async function linesOf(specs: string[], file: unknown, io: Io, problems: Problems): Promise<PlannedLine[]> {
+  const lines: PlannedLine[] = [];
   let targets = 0;
-  const add = (line: CheckLine, where?: string) => {
-    targets += line.specs.length;
-    if (targets > MAX_TARGETS)
-      throw new UsageError(
-        `${where ? `${where}: ` : ""}more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`,
+  let order = 0;
+  const add = (planned: PlannedLine) => {
+    targets += planned.line.specs.length;
+    if (targets > MAX_TARGETS) {
+      const where = planned.where ? `${planned.where}: ` : "";
+      throw new TooManyTargets(
+        `${where}more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`,
       );
-    lines.push({ line, where });
+    }
+    lines.push(planned);
   };
   for (const spec of specs) {
+    order++;
     if (!/\s/.test(spec.trim())) {
-      add({ specs: [spec], options: {} });
+      add({ line: { specs: [spec], options: {} }, order });
       continue;
     }
     const where = `in argument ${quote(spec)}`;
-    const line = await at(where, () => parseCheckLine(spec));
-    if (line) add(line, where);
+    try {
+      const line = await at(where, () => parseCheckLine(spec));
+      if (line) add({ line, where, order });
+    } catch (err) {
+      if (err instanceof TooManyTargets) throw err;
+      problems.add(order, err);
+    }
   }
   if (file !== undefined) {
-    for await (const { where, text, utf8 } of readSpecs(String(file), io)) {
-      const line = await at(where, () => parseCheckLine(text));
-      if (!line) continue;
-      // A target is typed exactly: a word with bytes that are not UTF-8 would reach the wire as U+FFFD. Such bytes in
-      // a comment are harmless.
-      const bad = utf8 ? undefined : wordsOf(line).find((word) => word.includes("\ufffd"));
-      if (bad !== undefined)
-        throw new UsageError(`${where}: ${quote(bad, 60)} is not valid UTF-8; --file is read as UTF-8`);
-      add(line, where);
+    const path = String(file);
+    for await (const { where, text, utf8, number } of readSpecs(path, io)) {
+      order++;
+      try {
+        const line = await at(where, () => parseCheckLine(text));
+        if (!line) continue;
+        // A target is typed exactly: a word with bytes that are not UTF-8 would reach the wire as U+FFFD. Such bytes
+        // in a comment are harmless.
+        const bad = utf8 ? undefined : wordsOf(line).find((word) => word.includes("\ufffd"));
+        if (bad !== undefined)
+          throw new UsageError(`${where}: ${quote(bad, 60)} is not valid UTF-8; --file is read as UTF-8`);
+        add({ line, where, order, file: { path, number } });
+      } catch (err) {
+        if (err instanceof TooManyTargets) throw err;
+        problems.add(order, err);
+      }
     }
   }
   return lines;
@@ -109,18 +193,54 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
   if (command && (output === "nagios" || output === "prometheus"))
     throw new UsageError(`--${output} reports to a monitoring system; it cannot run a command after --`);
 
-  const lines = await linesOf(specs, once(raw, "file"), io);
+  const problems = new Problems(io);
+  let lines: PlannedLine[];
+  try {
+    lines = await linesOf(specs, once(raw, "file"), io, problems);
+  } catch (err) {
+    // Too many targets, a line too long, a file that cannot be read on: told after the lines before it.
+    problems.tell(err);
+    throw err;
+  }
   const caFiles = new Map<string, Promise<string>>();
   const plainLines = lines.filter(({ line }) => Object.keys(line.options).length === 0);
-  const shared = await settingsOf(raw, output, caFiles, {
-    https: plainLines.some(({ line }) => line.specs.some(isHttps)),
-    secureService: plainLines.some(({ line }) => line.specs.some(isSecureService)),
-  });
+  let shared: Settings;
+  try {
+    shared = await settingsOf(raw, output, caFiles, {
+      https: plainLines.some(({ line }) => line.specs.some(isHttps)),
+      secureService: plainLines.some(({ line }) => line.specs.some(isSecureService)),
+    });
+  } catch (err) {
+    // The command line's own options are wrong: that is told last, after the lines.
+    problems.tell(err);
+    throw err;
+  }
   const items: TargetPlan[] = [];
   let anyTls = false;
   let anyHttp = false;
   let anyService = false;
-  for (const { line, where } of lines) {
+  for (const planned of lines) {
+    if (planned.where === undefined) {
+      // A plain target of the command line: a mistake in it ends the reading, after the lines before it.
+      try {
+        await planLine(planned);
+      } catch (err) {
+        problems.tell(err);
+        throw err;
+      }
+      continue;
+    }
+    const before = items.length;
+    try {
+      await planLine(planned);
+    } catch (err) {
+      if (err instanceof TooManyTargets) problems.tell(err);
+      items.length = before;
+      problems.add(planned.order, err);
+    }
+  }
+  problems.tell();
+  async function planLine({ line, where, file }: PlannedLine): Promise<void> {
     const own = Object.keys(line.options).length > 0;
     const kinds = {
       https: line.specs.some(isHttps),
@@ -153,6 +273,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
             probe,
             udpSilentOk: false,
             thresholds: { ...settings.thresholds, statusGiven: settings.statusGiven },
+            place: placeOf(file),
           });
         } else if (target.service) {
           anyService = true;
@@ -162,6 +283,7 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
             probe: serviceProbeOptions(target.service, settings, prefix),
             udpSilentOk: false,
             thresholds: settings.thresholds,
+            place: placeOf(file),
           });
         } else {
           anyTls ||= settings.probe.tls !== undefined;
@@ -173,12 +295,17 @@ export async function plan(specs: string[], raw: Record<string, unknown>, io: Io
             probe: settings.probe,
             udpSilentOk: settings.udpSilentOk,
             thresholds: settings.thresholds,
+            place: placeOf(file),
           });
         }
         if (items.length > MAX_TARGETS)
-          throw new UsageError(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
+          throw new TooManyTargets(`more than ${MAX_TARGETS} targets in one check; split the ranges over several runs`);
       }
     }
+  }
+  /** placeOf is where the next target stands: its index, and its --file line. */
+  function placeOf(file: PlannedLine["file"]): Place {
+    return file ? { index: items.length, file: file.path, line: file.number } : { index: items.length };
   }
   if (items.length === 0) throw new UsageError("no targets to check (give TARGET... or --file FILE)");
   // On the command line, the TLS and HTTP options are for the targets that use them; with none, they are a mistake.

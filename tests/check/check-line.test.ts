@@ -60,6 +60,12 @@ describe("parseCheckLine", () => {
     ["r:1 --json", /--json cannot be given for one target/],
     ["r:1 --wait 5s", /--wait cannot be given for one target/],
     ["r:1 --down", /--down cannot be given for one target/],
+    // A typo is no option at all, not one that a line cannot take.
+    ["r:1 --expct ok", /^unknown option --expct \(did you mean --expect\?\)$/],
+    ["r:1 --expect=ok --tiemout=2s", /^unknown option --tiemout \(did you mean --timeout\?\)$/],
+    ["r:1 --bogus", /^unknown option --bogus$/],
+    // Only what a line takes is suggested: --jsno is near --json, which a line cannot give.
+    ["r:1 --jsno", /^unknown option --jsno$/],
     ["http://w/ --status 200 --status 204", /--status is given twice/],
     ["r:1 --expect", /--expect needs a value/],
     ["r:1 --tls=yes", /--tls takes no value/],

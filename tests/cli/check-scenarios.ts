@@ -21,6 +21,7 @@ const JSON_FIELDS = [
   "reply",
   "error",
   "attempts",
+  "index",
 ];
 
 /** checkScenarios registers every scenario; `command` is awaited once, before the first test. */
@@ -92,6 +93,8 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
         error: null,
       });
       expect(records[1]).toMatchObject({ state: "closed", ok: false, error: "connection refused" });
+      // Each record names its place among the command line's targets.
+      expect(records.map((o) => o.index)).toEqual([0, 1, 2]);
       expect(records[2]).toMatchObject({
         target: `udp://[::1]:${server.port}`,
         address: "::1",
@@ -347,7 +350,7 @@ export function checkScenarios(command: () => Promise<Command> | Command): void 
         expect(bad).toMatchObject({ status: 2, stdout: "" });
         expect(bad.stderr).toBe(`upcat: ${file}:2: unterminated ' quote in "${upper} --expect 'unterminated"\n`);
         const stdin = await run(cmd, ["check", "--file", "-"], { stdin: `${upper} --bogus\n` });
-        expect(stdin.stderr).toStartWith("upcat: stdin:1: --bogus cannot be given for one target");
+        expect(stdin.stderr).toStartWith("upcat: stdin:1: unknown option --bogus");
         // A line's thresholds are for --nagios; without it they wait, so one runbook serves both.
         const quiet = await run(cmd, ["check", "--quiet", `${upper} --warning 0.000001`]);
         expect(quiet).toMatchObject({ status: 0, stderr: "" });
