@@ -1,9 +1,9 @@
 // One run loop for every server (serve and relay): bind, the ready line, signals, --stats, the drain and the last
 // line, whether the process runs alone, as the parent of `--workers`, or as one of its workers.
 import { drain } from "../transport/drain.ts";
-import type { Listener } from "../transport/listener.ts";
+import type { Counters, Listener } from "../transport/listener.ts";
 import type { Io } from "./io.ts";
-import { type Running, ServeLog } from "./serve-log.ts";
+import { DROP_LINE_MS, type Running, ServeLog } from "./serve-log.ts";
 import type { ServerBounds } from "./server-options.ts";
 import { workerPlan } from "../workers/pool.ts";
 import { superviseWorkers, type Voice, WORKER_REPORT_MS, workForParent } from "../workers/supervise.ts";
@@ -62,8 +62,10 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
   voice.listening(server.running, 1);
   const ticker =
     bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
+  const drops = watchDrops(log, () => server.counters());
   const signal = await first;
   clearInterval(ticker);
+  clearInterval(drops);
   // A second signal cuts the drain short.
   log.draining(server.open(), bounds.drainMs);
   const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
@@ -85,6 +87,8 @@ async function runAsWorker<T>(
   const { bounds } = program;
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
   const server = await program.bind(log, { worker: index, ports });
+  // Each worker says what its own bounds drop (its stderr is the parent's), at most a line a second.
+  watchDrops(new ServeLog(io, bounds.log, { worker: index }), () => server.counters());
   return workForParent(
     {
       // Addresses alone go over IPC, not the listeners.
@@ -102,6 +106,19 @@ async function runAsWorker<T>(
     io,
     nextSignal,
   );
+}
+
+/**
+ * watchDrops has the log say, once a DROP_LINE_MS, which bounds dropped UDP replies meanwhile (ServeLog.dropping).
+ * `counters` is serve's Counters, or relay's { counters, relay }.
+ */
+function watchDrops(log: ServeLog, counters: () => unknown): ReturnType<typeof setInterval> {
+  const timer = setInterval(() => {
+    const c = counters() as Counters | { counters: Counters };
+    log.dropping("counters" in c ? c.counters : c);
+  }, DROP_LINE_MS);
+  timer.unref?.();
+  return timer;
 }
 
 /** nextSignal resolves with the name of the next of these signals (SIGINT or SIGTERM). */

@@ -34,6 +34,28 @@ interface SendOptions {
   maxBytes: number | undefined;
   /** verbose: a line on stderr for each exchange, where it went and what came back (nc -v). */
   verbose: boolean;
+  /** heard counts the replies this run got: a server that answered and then went quiet may be limiting us. */
+  heard?: Heard;
+}
+
+/** Heard is how many replies a run of send has had so far. */
+interface Heard {
+  replies: number;
+}
+
+/**
+ * limitedHint is what to say when no reply came from a UDP server that had answered before: it is running, and one of
+ * its bounds (serve's --udp-reply-rate, a relay's) may be dropping our replies, so "is a server running there?" would
+ * send the user the wrong way.
+ */
+function limitedHint(err: unknown, heard: Heard): unknown {
+  if (!(err instanceof NetError) || err.transport !== "udp" || err.code !== "ETIMEDOUT" || heard.replies === 0)
+    return err;
+  const n = heard.replies;
+  return err.withHint(
+    `the server answered ${n} request${n === 1 ? "" : "s"} before, so it is running: it may be limiting replies to ` +
+      `this client; try --retries or --timeout`,
+  );
 }
 
 /** toSendOptions checks the command line as a whole, before any socket opens. */
@@ -71,7 +93,13 @@ function toSendOptions(
   };
 }
 
-async function send(first: string | undefined, rest: string[], raw: Record<string, unknown>, io: Io): Promise<number> {
+async function send(
+  first: string | undefined,
+  rest: string[],
+  raw: Record<string, unknown>,
+  io: Io,
+  heard?: Heard,
+): Promise<number> {
   // Words after `--` are message text, always: the way to send text that looks like an option or a target.
   const afterDashes = Array.isArray(raw["--"]) ? raw["--"].map(String) : [];
   // The first word is the TARGET when it looks like one (and then it must be a valid one), or when
@@ -79,7 +107,7 @@ async function send(first: string | undefined, rest: string[], raw: Record<strin
   const speaksFirst = protocolNamed(String(raw.protocol ?? DEFAULTS.protocol)).client.speaksFirst;
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
   const words = [...(targetArg === undefined && first !== undefined ? [first, ...rest] : rest), ...afterDashes];
-  const opts = toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]);
+  const opts = { ...toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]), heard };
   // The message byte for byte, or with --escapes as check --send reads it (and echo -e: not nc -e, which runs a program).
   if (raw.escapes && (words.length === 0 || opts.protocol.client.speaksFirst))
     throw new UsageError("--escapes reads the message given on the command line; stdin is sent byte for byte");
@@ -133,6 +161,7 @@ async function pipelined(opts: SendOptions, io: Io): Promise<void> {
       timeoutMs: opts.timeoutMs,
       retries: opts.retries,
       onReply(reply) {
+        if (opts.heard) opts.heard.replies++;
         printer.data(reply);
         printer.end();
       },
@@ -191,6 +220,7 @@ async function exchange(payload: Uint8Array, opts: SendOptions, io: Io): Promise
     maxBytes: opts.maxBytes,
     onData: whole ? (chunk) => chunks.push(chunk) : printer.data,
   });
+  if (opts.heard) opts.heard.replies++;
   const reply = Buffer.concat(chunks);
   if (opts.verbose) {
     const tries = result.attempts > 1 ? ` (${result.attempts} attempts)` : "";
@@ -292,9 +322,10 @@ export function registerSend(cli: CAC, io: Io): void {
     .example("  upcat send -e 'tab\\there\\x21'                # TAB<tab>HERE!: escapes, as check --send reads them")
     .example("  upcat send --protocol time udp://127.0.0.1      # 2026-11-24T06:40:00Z")
     .example("  upcat send --protocol chargen --bytes 740 127.0.0.1:19")
-    .action((first: string | undefined, rest: string[], options: Record<string, unknown>) =>
-      send(first, rest, options, io).catch((err) => {
-        throw withClientHint(err);
-      }),
-    );
+    .action((first: string | undefined, rest: string[], options: Record<string, unknown>) => {
+      const heard: Heard = { replies: 0 };
+      return send(first, rest, options, io, heard).catch((err) => {
+        throw withClientHint(limitedHint(err, heard));
+      });
+    });
 }

@@ -41,6 +41,19 @@ export class LineWindow {
   }
 }
 
+/**
+ * DROP_BOUNDS are the bounds that drop UDP replies while the server runs, each with its word in the last line and the
+ * option that lifts it: the `dropping replies` line names both (ServeLog.dropping).
+ */
+const DROP_BOUNDS = [
+  { key: "replyLimited", word: "reply-limited", lift: "--udp-reply-rate 0" },
+  { key: "rateLimited", word: "rate-limited", lift: "a higher --udp-rate" },
+  { key: "excessLimited", word: "excess-limited", lift: "a higher --udp-excess" },
+] as const satisfies readonly { key: keyof Counters; word: string; lift: string }[];
+
+/** DROP_LINE_MS: the `dropping replies` line comes at most this often. */
+export const DROP_LINE_MS = 1000;
+
 /** ListenAddress is where a listener listens: all a log line needs of it. */
 export type ListenAddress = Pick<Listener, "transport" | "host" | "port">;
 
@@ -66,6 +79,12 @@ export class ServeLog {
   private readonly window = new LineWindow();
   private held: Partial<Record<LimitName, number>> = {};
   private summary: ReturnType<typeof setTimeout> | undefined;
+  /** dropped are the counts of DROP_BOUNDS as the last `dropping replies` line (or the start) saw them. */
+  private readonly dropped: Record<(typeof DROP_BOUNDS)[number]["key"], number> = {
+    replyLimited: 0,
+    rateLimited: 0,
+    excessLimited: 0,
+  };
 
   /** `tag` goes into every JSON line: the worker that wrote it, under `serve --workers`. */
   constructor(
@@ -126,6 +145,29 @@ export class ServeLog {
         `upcat: serving ${what}${allow ? ` for ${allow}` : ""}${workers > 1 ? ` with ${workers} workers` : ""} ` +
           `(Ctrl-C to stop)`,
       );
+    }
+  }
+
+  /**
+   * dropping says which bounds dropped replies since it last looked (a second ago, at most), how many, and the option
+   * that lifts each: called once a DROP_LINE_MS while the server runs (runServer), so a bound is seen while it is hit,
+   * at most a line a second, and a quiet second writes nothing.
+   */
+  dropping(c: Counters): void {
+    const parts: string[] = [];
+    const record: Record<string, number> = {};
+    for (const { key, word, lift } of DROP_BOUNDS) {
+      const n = c[key] - this.dropped[key];
+      this.dropped[key] = c[key];
+      if (n <= 0) continue;
+      parts.push(`${word} ${n} (lift with ${lift})`);
+      record[word.replace("-", "_")] = n;
+    }
+    if (parts.length === 0) return;
+    if (this.format === "json") this.json({ event: "dropping", ...record });
+    else if (this.format === "text") {
+      const who = this.tag.worker === undefined ? "" : `worker ${this.tag.worker}: `;
+      this.io.err(`upcat: ${who}dropping replies: ${parts.join(", ")}`);
     }
   }
 
