@@ -52,3 +52,26 @@ export function jsonRecord(stdout: string, schema?: object) {
   if (records.length !== 1) throw new Error(`expected one --json line, got ${records.length}: ${stdout}`);
   return records[0];
 }
+
+/**
+ * escapedBytes reads a reply that --json had to escape back into its bytes: \xNN is a byte, \\ a backslash, anything
+ * else its UTF-8.
+ */
+export function escapedBytes(text: string): Uint8Array {
+  const encoder = new TextEncoder();
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith("\\x", i)) {
+      out.push(Number.parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else if (text.startsWith("\\\\", i)) {
+      out.push(0x5c);
+      i++;
+    } else {
+      const ch = String.fromCodePoint(text.codePointAt(i)!);
+      out.push(...encoder.encode(ch));
+      i += ch.length - 1;
+    }
+  }
+  return Uint8Array.from(out);
+}

@@ -5,7 +5,7 @@ import type { CheckResult } from "../../src/check/result.ts";
 import { jsonRecord } from "../../src/check/report/json.ts";
 import { resultLine, summaryLine } from "../../src/check/report/text.ts";
 import type { Io } from "../../src/cli/io.ts";
-import { nagiosReport, statusOf } from "../../src/check/report/nagios.ts";
+import { nagiosReport, perfLabels, statusOf } from "../../src/check/report/nagios.ts";
 
 const ioWith = (color: boolean) => ({ outColor: createColors(color) }) as Io;
 const result = (over: Partial<CheckResult> & Pick<CheckResult, "state" | "ok">): CheckResult => ({
@@ -189,4 +189,32 @@ test("nagios: many targets, the worst status, the failures named, perfdata a lab
   expect(mixed.line).toStartWith(
     "UPCAT CRITICAL - 1 of 2 OK, slowest 0.001 s; udp://ns:53 no_reply: no reply within 2000ms|",
   );
+});
+
+test("nagios: a perfdata label a target each, even for one target checked twice or a name that looks numbered", () => {
+  const web = (url: string) => ({ transport: "tcp" as const, host: "web", port: 80, http: { url, secure: false } });
+  const rs = [
+    result({ state: "open", ok: true }),
+    result({ state: "open", ok: true }),
+    result({ state: "open", ok: true, target: web("http://web/?a=b") }),
+    result({ state: "open", ok: true, target: web("http://web/?ab #2") }),
+    result({ state: "open", ok: true, target: web("http://web/?a'b") }),
+    result({ state: "open", ok: true }),
+  ];
+  expect(perfLabels(rs)).toEqual([
+    "'tcp://db:5432'",
+    "'tcp://db:5432 #2'",
+    // A label holds no = and no ': left out, and what is then the same as another is numbered.
+    "'http://web/?ab'",
+    "'http://web/?ab #2'",
+    "'http://web/?ab #3'",
+    "'tcp://db:5432 #3'",
+  ]);
+  const labels = nagiosReport(
+    rs,
+    rs.map(() => ({ timeoutMs: 2000 })),
+  )
+    .line.split("|")[1]!
+    .match(/'[^']*'=/g);
+  expect(new Set(labels).size).toBe(rs.length);
 });
