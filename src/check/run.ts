@@ -32,6 +32,8 @@ export interface Progress {
   readonly total: number;
   readonly elapsedMs: number;
   readonly waiting: readonly CheckTarget[];
+  /** why is the last try of each target in waiting, in its order: what --wait's notes say it is waiting out. */
+  readonly why: readonly Outcome[];
 }
 
 const FIRST_BACKOFF_MS = 100;
@@ -60,6 +62,7 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
   const deadline = opts.waitMs === undefined ? undefined : started + opts.waitMs;
   const results: CheckResult[] = new Array(targets.length);
   const waiting = new Set<number>();
+  const lastTry = new Map<number, Outcome>();
   let passed = 0;
   let done = 0;
   const slots = new Slots(opts.concurrency);
@@ -93,6 +96,7 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
         return;
       }
       waiting.add(index);
+      lastTry.set(index, outcome);
       report();
       await Bun.sleep(pause);
     }
@@ -104,6 +108,7 @@ export async function runChecks(targets: readonly CheckTarget[], opts: RunOption
       total: targets.length,
       elapsedMs: performance.now() - started,
       waiting: [...waiting].map((i) => targets[i]!),
+      why: [...waiting].map((i) => lastTry.get(i)!),
     });
 
   await Promise.all(targets.map((_, index) => checkOne(index)));

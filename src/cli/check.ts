@@ -11,6 +11,7 @@ import { targetText } from "../check/report/target.ts";
 import { progressLine, resultLine, summaryLine } from "../check/report/text.ts";
 import { plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
+import { waitNotes } from "./wait-notes.ts";
 
 /** EXIT_WAIT_EXPIRED is the status when --wait runs out first, as timeout(1), wait-for-it and wait4x exit. */
 export const EXIT_WAIT_EXPIRED = 124;
@@ -47,8 +48,21 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
       show.out(`${line}\n`);
     }
   };
+  // --wait says whom it waits for and, every few seconds, who is still awaited and why: in a log too, where no live
+  // line is. Not under --quiet, --json, --nagios or --prometheus, whose readers are programs.
+  const waitMs = p.run.waitMs;
+  const say = (line: string) => {
+    if (live) io.status(undefined);
+    io.err(line);
+  };
+  const note = p.output === "text" && waitMs !== undefined ? waitNotes(say, targets, waitMs, !!p.run.down) : undefined;
   const onProgress =
-    live && p.run.waitMs !== undefined ? (g: Progress) => io.status(progressLine(g, p.run.down)) : undefined;
+    waitMs !== undefined && (live || note)
+      ? (g: Progress) => {
+          note?.(g);
+          if (live) io.status(progressLine(g, p.run.down));
+        }
+      : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
   // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs.
