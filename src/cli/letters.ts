@@ -51,7 +51,8 @@ export function addLetters(command: Command): void {
     const option = command.options[at];
     if (!option || option.names.includes(letter.short)) continue;
     // A new Option from the new flags, so cac derives its names, aliases and kind as for any other.
-    const Option = option.constructor as new (rawName: string, description: string, config: unknown) => typeof option;
+    type Built = NonNullable<typeof option>;
+    const Option = option.constructor as new (rawName: string, description: string, config: unknown) => Built;
     command.options[at] = new Option(`-${letter.short}, ${option.rawName}`, option.description, option.config);
   }
 }
