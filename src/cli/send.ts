@@ -108,7 +108,8 @@ async function send(
   const targetArg = first !== undefined && (speaksFirst || looksLikeTarget(first)) ? first : undefined;
   const words = [...(targetArg === undefined && first !== undefined ? [first, ...rest] : rest), ...afterDashes];
   const opts = { ...toSendOptions(targetArg, raw, first === undefined ? [] : [first, ...rest]), heard };
-  // The message byte for byte, or with --escapes as check --send reads it (and echo -e: not nc -e, which runs a program).
+  // The message byte for byte, or with --escapes as check --send reads it (echo -e's sense: not nc -e, which
+  // runs a program).
   if (raw.escapes && (words.length === 0 || opts.protocol.client.speaksFirst))
     throw new UsageError("--escapes reads the message given on the command line; stdin is sent byte for byte");
   const message = (text: string) =>

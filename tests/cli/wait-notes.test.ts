@@ -53,7 +53,7 @@ function freePort(): number {
 }
 
 describe("check --wait, from outside", () => {
-  test("a port that opens after 5 s, once a note has named it and why: the waiting line at once, then the pass", async () => {
+  test("a port that opens after 5 s, once a note has named it and why: the waiting line, then the pass", async () => {
     const port = freePort();
     const started = performance.now();
     const proc = Bun.spawn([...fromSource.argv, "check", "--wait", "30s", `127.0.0.1:${port}`], {
@@ -62,7 +62,7 @@ describe("check --wait, from outside", () => {
       stderr: "pipe",
       env: { ...fromSource.env, NO_COLOR: "1" },
     });
-    let listener: ReturnType<typeof Bun.listen> | undefined;
+    let listener: Bun.TCPSocketListener | undefined;
     const killer = setTimeout(() => proc.kill("SIGKILL"), 25_000);
     // Each line with the time it came: read as it comes, not once the process has ended.
     const lines: { at: number; line: string }[] = [];
