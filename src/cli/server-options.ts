@@ -76,10 +76,12 @@ export const SERVER_OPTIONS = {
   udpReplyRate: {
     flags: "--udp-reply-rate <n>",
     help: {
-      serve: "UDP replies of any size per source prefix (/24, /56) a second; bounds loops (0: no limit)",
+      serve:
+        "UDP replies of any size per source prefix (/24, /56; loopback: per address and port) a second; bounds " +
+        "loops (0: no limit)",
       relay:
-        "Datagrams sent back to each client prefix (/24, /56) a second; past it dropped and counted, so a forged " +
-        "source cannot aim the relay at a victim (0: no limit) [udp]",
+        "Datagrams sent back to each client prefix (/24, /56; loopback: per address and port) a second; past it " +
+        "dropped and counted, so a forged source cannot aim the relay at a victim (0: no limit) [udp]",
     },
     default: String(DEFAULT_UDP_REPLY_RATE),
   },
