@@ -2,11 +2,11 @@
 // or frame has come, and turn every way it can end early (time, a close, a reset) into an Outcome. Every TCP service
 // check (redis, memcached, smtp, ssh, amqp) is written on it.
 import type { NetError } from "../../errors.ts";
-import { quote } from "../../text/shown.ts";
 import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import type { ServiceContext } from "./service.ts";
+import { askWhatListens, pokeAt, whatAnswered } from "./what-answered.ts";
 
 /** Verdict is an Outcome before the address and the time are added. */
 export type Verdict = Omit<Outcome, "address" | "latencyMs">;
@@ -46,12 +46,17 @@ export class Conversation {
   /** heard is everything the service has said, for the reply of a verdict that names it. */
   heard: Uint8Array = new Uint8Array(0);
 
+  /** poke is what a second connection heard, asked while this one stayed silent (askWhatListens). */
+  private poke?: Promise<Uint8Array | undefined>;
+
   constructor(
     private readonly conn: StreamConn,
     private readonly deadline: number,
     private readonly timeoutMs: number,
     /** service names what we dialled in messages: "redis", "SMTP", ... */
     readonly service: string,
+    /** ask asks what listens on a second connection; it runs near the deadline while nothing has been heard. */
+    private readonly ask?: { at: number; run(timeoutMs: number): Promise<Uint8Array | undefined> },
   ) {}
 
   /** send writes bytes; a write that fails shows up as the next read's failure. */
@@ -101,12 +106,26 @@ export class Conversation {
   private async read(what: string): Promise<Uint8Array> {
     const left = this.deadline - performance.now();
     let chunk: Uint8Array | null;
+    // A port silent near the end is asked what it is on a second connection, while this one keeps listening: a
+    // service that answers late still counts.
+    const ask = this.ask;
+    const asking =
+      ask && this.heard.length === 0 && !this.poke
+        ? setTimeout(
+            () => {
+              this.poke = ask.run(Math.max(1, this.deadline - performance.now()));
+            },
+            Math.max(0, ask.at - performance.now()),
+          )
+        : undefined;
     try {
       if (left <= 0) throw { code: "ETIMEDOUT" };
       chunk = await this.conn.read(left);
     } catch (err) {
       const { state, cause = "other" } = stateOf((err as NetError).code, "reply");
       if (cause === "timeout") {
+        const said = this.heard.length === 0 ? await this.poke : undefined;
+        if (said) this.end(verdict("mismatch", "wrong_service", whatAnswered(said, this.service), said), "timeout");
         if (this.heard.length === 0)
           this.end(verdict("timeout", "timeout", `no ${what} within ${this.timeoutMs}ms`), "timeout");
         if (this.buf.length > 0)
@@ -120,6 +139,8 @@ export class Conversation {
       if (this.heard.length > 0 && cause === "no_data")
         this.end(verdict("mismatch", "wrong_service", `${this.answered()}, then ${how}`), "broken");
       this.end(verdict(state, cause, `${how} before the ${what}`), "broken");
+    } finally {
+      clearTimeout(asking);
     }
     if (chunk === null) {
       if (this.heard.length === 0)
@@ -174,7 +195,10 @@ export async function converse(
     const why = `certificate does not verify: ${authError.message} (--ca FILE to trust its CA, --insecure to skip)`;
     return { address: ctx.address, latencyMs: since(), ...verdict("error", "cert_untrusted", why) };
   }
-  const c = new Conversation(conn, deadline, ctx.timeoutMs, service);
+  const c = new Conversation(conn, deadline, ctx.timeoutMs, service, {
+    at: pokeAt(deadline, ctx.timeoutMs),
+    run: (ms) => askWhatListens(ctx, ms),
+  });
   let v: Verdict;
   try {
     v = await talk(c);
@@ -209,29 +233,6 @@ function dialFailure(err: NetError, timeoutMs: number, tls: boolean): Verdict {
 }
 
 const isIp = (host: string) => /^[\d.]+$/.test(host) || host.includes(":");
-
-/** whatAnswered names a service from the first bytes it sent: "an SSH server answered "SSH-2.0-OpenSSH_9.2"". */
-export function whatAnswered(heard: Uint8Array, expected: string): string {
-  const text = decoder.decode(heard.subarray(0, 512));
-  const first = text.split("\n", 1)[0]!.replace(/\r$/, "");
-  const kind = recognise(heard, first);
-  const said = heard.length === 0 ? "" : ` ${quote(first)}`;
-  return kind ? `${kind} answered${said}, not ${expected}` : `something that is not ${expected} answered${said}`;
-}
-
-function recognise(heard: Uint8Array, first: string): string | undefined {
-  if (/^SSH-\d/.test(first)) return "an SSH server";
-  if (/^HTTP\/\d/.test(first) || /^<(!doctype|html)/i.test(first)) return "an HTTP server";
-  if (/^220[ -]/.test(first)) return "an SMTP (or FTP) server";
-  if (/^\* OK/.test(first)) return "an IMAP server";
-  if (/^\+OK/.test(first)) return "a POP3 server (or redis)";
-  if (/^-(ERR|NOAUTH|WRONGPASS|LOADING)/.test(first)) return "redis";
-  if (/^(VERSION \d|ERROR$|CLIENT_ERROR|SERVER_ERROR)/.test(first)) return "memcached";
-  if (decoder.decode(heard.subarray(0, 4)) === "AMQP") return "an AMQP server";
-  // A MySQL greeting: a 3-byte length, sequence 0, protocol 10 (or an error packet, 0xff).
-  if (heard.length > 5 && heard[3] === 0 && (heard[4] === 10 || heard[4] === 0xff)) return "a MySQL server";
-  return undefined;
-}
 
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;

@@ -95,6 +95,3 @@ export const emptyAuth = (seq: number) => packet(seq + 1, new Uint8Array(0));
 
 /** COM_QUIT ends a session that logged in. */
 export const COM_QUIT = packet(0, new Uint8Array([0x01]));
-
-/** HTTP_POKE is sent to a port that stays silent where a greeting should be, so that what listens names itself. */
-export const HTTP_POKE = enc.encode("HEAD / HTTP/1.0\r\n\r\n");

@@ -5,8 +5,9 @@ import { SQL } from "bun";
 import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
-import { COM_QUIT, emptyAuth, HTTP_POKE, loginPacket, readGreeting, readPacket } from "./mysql-wire.ts";
-import { whatAnswered } from "./pg-wire.ts";
+import { COM_QUIT, emptyAuth, loginPacket, readGreeting, readPacket } from "./mysql-wire.ts";
+import { concat } from "./conversation.ts";
+import { HTTP_POKE, pokeAt as pokeTime, whatAnswered } from "./what-answered.ts";
 import type { ServiceContext, ServiceProbe } from "./service.ts";
 
 const enc = new TextEncoder();
@@ -45,9 +46,9 @@ async function greeting(ctx: ServiceContext): Promise<Verdict> {
     return failed(...stateAndCause(err), reasonOf(err));
   }
   // A server that says nothing where a greeting should come is asked, near the end, what it is.
-  const pokeAt = deadline - Math.min(ctx.timeoutMs * 0.2, 1000);
+  const pokeAt = pokeTime(deadline, ctx.timeoutMs);
   let poked = false;
-  let bytes: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  let bytes: Uint8Array = new Uint8Array(0);
   try {
     for (;;) {
       const g = readGreeting(bytes);
@@ -126,16 +127,9 @@ function wrongService(bytes: Uint8Array): Verdict {
   return {
     state: "mismatch",
     cause: "wrong_service",
-    error: `not MySQL: ${whatAnswered(bytes)} answered`,
+    error: whatAnswered(bytes, "MySQL"),
     reply: new Uint8Array(bytes),
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** NOT_READY are server errors of a server up but turning connections away: too many, blocked host, shutting down. */

@@ -87,22 +87,3 @@ export function readAnswer(bytes: Uint8Array): PgAnswer {
  * (starting up, shutting down, in recovery) as pg_isready reads it, and 53300 too_many_connections.
  */
 export const NOT_READY = new Set(["57P03", "53300"]);
-
-/** whatAnswered names the kind of server that sent `bytes`, in a few words, for a check that found the wrong one. */
-export function whatAnswered(bytes: Uint8Array): string {
-  const text = new TextDecoder().decode(bytes.subarray(0, 512));
-  const line = JSON.stringify(text.split(/\r?\n/)[0]!.slice(0, 60));
-  // An HTTP server that could not read the request line may answer as HTTP/0.9 does: the page alone.
-  if (/^HTTP\/\d|^<(!DOCTYPE )?html/i.test(text)) return `an HTTP server (${line})`;
-  if (/^SSH-\d/.test(text)) return `an SSH server (${line})`;
-  if (/^AMQP/.test(text)) return "an AMQP server";
-  if (/^220[ -]/.test(text)) return `an SMTP server (${line})`;
-  if (/^(VERSION |ERROR\r\n|CLIENT_ERROR )/.test(text)) return `a memcached server (${line})`;
-  if (/^[-+][A-Za-z]/.test(text) && text.includes("\r\n")) return `a redis server (${line})`;
-  if (bytes.length >= 5 && bytes[3] === 0 && (bytes[4] === 0x0a || bytes[4] === 0xff))
-    return "a MySQL or MariaDB server";
-  if ((bytes[0] === 0x52 || bytes[0] === 0x45) && readAnswer(bytes).kind !== "foreign") return "a PostgreSQL server";
-  if (/^[\t\r\n\x20-\x7e]*$/.test(text)) return `a server that said ${line}`;
-  const hex = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-  return `a server that sent ${bytes.length} bytes (${hex}${bytes.length > 8 ? " ..." : ""})`;
-}

@@ -1,12 +1,13 @@
 // The postgres check: without a user, pg_isready's grading of one startup exchange; with one, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
-import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
-import { HTTP_POKE } from "./mysql-wire.ts";
+import { dialStream } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import { sslRequest, type Wire } from "./pg-tls.ts";
-import { NOT_READY, readAnswer, startupMessage, TERMINATE, whatAnswered } from "./pg-wire.ts";
+import { concat } from "./conversation.ts";
+import { NOT_READY, readAnswer, startupMessage, TERMINATE } from "./pg-wire.ts";
+import { askWhatListens, pokeAt as pokeTime, whatAnswered } from "./what-answered.ts";
 import type { ServiceContext, ServiceProbe } from "./service.ts";
 
 const SSLMODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -75,8 +76,8 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
     return failed(...stateAndCause(err), reasonOf(err));
   }
   // A server that stays silent to a StartupMessage is asked, near the end, what it is (below).
-  const pokeAt = deadline - Math.min(ctx.timeoutMs * 0.2, 1000);
-  let bytes: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  const pokeAt = pokeTime(deadline, ctx.timeoutMs);
+  let bytes: Uint8Array = new Uint8Array(0);
   try {
     await wire.write(startupMessage(ctx.endpoint.user ?? "upcat", ctx.endpoint.path));
     for (;;) {
@@ -99,7 +100,8 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
       } catch (err) {
         if (codeOf(err) !== "ETIMEDOUT" || bytes.length) throw err;
         wire.close();
-        return (await whoIsSilent(ctx, left())) ?? failed("timeout", "timeout", `no answer: ${reasonOf(err)}`);
+        const said = await askWhatListens(ctx, left());
+        return said ? wrongService(said) : failed("timeout", "timeout", `no answer: ${reasonOf(err)}`);
       }
       if (chunk === null) {
         if (bytes.length) return wrongService(bytes);
@@ -117,25 +119,6 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
   }
 }
 
-/**
- * whoIsSilent asks a port that gave a StartupMessage no answer what it is, on a new connection, with a line that
- * line-based servers answer (redis buffers a StartupMessage, which begins with a NUL, without end); a mismatch when
- * it says something, undefined when it too stays silent.
- */
-async function whoIsSilent(ctx: ServiceContext, timeoutMs: number): Promise<Verdict | undefined> {
-  let conn: StreamConn | undefined;
-  try {
-    conn = await dialStream(ctx.address, ctx.port, { timeoutMs });
-    await conn.write(HTTP_POKE);
-    const chunk = await conn.read(timeoutMs);
-    return chunk?.length ? wrongService(chunk) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    conn?.close();
-  }
-}
-
 function stateAndCause(err: unknown): [CheckState, Cause] {
   const { state, cause } = stateOf(codeOf(err), "exchange");
   return [state, cause ?? "other"];
@@ -145,16 +128,9 @@ function wrongService(bytes: Uint8Array): Verdict {
   return {
     state: "mismatch",
     cause: "wrong_service",
-    error: `not postgres: ${whatAnswered(bytes)} answered`,
+    error: whatAnswered(bytes, "postgres"),
     reply: new Uint8Array(bytes),
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** AUTH_FAILED are the SQLSTATEs of refused credentials: invalid_password and invalid_authorization_specification. */

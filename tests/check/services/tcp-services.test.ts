@@ -100,7 +100,7 @@ describe("redis", () => {
   test("redis:// at sshd, memcached and an HTTP server: a mismatch naming what answered, never open", async () => {
     const cases = [
       { port: sshd.port, named: /an SSH server answered "SSH-2\.0-OpenSSH/ },
-      { port: memcached.port, named: /memcached answered "ERROR"/ },
+      { port: memcached.port, named: /a memcached server answered "ERROR"/ },
       { port: http.port, named: /^an HTTP server answered/ },
     ];
     for (const c of cases) {
@@ -166,7 +166,7 @@ describe("memcached", () => {
       state: "mismatch",
       cause: "wrong_service",
     });
-    expect(record.error).toMatch(/^redis answered "-ERR/);
+    expect(record.error).toMatch(/^a redis server answered "-ERR/);
   }, 30_000);
 });
 
@@ -221,7 +221,7 @@ describe("ssh", () => {
     const cases = [
       { port: http.port, named: /^an HTTP server answered/ },
       { port: exim.port, named: /^an SMTP \(or FTP\) server answered "220 upcat\.test/ },
-      { port: redis.port, named: /^redis answered "-ERR unknown command/ },
+      { port: redis.port, named: /^a redis server answered "-ERR unknown command/ },
     ];
     for (const c of cases) {
       const oracle = await plugin("check_ssh", ["-H", "127.0.0.1", "-p", String(c.port), "-t", "3"]);
