@@ -4,24 +4,17 @@ import { dialEach } from "../../transport/dial-each.ts";
 import { unresolved, wrongAddress } from "../outcomes.ts";
 import type { ServiceKind, ServiceTarget } from "./endpoint.ts";
 import type { ServiceProbe } from "./service.ts";
-import { probeAmqp } from "./amqp.ts";
-import { probeDns } from "./dns.ts";
-import { probeMemcached } from "./memcached.ts";
-import { probeMysql } from "./mysql.ts";
-import { probePostgres } from "./postgres.ts";
-import { probeRedis } from "./redis.ts";
-import { probeSmtp } from "./smtp.ts";
-import { probeSsh } from "./ssh.ts";
-
-const PROBES: Record<ServiceKind, ServiceProbe> = {
-  postgres: probePostgres,
-  mysql: probeMysql,
-  redis: probeRedis,
-  memcached: probeMemcached,
-  amqp: probeAmqp,
-  smtp: probeSmtp,
-  ssh: probeSsh,
-  dns: probeDns,
+// Each service's module loads when a target of its kind is checked: a bare port check (and a compiled binary's
+// start-up) reads none of them.
+const PROBES: Record<ServiceKind, () => Promise<ServiceProbe>> = {
+  postgres: async () => (await import("./postgres.ts")).probePostgres,
+  mysql: async () => (await import("./mysql.ts")).probeMysql,
+  redis: async () => (await import("./redis.ts")).probeRedis,
+  memcached: async () => (await import("./memcached.ts")).probeMemcached,
+  amqp: async () => (await import("./amqp.ts")).probeAmqp,
+  smtp: async () => (await import("./smtp.ts")).probeSmtp,
+  ssh: async () => (await import("./ssh.ts")).probeSsh,
+  dns: async () => (await import("./dns.ts")).probeDns,
 };
 
 export interface ServiceProbeOptions {
@@ -36,7 +29,7 @@ export interface ServiceProbeOptions {
 /** serviceProbe makes one try of a service target; it never throws for a network failure. */
 export async function serviceProbe(target: ServiceTarget, opts: ServiceProbeOptions): Promise<Outcome> {
   const { service } = target;
-  const check = PROBES[service.kind];
+  const check = await PROBES[service.kind]();
   const password = service.password ?? opts.password;
   const tryAt = (address: string) =>
     check({
