@@ -62,12 +62,23 @@ function wantsColor(isTTY: boolean): boolean {
  * socket's data handler, it closes itself on EPIPE and takes every later write silently (Bun 1.4.5).
  */
 export function processIo(readerGone: () => void): Io {
-  let toStdout: Promise<unknown> = Promise.resolve();
+  // Data queued while a write is out goes in the next write, joined: a reply a datagram is not a syscall a reply.
+  let queued: (string | Uint8Array)[] = [];
+  let writing: Promise<void> | undefined;
   let toStderr: Promise<unknown> = Promise.resolve();
   let broken: unknown;
   const failed = (err: unknown) => {
     if ((err as { code?: unknown } | null)?.code === "EPIPE") readerGone();
     broken ??= err;
+  };
+  const drainStdout = async () => {
+    while (queued.length > 0 && broken === undefined) {
+      const batch = queued;
+      queued = [];
+      await Bun.write(Bun.stdout, batch.length === 1 ? batch[0]! : joined(batch)).catch(failed);
+    }
+    queued = [];
+    writing = undefined;
   };
   const stdoutIsTTY = isatty(1);
   let outColor: Colors | undefined;
@@ -80,10 +91,11 @@ export function processIo(readerGone: () => void): Io {
     stdoutIsTTY,
     stdinIsTTY: isatty(0),
     out(data) {
-      toStdout = toStdout.then(() => Bun.write(Bun.stdout, data)).catch(failed);
+      queued.push(data);
+      writing ??= drainStdout();
     },
     async flush() {
-      await Promise.all([toStdout, toStderr]);
+      await Promise.all([writing, toStderr]);
       if (broken) throw broken;
     },
     err(line) {
@@ -108,4 +120,9 @@ export function processIo(readerGone: () => void): Io {
       return errColor;
     },
   };
+}
+
+/** joined is the chunks as one buffer, strings as UTF-8. */
+function joined(chunks: readonly (string | Uint8Array)[]): Uint8Array {
+  return Buffer.concat(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c)));
 }
