@@ -115,13 +115,15 @@ describe("upcat check -- CMD", () => {
 
   test("--wait then run: CMD starts once a server that comes up late accepts", async () => {
     const port = await freePort();
-    const late = Bun.sleep(500).then(() => Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }));
+    let late: Bun.TCPSocketListener | undefined;
     try {
-      const r = await run(fromSource, ["check", "--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "started"]);
+      const r = await changeWhileWaiting(["--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "started"], () => {
+        late = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      });
       expect(r).toMatchObject({ status: 0, stdout: "started\n" });
       expect(r.stderr).toMatch(/after \d+ tries/);
     } finally {
-      (await late).stop(true);
+      late?.stop(true);
     }
   });
 
@@ -361,11 +363,10 @@ describe("--down: wait for closed instead of open", () => {
   test("--down --wait: a server that stops is waited for, then CMD runs; one that stays up is 124", async () => {
     const port = await freePort();
     const l = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    const stopping = Bun.sleep(500).then(() => l.stop(true));
-    const r = await run(fromSource, ["check", "--down", "--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "drained"]);
-    await stopping;
+    const args = ["--down", "--wait", "10s", `127.0.0.1:${port}`, "--", "echo", "drained"];
+    const r = await changeWhileWaiting(args, () => l.stop(true)).finally(() => l.stop(true));
     expect(r).toMatchObject({ status: 0, stdout: "drained\n" });
-    expect(r.stderr).toMatch(new RegExp(`^closed +tcp://127\\.0\\.0\\.1:${port} .* after \\d+ tries\\n`));
+    expect(r.stderr).toMatch(new RegExp(`\\nclosed +tcp://127\\.0\\.0\\.1:${port} .* after \\d+ tries\\n`));
     const stays = await run(fromSource, ["check", "--down", "--wait", "300ms", `127.0.0.1:${open.port}`]);
     expect(stays.status).toBe(124);
   });
@@ -389,3 +390,30 @@ describe("--down: wait for closed instead of open", () => {
     }
   });
 });
+
+/**
+ * changeWhileWaiting runs `upcat check ARGS` and calls change half a second after upcat says it is waiting, so however
+ * slow upcat's start, it has tried at least once before: that window is what the tests measure.
+ */
+async function changeWhileWaiting(args: string[], change: () => void) {
+  const proc = Bun.spawn([...fromSource.argv, "check", ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...fromSource.env, NO_COLOR: "1" },
+  });
+  let changing: Promise<void> | undefined;
+  let stderr = "";
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of proc.stderr) {
+      stderr += decoder.decode(chunk, { stream: true });
+      if (!changing && stderr.includes("waiting up to")) changing = Bun.sleep(500).then(change);
+    }
+    const status = await within("check --wait", proc.exited, 15_000);
+    await changing;
+    return { status, stdout: await new Response(proc.stdout).text(), stderr };
+  } finally {
+    proc.kill("SIGKILL");
+  }
+}
