@@ -126,6 +126,8 @@ function serverArgv(name: string, port: number, behind: number | undefined): str
       "--udp-reply-rate",
       "0",
     ]);
+  // The textbook's server as a user starts it: every bound at its default (issue 28's send-udp-pipe row).
+  if (name === "serve-default") return [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet"];
   if (name.startsWith("cref")) return [cref, String(port), ...(count ? [count] : [])];
   if (name === "bare") return [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)];
   return ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
@@ -488,7 +490,7 @@ try {
 // Issue 16's start-up goals, each a row: --version and a one-port check beside a hello world built with the
 // same flags (and nc), then two short runs: 1000 loopback ports (each a handshake through Bun's sockets) against
 // `nc -z HOST LOW-HIGH`, and 200000 piped lines through one upcat server against `nc -N`.
-const STARTUP_ROWS = ["startup-version", "startup-check", "startup-ports", "startup-send-pipe"];
+const STARTUP_ROWS = ["startup-version", "startup-check", "startup-ports", "startup-send-pipe", "send-udp-pipe"];
 if (STARTUP_ROWS.some(want)) {
   /** Run is one timed command: its argv, and for a pipe the file its stdin reads and the bytes it must print. */
   type Run = { argv: readonly string[]; stdin?: string; bytes?: number };
@@ -526,6 +528,7 @@ if (STARTUP_ROWS.some(want)) {
 
   const c = await start("cref");
   const u = await start("upcat");
+  const d = want("send-udp-pipe") ? await start("serve-default") : undefined;
   // 1000 ports of which the odd 500 listen, in this process.
   const block = listenPortBlock(1000);
   const lines = join(work, "seq-200000");
@@ -582,10 +585,28 @@ if (STARTUP_ROWS.some(want)) {
         },
         n,
       );
+    if (d) {
+      // Issue 28: the textbook on one machine, `seq 1 50000 | upcat send --udp` to a default serve (no bound lifted),
+      // beside the same lines over TCP; the goal is within 3× of TCP. Every reply must come back.
+      const seq = join(work, "seq-50000");
+      const few = Array.from({ length: 50_000 }, (_, i) => `${i + 1}\n`).join("");
+      writeFileSync(seq, few);
+      await timeRow(
+        "send-udp-pipe",
+        "send: 50000 piped lines over UDP to a default upcat serve (beside TCP), ms",
+        {
+          upcat: { argv: [upcat, "send", "--udp", `127.0.0.1:${d.port}`], stdin: seq, bytes: few.length },
+          tcp: { argv: [upcat, "send", `127.0.0.1:${d.port}`], stdin: seq, bytes: few.length },
+        },
+        Math.max(3, args.rounds),
+        "tcp",
+      );
+    }
   } finally {
     block?.stop();
     c.proc.kill("SIGKILL");
     u.proc.kill("SIGKILL");
+    d?.proc.kill("SIGKILL");
   }
 }
 rmSync(work, { recursive: true, force: true });
@@ -621,7 +642,7 @@ const tableText = [
   "| scenario | upcat | cref | upcat/cref | other |",
   "| --- | --- | --- | --- | --- |",
   ...rows.map((r) => {
-    const refName = r.results.cref ? "cref" : r.results.nc ? "nc" : r.results.loadgen ? "loadgen" : "socat relay";
+    const refName = r.results.cref ? "cref" : (["nc", "loadgen", "tcp"].find((k) => r.results[k]) ?? "socat relay");
     const ref = r.results[refName];
     const other = Object.entries(r.results)
       .filter(([k]) => k !== "upcat" && k !== "cref")
