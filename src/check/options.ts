@@ -61,6 +61,13 @@ export const CHECK_OPTIONS: readonly CheckOption[] = [
     perTarget: true,
   },
   {
+    flags: "--expect-prefix <string>",
+    help:
+      "Pass only if the reply (HTTP: the body) starts with this text; a reply that already differs fails at once, " +
+      "without waiting for --timeout (same escapes)",
+    perTarget: true,
+  },
+  {
     flags: "--match <regex>",
     help: "Pass only if the reply (HTTP: the body) matches this regular expression; ^ and $ anchor each line",
     perTarget: true,

@@ -11,13 +11,14 @@ import type { CheckTarget, Outcome } from "./result.ts";
 import { stateOf } from "./state-of.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 import { serviceProbe } from "./services/probe.ts";
+import type { ReplyTest } from "./match.ts";
 
 export interface ProbeOptions {
   timeoutMs: number;
   /** send is the probe: bytes written after the handshake (TCP) or the datagram (UDP, empty by default). */
   send?: Uint8Array;
-  /** wanted is --expect / --match on the reply; with it a TCP check waits for a reply. */
-  wanted?: (reply: Uint8Array) => boolean;
+  /** wanted is --expect / --expect-prefix / --match on the reply; with it a TCP check waits for a reply. */
+  wanted?: ReplyTest;
   /** protocol makes the check speak that protocol's client and verify its answer. */
   protocol?: Protocol;
   /** tls is --tls with its options for TCP targets, and the certificate options of an https:// target. */

@@ -3,6 +3,7 @@ import { errnoCode, type NetError } from "../errors.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
+import type { ReplyTest } from "./match.ts";
 
 export interface TlsProbe {
   /** serverName goes out as SNI and is what the certificate must name; undefined for an IP address. */
@@ -23,7 +24,7 @@ export interface TcpProbeOptions {
   timeoutMs: number;
   send?: Uint8Array;
   /** wanted says whether the reply so far is what was expected; without it the handshake is the whole check. */
-  wanted?: (reply: Uint8Array) => boolean;
+  wanted?: ReplyTest;
   tls?: TlsProbe;
   /** maxReply stops reading (and fails the match) once this much has come. */
   maxReply: number;
@@ -124,6 +125,9 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     latencyMs = since();
     if (opts.wanted!(reply)) return done({ state: "open", reply });
     if (reply.length >= opts.maxReply) return mismatch(`no match in the first ${opts.maxReply} bytes`);
+    // A reply that has left --expect-prefix never matches, however it goes on: no need to wait for --timeout.
+    const differs = opts.wanted!.cannotMatch?.(reply);
+    if (differs !== undefined) return mismatch(`the reply differs from --expect-prefix at byte ${differs}`);
   }
 }
 

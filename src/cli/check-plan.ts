@@ -410,7 +410,7 @@ async function settingsOf(
       ? undefined
       : (await import("../protocol/index.ts")).protocolNamed(String(once(raw, "protocol")));
   const send = raw.send === undefined ? undefined : readEscapes(String(once(raw, "send")), "--send");
-  const wanted = matcher(once(raw, "expect"), once(raw, "match"));
+  const wanted = matcher(once(raw, "expect"), once(raw, "match"), once(raw, "expectPrefix"));
   const tls = Boolean(raw.tls);
   const udp = Boolean(raw.udp);
   if (tls && udp) throw new UsageError("--tls is for TCP targets; drop the udp:// targets or --udp");
