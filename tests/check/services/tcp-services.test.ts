@@ -2,6 +2,7 @@
 // tool as the oracle (redis-cli, memcached's reply through nc, check_smtp, check_ssh): upcat's verdict must agree.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { fromSource, run } from "../../support/run.ts";
 import { startMemcached, startRedis, startSshd } from "../../verdicts/servers.ts";
 import { check, plugin, redisCli, type Running, startExim, startHttp, startLoadingRedis, tempDir } from "./servers.ts";
 
@@ -140,6 +141,15 @@ describe("redis loading a dataset", () => {
     // Decided when the reply came, not at --timeout.
     expect(record.latency_ms).toBeLessThan(2000);
     expect(performance.now() - started).toBeLessThan(8000);
+    // A bare port with --expect-prefix is decided at the same reply too (issue 27, item 2), where --expect would wait.
+    const bare = await run(fromSource, [
+      ...["check", "--json", "--timeout", "10s", `127.0.0.1:${loading.port}`],
+      ...["--send", "PING\\r\\n", "--expect-prefix", "+PONG"],
+    ]);
+    const said = JSON.parse(bare.stdout.split("\n")[0]!);
+    expect(said).toMatchObject({ state: "mismatch", error: "the reply differs from --expect-prefix at byte 0" });
+    expect(said.reply).toMatch(/^-(LOADING|NOAUTH)/);
+    expect(said.latency_ms).toBeLessThan(2000);
     // --wait: the client runs only once the oracle says PONG.
     const waited = await check([at("redis", loading.port), "--wait", "60s"], { REDISCLI_AUTH: PASSWORD }, 70_000);
     expect(waited.status).toBe(0);
