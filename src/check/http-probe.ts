@@ -11,6 +11,7 @@ import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from 
 import { stateOf } from "./state-of.ts";
 import { tcpProbe, type TlsProbe } from "./tcp-probe.ts";
 import { ipVersion } from "../transport/ip.ts";
+import type { ReplyTest } from "./match.ts";
 
 /** StatusSet is --status: the codes that pass, as ranges, and the text the user typed for messages. */
 export interface StatusSet {
@@ -43,8 +44,8 @@ export interface HttpProbeOptions {
   /** timeoutMs bounds the whole try: handshakes, every redirect, the headers and the body read. */
   timeoutMs: number;
   request: HttpRequestOptions;
-  /** wanted is --expect / --match on the body; without it the status alone decides, and the body is not read. */
-  wanted?: (body: Uint8Array) => boolean;
+  /** wanted is --expect / --expect-prefix / --match on the body; without it the status alone decides, unread. */
+  wanted?: ReplyTest;
   /** tls is for https:// targets: --ca, --insecure and --cert-days. */
   tls?: Omit<TlsProbe, "serverName">;
   maxReply: number;
@@ -309,6 +310,13 @@ async function readBody(
         spent();
         controller.abort();
         return mismatch(`no match in the first ${opts.maxReply} bytes of the body`);
+      }
+      // A body that has left --expect-prefix never matches: the rest of it need not come.
+      const differs = opts.wanted!.cannotMatch?.(reply);
+      if (differs !== undefined) {
+        spent();
+        controller.abort();
+        return mismatch(`the body differs from --expect-prefix at byte ${differs}`);
       }
     }
   } catch (err) {

@@ -228,6 +228,16 @@ describe("http:// targets", () => {
     expect(jsonRecord(early.stdout).latency_ms).toBeLessThan(1000);
   });
 
+  test("--expect-prefix: a body that has left it fails at its first chunk, not at --timeout (issue 27)", async () => {
+    const differs = await check(["--json", "--timeout", "10s", `${peer.base}/slow-body`, "--expect-prefix", "done"]);
+    const rec = jsonRecord(differs.stdout);
+    expect(rec).toMatchObject({ state: "mismatch", error: "the body differs from --expect-prefix at byte 0" });
+    expect(rec.reply).toStartWith("tick\n");
+    expect(rec.latency_ms).toBeLessThan(2000);
+    const follows = await check(["--json", "--timeout", "10s", `${peer.base}/slow-body`, "--expect-prefix", "tick"]);
+    expect(jsonRecord(follows.stdout)).toMatchObject({ state: "open", reply: "tick\n" });
+  });
+
   test(
     "a connect that never completes (a full accept queue drops the SYN) times out at --timeout, http:// and " +
       "https:// alike",
