@@ -62,6 +62,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   relay: async () => (await import("./cli/relay.ts")).registerRelay,
   send: async () => (await import("./cli/send.ts")).registerSend,
   check: async () => (await import("./cli/check.ts")).registerCheck,
+  exporter: async () => (await import("./cli/exporter.ts")).registerExporter,
   protocols: async () => (await import("./cli/protocols.ts")).registerProtocols,
   bench: async () => (await import("./cli/bench.ts")).registerBench,
   upgrade: async () => (await import("./cli/upgrade.ts")).registerUpgrade,

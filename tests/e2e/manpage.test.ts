@@ -51,6 +51,7 @@ test.each([
   "relay <LISTEN> <TARGET>",
   "send [target] [...message]",
   "check [...targets]",
+  "exporter",
   "protocols",
   "bench [target]",
   "upgrade [version]",

@@ -1,0 +1,117 @@
+// `upcat exporter`: check behind Prometheus' Blackbox API (/probe?target=...&module=...); runs until SIGINT or SIGTERM.
+import type { CAC } from "cac";
+import { DEFAULTS, once } from "../check/options.ts";
+import { NetError, UsageError } from "../errors.ts";
+import { BUILT_IN, type Module, parseModules } from "../exporter/modules.ts";
+import type { PlannedProbe } from "../exporter/probe-run.ts";
+import { startExporter } from "../exporter/server.ts";
+import { parseTargetGate } from "../exporter/target-gate.ts";
+import { hostPort } from "../transport/address.ts";
+import { parseTarget } from "../transport/target.ts";
+import { plan } from "./check-plan.ts";
+import type { Io } from "./io.ts";
+import { parseCount, parseDuration } from "./option-values.ts";
+import { cannotRead, readSmallFile } from "./read-input.ts";
+import { nextSignal } from "./run-server.ts";
+
+/** DEFAULT_LISTEN is Blackbox's port, on loopback: reaching further is asked for, not given. */
+const DEFAULT_LISTEN = "127.0.0.1:9115";
+/** DEFAULT_MAX_CONCURRENT bounds probes in flight: a scrape storm is answered 503, not with 10 000 sockets. */
+const DEFAULT_MAX_CONCURRENT = "100";
+/** MAX_CONFIG bounds --config: a page of modules. */
+const MAX_CONFIG = 1 << 20;
+
+async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
+  const listen = parseListen(String(once(raw, "listen") ?? DEFAULT_LISTEN));
+  const allowed = raw.allowTarget === undefined ? [] : [raw.allowTarget].flat().map(String);
+  const gate = parseTargetGate(allowed);
+  const maxConcurrent = parseCount(
+    once(raw, "maxConcurrent") ?? DEFAULT_MAX_CONCURRENT,
+    "--max-concurrent",
+    100_000,
+    1,
+  );
+  const modules = raw.config === undefined ? new Map(BUILT_IN.map((m) => [m.name, m])) : readModules(raw.config);
+  // Problems are thrown, one at a time, and become the 400's line: nothing of a probe reaches the exporter's stderr.
+  const quiet: Io = { ...io, err() {} };
+  const planner = async (spec: string, module: Module | undefined): Promise<PlannedProbe> => {
+    const p = await plan([spec], { ...module?.options }, quiet);
+    if (p.items.length !== 1)
+      throw new UsageError(`a probe checks one target; ${p.items.length} are named (ranges are for upcat check)`);
+    const { target, probe, udpSilentOk } = p.items[0]!;
+    return { target, probe, udpSilentOk };
+  };
+  let running: ReturnType<typeof startExporter>;
+  const first = nextSignal();
+  try {
+    running = startExporter({
+      hostname: listen.host,
+      port: listen.port,
+      modules,
+      gate,
+      maxConcurrent,
+      plan: planner,
+      defaultTimeoutMs: parseDuration(DEFAULTS.timeout, "--timeout"),
+    });
+  } catch (err) {
+    throw NetError.from("listen", "tcp", hostPort(listen.host, listen.port), err, "is another exporter running?");
+  }
+  const targets = allowed.length === 0 ? "any but loopback and link-local" : gate.text;
+  io.err(
+    `upcat exporter: listening on http://${hostPort(running.hostname, running.port)} ` +
+      `(/probe, /metrics; modules: ${[...modules.keys()].join(",")}; targets: ${targets}; ` +
+      `at most ${maxConcurrent} at once)`,
+  );
+  const signal = await first;
+  await running.stop();
+  io.err(`upcat exporter: stopped by ${signal}`);
+  await io.flush();
+  return 0;
+}
+
+/** parseListen reads --listen: host:port, port 0 for any free one (the ready line names it), as relay's LISTEN. */
+function parseListen(text: string): { host: string; port: number } {
+  const anyPort = /:0$/.test(text);
+  let parsed: ReturnType<typeof parseTarget>;
+  try {
+    parsed = parseTarget(anyPort ? `${text.slice(0, -1)}1` : text, { transport: "tcp", host: "127.0.0.1", port: 9115 });
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message.replace(/^invalid target/, "invalid --listen"));
+    throw err;
+  }
+  if (parsed.transport !== "tcp") throw new UsageError("--listen is an HTTP address: host:port");
+  return { host: parsed.host, port: anyPort ? 0 : parsed.port };
+}
+
+/** readModules reads --config: the built-in modules and the file's. */
+function readModules(value: unknown): Map<string, Module> {
+  if (Array.isArray(value)) throw new UsageError("--config is given once");
+  const path = String(value);
+  let bytes: Uint8Array;
+  try {
+    bytes = readSmallFile(path, "--config", MAX_CONFIG);
+  } catch (err) {
+    throw err instanceof UsageError ? err : cannotRead("--config", path, err);
+  }
+  return parseModules(new TextDecoder().decode(bytes), path);
+}
+
+export function registerExporter(cli: CAC, io: Io): void {
+  cli
+    .command("exporter", "Answer Prometheus' Blackbox probes (/probe?target=...&module=...) with upcat's checks")
+    .usage("exporter [--listen ADDR] [--config FILE] [--allow-target CIDR|HOST]...")
+    .option("--listen <addr>", `Serve HTTP on this host:port (default ${DEFAULT_LISTEN})`)
+    .option("--config <file>", "Read modules from FILE: `name: --option value...` a line, check's per-target options")
+    .option(
+      "--allow-target <cidr|host>",
+      "Probe only these networks or host names, repeatable (loopback and link-local only when named)",
+    )
+    .option(
+      "--max-concurrent <n>",
+      `Probes in flight at most; more are answered 503 (default ${DEFAULT_MAX_CONCURRENT})`,
+    )
+    .example("  upcat exporter --listen 0.0.0.0:9115 --allow-target 10.0.0.0/8 --config modules.txt")
+    .example("  curl 'http://127.0.0.1:9115/probe?target=db:5432&module=tcp'")
+    .example("  curl 'http://127.0.0.1:9115/probe?target=redis://cache:6379'")
+    .action((options: Record<string, unknown>) => exporter(options, io));
+}

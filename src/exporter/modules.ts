@@ -1,0 +1,79 @@
+// The exporter's modules: a name for a set of check's own per-target options, built in or read from --config.
+//
+//   redis_ping: --send 'PING\r\n' --expect +PONG
+//   smtp_banner: --expect-prefix 220 --timeout 5s
+import { parseCheckLine } from "../check/check-line.ts";
+import { UsageError } from "../errors.ts";
+import { quote } from "../text/shown.ts";
+
+/** Module is what a probe's `module=` names: check's per-target options, in cac's camelCase keys. */
+export interface Module {
+  readonly name: string;
+  readonly options: Readonly<Record<string, string | true | string[]>>;
+  /** text is the module as written, for debug=true's "Module configuration". */
+  readonly text: string;
+  /** scheme: a host:port target is read as this scheme's URL (http_2xx reads `web:80` as `http://web:80`). */
+  readonly scheme?: "http";
+}
+
+/**
+ * BUILT_IN are the modules every exporter has, under Blackbox's names where one fits. http_2xx does not follow
+ * redirects, unlike Blackbox's: a redirect is where a probe would leave the hosts --allow-target admits.
+ */
+export const BUILT_IN: readonly Module[] = [
+  { name: "tcp", options: {}, text: "(a TCP handshake, as nc -z)" },
+  { name: "tcp_connect", options: {}, text: "(Blackbox's name for tcp)" },
+  { name: "udp", options: { udp: true }, text: "--udp" },
+  { name: "tls", options: { tls: true }, text: "--tls" },
+  { name: "tls_connect", options: { tls: true }, text: "--tls (Blackbox's name for tls)" },
+  {
+    name: "http_2xx",
+    options: {},
+    text: "(GET, any 2xx passes; host:port is read as http://host:port)",
+    scheme: "http",
+  },
+];
+
+/** MAX_MODULES bounds a --config file: a page of modules, not a database of them. */
+export const MAX_MODULES = 1000;
+
+/** NAME is a module's name: what Blackbox's names look like, and nothing a query string must escape. */
+const NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * parseModules reads a --config file: `name: --option value...` a line, # comments and blank lines skipped. A line
+ * that does not read throws a UsageError naming its line; a name given twice, or a built-in's, is a mistake.
+ */
+export function parseModules(text: string, file: string): Map<string, Module> {
+  const modules = new Map(BUILT_IN.map((m) => [m.name, m]));
+  const builtIn = new Set(modules.keys());
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, "");
+    const where = `${file}:${i + 1}`;
+    if (/^\s*(#|$)/.test(line)) continue;
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? "" : line.slice(0, colon).trim();
+    if (!NAME.test(name))
+      throw new UsageError(`${where}: a line is NAME: --option value... (as redis_ping: --send 'PING\\r\\n')`);
+    if (builtIn.has(name)) throw new UsageError(`${where}: ${name} is a built-in module; give yours another name`);
+    if (modules.has(name)) throw new UsageError(`${where}: module ${name} is given twice`);
+    if (modules.size - builtIn.size >= MAX_MODULES) throw new UsageError(`${where}: more than ${MAX_MODULES} modules`);
+    const rest = line.slice(colon + 1).trim();
+    modules.set(name, { name, options: moduleOptions(rest, where), text: rest });
+  }
+  return modules;
+}
+
+/** moduleOptions reads a module's options with check's own line reader: a line and a module accept the same. */
+function moduleOptions(text: string, where: string): Module["options"] {
+  if (text !== "" && !text.startsWith("--"))
+    throw new UsageError(`${where}: a module gives options only; the target comes from each probe (${quote(text)})`);
+  try {
+    // check-line reads TARGET... then options: a stand-in target, so the options are read as a line's.
+    return parseCheckLine(`target ${text}`)!.options;
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
+    throw err;
+  }
+}

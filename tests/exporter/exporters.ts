@@ -1,0 +1,139 @@
+// The two exporters the tests put side by side: `upcat exporter` from source, and Debian's Blackbox exporter, each on a
+// free loopback port, with the text of their answers read into series.
+import type { Subprocess } from "bun";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, requireTool, waitForListening } from "../support/peers.ts";
+import { fromSource } from "../support/run.ts";
+
+/** Exporter is a started exporter: where it listens, and how to stop it. */
+export interface Exporter {
+  port: number;
+  base: string;
+  proc: Subprocess;
+  /** stop sends SIGTERM and resolves with the exit status. */
+  stop(): Promise<number>;
+  /** stderr is what it printed on stderr after its ready line (read once it has exited). */
+  stderr(): Promise<string>;
+}
+
+/** startUpcat runs `upcat exporter --listen 127.0.0.1:0 ARGS` and resolves once its ready line names the port. */
+export async function startUpcat(args: string[] = []): Promise<Exporter> {
+  const proc = Bun.spawn([...fromSource.argv, "exporter", "--listen", "127.0.0.1:0", ...args], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...fromSource.env, NO_COLOR: "1" },
+  });
+  const reader = proc.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  clearTimeout(timer);
+  const match = /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(text);
+  if (!match) {
+    proc.kill("SIGKILL");
+    throw new Error(`upcat exporter did not start: ${text.trim() || `exit ${await proc.exited}`}`);
+  }
+  const port = Number(match[1]);
+  let rest = text.slice(text.indexOf("\n") + 1);
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      rest += decoder.decode(value);
+    }
+  })();
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    proc,
+    async stop() {
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      const status = await proc.exited;
+      clearTimeout(timer);
+      return status;
+    },
+    async stderr() {
+      await drained;
+      return rest;
+    },
+  };
+}
+
+/** startBlackbox runs Debian's prometheus-blackbox-exporter with `config` (YAML) on a free loopback port. */
+export async function startBlackbox(dir: string, config: string): Promise<Exporter> {
+  const bin = requireTool("prometheus-blackbox-exporter");
+  const file = join(dir, "blackbox.yml");
+  writeFileSync(file, config);
+  const port = await freePort();
+  const proc = Bun.spawn([bin, `--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  await Promise.race([
+    waitForListening("tcp", port, 10_000),
+    proc.exited.then(async (code) => {
+      throw new Error(`blackbox exited with ${code}: ${await new Response(proc.stderr).text()}`);
+    }),
+  ]);
+  return {
+    port,
+    base: `http://127.0.0.1:${port}`,
+    proc,
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+    stderr: () => new Response(proc.stderr).text(),
+  };
+}
+
+/** Answer is one HTTP answer: its status, and its body. */
+export interface Answer {
+  status: number;
+  text: string;
+  contentType: string | null;
+}
+
+/** get asks an exporter, as Prometheus does (with its scrape timeout header), bounded in time. */
+export async function get(url: string, scrapeTimeoutS = 5): Promise<Answer> {
+  const r = await fetch(url, {
+    headers: { "X-Prometheus-Scrape-Timeout-Seconds": String(scrapeTimeoutS) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  return { status: r.status, text: await r.text(), contentType: r.headers.get("content-type") };
+}
+
+/** probeUrl is the /probe URL of an exporter for a target and a module (none: the parameter is left out). */
+export function probeUrl(exporter: Exporter, target: string, module?: string, debug = false): string {
+  const params = new URLSearchParams({ target });
+  if (module !== undefined) params.set("module", module);
+  if (debug) params.set("debug", "true");
+  return `${exporter.base}/probe?${params}`;
+}
+
+/** series reads the text format into "name{labels}" → value, the labels as written. */
+export function series(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const m = /^(\S+?(?:\{.*\})?) (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample line: ${JSON.stringify(line)}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+/** promtoolCheck runs `promtool check metrics` on an answer: its lint, with the status and what it said. */
+export function promtoolCheck(text: string): { status: number; said: string } {
+  const r = Bun.spawnSync([requireTool("promtool"), "check", "metrics"], { stdin: new Blob([text]), timeout: 10_000 });
+  return { status: r.exitCode ?? -1, said: `${r.stdout}${r.stderr}` };
+}
