@@ -4,7 +4,7 @@ import { Glob } from "bun";
 import { dirname, join, normalize } from "node:path";
 
 // The folders below cli/: data flows argv → cli → domain, never back.
-const DOMAIN = ["transport", "protocol", "check", "relay", "bench", "upgrade", "text", "workers"].map(
+const DOMAIN = ["transport", "protocol", "check", "relay", "bench", "upgrade", "text", "workers", "exporter"].map(
   (d) => `src/${d}/`,
 );
 
