@@ -1,0 +1,120 @@
+// A real Prometheus on loopback, configured with the README's scrape config and alert rule, drives upcat exporter:
+// its HTTP API returns probe_success for every target, and the rule is evaluated over it.
+import type { Subprocess, TCPSocketListener } from "bun";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, requireTool, waitForListening } from "../support/peers.ts";
+import { waitFor } from "../support/wait.ts";
+import { type Exporter, startUpcat } from "./exporters.ts";
+
+const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+
+/** yamlBlock is the README's yaml block that holds `marker`. */
+function yamlBlock(marker: string): string {
+  const block = [...README.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(marker));
+  if (!block) throw new Error(`README.md has no yaml block with ${marker}`);
+  return block;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "upcat-prometheus-"));
+let upcat: Exporter;
+let prometheus: Subprocess;
+let api: string;
+let open: TCPSocketListener;
+let refused: number;
+
+beforeAll(async () => {
+  const bin = requireTool("prometheus");
+  open = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  refused = await freePort();
+  upcat = await startUpcat(["--allow-target", "127.0.0.1"]);
+  const exporter = `127.0.0.1:${upcat.port}`;
+  // The README's blocks as written, pointed at this exporter and these targets, scraped every second.
+  const scrape = yamlBlock("job_name: upcat-probe")
+    .replaceAll("upcat-exporter:9115", exporter)
+    .replace('["db.internal:5432", "cache.internal:6379"]', `["127.0.0.1:${open.port}", "127.0.0.1:${refused}"]`);
+  const global = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n";
+  const config = `${global}rule_files: [rules.yml]\n${scrape}`;
+  writeFileSync(join(dir, "prometheus.yml"), config);
+  writeFileSync(join(dir, "rules.yml"), yamlBlock("alert: ProbeFailing"));
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}/api/v1`;
+  prometheus = Bun.spawn(
+    [
+      bin,
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdin: "ignore", stdout: "ignore", stderr: "ignore" },
+  );
+  await waitForListening("tcp", port, 15_000);
+}, 30_000);
+
+afterAll(async () => {
+  prometheus?.kill("SIGTERM");
+  open?.stop(true);
+  await upcat?.stop();
+});
+
+/** query asks Prometheus's HTTP API for an instant vector: each series' labels and value. */
+async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await fetch(`${api}/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(5000) });
+  const body = (await r.json()) as { status: string; data: { result: [] } };
+  return body.status === "success" ? body.data.result : [];
+}
+
+test("promtool passes the README's scrape config and alert rule", () => {
+  const promtool = requireTool("promtool");
+  const check = (...args: string[]) => Bun.spawnSync([promtool, "check", ...args], { timeout: 10_000 });
+  const config = check("config", "--syntax-only", join(dir, "prometheus.yml"));
+  expect({ status: config.exitCode, said: `${config.stderr}` }).toEqual({ status: 0, said: "" });
+  expect(check("rules", join(dir, "rules.yml")).exitCode).toBe(0);
+});
+
+test("Prometheus scrapes upcat exporter through the README's relabelling: probe_success a target", async () => {
+  const wanted = { [`127.0.0.1:${open.port}`]: "1", [`127.0.0.1:${refused}`]: "0" };
+  let seen: Record<string, string> = {};
+  await waitFor(
+    "probe_success of both targets from Prometheus's API",
+    async () => {
+      const result = await query('probe_success{job="upcat-probe"}');
+      seen = Object.fromEntries(result.map((r) => [r.metric.instance!, r.value[1]]));
+      return Object.keys(seen).length === 2;
+    },
+    20_000,
+  );
+  expect(seen).toEqual(wanted);
+  // The instance label is the target, the exporter the one scraped, and the exporter's own job is up.
+  let up: Awaited<ReturnType<typeof query>> = [];
+  await waitFor(
+    "the exporter's own job scraped",
+    async () => (up = await query('up{job="upcat-exporter"}')).length > 0,
+  );
+  expect(up.map((r) => r.value[1])).toEqual(["1"]);
+  const state = await query(`upcat_check_state{instance="127.0.0.1:${refused}",state="closed"}`);
+  expect(state.map((r) => r.value[1])).toEqual(["1"]);
+  // Its own counters, once a scrape of /metrics has followed a probe.
+  await waitFor("the exporter's own probe count", async () => {
+    const probes = await query('sum(upcat_exporter_probes_total{job="upcat-exporter",module="tcp"})');
+    return Number(probes[0]?.value[1]) >= 2;
+  });
+}, 30_000);
+
+test("the README's alert rule is evaluated over the probes: pending for the refused target alone", async () => {
+  let alerts: { labels: Record<string, string>; state: string }[] = [];
+  await waitFor(
+    "the ProbeFailing alert from Prometheus's API",
+    async () => {
+      const r = await fetch(`${api}/alerts`, { signal: AbortSignal.timeout(5000) });
+      alerts = ((await r.json()) as { data: { alerts: typeof alerts } }).data.alerts;
+      return alerts.length > 0;
+    },
+    20_000,
+  );
+  expect(alerts.map((a) => [a.labels.alertname, a.labels.instance, a.state])).toEqual([
+    ["ProbeFailing", `127.0.0.1:${refused}`, "pending"],
+  ]);
+}, 30_000);
