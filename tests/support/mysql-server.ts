@@ -78,6 +78,8 @@ export async function startMariaDb(flags: string[]): Promise<MariaDb> {
     `--datadir=${data}`,
     "--auth-root-authentication-method=socket",
     "--skip-test-db",
+    // InnoDB's temporary files go to TMPDIR otherwise, which the test runner makes root's own: mysql cannot write it.
+    `--tmpdir=${dir}`,
   ]);
   const server = Bun.spawn(
     inside([
@@ -90,6 +92,7 @@ export async function startMariaDb(flags: string[]): Promise<MariaDb> {
       `--port=${port}`,
       `--bind-address=${address}`,
       `--log-error=${join(dir, "error.log")}`,
+      `--tmpdir=${dir}`,
       "--skip-log-bin",
       ...flags,
     ]),
