@@ -208,7 +208,8 @@ test(
       `Unexpected response from tcp://127.0.0.1:${fleet.redisAuth}: -NOAUTH Authentication required.`,
     );
     // Every target has its perfdata, the failed one too.
-    expect(r.stdout.split("|")[1]!.trim().split(" ")).toHaveLength(7);
+    // Each as the plugin guidelines write it: label=value..., a label with a blank quoted ('tcp://host:port #2').
+    expect(r.stdout.split("|")[1]!.trim().match(/('[^']*'|[^ =']+)=\S+/g)).toHaveLength(7);
   },
 );
 
