@@ -209,7 +209,8 @@ test(
     );
     // Every target has its perfdata, the failed one too.
     // Each as the plugin guidelines write it: label=value..., a label with a blank quoted ('tcp://host:port #2').
-    expect(r.stdout.split("|")[1]!.trim().match(/('[^']*'|[^ =']+)=\S+/g)).toHaveLength(7);
+    const perfdata = r.stdout.split("|")[1]!.trim();
+    expect(perfdata.match(/('[^']*'|[^ =']+)=\S+/g)).toHaveLength(7);
   },
 );
 
