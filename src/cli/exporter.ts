@@ -7,12 +7,12 @@ import type { PlannedProbe } from "../exporter/probe-run.ts";
 import { startExporter } from "../exporter/server.ts";
 import { parseTargetGate } from "../exporter/target-gate.ts";
 import { hostPort } from "../transport/address.ts";
-import { parseTarget } from "../transport/target.ts";
 import { plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
 import { cannotRead, readSmallFile } from "./read-input.ts";
 import { nextSignal } from "./run-server.ts";
+import { parseHttpAddress } from "./server-options.ts";
 
 /** DEFAULT_LISTEN is Blackbox's port, on loopback: reaching further is asked for, not given. */
 const DEFAULT_LISTEN = "127.0.0.1:9115";
@@ -22,7 +22,7 @@ const DEFAULT_MAX_CONCURRENT = "100";
 const MAX_CONFIG = 1 << 20;
 
 async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
-  const listen = parseListen(String(once(raw, "listen") ?? DEFAULT_LISTEN));
+  const listen = parseHttpAddress(String(once(raw, "listen") ?? DEFAULT_LISTEN), "--listen");
   const allowed = raw.allowTarget === undefined ? [] : [raw.allowTarget].flat().map(String);
   const gate = parseTargetGate(allowed);
   const maxConcurrent = parseCount(
@@ -67,20 +67,6 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
   io.err(`upcat exporter: stopped by ${signal}`);
   await io.flush();
   return 0;
-}
-
-/** parseListen reads --listen: host:port, port 0 for any free one (the ready line names it), as relay's LISTEN. */
-function parseListen(text: string): { host: string; port: number } {
-  const anyPort = /:0$/.test(text);
-  let parsed: ReturnType<typeof parseTarget>;
-  try {
-    parsed = parseTarget(anyPort ? `${text.slice(0, -1)}1` : text, { transport: "tcp", host: "127.0.0.1", port: 9115 });
-  } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(err.message.replace(/^invalid target/, "invalid --listen"));
-    throw err;
-  }
-  if (parsed.transport !== "tcp") throw new UsageError("--listen is an HTTP address: host:port");
-  return { host: parsed.host, port: anyPort ? 0 : parsed.port };
 }
 
 /** readModules reads --config: the built-in modules and the file's. */

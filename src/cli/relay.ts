@@ -106,6 +106,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
         summary(io, bounds.log, ends.transport, total.relay);
       },
     }),
+    exposed: (t) => ({ server: t.counters, relay: t.relay }),
     part: { target: address, seed } satisfies RelayPart,
   };
   return runServer(program, io);
@@ -250,7 +251,7 @@ export function registerRelay(cli: CAC, io: Io): void {
       "kernel's, about 2m)",
     { default: DEFAULT_CONNECT_TIMEOUT },
   );
-  addServerOptions(command, "relay", ["stats", "quiet", "workers"])
+  addServerOptions(command, "relay", ["stats", "metrics", "quiet", "workers"])
     .option(
       "--delay <[dir:]time[±jitter]>",
       "Hold each chunk or datagram this long, e.g. 50ms or 50ms±10ms (+- for ±) [tcp, udp]",

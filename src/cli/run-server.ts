@@ -1,5 +1,9 @@
 // One run loop for every server (serve and relay): bind, the ready line, signals, --stats, the drain and the last
 // line, whether the process runs alone, as the parent of `--workers`, or as one of its workers.
+import { NetError } from "../errors.ts";
+import { countersText } from "../exporter/counter-metrics.ts";
+import { type MetricsServer, serveMetrics } from "../exporter/metrics-server.ts";
+import { hostPort } from "../transport/address.ts";
 import { drain } from "../transport/drain.ts";
 import type { Counters, Listener } from "../transport/listener.ts";
 import type { Io } from "./io.ts";
@@ -39,6 +43,8 @@ export interface ServerProgram<T> {
   choosePorts(): Promise<Record<string, number>>;
   /** voice is the ready line, --stats and the last line, for one process or for all the workers. */
   voice(log: ServeLog): Voice<Running[], T>;
+  /** exposed names the groups of counters --metrics serves: `{ server }`, and relay's `{ server, relay }`. */
+  exposed(total: T): Record<string, object>;
   /** part is more for each worker's plan beside the ports (relay: the target's address and the seed). */
   part?: Record<string, unknown>;
 }
@@ -48,30 +54,69 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
   const plan = workerPlan<ServerPart>();
   if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io);
   const { bounds } = program;
-  if (bounds.workers > 1) {
-    const part: ServerPart = { ...program.part, ports: await program.choosePorts() };
-    const { workers, log, statsMs } = bounds;
-    const voice = program.voice(new ServeLog(io, log));
-    return superviseWorkers({ workers, part, statsMs }, io, () => nextSignal(), voice);
+  // Bound first: a --metrics address in use fails before any server socket opens.
+  let totals: (() => T) | undefined;
+  const metrics = startMetrics(program, () => totals?.());
+  try {
+    if (bounds.workers > 1) {
+      const part: ServerPart = { ...program.part, ports: await program.choosePorts() };
+      const { workers, log, statsMs } = bounds;
+      const voice = program.voice(new ServeLog(io, log));
+      return await superviseWorkers({ workers, part, statsMs }, io, () => nextSignal(), {
+        ...voice,
+        listening(running: Running[], n: number) {
+          voice.listening(running, n);
+          if (metrics) metricsLine(io, bounds.log, metrics);
+        },
+        // The workers' sums as they last reported them (every --stats, or every second).
+        watch: (sum) => (totals = sum),
+      });
+    }
+    const log = new ServeLog(io, bounds.log);
+    const voice = program.voice(log);
+    const server = await program.bind(log, {});
+    totals = () => server.counters();
+    // Listening for signals before the ready line: whoever reads it may signal at once.
+    const first = nextSignal();
+    voice.listening(server.running, 1);
+    if (metrics) metricsLine(io, bounds.log, metrics);
+    const ticker =
+      bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
+    const drops = watchDrops(log, () => server.counters());
+    const signal = await first;
+    clearInterval(ticker);
+    clearInterval(drops);
+    // A second signal cuts the drain short.
+    log.draining(server.open(), bounds.drainMs);
+    const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
+    voice.stopped(signal, cut, server.counters(), 0);
+    await io.flush();
+    return 0;
+  } finally {
+    await metrics?.stop();
   }
-  const log = new ServeLog(io, bounds.log);
-  const voice = program.voice(log);
-  const server = await program.bind(log, {});
-  // Listening for signals before the ready line: whoever reads it may signal at once.
-  const first = nextSignal();
-  voice.listening(server.running, 1);
-  const ticker =
-    bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
-  const drops = watchDrops(log, () => server.counters());
-  const signal = await first;
-  clearInterval(ticker);
-  clearInterval(drops);
-  // A second signal cuts the drain short.
-  log.draining(server.open(), bounds.drainMs);
-  const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
-  voice.stopped(signal, cut, server.counters(), 0);
-  await io.flush();
-  return 0;
+}
+
+/** startMetrics serves --metrics, if asked: the counters `totals` gives, none until the server is up. */
+function startMetrics<T>(program: ServerProgram<T>, totals: () => T | undefined): MetricsServer | undefined {
+  const at = program.bounds.metrics;
+  if (!at) return undefined;
+  const render = () => {
+    const total = totals();
+    return total === undefined ? "" : countersText(program.exposed(total));
+  };
+  try {
+    return serveMetrics(at.host, at.port, render);
+  } catch (err) {
+    throw NetError.from("listen", "tcp", hostPort(at.host, at.port), err, "is something else on it? try --metrics");
+  }
+}
+
+/** metricsLine says where --metrics serves, after the ready line: a port 0 becomes the one bound. */
+function metricsLine(io: Io, format: string, metrics: MetricsServer): void {
+  const url = `http://${hostPort(metrics.hostname, metrics.port)}/metrics`;
+  if (format === "json") io.err(JSON.stringify({ event: "metrics", url }));
+  else if (format === "text") io.err(`upcat: metrics on ${url}`);
 }
 
 /**

@@ -101,6 +101,7 @@ async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
       };
     },
     choosePorts: () => choosePorts(opts),
+    exposed: (c) => ({ server: c }),
     voice: (log) => ({
       sum,
       listening: (running, workers) => log.listening(running, opts.allow?.text, workers),
@@ -175,6 +176,7 @@ export function registerServe(cli: CAC, io: Io): void {
     "drain",
     "log",
     "stats",
+    "metrics",
     "workers",
     "quiet",
   ])

@@ -11,6 +11,7 @@ import {
   type Limits,
 } from "../transport/listener.ts";
 import { quote } from "../text/shown.ts";
+import { parseTarget } from "../transport/target.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
 import type { LogFormat } from "./serve-log.ts";
 
@@ -148,6 +149,10 @@ export const SERVER_OPTIONS = {
     flags: "--stats <duration>",
     help: same("Print a summary line (connections, datagrams, bytes, refusals) this often"),
   },
+  metrics: {
+    flags: "--metrics <addr>",
+    help: same("Serve the --stats counters for Prometheus on http://ADDR/metrics (host:port, :0 for any free port)"),
+  },
   workers: {
     flags: "--workers <n>",
     help: {
@@ -183,6 +188,8 @@ export interface ServerBounds {
   limits: Limits;
   drainMs: number;
   statsMs: number | undefined;
+  /** metrics is where --metrics serves the counters over HTTP, if asked. */
+  metrics: { host: string; port: number } | undefined;
   log: LogFormat;
   /** workers is how many processes serve the same ports (1: this one). */
   workers: number;
@@ -203,6 +210,7 @@ const ONCE: readonly ServerOptionName[] = [
   "maxOutput",
   "drain",
   "stats",
+  "metrics",
   "log",
 ];
 
@@ -237,10 +245,30 @@ export function readServerOptions(raw: Record<string, unknown>): ServerBounds {
     },
     drainMs: durationOrZero(d("drain"), "--drain"),
     statsMs: raw.stats === undefined ? undefined : parseDuration(raw.stats, "--stats"),
+    metrics: raw.metrics === undefined ? undefined : parseHttpAddress(String(raw.metrics), "--metrics"),
     log: log as LogFormat,
     workers: workersHere(d("workers")),
   };
 }
+
+/**
+ * parseHttpAddress reads where an HTTP endpoint listens: host:port, :port on loopback (counters are no one else's
+ * business unless asked), port 0 for any free one.
+ */
+export function parseHttpAddress(text: string, option: string): { host: string; port: number } {
+  const anyPort = /:0$/.test(text);
+  let parsed: ReturnType<typeof parseTarget>;
+  try {
+    parsed = parseTarget(anyPort ? `${text.slice(0, -1)}1` : text, { transport: "tcp", host: LOOPBACK });
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(err.message.replace(/^invalid target/, `invalid ${option}`));
+    throw err;
+  }
+  if (parsed.transport !== "tcp") throw new UsageError(`${option} is an HTTP address: host:port`);
+  return { host: parsed.host, port: anyPort ? 0 : parsed.port };
+}
+
+const LOOPBACK = "127.0.0.1";
 
 /** workersHere reads --workers; above 1 it needs Linux's SO_REUSEPORT spreading. */
 function workersHere(value: unknown): number {

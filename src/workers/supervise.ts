@@ -24,6 +24,8 @@ export interface Voice<R, T> {
   listening(running: R, workers: number): void;
   stats(total: T): void;
   stopped(signal: string, cut: number, total: T, restarts: number): void;
+  /** watch is given the sum of what the workers last reported, to read whenever it likes (--metrics). */
+  watch?(totals: () => T): void;
 }
 
 /** SupervisePlan is the command's side of the pool: how many workers, each one's part, and how often to --stats. */
@@ -85,6 +87,7 @@ export async function superviseWorkers<P, R, T>(
     },
   });
   const totals = () => voice.sum(pool.counted());
+  voice.watch?.(totals);
   pool.startAll();
 
   const first = nextSignal();
