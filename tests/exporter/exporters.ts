@@ -1,10 +1,10 @@
 // The two exporters the tests put side by side: `upcat exporter` from source, and Debian's Blackbox exporter, each on a
 // free loopback port, with the text of their answers read into series.
 import type { Subprocess } from "bun";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, requireTool, waitForListening } from "../support/peers.ts";
-import { fromSource } from "../support/run.ts";
+import { type Command, fromSource } from "../support/run.ts";
 
 /** Exporter is a started exporter: where it listens, and how to stop it. */
 export interface Exporter {
@@ -18,12 +18,12 @@ export interface Exporter {
 }
 
 /** startUpcat runs `upcat exporter --listen 127.0.0.1:0 ARGS` and resolves once its ready line names the port. */
-export async function startUpcat(args: string[] = []): Promise<Exporter> {
-  const proc = Bun.spawn([...fromSource.argv, "exporter", "--listen", "127.0.0.1:0", ...args], {
+export async function startUpcat(args: string[] = [], cmd: Command = fromSource): Promise<Exporter> {
+  const proc = Bun.spawn([...cmd.argv, "exporter", "--listen", "127.0.0.1:0", ...args], {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
+    env: { ...cmd.env, NO_COLOR: "1" },
   });
   const reader = proc.stderr.getReader();
   const decoder = new TextDecoder();
@@ -104,12 +104,17 @@ export interface Answer {
 }
 
 /** get asks an exporter, as Prometheus does (with its scrape timeout header), bounded in time. */
-export async function get(url: string, scrapeTimeoutS = 5): Promise<Answer> {
+export async function get(url: string, scrapeTimeoutS = 5, headers: Record<string, string> = {}): Promise<Answer> {
   const r = await fetch(url, {
-    headers: { "X-Prometheus-Scrape-Timeout-Seconds": String(scrapeTimeoutS) },
+    headers: { "X-Prometheus-Scrape-Timeout-Seconds": String(scrapeTimeoutS), ...headers },
     signal: AbortSignal.timeout(15_000),
   });
   return { status: r.status, text: await r.text(), contentType: r.headers.get("content-type") };
+}
+
+/** openFds counts a process's open file descriptors (Linux /proc): sockets that leak show here. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** probeUrl is the /probe URL of an exporter for a target and a module (none: the parameter is left out). */

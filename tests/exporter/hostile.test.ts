@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { within } from "../support/wait.ts";
-import { type Exporter, get, probeUrl, promtoolCheck, series, startUpcat } from "./exporters.ts";
+import { waitFor, within } from "../support/wait.ts";
+import { type Exporter, get, openFds, probeUrl, promtoolCheck, series, startUpcat } from "./exporters.ts";
 
 const MAX_CONCURRENT = 5;
-const STORM = 200;
+const STORM = 1000;
 
 let open: Exporter;
 let guarded: Exporter;
@@ -109,12 +109,14 @@ describe("requests that do not parse are a 400 with one line", () => {
 
 describe("bounded", () => {
   test(`${STORM} probes at once of a hanging target: ${MAX_CONCURRENT} run, the rest are 503 at once`, async () => {
+    const fdsBefore = openFds(guarded.proc.pid);
     const started = performance.now();
     const answers = await within(
       "the storm's answers",
       Promise.all(
         Array.from({ length: STORM }, async () => {
-          const r = await get(probeUrl(guarded, `127.0.0.1:${silent.port}`, "hello"), 2);
+          // Each on its own connection, closed after: what the exporter holds afterwards is its own.
+          const r = await get(probeUrl(guarded, `127.0.0.1:${silent.port}`, "hello"), 2, { connection: "close" });
           return { ...r, ms: performance.now() - started };
         }),
       ),
@@ -137,6 +139,11 @@ describe("bounded", () => {
     const metrics = series((await get(`${guarded.base}/metrics`)).text);
     expect(metrics.get("upcat_exporter_probes_in_flight")).toBe(0);
     expect(metrics.get('upcat_exporter_requests_refused_total{reason="too_many"}')).toBeGreaterThanOrEqual(busy.length);
+    // Nothing leaks: the probes' sockets and the storm's connections are all closed again.
+    await waitFor(
+      "the exporter's descriptors back to where they were",
+      () => openFds(guarded.proc.pid) <= fdsBefore + 2,
+    );
   }, 15_000);
 
   test("a hanging target is answered within the scrape timeout, less the margin", async () => {
