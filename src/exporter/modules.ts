@@ -60,7 +60,10 @@ export function parseModules(text: string, file: string): Map<string, Module> {
     if (modules.has(name)) throw new UsageError(`${where}: module ${name} is given twice`);
     if (modules.size - builtIn.size >= MAX_MODULES) throw new UsageError(`${where}: more than ${MAX_MODULES} modules`);
     const rest = line.slice(colon + 1).trim();
-    modules.set(name, { name, options: moduleOptions(rest, where), text: rest });
+    const options = moduleOptions(rest, where);
+    if (options.follow !== undefined)
+      throw new UsageError(`${where}: --follow would let a redirect take the probe where --allow-target does not admit`);
+    modules.set(name, { name, options, text: rest });
   }
   return modules;
 }

@@ -45,6 +45,7 @@ describe("parseModules reads `name: options` lines with check's own line reader"
     ["tcp: --udp", "m:1: tcp is a built-in module"],
     ["x: --udp\nx: --tls", "m:2: module x is given twice"],
     ["x: --send 'open", "m:1: unterminated ' quote"],
+    ["web: --follow", "m:1: --follow would let a redirect take the probe where --allow-target does not admit"],
   ])("%p is refused: %p", (text, message) => {
     expect(() => parseModules(text, "m")).toThrow(message);
   });
