@@ -62,7 +62,9 @@ export function parseModules(text: string, file: string): Map<string, Module> {
     const rest = line.slice(colon + 1).trim();
     const options = moduleOptions(rest, where);
     if (options.follow !== undefined)
-      throw new UsageError(`${where}: --follow would let a redirect take the probe where --allow-target does not admit`);
+      throw new UsageError(
+        `${where}: --follow would let a redirect take the probe where --allow-target does not admit`,
+      );
     modules.set(name, { name, options, text: rest });
   }
   return modules;
