@@ -112,6 +112,8 @@ export function parseTargetGate(entries: readonly string[]): TargetGate {
   return {
     text: entries.join(","),
     async admit(host) {
+      // dns:///name asks the system's own resolvers: the exporter's operator chose them, not the requester.
+      if (host === "") return { addresses: [], lookupMs: 0 };
       const started = performance.now();
       const named = hosts.has(host.toLowerCase().replace(/\.$/, ""));
       let addresses: string[];

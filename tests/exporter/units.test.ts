@@ -86,6 +86,10 @@ describe("the target gate: loopback and link-local only when named, the rest as 
     expect(await admits([...entries], host)).toBe(want);
   });
 
+  test("dns:///name has no host: the system's resolvers are the exporter's own, admitted as they are", async () => {
+    expect(await parseTargetGate(["10.0.0.0/8"]).admit("")).toEqual({ addresses: [], lookupMs: 0 });
+  });
+
   test.each(["10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/08", "1.2.3", "a b", "10.0.0.0/8/8", ""])(
     "--allow-target %p is refused",
     (entry) => {
