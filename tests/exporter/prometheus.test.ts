@@ -118,3 +118,27 @@ test("the README's alert rule is evaluated over the probes: pending for the refu
     ["ProbeFailing", `127.0.0.1:${refused}`, "pending"],
   ]);
 }, 30_000);
+
+test("the README's Kubernetes Deployment parses, and its container's arguments start the exporter", async () => {
+  const [deployment, service] = Bun.YAML.parse(yamlBlock("kind: Deployment")) as {
+    kind: string;
+    spec: { template: { spec: { containers: { args: string[]; readinessProbe: { httpGet: { path: string } } }[] } } };
+  }[];
+  expect([deployment!.kind, service!.kind]).toEqual(["Deployment", "Service"]);
+  const container = deployment!.spec.template.spec.containers[0]!;
+  expect(container.readinessProbe.httpGet.path).toBe("/metrics");
+  const [command, ...args] = container.args;
+  expect(command).toBe("exporter");
+  // As written, but on a free loopback port, with a modules file of its own.
+  writeFileSync(join(dir, "modules.txt"), "redis_ping: --send 'PING\\r\\n' --expect +PONG\n");
+  const listen = args.indexOf("--listen");
+  args.splice(listen, 2);
+  args[args.indexOf("--config") + 1] = join(dir, "modules.txt");
+  const started = await startUpcat(args);
+  try {
+    const metrics = await fetch(`${started.base}/metrics`, { signal: AbortSignal.timeout(5000) });
+    expect(metrics.status).toBe(200);
+  } finally {
+    expect(await started.stop()).toBe(0);
+  }
+});
