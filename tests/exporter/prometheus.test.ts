@@ -18,6 +18,8 @@ function yamlBlock(marker: string): string {
   return block;
 }
 
+/** OUTSIDE is a target --allow-target 127.0.0.1 does not admit: the exporter answers 403, a failed scrape. */
+const OUTSIDE = "127.0.0.2:22";
 const dir = mkdtempSync(join(tmpdir(), "upcat-prometheus-"));
 let upcat: Exporter;
 let prometheus: Subprocess;
@@ -34,7 +36,10 @@ beforeAll(async () => {
   // The README's blocks as written, pointed at this exporter and these targets, scraped every second.
   const scrape = yamlBlock("job_name: upcat-probe")
     .replaceAll("upcat-exporter:9115", exporter)
-    .replace('["db.internal:5432", "cache.internal:6379"]', `["127.0.0.1:${open.port}", "127.0.0.1:${refused}"]`);
+    .replace(
+      '["db.internal:5432", "cache.internal:6379"]',
+      `["127.0.0.1:${open.port}", "127.0.0.1:${refused}", "${OUTSIDE}"]`,
+    );
   const global = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n";
   const config = `${global}rule_files: [rules.yml]\n${scrape}`;
   writeFileSync(join(dir, "prometheus.yml"), config);
@@ -103,20 +108,24 @@ test("Prometheus scrapes upcat exporter through the README's relabelling: probe_
   });
 }, 30_000);
 
-test("the README's alert rule is evaluated over the probes: pending for the refused target alone", async () => {
+test("the README's alert rules: ProbeFailing for the refused target, ProbeNotRun for the 403", async () => {
   let alerts: { labels: Record<string, string>; state: string }[] = [];
   await waitFor(
-    "the ProbeFailing alert from Prometheus's API",
+    "both alerts from Prometheus's API",
     async () => {
       const r = await fetch(`${api}/alerts`, { signal: AbortSignal.timeout(5000) });
       alerts = ((await r.json()) as { data: { alerts: typeof alerts } }).data.alerts;
-      return alerts.length > 0;
+      return alerts.length >= 2;
     },
     20_000,
   );
-  expect(alerts.map((a) => [a.labels.alertname, a.labels.instance, a.state])).toEqual([
+  const seen = alerts.map((a) => [a.labels.alertname, a.labels.instance, a.state]).sort();
+  expect(seen).toEqual([
     ["ProbeFailing", `127.0.0.1:${refused}`, "pending"],
+    ["ProbeNotRun", OUTSIDE, "pending"],
   ]);
+  // The 403 is a failed scrape: no probe_success for it at all.
+  expect(await query(`probe_success{instance="${OUTSIDE}"}`)).toEqual([]);
 }, 30_000);
 
 test("the README's Kubernetes Deployment parses, and its container's arguments start the exporter", async () => {
