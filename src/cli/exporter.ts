@@ -62,6 +62,12 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
       `(/probe, /metrics; modules: ${[...modules.keys()].join(",")}; targets: ${targets}; ` +
       `at most ${maxConcurrent} at once)`,
   );
+  // Reachable from elsewhere and limited only by the built-in rule: say so once, where the operator reads.
+  if (allowed.length === 0 && !/^(127\.|::1$|localhost$)/.test(listen.host))
+    io.err(
+      "upcat exporter: warning: no --allow-target, and listening beyond loopback: whoever reaches it may probe any " +
+        "address but loopback and link-local",
+    );
   const signal = await first;
   await running.stop();
   io.err(`upcat exporter: stopped by ${signal}`);
