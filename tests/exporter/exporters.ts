@@ -142,3 +142,50 @@ export function promtoolCheck(text: string): { status: number; said: string } {
   const r = Bun.spawnSync([requireTool("promtool"), "check", "metrics"], { stdin: new Blob([text]), timeout: 10_000 });
   return { status: r.exitCode ?? -1, said: `${r.stdout}${r.stderr}` };
 }
+
+/** Started is an upcat server with --metrics: its first lines on stderr, its ports, and the metrics URL. */
+export interface Started {
+  proc: Subprocess<"ignore", "ignore", "pipe">;
+  lines: string[];
+  port: number;
+  metrics: string;
+}
+
+/** startServing runs `upcat ARGS` (serve or relay with --metrics) until its ready and metrics lines are out. */
+export async function startServing(args: string[]): Promise<Started> {
+  const proc = Bun.spawn([...fromSource.argv, ...args], {
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+    env: { ...fromSource.env, NO_COLOR: "1" },
+  });
+  const reader = proc.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  while (!/metrics on \S+\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  clearTimeout(timer);
+  reader.releaseLock();
+  const port = /(?:serving \S+ on (?:tcp|udp)|relaying tcp) 127\.0\.0\.1:(\d+)/.exec(text);
+  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(text);
+  if (!port || !metrics) throw new Error(`upcat ${args.join(" ")} did not start: ${text}`);
+  return { proc, lines: text.trim().split("\n"), port: Number(port[1]), metrics: metrics[1]! };
+}
+
+/** talk sends a line over TCP and reads the reply to the server's close. */
+export async function talk(port: number, line: string): Promise<string> {
+  const { promise, resolve } = Promise.withResolvers<string>();
+  let got = "";
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: { data: (_, d) => void (got += d.toString()), close: () => resolve(got), error: () => resolve(got) },
+  });
+  socket.write(line);
+  socket.shutdown();
+  return promise;
+}

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, requireTool, waitForListening } from "../support/peers.ts";
 import { waitFor } from "../support/wait.ts";
-import { type Exporter, startUpcat } from "./exporters.ts";
+import { type Exporter, type Started, startServing, startUpcat, talk } from "./exporters.ts";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 
@@ -26,12 +26,16 @@ let prometheus: Subprocess;
 let api: string;
 let open: TCPSocketListener;
 let refused: number;
+let serving: Started;
 
 beforeAll(async () => {
   const bin = requireTool("prometheus");
   open = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   refused = await freePort();
-  upcat = await startUpcat(["--allow-target", "127.0.0.1"]);
+  [upcat, serving] = await Promise.all([
+    startUpcat(["--allow-target", "127.0.0.1"]),
+    startServing(["serve", "--tcp", "--host", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0"]),
+  ]);
   const exporter = `127.0.0.1:${upcat.port}`;
   // The README's blocks as written, pointed at this exporter and these targets, scraped every second.
   const scrape = yamlBlock("job_name: upcat-probe")
@@ -41,7 +45,11 @@ beforeAll(async () => {
       `["127.0.0.1:${open.port}", "127.0.0.1:${refused}", "${OUTSIDE}"]`,
     );
   const global = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n";
-  const config = `${global}rule_files: [rules.yml]\n${scrape}`;
+  const serve = yamlBlock("job_name: upcat-serve").replace(
+    '["echo-1.internal:9100", "echo-2.internal:9100"]',
+    `["${new URL(serving.metrics).host}"]`,
+  );
+  const config = `${global}rule_files: [rules.yml]\n${scrape}${serve}`;
   writeFileSync(join(dir, "prometheus.yml"), config);
   writeFileSync(join(dir, "rules.yml"), yamlBlock("alert: ProbeFailing"));
   const port = await freePort();
@@ -60,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   prometheus?.kill("SIGTERM");
+  serving?.proc.kill("SIGTERM");
   open?.stop(true);
   await upcat?.stop();
 });
@@ -106,6 +115,20 @@ test("Prometheus scrapes upcat exporter through the README's relabelling: probe_
     const probes = await query('sum(upcat_exporter_probes_total{job="upcat-exporter",module="tcp"})');
     return Number(probes[0]?.value[1]) >= 2;
   });
+}, 30_000);
+
+test("Prometheus scrapes serve --metrics with the README's job: the server's counters by name", async () => {
+  expect(await talk(serving.port, "count me\n")).toBe("COUNT ME\n");
+  await waitFor(
+    "upcat_server_connections_total from Prometheus's API",
+    async () => {
+      const r = await query('upcat_server_connections_total{job="upcat-serve"}');
+      return r.length === 1 && r[0]!.value[1] === "1";
+    },
+    20_000,
+  );
+  const bytes = await query('upcat_server_bytes_out_total{job="upcat-serve"}');
+  expect(bytes.map((r) => r.value[1])).toEqual(["9"]);
 }, 30_000);
 
 test("the README's alert rules: ProbeFailing for the refused target, ProbeNotRun for the 403", async () => {

@@ -3,17 +3,16 @@ import type { Subprocess } from "bun";
 import { afterEach, expect, test } from "bun:test";
 import { fromSource } from "../support/run.ts";
 import { waitFor } from "../support/wait.ts";
-import { get, promtoolCheck, series } from "./exporters.ts";
-
-/** Started is an upcat server with --metrics: its first lines on stderr, its ports, and the metrics URL. */
-interface Started {
-  proc: Subprocess<"ignore", "ignore", "pipe">;
-  lines: string[];
-  port: number;
-  metrics: string;
-}
+import { get, promtoolCheck, type Started, series, startServing, talk } from "./exporters.ts";
 
 const running: Subprocess[] = [];
+
+/** start is startServing, stopped after each test. */
+async function start(args: string[]): Promise<Started> {
+  const started = await startServing(args);
+  running.push(started.proc);
+  return started;
+}
 
 afterEach(async () => {
   for (const proc of running.splice(0)) {
@@ -23,50 +22,6 @@ afterEach(async () => {
     clearTimeout(timer);
   }
 });
-
-/** start runs `upcat ARGS` and reads stderr until the ready line and the metrics line are out. */
-async function start(args: string[]): Promise<Started> {
-  const proc = Bun.spawn([...fromSource.argv, ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
-  });
-  running.push(proc);
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  while (!/metrics on \S+\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  clearTimeout(timer);
-  reader.releaseLock();
-  const port = /(?:serving \S+ on (?:tcp|udp)|relaying tcp) 127\.0\.0\.1:(\d+)/.exec(text);
-  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(text);
-  if (!port || !metrics) throw new Error(`upcat ${args.join(" ")} did not start: ${text}`);
-  return { proc, lines: text.trim().split("\n"), port: Number(port[1]), metrics: metrics[1]! };
-}
-
-/** talk sends a line over TCP and reads the reply to the server's close. */
-async function talk(port: number, line: string): Promise<string> {
-  const { promise, resolve } = Promise.withResolvers<string>();
-  let got = "";
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data: (_, d) => void (got += d.toString()),
-      close: () => resolve(got),
-      error: () => resolve(got),
-    },
-  });
-  socket.write(line);
-  socket.shutdown();
-  return promise;
-}
 
 /** scrape reads /metrics, checks it with promtool, and returns its series. */
 async function scrape(url: string): Promise<Map<string, number>> {
