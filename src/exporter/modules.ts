@@ -34,6 +34,28 @@ export const BUILT_IN: readonly Module[] = [
   },
 ];
 
+/**
+ * SECRET_VALUES are the options whose values may carry a credential (an Authorization header, a redis AUTH in --send):
+ * debug=true, which anyone who reaches the exporter may ask for, shows that they are there, not what they are.
+ */
+const SECRET_VALUES = new Set(["header", "send"]);
+
+/** shownModule is a module as debug=true shows it: its options, with SECRET_VALUES hidden. */
+export function shownModule(module: Module): string {
+  const entries = Object.entries(module.options);
+  if (entries.length === 0) return `${module.name}: ${module.text}`;
+  const words = entries.flatMap(([key, value]) => {
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (value === true) return [flag];
+    return [value].flat().map((v) => {
+      if (!SECRET_VALUES.has(key)) return `${flag} ${JSON.stringify(v)}`;
+      // A header's name says what it is for; its value is the secret.
+      return key === "header" ? `${flag} ${JSON.stringify(`${v.split(":")[0]}: ***`)}` : `${flag} ***`;
+    });
+  });
+  return `${module.name}: ${words.join(" ")}`;
+}
+
 /** MAX_MODULES bounds a --config file: a page of modules, not a database of them. */
 export const MAX_MODULES = 1000;
 

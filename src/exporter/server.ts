@@ -7,7 +7,7 @@ import { cut, escapeControl, quote } from "../text/shown.ts";
 import { ExporterCounters, type Refusal } from "./counters.ts";
 import { probeTimeoutMs } from "./deadline.ts";
 import { exposition } from "./exposition.ts";
-import type { Module } from "./modules.ts";
+import { type Module, shownModule } from "./modules.ts";
 import { probeFamilies } from "./probe-metrics.ts";
 import { type PlannedProbe, ProbeLog, runProbe } from "./probe-run.ts";
 import { type TargetGate, TargetRefused } from "./target-gate.ts";
@@ -150,7 +150,7 @@ export function startExporter(opts: ExporterOptions): RunningExporter {
         metrics,
         "",
         "Module configuration:",
-        module ? `${module.name}: ${module.text}` : `(none: the target's own ${protoOf(planned.target)} check)`,
+        module ? shownModule(module) : `(none: the target's own ${protoOf(planned.target)} check)`,
         "",
       ].join("\n");
       const shown = redactIn(text).split("\n").map(escapeControl).join("\n");

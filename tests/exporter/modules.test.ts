@@ -93,7 +93,7 @@ describe("modules", () => {
     expect(log).toContain('msg="Probe failed"');
     expect(metrics).toStartWith("Metrics that would have been returned:\n");
     expect(promtoolCheck(`${metrics!.slice(metrics!.indexOf("\n") + 1)}\n`).status).toBe(0);
-    expect(module).toBe("Module configuration:\nquick: --expect hello --timeout 300ms\n");
+    expect(module).toBe('Module configuration:\nquick: --expect "hello" --timeout "300ms"\n');
   });
 });
 

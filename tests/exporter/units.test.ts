@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
 import { MAX_PROBE_MS, probeTimeoutMs } from "../../src/exporter/deadline.ts";
 import { exposition } from "../../src/exporter/exposition.ts";
-import { parseModules } from "../../src/exporter/modules.ts";
+import { parseModules, shownModule } from "../../src/exporter/modules.ts";
 import { parseTargetGate, TargetRefused } from "../../src/exporter/target-gate.ts";
 import { promtoolCheck } from "./exporters.ts";
 
@@ -35,6 +35,19 @@ describe("parseModules reads `name: options` lines with check's own line reader"
     expect(modules.get("redis_ping")!.options).toEqual({ send: "PING\\r\\n", expect: "+PONG" });
     expect(modules.get("web")!.options).toEqual({ status: "200" });
     expect([...modules.keys()]).toContain("http_2xx");
+  });
+
+  test("debug=true shows a module with its headers' values and --send hidden: they may be credentials", () => {
+    const modules = parseModules(
+      "api: --header 'Authorization: Bearer s3cret' --header 'X-Env: prod' --status 200\n" +
+        "redis_auth: --send 'AUTH s3cret\\r\\nPING\\r\\n' --expect +PONG --tls\n",
+      "m",
+    );
+    expect(shownModule(modules.get("api")!)).toBe(
+      'api: --header "Authorization: ***" --header "X-Env: ***" --status "200"',
+    );
+    expect(shownModule(modules.get("redis_auth")!)).toBe('redis_auth: --send *** --expect "+PONG" --tls');
+    expect(shownModule(modules.get("tcp")!)).toBe("tcp: (a TCP handshake, as nc -z)");
   });
 
   test.each([
