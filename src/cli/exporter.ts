@@ -68,7 +68,23 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
       "upcat exporter: warning: no --allow-target, and listening beyond loopback: whoever reaches it may probe any " +
         "address but loopback and link-local",
     );
+  // SIGHUP reads --config again, as Blackbox does: a ConfigMap that changed needs no restart. A file that no longer
+  // reads leaves the modules as they were.
+  const reload = () => {
+    if (raw.config === undefined) return io.err("upcat exporter: SIGHUP: no --config to read again");
+    try {
+      const next = readModules(raw.config);
+      running.setModules(next);
+      io.err(`upcat exporter: SIGHUP: --config read again, ${next.size - BUILT_IN.length} modules of its own`);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      running.reloadFailed();
+      io.err(`upcat exporter: SIGHUP: --config not read again, the modules stay as they were: ${err.message}`);
+    }
+  };
+  process.on("SIGHUP", reload);
   const signal = await first;
+  process.off("SIGHUP", reload);
   await running.stop();
   io.err(`upcat exporter: stopped by ${signal}`);
   await io.flush();

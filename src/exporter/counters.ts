@@ -12,6 +12,14 @@ export class ExporterCounters {
   private readonly refused = new Map<Refusal, number>(REFUSALS.map((r) => [r, 0]));
   private readonly durations = new Map<string, { module: string; sum: number }>();
   inFlight = 0;
+  /** lastReloadOk: whether the last SIGHUP read --config (1 before any), as Blackbox's config_last_reload_successful */
+  private lastReloadOk = true;
+  private readonly reloads = { success: 0, failure: 0 };
+
+  reloaded(ok: boolean): void {
+    this.lastReloadOk = ok;
+    this.reloads[ok ? "success" : "failure"]++;
+  }
 
   probed(module: string, ok: boolean, seconds: number): void {
     const result = ok ? "success" : "failure";
@@ -56,6 +64,18 @@ export class ExporterCounters {
         help: "Probes that may run at once (--max-concurrent); past it a probe is answered 503",
         type: "gauge",
         samples: [{ value: maxConcurrent }],
+      },
+      {
+        name: "upcat_exporter_config_last_reload_successful",
+        help: "Whether the last SIGHUP read --config (1 before any)",
+        type: "gauge",
+        samples: [{ value: this.lastReloadOk ? 1 : 0 }],
+      },
+      {
+        name: "upcat_exporter_config_reloads_total",
+        help: "SIGHUPs that read --config again, by result",
+        type: "counter",
+        samples: Object.entries(this.reloads).map(([result, value]) => ({ labels: { result }, value })),
       },
       {
         name: "upcat_exporter_requests_refused_total",

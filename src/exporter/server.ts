@@ -40,6 +40,10 @@ export interface RunningExporter {
   readonly hostname: string;
   readonly port: number;
   readonly counters: ExporterCounters;
+  /** setModules replaces the modules (a --config read again); probes in flight keep the one they started with. */
+  setModules(modules: ReadonlyMap<string, Module>): void;
+  /** reloadFailed counts a --config that did not read again. */
+  reloadFailed(): void;
   /** stop closes the listener and waits for the requests in flight. */
   stop(): Promise<void>;
 }
@@ -61,6 +65,7 @@ class Refused extends Error {
 /** startExporter binds the exporter and serves until stopped. */
 export function startExporter(opts: ExporterOptions): RunningExporter {
   const counters = new ExporterCounters();
+  let modules = opts.modules;
   const server: Server<undefined> = Bun.serve({
     hostname: opts.hostname,
     port: opts.port,
@@ -84,7 +89,7 @@ export function startExporter(opts: ExporterOptions): RunningExporter {
     const url = new URL(req.url);
     switch (url.pathname) {
       case "/":
-        return new Response(page(opts.modules), { headers: { "content-type": "text/html; charset=utf-8" } });
+        return new Response(page(modules), { headers: { "content-type": "text/html; charset=utf-8" } });
       case "/metrics":
         return new Response(exposition(counters.families(opts.maxConcurrent)), {
           headers: { "content-type": METRICS },
@@ -106,12 +111,12 @@ export function startExporter(opts: ExporterOptions): RunningExporter {
     const moduleName = one(params, "module");
     let module: Module | undefined;
     if (moduleName !== undefined && moduleName !== "") {
-      module = opts.modules.get(moduleName);
+      module = modules.get(moduleName);
       if (!module)
         throw new Refused(
           400,
           "bad_request",
-          `unknown module ${quote(moduleName, 64)} (known: ${[...opts.modules.keys()].join(", ")})`,
+          `unknown module ${quote(moduleName, 64)} (known: ${[...modules.keys()].join(", ")})`,
         );
     }
     const debug = one(params, "debug") === "true";
@@ -164,6 +169,11 @@ export function startExporter(opts: ExporterOptions): RunningExporter {
     hostname: server.hostname ?? opts.hostname,
     port: server.port ?? opts.port,
     counters,
+    setModules(next) {
+      modules = next;
+      counters.reloaded(true);
+    },
+    reloadFailed: () => counters.reloaded(false),
     stop: () => server.stop(),
   };
 }

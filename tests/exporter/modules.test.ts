@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { compiled } from "../support/binary.ts";
 import { freePort } from "../support/peers.ts";
 import { fromSource, run, type Server, startServer } from "../support/run.ts";
+import { waitFor } from "../support/wait.ts";
 import { type Exporter, get, probeUrl, promtoolCheck, series, startUpcat } from "./exporters.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "upcat-exporter-"));
@@ -137,3 +138,34 @@ test("the compiled binary, with no bun on its PATH, answers a probe as the sourc
     expect(await exporter.stop()).toBe(0);
   }
 }, 120_000);
+
+test("SIGHUP reads --config again; a file that no longer reads leaves the modules as they were", async () => {
+  const sub = mkdtempSync(join(dir, "reload-"));
+  const file = join(sub, "modules.txt");
+  writeFileSync(file, "first: --timeout 1s\n");
+  const exporter = await startUpcat(["--config", file, "--allow-target", "127.0.0.1"]);
+  try {
+    const second = probeUrl(exporter, `127.0.0.1:${banner.port}`, "second");
+    expect((await get(second)).status).toBe(400);
+    writeFileSync(file, "first: --timeout 1s\nsecond: --expect-prefix SSH-\n");
+    exporter.proc.kill("SIGHUP");
+    await waitFor("module second after SIGHUP", async () => (await get(second)).status === 200);
+    expect(series((await get(second)).text).get("probe_success")).toBe(1);
+    writeFileSync(file, "second: --sned x\n");
+    exporter.proc.kill("SIGHUP");
+    await waitFor("the failed reload counted", async () => {
+      const m = series((await get(`${exporter.base}/metrics`)).text);
+      return m.get("upcat_exporter_config_last_reload_successful") === 0;
+    });
+    const m = series((await get(`${exporter.base}/metrics`)).text);
+    expect(m.get('upcat_exporter_config_reloads_total{result="success"}')).toBe(1);
+    expect(m.get('upcat_exporter_config_reloads_total{result="failure"}')).toBe(1);
+    expect((await get(second)).status).toBe(200);
+  } finally {
+    expect(await exporter.stop()).toBe(0);
+  }
+  const said = await exporter.stderr();
+  expect(said).toContain("SIGHUP: --config read again, 2 modules of its own");
+  expect(said).toContain("SIGHUP: --config not read again, the modules stay as they were: ");
+  expect(said).toContain("unknown option --sned");
+});
