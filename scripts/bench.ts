@@ -132,6 +132,9 @@ function serverArgv(name: string, port: number, behind: number | undefined): str
   if (name === "bare") return [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)];
   return ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
 }
+/** serverEnv is the environment a server's name asks for: upcat-batch is upcat with the batch UDP engine. */
+const serverEnv = (name: string): Record<string, string> =>
+  name.startsWith("upcat-batch") ? { UPCAT_UDP_ENGINE: "batch" } : {};
 async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
@@ -139,6 +142,7 @@ async function start(name: string): Promise<Server> {
     if (isRelay(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
     const argv = serverArgv(name, port, behind);
     const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], {
+      env: { ...process.env, ...serverEnv(name) },
       stdout: "ignore",
       stderr: attempt < 4 ? "ignore" : "inherit",
       cwd: work,
@@ -261,14 +265,14 @@ const scenarios: Scenario[] = [
     name: "udp-w1",
     label: "UDP replies/s, 1 in flight",
     unit: "/s",
-    servers: ["upcat", "cref", "bare"],
+    servers: ["upcat", "upcat-batch", "cref", "bare"],
     run: (s) => lg("udp", s.port, secs, 1, 64),
   },
   {
     name: "udp-w32",
     label: "UDP replies/s, 32 in flight",
     unit: "/s",
-    servers: ["upcat", "cref", "bare"],
+    servers: ["upcat", "upcat-batch", "cref", "bare"],
     run: (s) => lg("udp", s.port, secs, 32, 64),
   },
   {
@@ -649,7 +653,9 @@ const tableText = [
       .map(([k, v]) => {
         // The columns upcat is compared with get their ratio beside them.
         const versus = ["bare", "1 worker", "hello", "cref 1 thread"].includes(k);
-        const beside = versus ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : "";
+        let beside = versus ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : "";
+        // The batch UDP engine (UPCAT_UDP_ENGINE=batch) is measured against cref, as upcat is.
+        if (k === "upcat-batch" && ref) beside = ` (${(v.median / ref.median).toFixed(2)}× ${refName})`;
         return `${k} ${fmt(v.median)}${beside}`;
       })
       .join(", ");

@@ -2,7 +2,6 @@
 // loadgen does, where Bun calls JS once a datagram (one process then tops out well below what a fast server can
 // answer, and the bench would measure itself). The loop runs in slices, yielding to the event loop between them, so
 // progress lines, a worker's IPC and signals keep working.
-import type * as Ffi from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Clock, LoadTally } from "./tally.ts";
@@ -20,15 +19,8 @@ import {
   POLLIN,
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "../transport/libc.ts";
+import { MessageVector, MSG_TRUNC } from "../transport/mmsg.ts";
 
-/** MSG_TRUNC makes recvmmsg give a datagram's whole length, longer than its buffer or not. */
-const MSG_TRUNC = 0x20;
-/** struct mmsghdr on 64-bit Linux (glibc and musl alike): a msghdr of 56 bytes, then msg_len, then padding. */
-const MMSGHDR = 64;
-const MSG_IOV = 16;
-const MSG_IOVLEN = 24;
-const MSG_LEN = 56;
-const IOVEC = 16;
 /** RECV_BATCH is how many replies one recvmmsg may take; RECV_SLOT the bytes kept of each (the length is counted). */
 const RECV_BATCH = 64;
 const RECV_SLOT = 2048;
@@ -42,54 +34,6 @@ export const datagramLibc = libcOnce((t) => ({
   poll: { args: [t.ptr, t.u64, t.i32], returns: t.i32 },
 }));
 type Libc = NonNullable<ReturnType<typeof datagramLibc>>;
-
-/** MessageVector is an array of struct mmsghdr over memory of our own, each with one iovec. */
-class MessageVector {
-  readonly bytes: ArrayBuffer;
-  readonly lengths: Uint32Array;
-  readonly ptr: Ffi.Pointer;
-  /**
-   * keep holds the memory the headers point into, for as long as the vector lives: a buffer known only by a pointer
-   * could be collected while the kernel still reads or writes it.
-   */
-  private readonly keep: ArrayBuffer[] = [];
-
-  /** With `shared`, every message sends that one buffer; without, each gets a slot of its own to receive into. */
-  constructor(count: number, slot: number, shared?: Uint8Array) {
-    this.bytes = new ArrayBuffer(count * MMSGHDR);
-    this.lengths = new Uint32Array(this.bytes);
-    this.ptr = bunFfi().ptr(this.bytes);
-    const iovecs = new ArrayBuffer(count * IOVEC);
-    this.keep.push(iovecs);
-    const iov = new DataView(iovecs);
-    const iovPtr = bunFfi().ptr(iovecs);
-    let slots = 0;
-    if (!shared) {
-      const space = new ArrayBuffer(count * slot);
-      this.keep.push(space);
-      slots = bunFfi().ptr(space);
-    }
-    if (shared) this.keep.push(shared.buffer as ArrayBuffer);
-    const sharedPtr = shared ? bunFfi().ptr(shared.buffer) + shared.byteOffset : 0;
-    const headers = new DataView(this.bytes);
-    for (let i = 0; i < count; i++) {
-      iov.setBigUint64(i * IOVEC, BigInt(shared ? sharedPtr : slots + i * slot), true);
-      iov.setBigUint64(i * IOVEC + 8, BigInt(shared ? shared.length : slot), true);
-      headers.setBigUint64(i * MMSGHDR + MSG_IOV, BigInt(iovPtr + i * IOVEC), true);
-      headers.setBigUint64(i * MMSGHDR + MSG_IOVLEN, 1n, true);
-    }
-  }
-
-  /** release lets the memory go: the vector is not to be handed to libc again. */
-  release(): void {
-    this.keep.length = 0;
-  }
-
-  /** length is the size of message i as the kernel set it (msg_len). */
-  length(i: number): number {
-    return this.lengths[(i * MMSGHDR + MSG_LEN) >> 2]!;
-  }
-}
 
 /** Flow is one connected socket (one source port), the send times of its requests in flight, and those due. */
 interface Flow {
@@ -136,8 +80,8 @@ export async function udpLoadLibc(
   }
   const payload = new Uint8Array(new ArrayBuffer(Math.max(1, load.payload.length))).subarray(0, load.payload.length);
   payload.set(load.payload);
-  const sends = new MessageVector(Math.max(...load.windows), 0, payload);
-  const replies = new MessageVector(RECV_BATCH, RECV_SLOT);
+  const sends = new MessageVector(Math.max(...load.windows), { shared: payload });
+  const replies = new MessageVector(RECV_BATCH, { slot: RECV_SLOT });
   const pollfds = new Int32Array(new ArrayBuffer(8 * flows.length));
   const pollPtr = bunFfi().ptr(pollfds);
   let failed: unknown;

@@ -28,6 +28,9 @@ const ERRNO_NAMES: Record<number, string> = {
   24: "EMFILE",
   32: "EPIPE",
   90: "EMSGSIZE",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
   101: "ENETUNREACH",
   104: "ECONNRESET",
   105: "ENOBUFS",
@@ -71,7 +74,7 @@ export function libcOnce<const T extends Record<string, Ffi.FFIFunction>>(more: 
     if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) return opened;
     const { dlopen, FFIType } = bunFfi();
     const wanted = { ...COMMON(FFIType), ...more(FFIType) };
-    for (const name of ["libc.so.6", `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`]) {
+    for (const name of libcNames()) {
       try {
         opened = dlopen(name, wanted).symbols as Symbols;
         break;
@@ -82,6 +85,12 @@ export function libcOnce<const T extends Record<string, Ffi.FFIFunction>>(more: 
     return opened;
   };
 }
+
+/** libcNames are the libraries libcOnce tries, in order: glibc, then musl for the -musl release builds. */
+export const libcNames = (): string[] => [
+  "libc.so.6",
+  `libc.musl-${process.arch === "arm64" ? "aarch64" : "x86_64"}.so.1`,
+];
 
 /** errnoOf reads errno through __errno_location: at once after the call that set it, before another can. */
 export const errnoOf = (c: { __errno_location(): unknown }): number =>

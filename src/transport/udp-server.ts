@@ -13,6 +13,9 @@ import {
 } from "./listener.ts";
 import { loopbackFlow, sourcePrefix } from "./prefix.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
+import { batchLibc, type BatchLibc } from "./udp-batch/libc.ts";
+import { runBatch } from "./udp-batch/serve.ts";
+import { bindDatagram } from "./udp-batch/socket.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
 const BATCH = 64;
@@ -23,6 +26,46 @@ type Packets = (Uint8Array | number | string)[];
 interface DatagramSocket {
   sendMany(packets: readonly (Uint8Array | number | string)[]): number;
   send(data: Uint8Array, port: number, address: string): boolean;
+}
+
+/**
+ * udpEngine is the UDP server engine UPCAT_UDP_ENGINE asks for: "batch" reads and answers datagrams a batch at a time
+ * through libc (64-bit Linux; elsewhere, or for an address libc cannot take, Bun's socket serves), anything else
+ * Bun's socket. Read at each bind, so that tests can run both in one process.
+ */
+export const udpEngine = (): "batch" | "bun" => (process.env.UPCAT_UDP_ENGINE === "batch" ? "batch" : "bun");
+
+/** batchListeners are the listeners the batch engine serves: servesInBatches tells them from Bun's. */
+const batchListeners = new WeakSet<Listener>();
+
+/** servesInBatches says whether the batch engine serves this listener (else Bun's socket does). */
+export const servesInBatches = (listener: Listener): boolean => batchListeners.has(listener);
+
+/** BoundSocket is what close needs of either engine's socket, and where it listens. */
+interface BoundSocket {
+  readonly hostname: string;
+  /** batch: the batch engine's socket, not Bun's. */
+  readonly batch?: boolean;
+  readonly port: number;
+  close(): void;
+}
+
+/**
+ * bindBatch binds a libc socket and starts the batch engine on it, or returns undefined where libc cannot take the
+ * address (Bun's socket then serves it).
+ */
+async function bindBatch(
+  c: BatchLibc,
+  hostname: string,
+  opts: ListenOptions,
+  protocol: Protocol,
+  gate: Gate,
+  counters: Counters,
+): Promise<BoundSocket | undefined> {
+  const bound = bindDatagram(c, hostname, opts.port, opts.reusePort === true);
+  if (!bound) return undefined;
+  const stop = await runBatch(c, bound.fd, protocol, gate, counters);
+  return { hostname, port: bound.port, batch: true, close: stop };
 }
 
 /**
@@ -41,7 +84,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     outbox = [];
     sendAll(sock, batch, counters);
   };
-  const socket = await bindOrExplain("udp", opts, (hostname) =>
+  const bindBun = (hostname: string): Promise<BoundSocket> =>
     listenUdp({
       hostname,
       port: opts.port,
@@ -67,7 +110,13 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
         // ICMP errors from clients that have gone arrive here; they concern one client, not the server.
         error() {},
       },
-    }),
+    });
+  const libc = udpEngine() === "batch" ? batchLibc() : null;
+  const socket = await bindOrExplain(
+    "udp",
+    opts,
+    async (hostname) =>
+      (libc ? await bindBatch(libc, hostname, opts, protocol, gate, counters) : undefined) ?? bindBun(hostname),
   );
   markServed(socket.port);
   let open = true;
@@ -77,7 +126,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     unmarkServed(socket.port);
     socket.close();
   };
-  return {
+  const listener: Listener = {
     transport: "udp",
     host: socket.hostname,
     port: socket.port,
@@ -86,6 +135,8 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     close,
     stop: close,
   };
+  if (socket.batch) batchListeners.add(listener);
+  return listener;
 }
 
 /**

@@ -1,6 +1,7 @@
 // What the abuse tests share: forged datagrams through a raw socket, an upcat server whose --log json stats are read as
 // they come, and /proc readings.
 import { fromSource } from "../support/run.ts";
+import { udpEngineEnv } from "../transport/udp-engines.ts";
 
 const FORGE = new URL("./forge.py", import.meta.url).pathname;
 
@@ -59,7 +60,7 @@ export async function serve(args: string[], listeners: number): Promise<Serving>
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
+    env: { ...fromSource.env, NO_COLOR: "1", ...udpEngineEnv() },
   });
   const events: Record<string, unknown>[] = [];
   const ports: Record<string, number> = {};

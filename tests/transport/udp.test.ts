@@ -6,6 +6,7 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { udpRequest } from "../../src/transport/udp-client.ts";
 import { MAX_DATAGRAM } from "../../src/transport/transport.ts";
+import { eachUdpEngine } from "./udp-engines.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -14,67 +15,69 @@ const opts = { timeoutMs: 1000, retries: 1 };
 let listeners: Listener[] = [];
 let port = 0;
 
-beforeAll(async () => {
-  listeners = await serveProtocol(upper, ["udp"], { host: "::", port: 0 });
-  port = listeners[0]!.port;
-});
-afterAll(() => listeners.forEach((l) => l.stop()));
-
-describe("UDP upper server on all interfaces", () => {
-  test.each(["127.0.0.1", "::1", "localhost"])("answers a client on %s", async (host) => {
-    const reply = await udpRequest({ transport: "udp", host, port }, enc("hello, straße"), opts);
-    expect(dec(reply.bytes)).toBe("HELLO, STRASSE");
-    expect(reply.attempts).toBe(1);
-    expect(reply.rttMs).toBeGreaterThan(0);
+eachUdpEngine(() => {
+  beforeAll(async () => {
+    listeners = await serveProtocol(upper, ["udp"], { host: "::", port: 0 });
+    port = listeners[0]!.port;
   });
+  afterAll(() => listeners.forEach((l) => l.stop()));
 
-  test("an empty datagram gets an empty reply", async () => {
-    const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, new Uint8Array(0), opts);
-    expect(reply.bytes.length).toBe(0);
-  });
-
-  test("a 65507-byte datagram comes back whole, uppercased", async () => {
-    const payload = enc("abcdefghij".repeat(6551).slice(0, MAX_DATAGRAM));
-    expect(payload.length).toBe(65507);
-    const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, payload, opts);
-    expect(reply.bytes.length).toBe(65507);
-    expect(dec(reply.bytes)).toBe(dec(payload).toUpperCase());
-  });
-
-  test("invalid UTF-8 comes back unchanged around uppercased ASCII", async () => {
-    const reply = await udpRequest({ transport: "udp", host: "::1", port }, new Uint8Array([0x61, 0xff, 0xc3]), opts);
-    expect([...reply.bytes]).toEqual([0x41, 0xff, 0xc3]);
-  });
-
-  test("replies to clients that have gone do not stop the server", async () => {
-    for (let k = 0; k < 200; k++) {
-      const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
-      gone.send("bye", port, "127.0.0.1");
-      gone.close();
-    }
-    const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, enc("still here"), opts);
-    expect(dec(reply.bytes)).toBe("STILL HERE");
-  });
-
-  test("each datagram of a burst from one socket is answered to its sender", async () => {
-    const got: string[] = [];
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const client = await Bun.udpSocket({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(_s, data) {
-          got.push(dec(data));
-          if (got.length === 100) resolve();
-        },
-      },
+  describe("UDP upper server on all interfaces", () => {
+    test.each(["127.0.0.1", "::1", "localhost"])("answers a client on %s", async (host) => {
+      const reply = await udpRequest({ transport: "udp", host, port }, enc("hello, straße"), opts);
+      expect(dec(reply.bytes)).toBe("HELLO, STRASSE");
+      expect(reply.attempts).toBe(1);
+      expect(reply.rttMs).toBeGreaterThan(0);
     });
-    for (let k = 0; k < 100; k++) client.send(`msg ${k}`, port, "127.0.0.1");
-    const timer = setTimeout(resolve, 3000);
-    await promise;
-    clearTimeout(timer);
-    client.close();
-    expect(got.sort()).toEqual(Array.from({ length: 100 }, (_, k) => `MSG ${k}`).sort());
+
+    test("an empty datagram gets an empty reply", async () => {
+      const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, new Uint8Array(0), opts);
+      expect(reply.bytes.length).toBe(0);
+    });
+
+    test("a 65507-byte datagram comes back whole, uppercased", async () => {
+      const payload = enc("abcdefghij".repeat(6551).slice(0, MAX_DATAGRAM));
+      expect(payload.length).toBe(65507);
+      const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, payload, opts);
+      expect(reply.bytes.length).toBe(65507);
+      expect(dec(reply.bytes)).toBe(dec(payload).toUpperCase());
+    });
+
+    test("invalid UTF-8 comes back unchanged around uppercased ASCII", async () => {
+      const reply = await udpRequest({ transport: "udp", host: "::1", port }, new Uint8Array([0x61, 0xff, 0xc3]), opts);
+      expect([...reply.bytes]).toEqual([0x41, 0xff, 0xc3]);
+    });
+
+    test("replies to clients that have gone do not stop the server", async () => {
+      for (let k = 0; k < 200; k++) {
+        const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+        gone.send("bye", port, "127.0.0.1");
+        gone.close();
+      }
+      const reply = await udpRequest({ transport: "udp", host: "127.0.0.1", port }, enc("still here"), opts);
+      expect(dec(reply.bytes)).toBe("STILL HERE");
+    });
+
+    test("each datagram of a burst from one socket is answered to its sender", async () => {
+      const got: string[] = [];
+      const { promise, resolve } = Promise.withResolvers<void>();
+      const client = await Bun.udpSocket({
+        hostname: "127.0.0.1",
+        port: 0,
+        socket: {
+          data(_s, data) {
+            got.push(dec(data));
+            if (got.length === 100) resolve();
+          },
+        },
+      });
+      for (let k = 0; k < 100; k++) client.send(`msg ${k}`, port, "127.0.0.1");
+      const timer = setTimeout(resolve, 3000);
+      await promise;
+      clearTimeout(timer);
+      client.close();
+      expect(got.sort()).toEqual(Array.from({ length: 100 }, (_, k) => `MSG ${k}`).sort());
+    });
   });
 });
 

@@ -1,0 +1,103 @@
+// The batch UDP engine: serveUdp's datagrams read and answered a batch at a time (recvmmsg, sendmmsg), where Bun's
+// socket calls JavaScript once a datagram. Everything else is the Bun path's: the same gate asked the same questions
+// in the same order, the same counters, on the main thread; only the reads, the writes and the wait are libc's.
+import type { Protocol } from "../../protocol/protocol.ts";
+import { plainAddress } from "../address.ts";
+import type { Gate } from "../gate.ts";
+import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
+import type { Counters } from "../listener.ts";
+import { MessageVector, NAME } from "../mmsg.ts";
+import { loopbackFlow, sourcePrefix } from "../prefix.ts";
+import type { BatchLibc } from "./libc.ts";
+import { Poller } from "./poller.ts";
+import { sendBatch } from "./send.ts";
+import { sourcePort, sourceText } from "./source-text.ts";
+
+/** BATCH is how many datagrams one recvmmsg may take, and one sendmmsg send. */
+const BATCH = 64;
+/** SLOT holds the largest datagram: 65 507 bytes over IPv4, 65 527 over IPv6. Only the pages written are resident. */
+const SLOT = 65_536;
+/** SLICE_MS is the longest the engine holds the event loop before signals, timers and TCP get a turn. */
+const SLICE_MS = 2;
+/**
+ * LINGER_MS is how long the engine keeps asking the kernel after its last datagram before it hands the wait to the
+ * poller thread: a client with one request in flight sends the next within a round trip, and waking the main thread
+ * from the poller costs about as much as that round trip again. An idle server lingers once, then costs nothing.
+ */
+const LINGER_MS = 0.25;
+
+/**
+ * runBatch answers the datagrams on `fd` until the returned stop is called: each is counted, asked through the gate,
+ * answered by the protocol, and its reply sent with the rest of its batch. It resolves once the poller watches.
+ */
+export async function runBatch(
+  c: BatchLibc,
+  fd: number,
+  protocol: Protocol,
+  gate: Gate,
+  counters: Counters,
+): Promise<() => void> {
+  const rx = new MessageVector(BATCH, { slot: SLOT, names: true });
+  const tx = new MessageVector(BATCH, { slot: SLOT, names: true });
+  const sizes = new Uint32Array(BATCH);
+  let open = true;
+  let lastSeen = 0;
+
+  /** answer runs the Bun path's data handler over the n datagrams received, and returns how many replies wait. */
+  const answer = (n: number): number => {
+    let out = 0;
+    for (let i = 0; i < n; i++) {
+      const length = rx.length(i);
+      counters.datagramsIn++;
+      counters.bytesIn += length;
+      const address = sourceText(rx.names, i * NAME);
+      const port = sourcePort(rx.names, i * NAME);
+      const peer = plainAddress(address);
+      if (!gate.answers(peer, port)) continue;
+      const message = rx.slots.subarray(i * SLOT, i * SLOT + length);
+      const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
+      if (reply === undefined) continue;
+      if (!gate.mayReply(sourcePrefix(address), reply.length, length, loopbackFlow(address, port))) continue;
+      // Copied into the send vector before the next read: a reply that is the request (echo) is safe.
+      tx.slots.set(reply, out * SLOT);
+      tx.setLength(out, reply.length);
+      tx.names.set(rx.names.subarray(i * NAME, (i + 1) * NAME), out * NAME);
+      tx.setNameLength(out, rx.nameLength(i));
+      sizes[out++] = reply.length;
+    }
+    return out;
+  };
+
+  /** drain reads the socket in slices until it stays dry for LINGER_MS, then hands the wait back to the poller. */
+  const drain = () => {
+    if (!open) return;
+    const sliceEnd = performance.now() + SLICE_MS;
+    for (;;) {
+      for (let i = 0; i < BATCH; i++) rx.setNameLength(i, NAME);
+      const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
+      const now = performance.now();
+      if (n > 0) {
+        lastSeen = now;
+        const replies = answer(n);
+        if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
+      } else if (n < 0 && errnoOf(c) !== EAGAIN) {
+        // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
+      } else if (now - lastSeen >= LINGER_MS) {
+        poller.arm();
+        return;
+      }
+      if (now >= sliceEnd) return void setImmediate(drain);
+    }
+  };
+
+  const poller = await Poller.start(c, fd, drain);
+  return () => {
+    if (!open) return;
+    open = false;
+    poller.stop();
+    c.close(fd);
+    // The last use of the vectors: until here none of their memory can be collected.
+    rx.release();
+    tx.release();
+  };
+}

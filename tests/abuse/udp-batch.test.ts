@@ -1,0 +1,95 @@
+// The batch UDP engine as `upcat serve` runs it (UPCAT_UDP_ENGINE=batch): idle it costs nothing and a lone datagram
+// waits for nothing; under a flood the event loop stays live (stats, TCP); --workers share the port as Bun's do.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cpuSeconds, serve, udpAsk, type Serving } from "./support.ts";
+import { figure } from "../support/figures.ts";
+
+const started: Serving[] = [];
+let before: string | undefined;
+beforeAll(() => {
+  before = process.env.UPCAT_UDP_ENGINE;
+  process.env.UPCAT_UDP_ENGINE = "batch";
+});
+afterAll(() => {
+  started.forEach((s) => s.proc.kill("SIGKILL"));
+  if (before === undefined) delete process.env.UPCAT_UDP_ENGINE;
+  else process.env.UPCAT_UDP_ENGINE = before;
+});
+
+/** FLOOD sends COUNT datagrams from SOCKETS sockets to PORT as fast as it can, for SECONDS at most, reading nothing. */
+const FLOOD = `
+import socket, sys, time
+port, count, sockets, seconds = (int(a) for a in sys.argv[1:5])
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(sockets)]
+end = time.monotonic() + seconds
+sent = 0
+while sent < count and time.monotonic() < end:
+    socks[sent % sockets].sendto(b"flood", ("127.0.0.1", port))
+    sent += 1
+print(sent)
+`;
+
+/** askFrom sends one datagram from each of `count` fresh sockets and counts the right replies (2 s for all). */
+async function askFrom(port: number, count: number): Promise<number> {
+  const replies = await Promise.all(Array.from({ length: count }, (_, k) => udpAsk("127.0.0.1", port, `ask ${k}`)));
+  return replies.filter((r, k) => r === `ASK ${k}`).length;
+}
+
+test("idle: no CPU over 3 s, and a lone datagram after the idle time is answered at once", async () => {
+  const s = await serve(["--udp", "--host", "127.0.0.1", "--port", "0"], 1);
+  started.push(s);
+  const port = s.ports["upper/udp"]!;
+  expect(await udpAsk("127.0.0.1", port, "wake")).toBe("WAKE");
+  await Bun.sleep(200);
+  const cpu0 = await cpuSeconds(s.proc.pid);
+  await Bun.sleep(3000);
+  const idle = (await cpuSeconds(s.proc.pid)) - cpu0;
+  const t = performance.now();
+  expect(await udpAsk("127.0.0.1", port, "one")).toBe("ONE");
+  const ms = performance.now() - t;
+  figure(
+    `udp batch engine: idle CPU ${idle.toFixed(2)} s over 3 s; one datagram after idle answered in ${ms.toFixed(2)} ms`,
+  );
+  expect(idle).toBeLessThan(0.05);
+  expect(ms).toBeLessThan(50);
+  expect((await s.stop()).status).toBe(0);
+}, 20_000);
+
+test("under a flood the stats ticker keeps ticking and TCP on the same process answers", async () => {
+  const s = await serve(["--host", "127.0.0.1", "--port", "0", "--udp-reply-rate", "0"], 2);
+  started.push(s);
+  const port = s.ports["upper/udp"]!;
+  const flood = Bun.spawn(["python3", "-c", FLOOD, String(port), "400000", "16", "4"], { stdout: "pipe" });
+  try {
+    expect(await s.until((st) => (st.datagrams_in ?? 0) > 1000, 5000)).toBe(true);
+    const ticks = s.events.filter((e) => e.event === "stats").length;
+    const t = performance.now();
+    const tcp = await Bun.connect({ hostname: "127.0.0.1", port: s.ports["upper/tcp"]!, socket: { data() {} } });
+    tcp.end("x");
+    const connectMs = performance.now() - t;
+    await Bun.sleep(500);
+    const during = s.events.filter((e) => e.event === "stats").length - ticks;
+    figure(
+      `udp batch engine under a flood: ${during} stats lines in 500 ms, a TCP connect in ${connectMs.toFixed(1)} ms`,
+    );
+    expect(during).toBeGreaterThanOrEqual(3);
+    expect(connectMs).toBeLessThan(200);
+  } finally {
+    flood.kill();
+    await flood.exited;
+  }
+  const { status, stopped } = await s.stop();
+  expect(status).toBe(0);
+  expect(stopped.datagrams_out! + stopped.send_failed!).toBeLessThanOrEqual(stopped.datagrams_in!);
+  expect(stopped.datagrams_out).toBeGreaterThan(1000);
+}, 30_000);
+
+test("--workers 2: both workers serve one UDP port, and the last line adds their datagrams up", async () => {
+  const s = await serve(["--udp", "--host", "127.0.0.1", "--port", "0", "--workers", "2"], 1);
+  started.push(s);
+  const port = s.ports["upper/udp"]!;
+  expect(await askFrom(port, 100)).toBe(100);
+  const { status, stopped } = await s.stop();
+  expect(status).toBe(0);
+  expect(stopped).toMatchObject({ datagrams_in: 100, datagrams_out: 100 });
+}, 30_000);
