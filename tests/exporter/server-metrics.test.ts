@@ -106,3 +106,24 @@ test.each(["udp://127.0.0.1:9", "nope:"])("--metrics %p is refused (exit 2)", as
   expect(status).toBe(2);
   expect(stderr).toContain("--metrics");
 });
+
+test("--log json says where --metrics serves as an event of its own", async () => {
+  const proc = Bun.spawn(
+    [...fromSource.argv, "serve", "--tcp", "--host", "127.0.0.1", "--port", "0", "--log", "json", "--metrics", ":0"],
+    { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } },
+  );
+  running.push(proc);
+  const reader = proc.stderr.getReader();
+  let text = "";
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  while (!text.includes('"event":"metrics"')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  clearTimeout(timer);
+  reader.releaseLock();
+  const event = JSON.parse(text.split("\n").find((l) => l.includes('"event":"metrics"'))!);
+  expect(event.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  expect((await get(event.url)).status).toBe(200);
+});
