@@ -46,11 +46,7 @@ export function probeFamilies(run: ProbeRun): Family[] {
     ),
     gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect", http ? [{ value: r.tls ? 1 : 0 }] : []),
     gauge("probe_http_status_code", "Response HTTP status code", http ? [{ value: r.http?.status ?? 0 }] : []),
-    gauge(
-      "probe_ip_protocol",
-      "Specifies whether probe ip protocol is IP4 or IP6",
-      r.target.service ? [] : [{ value: version }],
-    ),
+    gauge("probe_ip_protocol", "Specifies whether probe ip protocol is IP4 or IP6", [{ value: version }]),
     gauge(
       "probe_ssl_earliest_cert_expiry",
       "Returns earliest SSL cert expiry in unixtime",
