@@ -166,6 +166,7 @@ const CASES: Case[] = [
     upcat: () => [`redis://127.0.0.1:${redis.port}`],
     blackbox: () => [`127.0.0.1:${redis.port}`, "redis_ping"],
     success: 1,
+    expect: () => ({ probe_ip_protocol: 4 }),
   },
   {
     name: "redis, by a module of per-target options",
@@ -190,6 +191,7 @@ const CASES: Case[] = [
     upcat: () => [`dns://127.0.0.1:${dns.port}/${DNS_NAME}`],
     blackbox: () => [`127.0.0.1:${dns.port}`, "dns_a"],
     success: 1,
+    expect: () => ({ probe_ip_protocol: 4 }),
   },
   {
     name: "a DNS name dnsmasq does not know",
