@@ -64,8 +64,14 @@ async function bindBatch(
 ): Promise<BoundSocket | undefined> {
   const bound = bindDatagram(c, hostname, opts.port, opts.reusePort === true);
   if (!bound) return undefined;
-  const stop = await runBatch(c, bound.fd, protocol, gate, counters);
-  return { hostname, port: bound.port, batch: true, close: stop };
+  try {
+    const stop = await runBatch(c, bound.fd, protocol, gate, counters);
+    return { hostname, port: bound.port, batch: true, close: stop };
+  } catch {
+    // The poller thread would not start: Bun's socket serves instead.
+    c.close(bound.fd);
+    return undefined;
+  }
 }
 
 /**

@@ -48,6 +48,22 @@ eachUdpEngine(() => {
       expect([...reply.bytes]).toEqual([0x41, 0xff, 0xc3]);
     });
 
+    test("a request whose uppercase is too long for a datagram gets nothing, counted as a failed send", async () => {
+      // --udp-excess lifted, so that the reply is refused by the kernel, not by the budget.
+      const [big] = await serveProtocol(upper, ["udp"], { host: "127.0.0.1", port: 0, udpExcess: 1 << 30 });
+      try {
+        // "ΐ" is 2 bytes, and 6 in upper case: the reply would be 196 518 bytes.
+        const payload = enc("ΐ".repeat(32_753));
+        const target = { transport: "udp", host: "127.0.0.1", port: big!.port } as const;
+        const err = await udpRequest(target, payload, { timeoutMs: 300, retries: 0 }).catch((e) => e);
+        expect(err).toBeInstanceOf(NetError);
+        expect(big!.counters).toMatchObject({ datagramsIn: 1, datagramsOut: 0, sendFailed: 1, excessLimited: 0 });
+        expect(dec((await udpRequest(target, enc("after"), opts)).bytes)).toBe("AFTER");
+      } finally {
+        big!.stop();
+      }
+    });
+
     test("replies to clients that have gone do not stop the server", async () => {
       for (let k = 0; k < 200; k++) {
         const gone = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });

@@ -10,5 +10,6 @@ export const batchLibc = libcOnce((t) => ({
   sendmmsg: { args: [t.i32, t.ptr, t.u32, t.i32], returns: t.i32 },
   eventfd: { args: [t.u32, t.i32], returns: t.i32 },
   write: { args: [t.i32, t.ptr, t.u64], returns: t.i64 },
+  sched_yield: { args: [], returns: t.i32 },
 }));
 export type BatchLibc = NonNullable<ReturnType<typeof batchLibc>>;

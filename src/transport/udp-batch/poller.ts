@@ -61,20 +61,32 @@ export class Poller {
     fd: number,
     onReadable: () => void,
     ready: () => void,
+    failed: (err: unknown) => void,
   ) {
     // EFD_CLOEXEC | EFD_NONBLOCK: the thread only polls it, and a program upcat runs must not inherit it.
     this.wake = c.eventfd(0, 0o2000000 | 0o4000);
     if (this.wake < 0) throw new Error("eventfd failed");
     pollerUrl ??= URL.createObjectURL(new Blob([POLLER], { type: "application/javascript" }));
     this.worker = new Worker(pollerUrl);
-    this.worker.onmessage = (e: MessageEvent) => (e.data === "ready" ? ready() : onReadable());
+    let started = false;
+    this.worker.onmessage = (e: MessageEvent) => {
+      if (e.data !== "ready") return onReadable();
+      started = true;
+      ready();
+    };
+    // A thread that cannot start (no bun:ffi, no libc in it) is told at once: the bind falls back to Bun's socket.
+    this.worker.onerror = (e) => {
+      if (started) return;
+      this.c.close(this.wake);
+      failed(e);
+    };
     this.worker.postMessage({ libraries: libcNames(), fd, wake: this.wake, control: this.words.buffer });
   }
 
-  /** start resolves once the thread polls (the socket is armed from the start). */
+  /** start resolves once the thread polls (the socket is armed from the start), or rejects if it cannot start. */
   static start(c: BatchLibc, fd: number, onReadable: () => void): Promise<Poller> {
-    return new Promise((resolve) => {
-      const poller: Poller = new Poller(c, fd, onReadable, () => resolve(poller));
+    return new Promise((resolve, reject) => {
+      const poller: Poller = new Poller(c, fd, onReadable, () => resolve(poller), reject);
     });
   }
 
