@@ -2,7 +2,7 @@
 import type { CAC } from "cac";
 import { DEFAULTS, once } from "../check/options.ts";
 import { NetError, UsageError } from "../errors.ts";
-import { BUILT_IN, type Module, parseModules } from "../exporter/modules.ts";
+import { BUILT_IN, type Module, parseModules, sampleTarget } from "../exporter/modules.ts";
 import type { PlannedProbe } from "../exporter/probe-run.ts";
 import { startExporter } from "../exporter/server.ts";
 import { parseTargetGate } from "../exporter/target-gate.ts";
@@ -31,7 +31,6 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
     100_000,
     1,
   );
-  const modules = raw.config === undefined ? new Map(BUILT_IN.map((m) => [m.name, m])) : readModules(raw.config);
   // Problems are thrown, one at a time, and become the 400's line: nothing of a probe reaches the exporter's stderr.
   const quiet: Io = { ...io, err() {} };
   const planner = async (spec: string, module: Module | undefined): Promise<PlannedProbe> => {
@@ -41,6 +40,21 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
     const { target, probe, udpSilentOk } = p.items[0]!;
     return { target, probe, udpSilentOk };
   };
+  /** readConfig reads --config and plans each module of its own against a target of its kind, sending nothing. */
+  const readConfig = async (value: unknown): Promise<Map<string, Module>> => {
+    const read = readModules(value);
+    for (const module of read.values()) {
+      if (module.line === undefined) continue;
+      try {
+        await planner(sampleTarget(module), module);
+      } catch (err) {
+        if (err instanceof UsageError) throw new UsageError(`${String(value)}:${module.line}: ${err.message}`);
+        throw err;
+      }
+    }
+    return read;
+  };
+  const modules = raw.config === undefined ? new Map(BUILT_IN.map((m) => [m.name, m])) : await readConfig(raw.config);
   let running: ReturnType<typeof startExporter>;
   const first = nextSignal();
   try {
@@ -70,10 +84,10 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
     );
   // SIGHUP reads --config again, as Blackbox does: a ConfigMap that changed needs no restart. A file that no longer
   // reads leaves the modules as they were.
-  const reload = () => {
+  const reload = async () => {
     if (raw.config === undefined) return io.err("upcat exporter: SIGHUP: no --config to read again");
     try {
-      const next = readModules(raw.config);
+      const next = await readConfig(raw.config);
       running.setModules(next);
       io.err(`upcat exporter: SIGHUP: --config read again, ${next.size - BUILT_IN.length} modules of its own`);
     } catch (err) {
@@ -82,9 +96,10 @@ async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
       io.err(`upcat exporter: SIGHUP: --config not read again, the modules stay as they were: ${err.message}`);
     }
   };
-  process.on("SIGHUP", reload);
+  const onHangup = () => void reload();
+  process.on("SIGHUP", onHangup);
   const signal = await first;
-  process.off("SIGHUP", reload);
+  process.off("SIGHUP", onHangup);
   await running.stop();
   io.err(`upcat exporter: stopped by ${signal}`);
   await io.flush();

@@ -3,6 +3,7 @@
 //   redis_ping: --send 'PING\r\n' --expect +PONG
 //   smtp_banner: --expect-prefix 220 --timeout 5s
 import { parseCheckLine } from "../check/check-line.ts";
+import { CHECK_OPTIONS, keyOf } from "../check/options.ts";
 import { UsageError } from "../errors.ts";
 import { quote } from "../text/shown.ts";
 
@@ -14,6 +15,8 @@ export interface Module {
   readonly text: string;
   /** scheme: a host:port target is read as this scheme's URL (http_2xx reads `web:80` as `http://web:80`). */
   readonly scheme?: "http";
+  /** line is where --config gives it. */
+  readonly line?: number;
 }
 
 /**
@@ -87,7 +90,7 @@ export function parseModules(text: string, file: string): Map<string, Module> {
       throw new UsageError(
         `${where}: --follow would let a redirect take the probe where --allow-target does not admit`,
       );
-    modules.set(name, { name, options, text: rest });
+    modules.set(name, { name, options, text: rest, line: i + 1 });
   }
   return modules;
 }
@@ -103,4 +106,20 @@ function moduleOptions(text: string, where: string): Module["options"] {
     if (err instanceof UsageError) throw new UsageError(`${where}: ${err.message}`);
     throw err;
   }
+}
+
+/** OPTION_FOR says which targets an option is for (TLS, HTTP, a service URL), by its key. */
+const OPTION_FOR = new Map(CHECK_OPTIONS.filter((o) => o.for).map((o) => [keyOf(o), o.for!]));
+
+/**
+ * sampleTarget is a target of the kind a module is for, to plan it against when --config is read: a value no parser
+ * takes (`--timeout soon`, a --ca file missing) is then found at start-up, not at the first scrape. Nothing is sent.
+ */
+export function sampleTarget(module: Module): string {
+  const kinds = new Set(Object.keys(module.options).map((key) => OPTION_FOR.get(key)));
+  if (kinds.has("service")) return "postgres://127.0.0.1:1/";
+  if (module.scheme === "http" || kinds.has("http"))
+    return kinds.has("tls") && !module.options.tls ? "https://127.0.0.1:1/" : "http://127.0.0.1:1/";
+  if (kinds.has("tls") && !module.options.tls) return "https://127.0.0.1:1/";
+  return "127.0.0.1:1";
 }
