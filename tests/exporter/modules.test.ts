@@ -104,7 +104,7 @@ describe("--config that does not read is exit 2, naming its line", () => {
     ["ok: --udp\nok: --tls", "modules.txt:2: module ok is given twice"],
     ["tls: --udp", "modules.txt:1: tls is a built-in module"],
     ["# values are read at start-up too\nslow: --timeout soon", "modules.txt:2: invalid duration for --timeout"],
-    ["web: --status 2xx", "modules.txt:1: invalid --status: \"2xx\""],
+    ["web: --status 2xx", 'modules.txt:1: invalid --status: "2xx"'],
     ["inner: --tls --ca /nonexistent/ca.pem", "modules.txt:1: cannot read --ca /nonexistent/ca.pem: no such file"],
     ["both: --udp --tls", "modules.txt:1: --tls is for TCP targets"],
   ])("%p", async (text, message) => {
