@@ -173,3 +173,20 @@ test("SIGHUP reads --config again; a file that no longer reads leaves the module
   expect(said).toContain("SIGHUP: --config not read again, the modules stay as they were: ");
   expect(said).toContain("unknown option --sned");
 });
+
+test("IPv6: --allow-target ::1 admits [::1]:port, and probe_ip_protocol says 6", async () => {
+  const six = Bun.listen({ hostname: "::1", port: 0, socket: { data() {} } });
+  const exporter = await startUpcat(["--allow-target", "::1"]);
+  try {
+    const [ours, four] = await Promise.all([
+      get(probeUrl(exporter, `[::1]:${six.port}`, "tcp")),
+      get(probeUrl(exporter, `127.0.0.1:${six.port}`, "tcp")),
+    ]);
+    const s = series(ours.text);
+    expect([s.get("probe_success"), s.get("probe_ip_protocol")]).toEqual([1, 6]);
+    expect(four.status).toBe(403);
+  } finally {
+    six.stop(true);
+    expect(await exporter.stop()).toBe(0);
+  }
+});
