@@ -46,7 +46,35 @@ export function registerCompletion(cli: CAC, io: Io): void {
       },
     };
   }
-  void tab(cli, { subCommands });
+  void tab(asTyped(cli), { subCommands });
   const complete = cli.commands.find((c) => c.name === "complete");
   if (complete) complete.description = "Print completions for the words after -- (the completion scripts call this)";
+}
+
+/** Option is one of cac's options, as tab's adapter reads it. */
+type Option = CAC["globalCommand"]["options"][number];
+
+/**
+ * asTyped is cac as tab's adapter should see it: tab registers each option by cac's `name`, which cac camel-cases
+ * (`maxConnections`), so TAB offered `--maxConnections`, a flag no one can type back. Here each option is named by its
+ * long flag as written (`max-connections`); everything else is the CLI itself, which tab also registers `complete` on.
+ */
+function asTyped(cli: CAC): CAC {
+  const typed = (o: Option): Option => {
+    const long = /--([\w-]+)/.exec(o.rawName)?.[1];
+    return long === undefined || long === o.name ? o : Object.assign(Object.create(o), { name: long });
+  };
+  const command = <T extends { options: Option[] }>(c: T): T =>
+    new Proxy(c, {
+      get: (target, key, receiver) =>
+        key === "options" ? target.options.map(typed) : Reflect.get(target, key, receiver),
+    });
+  return new Proxy(cli, {
+    get(target, key, receiver) {
+      if (key === "commands") return target.commands.map(command);
+      if (key === "globalCommand") return command(target.globalCommand);
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

@@ -55,6 +55,10 @@ test.each([
   ["upcat check --protocol e", ["echo"]],
   ["upcat serve --protocol d", ["daytime", "discard"]],
   ["upcat se", ["send", "serve"]],
+  // Options as they are typed, never cac's camel-cased names (--maxConnections is no flag).
+  ["upcat serve --max-c", ["--max-connections"]],
+  ["upcat check --expect-p", ["--expect-prefix"]],
+  ["upcat relay --udp-r", ["--udp-rate", "--udp-reply-rate"]],
 ])("bash completes %p to %p", (line, want) => {
   expect(complete(line).sort()).toEqual(want);
 });
