@@ -6,7 +6,7 @@ import { unresolved } from "../check/outcomes.ts";
 import { runChecks } from "../check/run.ts";
 import { targetText } from "../check/report/target.ts";
 import type { ProbeRun } from "./probe-metrics.ts";
-import type { TargetGate } from "./target-gate.ts";
+import { type TargetGate, TargetRefused } from "./target-gate.ts";
 
 /** PlannedProbe is one target with the probe its module asks for: what check's planner makes of a target line. */
 export interface PlannedProbe {
@@ -60,6 +60,11 @@ export async function runProbe(
       retries: 0,
       udpSilentOk: planned.udpSilentOk,
     })) as [CheckResult];
+  }
+  // The check resolved the name itself: an answer that changed since the gate's lookup is refused, not reported.
+  if (result.address !== undefined && !gate.reached(target.host, result.address)) {
+    log.add("Refused the address the check reached", { host: target.host, address: result.address });
+    throw new TargetRefused(`${target.host} (${result.address}) is not an allowed target`);
   }
   const durationMs = performance.now() - started;
   log.add("Check finished", {

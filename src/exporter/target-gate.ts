@@ -37,6 +37,12 @@ export interface Admitted {
 /** TargetGate says whether a probe may go to a host, resolving a name to judge every address it has. */
 export interface TargetGate {
   admit(host: string): Promise<Admitted>;
+  /**
+   * reached says whether the address a probe of host ended at is one the gate admits. The probe looks the name up
+   * again; a DNS server that answers the second time with another address (rebinding) must not make the exporter
+   * report on a port it would have refused.
+   */
+  reached(host: string, address: string): boolean;
   /** text is the list as given, for the ready line. */
   readonly text: string;
 }
@@ -109,13 +115,14 @@ export function parseTargetGate(entries: readonly string[]): TargetGate {
     if (HOME.check(address, kind)) return home.check(address, kind);
     return open || networks.check(address, kind);
   };
+  const named = (host: string) => hosts.has(host.toLowerCase().replace(/\.$/, ""));
   return {
     text: entries.join(","),
+    reached: (host, address) => named(host) || allows(address),
     async admit(host) {
       // dns:///name asks the system's own resolvers: the exporter's operator chose them, not the requester.
       if (host === "") return { addresses: [], lookupMs: 0 };
       const started = performance.now();
-      const named = hosts.has(host.toLowerCase().replace(/\.$/, ""));
       let addresses: string[];
       try {
         addresses = await resolveHost(host, "tcp");
@@ -125,7 +132,7 @@ export function parseTargetGate(entries: readonly string[]): TargetGate {
         return { addresses: [], lookupMs: performance.now() - started, unresolved: err };
       }
       const lookupMs = performance.now() - started;
-      if (!named) {
+      if (!named(host)) {
         // Every address, for the probe may try each: one address at home is the whole name refused.
         const refused = addresses.find((a) => !allows(a));
         if (refused !== undefined)

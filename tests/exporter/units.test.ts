@@ -99,6 +99,20 @@ describe("the target gate: loopback and link-local only when named, the rest as 
     expect(await admits([...entries], host)).toBe(want);
   });
 
+  test.each([
+    [["10.0.0.0/8"], "db.lan", "10.1.2.3", true],
+    // A name admitted for 10/8 whose second lookup (the check's own) says loopback: rebinding, refused.
+    [["10.0.0.0/8"], "db.lan", "127.0.0.1", false],
+    [["10.0.0.0/8"], "db.lan", "::ffff:127.0.0.1", false],
+    [["10.0.0.0/8"], "db.lan", "169.254.169.254", false],
+    [[], "db.lan", "127.0.0.1", false],
+    // A host named in --allow-target is trusted whatever it resolves to.
+    [["db.lan"], "db.lan", "127.0.0.1", true],
+    [["db.lan"], "DB.lan.", "10.9.9.9", true],
+  ] as const)("allow %p: a probe of %p that reached %p is %p", (entries, host, address, want) => {
+    expect(parseTargetGate([...entries]).reached(host, address)).toBe(want);
+  });
+
   test("dns:///name has no host: the system's resolvers are the exporter's own, admitted as they are", async () => {
     expect(await parseTargetGate(["10.0.0.0/8"]).admit("")).toEqual({ addresses: [], lookupMs: 0 });
   });
