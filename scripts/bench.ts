@@ -308,8 +308,8 @@ const scenarios: Scenario[] = [
     name: "udp-w32-x2",
     label: "UDP replies/s, 32 in flight, 2 workers (2 load procs)",
     unit: "/s",
-    servers: ["upcat-w2", "upcat", "cref-t2"],
-    keys: { "upcat-w2": "upcat", upcat: "1 worker", "cref-t2": "cref" },
+    servers: ["upcat-w2", "upcat-batch-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", "upcat-batch-w2": "upcat-batch", upcat: "1 worker", "cref-t2": "cref" },
     run: (s) => lgProcs(2, "udp", s.port, secs, 32, 64),
   },
   {
@@ -486,7 +486,7 @@ try {
 } finally {
   // SIGTERM for serve and relay --workers: the parent stops its workers; SIGKILL would leave them running.
   for (const s of Object.values(servers))
-    s.proc.kill(s.name.startsWith("upcat-w") || s.name.startsWith("relay-upcat-w") ? "SIGTERM" : "SIGKILL");
+    s.proc.kill(workersOf(s.name) && s.name.includes("upcat") ? "SIGTERM" : "SIGKILL");
   await Promise.all(Object.values(servers).map((s) => Promise.race([s.proc.exited, Bun.sleep(10_000)])));
 }
 
