@@ -3,6 +3,7 @@
 // that none is running. Both read from the stderr of real processes, from source.
 import { afterAll, expect, test } from "bun:test";
 import { fromSource } from "../support/run.ts";
+import { eachUdpEngine, udpEngineEnv } from "../transport/udp-engines.ts";
 
 const started: Bun.Subprocess[] = [];
 afterAll(() => {
@@ -24,7 +25,7 @@ async function serve(args: string[]): Promise<Server> {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
+    env: { ...fromSource.env, NO_COLOR: "1", ...udpEngineEnv() },
   });
   started.push(proc);
   const lines: Server["lines"] = [];
@@ -64,69 +65,71 @@ async function flood(port: number, ms: number, everyMs = 2): Promise<number> {
   return sent;
 }
 
-test("serve says which bound drops replies, and how to lift it, while it is hit: at most a line a second", async () => {
-  const s = await serve(["--udp-reply-rate", "5"]);
-  const began = performance.now();
-  await flood(s.port, 3500);
-  const floodMs = performance.now() - began;
-  // A quiet second after the flood: nothing more is said.
-  await Bun.sleep(1500);
-  s.proc.kill("SIGTERM");
-  await s.done;
-  const drops = s.lines.filter((l) => l.text.includes("dropping replies"));
-  expect(drops.length).toBeGreaterThanOrEqual(2);
-  // Said while it ran: the first well before the flood ended, one a second at most, none once it was over.
-  expect(drops[0]!.at - began).toBeLessThan(floodMs);
-  for (let i = 1; i < drops.length; i++) expect(drops[i]!.at - drops[i - 1]!.at).toBeGreaterThan(900);
-  expect(drops.at(-1)!.at - began).toBeLessThan(floodMs + 1100);
-  for (const d of drops)
-    expect(d.text).toMatch(/^upcat: dropping replies: reply-limited \d+ \(lift with --udp-reply-rate 0\)$/);
-  expect(s.lines.at(-1)!.text).toMatch(/stopped \(refused: reply-limited \d+\)$/);
-}, 20_000);
+eachUdpEngine(() => {
+  test("serve says which bound drops replies and how to lift it while it is hit: at most a line a second", async () => {
+    const s = await serve(["--udp-reply-rate", "5"]);
+    const began = performance.now();
+    await flood(s.port, 3500);
+    const floodMs = performance.now() - began;
+    // A quiet second after the flood: nothing more is said.
+    await Bun.sleep(1500);
+    s.proc.kill("SIGTERM");
+    await s.done;
+    const drops = s.lines.filter((l) => l.text.includes("dropping replies"));
+    expect(drops.length).toBeGreaterThanOrEqual(2);
+    // Said while it ran: the first well before the flood ended, one a second at most, none once it was over.
+    expect(drops[0]!.at - began).toBeLessThan(floodMs);
+    for (let i = 1; i < drops.length; i++) expect(drops[i]!.at - drops[i - 1]!.at).toBeGreaterThan(900);
+    expect(drops.at(-1)!.at - began).toBeLessThan(floodMs + 1100);
+    for (const d of drops)
+      expect(d.text).toMatch(/^upcat: dropping replies: reply-limited \d+ \(lift with --udp-reply-rate 0\)$/);
+    expect(s.lines.at(-1)!.text).toMatch(/stopped \(refused: reply-limited \d+\)$/);
+  }, 20_000);
 
-test("a server that drops nothing says nothing beyond its ready and last lines", async () => {
-  const s = await serve([]);
-  await flood(s.port, 500, 5);
-  await Bun.sleep(1200);
-  s.proc.kill("SIGTERM");
-  await s.done;
-  expect(s.lines.map((l) => l.text)).toEqual([
-    expect.stringMatching(/^upcat: serving upper on udp/),
-    "upcat: SIGTERM: stopped",
-  ]);
-}, 20_000);
+  test("a server that drops nothing says nothing beyond its ready and last lines", async () => {
+    const s = await serve([]);
+    await flood(s.port, 500, 5);
+    await Bun.sleep(1200);
+    s.proc.kill("SIGTERM");
+    await s.done;
+    expect(s.lines.map((l) => l.text)).toEqual([
+      expect.stringMatching(/^upcat: serving upper on udp/),
+      "upcat: SIGTERM: stopped",
+    ]);
+  }, 20_000);
 
-test("send that stops hearing a server which answered says it may be limiting, not that none is running", async () => {
-  const s = await serve(["--udp-reply-rate", "5"]);
-  const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join("");
-  const send = Bun.spawn(
-    [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`],
-    { stdin: new Blob([lines]), stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } },
-  );
-  started.push(send);
-  const [out, err, status] = await Promise.all([
-    new Response(send.stdout).text(),
-    new Response(send.stderr).text(),
-    send.exited,
-  ]);
-  const answered = out.split("\n").filter(Boolean).length;
-  expect(status).toBe(1);
-  // Each of the 64 sockets of the window has its own bucket of 5 on loopback: replies came, then stopped.
-  expect(answered).toBeGreaterThan(0);
-  expect(answered).toBeLessThan(2000);
-  expect(err).toMatch(/^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 300ms \(the server answered \d+/);
-  expect(err).toContain("it may be limiting replies to this client; try --retries or --timeout)");
-  expect(err).not.toContain("is a server running there?");
-  // The server's line comes within its second.
-  await Bun.sleep(1100);
-  s.proc.kill("SIGTERM");
-  await s.done;
-  expect(s.lines.some((l) => l.text.startsWith("upcat: dropping replies: reply-limited"))).toBe(true);
+  test("send that stops hearing a server which answered says it may be limiting, not that none runs", async () => {
+    const s = await serve(["--udp-reply-rate", "5"]);
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join("");
+    const send = Bun.spawn(
+      [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`],
+      { stdin: new Blob([lines]), stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } },
+    );
+    started.push(send);
+    const [out, err, status] = await Promise.all([
+      new Response(send.stdout).text(),
+      new Response(send.stderr).text(),
+      send.exited,
+    ]);
+    const answered = out.split("\n").filter(Boolean).length;
+    expect(status).toBe(1);
+    // Each of the 64 sockets of the window has its own bucket of 5 on loopback: replies came, then stopped.
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThan(2000);
+    expect(err).toMatch(/^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 300ms \(the server answered \d+/);
+    expect(err).toContain("it may be limiting replies to this client; try --retries or --timeout)");
+    expect(err).not.toContain("is a server running there?");
+    // The server's line comes within its second.
+    await Bun.sleep(1100);
+    s.proc.kill("SIGTERM");
+    await s.done;
+    expect(s.lines.some((l) => l.text.startsWith("upcat: dropping replies: reply-limited"))).toBe(true);
 
-  // One that never answered still asks whether a server runs (nothing there: ICMP says so at once).
-  const none = Bun.spawnSync(
-    [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`, "hi"],
-    { env: { ...fromSource.env, NO_COLOR: "1" } },
-  );
-  expect(none.stderr.toString()).not.toContain("may be limiting");
-}, 20_000);
+    // One that never answered still asks whether a server runs (nothing there: ICMP says so at once).
+    const none = Bun.spawnSync(
+      [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`, "hi"],
+      { env: { ...fromSource.env, NO_COLOR: "1" } },
+    );
+    expect(none.stderr.toString()).not.toContain("may be limiting");
+  }, 20_000);
+});
