@@ -1,6 +1,7 @@
 // The batch engine's source addresses read from a sockaddr as the text glibc's inet_ntop (so Bun's socket) gives.
 import { expect, test } from "bun:test";
-import { sourcePort, sourceText } from "../../src/transport/udp-batch/source-text.ts";
+import { plainAddress } from "../../src/transport/address.ts";
+import { source, sourcePort, sourceText } from "../../src/transport/udp-batch/source-text.ts";
 import { addressBytes } from "../../src/transport/prefix.ts";
 
 const V6 = ["::1", "::", "2001:db8::1", "fe80::1:2", "1::", "1:0:0:1::1", "1:2:3:4:5:6:7:8", "::1.2.3.4", "0:0:1::"];
@@ -38,3 +39,11 @@ test("an IPv4 client of a dual-stack socket reads as ::ffff:a.b.c.d, a sockaddr_
   // Twice: the second comes from the cache, and must be the same text.
   expect(sourceText(v4, 0)).toBe("10.1.2.254");
 });
+
+test.each(["::ffff:127.0.0.1", "::ffff:10.9.8.7", "::1", "2001:db8::1", "::1.2.3.4"])(
+  "%s: plain is plainAddress",
+  (a) => {
+    const from = source(sockaddr6(a, 9), 0);
+    expect(from.plain).toBe(plainAddress(from.text));
+  },
+);

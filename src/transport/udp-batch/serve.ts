@@ -2,7 +2,6 @@
 // socket calls JavaScript once a datagram. Everything else is the Bun path's: the same gate asked the same questions
 // in the same order, the same counters, on the main thread; only the reads, the writes and the wait are libc's.
 import type { Protocol } from "../../protocol/protocol.ts";
-import { plainAddress } from "../address.ts";
 import type { Gate } from "../gate.ts";
 import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
 import type { Counters } from "../listener.ts";
@@ -11,7 +10,7 @@ import { loopbackFlow, sourcePrefix } from "../prefix.ts";
 import type { BatchLibc } from "./libc.ts";
 import { Poller } from "./poller.ts";
 import { sendBatch } from "./send.ts";
-import { sourcePort, sourceText } from "./source-text.ts";
+import { source, sourcePort } from "./source-text.ts";
 
 /** BATCH is how many datagrams one recvmmsg may take, and one sendmmsg send. */
 const BATCH = 64;
@@ -53,9 +52,11 @@ export async function runBatch(
       const length = rx.length(i);
       counters.datagramsIn++;
       counters.bytesIn += length;
-      const address = sourceText(rx.names, i * NAME);
+      const from = source(rx.names, i * NAME);
+      const address = from.text;
       const port = sourcePort(rx.names, i * NAME);
-      const peer = plainAddress(address);
+      // plainAddress(address), made once an address.
+      const peer = from.plain;
       if (!gate.answers(peer, port)) continue;
       const message = rx.slots.subarray(i * SLOT, i * SLOT + length);
       const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
