@@ -13,9 +13,9 @@ import {
 } from "./listener.ts";
 import { loopbackFlow, sourcePrefix } from "./prefix.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
-import { batchLibc, type BatchLibc } from "./udp-batch/libc.ts";
-import { runBatch } from "./udp-batch/serve.ts";
-import { bindDatagram } from "./udp-batch/socket.ts";
+import { batchLibc } from "./udp-batch/libc.ts";
+import { batchDrainer, type Drainer } from "./udp-batch/serve.ts";
+import { udpSocketFd } from "./udp-batch/socket-fd.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
 const BATCH = 64;
@@ -29,50 +29,20 @@ interface DatagramSocket {
 }
 
 /**
- * udpEngine is the UDP server engine UPCAT_UDP_ENGINE asks for: "batch" reads and answers datagrams a batch at a time
- * through libc (64-bit Linux; elsewhere, or for an address libc cannot take, Bun's socket serves), anything else
- * Bun's socket. Read at each bind, so that tests can run both in one process.
+ * udpEngine is the UDP server engine UPCAT_UDP_ENGINE asks for: "batch" reads and answers what waits after each of
+ * Bun's wake-ups a batch at a time through libc (64-bit Linux; elsewhere Bun's socket alone), anything else Bun's
+ * socket alone. Read at each bind, so that tests can run both in one process.
  */
 export const udpEngine = (): "batch" | "bun" => (process.env.UPCAT_UDP_ENGINE === "batch" ? "batch" : "bun");
 
-/** batchListeners are the listeners the batch engine serves: servesInBatches tells them from Bun's. */
-const batchListeners = new WeakSet<Listener>();
-
-/** servesInBatches says whether the batch engine serves this listener (else Bun's socket does). */
-export const servesInBatches = (listener: Listener): boolean => batchListeners.has(listener);
-
-/** BoundSocket is what close needs of either engine's socket, and where it listens. */
-interface BoundSocket {
-  readonly hostname: string;
-  /** batch: the batch engine's socket, not Bun's. */
-  readonly batch?: boolean;
-  readonly port: number;
-  close(): void;
-}
+/** drainers are the batch engines of the listeners that have one. */
+const drainers = new WeakMap<Listener, Drainer>();
 
 /**
- * bindBatch binds a libc socket and starts the batch engine on it, or returns undefined where libc cannot take the
- * address (Bun's socket then serves it).
+ * batchRead is how many datagrams the batch engine of a listener has read itself, or undefined when Bun's socket
+ * serves it alone: for tests, which must know the engine they meant is the one at work.
  */
-async function bindBatch(
-  c: BatchLibc,
-  hostname: string,
-  opts: ListenOptions,
-  protocol: Protocol,
-  gate: Gate,
-  counters: Counters,
-): Promise<BoundSocket | undefined> {
-  const bound = bindDatagram(c, hostname, opts.port, opts.reusePort === true);
-  if (!bound) return undefined;
-  try {
-    const stop = await runBatch(c, bound.fd, protocol, gate, counters);
-    return { hostname, port: bound.port, batch: true, close: stop };
-  } catch {
-    // The poller thread would not start: Bun's socket serves instead.
-    c.close(bound.fd);
-    return undefined;
-  }
-}
+export const batchRead = (listener: Listener): number | undefined => drainers.get(listener)?.read;
 
 /**
  * serveUdp answers each datagram with what the protocol returns, sent back to its source, unless the
@@ -90,13 +60,16 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     outbox = [];
     sendAll(sock, batch, counters);
   };
-  const bindBun = (hostname: string): Promise<BoundSocket> =>
+  let drainer: Drainer | undefined;
+  const socket = await bindOrExplain("udp", opts, (hostname) =>
     listenUdp({
       hostname,
       port: opts.port,
       reusePort: opts.reusePort,
       socket: {
         data(sock, message, port, address) {
+          // With the batch engine, what waits behind this wake-up's datagrams is read in batches after them.
+          drainer?.kick();
           counters.datagramsIn++;
           counters.bytesIn += message.length;
           const peer = plainAddress(address);
@@ -116,20 +89,18 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
         // ICMP errors from clients that have gone arrive here; they concern one client, not the server.
         error() {},
       },
-    });
-  const libc = udpEngine() === "batch" ? batchLibc() : null;
-  const socket = await bindOrExplain(
-    "udp",
-    opts,
-    async (hostname) =>
-      (libc ? await bindBatch(libc, hostname, opts, protocol, gate, counters) : undefined) ?? bindBun(hostname),
+    }),
   );
   markServed(socket.port);
+  const libc = udpEngine() === "batch" ? batchLibc() : null;
+  const fd = libc ? udpSocketFd(libc, socket.port) : undefined;
+  if (libc && fd !== undefined) drainer = batchDrainer(libc, fd, protocol, gate, counters, () => flush(socket));
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
     unmarkServed(socket.port);
+    drainer?.stop();
     socket.close();
   };
   const listener: Listener = {
@@ -141,7 +112,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     close,
     stop: close,
   };
-  if (socket.batch) batchListeners.add(listener);
+  if (drainer) drainers.set(listener, drainer);
   return listener;
 }
 

@@ -4,13 +4,15 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
-import { servesInBatches } from "../../src/transport/udp-server.ts";
+import { batchRead } from "../../src/transport/udp-server.ts";
 import { eachUdpEngine } from "./udp-engines.ts";
 
 const TEXTBOOK = new URL("../peers/textbook/UDPServer.py", import.meta.url).pathname;
 const CLIENT = new URL("./udp-client-burst.py", import.meta.url).pathname;
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 const text = (s: string) => hex(new TextEncoder().encode(s));
+const big = text("abcdefghij".repeat(6551).slice(0, 65_507));
+const small = (count: number, what: string) => Array.from({ length: count }, (_, k) => text(`${what} ${k}`));
 
 /**
  * The textbook's server, with two changes that keep it up for these datagrams: room for the largest (its 2048-byte
@@ -62,11 +64,13 @@ eachUdpEngine((engine) => {
   afterAll(() => listener.stop());
 
   test("the engine asked for is the one serving", () => {
-    expect(servesInBatches(listener)).toBe(engine === "batch");
+    expect(batchRead(listener) === undefined).toBe(engine === "bun");
   });
 
   const cases: [string, string[][]][] = [
-    ["a datagram of 65 507 bytes", [[text("abcdefghij".repeat(6551).slice(0, 65_507))]]],
+    ["a datagram of 65 507 bytes", [[big]]],
+    // Amid a burst, so that on the batch engine it is read in a batch, not handed over by Bun.
+    ["a datagram of 65 507 bytes amid 40 small ones", [[...small(20, "before"), big, ...small(20, "after")]]],
     ["an empty datagram", [[""]]],
     ["bytes that are not UTF-8", [["61ff62c3", "c0af", "80"]]],
     ["UTF-8 beside ASCII", [[text("straße ﬁ 한국어")]]],
@@ -87,4 +91,10 @@ eachUdpEngine((engine) => {
     },
     30_000,
   );
+
+  test("a burst larger than Bun's wake-up is read in batches on the batch engine", () => {
+    // After the bursts above: Bun hands over 8 datagrams a wake-up, the batch engine reads what waits behind them.
+    if (engine === "batch") expect(batchRead(listener)).toBeGreaterThan(0);
+    else expect(batchRead(listener)).toBeUndefined();
+  });
 });

@@ -1,6 +1,8 @@
-// The batch UDP engine: serveUdp's datagrams read and answered a batch at a time (recvmmsg, sendmmsg), where Bun's
-// socket calls JavaScript once a datagram. Everything else is the Bun path's: the same gate asked the same questions
-// in the same order, the same counters, on the main thread; only the reads, the writes and the wait are libc's.
+// The batch UDP engine: once Bun's socket has handed over a wake-up's datagrams (one JavaScript call each, eight at
+// most), the rest of what waits is read and answered a batch at a time (recvmmsg, sendmmsg) on the same descriptor,
+// and the engine keeps reading while datagrams keep coming. Bun still binds, watches and closes the socket, and an
+// idle server sleeps in Bun's own event loop. Everything else is the Bun path's: the same gate asked the same
+// questions in the same order, the same counters, on the main thread; only the reads and the writes are libc's.
 import type { Protocol } from "../../protocol/protocol.ts";
 import type { Gate } from "../gate.ts";
 import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
@@ -8,7 +10,6 @@ import type { Counters } from "../listener.ts";
 import { MessageVector, NAME } from "../mmsg.ts";
 import { loopbackFlow, sourcePrefix } from "../prefix.ts";
 import type { BatchLibc } from "./libc.ts";
-import { Poller } from "./poller.ts";
 import { sendBatch } from "./send.ts";
 import { source, sourcePort } from "./source-text.ts";
 
@@ -19,31 +20,42 @@ const SLOT = 65_536;
 /** SLICE_MS is the longest the engine holds the event loop before signals, timers and TCP get a turn. */
 const SLICE_MS = 2;
 /**
- * LINGER_MS is how long the engine keeps asking the kernel after its last datagram before it hands the wait to the
- * poller thread: a client with one request in flight sends the next within a round trip, and waking the main thread
- * from the poller costs about as much as that round trip again. It yields the core between tries; an idle server
- * lingers once, then costs nothing.
+ * LINGER_MS is how long the engine keeps asking the kernel after its last datagram before it leaves the socket to
+ * Bun's event loop again: a client with one request in flight sends the next within a round trip, and a wake-up
+ * through the event loop costs more than that round trip. It yields the core between tries, so a client on the same
+ * core runs; an idle server never lingers.
  */
 const LINGER_MS = 0.25;
 
+/** Drainer is the batch engine on one socket: kick after Bun has handed over a datagram; stop before the close. */
+export interface Drainer {
+  kick(): void;
+  stop(): void;
+  /** read is how many datagrams the engine has read itself (the rest came through Bun's calls). */
+  readonly read: number;
+}
+
 /**
- * runBatch answers the datagrams on `fd` until the returned stop is called: each is counted, asked through the gate,
- * answered by the protocol, and its reply sent with the rest of its batch. It resolves once the poller watches.
+ * batchDrainer answers the datagrams waiting on `fd` (Bun's socket) after each of Bun's wake-ups: each is counted,
+ * asked through the gate, answered by the protocol, and its reply sent with the rest of its batch. `flush` sends the
+ * replies the Bun path holds first, so that replies leave in the order their requests came.
  */
-export async function runBatch(
+export function batchDrainer(
   c: BatchLibc,
   fd: number,
   protocol: Protocol,
   gate: Gate,
   counters: Counters,
-): Promise<() => void> {
+  flush: () => void,
+): Drainer {
   const rx = new MessageVector(BATCH, { slot: SLOT, names: true });
   const tx = new MessageVector(BATCH, { slot: SLOT, names: true });
   const sizes = new Uint32Array(BATCH);
   const rxNames = new Uint32Array(rx.names.buffer);
   const txNames = new Uint32Array(tx.names.buffer);
   let open = true;
-  let lastSeen = 0;
+  let scheduled = false;
+  let read = 0;
 
   /** answer runs the Bun path's data handler over the n datagrams received, and returns how many replies wait. */
   const answer = (n: number): number => {
@@ -78,15 +90,19 @@ export async function runBatch(
     return out;
   };
 
-  /** drain reads the socket in slices until it stays dry for LINGER_MS, then hands the wait back to the poller. */
+  /** drain reads the socket in slices until it stays dry for LINGER_MS, then leaves it to Bun's event loop. */
   const drain = () => {
+    scheduled = false;
     if (!open) return;
-    const sliceEnd = performance.now() + SLICE_MS;
+    flush();
+    let lastSeen = performance.now();
+    const sliceEnd = lastSeen + SLICE_MS;
     for (;;) {
       const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
       const now = performance.now();
       if (n > 0) {
         lastSeen = now;
+        read += n;
         const replies = answer(n);
         // The kernel wrote the lengths of the addresses it filled in: give those messages their room back.
         for (let i = 0; i < n; i++) rx.setNameLength(i, NAME);
@@ -94,24 +110,32 @@ export async function runBatch(
       } else if (n < 0 && errnoOf(c) !== EAGAIN) {
         // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
       } else if (now - lastSeen >= LINGER_MS) {
-        poller.arm();
         return;
       } else {
         // Lingering: a core shared with the client (or anything else runnable) is given up at once, not spun on.
         c.sched_yield();
       }
-      if (now >= sliceEnd) return void setImmediate(drain);
+      if (now >= sliceEnd) return kick();
     }
   };
 
-  const poller = await Poller.start(c, fd, drain);
-  return () => {
-    if (!open) return;
-    open = false;
-    poller.stop();
-    c.close(fd);
-    // The last use of the vectors: until here none of their memory can be collected.
-    rx.release();
-    tx.release();
+  /** kick drains once the datagrams Bun holds now have had their calls (setImmediate runs after the whole burst). */
+  const kick = () => {
+    if (scheduled || !open) return;
+    scheduled = true;
+    setImmediate(drain);
+  };
+
+  return {
+    kick,
+    get read() {
+      return read;
+    },
+    stop() {
+      open = false;
+      // The last use of the vectors: until here none of their memory can be collected.
+      rx.release();
+      tx.release();
+    },
   };
 }
