@@ -26,6 +26,13 @@ const SLICE_MS = 2;
  * core runs; an idle server never lingers.
  */
 const LINGER_MS = 0.25;
+/**
+ * MISSES_TO_STOP lingers in a row that caught nothing stop the lingering: a client that sends a datagram every
+ * millisecond would otherwise have the server spin a quarter of a core for nothing. PROBE_EVERY-th drain lingers
+ * anyway, to notice when it pays again.
+ */
+const MISSES_TO_STOP = 4;
+const PROBE_EVERY = 16;
 
 /** Drainer is the batch engine on one socket: kick after Bun has handed over a datagram; stop before the close. */
 export interface Drainer {
@@ -56,6 +63,8 @@ export function batchDrainer(
   let open = true;
   let scheduled = false;
   let read = 0;
+  let misses = 0;
+  let drains = 0;
 
   /** answer runs the Bun path's data handler over the n datagrams received, and returns how many replies wait. */
   const answer = (n: number): number => {
@@ -90,17 +99,22 @@ export function batchDrainer(
     return out;
   };
 
-  /** drain reads the socket in slices until it stays dry for LINGER_MS, then leaves it to Bun's event loop. */
+  /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
   const drain = () => {
     scheduled = false;
     if (!open) return;
     flush();
     let lastSeen = performance.now();
     const sliceEnd = lastSeen + SLICE_MS;
+    const linger = misses < MISSES_TO_STOP || ++drains % PROBE_EVERY === 0 ? LINGER_MS : 0;
+    let dry = false;
     for (;;) {
       const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
       const now = performance.now();
       if (n > 0) {
+        // Datagrams after the socket had run dry: the linger paid.
+        if (dry) misses = 0;
+        dry = false;
         lastSeen = now;
         read += n;
         const replies = answer(n);
@@ -109,9 +123,11 @@ export function batchDrainer(
         if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
       } else if (n < 0 && errnoOf(c) !== EAGAIN) {
         // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
-      } else if (now - lastSeen >= LINGER_MS) {
+      } else if (now - lastSeen >= linger) {
+        if (linger > 0) misses++;
         return;
       } else {
+        dry = true;
         // Lingering: a core shared with the client (or anything else runnable) is given up at once, not spun on.
         c.sched_yield();
       }
