@@ -261,7 +261,13 @@ export function parseHttpAddress(text: string, option: string): { host: string; 
   try {
     parsed = parseTarget(anyPort ? `${text.slice(0, -1)}1` : text, { transport: "tcp", host: LOOPBACK });
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(err.message.replace(/^invalid target/, `invalid ${option}`));
+    // The target parser's hint names udp:// too, which an HTTP endpoint is never.
+    if (err instanceof UsageError)
+      throw new UsageError(
+        err.message
+          .replace(/^invalid target/, `invalid ${option}`)
+          .replace(/ \(expected [^)]*\)$/, " (expected host:port)"),
+      );
     throw err;
   }
   if (parsed.transport !== "tcp") throw new UsageError(`${option} is an HTTP address: host:port`);
