@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hostTarget } from "../../scripts/targets.ts";
-import type { Command } from "./run.ts";
+import { type Command, engineEnv } from "./run.ts";
 import { SCRATCH } from "./scratch.ts";
 import { build } from "./build.ts";
 
@@ -34,5 +34,5 @@ export function emptyPath(): string {
 
 /** compiled is the Command that runs the native binary with a PATH holding no node and no bun. */
 export async function compiled(): Promise<Command> {
-  return { argv: [await nativeBinary()], env: { PATH: emptyPath(), HOME: tmpdir() } };
+  return { argv: [await nativeBinary()], env: { PATH: emptyPath(), HOME: tmpdir(), ...engineEnv } };
 }

@@ -24,10 +24,17 @@ export interface Command {
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
+/**
+ * engineEnv carries UPCAT_UDP_ENGINE from the test run to every upcat it starts, so `UPCAT_UDP_ENGINE=batch npm test`
+ * runs the whole suite's UDP servers on the batch engine (issue 30); unset, each upcat picks its default.
+ */
+export const engineEnv: Record<string, string> =
+  process.env.UPCAT_UDP_ENGINE === undefined ? {} : { UPCAT_UDP_ENGINE: process.env.UPCAT_UDP_ENGINE };
+
 /** fromSource runs src/main.ts with the Bun that runs the tests. */
 export const fromSource: Command = {
   argv: [process.execPath, `${ROOT}src/main.ts`],
-  env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...engineEnv },
 };
 
 /** run starts upcat with args and waits for it to exit. */
