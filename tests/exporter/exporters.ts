@@ -19,22 +19,11 @@ export interface Exporter {
 
 /** startUpcat runs `upcat exporter --listen 127.0.0.1:0 ARGS` and resolves once its ready line names the port. */
 export async function startUpcat(args: string[] = [], cmd: Command = fromSource): Promise<Exporter> {
-  const proc = Bun.spawn([...cmd.argv, "exporter", "--listen", "127.0.0.1:0", ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    env: { ...cmd.env, NO_COLOR: "1" },
-  });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  clearTimeout(timer);
+  const { proc, reader, text } = await spawnUntil(
+    [...cmd.argv, "exporter", "--listen", "127.0.0.1:0", ...args],
+    cmd.env,
+    /\n/,
+  );
   const match = /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(text);
   if (!match) {
     proc.kill("SIGKILL");
@@ -42,11 +31,12 @@ export async function startUpcat(args: string[] = [], cmd: Command = fromSource)
   }
   const port = Number(match[1]);
   let rest = text.slice(text.indexOf("\n") + 1);
+  const decoder = new TextDecoder();
   const drained = (async () => {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      rest += decoder.decode(value);
+      rest += decoder.decode(value, { stream: true });
     }
   })();
   return {
@@ -153,22 +143,7 @@ export interface Started {
 
 /** startServing runs `upcat ARGS` (serve or relay with --metrics) until its ready and metrics lines are out. */
 export async function startServing(args: string[]): Promise<Started> {
-  const proc = Bun.spawn([...fromSource.argv, ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
-  });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  while (!/metrics on \S+\n/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  clearTimeout(timer);
+  const { proc, reader, text } = await spawnUntil([...fromSource.argv, ...args], fromSource.env, /metrics on \S+\n/);
   reader.releaseLock();
   const port = /(?:serving \S+ on (?:tcp|udp)|relaying tcp) 127\.0\.0\.1:(\d+)/.exec(text);
   const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(text);
@@ -188,4 +163,23 @@ export async function talk(port: number, line: string): Promise<string> {
   socket.write(line);
   socket.shutdown();
   return promise;
+}
+
+/**
+ * spawnUntil starts argv with stderr piped and reads it until `until` matches (or it ends, or 10 s pass and the process
+ * is killed): the text so far, and the reader, still locked, for the rest.
+ */
+async function spawnUntil(argv: string[], env: Record<string, string>, until: RegExp) {
+  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...env, NO_COLOR: "1" } });
+  const reader = proc.stderr.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  while (!until.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  clearTimeout(timer);
+  return { proc, reader, text };
 }
