@@ -11,8 +11,8 @@ import {
   type Listener,
   type ListenOptions,
 } from "./listener.ts";
-import { loopbackFlow, sourcePrefix } from "./prefix.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
+import { answerDatagram } from "./udp-answer.ts";
 import { batchLibc } from "./udp-batch/libc.ts";
 import { batchDrainer, type Drainer } from "./udp-batch/serve.ts";
 import { udpSocketFd } from "./udp-batch/socket-fd.ts";
@@ -70,13 +70,8 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
         data(sock, message, port, address) {
           // With the batch engine, what waits behind this wake-up's datagrams is read in batches after them.
           drainer?.kick();
-          counters.datagramsIn++;
-          counters.bytesIn += message.length;
-          const peer = plainAddress(address);
-          if (!gate.answers(peer, port)) return;
-          const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
+          const reply = answerDatagram(gate, protocol, counters, message, address, plainAddress(address), port);
           if (reply === undefined) return;
-          if (!gate.mayReply(sourcePrefix(address), reply.length, message.length, loopbackFlow(address, port))) return;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
           // (Comparing .buffer instead would cost about a tenth of the server's rate: JSC makes an

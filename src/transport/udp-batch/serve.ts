@@ -8,8 +8,8 @@ import type { Gate } from "../gate.ts";
 import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
 import type { Counters } from "../listener.ts";
 import { MessageVector, NAME } from "../mmsg.ts";
-import { loopbackFlow, sourcePrefix } from "../prefix.ts";
 import type { BatchLibc } from "./libc.ts";
+import { answerDatagram } from "../udp-answer.ts";
 import { sendBatch } from "./send.ts";
 import { source, sourcePort } from "./source-text.ts";
 
@@ -66,23 +66,16 @@ export function batchDrainer(
   let misses = 0;
   let drains = 0;
 
-  /** answer runs the Bun path's data handler over the n datagrams received, and returns how many replies wait. */
+  /** answer gives each of the n datagrams received the Bun path's answer (answerDatagram); how many replies wait. */
   const answer = (n: number): number => {
     let out = 0;
     for (let i = 0; i < n; i++) {
-      const length = rx.length(i);
-      counters.datagramsIn++;
-      counters.bytesIn += length;
+      const message = rx.slots.subarray(i * SLOT, i * SLOT + rx.length(i));
+      // The source's text and plainAddress(text), each made once an address.
       const from = source(rx.names, i * NAME);
-      const address = from.text;
       const port = sourcePort(rx.names, i * NAME);
-      // plainAddress(address), made once an address.
-      const peer = from.plain;
-      if (!gate.answers(peer, port)) continue;
-      const message = rx.slots.subarray(i * SLOT, i * SLOT + length);
-      const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
+      const reply = answerDatagram(gate, protocol, counters, message, from.text, from.plain, port);
       if (reply === undefined) continue;
-      if (!gate.mayReply(sourcePrefix(address), reply.length, length, loopbackFlow(address, port))) continue;
       // Larger than any datagram (uppercasing can triple UTF-8): the kernel would refuse it, as Bun's send does.
       if (reply.length > SLOT) {
         counters.sendFailed++;
