@@ -38,10 +38,9 @@ export function matcher(expect: unknown, match: unknown, expectPrefix?: unknown)
   // people reading them; a pattern that names the \r itself still matches the reply as it came.
   const matches = (text: string) =>
     regex!.test(text) || (text.includes("\r\n") && regex!.test(text.replaceAll("\r\n", "\n")));
-  const bytes = (reply: Uint8Array) => Buffer.from(reply.buffer, reply.byteOffset, reply.length);
   const test = (reply: Uint8Array) =>
-    (!prefix || (reply.length >= prefix.length && bytes(reply).subarray(0, prefix.length).equals(prefix))) &&
-    (!needle || bytes(reply).includes(needle)) &&
+    (!prefix || (reply.length >= prefix.length && firstDifference(reply, prefix) === undefined)) &&
+    (!needle || Buffer.from(reply.buffer, reply.byteOffset, reply.length).includes(needle)) &&
     (!regex || matches(decoder.decode(reply)));
   if (!prefix) return test;
   return Object.assign(test, { cannotMatch: (reply: Uint8Array) => firstDifference(reply, prefix) });
