@@ -102,6 +102,21 @@ async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
   }
   throw new Error(`nothing listening on ${port}`);
 }
+/** waitUdpPort is true once a datagram to the port is answered (through a relay, by cref), false if it exits first. */
+async function waitUdpPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
+  let answered = false;
+  const sock = await Bun.udpSocket({ socket: { data: () => void (answered = true) } });
+  try {
+    for (let i = 0; i < 100 && !answered; i++) {
+      if (proc.exitCode !== null) return false;
+      sock.send("ready?", port, "127.0.0.1");
+      await Bun.sleep(50);
+    }
+    return answered;
+  } finally {
+    sock.close();
+  }
+}
 /** isRelay: relays forward to cref, so that the relay, not the server behind it, is what is measured. */
 const isRelay = (name: string) => name.startsWith("relay-");
 /** workersOf reads the process or thread count a server's name carries: upcat-w2, relay-upcat-w8, cref-t8. */
@@ -110,12 +125,21 @@ const workersOf = (name: string) => /-[wt](\d+)$/.exec(name)?.[1];
 function serverArgv(name: string, port: number, behind: number | undefined): string[] {
   const count = workersOf(name);
   const workers = count ? ["--workers", count] : [];
+  if (name === "relay-upcat-udp")
+    // UDP both sides; one client address, so its reply bucket is lifted as serve's is for a load.
+    return [upcat, "relay", `udp://127.0.0.1:${port}`, `udp://127.0.0.1:${behind}`, "--quiet", "--udp-reply-rate", "0"];
+  if (name === "relay-socat-udp")
+    return ["socat", `UDP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1`, `UDP:127.0.0.1:${behind}`];
   if (name.startsWith("relay-upcat"))
     return [upcat, "relay", `127.0.0.1:${port}`, `127.0.0.1:${behind}`, "--quiet", "--max-connections", "19000"].concat(
       workers,
     );
   if (name === "relay-socat")
     return ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, `TCP:127.0.0.1:${behind}`];
+  if (name === "upcat-bounded")
+    // Every UDP bound at work on every datagram (each bucket asked, at its largest rate), none of them binding: what
+    // the bounds cost a server whose load comes from sources they do not limit.
+    return [upcat, "serve", "--port", String(port), "--host", "127.0.0.1", "--quiet", "--udp-reply-rate", "100000000"];
   if (name.startsWith("upcat"))
     // A load test from one address: lift the per-address and per-prefix bounds, as the README says to.
     return [upcat, "serve", ...workers, "--port", String(port), "--host", "127.0.0.1", "--quiet"].concat([
@@ -132,9 +156,11 @@ function serverArgv(name: string, port: number, behind: number | undefined): str
   if (name === "bare") return [BUN, join(ROOT, "scripts/bench/bare-server.ts"), String(port)];
   return ["socat", `TCP-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,backlog=4096`, "EXEC:tr a-z A-Z"];
 }
-/** serverEnv is the environment a server's name asks for: upcat-batch is upcat with the batch UDP engine. */
+/** serverEnv is the environment a server's name asks for: upcat-bun is upcat with Bun's UDP socket alone. */
 const serverEnv = (name: string): Record<string, string> =>
-  name.startsWith("upcat-batch") ? { UPCAT_UDP_ENGINE: "batch" } : {};
+  name.startsWith("upcat-bun") ? { UPCAT_UDP_ENGINE: "bun" } : {};
+/** isUdpOnly: a server with no TCP port to wait for (a UDP relay). */
+const isUdpOnly = (name: string) => name.endsWith("-udp");
 async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
@@ -147,7 +173,7 @@ async function start(name: string): Promise<Server> {
       stderr: attempt < 4 ? "ignore" : "inherit",
       cwd: work,
     });
-    if (await waitPort(port, proc)) return { name, port, proc };
+    if (await (isUdpOnly(name) ? waitUdpPort(port, proc) : waitPort(port, proc))) return { name, port, proc };
     if (attempt >= 4) throw new Error(`${name} would not start (ports ${port - 4}..${port} taken?)`);
   }
 }
@@ -260,19 +286,36 @@ function manyWorkerRows(mode: "udp" | "tcpr"): Scenario[] {
   ];
 }
 
+/**
+ * relayUdpRow puts the UDP relays in front of cref with `inFlight` datagrams in flight. The load's one client address
+ * is one session, a connected socket of its own towards cref; socat forks one process for it. Both relays read and
+ * send through their sockets a datagram a call.
+ */
+function relayUdpRow(inFlight: number): Scenario {
+  return {
+    name: `relay-udp-w${inFlight}`,
+    label: `relay UDP replies/s, ${inFlight} in flight (to cref)`,
+    unit: "/s",
+    servers: ["relay-upcat-udp", "relay-socat-udp"],
+    keys: { "relay-upcat-udp": "upcat", "relay-socat-udp": "socat relay" },
+    ref: "socat relay",
+    run: (s) => lg("udp", s.port, secs, inFlight, 64),
+  };
+}
+
 const scenarios: Scenario[] = [
   {
     name: "udp-w1",
     label: "UDP replies/s, 1 in flight",
     unit: "/s",
-    servers: ["upcat", "upcat-batch", "cref", "bare"],
+    servers: ["upcat", "upcat-bounded", "upcat-bun", "cref", "bare"],
     run: (s) => lg("udp", s.port, secs, 1, 64),
   },
   {
     name: "udp-w32",
     label: "UDP replies/s, 32 in flight",
     unit: "/s",
-    servers: ["upcat", "upcat-batch", "cref", "bare"],
+    servers: ["upcat", "upcat-bounded", "upcat-bun", "cref", "bare"],
     run: (s) => lg("udp", s.port, secs, 32, 64),
   },
   {
@@ -308,8 +351,8 @@ const scenarios: Scenario[] = [
     name: "udp-w32-x2",
     label: "UDP replies/s, 32 in flight, 2 workers (2 load procs)",
     unit: "/s",
-    servers: ["upcat-w2", "upcat-batch-w2", "upcat", "cref-t2"],
-    keys: { "upcat-w2": "upcat", "upcat-batch-w2": "upcat-batch", upcat: "1 worker", "cref-t2": "cref" },
+    servers: ["upcat-w2", "upcat-bun-w2", "upcat", "cref-t2"],
+    keys: { "upcat-w2": "upcat", "upcat-bun-w2": "upcat-bun", upcat: "1 worker", "cref-t2": "cref" },
     run: (s) => lgProcs(2, "udp", s.port, secs, 32, 64),
   },
   {
@@ -339,6 +382,8 @@ const scenarios: Scenario[] = [
     ref: "socat relay",
     run: (s) => lg("tcps", s.port, streamMb, 65520),
   },
+  relayUdpRow(32),
+  relayUdpRow(1),
   {
     name: "relay-tcpc",
     label: "relay TCP connections/s, 32 clients (to cref)",
@@ -654,8 +699,9 @@ const tableText = [
         // The columns upcat is compared with get their ratio beside them.
         const versus = ["bare", "1 worker", "hello", "cref 1 thread"].includes(k);
         let beside = versus ? ` (upcat/${k} ${(r.results.upcat!.median / v.median).toFixed(2)}×)` : "";
-        // The batch UDP engine (UPCAT_UDP_ENGINE=batch) is measured against cref, as upcat is.
-        if (k === "upcat-batch" && ref) beside = ` (${(v.median / ref.median).toFixed(2)}× ${refName})`;
+        // Bun's UDP socket alone (UPCAT_UDP_ENGINE=bun) and the bounds at work are measured against cref, as upcat is.
+        if ((k === "upcat-bun" || k === "upcat-bounded") && ref)
+          beside = ` (${(v.median / ref.median).toFixed(2)}× ${refName})`;
         return `${k} ${fmt(v.median)}${beside}`;
       })
       .join(", ");

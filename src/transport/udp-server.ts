@@ -13,9 +13,8 @@ import {
 } from "./listener.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
 import { answerDatagram } from "./udp-answer.ts";
-import { batchLibc } from "./udp-batch/libc.ts";
-import { batchDrainer, type Drainer } from "./udp-batch/serve.ts";
-import { udpSocketFd } from "./udp-batch/socket-fd.ts";
+import { batchEngine } from "./udp-batch/engine.ts";
+import type { Drainer } from "./udp-batch/drainer.ts";
 
 /** BATCH is how many replies a server sends in one sendMany at most. */
 const BATCH = 64;
@@ -27,22 +26,6 @@ interface DatagramSocket {
   sendMany(packets: readonly (Uint8Array | number | string)[]): number;
   send(data: Uint8Array, port: number, address: string): boolean;
 }
-
-/**
- * udpEngine is the UDP server engine UPCAT_UDP_ENGINE asks for: "batch" reads and answers what waits after each of
- * Bun's wake-ups a batch at a time through libc (64-bit Linux; elsewhere Bun's socket alone), anything else Bun's
- * socket alone. Read at each bind, so that tests can run both in one process.
- */
-export const udpEngine = (): "batch" | "bun" => (process.env.UPCAT_UDP_ENGINE === "batch" ? "batch" : "bun");
-
-/** drainers are the batch engines of the listeners that have one. */
-const drainers = new WeakMap<Listener, Drainer>();
-
-/**
- * batchRead is how many datagrams the batch engine of a listener has read itself, or undefined when Bun's socket
- * serves it alone: for tests, which must know the engine they meant is the one at work.
- */
-export const batchRead = (listener: Listener): number | undefined => drainers.get(listener)?.read;
 
 /**
  * serveUdp answers each datagram with what the protocol returns, sent back to its source, unless the
@@ -87,9 +70,6 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     }),
   );
   markServed(socket.port);
-  const libc = udpEngine() === "batch" ? batchLibc() : null;
-  const fd = libc ? udpSocketFd(libc, socket.port) : undefined;
-  if (libc && fd !== undefined) drainer = batchDrainer(libc, fd, protocol, gate, counters, () => flush(socket));
   let open = true;
   const close = () => {
     if (!open) return;
@@ -107,7 +87,9 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     close,
     stop: close,
   };
-  if (drainer) drainers.set(listener, drainer);
+  const answer = (message: Uint8Array, address: string, peer: string, port: number) =>
+    answerDatagram(gate, protocol, counters, message, address, peer, port);
+  drainer = batchEngine(listener, socket.port, answer, counters, () => flush(socket));
   return listener;
 }
 
