@@ -5,6 +5,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, requireTool, waitForListening } from "../support/peers.ts";
 import { type Command, fromSource } from "../support/run.ts";
+import { terminate } from "../support/wait.ts";
 
 /** Exporter is a started exporter: where it listens, and how to stop it. */
 export interface Exporter {
@@ -43,13 +44,7 @@ export async function startUpcat(args: string[] = [], cmd: Command = fromSource)
     port,
     base: `http://127.0.0.1:${port}`,
     proc,
-    async stop() {
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      const status = await proc.exited;
-      clearTimeout(timer);
-      return status;
-    },
+    stop: () => terminate(proc, 5000),
     async stderr() {
       await drained;
       return rest;

@@ -2,7 +2,7 @@
 import type { Subprocess } from "bun";
 import { afterEach, expect, test } from "bun:test";
 import { fromSource } from "../support/run.ts";
-import { waitFor } from "../support/wait.ts";
+import { terminate, waitFor } from "../support/wait.ts";
 import { get, promtoolCheck, type Started, series, startServing, talk } from "./exporters.ts";
 
 const running: Subprocess[] = [];
@@ -15,12 +15,7 @@ async function start(args: string[]): Promise<Started> {
 }
 
 afterEach(async () => {
-  for (const proc of running.splice(0)) {
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-    await proc.exited;
-    clearTimeout(timer);
-  }
+  for (const proc of running.splice(0)) await terminate(proc, 5000);
 });
 
 /** scrape reads /metrics, checks it with promtool, and returns its series. */

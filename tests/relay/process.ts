@@ -2,6 +2,7 @@
 // what it says.
 import type { Subprocess } from "bun";
 import type { Command } from "../support/run.ts";
+import { terminate } from "../support/wait.ts";
 
 /** RelayProcess is a running `upcat relay`. */
 export interface RelayProcess {
@@ -52,10 +53,7 @@ export async function startRelayProcess(cmd: Command, args: string[], timeoutMs 
     port: Number(match[1]),
     said: () => rest,
     async stop() {
-      proc.kill("SIGTERM");
-      const killer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      const status = await proc.exited;
-      clearTimeout(killer);
+      const status = await terminate(proc, 10_000);
       await restDone;
       return { status, rest };
     },

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "./run.ts";
 import { fromSource } from "./run.ts";
+import { terminate } from "./wait.ts";
 
 /** MariaDb is one test server: where it listens, and how to run things beside it. */
 export interface MariaDb {
@@ -108,10 +109,7 @@ export async function startMariaDb(flags: string[]): Promise<MariaDb> {
     ping: async () =>
       (await exec(inside(["mysqladmin", "--no-defaults", "-h", address, "-P", String(port), "ping"]))).status,
     async remove() {
-      server.kill("SIGTERM");
-      const timer = setTimeout(() => server.kill("SIGKILL"), 10_000);
-      await server.exited;
-      clearTimeout(timer);
+      await terminate(server, 10_000);
       await exec(["ip", "netns", "del", ns]);
       rmSync(etc, { recursive: true, force: true });
       rmSync(dir, { recursive: true, force: true });

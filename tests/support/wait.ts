@@ -1,4 +1,5 @@
 // Tests wait for a condition, not for a fixed time: poll until it holds, or race a deadline, and fail naming what.
+import type { Subprocess } from "bun";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** waitFor(what, condition, timeoutMs = 5000) polls condition every 5 ms until true, or throws naming what. */
@@ -23,6 +24,20 @@ export async function within<T>(what: string, promise: Promise<T>, timeoutMs = 5
   );
   try {
     return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * terminate asks a process to stop (SIGTERM), kills it if it has not exited after graceMs, and resolves with its exit
+ * status: a test's clean-up never waits on a process that ignores the signal.
+ */
+export async function terminate(proc: Pick<Subprocess, "kill" | "exited">, graceMs: number): Promise<number> {
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+  try {
+    return await proc.exited;
   } finally {
     clearTimeout(timer);
   }
