@@ -1,5 +1,5 @@
 // Which engine a UDP server's socket is read through, and the batch engine put on a socket Bun has bound.
-import type { Counters } from "../listener.ts";
+import type { Counters, Listener } from "../listener.ts";
 import { batchLibc } from "./libc.ts";
 import { batchDrainer, type Drainer, type OnDatagram } from "./drainer.ts";
 import { udpSocketFd } from "./socket-fd.ts";
@@ -12,14 +12,14 @@ import { udpSocketFd } from "./socket-fd.ts";
 export const udpEngine = (): "batch" | "bun" => (process.env.UPCAT_UDP_ENGINE === "bun" ? "bun" : "batch");
 
 /** drainers are the batch engines of the servers that have one. */
-const drainers = new WeakMap<object, Drainer>();
+const drainers = new WeakMap<Listener, Drainer>();
 
 /**
- * batchEngine puts the batch engine on the UDP socket bound on `port` for `owner` (a server's listener), or returns
+ * batchEngine puts the batch engine on the UDP socket a server's `listener` has bound on `port`, or returns
  * undefined where Bun's socket is to serve alone: UPCAT_UDP_ENGINE=bun, no libc, or the socket not to be found.
  */
 export function batchEngine(
-  owner: object,
+  listener: Listener,
   port: number,
   onDatagram: OnDatagram,
   counters: Counters,
@@ -29,7 +29,7 @@ export function batchEngine(
   const fd = libc ? udpSocketFd(libc, port) : undefined;
   if (!libc || fd === undefined) return undefined;
   const drainer = batchDrainer(libc, fd, onDatagram, counters, flush);
-  drainers.set(owner, drainer);
+  drainers.set(listener, drainer);
   return drainer;
 }
 
@@ -37,4 +37,4 @@ export function batchEngine(
  * batchRead is how many datagrams the batch engine of a server has read itself, or undefined when Bun's
  * socket serves it alone: for tests, which must know the engine they meant is the one at work.
  */
-export const batchRead = (owner: object): number | undefined => drainers.get(owner)?.read;
+export const batchRead = (listener: Listener): number | undefined => drainers.get(listener)?.read;
