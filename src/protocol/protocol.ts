@@ -66,6 +66,12 @@ export interface Protocol {
    */
   datagram(message: Uint8Array, peer: Peer): Uint8Array | undefined;
   /**
+   * datagramOwned, where a protocol has it, is datagram for a caller that hands the message over (the batch UDP
+   * engine's read buffer, which it sends from or copies before its next read): the reply may be the message rewritten
+   * where it is, or a view of it, so a reply costs no copy and no allocation.
+   */
+  datagramOwned?(message: Uint8Array, peer: Peer): Uint8Array | undefined;
+  /**
    * stream starts the state for one new connection. Return a class instance, or one shared object
    * when there is no state, rather than fresh closures: the transport's call into a session then
    * stays one call site for every connection (closures per connection cost about a tenth of the

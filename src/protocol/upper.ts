@@ -1,7 +1,7 @@
 // The seed's private protocol: every message comes back in uppercase (Kurose & Ross, section 2.7).
 import type { Protocol, StreamSession } from "./protocol.ts";
 import { sameBytes } from "./same-bytes.ts";
-import { upcase, Upcaser } from "./utf8-upper.ts";
+import { upcase, upcaseInPlace, Upcaser } from "./utf8-upper.ts";
 
 /** UpperSession uppercases one connection's bytes, holding back a character split between reads. */
 class UpperSession implements StreamSession {
@@ -21,6 +21,7 @@ export const upper: Protocol = {
   spec: "Kurose & Ross 2.7",
   summary: "sends every message back in uppercase",
   datagram: (message) => upcase(message),
+  datagramOwned: (message) => upcaseInPlace(message),
   stream: () => new UpperSession(),
   client: {
     speaksFirst: false,

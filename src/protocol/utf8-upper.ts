@@ -7,8 +7,12 @@ export { upcaseAsciiInPlace } from "./upcase-fast.ts";
 
 /** upcase uppercases a whole message, as one datagram or one complete stream. */
 export function upcase(bytes: Uint8Array): Uint8Array {
-  const copy = copyOf(bytes);
-  return upcaseAsciiOwned(copy) ? copy : upcaseOwned(copy, false).out;
+  return upcaseInPlace(copyOf(bytes));
+}
+
+/** upcaseInPlace is upcase for bytes the caller hands over: uppercased where they are, copied only if one grows. */
+export function upcaseInPlace(bytes: Uint8Array): Uint8Array {
+  return upcaseAsciiOwned(bytes) ? bytes : upcaseOwned(bytes, false).out;
 }
 
 const NOTHING = new Uint8Array(0);

@@ -56,6 +56,29 @@ export function loopbackFlow(address: string, port: number): number | undefined 
 }
 
 /**
+ * SourceKeys are what a UDP server asks of a datagram's source address, worked out once: its text as the socket gives
+ * it, its plainAddress, its sourcePrefix, and `loopback`, loopbackFlow's key without the port (undefined off this
+ * machine). The batch engine keeps them for each IPv4 source, so a client's datagrams do not reparse its address.
+ */
+export interface SourceKeys {
+  readonly text: string;
+  readonly plain: string;
+  readonly prefix: number | string;
+  readonly loopback: number | undefined;
+}
+
+/** sourceKeys works out the keys of a source address, as the socket gives it. */
+export function sourceKeys(text: string): SourceKeys {
+  return { text, plain: plainAddress(text), prefix: sourcePrefix(text), loopback: loopbackFlow(text, 0) };
+}
+
+/** flowKey is loopbackFlow(text, port) from its keys' `loopback`: ::1's keys go down from -1, 127/8's up from 0. */
+export function flowKey(loopback: number | undefined, port: number): number | undefined {
+  if (loopback === undefined) return undefined;
+  return loopback < 0 ? loopback - port : loopback + port;
+}
+
+/**
  * addressKey is the key for "one address" on a TCP server: an IPv4 address, or an IPv6 /64 (what one host is given).
  */
 export function addressKey(address: string): string {

@@ -3,29 +3,30 @@
 import type { Protocol } from "../protocol/protocol.ts";
 import type { Gate } from "./gate.ts";
 import type { Counters } from "./listener.ts";
-import { loopbackFlow, sourcePrefix } from "./prefix.ts";
+import { flowKey, type SourceKeys } from "./prefix.ts";
 
 /**
  * answerDatagram counts a datagram, asks the gate whether its source may be answered (--allow, reflection), has the
  * protocol answer it, and asks whether that reply may go (--udp-reply-rate, --udp-rate, --udp-excess): the reply, or
- * undefined for none. address is the source as the socket gives it (IPv4-mapped on a dual-stack socket), peer its
- * plain form.
+ * undefined for none. `from` is the source's keys (sourceKeys), `port` its port. `owned`: the caller hands the message
+ * over (the batch engine), and a protocol that can answers it in place (Protocol.datagramOwned).
  */
 export function answerDatagram(
   gate: Gate,
   protocol: Protocol,
   counters: Counters,
   message: Uint8Array,
-  address: string,
-  peer: string,
+  from: SourceKeys,
   port: number,
+  owned = false,
 ): Uint8Array | undefined {
   counters.datagramsIn++;
   counters.bytesIn += message.length;
-  if (!gate.answers(peer, port)) return undefined;
-  const reply = protocol.datagram(message, { transport: "udp", address: peer, port });
+  if (!gate.answers(from.plain, port)) return undefined;
+  const peer = { transport: "udp", address: from.plain, port } as const;
+  const reply =
+    owned && protocol.datagramOwned ? protocol.datagramOwned(message, peer) : protocol.datagram(message, peer);
   if (reply === undefined) return undefined;
-  if (!gate.mayReply(sourcePrefix(address), reply.length, message.length, loopbackFlow(address, port)))
-    return undefined;
+  if (!gate.mayReply(from.prefix, reply.length, message.length, flowKey(from.loopback, port))) return undefined;
   return reply;
 }

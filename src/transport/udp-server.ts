@@ -1,6 +1,5 @@
 // The datagram adapter, server side: any Protocol's datagram side as a UDP server.
 import type { Protocol } from "../protocol/protocol.ts";
-import { plainAddress } from "./address.ts";
 import { listenUdp } from "./bun-socket.ts";
 import { Gate, newBudgets } from "./gate.ts";
 import {
@@ -12,6 +11,7 @@ import {
   type ListenOptions,
 } from "./listener.ts";
 import { markServed, unmarkServed } from "./reflection.ts";
+import { sourceKeys, type SourceKeys } from "./prefix.ts";
 import { answerDatagram } from "./udp-answer.ts";
 import { batchEngine } from "./udp-batch/engine.ts";
 import type { Drainer } from "./udp-batch/drainer.ts";
@@ -53,7 +53,7 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
         data(sock, message, port, address) {
           // With the batch engine, what waits behind this wake-up's datagrams is read in batches after them.
           drainer?.kick();
-          const reply = answerDatagram(gate, protocol, counters, message, address, plainAddress(address), port);
+          const reply = answerDatagram(gate, protocol, counters, message, sourceKeys(address), port);
           if (reply === undefined) return;
           // Replies go out in batches (one sendmmsg for all the datagrams of one wake-up), not one send each.
           // A reply that is the request (echo) is copied: that memory is not ours after we return.
@@ -87,8 +87,9 @@ export async function serveUdp(protocol: Protocol, opts: ListenOptions): Promise
     close,
     stop: close,
   };
-  const answer = (message: Uint8Array, address: string, peer: string, port: number) =>
-    answerDatagram(gate, protocol, counters, message, address, peer, port);
+  // The engine hands each message over: it copies every reply into its send vector before it reads again.
+  const answer = (message: Uint8Array, from: SourceKeys, port: number) =>
+    answerDatagram(gate, protocol, counters, message, from, port, true);
   drainer = batchEngine(listener, socket.port, answer, counters, () => flush(socket));
   return listener;
 }

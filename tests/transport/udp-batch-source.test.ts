@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { plainAddress } from "../../src/transport/address.ts";
 import { source, sourcePort, sourceText } from "../../src/transport/udp-batch/source-text.ts";
-import { addressBytes } from "../../src/transport/prefix.ts";
+import { addressBytes, flowKey, loopbackFlow, sourcePrefix } from "../../src/transport/prefix.ts";
 
 const V6 = ["::1", "::", "2001:db8::1", "fe80::1:2", "1::", "1:0:0:1::1", "1:2:3:4:5:6:7:8", "::1.2.3.4", "0:0:1::"];
 const V6_EXTRA = ["2001:db8:0:0:1:0:0:1", "ff02::fb", "::ffff:0:1", "1:0:2:0:3:0:4:0"];
@@ -40,10 +40,35 @@ test("an IPv4 client of a dual-stack socket reads as ::ffff:a.b.c.d, a sockaddr_
   expect(sourceText(v4, 0)).toBe("10.1.2.254");
 });
 
-test.each(["::ffff:127.0.0.1", "::ffff:10.9.8.7", "::1", "2001:db8::1", "::1.2.3.4"])(
-  "%s: plain is plainAddress",
+test.each(["::ffff:127.0.0.1", "::ffff:127.9.8.7", "::ffff:10.9.8.7", "::1", "2001:db8::1", "::1.2.3.4", "::2"])(
+  "%s: its keys are those of its text (plainAddress, sourcePrefix, loopbackFlow), from the cache too",
   (a) => {
-    const from = source(sockaddr6(a, 9), 0);
-    expect(from.plain).toBe(plainAddress(from.text));
+    for (const port of [0, 1, 40000, 65535])
+      for (let again = 0; again < 2; again++) {
+        const from = source(sockaddr6(a, port), 0);
+        expect([from.plain, from.prefix, flowKey(from.loopback, port)]).toEqual([
+          plainAddress(from.text),
+          sourcePrefix(from.text),
+          loopbackFlow(from.text, port),
+        ]);
+      }
   },
 );
+
+test("the keys of an AF_INET source are those of its text", () => {
+  for (const [a, b, c, d] of [
+    [127, 0, 0, 1],
+    [127, 255, 255, 255],
+    [10, 1, 2, 3],
+    [192, 0, 2, 200],
+  ])
+    for (const port of [1, 65535]) {
+      const from = source(new Uint8Array([2, 0, port >> 8, port & 255, a!, b!, c!, d!]), 0);
+      expect([from.text, from.plain, from.prefix, flowKey(from.loopback, port)]).toEqual([
+        `${a}.${b}.${c}.${d}`,
+        `${a}.${b}.${c}.${d}`,
+        sourcePrefix(from.text),
+        loopbackFlow(from.text, port),
+      ]);
+    }
+});

@@ -6,6 +6,7 @@
 import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
 import type { Counters } from "../listener.ts";
 import { MessageVector, NAME } from "../mmsg.ts";
+import type { SourceKeys } from "../prefix.ts";
 import type { BatchLibc } from "./libc.ts";
 import { sendBatch } from "./send.ts";
 import { source, sourcePort } from "./source-text.ts";
@@ -32,11 +33,12 @@ const MISSES_TO_STOP = 4;
 const PROBE_EVERY = 16;
 
 /**
- * OnDatagram takes one datagram the engine read: its bytes (the engine's memory, to be copied if kept past the call),
- * its source as Bun's socket gives it and as plainAddress shows it, and its port; it returns the reply to send back to
- * that source, or undefined for none. The server answers through the gate and the protocol.
+ * OnDatagram takes one datagram the engine read: its bytes (the engine's memory, handed over until the next read: the
+ * answer may rewrite them and reply with them, and copies what it keeps longer),
+ * its source's keys (the text as Bun's socket gives it, and the rest) and its port; it returns the reply to send back
+ * to that source, or undefined for none. The server answers through the gate and the protocol.
  */
-export type OnDatagram = (message: Uint8Array, address: string, peer: string, port: number) => Uint8Array | undefined;
+export type OnDatagram = (message: Uint8Array, from: SourceKeys, port: number) => Uint8Array | undefined;
 
 /** Drainer is the batch engine on one socket: kick after Bun has handed over a datagram; stop before the close. */
 export interface Drainer {
@@ -75,30 +77,49 @@ export function batchDrainer(
   let misses = 0;
   let drains = 0;
 
-  /** answer hands each of the n datagrams received to onDatagram; how many replies wait. */
-  const answer = (n: number): number => {
+  /** queue puts `reply` into the send vector at `out`, to go back to where rx's message i came from. */
+  const queue = (out: number, reply: Uint8Array, i: number) => {
+    // Copied before the next read, which rewrites rx: a reply that is the request (echo) is safe.
+    tx.slots.set(reply, out * SLOT);
+    tx.setLength(out, reply.length);
+    // Word by word: a subarray to copy from would be one more object a datagram.
+    for (let w = 0; w < NAME >> 2; w++) txNames[(out * NAME) / 4 + w] = rxNames[(i * NAME) / 4 + w]!;
+    tx.setNameLength(out, rx.nameLength(i));
+    sizes[out] = reply.length;
+  };
+
+  /**
+   * answer hands each of the n datagrams received to onDatagram and says how many replies wait: in rx itself when
+   * every reply was its own message rewritten in place (the uppercase and echo servers, whose replies then cost no
+   * copy), in tx otherwise.
+   */
+  const answer = (n: number): { replies: number; inPlace: boolean } => {
     let out = 0;
+    // same counts the first datagrams answered by themselves: rx holds their replies and their addresses already.
+    let same = 0;
     for (let i = 0; i < n; i++) {
-      const message = rx.slots.subarray(i * SLOT, i * SLOT + rx.length(i));
-      // The source's text and plainAddress(text), each made once an address.
-      const from = source(rx.names, i * NAME);
-      const port = sourcePort(rx.names, i * NAME);
-      const reply = onDatagram(message, from.text, from.plain, port);
+      const length = rx.length(i);
+      const message = rx.slots.subarray(i * SLOT, i * SLOT + length);
+      // The source's keys, each worked out once an IPv4 address.
+      const reply = onDatagram(message, source(rx.names, i * NAME), sourcePort(rx.names, i * NAME));
+      if (same === i) {
+        if (reply === message) {
+          sizes[same++] = length;
+          continue;
+        }
+        // The first that is not: the replies before it go into tx after all.
+        for (let k = 0; k < same; k++) queue(k, rx.slots.subarray(k * SLOT, k * SLOT + sizes[k]!), k);
+        out = same;
+      }
       if (reply === undefined) continue;
       // Larger than any datagram (uppercasing can triple UTF-8): the kernel would refuse it, as Bun's send does.
       if (reply.length > SLOT) {
         counters.sendFailed++;
         continue;
       }
-      // Copied into the send vector before the next read: a reply that is the request (echo) is safe.
-      tx.slots.set(reply, out * SLOT);
-      tx.setLength(out, reply.length);
-      // Word by word: a subarray to copy from would be one more object a datagram.
-      for (let w = 0; w < NAME >> 2; w++) txNames[(out * NAME) / 4 + w] = rxNames[(i * NAME) / 4 + w]!;
-      tx.setNameLength(out, rx.nameLength(i));
-      sizes[out++] = reply.length;
+      queue(out++, reply, i);
     }
-    return out;
+    return same === n ? { replies: n, inPlace: true } : { replies: out, inPlace: false };
   };
 
   /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
@@ -119,10 +140,15 @@ export function batchDrainer(
         dry = false;
         lastSeen = now;
         read += n;
-        const replies = answer(n);
+        const { replies, inPlace } = answer(n);
+        if (inPlace) {
+          // rx goes back as it is: its addresses are the sources, with the lengths the kernel gave them.
+          for (let i = 0; i < n; i++) rx.setLength(i, sizes[i]!);
+          sendBatch(c, fd, rx, sizes, n, counters);
+          for (let i = 0; i < n; i++) rx.setLength(i, SLOT);
+        } else if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
         // The kernel wrote the lengths of the addresses it filled in: give those messages their room back.
         for (let i = 0; i < n; i++) rx.setNameLength(i, NAME);
-        if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
       } else if (n < 0 && errnoOf(c) !== EAGAIN) {
         // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
       } else if (now - lastSeen >= linger) {

@@ -1,31 +1,25 @@
 // A datagram's source address as the text Bun's socket gives it (inet_ntop's), read from the sockaddr recvmmsg
 // filled in: the gate, the protocol and the log see the same strings on either engine.
 import { AF_INET } from "../libc.ts";
+import { type SourceKeys, sourceKeys } from "../prefix.ts";
 
 /** CACHE_MAX bounds the IPv4 sources kept: a spray of forged sources must not grow it without end. */
 const CACHE_MAX = 4096;
 const MAPPED = 1 << 32;
-const v4Sources = new Map<number, Source>();
-
-/** Source is a datagram's source address as the socket gives it, and as plainAddress shows it (IPv4 unmapped). */
-export interface Source {
-  readonly text: string;
-  readonly plain: string;
-}
+const v4Sources = new Map<number, SourceKeys>();
 
 /**
- * source reads the address of the sockaddr at `at` in `names`: dotted for AF_INET, "::ffff:a.b.c.d" for an IPv4
- * client of a dual-stack socket, RFC 5952 text for IPv6. IPv4 ones are made once each (a client sends many), so the
- * default dual-stack server does not cut "::ffff:" off anew for every datagram.
+ * source reads the address of the sockaddr at `at` in `names` and gives its keys: its text dotted for AF_INET,
+ * "::ffff:a.b.c.d" for an IPv4 client of a dual-stack socket, RFC 5952 for IPv6. IPv4 ones are made once each (a
+ * client sends many), so the server does not parse the same address's text anew for every datagram.
  */
-export function source(names: Uint8Array, at: number): Source {
+export function source(names: Uint8Array, at: number): SourceKeys {
   if (names[at]! === AF_INET) return v4Source(names, at + 4, 0);
   const a = at + 8;
   let mapped = names[a + 10] === 0xff && names[a + 11] === 0xff;
   for (let i = 0; i < 10 && mapped; i++) if (names[a + i] !== 0) mapped = false;
   if (mapped) return v4Source(names, a + 12, MAPPED);
-  const text = v6Text(names, a);
-  return { text, plain: text };
+  return sourceKeys(v6Text(names, a));
 }
 
 /** sourceText is the text of source(names, at). */
@@ -36,12 +30,12 @@ export function sourcePort(names: Uint8Array, at: number): number {
   return (names[at + 2]! << 8) | names[at + 3]!;
 }
 
-function v4Source(bytes: Uint8Array, at: number, tag: number): Source {
+function v4Source(bytes: Uint8Array, at: number, tag: number): SourceKeys {
   const key = tag + ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!;
   let found = v4Sources.get(key);
   if (found === undefined) {
     const plain = `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
-    found = { text: tag ? `::ffff:${plain}` : plain, plain };
+    found = sourceKeys(tag ? `::ffff:${plain}` : plain);
     if (v4Sources.size >= CACHE_MAX) v4Sources.clear();
     v4Sources.set(key, found);
   }
