@@ -4,7 +4,7 @@ import { AddressSlots } from "./address-slots.ts";
 import type { AllowList } from "./allow-list.ts";
 import { ByteBudget, GO, OVER_REPLIES, SourceLimiter } from "./rate-limit.ts";
 import { OutputBudget } from "./output-budget.ts";
-import { isUnanswerable } from "./reflection.ts";
+import { isRefusedPort, isUnanswerableAddress } from "./reflection.ts";
 import type { Transport } from "./transport.ts";
 
 /** DEFAULT_UDP_RATE keeps an amplifying reply (chargen, qotd, daytime, time) useless for a flood. */
@@ -159,10 +159,11 @@ export class Gate {
   /**
    * answers says whether a datagram from this source may be answered at all: allowed, and not a forged service-port,
    * broadcast or multicast source that would make us a reflector or one end of a loop (counted as reflected).
+   * `unanswerableAddress`, when given, is isUnanswerableAddress(peer) worked out before (SourceKeys).
    */
-  answers(peer: string, port: number): boolean {
+  answers(peer: string, port: number, unanswerableAddress?: boolean): boolean {
     if (!this.allows(peer)) return false;
-    if (!isUnanswerable(peer, port)) return true;
+    if (!isRefusedPort(port) && !(unanswerableAddress ?? isUnanswerableAddress(peer))) return true;
     this.counters.reflected++;
     return false;
   }

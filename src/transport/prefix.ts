@@ -1,6 +1,7 @@
 // IP addresses as numbers: the prefix a datagram's source belongs to, and an address's bits, read without allocating
 // where it is hot.
 import { plainAddress } from "./address.ts";
+import { isUnanswerableAddress } from "./reflection.ts";
 
 /**
  * sourcePrefix is the bucket key of a source address, as DNS response rate limiting keys them: the
@@ -57,19 +58,23 @@ export function loopbackFlow(address: string, port: number): number | undefined 
 
 /**
  * SourceKeys are what a UDP server asks of a datagram's source address, worked out once: its text as the socket gives
- * it, its plainAddress, its sourcePrefix, and `loopback`, loopbackFlow's key without the port (undefined off this
- * machine). The batch engine keeps them for each IPv4 source, so a client's datagrams do not reparse its address.
+ * it, its plainAddress, its sourcePrefix, `loopback` (loopbackFlow's key without the port, undefined off this
+ * machine) and whether replies to the address would be reflection (isUnanswerableAddress). The batch engine keeps them
+ * for each IPv4 source, so a client's datagrams do not reparse its address.
  */
 export interface SourceKeys {
   readonly text: string;
   readonly plain: string;
   readonly prefix: number | string;
   readonly loopback: number | undefined;
+  readonly unanswerable: boolean;
 }
 
 /** sourceKeys works out the keys of a source address, as the socket gives it. */
 export function sourceKeys(text: string): SourceKeys {
-  return { text, plain: plainAddress(text), prefix: sourcePrefix(text), loopback: loopbackFlow(text, 0) };
+  const plain = plainAddress(text);
+  const [prefix, loopback] = [sourcePrefix(text), loopbackFlow(text, 0)];
+  return { text, plain, prefix, loopback, unanswerable: isUnanswerableAddress(plain) };
 }
 
 /** flowKey is loopbackFlow(text, port) from its keys' `loopback`: ::1's keys go down from -1, 127/8's up from 0. */

@@ -57,6 +57,8 @@ export class SourceLimiter {
    * false (the caller counts replies elsewhere: loopback's flows), and a `larger` token when it is larger.
    */
   take(key: number | string, larger: boolean, now: number, reply = true): Verdict {
+    // Nothing to spend (no reply limit, no larger reply): no bucket to find or make.
+    if (!larger && this.replyRate === 0) return GO;
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
       bucket = this.admit(key, now);

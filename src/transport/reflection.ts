@@ -41,8 +41,18 @@ export function unmarkServed(port: number): void {
 
 /** isUnanswerable says whether a reply to this source would be reflection rather than service. */
 export function isUnanswerable(address: string, port: number): boolean {
-  if (refused[port] !== 0) return true;
-  // This runs for every datagram: read the text cheaply instead of parsing the address.
+  return isRefusedPort(port) || isUnanswerableAddress(address);
+}
+
+/** isRefusedPort is isUnanswerable's part that depends on the source port alone. */
+export const isRefusedPort = (port: number): boolean => refused[port] !== 0;
+
+/**
+ * isUnanswerableAddress is isUnanswerable's part that depends on the address alone (a plain address), which the batch
+ * engine works out once a source (SourceKeys).
+ */
+export function isUnanswerableAddress(address: string): boolean {
+  // This runs for every datagram on Bun's socket: read the text cheaply instead of parsing the address.
   if (!address.includes(":")) {
     const first = parseInt(address, 10);
     // Multicast 224/4, reserved 240/4 with the limited broadcast, and "this network" 0/8. A subnet's

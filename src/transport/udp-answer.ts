@@ -22,7 +22,7 @@ export function answerDatagram(
 ): Uint8Array | undefined {
   counters.datagramsIn++;
   counters.bytesIn += message.length;
-  if (!gate.answers(from.plain, port)) return undefined;
+  if (!gate.answers(from.plain, port, from.unanswerable)) return undefined;
   const peer = { transport: "udp", address: from.plain, port } as const;
   const reply =
     owned && protocol.datagramOwned ? protocol.datagramOwned(message, peer) : protocol.datagram(message, peer);
