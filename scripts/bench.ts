@@ -1,6 +1,6 @@
 // The benchmark beside a C yardstick (issue 6): builds upcat, measures it and ../shared/bench/cref.c in the same run,
 // alternating.
-// bun run bench [--rounds N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
+// bun run bench [--rounds N] [--warmup N] [--seconds S] [--only a,b] [--json] [--no-readme] [--shared DIR]
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,8 @@ const BUN = process.execPath;
 
 interface Args {
   rounds: number;
+  /** warmup rounds run before a scenario's rounds and are not counted: a JIT's first seconds are not its rate. */
+  warmup: number;
   seconds: number;
   only?: string[];
   json: boolean;
@@ -20,7 +22,8 @@ interface Args {
   shared: string;
 }
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rounds: 5, seconds: 2, json: false, readme: true, shared: join(ROOT, "../shared/bench") };
+  const shared = join(ROOT, "../shared/bench");
+  const a: Args = { rounds: 5, warmup: 1, seconds: 2, json: false, readme: true, shared };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -29,12 +32,14 @@ function parseArgs(argv: string[]): Args {
       return x;
     };
     if (k === "--rounds") a.rounds = Math.max(1, Number(v()));
+    else if (k === "--warmup") a.warmup = Math.max(0, Number(v()));
     else if (k === "--seconds") a.seconds = Math.max(0.2, Number(v()));
     else if (k === "--only") a.only = v().split(",");
     else if (k === "--json") a.json = true;
     else if (k === "--no-readme") a.readme = false;
     else if (k === "--shared") a.shared = v();
-    else throw new Error(`unknown option ${k} (try --rounds, --seconds, --only, --json, --no-readme, --shared)`);
+    else
+      throw new Error(`unknown option ${k} (try --rounds, --warmup, --seconds, --only, --json, --no-readme, --shared)`);
   }
   return a;
 }
@@ -105,7 +110,8 @@ async function waitPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
 /** waitUdpPort is true once a datagram to the port is answered (through a relay, by cref), false if it exits first. */
 async function waitUdpPort(port: number, proc: Bun.Subprocess): Promise<boolean> {
   let answered = false;
-  const sock = await Bun.udpSocket({ socket: { data: () => void (answered = true) } });
+  // Refusals (ICMP port unreachable) before the server is up come back as errors: expected, and not worth a word.
+  const sock = await Bun.udpSocket({ socket: { data: () => void (answered = true), error: () => {} } });
   try {
     for (let i = 0; i < 100 && !answered; i++) {
       if (proc.exitCode !== null) return false;
@@ -468,14 +474,16 @@ try {
   for (const sc of active) {
     const samples: Record<string, number[]> = {};
     const errors: Record<string, number> = {};
-    for (let r = 0; r < args.rounds; r++) {
+    for (let r = -args.warmup; r < args.rounds; r++) {
       // Alternate which server goes first, so drift in the machine's load falls on both.
       const columns = sc.loads ?? sc.servers;
       const order = r % 2 ? [...columns].reverse() : columns;
       for (const n of order) {
         // socat forks a process a connection: fewer rounds, it is only a reference point.
-        if (n === "socat" && r > 0) continue;
+        if (n === "socat" && r !== 0) continue;
         const res = await sc.run(servers[sc.loads ? sc.servers[0]! : n]!, n);
+        // A warm-up round (r < 0) is run by every server alike and not counted.
+        if (r < 0) continue;
         (samples[n] ??= []).push(res.value);
         errors[n] = (errors[n] ?? 0) + Math.max(0, res.errors) + (res.errors < 0 ? 1 : 0);
       }
@@ -752,7 +760,8 @@ if (args.readme && rows.length > 0) {
     "",
     `Measured by \`bun run bench\` on loopback, ${new Date().toISOString().slice(0, 10)}, ${cores} cores shared ` +
       `with the load generator`,
-    `(and with whatever else the machine was doing): medians of ${args.rounds} alternating rounds of ${secs}s against`,
+    `(and with whatever else the machine was doing): medians of ${args.rounds} alternating rounds of ${secs}s, after`,
+    `${args.warmup} round${args.warmup === 1 ? "" : "s"} of each server not counted (a JIT's first seconds), against`,
     "`cref`, a single-threaded epoll C server (`../shared/bench/cref.c`), driven by `../shared/bench/loadgen.c`;",
     "64-byte messages; socat is `socat TCP-LISTEN:…,fork EXEC:'tr a-z A-Z'`, one round. cref uppercases ASCII only, so",
     "its UTF-8 figure is speed, not correctness. For start-up, the reference column is `nc` (`nc -h`, `nc -z`,",
