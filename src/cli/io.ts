@@ -92,7 +92,9 @@ export function processIo(readerGone: () => void): Io {
     stdinIsTTY: isatty(0),
     out(data) {
       queued.push(data);
-      writing ??= drainStdout();
+      // From the next turn of the event loop: what this turn's callbacks (every datagram of a wake-up) queue goes
+      // out in one write.
+      writing ??= new Promise((resolve) => setImmediate(resolve)).then(drainStdout);
     },
     async flush() {
       await Promise.all([writing, toStderr]);
