@@ -1,6 +1,7 @@
 // The textbook's UDPServer.py kept up for any datagram, and a Python client that sends bursts from one socket: what a
 // UDP server or relay of ours answers is compared with what the textbook's server answers.
 import { expect } from "bun:test";
+import { pythonJson } from "./python-json.ts";
 
 const TEXTBOOK = new URL("../peers/textbook/UDPServer.py", import.meta.url).pathname;
 const CLIENT = new URL("../transport/udp-client-burst.py", import.meta.url).pathname;
@@ -31,17 +32,8 @@ export async function startTextbook(): Promise<{ port: number; stop(): void }> {
 }
 
 /** exchange sends the bursts from one Python socket to port and resolves with the replies to each, as hex. */
-export async function exchange(port: number, bursts: string[][]): Promise<string[][]> {
-  const proc = Bun.spawn(["python3", CLIENT], {
-    stdin: new Blob([JSON.stringify({ port, bursts, timeout: 3 })]),
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const out = await new Response(proc.stdout).text();
-  clearTimeout(timer);
-  expect(await proc.exited).toBe(0);
-  return JSON.parse(out);
+export function exchange(port: number, bursts: string[][]): Promise<string[][]> {
+  return pythonJson([CLIENT], { port, bursts, timeout: 3 });
 }
 
 /** TEXTBOOK_CASES are the datagrams a batch engine could get wrong, each as bursts sent from one socket. */

@@ -8,6 +8,7 @@ import { AF_INET, bunFfi, libcOnce, SOCK_DGRAM_NONBLOCK_CLOEXEC } from "../../sr
 import { newCounters } from "../../src/transport/listener.ts";
 import { batchDrainer, type Drainer } from "../../src/transport/udp-batch/drainer.ts";
 import { batchLibc } from "../../src/transport/udp-batch/libc.ts";
+import { pythonJson } from "../support/python-json.ts";
 
 const lib = libcOnce((t) => ({
   bind: { args: [t.i32, t.ptr, t.u32], returns: t.i32 },
@@ -30,27 +31,7 @@ function answer(message: Uint8Array): Uint8Array | undefined {
 }
 const expected = (text: string) => (text.startsWith("grow") ? `${text.toUpperCase()}!` : text.toUpperCase());
 
-/** CLIENT sends the stream from three sockets, says "sent", then prints what each socket got back, in JSON. */
-const CLIENT = `
-import json, socket, sys
-spec = json.loads(sys.argv[1])
-socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]
-for i, text in spec["stream"]:
-    socks[i].sendto(text.encode(), ("127.0.0.1", spec["port"]))
-print("sent", flush=True)
-out = []
-for i, s in enumerate(socks):
-    want = spec["want"][i]
-    s.settimeout(3)
-    got = []
-    try:
-        while len(got) < want:
-            got.append(s.recv(65535).decode())
-    except socket.timeout:
-        pass
-    out.append(got)
-print(json.dumps(out))
-`;
+const CLIENT = new URL("./udp-multi-client.py", import.meta.url).pathname;
 
 let fd = -1;
 let port = 0;
@@ -69,32 +50,19 @@ afterAll(() => lib()?.close(fd));
 
 test("64 answered in place and 64 mixed come back to their own clients, in order", async () => {
   const want = [0, 1, 2].map((i) => STREAM.filter(([j, t]) => j === i && !t.startsWith("drop")).map(([, t]) => t));
-  const proc = Bun.spawn(
-    ["python3", "-c", CLIENT, JSON.stringify({ port, stream: STREAM, want: want.map((w) => w.length) })],
-    { stdout: "pipe", stderr: "inherit" },
-  );
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const reader = proc.stdout.getReader();
-  let out = "";
-  while (!out.includes("sent\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
   const counters = newCounters();
   const drainer: Drainer = batchDrainer(batchLibc()!, fd, answer, counters, () => {});
-  drainer.kick();
-  for (let waited = 0; drainer.read < STREAM.length && waited < 5000; waited += 10) await Bun.sleep(10);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += new TextDecoder().decode(value);
-  }
-  clearTimeout(timer);
+  // Once every datagram waits in the kernel: one kick, and the drain reads them all (64, then 64).
+  const drained = async () => {
+    drainer.kick();
+    for (let waited = 0; drainer.read < STREAM.length && waited < 5000; waited += 10) await Bun.sleep(10);
+  };
+  const stream = STREAM.map(([i, t]) => [i, Buffer.from(t).toString("hex")]);
+  const input = { port, binds: [0, 0, 0], stream, want: want.map((w) => w.length), timeouts: [3, 3, 3] };
+  const got = await pythonJson<string[][]>([CLIENT], input, drained);
   drainer.stop();
-  expect(await proc.exited).toBe(0);
   expect(drainer.read).toBe(STREAM.length);
-  expect(JSON.parse(out.slice(out.indexOf("\n") + 1))).toEqual(want.map((w) => w.map(expected)));
+  expect(got.map((g) => g.map((h) => Buffer.from(h, "hex").toString()))).toEqual(want.map((w) => w.map(expected)));
   expect(counters.datagramsOut).toBe(want.flat().length);
   expect(counters.sendFailed).toBe(0);
 }, 20_000);

@@ -7,6 +7,7 @@ import { upper } from "../../src/protocol/upper.ts";
 import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { batchRead } from "../../src/transport/udp-batch/engine.ts";
+import { pythonJson } from "../support/python-json.ts";
 import { eachUdpEngine } from "./udp-engines.ts";
 
 /** SERVICE_PORT is MS-SQL's browser port: a source the server never answers (reflection.ts). */
@@ -23,49 +24,16 @@ function stream(count: number): [number, string][] {
   });
 }
 
-/**
- * CLIENT sends each datagram of the stream from its socket of three (two on ephemeral ports, one on the service port)
- * as fast as Python sends, then collects what each socket gets back, and prints it as hex lists in JSON.
- */
-const CLIENT = `
-import json, socket, sys
-spec = json.load(sys.stdin)
-socks = []
-for port in (0, 0, ${SERVICE_PORT}):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-    s.bind(("127.0.0.1", port))
-    socks.append(s)
-for i, payload in spec["stream"]:
-    socks[i].sendto(bytes.fromhex(payload), ("127.0.0.1", spec["port"]))
-out = []
-for i, s in enumerate(socks):
-    want = sum(1 for j, _ in spec["stream"] if j == i) if i < 2 else 1
-    s.settimeout(2 if i < 2 else 0.3)
-    got = []
-    try:
-        while len(got) < want:
-            got.append(s.recv(65535).hex())
-    except socket.timeout:
-        pass
-    out.append(got)
-print(json.dumps(out))
-`;
-
+const CLIENT = new URL("./udp-multi-client.py", import.meta.url).pathname;
 const hex = (s: string) => Buffer.from(s).toString("hex");
 
-/** exchangeMixed sends the stream to port from the three sockets and returns what each got. */
-async function exchangeMixed(port: number, sent: [number, string][]): Promise<string[][]> {
-  const proc = Bun.spawn(["python3", "-c", CLIENT], {
-    stdin: new Blob([JSON.stringify({ port, stream: sent.map(([i, t]) => [i, hex(t)]) })]),
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
-  const out = await new Response(proc.stdout).text();
-  clearTimeout(timer);
-  expect(await proc.exited).toBe(0);
-  return JSON.parse(out);
+/**
+ * exchangeMixed sends the stream to port, each datagram from its socket of three (two on ephemeral ports, one on the
+ * service port) as fast as Python sends, and returns what each socket got back, as hex.
+ */
+function exchangeMixed(port: number, sent: [number, string][], want: number[]): Promise<string[][]> {
+  const stream = sent.map(([i, t]) => [i, hex(t)]);
+  return pythonJson([CLIENT], { port, binds: [0, 0, SERVICE_PORT], stream, want, timeouts: [2, 2, 0.3] });
 }
 
 eachUdpEngine((engine) => {
@@ -84,7 +52,7 @@ eachUdpEngine((engine) => {
     // Until the engine has read 100 datagrams itself (Bun reads those waiting at a wake-up): twenty rounds at most; on
     // Bun's socket alone, three.
     for (let rounds = 0; rounds < (engine === "batch" ? 20 : 3); rounds++) {
-      const [first, second, forged] = await exchangeMixed(listener.port, sent);
+      const [first, second, forged] = await exchangeMixed(listener.port, sent, [...want.map((w) => w.length), 1]);
       expect([first, second, forged]).toEqual([want[0]!, want[1]!, []]);
       if ((batchRead(listener) ?? 0) >= before + 100) break;
     }
