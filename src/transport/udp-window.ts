@@ -6,22 +6,16 @@ import { hostPort, resolveHost } from "./address.ts";
 import { dialPacket, type PacketConn } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
 import { checkDatagram } from "./transport.ts";
-
-export interface UdpWindowOptions {
-  /** window is how many requests may wait for their replies at once. */
-  window: number;
-  timeoutMs: number;
-  retries: number;
-  /** onReply gets each reply, in the order of the requests. */
-  onReply(reply: Uint8Array): void;
-}
+import { udpEngine } from "./udp-batch/engine.ts";
+import { udpWindowLibc, windowLibc } from "./udp-window-libc.ts";
+import type { UdpWindowOptions } from "./udp-window-options.ts";
 
 /** AHEAD bounds the replies held for printing behind one slow request, so memory stays bounded. */
 const AHEAD = 4096;
 
 /**
  * udpWindow sends every request of `requests` and hands the replies over in order; it throws at the first request that
- * gets no reply.
+ * gets no reply. On 64-bit Linux it goes through libc (udp-window-libc.ts) unless UPCAT_UDP_ENGINE=bun.
  */
 export async function udpWindow(
   target: Target,
@@ -29,6 +23,8 @@ export async function udpWindow(
   opts: UdpWindowOptions,
 ): Promise<void> {
   const [address] = await resolveHost(target.host, "udp");
+  const libc = udpEngine() === "batch" ? windowLibc() : null;
+  if (libc) return udpWindowLibc(libc, address!, target.port, requests, opts);
   const input = requests[Symbol.asyncIterator]();
   const replies = new Map<number, Uint8Array>();
   let taken = 0;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { requireTool } from "../support/peers.ts";
 import { fromSource, run, startServer, type Server } from "../support/run.ts";
 import { re } from "../support/re.ts";
+import { eachUdpEngine } from "../transport/udp-engines.ts";
 
 const PEERS = new URL("../peers/", import.meta.url).pathname;
 
@@ -68,47 +69,50 @@ describe("TCP: one stream on one connection", () => {
   });
 });
 
-describe("UDP: a window of datagrams, replies in order", () => {
-  let peer: Awaited<ReturnType<typeof pythonPeer>>;
-  beforeAll(async () => {
-    peer = await pythonPeer("shuffler.py");
-  });
-  afterAll(() => peer.last());
-
-  test("replies that overtake each other are printed in the order of the lines", async () => {
-    const input = numbered(300);
-    const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${peer.port}`], { stdin: input });
-    expect(r).toMatchObject({ status: 0, stderr: "" });
-    expect(r.stdout).toBe(input.toUpperCase());
-  });
-
-  test("a line whose first datagram is lost is sent again, and keeps its place", async () => {
-    const input = "first\nplease drop me\nlast\n";
-    const r = await run(fromSource, ["send", "--udp", "--timeout", "300ms", `127.0.0.1:${peer.port}`], {
-      stdin: input,
+// On each engine: send's window through libc (the default on 64-bit Linux) and through Bun's sockets.
+eachUdpEngine(() =>
+  describe("UDP: a window of datagrams, replies in order", () => {
+    let peer: Awaited<ReturnType<typeof pythonPeer>>;
+    beforeAll(async () => {
+      peer = await pythonPeer("shuffler.py");
     });
-    expect(r).toMatchObject({ status: 0, stdout: input.toUpperCase(), stderr: "" });
-  });
+    afterAll(() => peer.last());
 
-  test(
-    "a line that gets no reply after its retries fails the command after the replies before it; the server " +
-      "answered before, so send says it may be limiting (issue 28)",
-    async () => {
-      const input = "before\ndrop me and me\n";
-      const r = await run(
-        fromSource,
-        ["send", "--udp", "--timeout", "200ms", "--retries", "0", `127.0.0.1:${peer.port}`],
-        { stdin: input },
-      );
-      expect(r.status).toBe(1);
-      expect(r.stdout).toBe("BEFORE\n");
-      expect(r.stderr).toMatch(
-        re(
-          /^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 200ms /,
-          /\(the server answered 1 request before, so it is running: it may be limiting replies to this client; /,
-          /try --retries or --timeout\)\n$/,
-        ),
-      );
-    },
-  );
-});
+    test("replies that overtake each other are printed in the order of the lines", async () => {
+      const input = numbered(300);
+      const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${peer.port}`], { stdin: input });
+      expect(r).toMatchObject({ status: 0, stderr: "" });
+      expect(r.stdout).toBe(input.toUpperCase());
+    });
+
+    test("a line whose first datagram is lost is sent again, and keeps its place", async () => {
+      const input = "first\nplease drop me\nlast\n";
+      const r = await run(fromSource, ["send", "--udp", "--timeout", "300ms", `127.0.0.1:${peer.port}`], {
+        stdin: input,
+      });
+      expect(r).toMatchObject({ status: 0, stdout: input.toUpperCase(), stderr: "" });
+    });
+
+    test(
+      "a line that gets no reply after its retries fails the command after the replies before it; the server " +
+        "answered before, so send says it may be limiting (issue 28)",
+      async () => {
+        const input = "before\ndrop me and me\n";
+        const r = await run(
+          fromSource,
+          ["send", "--udp", "--timeout", "200ms", "--retries", "0", `127.0.0.1:${peer.port}`],
+          { stdin: input },
+        );
+        expect(r.status).toBe(1);
+        expect(r.stdout).toBe("BEFORE\n");
+        expect(r.stderr).toMatch(
+          re(
+            /^upcat: read udp 127\.0\.0\.1:\d+: no reply after 1 try of 200ms /,
+            /\(the server answered 1 request before, so it is running: it may be limiting replies to this client; /,
+            /try --retries or --timeout\)\n$/,
+          ),
+        );
+      },
+    );
+  }),
+);

@@ -100,10 +100,12 @@ eachUdpEngine(() => {
 
   test("send that stops hearing a server which answered says it may be limiting, not that none runs", async () => {
     const s = await serve(["--udp-reply-rate", "5"]);
+    // The client's engine as the server's: send's window goes through libc too unless UPCAT_UDP_ENGINE=bun.
+    const env = udpEngineEnv();
     const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}\n`).join("");
     const send = Bun.spawn(
       [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`],
-      { stdin: new Blob([lines]), stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1" } },
+      { stdin: new Blob([lines]), stdout: "pipe", stderr: "pipe", env: { ...fromSource.env, NO_COLOR: "1", ...env } },
     );
     started.push(send);
     const [out, err, status] = await Promise.all([
@@ -128,7 +130,7 @@ eachUdpEngine(() => {
     // One that never answered still asks whether a server runs (nothing there: ICMP says so at once).
     const none = Bun.spawnSync(
       [...fromSource.argv, "send", "--udp", "--retries", "0", "--timeout", "300ms", `127.0.0.1:${s.port}`, "hi"],
-      { env: { ...fromSource.env, NO_COLOR: "1" } },
+      { env: { ...fromSource.env, NO_COLOR: "1", ...env } },
     );
     expect(none.stderr.toString()).not.toContain("may be limiting");
   }, 20_000);

@@ -1,0 +1,216 @@
+// The UDP side of a piped `send` on 64-bit Linux, through libc: the same window as udp-window.ts (a socket of its own
+// for each request in flight, so a reply belongs to the request on its socket; each retried on its own; replies in
+// the order of the requests), with send, recv and poll called directly. Bun's sockets call JavaScript once a
+// datagram and settle a promise and a timer for each; that was most of a piped send's time. The loop runs in
+// slices, yielding to the event loop between them, so stdin is read, stdout written and signals heard.
+import type { Pointer } from "bun:ffi";
+import { NetError } from "../errors.ts";
+import { hostPort } from "./address.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  bunFfi,
+  EAGAIN,
+  errnoName,
+  errnoOf,
+  libcOnce,
+  MSG_DONTWAIT,
+  newSockaddr,
+  SOCK_DGRAM_NONBLOCK_CLOEXEC,
+} from "./libc.ts";
+import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
+import type { UdpWindowOptions } from "./udp-window-options.ts";
+
+/** windowLibc is the calls the window makes, on 64-bit Linux; null elsewhere (Bun's sockets then). */
+export const windowLibc = libcOnce((t) => ({
+  // ssize_t results are read as i32: a datagram's length, or -1.
+  send: { args: [t.i32, t.ptr, t.u64, t.i32], returns: t.i32 },
+  recv: { args: [t.i32, t.ptr, t.u64, t.i32], returns: t.i32 },
+  epoll_create1: { args: [t.i32], returns: t.i32 },
+  epoll_ctl: { args: [t.i32, t.i32, t.i32, t.ptr], returns: t.i32 },
+  epoll_wait: { args: [t.i32, t.ptr, t.i32, t.i32], returns: t.i32 },
+}));
+type Libc = NonNullable<ReturnType<typeof windowLibc>>;
+
+/** SLICE_MS is the longest the loop runs before the event loop gets a turn. */
+const SLICE_MS = 5;
+/** QUEUED bounds the lines read ahead of the window; AHEAD the replies held behind one slow request. */
+const QUEUED = 1024;
+const AHEAD = 4096;
+/**
+ * struct epoll_event: a 32-bit mask, then 64 bits of data, where the slot's number goes. x86-64 packs it (12 bytes);
+ * arm64 aligns the data (16).
+ */
+const EVENT = process.arch === "x64" ? 12 : 16;
+const EVENT_DATA = process.arch === "x64" ? 4 : 8;
+const EPOLL_CTL_ADD = 1;
+const EPOLLIN = 1;
+/** ROOM holds any datagram, so that one longer than the request is read whole (the kernel cuts the rest off). */
+const ROOM = 65_536;
+
+/** Slot is one socket of the window and the request it carries (index -1: none). */
+interface Slot {
+  fd: number;
+  out: Uint8Array;
+  outPtr: Pointer;
+  index: number;
+  length: number;
+  attempt: number;
+  deadline: number;
+}
+
+/**
+ * udpWindowLibc sends every request of `requests` to address:port and hands the replies over in order, as udpWindow
+ * does on Bun's sockets; it throws at the first request that gets no reply (or whose port is refused).
+ */
+export async function udpWindowLibc(
+  c: Libc,
+  address: string,
+  port: number,
+  requests: AsyncIterable<Uint8Array>,
+  opts: UdpWindowOptions,
+): Promise<void> {
+  const where = hostPort(address, port);
+  const addr = newSockaddr(address, port);
+  if (!addr) throw new Error(`not an IP address: ${address}`);
+  const { ptr } = bunFfi();
+  const failure = (op: "connect" | "read" | "write", code: number) =>
+    NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: errnoName(code) }));
+  const slots: Slot[] = [];
+  const epoll = c.epoll_create1(0o2000000 /* EPOLL_CLOEXEC */);
+  if (epoll < 0) throw failure("connect", errnoOf(c));
+  const closeAll = () => {
+    for (const s of slots) c.close(s.fd);
+    c.close(epoll);
+  };
+  const event = new Uint8Array(new ArrayBuffer(16));
+  const events = new Uint8Array(new ArrayBuffer(EVENT * opts.window));
+  const eventsPtr = ptr(events);
+  for (let k = 0; k < opts.window; k++) {
+    const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
+    event.fill(0);
+    event[0] = EPOLLIN;
+    event[EVENT_DATA] = k & 255;
+    event[EVENT_DATA + 1] = k >> 8;
+    if (fd < 0 || c.connect(fd, ptr(addr), addr.length) !== 0 || c.epoll_ctl(epoll, EPOLL_CTL_ADD, fd, ptr(event))) {
+      const code = errnoOf(c);
+      if (fd >= 0) c.close(fd);
+      closeAll();
+      throw failure("connect", code);
+    }
+    // Zeroed and mapped lazily: only the pages a request is written to become resident.
+    const out = new Uint8Array(new ArrayBuffer(MAX_DATAGRAM));
+    slots.push({ fd, out, outPtr: ptr(out), index: -1, length: 0, attempt: 0, deadline: 0 });
+  }
+  // The slots with no request, and how many carry one.
+  const idle = slots.map((_, k) => slots.length - 1 - k);
+  let busy = 0;
+  const inbox = new Uint8Array(new ArrayBuffer(ROOM));
+  const inboxPtr = ptr(inbox);
+
+  // Lines read ahead, taken from `head` on; refilled between slices.
+  const input = requests[Symbol.asyncIterator]();
+  let queue: Uint8Array[] = [];
+  let head = 0;
+  let inputDone = false;
+  let reading: Promise<void> | undefined;
+  const readAhead = async () => {
+    while (queue.length - head < QUEUED && !inputDone) {
+      const next = await input.next();
+      if (next.done) inputDone = true;
+      else queue.push(next.value);
+    }
+  };
+  const startReading = () => {
+    if (reading || inputDone) return;
+    reading = readAhead().finally(() => {
+      reading = undefined;
+    });
+  };
+
+  const replies = new Map<number, Uint8Array>();
+  let taken = 0;
+  let printed = 0;
+  const send = (s: Slot, now: number) => {
+    s.deadline = now + opts.timeoutMs;
+    // No room in the socket's buffer loses the datagram, as the network might: the deadline sends it again.
+    if (c.send(s.fd, s.outPtr, s.length, MSG_DONTWAIT) < 0 && errnoOf(c) !== EAGAIN) throw failure("write", errnoOf(c));
+  };
+  const timedOut = () => {
+    const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
+    const reason = `no reply after ${tries} of ${opts.timeoutMs}ms`;
+    return new NetError({ op: "read", transport: "udp", address: where, reason, code: "ETIMEDOUT" });
+  };
+
+  try {
+    let nextSweep = 0;
+    for (;;) {
+      startReading();
+      const sliceEnd = performance.now() + SLICE_MS;
+      for (;;) {
+        let now = performance.now();
+        while (idle.length > 0 && head < queue.length && taken - printed < AHEAD) {
+          const line = queue[head]!;
+          checkDatagram(line.length);
+          queue[head++] = EMPTY;
+          const s = slots[idle.pop()!]!;
+          s.out.set(line);
+          s.length = line.length;
+          s.index = taken++;
+          s.attempt = 0;
+          busy++;
+          send(s, now);
+        }
+        if (head > QUEUED) {
+          queue = queue.slice(head);
+          head = 0;
+        }
+        // Deadlines are looked at once a millisecond, not at every turn.
+        if (now >= nextSweep) {
+          nextSweep = now + 1;
+          for (const s of slots) {
+            if (s.index < 0 || now < s.deadline) continue;
+            if (s.attempt >= opts.retries) throw timedOut();
+            s.attempt++;
+            send(s, now);
+          }
+        }
+        if (busy === 0 || now >= sliceEnd) break;
+        // Wait in the kernel for replies (a millisecond at most, for the deadlines), then read one datagram from each
+        // socket that has one (one request in flight each; any more is late and waits for the next turn): a refusal
+        // (an ICMP port unreachable) wakes it too, and the read returns it.
+        const ready = c.epoll_wait(epoll, eventsPtr, slots.length, 1);
+        if (ready <= 0) continue;
+        now = performance.now();
+        for (let e = 0; e < ready; e++) {
+          const k = events[e * EVENT + EVENT_DATA]! | (events[e * EVENT + EVENT_DATA + 1]! << 8);
+          const s = slots[k]!;
+          const n = c.recv(s.fd, inboxPtr, ROOM, MSG_DONTWAIT);
+          if (n < 0) {
+            const code = errnoOf(c);
+            if (code === EAGAIN) continue;
+            throw failure("read", code);
+          }
+          // A late reply to a request answered or given up on already has no request left to belong to.
+          if (s.index < 0) continue;
+          replies.set(s.index, inbox.slice(0, n));
+          s.index = -1;
+          busy--;
+          idle.push(k);
+        }
+        for (let reply = replies.get(printed); reply !== undefined; reply = replies.get(printed)) {
+          replies.delete(printed++);
+          opts.onReply(reply);
+        }
+      }
+      if (busy === 0 && inputDone && head >= queue.length) return;
+      // Nothing in flight and no line read yet: wait for stdin rather than spin.
+      if (busy === 0 && head >= queue.length && reading) await reading;
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeAll();
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,79 @@
+// send's UDP window on each engine, called in process against the textbook's UDPServer.py: replies in the order of
+// the lines, the largest datagram whole, a refused port and a line too long for a datagram reported as the other
+// engine reports them.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { NetError, UsageError } from "../../src/errors.ts";
+import { udpWindow } from "../../src/transport/udp-window.ts";
+import { udpWindowLibc, windowLibc } from "../../src/transport/udp-window-libc.ts";
+import { startTextbook } from "../support/textbook-udp.ts";
+import { eachUdpEngine } from "./udp-engines.ts";
+
+let textbook: { port: number; stop(): void };
+beforeAll(async () => {
+  textbook = await startTextbook();
+});
+afterAll(() => textbook.stop());
+
+async function* each(lines: string[]): AsyncGenerator<Uint8Array> {
+  for (const line of lines) yield Buffer.from(line);
+}
+
+/** sendAll sends the lines to port through udpWindow (the engine UPCAT_UDP_ENGINE picks) and returns the replies. */
+async function sendAll(port: number, lines: string[], timeoutMs = 2000): Promise<string[]> {
+  const replies: string[] = [];
+  const target = { transport: "udp", host: "127.0.0.1", port } as const;
+  await udpWindow(target, each(lines), {
+    window: 64,
+    timeoutMs,
+    retries: 1,
+    onReply: (r) => replies.push(Buffer.from(r).toString()),
+  });
+  return replies;
+}
+
+/** closedPort is a UDP port nothing listens on (bound, then let go). */
+async function closedPort(): Promise<number> {
+  const sock = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0 });
+  const { port } = sock;
+  sock.close();
+  return port;
+}
+
+test("the default engine on 64-bit Linux is libc's", () => {
+  expect(windowLibc() !== null).toBe(process.platform === "linux" && ["x64", "arm64"].includes(process.arch));
+});
+
+eachUdpEngine(() => {
+  test("3000 lines come back as the textbook's server answers them, in the order of the lines", async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i} straße\n`);
+    expect(await sendAll(textbook.port, lines)).toEqual(lines.map((l) => l.toUpperCase()));
+  });
+
+  test("a line of 65 507 bytes comes back whole", async () => {
+    const line = `${"x".repeat(65_506)}\n`;
+    expect(await sendAll(textbook.port, ["a\n", line, "b\n"])).toEqual(["A\n", line.toUpperCase(), "B\n"]);
+  });
+
+  test("a refused port fails with ECONNREFUSED, a line longer than a datagram with a usage error", async () => {
+    const refused = await sendAll(await closedPort(), ["hello\n"]).catch((e) => e);
+    expect(refused).toBeInstanceOf(NetError);
+    expect(refused.code).toBe("ECONNREFUSED");
+    const long = await sendAll(textbook.port, [`${"x".repeat(65_507)}\n`]).catch((e) => e);
+    expect(long).toBeInstanceOf(UsageError);
+  });
+});
+
+test("through libc directly: no reply within the deadline fails the line after its retries", async () => {
+  // A port that swallows datagrams: bound and never read.
+  const sink = await Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  try {
+    const opts = { window: 4, timeoutMs: 100, retries: 2, onReply() {} };
+    const started = performance.now();
+    const err = await udpWindowLibc(windowLibc()!, "127.0.0.1", sink.port, each(["x\n"]), opts).catch((e) => e);
+    expect(err).toBeInstanceOf(NetError);
+    expect(`${err.message}`).toContain("no reply after 3 tries of 100ms");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+  } finally {
+    sink.close();
+  }
+});
