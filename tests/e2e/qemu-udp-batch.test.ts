@@ -6,6 +6,7 @@ import { emptyPath } from "../support/binary.ts";
 import { requireTool } from "../support/peers.ts";
 import { targetRelease } from "../support/release.ts";
 import { startServer } from "../support/run.ts";
+import { startTextbook } from "../support/textbook-udp.ts";
 
 const SYSROOT = "/usr/aarch64-linux-gnu";
 const CLIENT = new URL("../transport/udp-client-burst.py", import.meta.url).pathname;
@@ -44,5 +45,33 @@ test("arm64 serve --udp: the batch engine answers as the Bun engine does (65 507
     } finally {
       await server.stop();
     }
+  }
+}, 300_000);
+
+test("arm64 send --udp, piped: the libc window (epoll's struct on arm64) answers as Bun's sockets do", async () => {
+  const qemu = requireTool("qemu-aarch64-static");
+  const binary = await targetRelease("linux-arm64");
+  const textbook = await startTextbook();
+  try {
+    const lines = Array.from({ length: 300 }, (_, k) => `line ${k} straße\n`).join("");
+    const outputs: Record<string, { status: number; out: string; err: string }> = {};
+    for (const engine of ["bun", "batch"]) {
+      const proc = Bun.spawn([qemu, "-L", SYSROOT, binary, "send", "--udp", `127.0.0.1:${textbook.port}`], {
+        stdin: new Blob([lines]),
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { PATH: emptyPath(), UPCAT_UDP_ENGINE: engine },
+      });
+      const [out, err, status] = await Promise.all([
+        new Response(proc.stdout).text(),
+        new Response(proc.stderr).text(),
+        proc.exited,
+      ]);
+      outputs[engine] = { status, out, err };
+    }
+    expect(outputs.batch).toEqual({ status: 0, out: lines.toUpperCase(), err: "" });
+    expect(outputs.bun).toEqual(outputs.batch!);
+  } finally {
+    textbook.stop();
   }
 }, 300_000);
