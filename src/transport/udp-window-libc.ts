@@ -114,11 +114,18 @@ export async function udpWindowLibc(
   let head = 0;
   let inputDone = false;
   let reading: Promise<void> | undefined;
+  // A failure to read (a line past its bound) ends the input: the lines before it are answered, then it is thrown.
+  let inputFailed: unknown;
   const readAhead = async () => {
-    while (queue.length - head < QUEUED && !inputDone) {
-      const next = await input.next();
-      if (next.done) inputDone = true;
-      else queue.push(next.value);
+    try {
+      while (queue.length - head < QUEUED && !inputDone) {
+        const next = await input.next();
+        if (next.done) inputDone = true;
+        else queue.push(next.value);
+      }
+    } catch (err) {
+      inputFailed = err;
+      inputDone = true;
     }
   };
   const startReading = () => {
@@ -203,7 +210,10 @@ export async function udpWindowLibc(
           opts.onReply(reply);
         }
       }
-      if (busy === 0 && inputDone && head >= queue.length) return;
+      if (busy === 0 && inputDone && head >= queue.length) {
+        if (inputFailed !== undefined) throw inputFailed;
+        return;
+      }
       // Nothing in flight and no line read yet: wait for stdin rather than spin.
       if (busy === 0 && head >= queue.length && reading) await reading;
       else await new Promise((resolve) => setImmediate(resolve));

@@ -18,6 +18,12 @@ async function* each(lines: string[]): AsyncGenerator<Uint8Array> {
   for (const line of lines) yield Buffer.from(line);
 }
 
+/** failingAfter yields the lines, then fails as lines() does at a line past its bound. */
+async function* failingAfter(lines: string[]): AsyncGenerator<Uint8Array> {
+  yield* each(lines);
+  throw new UsageError("an input line is longer than 67108864 bytes");
+}
+
 /** sendAll sends the lines to port through udpWindow (the engine UPCAT_UDP_ENGINE picks) and returns the replies. */
 async function sendAll(port: number, lines: string[], timeoutMs = 2000): Promise<string[]> {
   const replies: string[] = [];
@@ -52,6 +58,20 @@ eachUdpEngine(() => {
   test("a line of 65 507 bytes comes back whole", async () => {
     const line = `${"x".repeat(65_506)}\n`;
     expect(await sendAll(textbook.port, ["a\n", line, "b\n"])).toEqual(["A\n", line.toUpperCase(), "B\n"]);
+  });
+
+  test("input that fails after two lines: both are answered, then the failure is thrown", async () => {
+    const replies: string[] = [];
+    const target = { transport: "udp", host: "127.0.0.1", port: textbook.port } as const;
+    const opts = {
+      window: 64,
+      timeoutMs: 2000,
+      retries: 1,
+      onReply: (r: Uint8Array) => replies.push(`${Buffer.from(r)}`),
+    };
+    const err = await udpWindow(target, failingAfter(["one\n", "two\n"]), opts).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(replies).toEqual(["ONE\n", "TWO\n"]);
   });
 
   test("a refused port fails with ECONNREFUSED, a line longer than a datagram with a usage error", async () => {
