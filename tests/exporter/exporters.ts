@@ -5,6 +5,7 @@ import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, requireTool, waitForListening } from "../support/peers.ts";
 import { type Command, fromSource } from "../support/run.ts";
+import { spawnUntil } from "../support/stderr-until.ts";
 import { terminate } from "../support/wait.ts";
 
 /** Exporter is a started exporter: where it listens, and how to stop it. */
@@ -20,36 +21,17 @@ export interface Exporter {
 
 /** startUpcat runs `upcat exporter --listen 127.0.0.1:0 ARGS` and resolves once its ready line names the port. */
 export async function startUpcat(args: string[] = [], cmd: Command = fromSource): Promise<Exporter> {
-  const { proc, reader, text } = await spawnUntil(
-    [...cmd.argv, "exporter", "--listen", "127.0.0.1:0", ...args],
-    cmd.env,
-    /\n/,
-  );
-  const match = /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(text);
+  const { proc, head, rest } = await spawnUntil([...cmd.argv, "exporter", "--listen", "127.0.0.1:0", ...args], {
+    env: { ...cmd.env, NO_COLOR: "1" },
+    timeoutMs: 10_000,
+  });
+  const match = /listening on http:\/\/127\.0\.0\.1:(\d+) /.exec(head);
   if (!match) {
     proc.kill("SIGKILL");
-    throw new Error(`upcat exporter did not start: ${text.trim() || `exit ${await proc.exited}`}`);
+    throw new Error(`upcat exporter did not start: ${head.trim() || `exit ${await proc.exited}`}`);
   }
   const port = Number(match[1]);
-  let rest = text.slice(text.indexOf("\n") + 1);
-  const decoder = new TextDecoder();
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      rest += decoder.decode(value, { stream: true });
-    }
-  })();
-  return {
-    port,
-    base: `http://127.0.0.1:${port}`,
-    proc,
-    stop: () => terminate(proc, 5000),
-    async stderr() {
-      await drained;
-      return rest;
-    },
-  };
+  return { port, base: `http://127.0.0.1:${port}`, proc, stop: () => terminate(proc, 5000), stderr: rest };
 }
 
 /** startBlackbox runs Debian's prometheus-blackbox-exporter with `config` (YAML) on a free loopback port. */
@@ -138,12 +120,15 @@ export interface Started {
 
 /** startServing runs `upcat ARGS` (serve or relay with --metrics) until its ready and metrics lines are out. */
 export async function startServing(args: string[]): Promise<Started> {
-  const { proc, reader, text } = await spawnUntil([...fromSource.argv, ...args], fromSource.env, /metrics on \S+\n/);
-  reader.releaseLock();
-  const port = /(?:serving \S+ on (?:tcp|udp)|relaying tcp) 127\.0\.0\.1:(\d+)/.exec(text);
-  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(text);
-  if (!port || !metrics) throw new Error(`upcat ${args.join(" ")} did not start: ${text}`);
-  return { proc, lines: text.trim().split("\n"), port: Number(port[1]), metrics: metrics[1]! };
+  const { proc, head } = await spawnUntil([...fromSource.argv, ...args], {
+    env: { ...fromSource.env, NO_COLOR: "1" },
+    until: /metrics on \S+\n/,
+    timeoutMs: 10_000,
+  });
+  const port = /(?:serving \S+ on (?:tcp|udp)|relaying tcp) 127\.0\.0\.1:(\d+)/.exec(head);
+  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(head);
+  if (!port || !metrics) throw new Error(`upcat ${args.join(" ")} did not start: ${head}`);
+  return { proc, lines: head.trim().split("\n"), port: Number(port[1]), metrics: metrics[1]! };
 }
 
 /** talk sends a line over TCP and reads the reply to the server's close. */
@@ -158,23 +143,4 @@ export async function talk(port: number, line: string): Promise<string> {
   socket.write(line);
   socket.shutdown();
   return promise;
-}
-
-/**
- * spawnUntil starts argv with stderr piped and reads it until `until` matches (or it ends, or 10 s pass and the process
- * is killed): the text so far, and the reader, still locked, for the rest.
- */
-async function spawnUntil(argv: string[], env: Record<string, string>, until: RegExp) {
-  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "pipe", env: { ...env, NO_COLOR: "1" } });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  while (!until.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value, { stream: true });
-  }
-  clearTimeout(timer);
-  return { proc, reader, text };
 }

@@ -2,6 +2,7 @@
 // what it says.
 import type { Subprocess } from "bun";
 import type { Command } from "../support/run.ts";
+import { spawnUntil } from "../support/stderr-until.ts";
 import { terminate } from "../support/wait.ts";
 
 /** RelayProcess is a running `upcat relay`. */
@@ -17,45 +18,24 @@ export interface RelayProcess {
 
 /** startRelayProcess runs `upcat relay ARGS` and resolves once its ready line (text or JSON) is out. */
 export async function startRelayProcess(cmd: Command, args: string[], timeoutMs = 15_000): Promise<RelayProcess> {
-  const proc = Bun.spawn([...cmd.argv, "relay", ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
+  const { proc, head, said, rest } = await spawnUntil([...cmd.argv, "relay", ...args], {
     env: { ...cmd.env, NO_COLOR: "1" },
+    timeoutMs,
   });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  clearTimeout(deadline);
-  const ready = text.split("\n")[0]!;
+  const ready = head.split("\n")[0]!;
   const match = /relaying (?:tcp|udp) \S*:(\d+) to /.exec(ready) ?? /"event":"listening".*"port":(\d+)/.exec(ready);
   if (!match) {
     proc.kill("SIGKILL");
-    throw new Error(`relay did not start: ${text.trim() || `exit ${await proc.exited}`}`);
+    throw new Error(`relay did not start: ${head.trim() || `exit ${await proc.exited}`}`);
   }
-  let rest = text.slice(ready.length + 1);
-  const restDone = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      rest += decoder.decode(value);
-    }
-  })();
   return {
     proc,
     ready,
     port: Number(match[1]),
-    said: () => rest,
+    said,
     async stop() {
       const status = await terminate(proc, 10_000);
-      await restDone;
-      return { status, rest };
+      return { status, rest: await rest() };
     },
   };
 }

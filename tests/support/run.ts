@@ -1,5 +1,6 @@
 // Runs upcat as a user would, from source or as the compiled binary, and collects what it printed.
 import type { Subprocess } from "bun";
+import { spawnUntil } from "./stderr-until.ts";
 
 export interface Ran {
   status: number;
@@ -70,40 +71,21 @@ export interface Server {
 
 /** startServer runs `upcat serve ARGS` and resolves once its ready line is out. */
 export async function startServer(cmd: Command, args: string[], opts: RunOptions = {}): Promise<Server> {
-  const proc = Bun.spawn([...cmd.argv, "serve", ...args], {
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "pipe",
-    cwd: opts.cwd,
+  const { proc, head, rest } = await spawnUntil([...cmd.argv, "serve", ...args], {
     env: { ...cmd.env, NO_COLOR: "1", ...opts.env },
+    cwd: opts.cwd,
+    timeoutMs: opts.timeoutMs,
   });
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 15_000);
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  clearTimeout(deadline);
-  const match = /serving .* on \S+ \S*:(\d+)/.exec(text);
+  const match = /serving .* on \S+ \S*:(\d+)/.exec(head);
   if (!match) {
     proc.kill("SIGKILL");
-    throw new Error(`server did not start: ${text.trim() || `exit ${await proc.exited}`}`);
+    throw new Error(`server did not start: ${head.trim() || `exit ${await proc.exited}`}`);
   }
   return {
     proc,
-    ready: text.split("\n")[0]!,
+    ready: head.split("\n")[0]!,
     port: Number(match[1]),
-    async rest() {
-      let more = text.slice(text.indexOf("\n") + 1);
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return more;
-        more += decoder.decode(value);
-      }
-    },
+    rest,
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;
