@@ -21,20 +21,21 @@ import {
   SOCK_STREAM_NONBLOCK_CLOEXEC,
   SOL_SOCKET,
 } from "../transport/libc.ts";
+import {
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_MOD,
+  EPOLL_EVENT as EVENT,
+  EPOLL_EVENT_DATA as EVENT_DATA,
+  EPOLLERR,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+} from "../transport/epoll.ts";
 
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const MSG_NOSIGNAL = 0x4000;
-const EPOLLIN = 1;
-const EPOLLOUT = 4;
-const EPOLLERR = 8;
-const EPOLLHUP = 0x10;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_MOD = 3;
-const EPOLL_CLOEXEC = 0o2000000;
-/** struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned elsewhere (16, data at 8). */
-const EVENT = process.arch === "x64" ? 12 : 16;
-const EVENT_DATA = process.arch === "x64" ? 4 : 8;
 const EVENTS = 256;
 const READ_BUFFER = 65536;
 const SLICE_MS = 10;

@@ -7,6 +7,13 @@ import type { Pointer } from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import {
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_EVENT as EVENT,
+  EPOLL_EVENT_DATA as EVENT_DATA,
+  EPOLLIN,
+} from "./epoll.ts";
+import {
   AF_INET,
   AF_INET6,
   bunFfi,
@@ -37,14 +44,6 @@ const SLICE_MS = 5;
 /** QUEUED bounds the lines read ahead of the window; AHEAD the replies held behind one slow request. */
 const QUEUED = 1024;
 const AHEAD = 4096;
-/**
- * struct epoll_event: a 32-bit mask, then 64 bits of data, where the slot's number goes. x86-64 packs it (12 bytes);
- * arm64 aligns the data (16).
- */
-const EVENT = process.arch === "x64" ? 12 : 16;
-const EVENT_DATA = process.arch === "x64" ? 4 : 8;
-const EPOLL_CTL_ADD = 1;
-const EPOLLIN = 1;
 /** ROOM holds any datagram, so that one longer than the request is read whole (the kernel cuts the rest off). */
 const ROOM = 65_536;
 
@@ -77,7 +76,7 @@ export async function udpWindowLibc(
   const failure = (op: "connect" | "read" | "write", code: number) =>
     NetError.from(op, "udp", where, Object.assign(new Error(`errno ${code}`), { code: errnoName(code) }));
   const slots: Slot[] = [];
-  const epoll = c.epoll_create1(0o2000000 /* EPOLL_CLOEXEC */);
+  const epoll = c.epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) throw failure("connect", errnoOf(c));
   const closeAll = () => {
     for (const s of slots) c.close(s.fd);
