@@ -1,5 +1,4 @@
 // Who a server answers: `--allow CIDR`, matched with node:net's BlockList.
-import { BlockList, isIPv4 } from "node:net";
 import { UsageError } from "../errors.ts";
 import { plainAddress } from "./address.ts";
 import { addressBytes, hostBitsSet } from "./prefix.ts";
@@ -20,6 +19,8 @@ export interface AllowList {
  */
 export function parseAllowList(items: readonly string[]): AllowList | undefined {
   if (items.length === 0) return undefined;
+  // node:net only when there is a list: its import costs a process megabytes (read-input.ts has the figures).
+  const { BlockList, isIPv4 } = require("node:net") as typeof import("node:net");
   const list = new BlockList();
   for (const item of items) {
     const [address = "", prefixText, extra] = item.split("/");
