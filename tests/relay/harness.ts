@@ -137,6 +137,8 @@ export interface TargetBehaviour {
   afterFin?: boolean;
   /** silent: never reply, never close. */
   silent?: boolean;
+  /** paused: never read either, from the accept on (a target whose application has stopped reading). */
+  paused?: boolean;
 }
 
 /** tcpTarget starts a target; `behave` is read at each accept, so one target serves a sequence of cases. */
@@ -167,6 +169,7 @@ export function tcpTarget(cleanup: Cleanup, behave: () => TargetBehaviour = () =
         connections.push(rec);
         sockets.push(s as Socket<unknown>);
         s.data = { rec, out: plan.reply ?? new Uint8Array(0), plan, shut: false };
+        if (plan.paused) s.pause();
         if (!plan.afterFin && !plan.silent) flush(s);
       },
       data(s, chunk) {
