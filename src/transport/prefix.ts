@@ -73,8 +73,8 @@ export interface SourceKeys {
 /** sourceKeys works out the keys of a source address, as the socket gives it. */
 export function sourceKeys(text: string): SourceKeys {
   const plain = plainAddress(text);
-  const [prefix, loopback] = [sourcePrefix(text), loopbackFlow(text, 0)];
-  return { text, plain, prefix, loopback, unanswerable: isUnanswerableAddress(plain) };
+  const loopback = loopbackFlow(text, 0);
+  return { text, plain, prefix: sourcePrefix(text), loopback, unanswerable: isUnanswerableAddress(plain) };
 }
 
 /** flowKey is loopbackFlow(text, port) from its keys' `loopback`: ::1's keys go down from -1, 127/8's up from 0. */

@@ -26,7 +26,7 @@ import {
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "./libc.ts";
 import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
-import type { UdpWindowOptions } from "./udp-window-options.ts";
+import { noReply, ReplyOrder, type UdpWindowOptions } from "./udp-window-order.ts";
 
 /** windowLibc is the calls the window makes, on 64-bit Linux; null elsewhere (Bun's sockets then). */
 export const windowLibc = libcOnce((t) => ({
@@ -41,9 +41,8 @@ type Libc = NonNullable<ReturnType<typeof windowLibc>>;
 
 /** SLICE_MS is the longest the loop runs before the event loop gets a turn. */
 const SLICE_MS = 5;
-/** QUEUED bounds the lines read ahead of the window; AHEAD the replies held behind one slow request. */
+/** QUEUED bounds the lines read ahead of the window. */
 const QUEUED = 1024;
-const AHEAD = 4096;
 /** ROOM holds any datagram, so that one longer than the request is read whole (the kernel cuts the rest off). */
 const ROOM = 65_536;
 
@@ -134,18 +133,11 @@ export async function udpWindowLibc(
     });
   };
 
-  const replies = new Map<number, Uint8Array>();
-  let taken = 0;
-  let printed = 0;
+  const order = new ReplyOrder(opts.onReply);
   const send = (s: Slot, now: number) => {
     s.deadline = now + opts.timeoutMs;
     // No room in the socket's buffer loses the datagram, as the network might: the deadline sends it again.
     if (c.send(s.fd, s.outPtr, s.length, MSG_DONTWAIT) < 0 && errnoOf(c) !== EAGAIN) throw failure("write", errnoOf(c));
-  };
-  const timedOut = () => {
-    const tries = opts.retries === 0 ? "1 try" : `${opts.retries + 1} tries`;
-    const reason = `no reply after ${tries} of ${opts.timeoutMs}ms`;
-    return new NetError({ op: "read", transport: "udp", address: where, reason, code: "ETIMEDOUT" });
   };
 
   try {
@@ -154,15 +146,15 @@ export async function udpWindowLibc(
       startReading();
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {
-        let now = performance.now();
-        while (idle.length > 0 && head < queue.length && taken - printed < AHEAD) {
+        const now = performance.now();
+        while (idle.length > 0 && head < queue.length && !order.full) {
           const line = queue[head]!;
           checkDatagram(line.length);
           queue[head++] = EMPTY;
           const s = slots[idle.pop()!]!;
           s.out.set(line);
           s.length = line.length;
-          s.index = taken++;
+          s.index = order.take();
           s.attempt = 0;
           busy++;
           send(s, now);
@@ -176,7 +168,7 @@ export async function udpWindowLibc(
           nextSweep = now + 1;
           for (const s of slots) {
             if (s.index < 0 || now < s.deadline) continue;
-            if (s.attempt >= opts.retries) throw timedOut();
+            if (s.attempt >= opts.retries) throw noReply(where, opts);
             s.attempt++;
             send(s, now);
           }
@@ -187,7 +179,6 @@ export async function udpWindowLibc(
         // (an ICMP port unreachable) wakes it too, and the read returns it.
         const ready = c.epoll_wait(epoll, eventsPtr, slots.length, 1);
         if (ready <= 0) continue;
-        now = performance.now();
         for (let e = 0; e < ready; e++) {
           const k = events[e * EVENT + EVENT_DATA]! | (events[e * EVENT + EVENT_DATA + 1]! << 8);
           const s = slots[k]!;
@@ -199,14 +190,10 @@ export async function udpWindowLibc(
           }
           // A late reply to a request answered or given up on already has no request left to belong to.
           if (s.index < 0) continue;
-          replies.set(s.index, inbox.slice(0, n));
+          order.put(s.index, inbox.slice(0, n));
           s.index = -1;
           busy--;
           idle.push(k);
-        }
-        for (let reply = replies.get(printed); reply !== undefined; reply = replies.get(printed)) {
-          replies.delete(printed++);
-          opts.onReply(reply);
         }
       }
       if (busy === 0 && inputDone && head >= queue.length) {
