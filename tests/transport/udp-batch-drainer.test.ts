@@ -9,6 +9,7 @@ import { newCounters } from "../../src/transport/listener.ts";
 import { batchDrainer, type Drainer } from "../../src/transport/udp-batch/drainer.ts";
 import { batchLibc } from "../../src/transport/udp-batch/libc.ts";
 import { pythonJson } from "../support/python-json.ts";
+import { text } from "../support/textbook-udp.ts";
 
 const lib = libcOnce((t) => ({
   bind: { args: [t.i32, t.ptr, t.u32], returns: t.i32 },
@@ -23,13 +24,13 @@ const STREAM: [number, string][] = Array.from({ length: 128 }, (_, k): [number, 
 
 /** answer is the drainer's OnDatagram here: "drop" gets nothing, "grow" a new and longer reply, the rest in place. */
 function answer(message: Uint8Array): Uint8Array | undefined {
-  const text = Buffer.from(message).toString();
-  if (text.startsWith("drop")) return undefined;
-  if (text.startsWith("grow")) return Buffer.from(`${text.toUpperCase()}!`);
+  const said = Buffer.from(message).toString();
+  if (said.startsWith("drop")) return undefined;
+  if (said.startsWith("grow")) return Buffer.from(`${said.toUpperCase()}!`);
   for (let i = 0; i < message.length; i++) if (message[i]! >= 97 && message[i]! <= 122) message[i]! -= 32;
   return message;
 }
-const expected = (text: string) => (text.startsWith("grow") ? `${text.toUpperCase()}!` : text.toUpperCase());
+const expected = (sent: string) => (sent.startsWith("grow") ? `${sent.toUpperCase()}!` : sent.toUpperCase());
 
 const CLIENT = new URL("./udp-multi-client.py", import.meta.url).pathname;
 
@@ -57,7 +58,7 @@ test("64 answered in place and 64 mixed come back to their own clients, in order
     drainer.kick();
     for (let waited = 0; drainer.read < STREAM.length && waited < 5000; waited += 10) await Bun.sleep(10);
   };
-  const stream = STREAM.map(([i, t]) => [i, Buffer.from(t).toString("hex")]);
+  const stream = STREAM.map(([i, t]) => [i, text(t)]);
   const input = { port, binds: [0, 0, 0], stream, want: want.map((w) => w.length), timeouts: [3, 3, 3] };
   const got = await pythonJson<string[][]>([CLIENT], input, drained);
   drainer.stop();

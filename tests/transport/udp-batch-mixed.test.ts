@@ -8,6 +8,7 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { batchRead } from "../../src/transport/udp-batch/engine.ts";
 import { pythonJson } from "../support/python-json.ts";
+import { text } from "../support/textbook-udp.ts";
 import { eachUdpEngine } from "./udp-engines.ts";
 
 /** SERVICE_PORT is MS-SQL's browser port: a source the server never answers (reflection.ts). */
@@ -25,14 +26,13 @@ function stream(count: number): [number, string][] {
 }
 
 const CLIENT = new URL("./udp-multi-client.py", import.meta.url).pathname;
-const hex = (s: string) => Buffer.from(s).toString("hex");
 
 /**
  * exchangeMixed sends the stream to port, each datagram from its socket of three (two on ephemeral ports, one on the
  * service port) as fast as Python sends, and returns what each socket got back, as hex.
  */
 function exchangeMixed(port: number, sent: [number, string][], want: number[]): Promise<string[][]> {
-  const stream = sent.map(([i, t]) => [i, hex(t)]);
+  const stream = sent.map(([i, t]) => [i, text(t)]);
   return pythonJson([CLIENT], { port, binds: [0, 0, SERVICE_PORT], stream, want, timeouts: [2, 2, 0.3] });
 }
 
@@ -47,7 +47,7 @@ eachUdpEngine((engine) => {
 
   test("each client gets its own replies in order, the service port none, until the engine has read 100", async () => {
     const sent = stream(240);
-    const want = [0, 1].map((i) => sent.filter(([j]) => j === i).map(([, t]) => hex(t.toUpperCase())));
+    const want = [0, 1].map((i) => sent.filter(([j]) => j === i).map(([, t]) => text(t.toUpperCase())));
     const before = batchRead(listener) ?? 0;
     // Until the engine has read 100 datagrams itself (Bun reads those waiting at a wake-up): twenty rounds at most; on
     // Bun's socket alone, three.
