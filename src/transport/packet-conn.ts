@@ -56,6 +56,11 @@ export class PacketConn {
     });
   }
 
+  /** dropWaiting forgets the datagrams that came while nobody was receiving: replies that came more than once. */
+  dropWaiting(): void {
+    this.inbox.length = 0;
+  }
+
   close(): void {
     if (this.receiver) clearTimeout(this.receiver.timer);
     this.socket?.close();

@@ -3,6 +3,12 @@
 // the order of the requests), with send, recv and poll called directly. Bun's sockets call JavaScript once a
 // datagram and settle a promise and a timer for each; that was most of a piped send's time. The loop runs in
 // slices, yielding to the event loop between them, so stdin is read, stdout written and signals heard.
+//
+// A reply has no id in the textbook's protocol, so one that comes twice (the network duplicated it, or a retry's
+// reply came as well as the late first one) could be read as the reply to the next request on its socket. So there
+// are more sockets than the window (socketsFor), a freed one waits behind the others before it carries a request
+// again, what came meanwhile is read and dropped before it does, and one whose request was sent more than once is
+// closed and replaced, so its late replies find no socket.
 import type { Pointer } from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
@@ -26,7 +32,7 @@ import {
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "./libc.ts";
 import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
-import { noReply, ReplyOrder, type UdpWindowOptions } from "./udp-window-order.ts";
+import { noReply, ReplyOrder, socketsFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
 /** windowLibc is the calls the window makes, on 64-bit Linux; null elsewhere (Bun's sockets then). */
 export const windowLibc = libcOnce((t) => ({
@@ -49,6 +55,8 @@ const ROOM = 65_536;
 /** Slot is one socket of the window and the request it carries (index -1: none). */
 interface Slot {
   fd: number;
+  /** key is the slot's number, in its epoll event's data. */
+  key: number;
   out: Uint8Array;
   outPtr: Pointer;
   index: number;
@@ -82,29 +90,48 @@ export async function udpWindowLibc(
     c.close(epoll);
   };
   const event = new Uint8Array(new ArrayBuffer(16));
-  const events = new Uint8Array(new ArrayBuffer(EVENT * opts.window));
+  const count = socketsFor(opts.window);
+  const events = new Uint8Array(new ArrayBuffer(EVENT * count));
   const eventsPtr = ptr(events);
-  for (let k = 0; k < opts.window; k++) {
+  /** dial opens a socket connected to the target, watched by epoll under `key`; it returns its fd or throws. */
+  const dial = (key: number): number => {
     const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
     event.fill(0);
     event[0] = EPOLLIN;
-    event[EVENT_DATA] = k & 255;
-    event[EVENT_DATA + 1] = k >> 8;
+    event[EVENT_DATA] = key & 255;
+    event[EVENT_DATA + 1] = key >> 8;
     if (fd < 0 || c.connect(fd, ptr(addr), addr.length) !== 0 || c.epoll_ctl(epoll, EPOLL_CTL_ADD, fd, ptr(event))) {
       const code = errnoOf(c);
       if (fd >= 0) c.close(fd);
-      closeAll();
       throw failure("connect", code);
     }
-    // Zeroed and mapped lazily: only the pages a request is written to become resident.
-    const out = new Uint8Array(new ArrayBuffer(MAX_DATAGRAM));
-    slots.push({ fd, out, outPtr: ptr(out), index: -1, length: 0, attempt: 0, deadline: 0 });
+    return fd;
+  };
+  try {
+    for (let key = 0; key < count; key++) {
+      const fd = dial(key);
+      // Zeroed and mapped lazily: only the pages a request is written to become resident.
+      const out = new Uint8Array(new ArrayBuffer(MAX_DATAGRAM));
+      slots.push({ fd, key, out, outPtr: ptr(out), index: -1, length: 0, attempt: 0, deadline: 0 });
+    }
+  } catch (err) {
+    closeAll();
+    throw err;
   }
-  // The slots with no request, and how many carry one.
-  const idle = slots.map((_, k) => slots.length - 1 - k);
+  // The slots with no request, oldest freed first (a ring of every slot), and how many carry one.
+  const idle = slots.map((_, k) => k);
+  let idleHead = 0;
+  let idleCount = count;
+  const free = (s: Slot) => {
+    idle[(idleHead + idleCount++) % count] = s.key;
+  };
   let busy = 0;
   const inbox = new Uint8Array(new ArrayBuffer(ROOM));
   const inboxPtr = ptr(inbox);
+  /** drain reads and drops what waits on a free slot's socket: replies that came more than once. */
+  const drain = (s: Slot) => {
+    while (c.recv(s.fd, inboxPtr, ROOM, MSG_DONTWAIT) >= 0) {}
+  };
 
   // Lines read ahead, taken from `head` on; refilled between slices.
   const input = requests[Symbol.asyncIterator]();
@@ -147,11 +174,14 @@ export async function udpWindowLibc(
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {
         const now = performance.now();
-        while (idle.length > 0 && head < queue.length && !order.full) {
+        while (busy < opts.window && head < queue.length && !order.full) {
           const line = queue[head]!;
           checkDatagram(line.length);
           queue[head++] = EMPTY;
-          const s = slots[idle.pop()!]!;
+          const s = slots[idle[idleHead]!]!;
+          idleHead = (idleHead + 1) % count;
+          idleCount--;
+          drain(s);
           s.out.set(line);
           s.length = line.length;
           s.index = order.take();
@@ -188,12 +218,19 @@ export async function udpWindowLibc(
             if (code === EAGAIN) continue;
             throw failure("read", code);
           }
-          // A late reply to a request answered or given up on already has no request left to belong to.
+          // A reply that came again, to a request answered already, has no request left to belong to.
           if (s.index < 0) continue;
           order.put(s.index, inbox.slice(0, n));
           s.index = -1;
           busy--;
-          idle.push(k);
+          if (s.attempt > 0) {
+            // Sent more than once: a reply to another try may still come, so the socket goes and a new one takes its
+            // place.
+            c.close(s.fd);
+            s.fd = -1;
+            s.fd = dial(k);
+          }
+          free(s);
         }
       }
       if (busy === 0 && inputDone && head >= queue.length) {

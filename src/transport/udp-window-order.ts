@@ -11,6 +11,14 @@ export interface UdpWindowOptions {
   onReply(reply: Uint8Array): void;
 }
 
+/**
+ * socketsFor is how many sockets a window of `window` requests in flight takes turns on: a freed one waits behind the
+ * spares before it carries a request again, so a reply that comes twice finds it free and is dropped. Half as many
+ * again (a quarter left some late copies on Bun's sockets under load), not twice: a relay in front of the server counts
+ * each socket as a session, 100 an address by default.
+ */
+export const socketsFor = (window: number): number => window + Math.ceil(window / 2);
+
 /** AHEAD bounds the replies held for printing behind one slow request, so memory stays bounded. */
 const AHEAD = 4096;
 

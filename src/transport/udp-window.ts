@@ -1,13 +1,17 @@
 // Datagrams in flight, in order: each request goes out on a socket of its own among `window`, so a
 // reply belongs to the request on its socket; each is retried on its own; replies come back in the
 // order of the requests. The UDP side of a piped `send`.
+//
+// A reply has no id in the textbook's protocol, so one that comes twice must not be read as the next request's: the
+// requests take turns on more sockets than the window (socketsFor), oldest freed first, what waits on one is dropped
+// before a new request goes out on it, and one whose request was sent more than once is replaced.
 import { hostPort, resolveHost } from "./address.ts";
 import { dialPacket, type PacketConn } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
 import { checkDatagram } from "./transport.ts";
 import { udpEngine } from "./udp-batch/engine.ts";
 import { udpWindowLibc, windowLibc } from "./udp-window-libc.ts";
-import { noReply, ReplyOrder, type UdpWindowOptions } from "./udp-window-order.ts";
+import { noReply, ReplyOrder, socketsFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
 /**
  * udpWindow sends every request of `requests` and hands the replies over in order; it throws at the first request that
@@ -25,34 +29,54 @@ export async function udpWindow(
   const order = new ReplyOrder(opts.onReply);
   let failed: unknown;
   let progress = Promise.withResolvers<void>();
-  const exchange = async (conn: PacketConn, payload: Uint8Array): Promise<Uint8Array> => {
+  /** exchange sends payload on conn until a reply comes; it returns the reply and how many times it was sent. */
+  const exchange = async (conn: PacketConn, payload: Uint8Array): Promise<[Uint8Array, number]> => {
     checkDatagram(payload.length);
+    conn.dropWaiting();
     for (let attempt = 0; attempt <= opts.retries; attempt++) {
       conn.send(payload);
       const reply = await conn.receive(opts.timeoutMs);
-      if (reply) return reply;
+      if (reply) return [reply, attempt + 1];
     }
     throw noReply(hostPort(address!, target.port), opts);
   };
-  const slot = async () => {
+  // The sockets not carrying a request, oldest freed first; each of the window's slots takes one a request.
+  const free: PacketConn[] = [];
+  const all = new Set<PacketConn>();
+  const dial = async () => {
     const conn = await dialPacket(address!, target.port);
+    all.add(conn);
+    return conn;
+  };
+  const slot = async () => {
     try {
       while (failed === undefined) {
         while (order.full && failed === undefined) await progress.promise;
         const next = await input.next();
         if (next.done || failed !== undefined) return;
         const index = order.take();
-        order.put(index, await exchange(conn, next.value));
+        let conn = free.shift()!;
+        const [reply, sent] = await exchange(conn, next.value);
+        if (sent > 1) {
+          conn.close();
+          all.delete(conn);
+          conn = await dial();
+        }
+        free.push(conn);
+        order.put(index, reply);
         progress.resolve();
         progress = Promise.withResolvers<void>();
       }
     } catch (err) {
       failed ??= err;
       progress.resolve();
-    } finally {
-      conn.close();
     }
   };
-  await Promise.all(Array.from({ length: opts.window }, slot));
+  try {
+    for (let k = 0; k < socketsFor(opts.window); k++) free.push(await dial());
+    await Promise.all(Array.from({ length: opts.window }, slot));
+  } finally {
+    for (const conn of all) conn.close();
+  }
   if (failed !== undefined) throw failed;
 }

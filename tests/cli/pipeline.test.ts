@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { requireTool } from "../support/peers.ts";
 import { fromSource, run, startServer, type Server } from "../support/run.ts";
 import { re } from "../support/re.ts";
+import { startRelayProcess } from "../relay/process.ts";
 import { eachUdpEngine } from "../transport/udp-engines.ts";
 
 const PEERS = new URL("../peers/", import.meta.url).pathname;
@@ -83,6 +84,26 @@ eachUdpEngine(() =>
       const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${peer.port}`], { stdin: input });
       expect(r).toMatchObject({ status: 0, stderr: "" });
       expect(r.stdout).toBe(input.toUpperCase());
+    });
+
+    test("through a relay that duplicates every reply, each line still gets its own reply", async () => {
+      // Before, the second copy of a reply waited on its socket and was printed as the next line's: 436 of 500 wrong.
+      const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
+      const relay = await startRelayProcess(fromSource, [
+        "udp://127.0.0.1:0",
+        `udp://127.0.0.1:${server.port}`,
+        "--duplicate",
+        "down:100%",
+      ]);
+      try {
+        const input = numbered(500);
+        const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${relay.port}`], { stdin: input });
+        expect(r).toMatchObject({ status: 0, stderr: "" });
+        expect(r.stdout).toBe(input.toUpperCase());
+      } finally {
+        await relay.stop();
+        await server.stop();
+      }
     });
 
     test("a line whose first datagram is lost is sent again, and keeps its place", async () => {

@@ -12,14 +12,17 @@ export const small = (count: number, what: string) => Array.from({ length: count
 /**
  * The textbook's server, with two changes that keep it up for these datagrams: room for the largest (its 2048-byte
  * buffer cuts one short), and bytes that are not UTF-8 kept as they are (it would crash on them; upcat returns them
- * unchanged, as DESIGN.md says).
+ * unchanged, as DESIGN.md says). `twice`: it sends every reply twice, as a network that duplicates datagrams would.
  */
-export async function startTextbook(): Promise<{ port: number; stop(): void }> {
-  const source = (await Bun.file(TEXTBOOK).text())
+export async function startTextbook({ twice = false } = {}): Promise<{ port: number; stop(): void }> {
+  const reply = "    serverSocket.sendto(modifiedMessage.encode(), clientAddress)\n";
+  let source = (await Bun.file(TEXTBOOK).text()).replace(reply, twice ? reply + reply : reply);
+  source = source
     .replace("recvfrom(2048)", "recvfrom(65535)")
     .replace("message.decode().upper()", "message.decode(errors='surrogateescape').upper()")
     .replace("modifiedMessage.encode()", "modifiedMessage.encode(errors='surrogateescape')");
   expect(source).toContain("surrogateescape').upper()");
+  if (twice) expect(source.split("serverSocket.sendto(").length).toBe(3);
   const proc = Bun.spawn(["python3", "-c", source, "0"], { stdout: "pipe", stderr: "inherit" });
   const reader = proc.stdout.getReader();
   let line = "";

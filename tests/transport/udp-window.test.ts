@@ -1,10 +1,12 @@
 // send's UDP window on each engine, called in process against the textbook's UDPServer.py: replies in the order of
 // the lines, the largest datagram whole, a refused port and a line too long for a datagram reported as the other
-// engine reports them.
+// engine reports them; and replies that come twice (duplicated, or a retry's beside the late first one) are never read
+// as the reply to another line.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { NetError, UsageError } from "../../src/errors.ts";
 import { udpWindow } from "../../src/transport/udp-window.ts";
 import { udpWindowLibc, windowLibc } from "../../src/transport/udp-window-libc.ts";
+import { requireTool, startPeer } from "../support/peers.ts";
 import { startTextbook } from "../support/textbook-udp.ts";
 import { eachUdpEngine } from "./udp-engines.ts";
 
@@ -25,17 +27,19 @@ async function* failingAfter(lines: string[]): AsyncGenerator<Uint8Array> {
 }
 
 /** sendAll sends the lines to port through udpWindow (the engine UPCAT_UDP_ENGINE picks) and returns the replies. */
-async function sendAll(port: number, lines: string[], timeoutMs = 2000): Promise<string[]> {
+async function sendAll(port: number, lines: string[], timeoutMs = 2000, window = 64, retries = 1): Promise<string[]> {
   const replies: string[] = [];
   const target = { transport: "udp", host: "127.0.0.1", port } as const;
   await udpWindow(target, each(lines), {
-    window: 64,
+    window,
     timeoutMs,
-    retries: 1,
+    retries,
     onReply: (r) => replies.push(Buffer.from(r).toString()),
   });
   return replies;
 }
+
+const numbered = (count: number) => Array.from({ length: count }, (_, i) => `line ${i}\n`);
 
 /** closedPort is a UDP port nothing listens on (bound, then let go). */
 async function closedPort(): Promise<number> {
@@ -81,6 +85,38 @@ eachUdpEngine(() => {
     const long = await sendAll(textbook.port, [`${"x".repeat(65_507)}\n`]).catch((e) => e);
     expect(long).toBeInstanceOf(UsageError);
   });
+
+  // Before, a second copy waited on its socket and was printed as the next line's reply: 961 of 2000 lines wrong.
+  test.each([1, 64])(
+    "the textbook's server answering every line twice: each line gets its own reply (window %d)",
+    async (window) => {
+      const twice = await startTextbook({ twice: true });
+      try {
+        const lines = numbered(2000);
+        expect(await sendAll(twice.port, lines, 2000, window)).toEqual(lines.map((l) => l.toUpperCase()));
+      } finally {
+        twice.stop();
+      }
+    },
+  );
+
+  test.each([1, 4])(
+    "a reply later than the retry's comes after it: neither is read as another line's (window %d)",
+    async (window) => {
+      const { proc, match } = await startPeer(
+        [requireTool("python3"), new URL("udp-late-first.py", import.meta.url).pathname, "0.3"],
+        /listening (\d+)/,
+      );
+      try {
+        // Each line is answered 300 ms after its first try and at once after its retry at 150 ms, so its late first
+        // reply comes while later lines are in flight, on sockets that carried lines before.
+        const lines = numbered(6 * window);
+        expect(await sendAll(Number(match[1]), lines, 150, window, 2)).toEqual(lines.map((l) => l.toUpperCase()));
+      } finally {
+        proc.kill("SIGKILL");
+      }
+    },
+  );
 });
 
 test("through libc directly: no reply within the deadline fails the line after its retries", async () => {
