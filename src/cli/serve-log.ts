@@ -51,7 +51,17 @@ const DROP_BOUNDS = [
   { key: "excessLimited", word: "excess-limited", lift: "a higher --udp-excess" },
 ] as const satisfies readonly { key: keyof Counters; word: string; lift: string }[];
 
-/** DROP_LINE_MS: the `dropping replies` line comes at most this often. */
+/**
+ * REFUSE_BOUNDS are the bounds that turn clients away, each with its word in the last line and the option that lifts
+ * it: in text the `refusing` line names both (ServeLog.dropping); JSON has a `limit` line for each already. A relay's
+ * UDP session past them is dropped with no word to its client, so only the server's log can say why.
+ */
+const REFUSE_BOUNDS = [
+  { key: "perAddress", word: "per-address", lift: "a higher --max-per-address, or 0" },
+  { key: "overLimit", word: "over-limit", lift: "a higher --max-connections" },
+] as const satisfies readonly { key: keyof Counters; word: string; lift: string }[];
+
+/** DROP_LINE_MS: the `dropping replies` and `refusing` lines come at most this often. */
 export const DROP_LINE_MS = 1000;
 
 /** ListenAddress is where a listener listens: all a log line needs of it. */
@@ -79,11 +89,13 @@ export class ServeLog {
   private readonly window = new LineWindow();
   private held: Partial<Record<LimitName, number>> = {};
   private summary: ReturnType<typeof setTimeout> | undefined;
-  /** dropped are the counts of DROP_BOUNDS as the last `dropping replies` line (or the start) saw them. */
-  private readonly dropped: Record<(typeof DROP_BOUNDS)[number]["key"], number> = {
+  /** seen are the counts of DROP_BOUNDS and REFUSE_BOUNDS as the last `dropping` call (or the start) saw them. */
+  private readonly seen: Record<(typeof DROP_BOUNDS | typeof REFUSE_BOUNDS)[number]["key"], number> = {
     replyLimited: 0,
     rateLimited: 0,
     excessLimited: 0,
+    perAddress: 0,
+    overLimit: 0,
   };
 
   /** `tag` goes into every JSON line: the worker that wrote it, under `serve --workers`. */
@@ -149,26 +161,30 @@ export class ServeLog {
   }
 
   /**
-   * dropping says which bounds dropped replies since it last looked (a second ago, at most), how many, and the option
-   * that lifts each: called once a DROP_LINE_MS while the server runs (runServer), so a bound is seen while it is hit,
-   * at most a line a second, and a quiet second writes nothing.
+   * dropping says which bounds dropped replies, and (in text) which turned clients away, since it last looked (a
+   * second ago, at most), how many, and the option that lifts each: called once a DROP_LINE_MS while the server runs
+   * (runServer), so a bound is seen while it is hit, at most a line a second each, and a quiet second writes nothing.
    */
   dropping(c: Counters): void {
-    const parts: string[] = [];
-    const record: Record<string, number> = {};
-    for (const { key, word, lift } of DROP_BOUNDS) {
-      const n = c[key] - this.dropped[key];
-      this.dropped[key] = c[key];
-      if (n <= 0) continue;
-      parts.push(`${word} ${n} (lift with ${lift})`);
-      record[word.replace("-", "_")] = n;
-    }
-    if (parts.length === 0) return;
-    if (this.format === "json") this.json({ event: "dropping", ...record });
-    else if (this.format === "text") {
-      const who = this.tag.worker === undefined ? "" : `worker ${this.tag.worker}: `;
-      this.io.err(`upcat: ${who}dropping replies: ${parts.join(", ")}`);
-    }
+    const since = (bounds: typeof DROP_BOUNDS | typeof REFUSE_BOUNDS) => {
+      const parts: string[] = [];
+      const record: Record<string, number> = {};
+      for (const { key, word, lift } of bounds) {
+        const n = c[key] - this.seen[key];
+        this.seen[key] = c[key];
+        if (n <= 0) continue;
+        parts.push(`${word} ${n} (lift with ${lift})`);
+        record[word.replace("-", "_")] = n;
+      }
+      return { parts, record };
+    };
+    const dropped = since(DROP_BOUNDS);
+    const refused = since(REFUSE_BOUNDS);
+    const who = this.tag.worker === undefined ? "" : `worker ${this.tag.worker}: `;
+    if (dropped.parts.length > 0 && this.format === "json") this.json({ event: "dropping", ...dropped.record });
+    if (this.format !== "text") return;
+    if (dropped.parts.length > 0) this.io.err(`upcat: ${who}dropping replies: ${dropped.parts.join(", ")}`);
+    if (refused.parts.length > 0) this.io.err(`upcat: ${who}refusing: ${refused.parts.join(", ")}`);
   }
 
   stats(c: Counters): void {

@@ -66,12 +66,14 @@ export interface Server {
   port: number;
   /** rest reads what the server prints on stderr after its ready line, up to its exit. */
   rest(): Promise<string>;
+  /** said is what it has printed on stderr after the ready line so far. */
+  said(): string;
   stop(): Promise<number>;
 }
 
 /** startServer runs `upcat serve ARGS` and resolves once its ready line is out. */
 export async function startServer(cmd: Command, args: string[], opts: RunOptions = {}): Promise<Server> {
-  const { proc, head, rest } = await spawnUntil([...cmd.argv, "serve", ...args], {
+  const { proc, head, rest, said } = await spawnUntil([...cmd.argv, "serve", ...args], {
     env: { ...cmd.env, NO_COLOR: "1", ...opts.env },
     cwd: opts.cwd,
     timeoutMs: opts.timeoutMs,
@@ -86,6 +88,7 @@ export async function startServer(cmd: Command, args: string[], opts: RunOptions
     ready: head.split("\n")[0]!,
     port: Number(match[1]),
     rest,
+    said,
     async stop() {
       proc.kill("SIGTERM");
       return proc.exited;
