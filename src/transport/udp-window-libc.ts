@@ -6,9 +6,9 @@
 //
 // A reply has no id in the textbook's protocol, so one that comes twice (the network duplicated it, or a retry's
 // reply came as well as the late first one) could be read as the reply to the next request on its socket. So there
-// are more sockets than the window (socketsFor), a freed one waits behind the others before it carries a request
-// again, what came meanwhile is read and dropped before it does, and one whose request was sent more than once is
-// closed and replaced, so its late replies find no socket.
+// are more sockets than the window (sparesFor), a freed one waits behind the others before it carries a request
+// again, what came meanwhile is read and dropped before it does, and one whose request was sent more than once rests
+// until its late replies have come or a timeout has passed.
 import type { Pointer } from "bun:ffi";
 import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
@@ -32,7 +32,7 @@ import {
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "./libc.ts";
 import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
-import { noReply, ReplyOrder, socketsFor, type UdpWindowOptions } from "./udp-window-order.ts";
+import { noReply, ReplyOrder, sparesFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
 /** windowLibc is the calls the window makes, on 64-bit Linux; null elsewhere (Bun's sockets then). */
 export const windowLibc = libcOnce((t) => ({
@@ -63,6 +63,8 @@ interface Slot {
   length: number;
   attempt: number;
   deadline: number;
+  /** owed counts the replies a resting slot may still get (its request was sent more than once); 0: not resting. */
+  owed: number;
 }
 
 /**
@@ -90,7 +92,8 @@ export async function udpWindowLibc(
     c.close(epoll);
   };
   const event = new Uint8Array(new ArrayBuffer(16));
-  const count = socketsFor(opts.window);
+  const spares = sparesFor(opts.window);
+  const count = opts.window + spares;
   const events = new Uint8Array(new ArrayBuffer(EVENT * count));
   const eventsPtr = ptr(events);
   /** dial opens a socket connected to the target, watched by epoll under `key`; it returns its fd or throws. */
@@ -112,7 +115,7 @@ export async function udpWindowLibc(
       const fd = dial(key);
       // Zeroed and mapped lazily: only the pages a request is written to become resident.
       const out = new Uint8Array(new ArrayBuffer(MAX_DATAGRAM));
-      slots.push({ fd, key, out, outPtr: ptr(out), index: -1, length: 0, attempt: 0, deadline: 0 });
+      slots.push({ fd, key, out, outPtr: ptr(out), index: -1, length: 0, attempt: 0, deadline: 0, owed: 0 });
     }
   } catch (err) {
     closeAll();
@@ -126,6 +129,12 @@ export async function udpWindowLibc(
     idle[(idleHead + idleCount++) % count] = s.key;
   };
   let busy = 0;
+  let resting = 0;
+  const rested = (s: Slot) => {
+    s.owed = 0;
+    resting--;
+    free(s);
+  };
   const inbox = new Uint8Array(new ArrayBuffer(ROOM));
   const inboxPtr = ptr(inbox);
   /** drain reads and drops what waits on a free slot's socket: replies that came more than once. */
@@ -174,7 +183,7 @@ export async function udpWindowLibc(
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {
         const now = performance.now();
-        while (busy < opts.window && head < queue.length && !order.full) {
+        while (busy < opts.window && idleCount > spares && head < queue.length && !order.full) {
           const line = queue[head]!;
           checkDatagram(line.length);
           queue[head++] = EMPTY;
@@ -197,13 +206,15 @@ export async function udpWindowLibc(
         if (now >= nextSweep) {
           nextSweep = now + 1;
           for (const s of slots) {
+            if (s.index < 0 && s.owed > 0 && now >= s.deadline) rested(s);
             if (s.index < 0 || now < s.deadline) continue;
             if (s.attempt >= opts.retries) throw noReply(where, opts);
             s.attempt++;
             send(s, now);
           }
         }
-        if (busy === 0 || now >= sliceEnd) break;
+        // Nothing in flight: done with this slice, unless lines wait for a resting socket.
+        if ((busy === 0 && (resting === 0 || head >= queue.length)) || now >= sliceEnd) break;
         // Wait in the kernel for replies (a millisecond at most, for the deadlines), then read one datagram from each
         // socket that has one (one request in flight each; any more is late and waits for the next turn): a refusal
         // (an ICMP port unreachable) wakes it too, and the read returns it.
@@ -218,19 +229,21 @@ export async function udpWindowLibc(
             if (code === EAGAIN) continue;
             throw failure("read", code);
           }
-          // A reply that came again, to a request answered already, has no request left to belong to.
-          if (s.index < 0) continue;
+          // A reply that came again, to a request answered already, has no request left to belong to; the last one a
+          // resting socket was owed ends its rest.
+          if (s.index < 0) {
+            if (s.owed > 0 && --s.owed === 0) rested(s);
+            continue;
+          }
           order.put(s.index, inbox.slice(0, n));
           s.index = -1;
           busy--;
           if (s.attempt > 0) {
-            // Sent more than once: a reply to another try may still come, so the socket goes and a new one takes its
-            // place.
-            c.close(s.fd);
-            s.fd = -1;
-            s.fd = dial(k);
-          }
-          free(s);
+            // Sent more than once: the replies to the other tries may come for a timeout yet, unless all come first.
+            s.owed = s.attempt;
+            s.deadline = performance.now() + opts.timeoutMs;
+            resting++;
+          } else free(s);
         }
       }
       if (busy === 0 && inputDone && head >= queue.length) {

@@ -12,12 +12,14 @@ export interface UdpWindowOptions {
 }
 
 /**
- * socketsFor is how many sockets a window of `window` requests in flight takes turns on: a freed one waits behind the
- * spares before it carries a request again, so a reply that comes twice finds it free and is dropped. Half as many
- * again (a quarter left some late copies on Bun's sockets under load), not twice: a relay in front of the server counts
- * each socket as a session, 100 an address by default.
+ * sparesFor is how many free sockets a freed one always waits behind before it carries a request again, so a reply
+ * that comes twice finds it free and is dropped: half the window (a quarter left some late copies on Bun's sockets
+ * under load). The window takes turns on window + spares sockets, not more: a relay in front of the server counts
+ * each socket as a session, 100 an address by default. A socket whose request was sent more than once also rests a
+ * timeout before it joins the free ones, as a late reply to an earlier try may still come (new sockets instead would
+ * be new sessions); while sockets rest, fewer requests are in flight.
  */
-export const socketsFor = (window: number): number => window + Math.ceil(window / 2);
+export const sparesFor = (window: number): number => Math.ceil(window / 2);
 
 /** AHEAD bounds the replies held for printing behind one slow request, so memory stays bounded. */
 const AHEAD = 4096;

@@ -3,15 +3,15 @@
 // order of the requests. The UDP side of a piped `send`.
 //
 // A reply has no id in the textbook's protocol, so one that comes twice must not be read as the next request's: the
-// requests take turns on more sockets than the window (socketsFor), oldest freed first, what waits on one is dropped
-// before a new request goes out on it, and one whose request was sent more than once is replaced.
+// requests take turns on more sockets than the window (sparesFor), oldest freed first, what waits on one is dropped
+// before a new request goes out on it, and one whose request was sent more than once rests for a timeout first.
 import { hostPort, resolveHost } from "./address.ts";
 import { dialPacket, type PacketConn } from "./packet-conn.ts";
 import type { Target } from "./target.ts";
 import { checkDatagram } from "./transport.ts";
 import { udpEngine } from "./udp-batch/engine.ts";
 import { udpWindowLibc, windowLibc } from "./udp-window-libc.ts";
-import { noReply, ReplyOrder, socketsFor, type UdpWindowOptions } from "./udp-window-order.ts";
+import { noReply, ReplyOrder, sparesFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
 /**
  * udpWindow sends every request of `requests` and hands the replies over in order; it throws at the first request that
@@ -40,14 +40,14 @@ export async function udpWindow(
     }
     throw noReply(hostPort(address!, target.port), opts);
   };
+  const moved = () => {
+    progress.resolve();
+    progress = Promise.withResolvers<void>();
+  };
   // The sockets not carrying a request, oldest freed first; each of the window's slots takes one a request.
   const free: PacketConn[] = [];
-  const all = new Set<PacketConn>();
-  const dial = async () => {
-    const conn = await dialPacket(address!, target.port);
-    all.add(conn);
-    return conn;
-  };
+  const spares = sparesFor(opts.window);
+  const all: PacketConn[] = [];
   const slot = async () => {
     try {
       while (failed === undefined) {
@@ -55,17 +55,20 @@ export async function udpWindow(
         const next = await input.next();
         if (next.done || failed !== undefined) return;
         const index = order.take();
-        let conn = free.shift()!;
+        // No socket free but the spares a freed one waits behind: wait for one.
+        while (free.length <= spares && failed === undefined) await progress.promise;
+        if (failed !== undefined) return;
+        const conn = free.shift()!;
         const [reply, sent] = await exchange(conn, next.value);
-        if (sent > 1) {
-          conn.close();
-          all.delete(conn);
-          conn = await dial();
-        }
-        free.push(conn);
+        const rest = () => {
+          free.push(conn);
+          moved();
+        };
+        // Sent more than once: the replies to the other tries may still come, for a timeout.
+        if (sent > 1) setTimeout(rest, opts.timeoutMs).unref();
+        else free.push(conn);
         order.put(index, reply);
-        progress.resolve();
-        progress = Promise.withResolvers<void>();
+        moved();
       }
     } catch (err) {
       failed ??= err;
@@ -73,7 +76,8 @@ export async function udpWindow(
     }
   };
   try {
-    for (let k = 0; k < socketsFor(opts.window); k++) free.push(await dial());
+    for (let k = 0; k < opts.window + spares; k++) all.push(await dialPacket(address!, target.port));
+    free.push(...all);
     await Promise.all(Array.from({ length: opts.window }, slot));
   } finally {
     for (const conn of all) conn.close();

@@ -106,6 +106,41 @@ eachUdpEngine(() =>
       }
     });
 
+    test("through a relay losing, duplicating 5% each way: each line gets its own reply on 48 sessions", async () => {
+      // Before, 382 to 535 of 1000 lines were printed with another line's reply. Retried lines rest their sockets
+      // rather than open new ones: the relay keeps at most 100 sessions an address.
+      const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
+      const relay = await startRelayProcess(fromSource, [
+        "udp://127.0.0.1:0",
+        `udp://127.0.0.1:${server.port}`,
+        "--loss",
+        "5%",
+        "--duplicate",
+        "5%",
+        "--seed",
+        "1",
+        "--log",
+        "json",
+      ]);
+      try {
+        const input = numbered(1000);
+        const r = await run(
+          fromSource,
+          ["send", "--udp", "--timeout", "200ms", "--retries", "5", `127.0.0.1:${relay.port}`],
+          { stdin: input, timeoutMs: 30_000 },
+        );
+        expect(r).toMatchObject({ status: 0, stderr: "" });
+        expect(r.stdout).toBe(input.toUpperCase());
+        const { rest } = await relay.stop();
+        const opened = rest.split("\n").filter((l) => l.includes('"event":"open"'));
+        expect(opened.length).toBe(48);
+        expect(rest).not.toContain('"limit"');
+      } finally {
+        await relay.stop();
+        await server.stop();
+      }
+    }, 40_000);
+
     test("a line whose first datagram is lost is sent again, and keeps its place", async () => {
       const input = "first\nplease drop me\nlast\n";
       const r = await run(fromSource, ["send", "--udp", "--timeout", "300ms", `127.0.0.1:${peer.port}`], {

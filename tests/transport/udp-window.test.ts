@@ -108,10 +108,10 @@ eachUdpEngine(() => {
         /listening (\d+)/,
       );
       try {
-        // Each line is answered 300 ms after its first try and at once after its retry at 150 ms, so its late first
+        // Each line is answered 300 ms after its first try and at once after its retry at 200 ms, so its late first
         // reply comes while later lines are in flight, on sockets that carried lines before.
-        const lines = numbered(6 * window);
-        expect(await sendAll(Number(match[1]), lines, 150, window, 2)).toEqual(lines.map((l) => l.toUpperCase()));
+        const lines = numbered(3 * window + 3);
+        expect(await sendAll(Number(match[1]), lines, 200, window, 2)).toEqual(lines.map((l) => l.toUpperCase()));
       } finally {
         proc.kill("SIGKILL");
       }
