@@ -38,6 +38,26 @@ async function pythonPeer(script: string) {
   };
 }
 
+/**
+ * throughRelay runs `body` with the port of an `upcat relay ARGS` in front of an `upcat serve --udp`, and returns
+ * what the relay said after its ready line.
+ */
+async function throughRelay(args: string[], body: (port: number) => Promise<void>): Promise<string> {
+  const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
+  try {
+    const relay = await startRelayProcess(fromSource, ["udp://127.0.0.1:0", `udp://127.0.0.1:${server.port}`, ...args]);
+    let said = "";
+    try {
+      await body(relay.port);
+    } finally {
+      said = (await relay.stop()).rest;
+    }
+    return said;
+  } finally {
+    await server.stop();
+  }
+}
+
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}\n`).join("");
 
 describe("TCP: one stream on one connection", () => {
@@ -88,57 +108,30 @@ eachUdpEngine(() =>
 
     test("through a relay that duplicates every reply, each line still gets its own reply", async () => {
       // Before, the second copy of a reply waited on its socket and was printed as the next line's: 436 of 500 wrong.
-      const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
-      const relay = await startRelayProcess(fromSource, [
-        "udp://127.0.0.1:0",
-        `udp://127.0.0.1:${server.port}`,
-        "--duplicate",
-        "down:100%",
-      ]);
-      try {
+      await throughRelay(["--duplicate", "down:100%"], async (port) => {
         const input = numbered(500);
-        const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${relay.port}`], { stdin: input });
+        const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${port}`], { stdin: input });
         expect(r).toMatchObject({ status: 0, stderr: "" });
         expect(r.stdout).toBe(input.toUpperCase());
-      } finally {
-        await relay.stop();
-        await server.stop();
-      }
+      });
     });
 
     test("through a relay losing, duplicating 5% each way: each line gets its own reply on 48 sessions", async () => {
       // Before, 382 to 535 of 1000 lines were printed with another line's reply. Retried lines rest their sockets
       // rather than open new ones: the relay keeps at most 100 sessions an address.
-      const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
-      const relay = await startRelayProcess(fromSource, [
-        "udp://127.0.0.1:0",
-        `udp://127.0.0.1:${server.port}`,
-        "--loss",
-        "5%",
-        "--duplicate",
-        "5%",
-        "--seed",
-        "1",
-        "--log",
-        "json",
-      ]);
-      try {
+      const args = ["--loss", "5%", "--duplicate", "5%", "--seed", "1", "--log", "json"];
+      const said = await throughRelay(args, async (port) => {
         const input = numbered(1000);
         const r = await run(
           fromSource,
-          ["send", "--udp", "--timeout", "200ms", "--retries", "5", `127.0.0.1:${relay.port}`],
+          ["send", "--udp", "--timeout", "200ms", "--retries", "5", `127.0.0.1:${port}`],
           { stdin: input, timeoutMs: 30_000 },
         );
         expect(r).toMatchObject({ status: 0, stderr: "" });
         expect(r.stdout).toBe(input.toUpperCase());
-        const { rest } = await relay.stop();
-        const opened = rest.split("\n").filter((l) => l.includes('"event":"open"'));
-        expect(opened.length).toBe(48);
-        expect(rest).not.toContain('"limit"');
-      } finally {
-        await relay.stop();
-        await server.stop();
-      }
+      });
+      expect(said.split("\n").filter((l) => l.includes('"event":"open"')).length).toBe(48);
+      expect(said).not.toContain('"limit"');
     }, 40_000);
 
     test("a line whose first datagram is lost is sent again, and keeps its place", async () => {
