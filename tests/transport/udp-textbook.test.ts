@@ -6,7 +6,7 @@ import type { Listener } from "../../src/transport/listener.ts";
 import { serveProtocol } from "../../src/transport/serve.ts";
 import { batchRead } from "../../src/transport/udp-batch/engine.ts";
 import { eachUdpEngine } from "./udp-engines.ts";
-import { exchange, untilBatched, startTextbook, TEXTBOOK_CASES } from "../support/textbook-udp.ts";
+import { exchange, startTextbook, TEXTBOOK_CASES, text, untilBatched } from "../support/textbook-udp.ts";
 
 let textbook: { port: number; stop(): void };
 beforeAll(async () => {
@@ -21,7 +21,9 @@ eachUdpEngine((engine) => {
   });
   afterAll(() => listener.stop());
 
-  test("the engine asked for is the one serving", () => {
+  test("the engine asked for is the one serving, from the first datagram on (not at the bind)", async () => {
+    expect(batchRead(listener)).toBeUndefined();
+    expect(await exchange(listener.port, [[text("first")]])).toEqual([[text("FIRST")]]);
     expect(batchRead(listener) === undefined).toBe(engine === "bun");
   });
 
