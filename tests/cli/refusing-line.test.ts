@@ -36,22 +36,17 @@ test("relay over UDP: sessions past --max-per-address are told while the relay r
   }
 });
 
-test("serve over TCP: connections past --max-per-address are told at once; a quiet second adds nothing", async () => {
-  const server = await startServer(fromSource, [
-    "--tcp",
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--max-per-address",
-    "1",
-  ]);
+test.each([
+  ["--max-per-address", "per-address 2 (lift with a higher --max-per-address, or 0)"],
+  ["--max-connections", "over-limit 2 (lift with a higher --max-connections)"],
+])("serve over TCP: connections past %s are told at once; a quiet second adds nothing", async (option, told) => {
+  const server = await startServer(fromSource, ["--tcp", "--port", "0", "--host", "127.0.0.1", option, "1"]);
   const held: Bun.Socket[] = [];
   try {
     for (let k = 0; k < 3; k++)
       held.push(await Bun.connect({ hostname: "127.0.0.1", port: server.port, socket: { data() {} } }));
     const said = await saidWithin(server.said, /refusing/);
-    expect(said).toBe("upcat: refusing: per-address 2 (lift with a higher --max-per-address, or 0)\n");
+    expect(said).toBe(`upcat: refusing: ${told}\n`);
     await Bun.sleep(1500);
     expect(server.said()).toBe(said);
   } finally {
