@@ -31,15 +31,6 @@ const LINGER_MS = 0.25;
  */
 const MISSES_TO_STOP = 4;
 const PROBE_EVERY = 16;
-/**
- * STARVED_MS: a drain asked for this long ago and not yet run means Bun's read loop has held the event loop all that
- * time. Bun reads on while its reads come back full, so a sender faster than the server keeps it there: no timer,
- * no signal (SIGTERM waited for the sender to stop, 2 s, in 4 runs of 10). The engine then sheds: it reads what
- * waits and drops it, so that Bun's next read comes back short and its loop ends.
- */
-const STARVED_MS = 50;
-/** SHED_MS bounds one shedding. */
-const SHED_MS = 5;
 
 /**
  * OnDatagram takes one datagram the engine read: its bytes (the engine's memory, handed over until the next read: the
@@ -82,7 +73,6 @@ export function batchDrainer(
   const txNames = new Uint32Array(tx.names.buffer);
   let open = true;
   let scheduled = false;
-  let scheduledAt = 0;
   let read = 0;
   let misses = 0;
   let drains = 0;
@@ -173,32 +163,10 @@ export function batchDrainer(
     }
   };
 
-  /** shed reads and drops what waits on the socket, for SHED_MS at most, and counts it. */
-  const shed = () => {
-    const end = performance.now() + SHED_MS;
-    do {
-      const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
-      if (n <= 0) return;
-      counters.datagramsIn += n;
-      counters.shed += n;
-      for (let i = 0; i < n; i++) {
-        counters.bytesIn += rx.length(i);
-        rx.setNameLength(i, NAME);
-      }
-    } while (performance.now() < end);
-  };
-
   /** kick drains once the datagrams Bun holds now have had their calls (setImmediate runs after the whole burst). */
   const kick = () => {
-    if (!open) return;
-    if (scheduled) {
-      if (performance.now() - scheduledAt < STARVED_MS) return;
-      shed();
-      scheduledAt = performance.now();
-      return;
-    }
+    if (scheduled || !open) return;
     scheduled = true;
-    scheduledAt = performance.now();
     setImmediate(drain);
   };
 
