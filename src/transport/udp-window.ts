@@ -47,6 +47,17 @@ export async function udpWindow(
   // The sockets not carrying a request, oldest freed first; each of the window's slots takes one a request.
   const free: PacketConn[] = [];
   const spares = sparesFor(opts.window);
+  // A freed socket joins the free ones after the event loop's turn: Bun hands over a wake-up's datagrams one socket
+  // after another, and a second copy waiting on this one is read only then (and dropped at its next request).
+  let cooling: PacketConn[] = [];
+  const cool = (conn: PacketConn) => {
+    if (cooling.push(conn) > 1) return;
+    setImmediate(() => {
+      free.push(...cooling);
+      cooling = [];
+      moved();
+    });
+  };
   const all: PacketConn[] = [];
   const slot = async () => {
     try {
@@ -60,13 +71,9 @@ export async function udpWindow(
         if (failed !== undefined) return;
         const conn = free.shift()!;
         const [reply, sent] = await exchange(conn, next.value);
-        const rest = () => {
-          free.push(conn);
-          moved();
-        };
         // Sent more than once: the replies to the other tries may still come, for a timeout.
-        if (sent > 1) setTimeout(rest, opts.timeoutMs).unref();
-        else free.push(conn);
+        if (sent > 1) setTimeout(() => cool(conn), opts.timeoutMs).unref();
+        else cool(conn);
         order.put(index, reply);
         moved();
       }
