@@ -23,8 +23,21 @@ export function textOf(p: Payload): string {
   return Buffer.concat(p.chunks).toString();
 }
 
-/** startRecorder listens on a free TCP port of 127.0.0.1 and the same UDP port. */
+/**
+ * startRecorder listens on a free TCP port of 127.0.0.1 and the same UDP port: a TCP port the kernel picked may be
+ * taken for UDP (a client's socket), so it tries again with another then (CI once failed on EADDRINUSE).
+ */
 export async function startRecorder(): Promise<Recorder> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await recorderOnce();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EADDRINUSE" || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function recorderOnce(): Promise<Recorder> {
   const payloads: Payload[] = [];
   const open = new Map<object, Payload>();
   const recorder: Recorder = {
@@ -68,6 +81,9 @@ export async function startRecorder(): Promise<Recorder> {
         socket.send(data, port, address);
       },
     },
+  }).catch((err) => {
+    tcp.stop(true);
+    throw err;
   });
   recorder.port = tcp.port;
   return recorder;
