@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { requireTool } from "../support/peers.ts";
 import { fromSource, run, startServer, type Server } from "../support/run.ts";
 import { re } from "../support/re.ts";
-import { startRelayProcess } from "../relay/process.ts";
+import { throughRelay } from "../relay/process.ts";
 import { eachUdpEngine } from "../transport/udp-engines.ts";
 
 const PEERS = new URL("../peers/", import.meta.url).pathname;
@@ -36,26 +36,6 @@ async function pythonPeer(script: string) {
       }
     },
   };
-}
-
-/**
- * throughRelay runs `body` with the port of an `upcat relay ARGS` in front of an `upcat serve --udp`, and returns
- * what the relay said after its ready line.
- */
-async function throughRelay(args: string[], body: (port: number) => Promise<void>): Promise<string> {
-  const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
-  try {
-    const relay = await startRelayProcess(fromSource, ["udp://127.0.0.1:0", `udp://127.0.0.1:${server.port}`, ...args]);
-    let said = "";
-    try {
-      await body(relay.port);
-    } finally {
-      said = (await relay.stop()).rest;
-    }
-    return said;
-  } finally {
-    await server.stop();
-  }
 }
 
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}\n`).join("");
@@ -108,7 +88,7 @@ eachUdpEngine(() =>
 
     test("through a relay that duplicates every reply, each line still gets its own reply", async () => {
       // Before, the second copy of a reply waited on its socket and was printed as the next line's: 436 of 500 wrong.
-      await throughRelay(["--duplicate", "down:100%"], async (port) => {
+      await throughRelay(["--duplicate", "down:100%"], async ({ port }) => {
         const input = numbered(500);
         const r = await run(fromSource, ["send", "--udp", `127.0.0.1:${port}`], { stdin: input });
         expect(r).toMatchObject({ status: 0, stderr: "" });
@@ -120,7 +100,7 @@ eachUdpEngine(() =>
       // Before, 382 to 535 of 1000 lines were printed with another line's reply. Retried lines rest their sockets
       // rather than open new ones: the relay keeps at most 100 sessions an address.
       const args = ["--loss", "5%", "--duplicate", "5%", "--seed", "1", "--log", "json"];
-      const said = await throughRelay(args, async (port) => {
+      const said = await throughRelay(args, async ({ port }) => {
         const input = numbered(1000);
         const r = await run(
           fromSource,

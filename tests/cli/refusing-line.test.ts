@@ -2,7 +2,7 @@
 // past --max-per-address is dropped with no word to its client, and a TCP connection past it is closed at once. Each
 // server writes "refusing: <bound> N (lift with <option>)" at most once a second; read from real processes' stderr.
 import { expect, test } from "bun:test";
-import { startRelayProcess } from "../relay/process.ts";
+import { throughRelay } from "../relay/process.ts";
 import { fromSource, startServer } from "../support/run.ts";
 
 /** saidWithin polls `said` until it matches `pattern` or `ms` pass, and returns what was said. */
@@ -13,26 +13,18 @@ async function saidWithin(said: () => string, pattern: RegExp, ms = 5000): Promi
 }
 
 test("relay over UDP: sessions past --max-per-address are told while the relay runs, with the option", async () => {
-  const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
-  const relay = await startRelayProcess(fromSource, [
-    "udp://127.0.0.1:0",
-    `udp://127.0.0.1:${server.port}`,
-    "--max-per-address",
-    "2",
-  ]);
   const sockets = await Promise.all(
     Array.from({ length: 5 }, () => Bun.udpSocket({ hostname: "127.0.0.1", port: 0, socket: { data() {} } })),
   );
   try {
-    for (const sock of sockets) sock.send("x\n", relay.port, "127.0.0.1");
-    const said = await saidWithin(relay.said, /refusing/);
-    expect(said).toContain("upcat: refusing: per-address 3 (lift with a higher --max-per-address, or 0)\n");
-    const { rest } = await relay.stop();
+    const rest = await throughRelay(["--max-per-address", "2"], async (relay) => {
+      for (const sock of sockets) sock.send("x\n", relay.port, "127.0.0.1");
+      const said = await saidWithin(relay.said, /refusing/);
+      expect(said).toContain("upcat: refusing: per-address 3 (lift with a higher --max-per-address, or 0)\n");
+    });
     expect(rest).toContain("refused: per-address 3");
   } finally {
     for (const sock of sockets) sock.close();
-    await relay.stop();
-    await server.stop();
   }
 });
 

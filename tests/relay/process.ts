@@ -1,7 +1,7 @@
 // Runs `upcat relay` as a process (from source or the compiled binary), waits for its ready line, and reads the rest of
 // what it says.
 import type { Subprocess } from "bun";
-import type { Command } from "../support/run.ts";
+import { type Command, fromSource, startServer } from "../support/run.ts";
 import { spawnUntil } from "../support/stderr-until.ts";
 import { terminate } from "../support/wait.ts";
 
@@ -38,4 +38,24 @@ export async function startRelayProcess(cmd: Command, args: string[], timeoutMs 
       return { status, rest: await rest() };
     },
   };
+}
+
+/**
+ * throughRelay runs `body` with an `upcat relay ARGS` (from source) in front of an `upcat serve --udp`, stops both, and
+ * returns what the relay said after its ready line.
+ */
+export async function throughRelay(args: string[], body: (relay: RelayProcess) => Promise<void>): Promise<string> {
+  const server = await startServer(fromSource, ["--udp", "--port", "0", "--host", "127.0.0.1"]);
+  try {
+    const relay = await startRelayProcess(fromSource, ["udp://127.0.0.1:0", `udp://127.0.0.1:${server.port}`, ...args]);
+    let said = "";
+    try {
+      await body(relay);
+    } finally {
+      said = (await relay.stop()).rest;
+    }
+    return said;
+  } finally {
+    await server.stop();
+  }
 }
