@@ -183,7 +183,8 @@ export async function udpWindowLibc(
       const sliceEnd = performance.now() + SLICE_MS;
       for (;;) {
         const now = performance.now();
-        while (busy < opts.window && idleCount > spares && head < queue.length && !order.full) {
+        // Every slot is busy, resting or idle, so spares left idle also keeps busy (and resting) within the window.
+        while (idleCount > spares && head < queue.length && !order.full) {
           const line = queue[head]!;
           checkDatagram(line.length);
           queue[head++] = EMPTY;

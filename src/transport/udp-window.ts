@@ -1,4 +1,4 @@
-// Datagrams in flight, in order: each request goes out on a socket of its own among `window`, so a
+// Datagrams in flight, in order: each of `window` requests goes out on a socket of its own, so a
 // reply belongs to the request on its socket; each is retried on its own; replies come back in the
 // order of the requests. The UDP side of a piped `send`.
 //
