@@ -682,30 +682,22 @@ if (STARTUP_ROWS.some(want)) {
       const seq = join(work, "seq-50000");
       const few = Array.from({ length: 50_000 }, (_, i) => `${i + 1}\n`).join("");
       writeFileSync(seq, few);
+      /** udpPipe is the 50 000 lines piped through `upcat send --udp` to port, each reply owed back. */
+      const udpPipe = (port: number, more: Partial<Run> = {}): Run => ({
+        argv: [upcat, "send", "--udp", `127.0.0.1:${port}`],
+        stdin: seq,
+        bytes: few.length,
+        ...more,
+      });
       await timeRow(
         "send-udp-pipe",
         "send: 50000 piped lines over UDP to a default upcat serve (beside TCP), ms",
         {
-          upcat: {
-            argv: [upcat, "send", "--udp", `127.0.0.1:${d.port}`],
-            stdin: seq,
-            bytes: few.length,
-            server: { name: "serve", pid: d.proc.pid },
-          },
-          // The same window to the C reference server: what the pattern (a datagram a wake-up) costs even cref.
-          "to cref": {
-            argv: [upcat, "send", "--udp", `127.0.0.1:${c.port}`],
-            stdin: seq,
-            bytes: few.length,
-            server: { name: "cref", pid: c.proc.pid },
-          },
+          upcat: udpPipe(d.port, { server: { name: "serve", pid: d.proc.pid } }),
+          // The same window to the C reference server: what a socket a request in flight costs even cref.
+          "to cref": udpPipe(c.port, { server: { name: "cref", pid: c.proc.pid } }),
           // send's window on Bun's sockets alone, as off 64-bit Linux.
-          "upcat-bun": {
-            argv: [upcat, "send", "--udp", `127.0.0.1:${d.port}`],
-            stdin: seq,
-            bytes: few.length,
-            env: { UPCAT_UDP_ENGINE: "bun" },
-          },
+          "upcat-bun": udpPipe(d.port, { env: { UPCAT_UDP_ENGINE: "bun" } }),
           tcp: { argv: [upcat, "send", `127.0.0.1:${d.port}`], stdin: seq, bytes: few.length },
         },
         Math.max(3, args.rounds),
@@ -866,8 +858,8 @@ if (args.readme && rows.length > 0) {
     "Every bound, counter and log line is the same as on Bun's socket alone, and an idle server sleeps in Bun's",
     "event loop; the engine is put on the socket at the first datagram, so a server that has had none has not loaded",
     "libc's calls (about 4 MB of its idle memory). `UPCAT_UDP_ENGINE=bun` keeps to Bun's socket alone, as other",
-    "systems and 32-bit builds do. What",
-    "stays between the engine and cref at 32 in flight is the cost of being JavaScript at all: with every bound",
+    "systems and 32-bit builds do. What stays between the engine and cref at 32 in flight is the cost of being",
+    "JavaScript at all: with every bound",
     "lifted, a loop that only uppercases in place and sends reached 0.91× cref, and `perf` puts 15% of the server's",
     "time in user space against cref's 3%. The relay keeps to Bun's sockets: its answers come back from the target",
     "on sockets of their own, which only Bun's event loop reads, so an engine that holds the loop to read its",
