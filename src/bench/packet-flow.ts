@@ -3,6 +3,7 @@
 import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
 import { anyAddressFor, connectedUdpHandler, type UdpSocket } from "../transport/bun-socket.ts";
+import { clientUdpSocket } from "../transport/client-port.ts";
 import { SendTimes } from "./send-times.ts";
 
 /** PacketFlowHandlers take what comes back: a reply with its send time, or the kernel's error for the peer. */
@@ -54,13 +55,15 @@ export class PacketFlow {
       },
     });
     try {
-      flow.socket = await Promise.try(() =>
-        Bun.udpSocket({
-          hostname: anyAddressFor(address),
-          port: 0,
-          connect: { hostname: address, port },
-          socket: handlers,
-        }),
+      flow.socket = await clientUdpSocket(() =>
+        Promise.try(() =>
+          Bun.udpSocket({
+            hostname: anyAddressFor(address),
+            port: 0,
+            connect: { hostname: address, port },
+            socket: handlers,
+          }),
+        ),
       );
     } catch (err) {
       throw NetError.from("connect", "udp", flow.where, err);

@@ -14,11 +14,13 @@ import {
   errnoName,
   errnoOf,
   libcOnce,
+  localPortOf,
   MSG_DONTWAIT,
   newSockaddr,
   POLLIN,
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "../transport/libc.ts";
+import { clientSocket } from "../transport/client-port.ts";
 import { MessageVector, MSG_TRUNC } from "../transport/mmsg.ts";
 
 /** RECV_BATCH is how many replies one recvmmsg may take; RECV_SLOT the bytes kept of each (the length is counted). */
@@ -32,6 +34,7 @@ export const datagramLibc = libcOnce((t) => ({
   sendmmsg: { args: [t.i32, t.ptr, t.u32, t.i32], returns: t.i32 },
   recvmmsg: { args: [t.i32, t.ptr, t.u32, t.i32, t.ptr], returns: t.i32 },
   poll: { args: [t.ptr, t.u64, t.i32], returns: t.i32 },
+  getsockname: { args: [t.i32, t.ptr, t.ptr], returns: t.i32 },
 }));
 type Libc = NonNullable<ReturnType<typeof datagramLibc>>;
 
@@ -67,14 +70,25 @@ export async function udpLoadLibc(
   const closeAll = () => {
     for (const f of flows) if (!f.closed) c.close(f.fd);
   };
-  for (const window of load.windows) {
+  const connected = (): number => {
     const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
-    if (fd < 0 || c.connect(fd, bunFfi().ptr(addr), addr.length) !== 0) {
-      const code = errno();
-      if (fd >= 0) c.close(fd);
+    if (fd >= 0 && c.connect(fd, bunFfi().ptr(addr), addr.length) === 0) return fd;
+    const code = errno();
+    if (fd >= 0) c.close(fd);
+    throw failure("connect", code);
+  };
+  for (const window of load.windows) {
+    let fd: number;
+    try {
+      fd = clientSocket(
+        connected,
+        (fd) => localPortOf(c, fd),
+        (fd) => c.close(fd),
+      );
+    } catch (err) {
       closeAll();
       tally.errors++;
-      return failure("connect", code);
+      return err;
     }
     flows.push({ fd, times: new SendTimes(window), due: window, closed: false });
   }

@@ -11,6 +11,7 @@ import { type RelayShared, relayShared } from "./shared.ts";
 import type { Relay, RelayCloseReason, RelayOptions } from "./types.ts";
 import { anyAddressFor, connectedUdpHandler, listenUdp } from "../transport/bun-socket.ts";
 import { expiryOf, startSweep } from "../transport/expiry.ts";
+import { clientUdpSocket } from "../transport/client-port.ts";
 
 /** PENDING_DATAGRAMS bounds what a session keeps while its socket towards the target is still being bound. */
 const PENDING_DATAGRAMS = 64;
@@ -206,16 +207,18 @@ export async function relayUdp(opts: RelayOptions): Promise<Relay> {
     counters.open = sessions.size;
     counters.connections++;
     opts.onEvent?.({ event: "open", transport: "udp", peer, port });
-    Bun.udpSocket({
-      hostname: local,
-      port: 0,
-      connect: { hostname: opts.target.host, port: opts.target.port },
-      socket: connectedUdpHandler({
-        data: (_sock: unknown, message: Uint8Array) => session.fromTarget(message),
-        // ICMP port unreachable from the target arrives here (Bun calls it with the socket as `this`).
-        error: (err: unknown) => session.targetError(err),
+    clientUdpSocket(() =>
+      Bun.udpSocket({
+        hostname: local,
+        port: 0,
+        connect: { hostname: opts.target.host, port: opts.target.port },
+        socket: connectedUdpHandler({
+          data: (_sock: unknown, message: Uint8Array) => session.fromTarget(message),
+          // ICMP port unreachable from the target arrives here (Bun calls it with the socket as `this`).
+          error: (err: unknown) => session.targetError(err),
+        }),
       }),
-    }).then(
+    ).then(
       (sock) => session.bound(sock),
       (err) => session.targetError(err),
     );

@@ -96,6 +96,20 @@ export const libcNames = (): string[] => [
 export const errnoOf = (c: { __errno_location(): unknown }): number =>
   bunFfi().read.i32(c.__errno_location() as Ffi.Pointer, 0);
 
+/**
+ * localPortOf is the port the kernel bound `fd` to (getsockname: the port is at bytes 2 and 3 of both sockaddr_in and
+ * sockaddr_in6, in network order), or -1 when it does not say.
+ */
+export function localPortOf(
+  c: { getsockname(fd: number, name: Ffi.Pointer, length: Ffi.Pointer): number },
+  fd: number,
+) {
+  const { ptr } = bunFfi();
+  const name = new Uint8Array(new ArrayBuffer(28));
+  const length = new Uint32Array([name.length]);
+  return c.getsockname(fd, ptr(name), ptr(length)) === 0 ? (name[2]! << 8) | name[3]! : -1;
+}
+
 const lib = libcOnce((t) => ({
   poll: { args: [t.ptr, t.u64, t.i32], returns: t.i32 },
   getsockopt: { args: [t.i32, t.i32, t.i32, t.ptr, t.ptr], returns: t.i32 },

@@ -3,6 +3,7 @@
 import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import { anyAddressFor, connectedUdpHandler, type UdpSocket } from "./bun-socket.ts";
+import { clientUdpSocket } from "./client-port.ts";
 
 /** MAX_WAITING bounds the replies kept while nobody is receiving: late duplicates must not pile up. */
 const MAX_WAITING = 64;
@@ -110,13 +111,15 @@ export async function dialPacket(address: string, port: number): Promise<PacketC
   const conn = new PacketConn(address, port);
   try {
     // A connect that fails at once (ENETUNREACH) throws rather than rejecting.
-    const socket = await Promise.try(() =>
-      Bun.udpSocket({
-        hostname: anyAddressFor(address),
-        port: 0,
-        connect: { hostname: address, port },
-        socket: handlers(conn),
-      }),
+    const socket = await clientUdpSocket(() =>
+      Promise.try(() =>
+        Bun.udpSocket({
+          hostname: anyAddressFor(address),
+          port: 0,
+          connect: { hostname: address, port },
+          socket: handlers(conn),
+        }),
+      ),
     );
     conn.attach(socket);
     return conn;

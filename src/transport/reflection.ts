@@ -31,6 +31,12 @@ refused.fill(1, 0, FIRST_CLIENT_PORT);
 for (const port of SERVICE_PORTS_ABOVE_1023) refused[port] = 1;
 const STATIC = refused.slice();
 
+/**
+ * isServicePort says whether every upcat server refuses datagrams from this source port, whatever it serves: a UDP
+ * client of ours must not send from one (client-port.ts).
+ */
+export const isServicePort = (port: number): boolean => STATIC[port] !== 0;
+
 /** markServed notes a port this process now serves; unmarkServed undoes it when that listener stops. */
 export function markServed(port: number): void {
   refused[port] = Math.min(255, refused[port]! + 1);

@@ -27,10 +27,12 @@ import {
   errnoName,
   errnoOf,
   libcOnce,
+  localPortOf,
   MSG_DONTWAIT,
   newSockaddr,
   SOCK_DGRAM_NONBLOCK_CLOEXEC,
 } from "./libc.ts";
+import { clientSocket } from "./client-port.ts";
 import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
 import { noReply, ReplyOrder, sparesFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
@@ -42,6 +44,7 @@ export const windowLibc = libcOnce((t) => ({
   epoll_create1: { args: [t.i32], returns: t.i32 },
   epoll_ctl: { args: [t.i32, t.i32, t.i32, t.ptr], returns: t.i32 },
   epoll_wait: { args: [t.i32, t.ptr, t.i32, t.i32], returns: t.i32 },
+  getsockname: { args: [t.i32, t.ptr, t.ptr], returns: t.i32 },
 }));
 type Libc = NonNullable<ReturnType<typeof windowLibc>>;
 
@@ -97,15 +100,28 @@ export async function udpWindowLibc(
   const events = new Uint8Array(new ArrayBuffer(EVENT * count));
   const eventsPtr = ptr(events);
   /** dial opens a socket connected to the target, watched by epoll under `key`; it returns its fd or throws. */
-  const dial = (key: number): number => {
+  const connected = (): number => {
     const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
+    if (fd < 0 || c.connect(fd, ptr(addr), addr.length) !== 0) {
+      const code = errnoOf(c);
+      if (fd >= 0) c.close(fd);
+      throw failure("connect", code);
+    }
+    return fd;
+  };
+  const dial = (key: number): number => {
+    const fd = clientSocket(
+      connected,
+      (fd) => localPortOf(c, fd),
+      (fd) => c.close(fd),
+    );
     event.fill(0);
     event[0] = EPOLLIN;
     event[EVENT_DATA] = key & 255;
     event[EVENT_DATA + 1] = key >> 8;
-    if (fd < 0 || c.connect(fd, ptr(addr), addr.length) !== 0 || c.epoll_ctl(epoll, EPOLL_CTL_ADD, fd, ptr(event))) {
+    if (c.epoll_ctl(epoll, EPOLL_CTL_ADD, fd, ptr(event))) {
       const code = errnoOf(c);
-      if (fd >= 0) c.close(fd);
+      c.close(fd);
       throw failure("connect", code);
     }
     return fd;
