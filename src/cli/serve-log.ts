@@ -49,6 +49,7 @@ const DROP_BOUNDS = [
   { key: "replyLimited", word: "reply-limited", lift: "--udp-reply-rate 0" },
   { key: "rateLimited", word: "rate-limited", lift: "a higher --udp-rate" },
   { key: "excessLimited", word: "excess-limited", lift: "a higher --udp-excess" },
+  { key: "shed", word: "shed", lift: "more --workers (a flood faster than the server)" },
 ] as const satisfies readonly { key: keyof Counters; word: string; lift: string }[];
 
 /**
@@ -94,6 +95,7 @@ export class ServeLog {
     replyLimited: 0,
     rateLimited: 0,
     excessLimited: 0,
+    shed: 0,
     perAddress: 0,
     overLimit: 0,
   };
@@ -233,6 +235,7 @@ function statsRecord(c: Counters) {
     idle_closed: c.idleClosed,
     lifetime_closed: c.lifetimeClosed,
     output_paused: c.outputPaused,
+    shed: c.shed,
   };
 }
 
@@ -257,6 +260,7 @@ function refusals(c: Counters): string {
     ["idle", c.idleClosed],
     ["lifetime", c.lifetimeClosed],
     ["output-paused", c.outputPaused],
+    ["shed", c.shed],
   ];
   const seen = parts.filter(([, n]) => n !== 0);
   return seen.length === 0 ? "" : ` (refused: ${seen.map(([k, n]) => `${k} ${n}`).join(", ")})`;

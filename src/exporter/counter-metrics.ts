@@ -24,6 +24,7 @@ const HELP: Record<string, string> = {
   upcat_server_idle_closed_total: "Connections closed by --idle-timeout",
   upcat_server_lifetime_closed_total: "Connections closed by --max-lifetime",
   upcat_server_output_paused_total: "Times reading paused because queued output neared --max-output",
+  upcat_server_shed_total: "UDP datagrams dropped unanswered while a flood held the event loop",
 };
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

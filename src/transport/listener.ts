@@ -122,6 +122,8 @@ export interface Counters {
   lifetimeClosed: number;
   /** outputPaused: connections paused each time queued output came within one read of --max-output. */
   outputPaused: number;
+  /** shed: UDP datagrams read and dropped unanswered while a flood held the event loop (udp-batch/drainer.ts). */
+  shed: number;
 }
 
 /** Listener is a bound server: where it listens, what it has seen, and how to stop it. */
@@ -155,6 +157,7 @@ export function newCounters(): Counters {
     idleClosed: 0,
     lifetimeClosed: 0,
     outputPaused: 0,
+    shed: 0,
   };
 }
 

@@ -96,6 +96,11 @@ export class MessageVector {
     this.keep.length = 0;
   }
 
+  /** setReceived sets message i's msg_len, as a receive would: a datagram copied in from elsewhere. */
+  setReceived(i: number, bytes: number): void {
+    this.headers[(i * MMSGHDR + MSG_LEN) >> 2] = bytes;
+  }
+
   /** length is the size of message i as the kernel set it (msg_len). */
   length(i: number): number {
     return this.headers[(i * MMSGHDR + MSG_LEN) >> 2]!;

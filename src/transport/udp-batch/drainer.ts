@@ -5,7 +5,7 @@
 // questions in the same order, the same counters, on the main thread; only the reads and the writes are libc's.
 import { EAGAIN, errnoOf, MSG_DONTWAIT } from "../libc.ts";
 import type { Counters } from "../listener.ts";
-import { MessageVector, NAME } from "../mmsg.ts";
+import { MessageVector, MSG_TRUNC, NAME } from "../mmsg.ts";
 import type { SourceKeys } from "../prefix.ts";
 import type { BatchLibc } from "./libc.ts";
 import { sendBatch } from "./send.ts";
@@ -31,6 +31,19 @@ const LINGER_MS = 0.25;
  */
 const MISSES_TO_STOP = 4;
 const PROBE_EVERY = 16;
+/**
+ * STARVED_MS: a drain asked for this long ago and not yet run means Bun's read loop has held the event loop all that
+ * time. Bun reads until the socket is empty, so a sender faster than the server keeps it there, and so do clients that
+ * keep many requests in flight, each sent as a reply comes: no timer, no signal (SIGTERM waited for a flood to stop,
+ * 2 s, in 4 runs of 10). The engine then empties the socket itself, holding what it reads unanswered (HOLD at most,
+ * answered at the next drain), so that Bun's next read finds nothing and its loop ends. Clients that wait for their
+ * replies send nothing more meanwhile; what comes past HOLD is a flood, read and dropped (shed), SHED_MS at most.
+ */
+const STARVED_MS = 50;
+const SHED_MS = 5;
+/** HOLD is how many datagrams one catch-up keeps; HELD_SLOT the bytes kept of each (a longer one is shed). */
+const HOLD = 1024;
+const HELD_SLOT = 2048;
 
 /**
  * OnDatagram takes one datagram the engine read: its bytes (the engine's memory, handed over until the next read: the
@@ -73,9 +86,13 @@ export function batchDrainer(
   const txNames = new Uint32Array(tx.names.buffer);
   let open = true;
   let scheduled = false;
+  let scheduledAt = 0;
   let read = 0;
   let misses = 0;
   let drains = 0;
+  /** held are the datagrams a catch-up read, heldCount of them, for the next drain to answer; made at the first. */
+  let held: MessageVector | undefined;
+  let heldCount = 0;
 
   /** queue puts `reply` into the send vector at `out`, to go back to where rx's message i came from. */
   const queue = (out: number, reply: Uint8Array, i: number) => {
@@ -122,14 +139,50 @@ export function batchDrainer(
     return same === n ? { replies: n, inPlace: true } : { replies: out, inPlace: false };
   };
 
-  /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
-  const drain = () => {
-    scheduled = false;
-    if (!open) return;
-    flush();
+  /** answerBatch answers the n datagrams in rx and sends the replies. */
+  const answerBatch = (n: number) => {
+    read += n;
+    const { replies, inPlace } = answer(n);
+    if (inPlace) {
+      // rx goes back as it is: its addresses are the sources, with the lengths the kernel gave them.
+      for (let i = 0; i < n; i++) rx.setLength(i, sizes[i]!);
+      sendBatch(c, fd, rx, sizes, n, counters);
+      for (let i = 0; i < n; i++) rx.setLength(i, SLOT);
+    } else if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
+    // The kernel wrote the lengths of the addresses it filled in: give those messages their room back.
+    for (let i = 0; i < n; i++) rx.setNameLength(i, NAME);
+  };
+
+  /** answerHeld answers what the catch-ups held, a batch at a time through rx, in the order it came. */
+  const answerHeld = () => {
+    const h = held!;
+    for (let k = 0; k < heldCount; k += BATCH) {
+      let n = 0;
+      for (let j = k; j < Math.min(k + BATCH, heldCount); j++) {
+        const length = h.length(j);
+        if (length > HELD_SLOT) {
+          counters.datagramsIn++;
+          counters.bytesIn += length;
+          counters.shed++;
+        } else {
+          rx.slots.set(h.slots.subarray(j * HELD_SLOT, j * HELD_SLOT + length), n * SLOT);
+          rx.names.set(h.names.subarray(j * NAME, (j + 1) * NAME), n * NAME);
+          rx.setNameLength(n, h.nameLength(j));
+          rx.setReceived(n++, length);
+        }
+        h.setNameLength(j, NAME);
+      }
+      if (n > 0) answerBatch(n);
+    }
+    heldCount = 0;
+  };
+
+  /**
+   * pump reads and answers until the socket stays dry for `linger` (true), or until `until` (false): it is still
+   * being fed.
+   */
+  const pump = (until: number, linger: number): boolean => {
     let lastSeen = performance.now();
-    const sliceEnd = lastSeen + SLICE_MS;
-    const linger = misses < MISSES_TO_STOP || ++drains % PROBE_EVERY === 0 ? LINGER_MS : 0;
     let dry = false;
     for (;;) {
       const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
@@ -139,35 +192,74 @@ export function batchDrainer(
         if (dry) misses = 0;
         dry = false;
         lastSeen = now;
-        read += n;
-        const { replies, inPlace } = answer(n);
-        if (inPlace) {
-          // rx goes back as it is: its addresses are the sources, with the lengths the kernel gave them.
-          for (let i = 0; i < n; i++) rx.setLength(i, sizes[i]!);
-          sendBatch(c, fd, rx, sizes, n, counters);
-          for (let i = 0; i < n; i++) rx.setLength(i, SLOT);
-        } else if (replies > 0) sendBatch(c, fd, tx, sizes, replies, counters);
-        // The kernel wrote the lengths of the addresses it filled in: give those messages their room back.
-        for (let i = 0; i < n; i++) rx.setNameLength(i, NAME);
+        answerBatch(n);
       } else if (n < 0 && errnoOf(c) !== EAGAIN) {
         // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
       } else if (now - lastSeen >= linger) {
         if (linger > 0) misses++;
-        return;
+        return true;
       } else {
         dry = true;
         // Lingering: a core shared with the client (or anything else runnable) is given up at once, not spun on.
         c.sched_yield();
       }
-      if (now >= sliceEnd) return kick();
+      if (now >= until) return false;
     }
   };
 
-  /** kick drains once the datagrams Bun holds now have had their calls (setImmediate runs after the whole burst). */
+  /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
+  const drain = () => {
+    scheduled = false;
+    if (!open) return;
+    flush();
+    if (heldCount > 0) answerHeld();
+    const linger = misses < MISSES_TO_STOP || ++drains % PROBE_EVERY === 0 ? LINGER_MS : 0;
+    if (!pump(performance.now() + SLICE_MS, linger)) kick();
+  };
+
+  /** shed reads and drops what waits on the socket, for SHED_MS at most, and counts it. */
+  const shed = () => {
+    const end = performance.now() + SHED_MS;
+    do {
+      const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
+      if (n <= 0) return;
+      counters.datagramsIn += n;
+      counters.shed += n;
+      for (let i = 0; i < n; i++) {
+        counters.bytesIn += rx.length(i);
+        rx.setNameLength(i, NAME);
+      }
+    } while (performance.now() < end);
+  };
+
+  /** catchUp empties the socket into `held` (STARVED_MS); what comes past HOLD is shed. */
+  const catchUp = () => {
+    held ??= new MessageVector(HOLD, { slot: HELD_SLOT, names: true });
+    while (heldCount < HOLD) {
+      const room = Math.min(BATCH, HOLD - heldCount);
+      const n = c.recvmmsg(fd, held.at(heldCount), room, MSG_DONTWAIT | MSG_TRUNC, null);
+      if (n <= 0) return;
+      heldCount += n;
+    }
+    shed();
+  };
+
+  /**
+   * kick drains once the datagrams Bun holds now have had their calls (setImmediate runs after the whole burst); if
+   * the drain asked for has waited STARVED_MS, it catches up now, inside Bun's read loop.
+   */
   const kick = () => {
-    if (scheduled || !open) return;
-    scheduled = true;
-    setImmediate(drain);
+    if (!open) return;
+    if (!scheduled) {
+      scheduled = true;
+      scheduledAt = performance.now();
+      setImmediate(drain);
+      return;
+    }
+    const now = performance.now();
+    if (now - scheduledAt < STARVED_MS) return;
+    scheduledAt = now;
+    catchUp();
   };
 
   return {
@@ -180,6 +272,7 @@ export function batchDrainer(
       // The last use of the vectors: until here none of their memory can be collected.
       rx.release();
       tx.release();
+      held?.release();
     },
   };
 }
