@@ -54,24 +54,15 @@ export function untilSignal(): { signal: Promise<string>; dispose(): void } {
  * signal N killed it). It throws CommandFailed when argv[0] cannot be started.
  */
 export async function runCommand(argv: readonly string[], opts: { terminal?: boolean } = {}): Promise<number> {
-  let child: ReturnType<typeof Bun.spawn>;
-  try {
-    child = Bun.spawn([...argv], { stdio: ["inherit", "inherit", "inherit"] });
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === "EACCES") throw new CommandFailed(argv[0]!, 126, "permission denied (not an executable file)");
-    if (code === "ENOEXEC")
-      throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
-    if (code === "ENOENT")
-      throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
-    throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
-  }
-  // Installed before the wait: a signal that comes now must reach CMD, and must not end upcat first.
+  let child: ReturnType<typeof Bun.spawn> | undefined;
+  // Installed before the spawn: CMD may be running (and be signalled by whoever waits for it to start) before this
+  // process is given the core back after the spawn, and a signal then must reach CMD, not end upcat. A handler runs
+  // at a turn of the event loop, after the spawn has returned, so `child` is set by then.
   // On a terminal, Ctrl-C already reaches CMD: it is in upcat's process group, which the terminal
   // signals whole. Passing SIGINT on too would make it two, which many programs read as "force quit".
   // upcat still catches it, to outlive CMD and exit with its status.
   const handlers = FORWARDED.map((signal) => {
-    const pass = opts.terminal && signal === "SIGINT" ? () => {} : () => child.kill(signal);
+    const pass = opts.terminal && signal === "SIGINT" ? () => {} : () => child?.kill(signal);
     try {
       process.on(signal, pass);
     } catch {
@@ -80,6 +71,18 @@ export async function runCommand(argv: readonly string[], opts: { terminal?: boo
     }
     return () => process.off(signal, pass);
   });
+  try {
+    child = Bun.spawn([...argv], { stdio: ["inherit", "inherit", "inherit"] });
+  } catch (err) {
+    for (const remove of handlers) remove();
+    const code = errnoCode(err);
+    if (code === "EACCES") throw new CommandFailed(argv[0]!, 126, "permission denied (not an executable file)");
+    if (code === "ENOEXEC")
+      throw new CommandFailed(argv[0]!, 126, "cannot execute (not a program nor a script with #!)");
+    if (code === "ENOENT")
+      throw new CommandFailed(argv[0]!, 127, argv[0]!.includes("/") ? "no such file" : "command not found");
+    throw new CommandFailed(argv[0]!, 126, err instanceof Error ? err.message : String(err));
+  }
   try {
     const status = await child.exited;
     return child.signalCode ? signalStatus(String(child.signalCode)) : status;

@@ -163,6 +163,30 @@ describe("upcat check -- CMD", () => {
     },
   );
 
+  test("SIGTERM the moment CMD has started still reaches CMD: 10 rounds, each signalled as soon as CMD writes", async () => {
+    // Before, upcat caught the signals only after the spawn had returned, and CMD could be up (and upcat signalled)
+    // first: upcat died of the SIGTERM, 143, in 6 of 20 rounds like these (a CI run once failed on it).
+    const ready = fresh("ready");
+    // CMD stops by itself after about 10 s: one that outlived upcat (the failure) must not be left behind.
+    const cmd =
+      `for s in INT TERM HUP; do trap "exit 0" $s; done; echo up > ${ready}; ` +
+      "i=0; while [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done";
+    const rounds = `for i in $(seq 10); do
+  rm -f ${ready}
+  "$@" check --quiet 127.0.0.1:${open.port} -- sh -c '${cmd}' >/dev/null 2>&1 & up=$!
+  until [ -s ${ready} ] || [ $SECONDS -gt 20 ]; do :; done
+  kill -TERM $up; wait $up; echo -n "$? "
+done`;
+    const proc = Bun.spawn(["bash", "-c", rounds, "rounds", ...fromSource.argv], {
+      stdout: "pipe",
+      stderr: "inherit",
+      env: { ...fromSource.env, NO_COLOR: "1" },
+    });
+    const out = await new Response(proc.stdout).text();
+    expect(await proc.exited).toBe(0);
+    expect(out.trim()).toBe(Array(10).fill("0").join(" "));
+  }, 30_000);
+
   test("SIGINT amid a scan of every port of this host ends it at once: 130, and CMD never runs", async () => {
     // A loopback port check is decided without a turn of the event loop; 65535 of them take about a second, which
     // a Ctrl-C must not wait out.
