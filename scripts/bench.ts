@@ -170,13 +170,18 @@ const serverEnv = (name: string): Record<string, string> =>
   name.startsWith("upcat-bun") ? { UPCAT_UDP_ENGINE: "bun" } : {};
 /** isUdpOnly: a server with no TCP port to wait for (a UDP relay). */
 const isUdpOnly = (name: string) => name.endsWith("-udp");
+const isSocat = (name: string) => name.includes("socat");
+
 async function start(name: string): Promise<Server> {
   for (let attempt = 0; ; attempt++) {
     const port = nextPort++;
     const behind = servers.cref?.port;
     if (isRelay(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
     const argv = serverArgv(name, port, behind);
+    // socat in a process group of its own: its UDP relay forks a process a session, which outlives a parent killed
+    // alone (33 of them were left running after one bench run, and loaded the runs after it).
     const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], {
+      detached: isSocat(name),
       env: { ...process.env, ...serverEnv(name) },
       stdout: "ignore",
       stderr: attempt < 4 ? "ignore" : "inherit",
@@ -553,7 +558,8 @@ try {
 } finally {
   // SIGTERM for serve and relay --workers: the parent stops its workers; SIGKILL would leave them running.
   for (const s of Object.values(servers))
-    s.proc.kill(workersOf(s.name) && s.name.includes("upcat") ? "SIGTERM" : "SIGKILL");
+    if (isSocat(s.name)) process.kill(-s.proc.pid, "SIGKILL");
+    else s.proc.kill(workersOf(s.name) && s.name.includes("upcat") ? "SIGTERM" : "SIGKILL");
   await Promise.all(Object.values(servers).map((s) => Promise.race([s.proc.exited, Bun.sleep(10_000)])));
 }
 
