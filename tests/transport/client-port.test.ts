@@ -4,7 +4,7 @@
 // range to begin at 33848, so the kernel hands that port out often, and every client must still be answered.
 import { describe, expect, test } from "bun:test";
 import { requireTool } from "../support/peers.ts";
-import { fromSource } from "../support/run.ts";
+import { fromSource, run } from "../support/run.ts";
 import { UDP_ENGINES } from "./udp-engines.ts";
 
 /**
@@ -23,22 +23,11 @@ $UPCAT relay udp://127.0.0.1:40001 udp://127.0.0.1:40000 2>"$dir/relay" & ready 
 set +e
 eval "$SCENARIO"`;
 
-async function inNamespace(range: string, scenario: string, env: Record<string, string> = {}) {
+/** inNamespace runs NAMESPACE with upcat from source as its arguments, and collects what it printed. */
+function inNamespace(range: string, scenario: string, env: Record<string, string> = {}) {
   requireTool("unshare");
-  const proc = Bun.spawn(["unshare", "--net", "--", "bash", "-c", NAMESPACE, "namespace", ...fromSource.argv], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1", RANGE: range, SCENARIO: scenario, ...env },
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  const [stdout, stderr, status] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  clearTimeout(timer);
-  return { stdout, stderr, status };
+  const namespace = { argv: ["unshare", "--net", "--", "bash", "-c", NAMESPACE, "namespace"], env: fromSource.env };
+  return run(namespace, fromSource.argv, { env: { RANGE: range, SCENARIO: scenario, ...env }, timeoutMs: 30_000 });
 }
 
 const lines = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word} ${i + 1}\n`).join("");
