@@ -6,21 +6,8 @@ import { NetError } from "../errors.ts";
 import { hostPort } from "../transport/address.ts";
 import type { Clock, LoadTally } from "./tally.ts";
 import { SendTimes } from "./send-times.ts";
-import {
-  AF_INET,
-  AF_INET6,
-  bunFfi,
-  EAGAIN,
-  errnoName,
-  errnoOf,
-  libcOnce,
-  localPortOf,
-  MSG_DONTWAIT,
-  newSockaddr,
-  POLLIN,
-  SOCK_DGRAM_NONBLOCK_CLOEXEC,
-} from "../transport/libc.ts";
-import { clientSocket } from "../transport/client-port.ts";
+import { bunFfi, EAGAIN, errnoName, errnoOf, libcOnce, MSG_DONTWAIT, newSockaddr, POLLIN } from "../transport/libc.ts";
+import { clientUdpFd } from "../transport/client-port.ts";
 import { MessageVector, MSG_TRUNC } from "../transport/mmsg.ts";
 
 /** RECV_BATCH is how many replies one recvmmsg may take; RECV_SLOT the bytes kept of each (the length is counted). */
@@ -70,21 +57,10 @@ export async function udpLoadLibc(
   const closeAll = () => {
     for (const f of flows) if (!f.closed) c.close(f.fd);
   };
-  const connected = (): number => {
-    const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
-    if (fd >= 0 && c.connect(fd, bunFfi().ptr(addr), addr.length) === 0) return fd;
-    const code = errno();
-    if (fd >= 0) c.close(fd);
-    throw failure("connect", code);
-  };
   for (const window of load.windows) {
     let fd: number;
     try {
-      fd = clientSocket(
-        connected,
-        (fd) => localPortOf(c, fd),
-        (fd) => c.close(fd),
-      );
+      fd = clientUdpFd(c, addr, (code) => failure("connect", code));
     } catch (err) {
       closeAll();
       tally.errors++;

@@ -19,20 +19,8 @@ import {
   EPOLL_EVENT_DATA as EVENT_DATA,
   EPOLLIN,
 } from "./epoll.ts";
-import {
-  AF_INET,
-  AF_INET6,
-  bunFfi,
-  EAGAIN,
-  errnoName,
-  errnoOf,
-  libcOnce,
-  localPortOf,
-  MSG_DONTWAIT,
-  newSockaddr,
-  SOCK_DGRAM_NONBLOCK_CLOEXEC,
-} from "./libc.ts";
-import { clientSocket } from "./client-port.ts";
+import { bunFfi, EAGAIN, errnoName, errnoOf, libcOnce, MSG_DONTWAIT, newSockaddr } from "./libc.ts";
+import { clientUdpFd } from "./client-port.ts";
 import { checkDatagram, MAX_DATAGRAM } from "./transport.ts";
 import { noReply, ReplyOrder, sparesFor, type UdpWindowOptions } from "./udp-window-order.ts";
 
@@ -100,21 +88,8 @@ export async function udpWindowLibc(
   const events = new Uint8Array(new ArrayBuffer(EVENT * count));
   const eventsPtr = ptr(events);
   /** dial opens a socket connected to the target, watched by epoll under `key`; it returns its fd or throws. */
-  const connected = (): number => {
-    const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_DGRAM_NONBLOCK_CLOEXEC, 0);
-    if (fd < 0 || c.connect(fd, ptr(addr), addr.length) !== 0) {
-      const code = errnoOf(c);
-      if (fd >= 0) c.close(fd);
-      throw failure("connect", code);
-    }
-    return fd;
-  };
   const dial = (key: number): number => {
-    const fd = clientSocket(
-      connected,
-      (fd) => localPortOf(c, fd),
-      (fd) => c.close(fd),
-    );
+    const fd = clientUdpFd(c, addr, (code) => failure("connect", code));
     event.fill(0);
     event[0] = EPOLLIN;
     event[EVENT_DATA] = key & 255;
