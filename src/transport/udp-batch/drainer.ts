@@ -153,6 +153,13 @@ export function batchDrainer(
     for (let i = 0; i < n; i++) rx.setNameLength(i, NAME);
   };
 
+  /** shedOne counts a datagram read and dropped unanswered: received, and shed. */
+  const shedOne = (bytes: number) => {
+    counters.datagramsIn++;
+    counters.bytesIn += bytes;
+    counters.shed++;
+  };
+
   /** answerHeld answers what the catch-ups held, a batch at a time through rx, in the order it came. */
   const answerHeld = () => {
     const h = held!;
@@ -160,11 +167,8 @@ export function batchDrainer(
       let n = 0;
       for (let j = k; j < Math.min(k + BATCH, heldCount); j++) {
         const length = h.length(j);
-        if (length > HELD_SLOT) {
-          counters.datagramsIn++;
-          counters.bytesIn += length;
-          counters.shed++;
-        } else {
+        if (length > HELD_SLOT) shedOne(length);
+        else {
           rx.slots.set(h.slots.subarray(j * HELD_SLOT, j * HELD_SLOT + length), n * SLOT);
           rx.names.set(h.names.subarray(j * NAME, (j + 1) * NAME), n * NAME);
           rx.setNameLength(n, h.nameLength(j));
@@ -177,12 +181,15 @@ export function batchDrainer(
     heldCount = 0;
   };
 
-  /**
-   * pump reads and answers until the socket stays dry for `linger` (true), or until `until` (false): it is still
-   * being fed.
-   */
-  const pump = (until: number, linger: number): boolean => {
+  /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
+  const drain = () => {
+    scheduled = false;
+    if (!open) return;
+    flush();
+    if (heldCount > 0) answerHeld();
     let lastSeen = performance.now();
+    const sliceEnd = lastSeen + SLICE_MS;
+    const linger = misses < MISSES_TO_STOP || ++drains % PROBE_EVERY === 0 ? LINGER_MS : 0;
     let dry = false;
     for (;;) {
       const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
@@ -197,24 +204,14 @@ export function batchDrainer(
         // An error queued on the socket (an ICMP report about a client gone) concerns one client: read on.
       } else if (now - lastSeen >= linger) {
         if (linger > 0) misses++;
-        return true;
+        return;
       } else {
         dry = true;
         // Lingering: a core shared with the client (or anything else runnable) is given up at once, not spun on.
         c.sched_yield();
       }
-      if (now >= until) return false;
+      if (now >= sliceEnd) return kick();
     }
-  };
-
-  /** drain reads the socket in slices until it stays dry for the linger, then leaves it to Bun's event loop. */
-  const drain = () => {
-    scheduled = false;
-    if (!open) return;
-    flush();
-    if (heldCount > 0) answerHeld();
-    const linger = misses < MISSES_TO_STOP || ++drains % PROBE_EVERY === 0 ? LINGER_MS : 0;
-    if (!pump(performance.now() + SLICE_MS, linger)) kick();
   };
 
   /** shed reads and drops what waits on the socket, for SHED_MS at most, and counts it. */
@@ -223,10 +220,8 @@ export function batchDrainer(
     do {
       const n = c.recvmmsg(fd, rx.ptr, BATCH, MSG_DONTWAIT, null);
       if (n <= 0) return;
-      counters.datagramsIn += n;
-      counters.shed += n;
       for (let i = 0; i < n; i++) {
-        counters.bytesIn += rx.length(i);
+        shedOne(rx.length(i));
         rx.setNameLength(i, NAME);
       }
     } while (performance.now() < end);
