@@ -179,7 +179,7 @@ async function start(name: string): Promise<Server> {
     if (isRelay(name) && behind === undefined) throw new Error(`${name} needs cref started first`);
     const argv = serverArgv(name, port, behind);
     // socat in a process group of its own: its UDP relay forks a process a session, which outlives a parent killed
-    // alone (33 of them were left running after one bench run, and loaded the runs after it).
+    // alone (33 of them were found still running after one bench run).
     const proc = Bun.spawn(["prlimit", "--nofile=20000:20000", ...argv], {
       detached: isSocat(name),
       env: { ...process.env, ...serverEnv(name) },
