@@ -1,5 +1,6 @@
 // Where the cli writes: data to stdout, diagnostics to stderr, colour only on a terminal without NO_COLOR.
 import type { createColors } from "picocolors";
+import { pipeWriter, type Sink } from "./pipe-writer.ts";
 
 type Colors = ReturnType<typeof createColors>;
 
@@ -32,6 +33,12 @@ export interface Io {
   /** out queues data (replies, results) for stdout; flush waits until it is written. */
   out(data: string | Uint8Array): void;
   flush(): Promise<void>;
+  /**
+   * unblockPipes: from now on, a pipe on stdout or stderr whose reader is slow no longer holds up the process (on
+   * Linux; elsewhere writes wait for the reader as before). What the reader has not taken waits in memory, so only
+   * output bounded in size may ask for it: check's lines, one a target, whose timers must not fire late.
+   */
+  unblockPipes(): void;
   /** err writes one diagnostic line to stderr. */
   err(line: string): void;
   /** prompt asks on stderr, without a newline, as the textbook's raw_input does. */
@@ -59,7 +66,9 @@ function wantsColor(isTTY: boolean): boolean {
  * Writes go through Bun.write, chained so they keep their order, and terminals are asked with isatty:
  * making process.stdout, process.stdin and process.stderr costs more start-up than all of upcat's own
  * code (about 8 of 11 ms of `upcat --version`). Not Bun.stdout.writer() either: written to from a
- * socket's data handler, it closes itself on EPIPE and takes every later write silently (Bun 1.4.5).
+ * socket's data handler, it closes itself on EPIPE and takes every later write silently (Bun 1.4.5), and it sets
+ * O_NONBLOCK on a pipe every process sharing it sees. Bun.write to a pipe blocks the process while the pipe is full,
+ * which is backpressure for send and serve; check asks for unblockPipes (pipe-writer.ts) instead.
  */
 export function processIo(readerGone: () => void): Io {
   // Data queued while a write is out goes in the next write, joined: a reply a datagram is not a syscall a reply.
@@ -67,6 +76,8 @@ export function processIo(readerGone: () => void): Io {
   let writing: Promise<void> | undefined;
   let toStderr: Promise<unknown> = Promise.resolve();
   let broken: unknown;
+  let outSink: Sink | Promise<Sink> = (data) => Bun.write(Bun.stdout, data);
+  let errSink: Sink | Promise<Sink> = (data) => Bun.write(Bun.stderr, data);
   const failed = (err: unknown) => {
     if ((err as { code?: unknown } | null)?.code === "EPIPE") readerGone();
     broken ??= err;
@@ -75,7 +86,7 @@ export function processIo(readerGone: () => void): Io {
     while (queued.length > 0 && broken === undefined) {
       const batch = queued;
       queued = [];
-      await Bun.write(Bun.stdout, batch.length === 1 ? batch[0]! : joined(batch)).catch(failed);
+      await (await outSink)(batch.length === 1 ? batch[0]! : joined(batch)).catch(failed);
     }
     queued = [];
     writing = undefined;
@@ -85,7 +96,7 @@ export function processIo(readerGone: () => void): Io {
   let errColor: Colors | undefined;
   const stderrIsTTY = isatty(2);
   const toErr = (text: string) => {
-    toStderr = toStderr.then(() => Bun.write(Bun.stderr, text)).catch(() => {});
+    toStderr = toStderr.then(async () => (await errSink)(text)).catch(() => {});
   };
   return {
     stdoutIsTTY,
@@ -95,6 +106,12 @@ export function processIo(readerGone: () => void): Io {
       // From the next turn of the event loop: what this turn's callbacks (every datagram of a wake-up) queue goes
       // out in one write.
       writing ??= new Promise((resolve) => setImmediate(resolve)).then(drainStdout);
+    },
+    unblockPipes() {
+      const blocking = outSink;
+      outSink = pipeWriter(1).then((sink) => sink ?? blocking);
+      const blockingErr = errSink;
+      errSink = pipeWriter(2).then((sink) => sink ?? blockingErr);
     },
     async flush() {
       await Promise.all([writing, toStderr]);
