@@ -6,6 +6,7 @@ import { cut } from "../text/shown.ts";
 import { unresolved, wrongAddress } from "./outcomes.ts";
 import { type Chain, follow, requestHeaders, shown, startChain, withCredentials } from "./redirect.ts";
 import { dialEach } from "../transport/dial-each.ts";
+import { timeLimit } from "../transport/time-limit.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
@@ -198,11 +199,11 @@ async function exchange(
     else headers.append(name, value);
   }
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), left());
+  const timer = timeLimit(() => controller.abort(), left());
   const t0 = performance.now();
   const spent = () => {
     state.fetchMs += performance.now() - t0;
-    clearTimeout(timer);
+    timer.clear();
   };
   let res: Response;
   try {

@@ -1,6 +1,7 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
 import { errnoCode, type NetError } from "../errors.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
+import { lapse } from "../transport/time-limit.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
 import type { ReplyTest } from "./match.ts";
@@ -91,7 +92,7 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
         () => "sent" as const,
         () => "gone" as const,
       ),
-      Bun.sleep(left()).then(() => "late" as const),
+      lapse(left()).then(() => "late" as const),
     ]);
     if (out === "late") return done(fail("timeout", "timeout", `no reply within ${opts.timeoutMs}ms`, {}));
     return done({ state: "open" });

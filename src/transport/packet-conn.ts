@@ -4,6 +4,7 @@ import { NetError } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import { anyAddressFor, connectedUdpHandler, type UdpSocket } from "./bun-socket.ts";
 import { clientUdpSocket } from "./client-port.ts";
+import { type TimeLimit, timeLimit } from "./time-limit.ts";
 
 /** MAX_WAITING bounds the replies kept while nobody is receiving: late duplicates must not pile up. */
 const MAX_WAITING = 64;
@@ -15,7 +16,7 @@ export class PacketConn {
   private receiver?: {
     resolve(bytes: Uint8Array | null): void;
     reject(err: unknown): void;
-    timer: ReturnType<typeof setTimeout>;
+    timer: TimeLimit;
   };
   private failure?: NetError;
   private socket?: UdpSocket;
@@ -49,7 +50,7 @@ export class PacketConn {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = timeLimit(() => {
         this.receiver = undefined;
         resolve(null);
       }, timeoutMs);
@@ -63,7 +64,7 @@ export class PacketConn {
   }
 
   close(): void {
-    if (this.receiver) clearTimeout(this.receiver.timer);
+    if (this.receiver) this.receiver.timer.clear();
     this.socket?.close();
   }
 
@@ -77,7 +78,7 @@ export class PacketConn {
     const r = this.receiver;
     if (r) {
       this.receiver = undefined;
-      clearTimeout(r.timer);
+      r.timer.clear();
       r.resolve(bytes);
     } else if (this.inbox.length < MAX_WAITING) {
       this.inbox.push(bytes);
@@ -89,7 +90,7 @@ export class PacketConn {
     const r = this.receiver;
     if (!r) return void (this.failure = e);
     this.receiver = undefined;
-    clearTimeout(r.timer);
+    r.timer.clear();
     r.reject(e);
   }
 }

@@ -5,6 +5,7 @@ import type { X509Certificate } from "node:crypto";
 import { errnoCode, NetError, REASONS } from "../errors.ts";
 import { hostPort } from "./address.ts";
 import { connectErrno } from "./connect-errno.ts";
+import { type TimeLimit, timeLimit } from "./time-limit.ts";
 import { WriteQueue } from "./write-queue.ts";
 
 export interface DialStreamOptions {
@@ -45,7 +46,7 @@ export class StreamConn {
   private reader?: {
     resolve(chunk: Uint8Array | null): void;
     reject(err: unknown): void;
-    timer?: ReturnType<typeof setTimeout>;
+    timer?: TimeLimit;
     timeoutMs?: number;
   };
   private readTimeoutMs?: number;
@@ -83,10 +84,10 @@ export class StreamConn {
     if (this.out.queued === 0) return DONE;
     this.lastMoved = performance.now();
     return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: TimeLimit | undefined;
       const check = () => {
         const idle = performance.now() - this.lastMoved;
-        if (idle < timeoutMs!) return void (timer = setTimeout(check, timeoutMs! - idle));
+        if (idle < timeoutMs!) return void (timer = timeLimit(check, timeoutMs! - idle));
         reject(
           new NetError({
             op: "write",
@@ -97,13 +98,13 @@ export class StreamConn {
           }),
         );
       };
-      if (timeoutMs !== undefined) timer = setTimeout(check, timeoutMs);
+      if (timeoutMs !== undefined) timer = timeLimit(check, timeoutMs);
       this.flushed.push(() => {
-        clearTimeout(timer);
+        timer?.clear();
         resolve();
       });
       this.writeFailed.push((err) => {
-        clearTimeout(timer);
+        timer?.clear();
         reject(err);
       });
     });
@@ -147,12 +148,12 @@ export class StreamConn {
 
   private armReader(): void {
     const reader = this.reader!;
-    clearTimeout(reader.timer);
+    reader.timer?.clear();
     const ms = reader.timeoutMs;
     if (ms === undefined) return;
     const check = () => {
       const idle = performance.now() - this.lastMoved;
-      if (idle < ms) return void (reader.timer = setTimeout(check, ms - idle));
+      if (idle < ms) return void (reader.timer = timeLimit(check, ms - idle));
       if (this.reader !== reader) return;
       this.reader = undefined;
       reader.reject(
@@ -165,7 +166,7 @@ export class StreamConn {
         }),
       );
     };
-    reader.timer = setTimeout(check, ms);
+    reader.timer = timeLimit(check, ms);
   }
 
   /** listen hands all input to the handlers from now on, in place of read(). */
@@ -222,7 +223,7 @@ export class StreamConn {
     if (this.reader) {
       const { reject, timer } = this.reader;
       this.reader = undefined;
-      clearTimeout(timer);
+      timer?.clear();
       reject(this.failure);
     }
   }
@@ -238,7 +239,7 @@ export class StreamConn {
   private deliver(chunk: Uint8Array | null): void {
     const { resolve, timer } = this.reader!;
     this.reader = undefined;
-    clearTimeout(timer);
+    timer?.clear();
     resolve(chunk);
   }
 }
@@ -255,7 +256,7 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
     const settle = (err: NetError | undefined, conn?: StreamConn) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       if (conn) {
         conn.connectedMs = performance.now() - started;
         resolve(conn);
@@ -266,7 +267,7 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
     };
     const what = opts.tls ? "TLS handshake" : "connection";
     const late = opts.tls ? `no TLS handshake within ${opts.timeoutMs}ms` : `timed out after ${opts.timeoutMs}ms`;
-    const timer = setTimeout(
+    const timer = timeLimit(
       () => settle(new NetError({ op: "connect", transport: "tcp", address: where, reason: late, code: "ETIMEDOUT" })),
       opts.timeoutMs,
     );
@@ -347,7 +348,7 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
       if (settled) return;
       if (errnoCode(err) !== "ECONNREFUSED") return settle(NetError.from("connect", "tcp", where, err));
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       const elapsed = performance.now() - started;
       const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - elapsed));
       const code = real && REFINED.has(real) ? real : "ECONNREFUSED";

@@ -14,6 +14,7 @@ import { Resolver } from "node:dns";
 import { NetError } from "../../errors.ts";
 import { hostPort } from "../../transport/address.ts";
 import { anyAddressFor, type UdpServerSocket } from "../../transport/bun-socket.ts";
+import { timeLimit } from "../../transport/time-limit.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { type DnsQuestion, dnsQuestion, ipBytes } from "./dns-query.ts";
 import {
@@ -189,11 +190,11 @@ function udpExchange(
     const finish = (result: Exchanged) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       socket?.close();
       resolve(result);
     };
-    const timer = setTimeout(
+    const timer = timeLimit(
       () => {
         const stray =
           strangers > 0 ? `; ${strangers} datagram${strangers === 1 ? "" : "s"} from other addresses ignored` : "";
@@ -315,11 +316,11 @@ function tcpExchange(
     const finish = (result: Exchanged) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      timer.clear();
       socket?.end();
       resolve(result);
     };
-    const timer = setTimeout(
+    const timer = timeLimit(
       () =>
         finish({
           kind: "failed",

@@ -2,6 +2,7 @@
 // as a polite client does (never an aborted connect against max_connect_errors); with a user, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
+import { type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
 import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
@@ -148,10 +149,10 @@ async function selectOne(ctx: ServiceContext, timeoutMs: number): Promise<Verdic
     max: 1,
     connectionTimeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimeLimit | undefined;
   try {
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+      timer = timeLimit(
         () => reject(Object.assign(new Error(`timed out after ${Math.round(timeoutMs)}ms`), { code: "ETIMEDOUT" })),
         Math.max(1, timeoutMs),
       );
@@ -172,7 +173,7 @@ async function selectOne(ctx: ServiceContext, timeoutMs: number): Promise<Verdic
     if (e.code === "ERR_MYSQL_CONNECTION_REFUSED") return failed("closed", "refused", message);
     return failed("error", "other", `${message}${e.code ? ` (${e.code})` : ""}`);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     sql.close({ timeout: 0 }).catch(() => {});
   }
 }

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { SSL_REQUEST } from "./pg-wire.ts";
+import { timeLimit } from "../../transport/time-limit.ts";
 
 /** WireError is a failure with an errno-style code (ECONNREFUSED, ETIMEDOUT, EOF...) for stateOf. */
 export class WireError extends Error {
@@ -71,9 +72,9 @@ class NodeWire implements Wire {
       const left = deadline - performance.now();
       if (left <= 0) throw new WireError(`timed out after ${timeoutMs}ms`, "ETIMEDOUT");
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+        const timer = timeLimit(resolve, left);
         this.waiting = () => {
-          clearTimeout(timer);
+          timer.clear();
           resolve();
         };
       });
@@ -167,17 +168,17 @@ export async function sslRequest(address: string, port: number, ask: TlsAsk, tim
 
 function withDeadline<T>(p: Promise<T>, ms: number, onLate: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = timeLimit(() => {
       onLate();
       reject(new WireError(`timed out after ${Math.round(ms)}ms`, "ETIMEDOUT"));
     }, ms);
     p.then(
       (v) => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(v);
       },
       (e) => {
-        clearTimeout(timer);
+        timer.clear();
         reject(e);
       },
     );

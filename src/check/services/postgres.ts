@@ -1,6 +1,7 @@
 // The postgres check: without a user, pg_isready's grading of one startup exchange; with one, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
+import { type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
 import { dialStream } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
@@ -149,10 +150,10 @@ async function selectOne(ctx: ServiceContext, sslmode: string, timeoutMs: number
     connectionTimeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
     tls: sslTls(ctx, sslmode),
   });
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimeLimit | undefined;
   try {
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
+      timer = timeLimit(
         () => reject(Object.assign(new Error(`timed out after ${Math.round(timeoutMs)}ms`), { code: "ETIMEDOUT" })),
         Math.max(1, timeoutMs),
       );
@@ -162,7 +163,7 @@ async function selectOne(ctx: ServiceContext, sslmode: string, timeoutMs: number
   } catch (err) {
     return sqlFailure(err);
   } finally {
-    clearTimeout(timer);
+    timer?.clear();
     sql.close({ timeout: 0 }).catch(() => {});
   }
 }
