@@ -28,15 +28,19 @@ export function signalStatus(signal: string): number {
 }
 
 /**
- * untilSignal resolves with the name of the first of SIGINT, SIGTERM or SIGHUP to arrive, until
- * disposed. While checks wait before a CMD, a signal must still stop upcat: as PID 1 a signal with no
- * handler is ignored, and `docker stop` would hang until its SIGKILL.
+ * untilSignal resolves with the name of the first of SIGINT, SIGTERM or SIGHUP to arrive, until disposed; caught
+ * names it at once, for a caller about to hand signals on to CMD. While checks wait before a CMD, a signal must still
+ * stop upcat: as PID 1 a signal with no handler is ignored, and `docker stop` would hang until its SIGKILL.
  */
-export function untilSignal(): { signal: Promise<string>; dispose(): void } {
+export function untilSignal(): { signal: Promise<string>; caught(): string | undefined; dispose(): void } {
   let removers: (() => void)[] = [];
+  let first: string | undefined;
   const signal = new Promise<string>((resolve) => {
     removers = FORWARDED.map((name) => {
-      const got = () => resolve(name);
+      const got = () => {
+        first ??= name;
+        resolve(name);
+      };
       try {
         process.on(name, got);
       } catch {
@@ -45,7 +49,7 @@ export function untilSignal(): { signal: Promise<string>; dispose(): void } {
       return () => process.off(name, got);
     });
   });
-  return { signal, dispose: () => removers.forEach((remove) => remove()) };
+  return { signal, caught: () => first, dispose: () => removers.forEach((remove) => remove()) };
 }
 
 /**

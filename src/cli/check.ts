@@ -67,56 +67,67 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
       : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
-  // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs.
+  // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs: until
+  // runCommand has its own handlers, the report's flushes included (a slow reader of stderr can hold them up).
   const interrupt = p.command || process.pid === 1 ? untilSignal() : undefined;
-  const ran = await Promise.race([
-    runChecks(targets, { ...p.run, each, onResult, onProgress }),
-    ...(interrupt ? [interrupt.signal] : []),
-  ]);
-  interrupt?.dispose();
-  if (live) io.status(undefined);
-  if (typeof ran === "string") {
-    io.err(`upcat: ${ran} before every target passed${p.command ? `; not running ${p.command[0]}` : ""}`);
-    return signalStatus(ran);
-  }
-  const results = ran;
-  const passed = results.every((r) => r.ok);
-  // A deadline missed is told apart from a check that failed: 124, as timeout(1) says it.
-  let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
-  // The schema, --nagios and --prometheus are loaded when asked for: a plain check need not pay their start-up.
-  if (p.output === "nagios") {
-    const { nagiosReport } = await import("../check/report/nagios.ts");
-    const report = nagiosReport(
-      results,
-      p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })),
-    );
-    io.out(`${report.line}\n`);
-    status = report.status;
-  } else if (p.output === "prometheus") {
-    const { prometheusText } = await import("../check/report/prometheus.ts");
-    io.out(prometheusText(results, targetText));
-  } else if (p.output === "text") {
-    const elapsed = performance.now() - started;
-    // The lines first: when their reader has gone (`| head`), the process ends quietly there, with no summary.
-    await io.flush();
-    io.err(summaryLine(results, elapsed));
-  }
-  await io.flush();
-  if (!p.command) return status;
-  if (!passed) {
-    if (p.output === "text")
-      io.err(
-        `upcat: not running ${p.command[0]}: ` +
-          `${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`,
-      );
-    return status;
-  }
+  /** until is what `work` gives, or the name of the signal that came first. */
+  const until = <T>(work: Promise<T>): Promise<T | string> =>
+    interrupt ? Promise.race([work, interrupt.signal]) : work;
+  const stopped = (signal: string, when: string) => {
+    io.err(`upcat: ${signal}${when}${p.command ? `; not running ${p.command[0]}` : ""}`);
+    return signalStatus(signal);
+  };
   try {
-    return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || io.statusLive });
-  } catch (err) {
-    if (!(err instanceof CommandFailed)) throw err;
-    io.err(`upcat: ${err.message}`);
-    return err.status;
+    const ran = await until(runChecks(targets, { ...p.run, each, onResult, onProgress }));
+    if (live) io.status(undefined);
+    if (typeof ran === "string") return stopped(ran, " before every target passed");
+    const results = ran;
+    const passed = results.every((r) => r.ok);
+    // A deadline missed is told apart from a check that failed: 124, as timeout(1) says it.
+    let status = passed ? 0 : p.run.waitMs !== undefined ? EXIT_WAIT_EXPIRED : 1;
+    // The schema, --nagios and --prometheus are loaded when asked for: a plain check need not pay their start-up.
+    if (p.output === "nagios") {
+      const { nagiosReport } = await import("../check/report/nagios.ts");
+      const report = nagiosReport(
+        results,
+        p.items.map((item) => ({ ...item.thresholds, timeoutMs: item.probe.timeoutMs })),
+      );
+      io.out(`${report.line}\n`);
+      status = report.status;
+    } else if (p.output === "prometheus") {
+      const { prometheusText } = await import("../check/report/prometheus.ts");
+      io.out(prometheusText(results, targetText));
+    } else if (p.output === "text") {
+      const elapsed = performance.now() - started;
+      // The lines first: when their reader has gone (`| head`), the process ends quietly there, with no summary.
+      const signal = await until(io.flush());
+      if (signal) return stopped(signal, "");
+      io.err(summaryLine(results, elapsed));
+    }
+    const signal = await until(io.flush());
+    if (signal) return stopped(signal, "");
+    if (!p.command) return status;
+    if (!passed) {
+      if (p.output === "text")
+        io.err(
+          `upcat: not running ${p.command[0]}: ` +
+            `${p.run.waitMs !== undefined ? "--wait ran out before every target passed" : "not every target passed"}`,
+        );
+      return status;
+    }
+    // From here, runCommand's handlers take a signal to CMD: ours go in the same turn, and one already caught stops it.
+    const caught = interrupt?.caught();
+    if (caught) return stopped(caught, "");
+    interrupt?.dispose();
+    try {
+      return await runCommand(p.command, { terminal: io.stdinIsTTY || io.stdoutIsTTY || io.statusLive });
+    } catch (err) {
+      if (!(err instanceof CommandFailed)) throw err;
+      io.err(`upcat: ${err.message}`);
+      return err.status;
+    }
+  } finally {
+    interrupt?.dispose();
   }
 }
 

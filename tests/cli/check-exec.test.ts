@@ -344,6 +344,52 @@ sys.exit(5)`;
     }
   });
 
+  test("as PID 1, SIGTERM while the report waits for a slow reader ends upcat (143), and CMD never runs", async () => {
+    const unshare = requireTool("unshare");
+    const marker = fresh("ran");
+    let accepted = 0;
+    const counting = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open() {
+          accepted++;
+        },
+        data() {},
+      },
+    });
+    // 600 lines of --json (about 120 KB) are more than the pipe holds while its reader sleeps.
+    const targets = Array.from({ length: 600 }, () => `127.0.0.1:${counting.port}`);
+    const upcat = [unshare, "-rpf", "--kill-child", "--", ...fromSource.argv, "check", "--json", ...targets]
+      .concat(["--", "touch", marker])
+      .map((word) => `'${word}'`)
+      .join(" ");
+    const outer = Bun.spawn(["bash", "-c", `${upcat} 2>&1 | { sleep 4; cat; }; echo "status $\{PIPESTATUS[0]}"`], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...fromSource.env, NO_COLOR: "1", PATH: `${fromSource.env.PATH}:/usr/bin:/bin` },
+    });
+    try {
+      // Every check is done once every connection has come; the report is then stuck behind the sleeping reader.
+      await waitFor("600 connections", () => accepted >= 600, 10_000);
+      await Bun.sleep(300);
+      const inner = childrenOf(outer.pid).filter((pid) => readFileSync(`/proc/${pid}/comm`, "utf8") === "unshare\n");
+      expect(inner).toHaveLength(1);
+      const pid = childrenOf(inner[0]!);
+      expect(pid).toHaveLength(1);
+      process.kill(pid[0]!, "SIGTERM");
+      const out = await within("the pipeline to end", new Response(outer.stdout).text(), 15_000);
+      // Before, the signal was ignored (PID 1, no handler left) and touch ran.
+      expect(existsSync(marker)).toBe(false);
+      expect(out).toEndWith("upcat: SIGTERM; not running touch\nstatus 143\n");
+      expect(jsonRecords(out.slice(0, out.indexOf("upcat: "))).length).toBe(600);
+    } finally {
+      outer.kill("SIGKILL");
+      counting.stop(true);
+    }
+  }, 30_000);
+
   test("-- with --nagios or --prometheus is a usage error; so is an empty command", async () => {
     const nagios = await run(fromSource, ["check", "--nagios", `127.0.0.1:${open.port}`, "--", "true"]);
     expect(nagios).toMatchObject({
