@@ -1,6 +1,6 @@
 // Where the cli writes: data to stdout, diagnostics to stderr, colour only on a terminal without NO_COLOR.
 import type { createColors } from "picocolors";
-import { pipeWriter, type Sink } from "./pipe-writer.ts";
+import { pipeWriters, type Sink } from "./pipe-writer.ts";
 
 type Colors = ReturnType<typeof createColors>;
 
@@ -108,10 +108,10 @@ export function processIo(readerGone: () => void): Io {
       writing ??= new Promise((resolve) => setImmediate(resolve)).then(drainStdout);
     },
     unblockPipes() {
-      const blocking = outSink;
-      outSink = pipeWriter(1).then((sink) => sink ?? blocking);
-      const blockingErr = errSink;
-      errSink = pipeWriter(2).then((sink) => sink ?? blockingErr);
+      const writers = pipeWriters();
+      const [blockingOut, blockingErr] = [outSink, errSink];
+      outSink = writers.then((w) => w.out ?? blockingOut);
+      errSink = writers.then((w) => w.err ?? blockingErr);
     },
     async flush() {
       await Promise.all([writing, toStderr]);

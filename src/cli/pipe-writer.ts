@@ -1,4 +1,4 @@
-// A writer for stdout or stderr that never holds up the event loop when they are a pipe whose reader is slow.
+// Writers for stdout and stderr that never hold up the event loop when they are a pipe whose reader is slow.
 //
 // Bun.write to a pipe is a blocking write(2): once the pipe is full, the whole process waits for its reader, and
 // every timer that came due meanwhile fires late, before the sockets that became ready long before (a check then
@@ -11,14 +11,30 @@
 export type Sink = (data: string | Uint8Array) => Promise<unknown>;
 
 /**
- * pipeWriter is a Sink of its own onto fd (1 or 2) when that is a pipe on Linux; undefined otherwise (a terminal, a
- * file, a socket; another system; /proc not mounted), where the caller keeps to Bun.write. Only a pipe: a file
- * opened again would be written from its start, over what is there.
+ * pipeWriters are Sinks of their own onto stdout and stderr where each is a pipe, on Linux; undefined for one that is
+ * not (a terminal, a file, a socket; another system; /proc not mounted), where the caller keeps to Bun.write. Only
+ * a pipe: a file opened again would be written from its start, over what is there. Both on one pipe (2>&1) share
+ * one writer, so a line of one is never cut by a line of the other while the pipe is full.
  */
-export async function pipeWriter(fd: 1 | 2): Promise<Sink | undefined> {
-  if (process.platform !== "linux") return undefined;
+export async function pipeWriters(): Promise<{ out?: Sink; err?: Sink }> {
+  if (process.platform !== "linux") return {};
+  const [out, err] = await Promise.all([fifo(1), fifo(2)]);
+  const outSink = out && writerOn(1);
+  const errSink = err && (out && out.dev === err.dev && out.ino === err.ino ? outSink : writerOn(2));
+  return { out: outSink, err: errSink };
+}
+
+async function fifo(fd: 1 | 2): Promise<{ dev: number; ino: number } | undefined> {
   try {
-    if (!(await Bun.file(fd).stat()).isFIFO()) return undefined;
+    const stat = await Bun.file(fd).stat();
+    return stat.isFIFO() ? { dev: Number(stat.dev), ino: Number(stat.ino) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writerOn(fd: 1 | 2): Sink | undefined {
+  try {
     const writer = Bun.file(`/proc/self/fd/${fd}`).writer();
     return async (data) => {
       // write gives a promise when the pipe is full, and it rejects (EPIPE) as flush does: both are awaited.
