@@ -22,6 +22,8 @@ export const REASONS: Record<string, string> = {
   EMSGSIZE: "message too long",
   EAFNOSUPPORT: "address family not supported",
   EPIPE: "connection closed by peer",
+  EMFILE: "too many open files in this process (ulimit -n)",
+  ENFILE: "too many open files on this machine",
 };
 
 /** NetErrorFields are what a failed network operation is, as data: the cli adds words and hints from them. */

@@ -1,7 +1,7 @@
 // One try of an http:// or https:// target: the TLS handshake judged as --tls judges it, then one request with Bun's
 // fetch. Under --follow each redirect is followed here, hop by hop (fetch itself never follows one), and redirect.ts
 // says what may go with each hop.
-import { errnoCode } from "../errors.ts";
+import { errnoCode, REASONS } from "../errors.ts";
 import { cut } from "../text/shown.ts";
 import { unresolved, wrongAddress } from "./outcomes.ts";
 import { type Chain, follow, requestHeaders, shown, startChain, withCredentials } from "./redirect.ts";
@@ -353,6 +353,8 @@ function fetchFailure(err: unknown, aborted: boolean, timeoutMs: number, state: 
     case "cert_untrusted":
       return fail(state, s, cause, `certificate not trusted: ${code} (try --ca FILE, or --insecure)`);
   }
+  // Files ran short here: fetch says "EMFILE: Was there a typo in the url or port?" (Bun 1.4.5).
+  if (code === "EMFILE" || code === "ENFILE") return fail(state, s, cause, REASONS[code]!);
   return fail(
     state,
     s,

@@ -14,7 +14,8 @@ const POLL_EVERY_MS = 2;
 
 /**
  * connectErrno dials address:port once through libc and returns the errno name the kernel gives
- * (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ...), "connected" if it connects this time, or undefined
+ * (ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ...; EMFILE when no socket could be made), "connected" if it connects
+ * this time, or undefined
  * when it cannot tell within budgetMs or on this platform. It never blocks the event loop.
  */
 export async function connectErrno(address: string, port: number, budgetMs: number): Promise<string | undefined> {

@@ -25,6 +25,7 @@ const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   13: "EACCES",
   22: "EINVAL",
+  23: "ENFILE",
   24: "EMFILE",
   32: "EPIPE",
   90: "EMSGSIZE",
@@ -136,7 +137,8 @@ export function startConnect(address: string, port: number): PendingConnect | un
   const addr = encodeSockaddr(address, port, m.v4, m.v6View);
   if (!addr) return undefined;
   const fd = c.socket(addr.length === 16 ? AF_INET : AF_INET6, SOCK_STREAM_NONBLOCK_CLOEXEC, 0);
-  if (fd < 0) return undefined;
+  // No socket at all (EMFILE, ENFILE): the failure is this machine's, and says so.
+  if (fd < 0) return failedHere(errnoName(errnoOf(c)));
   let settled: string | undefined;
   if (c.connect(fd, addr.length === 16 ? m.v4Ptr : m.v6Ptr, addr.length) === 0) settled = "connected";
   else {
@@ -157,6 +159,11 @@ export function startConnect(address: string, port: number): PendingConnect | un
     },
     close: () => void c.close(fd),
   };
+}
+
+/** failedHere is a PendingConnect that never began, for the reason its socket could not be made. */
+function failedHere(reason: string): PendingConnect {
+  return { result: () => reason, close: () => {} };
 }
 
 /**

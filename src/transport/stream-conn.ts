@@ -351,13 +351,20 @@ export function dialStream(address: string, port: number, opts: DialStreamOption
       timer.clear();
       const elapsed = performance.now() - started;
       const real = await connectErrno(address, port, Math.max(MIN_ERRNO_BUDGET_MS, opts.timeoutMs - elapsed));
+      // Connected at once: what failed was not the port (a socket Bun could not make, when files ran short).
+      if (real === "connected")
+        return reject(new NetError({ op: "connect", transport: "tcp", address: where, reason: FAILED_HERE }));
       const code = real && REFINED.has(real) ? real : "ECONNREFUSED";
       reject(new NetError({ op: "connect", transport: "tcp", address: where, reason: REASONS[code]!, code }));
     }
   });
 }
 
-/** REFINED are the causes a second look at a refused connect can find; anything else stays a refusal. */
-const REFINED = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
+/**
+ * REFINED are the causes a second look at a refused connect can find; anything else stays a refusal. EMFILE and
+ * ENFILE: Bun says ECONNREFUSED when it could not make the socket at all (Bun 1.4.5), a port "closed" that is open.
+ */
+const REFINED = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM", "EMFILE", "ENFILE"]);
+const FAILED_HERE = "the connect failed, and a second try at once connected: not a refusal by the port";
 /** At least this long to ask the kernel why a connect was refused, even when the try's time is spent. */
 const MIN_ERRNO_BUDGET_MS = 100;
