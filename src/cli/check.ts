@@ -9,9 +9,10 @@ import { UsageError } from "../errors.ts";
 import { jsonRecord } from "../check/report/json.ts";
 import { targetText } from "../check/report/target.ts";
 import { progressLine, resultLine, summaryLine } from "../check/report/text.ts";
-import { plan } from "./check-plan.ts";
+import { type CheckPlan, plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 import { waitNotes } from "./wait-notes.ts";
+import { openFileLimit, triesThatFit } from "../transport/open-files.ts";
 
 /** EXIT_WAIT_EXPIRED is the status when --wait runs out first, as timeout(1), wait-for-it and wait4x exit. */
 export const EXIT_WAIT_EXPIRED = 124;
@@ -67,6 +68,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
       : undefined;
 
   const each = p.items.map((item) => ({ ...item.probe, udpSilentOk: item.udpSilentOk }));
+  const concurrency = await fitConcurrency(p, io);
   // Before a CMD (or as PID 1, where an unhandled signal is ignored), a signal ends the wait and CMD never runs: until
   // runCommand has its own handlers, the report's flushes included (a slow reader of stderr can hold them up).
   const interrupt = p.command || process.pid === 1 ? untilSignal() : undefined;
@@ -78,7 +80,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
     return signalStatus(signal);
   };
   try {
-    const ran = await until(runChecks(targets, { ...p.run, each, onResult, onProgress }));
+    const ran = await until(runChecks(targets, { ...p.run, concurrency, each, onResult, onProgress }));
     if (live) io.status(undefined);
     if (typeof ran === "string") return stopped(ran, " before every target passed");
     const results = ran;
@@ -129,6 +131,20 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
   } finally {
     interrupt?.dispose();
   }
+}
+
+/**
+ * fitConcurrency is --concurrency, lowered (and said, but under --quiet) to what the open-file limit lets through at
+ * once: past it sockets cannot be made, and a port would be reported for this machine's shortage.
+ */
+async function fitConcurrency(p: CheckPlan, io: Io): Promise<number> {
+  const wanted = p.run.concurrency;
+  const limit = await openFileLimit();
+  if (limit === undefined || triesThatFit(limit) >= wanted) return wanted;
+  const fit = triesThatFit(limit);
+  if (p.output !== "quiet")
+    io.err(`upcat: --concurrency ${wanted} lowered to ${fit}: this process may have ${limit} files open (ulimit -n)`);
+  return fit;
 }
 
 export function registerCheck(cli: CAC, io: Io): void {
