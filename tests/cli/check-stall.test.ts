@@ -182,11 +182,12 @@ describe("a check stopped (SIGSTOP) for longer than --timeout, then continued", 
     // Bun's fetch works on a thread of its own: what it has read reaches the main thread as a task, after a stop too.
     const file = join(dir, "http-targets");
     writeFileSync(file, `http://127.0.0.1:${nginx.http}/\n`.repeat(20_000));
-    const args = ["--json", "--concurrency", "50", "--timeout", "1s", "--file", file];
+    const args = ["--json", "--concurrency", "20", "--timeout", "1s", "--file", file];
     const r = await stoppedMidway(args, [2000, 8000, 14_000], 1200);
     expect(r.stops).toBe(3);
     expect(r.records.length).toBe(20_000);
-    // Before: 150 "no HTTP response within 1000ms" in one run (100 to 200 in three runs of four stops by hand).
+    // Before: 40 and 44 "no HTTP response within 1000ms" in two runs. 20 at once: the test's nginx takes 64
+    // connections, and fetch keeps some of them idle for reuse.
     expect(r.records.filter((x) => x.state !== "open").map((x) => x.error)).toEqual([]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
   }, 60_000);
