@@ -16,7 +16,7 @@ import type { Io } from "./io.ts";
 import { parseCount } from "./option-values.ts";
 import { runServer, type ServerProgram } from "./run-server.ts";
 import { type LogFormat, LineWindow, type ServeLog, sum } from "./serve-log.ts";
-import { addServerOptions, durationOrZero, readServerOptions } from "./server-options.ts";
+import { addServerOptions, durationOrZero, fitOpenFiles, readServerOptions } from "./server-options.ts";
 import { workerPlan } from "../workers/pool.ts";
 
 const FAULTS = ["delay", "bandwidth", "loss", "duplicate", "reorder", "chunk", "resetAfter", "stallAfter"] as const;
@@ -43,7 +43,7 @@ interface Totals {
 async function relay(listenText: string, targetText: string, raw: Record<string, unknown>, io: Io): Promise<number> {
   // Everything is checked before any socket opens or any name is looked up.
   const ends = parseEnds(String(listenText), String(targetText));
-  const bounds = readServerOptions(raw);
+  const asked = readServerOptions(raw);
   if (Array.isArray(raw.seed) || Array.isArray(raw.connectTimeout))
     throw new UsageError("--seed and --connect-timeout can be given once each");
   const connectTimeoutMs = durationOrZero(raw.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, "--connect-timeout");
@@ -54,6 +54,7 @@ async function relay(listenText: string, targetText: string, raw: Record<string,
   const seed = worker === undefined ? seedGiven : (Number(worker.part.seed) + worker.index) >>> 0;
   const faultValues: FaultOptionValues = Object.fromEntries(FAULTS.map((k) => [k, raw[k]]));
   const faults = parseFaults(faultValues, ends.transport, seed);
+  const bounds = await fitOpenFiles(asked, raw, 2, io);
 
   const address = worker?.part.target ?? (await resolveHost(ends.target.host, ends.transport))[0]!;
   const target = { host: address, port: ends.target.port };

@@ -194,6 +194,16 @@ export class ServeLog {
     else if (this.format === "text") this.io.err(`upcat: stats: ${statsText(c)}`);
   }
 
+  /** lowered says that the open-file limit (ulimit -n) holds fewer connections than --max-connections asked. */
+  lowered(from: number, to: number, openFiles: number): void {
+    if (this.format === "json")
+      this.json({ event: "lowered", option: "max-connections", from, to, open_files: openFiles });
+    else if (this.format === "text")
+      this.io.err(
+        `upcat: --max-connections ${from} lowered to ${to}: this process may have ${openFiles} files open (ulimit -n)`,
+      );
+  }
+
   draining(open: number, ms: number): void {
     if (open === 0) return;
     if (this.format === "json") this.json({ event: "draining", open, drain_ms: ms });

@@ -15,7 +15,7 @@ import type { Io } from "./io.ts";
 import { readSmallFile, shownPath } from "./read-input.ts";
 import { runServer, type ServerProgram } from "./run-server.ts";
 import { type Running, type ServeLog, sum } from "./serve-log.ts";
-import { addServerOptions, list, readServerOptions, type ServerBounds } from "./server-options.ts";
+import { addServerOptions, fitOpenFiles, list, readServerOptions, type ServerBounds } from "./server-options.ts";
 
 /** Service is one protocol to serve and the port it gets. */
 interface Service {
@@ -86,7 +86,7 @@ function readQuotes(path: string): string[] {
 
 /** serve runs the servers and resolves with the exit status once a signal has stopped them. */
 async function serve(raw: Record<string, unknown>, io: Io): Promise<number> {
-  const opts = await toServeOptions(raw);
+  const opts = await fitOpenFiles(await toServeOptions(raw), raw, 1, io);
   const program: ServerProgram<Counters> = {
     bounds: opts,
     async bind(log, at) {

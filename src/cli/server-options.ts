@@ -13,7 +13,10 @@ import {
 import { quote } from "../text/shown.ts";
 import { parseTarget } from "../transport/target.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
-import type { LogFormat } from "./serve-log.ts";
+import { openFileLimit, fitsIn } from "../transport/open-files.ts";
+import { workerPlan } from "../workers/pool.ts";
+import type { Io } from "./io.ts";
+import { type LogFormat, ServeLog } from "./serve-log.ts";
 
 /** ServerKind names the servers that take these options; each says an option in its own terms. */
 export type ServerKind = "serve" | "relay";
@@ -249,6 +252,29 @@ export function readServerOptions(raw: Record<string, unknown>): ServerBounds {
     log: log as LogFormat,
     workers: workersHere(d("workers")),
   };
+}
+
+/**
+ * fitOpenFiles lowers --max-connections to what the open-file limit holds, `each` files a connection (serve 1, the
+ * relay 2: its client's and the target's), and says so where another value was given (the parent alone, under
+ * --workers); the default is lowered quietly (the relay's 10 000 needs 20 064 files, more than many machines allow).
+ * Past the limit accept fails, and Bun's listener retries it at once, for ever: the server spins and says nothing.
+ * Within it, a connection past --max-connections is accepted and closed at once, counted as over-limit.
+ */
+export async function fitOpenFiles<B extends ServerBounds>(
+  bounds: B,
+  raw: Record<string, unknown>,
+  each: number,
+  io: Io,
+): Promise<B> {
+  const limit = await openFileLimit();
+  const wanted = bounds.limits.maxConnections;
+  if (limit === undefined || fitsIn(limit, each, 64) >= wanted) return bounds;
+  const fit = fitsIn(limit, each, 64);
+  // cac fills in the default: a value other than it was given.
+  const given = String(raw.maxConnections) !== SERVER_OPTIONS.maxConnections.default;
+  if (given && workerPlan() === undefined) new ServeLog(io, bounds.log).lowered(wanted, fit, limit);
+  return { ...bounds, limits: { ...bounds.limits, maxConnections: fit } };
 }
 
 /**

@@ -1,11 +1,7 @@
-// How many sockets a client may have open at once. Past the process's limit of open files (ulimit -n), socket()
-// fails with EMFILE, and Bun reports that connect as ECONNREFUSED (Bun 1.4.5): `check --concurrency 1000` under
-// `ulimit -n 128` said 878 of 1000 tries of an open port were "closed".
-
-/** RESERVED are the files a check keeps open besides its tries: stdio, the event loop's, fetch's and the resolver's. */
-const RESERVED = 32;
-/** PER_TRY is the most one try holds: its socket, and a second look or a second connection (a service's poke). */
-const PER_TRY = 2;
+// How many sockets a process may have open at once. Past its limit of open files (ulimit -n), socket() and accept()
+// fail with EMFILE: Bun reports such a connect as ECONNREFUSED (Bun 1.4.5; `check --concurrency 1000` under
+// `ulimit -n 128` said 878 of 1000 tries of an open port were "closed"), and its listener retries such an accept
+// at once, for ever (`serve` under `ulimit -n 64` with 100 clients spun at 60% of a core, saying nothing).
 
 /**
  * openFileLimit is how many files this process may have open (Bun raises the soft limit to the hard one at its
@@ -22,7 +18,13 @@ export async function openFileLimit(): Promise<number | undefined> {
   }
 }
 
-/** triesThatFit is how many tries may be in flight at once within `limit` open files: at least one. */
-export function triesThatFit(limit: number): number {
-  return Math.max(1, Math.floor((limit - RESERVED) / PER_TRY));
+/**
+ * fitsIn is how many of something that holds `each` files fit within `limit` open files, `reserved` kept for the
+ * rest (stdio, the event loop, listeners, fetch's and the resolver's; a quarter of a small limit): at least one.
+ */
+export function fitsIn(limit: number, each: number, reserved: number): number {
+  return Math.max(1, Math.floor((limit - Math.min(reserved, Math.floor(limit / 4))) / each));
 }
+
+/** triesThatFit is how many of check's tries fit: two files a try (its socket, and a second look or connection). */
+export const triesThatFit = (limit: number): number => fitsIn(limit, 2, 32);

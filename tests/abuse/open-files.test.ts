@@ -1,0 +1,128 @@
+// A server with more clients than open files: past its limit (ulimit -n) accept fails with EMFILE, and Bun's listener
+// retried it at once, for ever: `serve` under `ulimit -n 64` with 100 clients spun a whole core (197 ticks of CPU in
+// 2 s) and said nothing. --max-connections is now lowered to what the limit holds (and said, where it was given), so
+// a connection past it is accepted and closed at once (over-limit), as --max-connections always did.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { requireTool, runPeer } from "../support/peers.ts";
+import { type Command, fromSource, startServer, type Server } from "../support/run.ts";
+import { spawnUntil } from "../support/stderr-until.ts";
+
+/** limited is upcat under `ulimit -n 64`. */
+const limited: Command = {
+  argv: ["bash", "-c", 'ulimit -n 64; exec "$@"', "bash", ...fromSource.argv],
+  env: fromSource.env,
+};
+
+/** cpuTicks is the CPU a process has used (user and system, in clock ticks: 100 a second). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * CLIENTS holds N connections open for 3 s (python3), then asks the first 5 (hi) and prints how many answered HI.
+ */
+const CLIENTS =
+  "import socket,sys,time\nport,n=int(sys.argv[1]),int(sys.argv[2])\n" +
+  "socks=[socket.create_connection(('127.0.0.1',port),timeout=3) for i in range(n)]\n" +
+  "print('held',flush=True)\ntime.sleep(3)\nok=0\nfor s in socks[:5]:\n  s.sendall(b'hi\\n')\n" +
+  "  try: ok+=s.recv(10)==b'HI\\n'\n  except Exception: pass\nprint('answered',ok,flush=True)\n" +
+  "for s in socks: s.close()\n";
+
+/** start runs `upcat ARGS` under the limit and waits for its ready line (`serving` or `relaying`). */
+async function start(args: string[], until = /(serving|relaying) .*\n/) {
+  return spawnUntil([...limited.argv, ...args], { env: { ...limited.env, NO_COLOR: "1" }, until });
+}
+
+/** held runs CLIENTS against port and measures the server's CPU while they are held. */
+async function held(pid: number, port: number, n: number) {
+  const clients = Bun.spawn([requireTool("python3"), "-c", CLIENTS, String(port), String(n)], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = clients.stdout.getReader();
+  const decoder = new TextDecoder();
+  let said = "";
+  while (!said.includes("\n")) {
+    const { value, done } = await out.read();
+    if (done) break;
+    said += decoder.decode(value);
+  }
+  expect({ said, stderr: said === "held\n" ? "" : await new Response(clients.stderr).text() }).toEqual({
+    said: "held\n",
+    stderr: "",
+  });
+  const t0 = cpuTicks(pid);
+  await Bun.sleep(2000);
+  const ticks = cpuTicks(pid) - t0;
+  for (;;) {
+    const { value, done } = await out.read();
+    if (done) break;
+    said += decoder.decode(value);
+  }
+  expect(await clients.exited).toBe(0);
+  return { ticks, answered: said.slice("held\n".length).trim() };
+}
+
+describe("more clients than open files (ulimit -n 64)", () => {
+  let backend: Server;
+  beforeAll(async () => {
+    backend = await startServer(fromSource, ["--tcp", "--port", "0", "--max-per-address", "0"]);
+  });
+  afterAll(async () => {
+    await backend.stop();
+  });
+
+  test("serve: the default --max-connections lowered to 48, quietly; 100 clients held cost no CPU", async () => {
+    const s = await start(["serve", "--tcp", "--port", "0", "--max-per-address", "0"]);
+    try {
+      expect(s.head).toMatch(/^upcat: serving upper on tcp /);
+      const port = Number(/serving upper on tcp \S+:(\d+)/.exec(s.head)![1]);
+      const { ticks, answered } = await held(s.proc.pid, port, 100);
+      expect(answered).toBe("answered 5");
+      // Before: 197 ticks (two seconds of a core) spinning on accept.
+      expect(ticks).toBeLessThan(50);
+      // The oracle: netcat is answered once the crowd has gone.
+      expect((await runPeer([requireTool("nc"), "-q1", "127.0.0.1", String(port)], "hello\n")).stdout).toBe("HELLO\n");
+    } finally {
+      s.proc.kill("SIGTERM");
+    }
+    await s.proc.exited;
+    expect(await s.rest()).toMatch(
+      /^upcat: refusing: over-limit \d+ .*\nupcat: SIGTERM: stopped \(refused: over-limit 52\)\n$/,
+    );
+  }, 30_000);
+
+  test("serve --log json --max-connections 5000: the lowering is an event", async () => {
+    const s = await start(["serve", "--tcp", "--port", "0", "--log", "json", "--max-connections", "5000"], /\n/);
+    s.proc.kill("SIGTERM");
+    await s.proc.exited;
+    const first = JSON.parse(s.head.split("\n")[0]!);
+    expect(first).toMatchObject({ event: "lowered", option: "max-connections", from: 5000, to: 48, open_files: 64 });
+  });
+
+  test("relay --max-connections 1000: two files a connection, lowered to 24, said; 60 held cost no CPU", async () => {
+    const r = await start([
+      "relay",
+      "tcp://127.0.0.1:0",
+      `tcp://127.0.0.1:${backend.port}`,
+      "--max-per-address",
+      "0",
+      "--max-connections",
+      "1000",
+    ]);
+    try {
+      expect(r.head.split("\n")[0]).toBe(
+        "upcat: --max-connections 1000 lowered to 24: this process may have 64 files open (ulimit -n)",
+      );
+      const port = Number(/relaying tcp 127\.0\.0\.1:(\d+)/.exec(r.head)![1]);
+      const { ticks, answered } = await held(r.proc.pid, port, 60);
+      expect(answered).toBe("answered 5");
+      expect(ticks).toBeLessThan(50);
+    } finally {
+      r.proc.kill("SIGTERM");
+    }
+    await r.proc.exited;
+  }, 30_000);
+});
