@@ -134,7 +134,7 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
 }
 
 /**
- * fitConcurrency is --concurrency, lowered (and said, but under --quiet) to what the open-file limit lets through at
+ * fitConcurrency is --concurrency, lowered (and said, to text and json) to what the open-file limit lets through at
  * once: past it sockets cannot be made, and a port would be reported for this machine's shortage.
  */
 async function fitConcurrency(p: CheckPlan, io: Io): Promise<number> {
@@ -142,7 +142,8 @@ async function fitConcurrency(p: CheckPlan, io: Io): Promise<number> {
   const limit = await openFileLimit();
   if (limit === undefined || triesThatFit(limit) >= wanted) return wanted;
   const fit = triesThatFit(limit);
-  if (p.output !== "quiet")
+  // Not where the report is one line for a monitoring system (--nagios, --prometheus), nor under --quiet.
+  if (p.output === "text" || p.output === "json")
     io.err(`upcat: --concurrency ${wanted} lowered to ${fit}: this process may have ${limit} files open (ulimit -n)`);
   return fit;
 }

@@ -71,6 +71,10 @@ describe("check under `ulimit -n 128`", () => {
     expect(r.status).toBe(0);
     const quiet = await underLimit(["--quiet", "--concurrency", "1000", ...times(1000, `127.0.0.1:${nginx.http}`)]);
     expect(quiet).toEqual({ stdout: "", stderr: "", status: 0 });
+    // A monitoring system reads one line: nothing more on stderr either.
+    const nagios = await underLimit(["--nagios", "--concurrency", "1000", `127.0.0.1:${nginx.http}`]);
+    expect(nagios).toMatchObject({ stderr: "", status: 0 });
+    expect(nagios.stdout).toStartWith("TCP OK - ");
   }, 30_000);
 
   test("most descriptors already taken: a try with no socket is an error naming the limit, never closed", async () => {
