@@ -4,6 +4,7 @@ import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts
 import { BenchWorkerError, benchAsWorker, type BenchWorkerPart, runWorkers } from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
 import { dialEach } from "../transport/dial-each.ts";
+import { fitsIn, openFileLimit } from "../transport/open-files.ts";
 import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
@@ -40,9 +41,15 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
     throw new UsageError(`--size ${size} is more than a UDP datagram carries (${MAX_DATAGRAM})`);
   if (size > 1 << 24) throw new UsageError(`--size ${size} is more than 16m`);
   const workers = loadWorkers(raw.workers ?? DEFAULTS.workers, concurrency);
-  const opts = { target, durationMs, concurrency, size, timeoutMs };
   const worker = workerPlan<BenchWorkerPart>();
-  if (worker !== undefined) return benchAsWorker(opts, worker.part);
+  if (worker !== undefined) return benchAsWorker({ target, durationMs, concurrency, size, timeoutMs }, worker.part);
+  const opts = {
+    target,
+    durationMs,
+    concurrency: await fitConnections(target.transport, concurrency, workers, io),
+    size,
+    timeoutMs,
+  };
   const live = !raw.json && io.statusLive;
   const onProgress = live
     ? (p: BenchProgress) =>
@@ -72,6 +79,20 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
   await io.flush();
   // No reply at all is a failure a script must see; some errors among many replies are figures, not failure.
   return result.replies === 0 ? 1 : 0;
+}
+
+/**
+ * fitConnections is --concurrency, lowered (and said) to the TCP connections each load process's open-file limit
+ * holds: past it a connection cannot be made, and 379 of 500 came back as errors a server would be blamed for.
+ */
+async function fitConnections(transport: string, wanted: number, workers: number, io: Io): Promise<number> {
+  const limit = transport === "tcp" ? await openFileLimit() : undefined;
+  if (limit === undefined || fitsIn(limit, 1, 32) * workers >= wanted) return wanted;
+  const fit = fitsIn(limit, 1, 32) * workers;
+  io.err(
+    `upcat: --concurrency ${wanted} lowered to ${fit}: each load process may have ${limit} files open (ulimit -n)`,
+  );
+  return fit;
 }
 
 function toJson(r: BenchResult & { workers: number }) {
