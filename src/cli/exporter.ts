@@ -7,6 +7,7 @@ import type { PlannedProbe } from "../exporter/probe-run.ts";
 import { startExporter } from "../exporter/server.ts";
 import { parseTargetGate } from "../exporter/target-gate.ts";
 import { hostPort } from "../transport/address.ts";
+import { fitsIn, openFileLimit } from "../transport/open-files.ts";
 import { plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
@@ -21,15 +22,29 @@ const DEFAULT_MAX_CONCURRENT = "100";
 /** MAX_CONFIG bounds --config: a page of modules. */
 const MAX_CONFIG = 1 << 20;
 
+/**
+ * fitProbes is --max-concurrent, lowered (and said) to what the open-file limit holds, three files a probe (the
+ * scrape's connection, the probe's socket and a second look): past it a probe gets no socket, and its target would
+ * read as down.
+ */
+async function fitProbes(wanted: number, io: Io): Promise<number> {
+  const limit = await openFileLimit();
+  if (limit === undefined || fitsIn(limit, 3, 64) >= wanted) return wanted;
+  const fit = fitsIn(limit, 3, 64);
+  io.err(
+    `upcat exporter: --max-concurrent ${wanted} lowered to ${fit}: ` +
+      `this process may have ${limit} files open (ulimit -n)`,
+  );
+  return fit;
+}
+
 async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {
   const listen = parseHttpAddress(String(once(raw, "listen") ?? DEFAULT_LISTEN), "--listen");
   const allowed = raw.allowTarget === undefined ? [] : [raw.allowTarget].flat().map(String);
   const gate = parseTargetGate(allowed);
-  const maxConcurrent = parseCount(
-    once(raw, "maxConcurrent") ?? DEFAULT_MAX_CONCURRENT,
-    "--max-concurrent",
-    100_000,
-    1,
+  const maxConcurrent = await fitProbes(
+    parseCount(once(raw, "maxConcurrent") ?? DEFAULT_MAX_CONCURRENT, "--max-concurrent", 100_000, 1),
+    io,
   );
   // Problems are thrown, one at a time, and become the 400's line: nothing of a probe reaches the exporter's stderr.
   const quiet: Io = { ...io, err() {} };

@@ -145,4 +145,34 @@ describe("more clients than open files (ulimit -n 64)", () => {
     expect(JSON.parse(stdout)).toMatchObject({ concurrency: 48, errors: 0 });
     expect(status).toBe(0);
   }, 20_000);
+
+  test("exporter: --max-concurrent lowered to 16, said; 300 probes from 60 at once are up or 503, not down", async () => {
+    const e = await start(["exporter", "--listen", "127.0.0.1:0", "--allow-target", "127.0.0.1"], /listening on .*\n/);
+    try {
+      expect(e.head.split("\n")[0]).toBe(
+        "upcat exporter: --max-concurrent 100 lowered to 16: this process may have 64 files open (ulimit -n)",
+      );
+      const at = /listening on (http:\/\/\S+) /.exec(e.head)![1]!;
+      const url = `${at}/probe?target=127.0.0.1:${backend.port}&module=tcp`;
+      const scrapes =
+        "import collections,concurrent.futures,sys,urllib.request\n" +
+        "def probe(i):\n  try:\n    with urllib.request.urlopen(sys.argv[1], timeout=10) as r:\n" +
+        "      return [l for l in r.read().decode().splitlines() if l.startswith('probe_success')][0]\n" +
+        "  except urllib.error.HTTPError as e:\n    return str(e.code)\n" +
+        "with concurrent.futures.ThreadPoolExecutor(60) as ex:\n" +
+        "  for k, n in sorted(collections.Counter(ex.map(probe, range(300))).items()): print(k, n)\n";
+      const r = await runPeer([requireTool("python3"), "-c", scrapes, url], undefined, 30_000);
+      // Before: 193 of 300 were "probe_success 0", a target that answered reported down.
+      const counted = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => [l.replace(/ \d+$/, ""), Number(l.split(" ").at(-1))]);
+      const seen = Object.fromEntries(counted);
+      expect(Object.keys(seen).filter((k) => k !== "probe_success 1" && k !== "503")).toEqual([]);
+      expect(seen["probe_success 1"]).toBeGreaterThan(0);
+    } finally {
+      e.proc.kill("SIGTERM");
+    }
+    await e.proc.exited;
+  }, 40_000);
 });
