@@ -146,7 +146,7 @@ describe("more clients than open files (ulimit -n 64)", () => {
     expect(status).toBe(0);
   }, 20_000);
 
-  test("exporter: --max-concurrent lowered to 16, said; 300 probes from 60 at once are up or 503, not down", async () => {
+  test("exporter: --max-concurrent lowered to 16, said; 300 probes, 60 at once: up or 503, never down", async () => {
     const e = await start(["exporter", "--listen", "127.0.0.1:0", "--allow-target", "127.0.0.1"], /listening on .*\n/);
     try {
       expect(e.head.split("\n")[0]).toBe(
