@@ -2,6 +2,8 @@
 // retried it at once, for ever: `serve` under `ulimit -n 64` with 100 clients spun a whole core (197 ticks of CPU in
 // 2 s) and said nothing. --max-connections is now lowered to what the limit holds (and said, where it was given), so
 // a connection past it is accepted and closed at once (over-limit), as --max-connections always did.
+// bench's TCP connections and the exporter's probes are lowered the same way: past the limit, a connection that
+// could not be made was counted as the server's error, or a probe of an answering port as probe_success 0.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { requireTool, runPeer } from "../support/peers.ts";
