@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { requireTool, runPeer } from "../support/peers.ts";
-import { type Command, fromSource, startServer, type Server } from "../support/run.ts";
+import { type Command, fromSource, run, startServer, type Server } from "../support/run.ts";
 import { spawnUntil } from "../support/stderr-until.ts";
 
 /** limited is upcat under `ulimit -n 64`. */
@@ -129,17 +129,8 @@ describe("more clients than open files (ulimit -n 64)", () => {
   }, 30_000);
 
   test("bench --concurrency 500: lowered to 48 connections, and said; no errors blamed on the server", async () => {
-    const argv = [...limited.argv, "bench", `tcp://127.0.0.1:${backend.port}`, "--duration", "1s"];
-    const proc = Bun.spawn([...argv, "--concurrency", "500", "--json"], {
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...limited.env, NO_COLOR: "1" },
-    });
-    const [stdout, stderr, status] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
+    const args = ["bench", `tcp://127.0.0.1:${backend.port}`, "--duration", "1s", "--concurrency", "500", "--json"];
+    const { stdout, stderr, status } = await run(limited, args);
     expect(stderr).toBe(
       "upcat: --concurrency 500 lowered to 48: each load process may have 64 files open (ulimit -n)\n",
     );

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jsonRecords } from "../check/json-records.ts";
 import { requireTool, runPeer, startPeer } from "../support/peers.ts";
-import { fromSource } from "../support/run.ts";
+import { fromSource, run } from "../support/run.ts";
 import { selfSigned } from "../verdicts/pki.ts";
 import { startNginx } from "../verdicts/servers.ts";
 
@@ -34,26 +34,17 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
-
 /**
  * underLimit runs upcat in a shell with `ulimit -n 128`, after `held` descriptors of /dev/null are opened and left
  * to it (fds 10 and up): what it may still open is less than its limit says.
  */
 async function underLimit(args: string[], held = 0) {
   const opens = Array.from({ length: held }, (_, i) => `exec ${10 + i}</dev/null;`).join(" ");
-  const upcat = [...fromSource.argv, "check", ...args].map(quote).join(" ");
-  const proc = Bun.spawn(["bash", "-c", `ulimit -n 128; ${opens} exec ${upcat}`], {
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...fromSource.env, NO_COLOR: "1" },
-  });
-  const [stdout, stderr, status] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
+  const limited = {
+    argv: ["bash", "-c", `ulimit -n 128; ${opens} exec "$@"`, "bash", ...fromSource.argv],
+    env: fromSource.env,
+  };
+  const { stdout, stderr, status } = await run(limited, ["check", ...args], { timeoutMs: 30_000 });
   return { stdout, stderr, status };
 }
 

@@ -154,6 +154,14 @@ async function stoppedMidway(args: string[], atLines: number[], stopMs: number) 
   return { stops, status, stderr, records: jsonRecords(text) };
 }
 
+/** expectAllPassed: the check was stopped `stops` times, and every one of `count` targets passed, with exit 0. */
+function expectAllPassed(r: Awaited<ReturnType<typeof stoppedMidway>>, stops: number, count: number) {
+  expect(r.stops).toBe(stops);
+  expect(r.records.length).toBe(count);
+  expect(r.records.filter((x) => x.state !== "open").map((x) => x.error)).toEqual([]);
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+}
+
 describe("a check stopped (SIGSTOP) for longer than --timeout, then continued", () => {
   test("TCP: the connections that came while it was stopped are open, not timeouts", async () => {
     const r = await stoppedMidway(
@@ -161,21 +169,15 @@ describe("a check stopped (SIGSTOP) for longer than --timeout, then continued", 
       [1, 2000, 4000],
       1200,
     );
-    expect(r.stops).toBe(3);
-    expect(r.records.length).toBe(6000);
     // Before, those in flight at a stop were timeouts: 44 "no connection within 1000ms" in one run.
-    expect(r.records.filter((x) => x.state !== "open").map((x) => x.error)).toEqual([]);
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expectAllPassed(r, 3, 6000);
   }, 40_000);
 
   test("UDP: the replies that came while it was stopped pass", async () => {
     const args = ["--json", "--concurrency", "100", "--timeout", "1s", "--send", "hi", "--expect", "HI"];
     const r = await stoppedMidway([...args, ...targets(6000, "udp://", udp.port)], [1000, 3000], 1200);
-    expect(r.stops).toBe(2);
-    expect(r.records.length).toBe(6000);
     // Before: 13 "no reply within 1000ms" in one run.
-    expect(r.records.filter((x) => x.state !== "open").map((x) => x.error)).toEqual([]);
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expectAllPassed(r, 2, 6000);
   }, 40_000);
 
   test("HTTP (nginx): the responses that came while it was stopped pass", async () => {
@@ -184,11 +186,8 @@ describe("a check stopped (SIGSTOP) for longer than --timeout, then continued", 
     writeFileSync(file, `http://127.0.0.1:${nginx.http}/\n`.repeat(20_000));
     const args = ["--json", "--concurrency", "20", "--timeout", "1s", "--file", file];
     const r = await stoppedMidway(args, [2000, 8000, 14_000], 1200);
-    expect(r.stops).toBe(3);
-    expect(r.records.length).toBe(20_000);
     // Before: 40 and 44 "no HTTP response within 1000ms" in two runs. 20 at once: the test's nginx takes 64
     // connections, and fetch keeps some of them idle for reuse.
-    expect(r.records.filter((x) => x.state !== "open").map((x) => x.error)).toEqual([]);
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    expectAllPassed(r, 3, 20_000);
   }, 60_000);
 });
