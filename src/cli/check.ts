@@ -140,7 +140,8 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
 async function fitConcurrency(p: CheckPlan, io: Io): Promise<number> {
   const wanted = p.run.concurrency;
   const limit = await openFileLimit();
-  if (limit === undefined || triesThatFit(limit) >= wanted) return wanted;
+  // A target has one try in flight at a time: fewer targets than --concurrency never reach it.
+  if (limit === undefined || triesThatFit(limit) >= Math.min(wanted, p.items.length)) return wanted;
   const fit = triesThatFit(limit);
   // Not where the report is one line for a monitoring system (--nagios, --prometheus), nor under --quiet.
   if (p.output === "text" || p.output === "json")

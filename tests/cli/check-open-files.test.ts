@@ -62,10 +62,13 @@ describe("check under `ulimit -n 128`", () => {
     expect(r.status).toBe(0);
     const quiet = await underLimit(["--quiet", "--concurrency", "1000", ...times(1000, `127.0.0.1:${nginx.http}`)]);
     expect(quiet).toEqual({ stdout: "", stderr: "", status: 0 });
+    // Fewer targets than fit never reach the limit: nothing to say.
+    const few = await underLimit(["--concurrency", "1000", ...times(10, `127.0.0.1:${nginx.http}`)]);
+    expect(few.stderr).toStartWith("10 of 10 targets passed");
     // A monitoring system reads one line: nothing more on stderr either.
-    const nagios = await underLimit(["--nagios", "--concurrency", "1000", `127.0.0.1:${nginx.http}`]);
+    const nagios = await underLimit(["--nagios", "--concurrency", "1000", ...times(60, `127.0.0.1:${nginx.http}`)]);
     expect(nagios).toMatchObject({ stderr: "", status: 0 });
-    expect(nagios.stdout).toStartWith("TCP OK - ");
+    expect(nagios.stdout).toStartWith("TCP OK - 60 of 60 OK");
   }, 30_000);
 
   test("most descriptors already taken: a try with no socket is an error naming the limit, never closed", async () => {
