@@ -4,7 +4,7 @@ import { type BenchProgress, type BenchResult, runBench } from "../bench/load.ts
 import { BenchWorkerError, benchAsWorker, type BenchWorkerPart, runWorkers } from "../bench/workers.ts";
 import { UsageError } from "../errors.ts";
 import { dialEach } from "../transport/dial-each.ts";
-import { fitsIn, openFileLimit } from "../transport/open-files.ts";
+import { lowered, loweredText } from "../transport/open-files.ts";
 import { parseTarget } from "../transport/target.ts";
 import { MAX_DATAGRAM } from "../transport/transport.ts";
 import { withClientHint } from "./client-hints.ts";
@@ -86,13 +86,10 @@ async function bench(targetArg: string | undefined, raw: Record<string, unknown>
  * holds: past it a connection cannot be made, and 379 of 500 came back as errors a server would be blamed for.
  */
 async function fitConnections(transport: string, wanted: number, workers: number, io: Io): Promise<number> {
-  const limit = transport === "tcp" ? await openFileLimit() : undefined;
-  if (limit === undefined || fitsIn(limit, 1, 32) * workers >= wanted) return wanted;
-  const fit = fitsIn(limit, 1, 32) * workers;
-  io.err(
-    `upcat: --concurrency ${wanted} lowered to ${fit}: each load process may have ${limit} files open (ulimit -n)`,
-  );
-  return fit;
+  const l = transport === "tcp" ? await lowered(wanted, { each: 1, reserved: 32, processes: workers }) : undefined;
+  if (!l) return wanted;
+  io.err(`upcat: ${loweredText("--concurrency", l, "each load process")}`);
+  return l.to;
 }
 
 function toJson(r: BenchResult & { workers: number }) {

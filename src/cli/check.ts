@@ -12,7 +12,7 @@ import { progressLine, resultLine, summaryLine } from "../check/report/text.ts";
 import { type CheckPlan, plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 import { waitNotes } from "./wait-notes.ts";
-import { openFileLimit, triesThatFit } from "../transport/open-files.ts";
+import { lowered, loweredText } from "../transport/open-files.ts";
 
 /** EXIT_WAIT_EXPIRED is the status when --wait runs out first, as timeout(1), wait-for-it and wait4x exit. */
 export const EXIT_WAIT_EXPIRED = 124;
@@ -138,15 +138,13 @@ async function check(specs: string[], raw: Record<string, unknown>, io: Io): Pro
  * once: past it sockets cannot be made, and a port would be reported for this machine's shortage.
  */
 async function fitConcurrency(p: CheckPlan, io: Io): Promise<number> {
-  const wanted = p.run.concurrency;
-  const limit = await openFileLimit();
-  // A target has one try in flight at a time: fewer targets than --concurrency never reach it.
-  if (limit === undefined || triesThatFit(limit) >= Math.min(wanted, p.items.length)) return wanted;
-  const fit = triesThatFit(limit);
+  // Two files a try (its socket, and a second look or connection). A target has one try in flight at a time: fewer
+  // targets than --concurrency never reach it.
+  const l = await lowered(p.run.concurrency, { each: 2, reserved: 32, reach: p.items.length });
+  if (!l) return p.run.concurrency;
   // Not where the report is one line for a monitoring system (--nagios, --prometheus), nor under --quiet.
-  if (p.output === "text" || p.output === "json")
-    io.err(`upcat: --concurrency ${wanted} lowered to ${fit}: this process may have ${limit} files open (ulimit -n)`);
-  return fit;
+  if (p.output === "text" || p.output === "json") io.err(`upcat: ${loweredText("--concurrency", l)}`);
+  return l.to;
 }
 
 export function registerCheck(cli: CAC, io: Io): void {

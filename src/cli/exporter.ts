@@ -7,7 +7,7 @@ import type { PlannedProbe } from "../exporter/probe-run.ts";
 import { startExporter } from "../exporter/server.ts";
 import { parseTargetGate } from "../exporter/target-gate.ts";
 import { hostPort } from "../transport/address.ts";
-import { fitsIn, openFileLimit } from "../transport/open-files.ts";
+import { lowered, loweredText } from "../transport/open-files.ts";
 import { plan } from "./check-plan.ts";
 import type { Io } from "./io.ts";
 import { parseCount, parseDuration } from "./option-values.ts";
@@ -28,14 +28,10 @@ const MAX_CONFIG = 1 << 20;
  * read as down.
  */
 async function fitProbes(wanted: number, io: Io): Promise<number> {
-  const limit = await openFileLimit();
-  if (limit === undefined || fitsIn(limit, 3, 64) >= wanted) return wanted;
-  const fit = fitsIn(limit, 3, 64);
-  io.err(
-    `upcat exporter: --max-concurrent ${wanted} lowered to ${fit}: ` +
-      `this process may have ${limit} files open (ulimit -n)`,
-  );
-  return fit;
+  const l = await lowered(wanted, { each: 3, reserved: 64 });
+  if (!l) return wanted;
+  io.err(`upcat exporter: ${loweredText("--max-concurrent", l)}`);
+  return l.to;
 }
 
 async function exporter(raw: Record<string, unknown>, io: Io): Promise<number> {

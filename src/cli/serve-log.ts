@@ -2,6 +2,7 @@
 // (quiet).
 import { type Counters, type LimitName, type Listener, newCounters, type ServerEvent } from "../transport/listener.ts";
 import { hostPort } from "../transport/address.ts";
+import { type Lowered, loweredText } from "../transport/open-files.ts";
 import type { Io } from "./io.ts";
 
 export type LogFormat = "text" | "json" | "quiet";
@@ -195,13 +196,10 @@ export class ServeLog {
   }
 
   /** lowered says that the open-file limit (ulimit -n) holds fewer connections than --max-connections asked. */
-  lowered(from: number, to: number, openFiles: number): void {
+  lowered(l: Lowered): void {
     if (this.format === "json")
-      this.json({ event: "lowered", option: "max-connections", from, to, open_files: openFiles });
-    else if (this.format === "text")
-      this.io.err(
-        `upcat: --max-connections ${from} lowered to ${to}: this process may have ${openFiles} files open (ulimit -n)`,
-      );
+      this.json({ event: "lowered", option: "max-connections", from: l.from, to: l.to, open_files: l.openFiles });
+    else if (this.format === "text") this.io.err(`upcat: ${loweredText("--max-connections", l)}`);
   }
 
   draining(open: number, ms: number): void {

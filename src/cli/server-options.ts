@@ -13,7 +13,7 @@ import {
 import { quote } from "../text/shown.ts";
 import { parseTarget } from "../transport/target.ts";
 import { formatDuration, formatSize, parseCount, parseDuration, parseSize, parseWorkers } from "./option-values.ts";
-import { openFileLimit, fitsIn } from "../transport/open-files.ts";
+import { lowered } from "../transport/open-files.ts";
 import { workerPlan } from "../workers/pool.ts";
 import type { Io } from "./io.ts";
 import { type LogFormat, ServeLog } from "./serve-log.ts";
@@ -267,14 +267,12 @@ export async function fitOpenFiles<B extends ServerBounds>(
   each: number,
   io: Io,
 ): Promise<B> {
-  const limit = await openFileLimit();
-  const wanted = bounds.limits.maxConnections;
-  if (limit === undefined || fitsIn(limit, each, 64) >= wanted) return bounds;
-  const fit = fitsIn(limit, each, 64);
+  const l = await lowered(bounds.limits.maxConnections, { each, reserved: 64 });
+  if (!l) return bounds;
   // cac fills in the default: a value other than it was given.
   const given = String(raw.maxConnections) !== SERVER_OPTIONS.maxConnections.default;
-  if (given && workerPlan() === undefined) new ServeLog(io, bounds.log).lowered(wanted, fit, limit);
-  return { ...bounds, limits: { ...bounds.limits, maxConnections: fit } };
+  if (given && workerPlan() === undefined) new ServeLog(io, bounds.log).lowered(l);
+  return { ...bounds, limits: { ...bounds.limits, maxConnections: l.to } };
 }
 
 /**
