@@ -89,6 +89,8 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
     // A second signal cuts the drain short.
     log.draining(server.open(), bounds.drainMs);
     const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
+    // What the bounds dropped since the last line (under a second ago) is said too, not only summed in the last line.
+    sayDrops(log, server.counters());
     voice.stopped(signal, cut, server.counters(), 0);
     await io.flush();
     return 0;
@@ -158,12 +160,15 @@ async function runAsWorker<T>(
  * `counters` is serve's Counters, or relay's { counters, relay }.
  */
 function watchDrops(log: ServeLog, counters: () => unknown): ReturnType<typeof setInterval> {
-  const timer = setInterval(() => {
-    const c = counters() as Counters | { counters: Counters };
-    log.dropping("counters" in c ? c.counters : c);
-  }, DROP_LINE_MS);
+  const timer = setInterval(() => sayDrops(log, counters()), DROP_LINE_MS);
   timer.unref?.();
   return timer;
+}
+
+/** sayDrops has the log say what the bounds dropped since it last said; `counters` as watchDrops takes them. */
+function sayDrops(log: ServeLog, counters: unknown): void {
+  const c = counters as Counters | { counters: Counters };
+  log.dropping("counters" in c ? c.counters : c);
 }
 
 /** nextSignal resolves with the name of the next of these signals (SIGINT or SIGTERM). */

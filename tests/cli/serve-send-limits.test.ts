@@ -86,6 +86,18 @@ eachUdpEngine(() => {
     expect(s.lines.at(-1)!.text).toMatch(/stopped \(refused: reply-limited \d+\)$/);
   }, 20_000);
 
+  test("what was dropped in the last second before a stop is said too, before the last line", async () => {
+    const s = await serve(["--udp-reply-rate", "5"]);
+    await flood(s.port, 100);
+    s.proc.kill("SIGTERM");
+    await s.done;
+    // Before, it was only summed in the last line: the once-a-second line had not come round yet.
+    expect(s.lines.slice(1).map((l) => l.text)).toEqual([
+      expect.stringMatching(/^upcat: dropping replies: reply-limited \d+ \(lift with --udp-reply-rate 0\)$/),
+      expect.stringMatching(/^upcat: SIGTERM: stopped \(refused: reply-limited \d+\)$/),
+    ]);
+  }, 20_000);
+
   test("a server that drops nothing says nothing beyond its ready and last lines", async () => {
     const s = await serve([]);
     await flood(s.port, 500, 5);
