@@ -6,7 +6,7 @@ import { cut } from "../text/shown.ts";
 import { unresolved, wrongAddress } from "./outcomes.ts";
 import { type Chain, follow, requestHeaders, shown, startChain, withCredentials } from "./redirect.ts";
 import { dialEach } from "../transport/dial-each.ts";
-import { timeLimit } from "../transport/time-limit.ts";
+import { type Deadline, deadlineIn, timeLimit } from "../transport/time-limit.ts";
 import { VERSION } from "../version.ts";
 import type { Cause, CheckState, CheckTarget, HttpInfo, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
@@ -62,7 +62,7 @@ type Step = { outcome: Outcome } | { next: URL; status: number; location: string
 /** httpProbe makes one try; it never throws for a network or HTTP failure, which is a state of the target. */
 export async function httpProbe(target: CheckTarget, opts: HttpProbeOptions): Promise<Outcome> {
   const started = performance.now();
-  const deadline = started + opts.timeoutMs;
+  const deadline = deadlineIn(opts.timeoutMs);
   let hop = startChain(target.http!.url, opts.request.headers);
   let method = opts.request.method;
   let body = opts.request.body;
@@ -166,13 +166,13 @@ async function exchange(
   chain: Chain,
   req: { method: string; body?: Uint8Array },
   opts: HttpProbeOptions,
-  deadline: number,
+  deadline: Deadline,
   state: HopState,
 ): Promise<Step> {
   state.address = address;
   const secure = url.protocol === "https:";
   const serverName = ipVersion(host) ? undefined : host;
-  const left = () => Math.max(1, deadline - performance.now());
+  const left = () => Math.max(1, deadline.left());
   // What the verdict says of TLS is what the connection of this hop was: nothing, for plain http.
   if (!secure) [state.tls, state.handshake] = [undefined, undefined];
   const key = `${address} ${port} ${serverName ?? ""}`;

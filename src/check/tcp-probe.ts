@@ -1,7 +1,7 @@
 // One TCP (or TLS) try at one address: the handshake, then optionally a probe sent and a reply read until it matches.
 import { errnoCode, type NetError } from "../errors.ts";
 import { dialStream, type StreamConn, type TlsHandshake } from "../transport/stream-conn.ts";
-import { lapse } from "../transport/time-limit.ts";
+import { deadlineIn, lapse } from "../transport/time-limit.ts";
 import type { Cause, CheckState, Outcome, TlsInfo } from "./result.ts";
 import { stateOf } from "./state-of.ts";
 import type { ReplyTest } from "./match.ts";
@@ -79,8 +79,8 @@ export async function tcpProbe(address: string, port: number, opts: TcpProbeOpti
     latencyMs = since();
   }
   const send = opts.send ?? new Uint8Array(0);
-  const deadline = started + latencyMs + opts.timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
+  const deadline = deadlineIn(opts.timeoutMs);
+  const left = () => Math.max(1, deadline.left());
   // Nothing to send and no reply wanted (a port check, as nc -z): the handshake was the check. Writing
   // nothing resolves at once, so the race below could only say "open"; it would still cost a timer a target.
   if (!replyWanted && send.length === 0) return done({ state: "open" });

@@ -1,14 +1,83 @@
-// Timers that call a peer late only once the event loop has looked at it since the time was up.
+// Time limits that count the time this process ran, so a peer is called late only for time it had to answer in.
 //
 // Bun polls for I/O, then fires the timers that are due. When a turn is held up (the process stopped by SIGSTOP or a
 // debugger, starved of CPU in a throttled cgroup, a VM paused, a blocking write), every timer that came due meanwhile
 // fires in that turn's drain: before the poll that would deliver the connection, reply or datagram that came in time.
 // A check then said "timeout" of a port that had answered in a millisecond (8 of 3000 after a 2.5 s SIGSTOP).
+//
+// One more turn is not enough either: a try may have been held up before it had sent anything (fetch, on a thread
+// of its own, had not yet connected), or before it armed its timer at all, with its time already gone. So while time
+// limits run, a pulse notes how long the loop was held up, and a Deadline gives that time back, up to its own length:
+// a --timeout of 1 s then ends within 2 s however the process is held up, and never calls a peer late for a hold-up.
 
-/** LATE_MS: a timer this far past its time was held up, not merely run a little late on a busy machine. */
+/** PULSE_MS: how often the loop notes that it runs, while a deadline is pending. */
+const PULSE_MS = 25;
+/** LATE_MS: a gap this much longer than a pulse is a hold-up, not a turn run a little late on a busy machine. */
 const LATE_MS = 20;
-/** LOOK_MS: how long a held-up timer waits again: the loop polls for I/O before it fires timers that are due. */
+/** LOOK_MS: the least a timer that came late waits again: the loop polls for I/O before it fires due timers. */
 const LOOK_MS = 5;
+
+/**
+ * The pulse runs while time limits are pending, or until `until` (a Deadline may be asked after its time limits have
+ * ended), noting when the loop last ran (`seen`) and how long it has been held up (`held`).
+ */
+const pulse = {
+  timer: undefined as ReturnType<typeof setInterval> | undefined,
+  pending: 0,
+  until: 0,
+  seen: 0,
+  held: 0,
+};
+
+/** beat notes that the loop runs at `now`: a gap since it was last seen longer than a pulse (and LATE_MS) was held. */
+function beat(now: number): void {
+  if (pulse.timer === undefined) return;
+  const gap = now - pulse.seen - PULSE_MS;
+  if (gap > LATE_MS) pulse.held += gap;
+  pulse.seen = now;
+  if (pulse.pending === 0 && now > pulse.until) {
+    clearInterval(pulse.timer);
+    pulse.timer = undefined;
+  }
+}
+
+/** watch keeps the pulse going until `until` at least. */
+function watch(now: number, until: number): void {
+  pulse.until = Math.max(pulse.until, until);
+  if (pulse.timer !== undefined) return beat(now);
+  pulse.seen = now;
+  pulse.timer = setInterval(() => beat(performance.now()), PULSE_MS);
+  pulse.timer.unref?.();
+}
+
+/** heldSoFar is how long the loop has been held up while the pulse ran, up to now. */
+function heldSoFar(now: number): number {
+  beat(now);
+  return pulse.held;
+}
+
+/** Deadline is `ms` of this process's time from when it was made: hold-ups meanwhile are given back, up to `ms`. */
+export interface Deadline {
+  /** left is the time that remains (0 or less once it is up). */
+  left(): number;
+}
+
+/** deadlineIn is a Deadline `ms` from now: the pulse goes on as long as it may be asked (twice `ms`). */
+export function deadlineIn(ms: number): Deadline {
+  return deadlineFrom(performance.now(), ms, 2 * ms + PULSE_MS);
+}
+
+/** deadlineFrom is a Deadline `ms` after `start`, with the pulse kept going for `watchMs`. */
+function deadlineFrom(start: number, ms: number, watchMs: number): Deadline {
+  watch(start, start + watchMs);
+  const held0 = heldSoFar(start);
+  return {
+    left() {
+      const now = performance.now();
+      return ms - (now - start) + Math.min(ms, heldSoFar(now) - held0);
+    },
+  };
+}
 
 /** TimeLimit is a pending time limit; clear cancels it. */
 export interface TimeLimit {
@@ -16,19 +85,43 @@ export interface TimeLimit {
 }
 
 /**
- * timeLimit calls `fire` once `ms` have passed, as setTimeout does; if its timer comes late, only after one more
- * turn of the loop, so what came in time is seen first (and the caller, having settled, ignores the fire or clears it).
+ * timeLimit calls `fire` once `ms` of this process's time have passed (a Deadline), as setTimeout would if nothing
+ * held the process up; a timer that comes late waits for one more poll at least, so what came in time is seen first
+ * (and the caller, having settled, ignores the fire or clears it).
  */
 export function timeLimit(fire: () => void, ms: number): TimeLimit {
-  const due = performance.now() + ms;
-  let timer = setTimeout(() => {
-    if (performance.now() - due < LATE_MS) return fire();
-    timer = setTimeout(fire, LOOK_MS);
-  }, ms);
-  return { clear: () => clearTimeout(timer) };
+  // The pulse goes on while this is pending, however long it is (a read's idle limit may be hours).
+  pulse.pending++;
+  const deadline = deadlineFrom(performance.now(), ms, 0);
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    pulse.pending--;
+  };
+  let looked = false;
+  const check = () => {
+    const left = deadline.left();
+    // Up to the deadline: a hold-up was given back. Far past it: held up without the pulse seeing it (a turn of the
+    // loop held up by less than a pulse can still make a timer late): one more look.
+    if (left > 1 || (left <= -LATE_MS && !looked)) {
+      looked = true;
+      timer = setTimeout(check, Math.max(LOOK_MS, left));
+      return;
+    }
+    end();
+    fire();
+  };
+  let timer = setTimeout(check, ms);
+  return {
+    clear() {
+      clearTimeout(timer);
+      end();
+    },
+  };
 }
 
-/** lapse resolves once `ms` have passed, as Bun.sleep does, with timeLimit's second look when its timer came late. */
+/** lapse resolves once `ms` have passed, as Bun.sleep does, counted as timeLimit counts them. */
 export function lapse(ms: number): Promise<void> {
   return new Promise((resolve) => timeLimit(resolve, ms));
 }

@@ -22,9 +22,14 @@ const ACCEPTOR =
 const UPPER =
   "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('127.0.0.1',0))\n" +
   "print(s.getsockname()[1],flush=True)\nwhile True:\n  m,a=s.recvfrom(2048)\n  s.sendto(m.upper(),a)\n";
+/** A UDP port that is bound and never answers: python3 holding the socket, reading nothing. */
+const SILENT =
+  "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('127.0.0.1',0))\n" +
+  "print(s.getsockname()[1],flush=True)\ntime.sleep(3600)\n";
 
 let tcp: { proc: Subprocess; port: number };
 let udp: { proc: Subprocess; port: number };
+let silent: { proc: Subprocess; port: number };
 let nginx: { http: number; stop(): void };
 const dir = mkdtempSync(join(tmpdir(), "upcat-check-stall-"));
 
@@ -34,6 +39,8 @@ beforeAll(async () => {
   tcp = { proc: a.proc, port: Number(a.match[1]) };
   const u = await startPeer([python, "-c", UPPER], /^(\d+)\n/);
   udp = { proc: u.proc, port: Number(u.match[1]) };
+  const q = await startPeer([python, "-c", SILENT], /^(\d+)\n/);
+  silent = { proc: q.proc, port: Number(q.match[1]) };
   nginx = await startNginx(mkdtempSync(join(dir, "nginx-")), selfSigned(dir, "localhost"));
   // The oracle: netcat says the port is open.
   expect((await runPeer([requireTool("nc"), "-z", "127.0.0.1", String(tcp.port)])).status).toBe(0);
@@ -41,6 +48,7 @@ beforeAll(async () => {
 afterAll(() => {
   tcp.proc.kill("SIGKILL");
   udp.proc.kill("SIGKILL");
+  silent.proc.kill("SIGKILL");
   nginx.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -183,11 +191,31 @@ describe("a check stopped (SIGSTOP) for longer than --timeout, then continued", 
   test("HTTP (nginx): the responses that came while it was stopped pass", async () => {
     // Bun's fetch works on a thread of its own: what it has read reaches the main thread as a task, after a stop too.
     const file = join(dir, "http-targets");
-    writeFileSync(file, `http://127.0.0.1:${nginx.http}/\n`.repeat(20_000));
+    writeFileSync(file, `http://127.0.0.1:${nginx.http}/\n`.repeat(10_000));
     const args = ["--json", "--concurrency", "20", "--timeout", "1s", "--file", file];
-    const r = await stoppedMidway(args, [2000, 8000, 14_000], 1200);
-    // Before: 40 and 44 "no HTTP response within 1000ms" in two runs. 20 at once: the test's nginx takes 64
-    // connections, and fetch keeps some of them idle for reuse.
-    expectAllPassed(r, 3, 20_000);
+    const stops = Array.from({ length: 8 }, (_, i) => 1000 * (i + 1));
+    const r = await stoppedMidway(args, stops, 1200);
+    // Before the time limits counted only this process's time: 40 and 44 "no HTTP response within 1000ms" in two
+    // runs; then, with one more look after a late timer, still 1 to 20 in 20 stops: a try held up before fetch had
+    // sent it, or before its timer was armed, had its time gone. 20 at once: the test's nginx takes 64 connections.
+    expectAllPassed(r, stops.length, 10_000);
   }, 60_000);
+
+  test("a silent target stays 'no reply', and a stop stretches a try to twice --timeout at most", async () => {
+    // One at a time: the stop comes just after the first timeout, while the second try has all of its second left.
+    const r = await stoppedMidway(
+      ["--json", "--concurrency", "1", "--timeout", "1s", ...targets(3, "udp://", silent.port)],
+      [1],
+      1500,
+    );
+    expect(r.stops).toBe(1);
+    expect(r.records.map((x) => x.state)).toEqual(["no_reply", "no_reply", "no_reply"]);
+    expect(r.records.map((x) => x.error)).toEqual(Array(3).fill("no reply within 1000ms"));
+    const [first, stopped, last] = r.records.map((x) => x.latency_ms) as [number, number, number];
+    // The stopped try was given back what the stop took from it, up to --timeout: about 2 s, not 1.5 s, nor more.
+    expect(stopped).toBeGreaterThan(1700);
+    expect(stopped).toBeLessThan(2300);
+    for (const ms of [first, last]) expect(ms).toBeLessThan(1300);
+    expect(r.status).toBe(1);
+  }, 30_000);
 });

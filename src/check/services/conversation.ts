@@ -3,10 +3,11 @@
 // check (redis, memcached, smtp, ssh, amqp) is written on it.
 import type { NetError } from "../../errors.ts";
 import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
+import { type Deadline, deadlineIn } from "../../transport/time-limit.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import type { ServiceContext } from "./service.ts";
-import { askWhatListens, pokeAt, whatAnswered } from "./what-answered.ts";
+import { askWhatListens, pokeLead, whatAnswered } from "./what-answered.ts";
 
 /** Verdict is an Outcome before the address and the time are added. */
 export type Verdict = Omit<Outcome, "address" | "latencyMs">;
@@ -51,12 +52,12 @@ export class Conversation {
 
   constructor(
     private readonly conn: StreamConn,
-    private readonly deadline: number,
+    private readonly deadline: Deadline,
     private readonly timeoutMs: number,
     /** service names what we dialled in messages: "redis", "SMTP", ... */
     readonly service: string,
     /** ask asks what listens on a second connection; it runs near the deadline while nothing has been heard. */
-    private readonly ask?: { at: number; run(timeoutMs: number): Promise<Uint8Array | undefined> },
+    private readonly ask?: { lead: number; run(timeoutMs: number): Promise<Uint8Array | undefined> },
   ) {}
 
   /** send writes bytes; a write that fails shows up as the next read's failure. */
@@ -104,7 +105,7 @@ export class Conversation {
   }
 
   private async read(what: string): Promise<Uint8Array> {
-    const left = this.deadline - performance.now();
+    const left = this.deadline.left();
     let chunk: Uint8Array | null;
     // A port silent near the end is asked what it is on a second connection, while this one keeps listening: a
     // service that answers late still counts.
@@ -113,9 +114,9 @@ export class Conversation {
       ask && this.heard.length === 0 && !this.poke
         ? setTimeout(
             () => {
-              this.poke = ask.run(Math.max(1, this.deadline - performance.now()));
+              this.poke = ask.run(Math.max(1, this.deadline.left()));
             },
-            Math.max(0, ask.at - performance.now()),
+            Math.max(0, left - ask.lead),
           )
         : undefined;
     try {
@@ -169,7 +170,7 @@ export async function converse(
   opts: { tls?: boolean } = {},
 ): Promise<Outcome> {
   const started = performance.now();
-  const deadline = started + ctx.timeoutMs;
+  const deadline = deadlineIn(ctx.timeoutMs);
   const since = () => performance.now() - started;
   let conn: StreamConn;
   try {
@@ -196,7 +197,7 @@ export async function converse(
     return { address: ctx.address, latencyMs: since(), ...verdict("error", "cert_untrusted", why) };
   }
   const c = new Conversation(conn, deadline, ctx.timeoutMs, service, {
-    at: pokeAt(deadline, ctx.timeoutMs),
+    lead: pokeLead(ctx.timeoutMs),
     run: (ms) => askWhatListens(ctx, ms),
   });
   let v: Verdict;

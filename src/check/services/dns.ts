@@ -14,7 +14,7 @@ import { Resolver } from "node:dns";
 import { NetError } from "../../errors.ts";
 import { hostPort } from "../../transport/address.ts";
 import { anyAddressFor, type UdpServerSocket } from "../../transport/bun-socket.ts";
-import { timeLimit } from "../../transport/time-limit.ts";
+import { type Deadline, deadlineIn, timeLimit } from "../../transport/time-limit.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { type DnsQuestion, dnsQuestion, ipBytes } from "./dns-query.ts";
 import {
@@ -53,7 +53,7 @@ type Exchanged =
 async function askServer(q: DnsQuestion, ctx: ServiceContext, started: number): Promise<Outcome> {
   const id = crypto.getRandomValues(new Uint16Array(1))[0]!;
   const query = encodeQuery(id, q.name, q.code);
-  const deadline = started + ctx.timeoutMs;
+  const deadline = deadlineIn(ctx.timeoutMs - (performance.now() - started));
   let got = await udpExchange(ctx.address, ctx.port, query, id, q, deadline);
   let via = "udp";
   if (got.kind === "reply" && got.message.header.tc) {
@@ -177,7 +177,7 @@ function udpExchange(
   query: Uint8Array,
   id: number,
   q: DnsQuestion,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<Exchanged> {
   const where = hostPort(address, port);
   const server = ipBytes(address);
@@ -213,7 +213,7 @@ function udpExchange(
             error: `no DNS reply from ${where} within the timeout${stray}`,
           });
       },
-      Math.max(0, deadline - performance.now()),
+      Math.max(0, deadline.left()),
     );
     Bun.udpSocket({
       hostname: anyAddressFor(address),
@@ -295,7 +295,7 @@ function tcpExchange(
   query: Uint8Array,
   id: number,
   q: DnsQuestion,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<Exchanged> {
   const where = hostPort(address, port);
   const framed = new Uint8Array(query.length + 2);
@@ -328,7 +328,7 @@ function tcpExchange(
           cause: "timeout",
           error: `no DNS reply over TCP from ${where} within the timeout`,
         }),
-      Math.max(0, deadline - performance.now()),
+      Math.max(0, deadline.left()),
     );
     const closed = () =>
       finish({
@@ -441,7 +441,7 @@ export async function askSystemServers(
   ctx: ServiceContext,
   servers: readonly { address: string; port: number }[],
 ): Promise<Outcome> {
-  const started = performance.now();
+  const deadline = deadlineIn(ctx.timeoutMs);
   let last: Outcome = {
     state: "error",
     cause: "other",
@@ -450,7 +450,7 @@ export async function askSystemServers(
     error: "the system has no DNS server (no nameserver in /etc/resolv.conf)",
   };
   for (const server of servers) {
-    const left = ctx.timeoutMs - (performance.now() - started);
+    const left = deadline.left();
     if (left <= 0) break;
     last = await askServer(
       q,

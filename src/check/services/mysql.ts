@@ -2,13 +2,13 @@
 // as a polite client does (never an aborted connect against max_connect_errors); with a user, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
-import { type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
+import { deadlineIn, type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
 import { dialStream, type StreamConn } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import { COM_QUIT, emptyAuth, loginPacket, readGreeting, readPacket } from "./mysql-wire.ts";
 import { concat } from "./conversation.ts";
-import { HTTP_POKE, pokeAt as pokeTime, whatAnswered } from "./what-answered.ts";
+import { HTTP_POKE, pokeLead, whatAnswered } from "./what-answered.ts";
 import type { ServiceContext, ServiceProbe } from "./service.ts";
 
 const enc = new TextEncoder();
@@ -38,8 +38,8 @@ export const probeMysql: ServiceProbe = async (ctx) => {
 
 /** greeting reads the server's first packet and grades it; then it logs in as PROBE_USER and leaves. */
 async function greeting(ctx: ServiceContext): Promise<Verdict> {
-  const deadline = performance.now() + ctx.timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
+  const deadline = deadlineIn(ctx.timeoutMs);
+  const left = () => Math.max(1, deadline.left());
   let conn: StreamConn;
   try {
     conn = await dialStream(ctx.address, ctx.port, { timeoutMs: ctx.timeoutMs });
@@ -47,7 +47,7 @@ async function greeting(ctx: ServiceContext): Promise<Verdict> {
     return failed(...stateAndCause(err), reasonOf(err));
   }
   // A server that says nothing where a greeting should come is asked, near the end, what it is.
-  const pokeAt = pokeTime(deadline, ctx.timeoutMs);
+  const lead = pokeLead(ctx.timeoutMs);
   let poked = false;
   let bytes: Uint8Array = new Uint8Array(0);
   try {
@@ -65,7 +65,7 @@ async function greeting(ctx: ServiceContext): Promise<Verdict> {
       }
       let chunk: Uint8Array | null;
       try {
-        chunk = await conn.read(Math.max(1, (poked ? deadline : pokeAt) - performance.now()));
+        chunk = await conn.read(Math.max(1, deadline.left() - (poked ? 0 : lead)));
       } catch (err) {
         if (codeOf(err) !== "ETIMEDOUT" || poked || bytes.length) throw err;
         poked = true;

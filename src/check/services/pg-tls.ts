@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { SSL_REQUEST } from "./pg-wire.ts";
-import { timeLimit } from "../../transport/time-limit.ts";
+import { deadlineIn, timeLimit } from "../../transport/time-limit.ts";
 
 /** WireError is a failure with an errno-style code (ECONNREFUSED, ETIMEDOUT, EOF...) for stateOf. */
 export class WireError extends Error {
@@ -63,13 +63,13 @@ class NodeWire implements Wire {
   }
 
   async read(timeoutMs: number): Promise<Uint8Array | null> {
-    const deadline = performance.now() + timeoutMs;
+    const deadline = deadlineIn(timeoutMs);
     for (;;) {
       const chunk = this.inbox.shift();
       if (chunk) return chunk;
       if (this.failure) throw this.failure;
       if (this.ended) return null;
-      const left = deadline - performance.now();
+      const left = deadline.left();
       if (left <= 0) throw new WireError(`timed out after ${timeoutMs}ms`, "ETIMEDOUT");
       await new Promise<void>((resolve) => {
         const timer = timeLimit(resolve, left);
@@ -108,8 +108,8 @@ export type PgTlsResult =
  * a silent or vanished server, or a failed handshake.
  */
 export async function sslRequest(address: string, port: number, ask: TlsAsk, timeoutMs: number): Promise<PgTlsResult> {
-  const deadline = performance.now() + timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
+  const deadline = deadlineIn(timeoutMs);
+  const left = () => Math.max(1, deadline.left());
   const sock = netConnect({ host: address, port });
   await withDeadline(
     new Promise<void>((resolve, reject) => {

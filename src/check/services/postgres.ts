@@ -1,14 +1,14 @@
 // The postgres check: without a user, pg_isready's grading of one startup exchange; with one, Bun's SQL client logs
 // in and runs SELECT 1.
 import { SQL } from "bun";
-import { type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
+import { deadlineIn, type TimeLimit, timeLimit } from "../../transport/time-limit.ts";
 import { dialStream } from "../../transport/stream-conn.ts";
 import type { Cause, CheckState, Outcome } from "../result.ts";
 import { stateOf } from "../state-of.ts";
 import { sslRequest, type Wire } from "./pg-tls.ts";
 import { concat } from "./conversation.ts";
 import { NOT_READY, readAnswer, startupMessage, TERMINATE } from "./pg-wire.ts";
-import { askWhatListens, pokeAt as pokeTime, whatAnswered } from "./what-answered.ts";
+import { askWhatListens, pokeLead, whatAnswered } from "./what-answered.ts";
 import type { ServiceContext, ServiceProbe } from "./service.ts";
 
 const SSLMODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -45,8 +45,8 @@ export const probePostgres: ServiceProbe = async (ctx) => {
  * connections.
  */
 async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Verdict> {
-  const deadline = performance.now() + ctx.timeoutMs;
-  const left = () => Math.max(1, deadline - performance.now());
+  const deadline = deadlineIn(ctx.timeoutMs);
+  const left = () => Math.max(1, deadline.left());
   let wire: Wire;
   try {
     if (sslmode === "disable" || sslmode === "allow") {
@@ -77,7 +77,7 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
     return failed(...stateAndCause(err), reasonOf(err));
   }
   // A server that stays silent to a StartupMessage is asked, near the end, what it is (below).
-  const pokeAt = pokeTime(deadline, ctx.timeoutMs);
+  const lead = pokeLead(ctx.timeoutMs);
   let bytes: Uint8Array = new Uint8Array(0);
   try {
     await wire.write(startupMessage(ctx.endpoint.user ?? "upcat", ctx.endpoint.path));
@@ -97,7 +97,7 @@ async function startupExchange(ctx: ServiceContext, sslmode: string): Promise<Ve
       }
       let chunk: Uint8Array | null;
       try {
-        chunk = await wire.read(Math.max(1, (bytes.length ? deadline : pokeAt) - performance.now()));
+        chunk = await wire.read(Math.max(1, deadline.left() - (bytes.length ? 0 : lead)));
       } catch (err) {
         if (codeOf(err) !== "ETIMEDOUT" || bytes.length) throw err;
         wire.close();

@@ -57,7 +57,7 @@ export async function askWhatListens(ctx: ServiceContext, timeoutMs: number): Pr
   }
 }
 
-/** pokeAt is when a silent port is asked what it is: near the try's deadline, leaving it up to a second to answer. */
-export function pokeAt(deadline: number, timeoutMs: number): number {
-  return deadline - Math.min(timeoutMs * 0.2, 1000);
+/** pokeLead is how long before the try's deadline a silent port is asked what it is: up to a second to answer. */
+export function pokeLead(timeoutMs: number): number {
+  return Math.min(timeoutMs * 0.2, 1000);
 }
