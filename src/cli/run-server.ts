@@ -61,7 +61,7 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
     if (bounds.workers > 1) {
       const part: ServerPart = { ...program.part, ports: await program.choosePorts() };
       const { workers, log, statsMs } = bounds;
-      const voice = program.voice(new ServeLog(io, log));
+      const voice = program.voice(new ServeLog(io, log, {}, bounds.openFiles));
       return await superviseWorkers({ workers, part, statsMs }, io, () => nextSignal(), {
         ...voice,
         listening(running: Running[], n: number) {
@@ -72,7 +72,7 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
         watch: (sum) => (totals = sum),
       });
     }
-    const log = new ServeLog(io, bounds.log);
+    const log = new ServeLog(io, bounds.log, {}, bounds.openFiles);
     const voice = program.voice(log);
     const server = await program.bind(log, {});
     totals = () => server.counters();
@@ -135,7 +135,7 @@ async function runAsWorker<T>(
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
   const server = await program.bind(log, { worker: index, ports });
   // Each worker says what its own bounds drop (its stderr is the parent's), at most a line a second.
-  watchDrops(new ServeLog(io, bounds.log, { worker: index }), () => server.counters());
+  watchDrops(new ServeLog(io, bounds.log, { worker: index }, bounds.openFiles), () => server.counters());
   return workForParent(
     {
       // Addresses alone go over IPC, not the listeners.

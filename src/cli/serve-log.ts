@@ -106,6 +106,8 @@ export class ServeLog {
     private readonly io: Io,
     readonly format: LogFormat,
     private readonly tag: Record<string, unknown> = {},
+    /** openFiles is the open-file limit that set --max-connections, if it did: then it is what lifts over-limit. */
+    private readonly openFiles?: number,
   ) {
     this.event = format === "json" ? (e) => (e.event === "limit" ? this.limit(e) : this.json({ ...e })) : undefined;
   }
@@ -176,7 +178,10 @@ export class ServeLog {
         const n = c[key] - this.seen[key];
         this.seen[key] = c[key];
         if (n <= 0) continue;
-        parts.push(`${word} ${n} (lift with ${lift})`);
+        const by = key === "overLimit" && this.openFiles !== undefined;
+        parts.push(
+          `${word} ${n} (lift with ${by ? `a higher open-file limit: ulimit -n is ${this.openFiles}` : lift})`,
+        );
         record[word.replace("-", "_")] = n;
       }
       return { parts, record };

@@ -196,6 +196,8 @@ export interface ServerBounds {
   log: LogFormat;
   /** workers is how many processes serve the same ports (1: this one). */
   workers: number;
+  /** openFiles is the open-file limit (ulimit -n) when it, not --max-connections, set limits.maxConnections. */
+  openFiles?: number;
 }
 
 const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
@@ -272,7 +274,7 @@ export async function fitOpenFiles<B extends ServerBounds>(
   // cac fills in the default: a value other than it was given.
   const given = String(raw.maxConnections) !== SERVER_OPTIONS.maxConnections.default;
   if (given && workerPlan() === undefined) new ServeLog(io, bounds.log).lowered(l);
-  return { ...bounds, limits: { ...bounds.limits, maxConnections: l.to } };
+  return { ...bounds, limits: { ...bounds.limits, maxConnections: l.to }, openFiles: l.openFiles };
 }
 
 /**
