@@ -12,7 +12,13 @@
 
 /** PULSE_MS: how often the loop notes that it runs, while a deadline is pending. */
 const PULSE_MS = 25;
-/** LATE_MS: a gap this much longer than a pulse is a hold-up, not a turn run a little late on a busy machine. */
+/**
+ * HELD_MS: a gap this much longer than a pulse is a hold-up (a stop, a pause, a blocking write), given back. Shorter
+ * ones are the turns of a busy loop (a thousand handshakes at once): they are not given back, or a slow target would
+ * pass such a check late; one more look (LATE_MS) is all they get.
+ */
+const HELD_MS = 200;
+/** LATE_MS: a timer this far past its time was held up, not merely run a little late on a busy machine. */
 const LATE_MS = 20;
 /** LOOK_MS: the least a timer that came late waits again: the loop polls for I/O before it fires due timers. */
 const LOOK_MS = 5;
@@ -29,11 +35,11 @@ const pulse = {
   held: 0,
 };
 
-/** beat notes that the loop runs at `now`: a gap since it was last seen longer than a pulse (and LATE_MS) was held. */
+/** beat notes that the loop runs at `now`: a gap since it was last seen longer than a pulse (and HELD_MS) was held. */
 function beat(now: number): void {
   if (pulse.timer === undefined) return;
   const gap = now - pulse.seen - PULSE_MS;
-  if (gap > LATE_MS) pulse.held += gap;
+  if (gap > HELD_MS) pulse.held += gap;
   pulse.seen = now;
   if (pulse.pending === 0 && now > pulse.until) {
     clearInterval(pulse.timer);
