@@ -26,6 +26,13 @@ const isatty: (fd: number) => boolean = (
   process as unknown as { binding(name: "tty_wrap"): { isTTY(fd: number): boolean } }
 ).binding("tty_wrap").isTTY;
 
+/** LogBound bounds what a log on stderr may leave waiting for a slow reader (Io.unblockPipes). */
+export interface LogBound {
+  bytes: number;
+  /** dropped is the line that says `n` lines were dropped. */
+  dropped(n: number): string;
+}
+
 /** Io is the cli's view of the process's streams. */
 export interface Io {
   readonly stdoutIsTTY: boolean;
@@ -36,9 +43,12 @@ export interface Io {
   /**
    * unblockPipes: from now on, a pipe on stdout or stderr whose reader is slow no longer holds up the process (on
    * Linux; elsewhere writes wait for the reader as before). What the reader has not taken waits in memory, so only
-   * output bounded in size may ask for it: check's lines, one a target, whose timers must not fire late.
+   * output bounded in size may ask for it: check's lines, one a target, whose timers must not fire late. A server,
+   * whose log has no end, gives `bound`: past `bytes` waiting for stderr's reader, lines are dropped and counted, and
+   * `dropped(n)` is written once half of that has gone out. What it returns lifts the bound (a server's last lines
+   * wait for the reader, however slow).
    */
-  unblockPipes(): void;
+  unblockPipes(bound?: LogBound): () => void;
   /** err writes one diagnostic line to stderr. */
   err(line: string): void;
   /** prompt asks on stderr, without a newline, as the textbook's raw_input does. */
@@ -95,8 +105,27 @@ export function processIo(readerGone: () => void): Io {
   let outColor: Colors | undefined;
   let errColor: Colors | undefined;
   const stderrIsTTY = isatty(2);
+  // What waits for stderr's reader, in UTF-16 units (near enough to bytes for a bound), and what was dropped.
+  let errWaiting = 0;
+  let errBound: LogBound | undefined;
+  let errDropped = 0;
   const toErr = (text: string) => {
-    toStderr = toStderr.then(async () => (await errSink)(text)).catch(() => {});
+    if (errBound && errWaiting + text.length > errBound.bytes) {
+      errDropped++;
+      return;
+    }
+    errWaiting += text.length;
+    toStderr = toStderr
+      .then(async () => (await errSink)(text))
+      .catch(() => {})
+      .then(() => {
+        errWaiting -= text.length;
+        if (errDropped > 0 && errBound && errWaiting <= errBound.bytes / 2) {
+          const n = errDropped;
+          errDropped = 0;
+          toErr(`${errBound.dropped(n)}\n`);
+        }
+      });
   };
   return {
     stdoutIsTTY,
@@ -107,11 +136,17 @@ export function processIo(readerGone: () => void): Io {
       // out in one write.
       writing ??= new Promise((resolve) => setImmediate(resolve)).then(drainStdout);
     },
-    unblockPipes() {
+    unblockPipes(bound) {
+      errBound = bound;
       const writers = pipeWriters();
       const [blockingOut, blockingErr] = [outSink, errSink];
       outSink = writers.then((w) => w.out ?? blockingOut);
       errSink = writers.then((w) => w.err ?? blockingErr);
+      return () => {
+        const n = errDropped;
+        [errBound, errDropped] = [undefined, 0];
+        if (n > 0 && bound) toErr(`${bound.dropped(n)}\n`);
+      };
     },
     async flush() {
       await Promise.all([writing, toStderr]);

@@ -49,10 +49,20 @@ export interface ServerProgram<T> {
   part?: Record<string, unknown>;
 }
 
+/**
+ * LOG_BACKLOG is how much of a server's log may wait for a slow reader of stderr (a pipe, on Linux) before lines are
+ * dropped and counted: a server that waited for its log's reader would stop serving (after 248 connections, with
+ * `--log json` into a pipe nobody read).
+ */
+export const LOG_BACKLOG = 1 << 20;
+
 /** runServer runs the server until a signal has stopped it, and resolves with the exit status. */
 export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<number> {
   const plan = workerPlan<ServerPart>();
-  if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io);
+  const voiceOf = new ServeLog(io, program.bounds.log, plan === undefined ? {} : { worker: plan.index });
+  // The last lines are written whatever they wait for: the bound is lifted at the stop.
+  const lift = io.unblockPipes({ bytes: LOG_BACKLOG, dropped: (n) => voiceOf.droppedLine(n) });
+  if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io, lift);
   const { bounds } = program;
   // Bound first: a --metrics address in use fails before any server socket opens.
   let totals: (() => T) | undefined;
@@ -70,6 +80,10 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
         },
         // The workers' sums as they last reported them (every --stats, or every second).
         watch: (sum) => (totals = sum),
+        stopped(...last) {
+          lift();
+          voice.stopped(...last);
+        },
       });
     }
     const log = new ServeLog(io, bounds.log, {}, bounds.openFiles);
@@ -84,6 +98,7 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
       bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
     const drops = watchDrops(log, () => server.counters());
     const signal = await first;
+    lift();
     clearInterval(ticker);
     clearInterval(drops);
     // A second signal cuts the drain short.
@@ -130,6 +145,7 @@ async function runAsWorker<T>(
   index: number,
   ports: Record<string, number>,
   io: Io,
+  lift: () => void,
 ): Promise<number> {
   const { bounds } = program;
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
@@ -146,6 +162,7 @@ async function runAsWorker<T>(
       counters: () => server.counters(),
       reportMs: bounds.statsMs ?? WORKER_REPORT_MS,
       drain(cutShort) {
+        lift();
         log.draining(server.open(), bounds.drainMs);
         return drain(server.listeners, bounds.drainMs, cutShort);
       },

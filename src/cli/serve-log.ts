@@ -200,6 +200,14 @@ export class ServeLog {
     else if (this.format === "text") this.io.err(`upcat: stats: ${statsText(c)}`);
   }
 
+  /** droppedLine says that `n` lines of this log were dropped while stderr's reader was slow (LOG_BACKLOG). */
+  droppedLine(n: number): string {
+    if (this.format === "json")
+      return JSON.stringify({ time: new Date().toISOString(), ...this.tag, event: "log_dropped", lines: n });
+    const who = this.tag.worker === undefined ? "" : `worker ${this.tag.worker}: `;
+    return `upcat: ${who}${n} log lines dropped: stderr's reader was slow, and the server does not wait for it`;
+  }
+
   /** lowered says that the open-file limit (ulimit -n) holds fewer connections than --max-connections asked. */
   lowered(l: Lowered): void {
     if (this.format === "json")
