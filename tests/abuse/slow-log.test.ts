@@ -33,7 +33,8 @@ async function serveIntoStuckPipe(args: string[]) {
     .map(quote)
     .join(" ");
   // The reader waits for the gate file before it reads anything; the status is upcat's own.
-  const script = `${upcat} 2>&1 | { while [ ! -e ${gate} ]; do sleep 0.1; done; cat; }; echo "status $\{PIPESTATUS[0]}" >&2`;
+  const reader = `{ while [ ! -e ${gate} ]; do sleep 0.1; done; cat; }`;
+  const script = `${upcat} 2>&1 | ${reader}; echo "status $\{PIPESTATUS[0]}" >&2`;
   const proc = Bun.spawn(["bash", "-c", script], {
     stdin: "ignore",
     stdout: "pipe",
