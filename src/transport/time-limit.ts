@@ -11,7 +11,7 @@
 // a --timeout of 1 s then ends within 2 s however the process is held up, and never calls a peer late for a hold-up.
 
 /** PULSE_MS: how often the loop notes that it runs, while a deadline is pending. */
-const PULSE_MS = 25;
+const PULSE_MS = 50;
 /**
  * HELD_MS: a gap this much longer than a pulse is a hold-up (a stop, a pause, a blocking write), given back. Shorter
  * ones are the turns of a busy loop (a thousand handshakes at once): they are not given back, or a slow target would
