@@ -37,12 +37,20 @@ def answer(q, ident=None, name=None, address=b"\xc0\x00\x02\x63", tc=False):
     return ident + struct.pack(">HHHHH", flags, 1, 1, 0, 0) + question + rr
 
 
-udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-udp.bind(("127.0.0.1", 0))
-port = udp.getsockname()[1]
-tcp = socket.socket()
-tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-tcp.bind(("127.0.0.1", port))
+# One port number for UDP and TCP: the one the kernel gives UDP may be a local TCP port in use (a client's, in the
+# ephemeral range), so another is tried.
+for attempt in range(50):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    port = udp.getsockname()[1]
+    tcp = socket.socket()
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        tcp.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        udp.close()
+        tcp.close()
 tcp.listen(16)
 forger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 forger.bind(("127.0.0.1", 0))
