@@ -138,7 +138,7 @@ export function processIo(readerGone: () => void): Io {
     },
     unblockPipes(bound) {
       errBound = bound;
-      const writers = pipeWriters();
+      const writers = pipeWriters({ out: stdoutIsTTY, err: stderrIsTTY });
       const [blockingOut, blockingErr] = [outSink, errSink];
       outSink = writers.then((w) => w.out ?? blockingOut);
       errSink = writers.then((w) => w.err ?? blockingErr);
