@@ -21,10 +21,11 @@ const TTY_RETRY_MAX_MS = 50;
 export type Sink = (data: string | Uint8Array) => Promise<unknown>;
 
 /**
- * pipeWriters are Sinks of their own onto stdout and stderr where each is a pipe, on Linux; undefined for one that is
- * not (a terminal, a file, a socket; another system; /proc not mounted), where the caller keeps to Bun.write. Only
- * a pipe: a file opened again would be written from its start, over what is there. Both on one pipe (2>&1) share
- * one writer, so a line of one is never cut by a line of the other while the pipe is full.
+ * pipeWriters are Sinks of their own onto stdout and stderr where each is a pipe or a terminal (`ttys` says which
+ * fd is one: isatty), on Linux; undefined for one that is not (a file, a socket; another system; /proc not mounted),
+ * where the caller keeps to Bun.write. Not a file: one opened again would be written from its start, over what is
+ * there. Both on one pipe or terminal (2>&1) share one writer, so a line of one is never cut by a line of the other
+ * while it is full.
  */
 export async function pipeWriters(ttys: { out: boolean; err: boolean }): Promise<{ out?: Sink; err?: Sink }> {
   if (process.platform !== "linux") return {};

@@ -50,18 +50,18 @@ export interface ServerProgram<T> {
 }
 
 /**
- * LOG_BACKLOG is how much of a server's log may wait for a slow reader of stderr (a pipe, on Linux) before lines are
- * dropped and counted: a server that waited for its log's reader would stop serving (after 248 connections, with
- * `--log json` into a pipe nobody read).
+ * LOG_BACKLOG is how much of a server's log may wait for a slow reader of stderr (a pipe or a terminal, on Linux)
+ * before lines are dropped and counted: a server that waited for its log's reader would stop serving (after 248
+ * connections, with `--log json` into a pipe nobody read; at once on a terminal stopped with Ctrl-S).
  */
 export const LOG_BACKLOG = 1 << 20;
 
 /** runServer runs the server until a signal has stopped it, and resolves with the exit status. */
 export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<number> {
   const plan = workerPlan<ServerPart>();
-  const voiceOf = new ServeLog(io, program.bounds.log, plan === undefined ? {} : { worker: plan.index });
+  const words = new ServeLog(io, program.bounds.log, plan === undefined ? {} : { worker: plan.index });
   // The last lines are written whatever they wait for: the bound is lifted at the stop.
-  const lift = io.unblockPipes({ bytes: LOG_BACKLOG, dropped: (n) => voiceOf.droppedLine(n) });
+  const lift = io.unblockPipes({ bytes: LOG_BACKLOG, dropped: (n) => words.droppedLine(n) });
   if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io, lift);
   const { bounds } = program;
   // Bound first: a --metrics address in use fails before any server socket opens.
