@@ -151,7 +151,8 @@ async function runAsWorker<T>(
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
   const server = await program.bind(log, { worker: index, ports });
   // Each worker says what its own bounds drop (its stderr is the parent's), at most a line a second.
-  watchDrops(new ServeLog(io, bounds.log, { worker: index }, bounds.openFiles), () => server.counters());
+  const drops = new ServeLog(io, bounds.log, { worker: index }, bounds.openFiles);
+  watchDrops(drops, () => server.counters());
   return workForParent(
     {
       // Addresses alone go over IPC, not the listeners.
@@ -161,10 +162,14 @@ async function runAsWorker<T>(
       })),
       counters: () => server.counters(),
       reportMs: bounds.statsMs ?? WORKER_REPORT_MS,
-      drain(cutShort) {
+      async drain(cutShort) {
         lift();
         log.draining(server.open(), bounds.drainMs);
-        return drain(server.listeners, bounds.drainMs, cutShort);
+        const cut = await drain(server.listeners, bounds.drainMs, cutShort);
+        // What was dropped since the last line, said before the parent's last line: out before the parent hears.
+        sayDrops(drops, server.counters());
+        await io.flush().catch(() => {});
+        return cut;
       },
     },
     io,

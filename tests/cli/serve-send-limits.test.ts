@@ -98,6 +98,21 @@ eachUdpEngine(() => {
     ]);
   }, 20_000);
 
+  test("under --workers, each worker says what it dropped in its last second, before the last line", async () => {
+    const s = await serve(["--udp-reply-rate", "5", "--workers", "2"]);
+    // One source port: the kernel hands all of it to one worker (SO_REUSEPORT hashes the source).
+    await flood(s.port, 100);
+    s.proc.kill("SIGTERM");
+    await s.done;
+    const texts = s.lines.map((l) => l.text);
+    expect(texts.slice(1)).toEqual([
+      expect.stringMatching(
+        /^upcat: worker [01]: dropping replies: reply-limited \d+ \(lift with --udp-reply-rate 0\)$/,
+      ),
+      expect.stringMatching(/^upcat: SIGTERM: stopped \(refused: reply-limited \d+\)$/),
+    ]);
+  }, 20_000);
+
   test("a server that drops nothing says nothing beyond its ready and last lines", async () => {
     const s = await serve([]);
     await flood(s.port, 500, 5);
