@@ -2,28 +2,12 @@
 // did, after 248 connections with `--log json` into a pipe nobody read, every client after them timing out. Lines
 // past the backlog (1 MiB) are dropped and counted; the count, and the last line, still come out.
 import { afterAll, expect, test } from "bun:test";
+import { join } from "node:path";
 import { freePort, requireTool } from "../support/peers.ts";
 import { fromSource } from "../support/run.ts";
 
 /** CLIENTS connect one after another, each sending "hi" and wanting "HI" back: python3, no code of ours. */
-const CLIENTS = `
-import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-ok = failed = 0
-for i in range(n):
-    try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=2)
-        s.settimeout(2)
-        s.sendall(b"hi\\n")
-        ok += s.recv(16) == b"HI\\n"
-        s.close()
-    except OSError:
-        failed += 1
-        # A server that stopped answering fails every client after: five are enough to say so.
-        if failed == 5:
-            break
-print(ok)
-`;
+const CLIENTS = join(import.meta.dir, "..", "peers", "hi_clients.py");
 
 /** stops end what a test started, if it failed before it could. */
 const stops: (() => Promise<unknown>)[] = [];
@@ -79,7 +63,7 @@ async function serveIntoStuckPipe(args: string[]) {
 test("serve --log json into a pipe nobody reads: 6000 clients all answered; what is dropped is counted", async () => {
   // 6001 connections in all: the one that saw the port open, and the clients'.
   const s = await serveIntoStuckPipe(["--tcp", "--log", "json", "--max-per-address", "0"]);
-  const clients = Bun.spawn([requireTool("python3"), "-c", CLIENTS, String(s.port), "6000"], { stdout: "pipe" });
+  const clients = Bun.spawn([requireTool("python3"), CLIENTS, String(s.port), "6000"], { stdout: "pipe" });
   const answered = Number((await new Response(clients.stdout).text()).trim());
   const { stdout, stderr } = await s.stop();
   expect(stderr).toBe("status 0\n");

@@ -6,6 +6,9 @@
 # command whose last lines wait for the terminal cannot exit before).
 import json, os, pty, select, signal, socket, subprocess, sys, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from hi_clients import hi_clients  # noqa: E402
+
 seconds, port, clients = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 cmd = sys.argv[5:]
 master, slave = pty.openpty()
@@ -48,19 +51,7 @@ for _ in range(200):
         break
     time.sleep(0.05)
 if port:
-    failed = 0
-    # A server that stopped answering fails every client after: five are enough to say so.
-    for _ in range(clients):
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=2)
-            s.settimeout(2)
-            s.sendall(b"hi\n")
-            answered += s.recv(16) == b"HI\n"
-            s.close()
-        except OSError:
-            failed += 1
-            if failed == 5:
-                break
+    answered = hi_clients(port, clients)
     proc.send_signal(signal.SIGTERM)
 try:
     proc.wait(timeout=seconds)
