@@ -6,6 +6,7 @@
 # command whose last lines wait for the terminal cannot exit before).
 import json, os, pty, select, signal, socket, subprocess, sys, time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
 from hi_clients import hi_clients  # noqa: E402
 
