@@ -44,10 +44,9 @@ export interface Io {
    * unblockPipes: from now on, a pipe on stdout or stderr whose reader is slow, or a terminal that takes nothing, no
    * longer holds up the process (on Linux; elsewhere writes wait for the reader as before). What the reader has not
    * taken waits in memory, so only output bounded in size may ask for it: check's lines, one a target, whose timers
-   * must not fire late. A server,
-   * whose log has no end, gives `bound`: past `bytes` waiting for stderr's reader, lines are dropped and counted, and
-   * `dropped(n)` is written once half of that has gone out. What it returns lifts the bound (a server's last lines
-   * wait for the reader, however slow).
+   * must not fire late. A server, whose log has no end, gives `bound`: past `bytes` waiting for stderr's reader,
+   * lines are dropped and counted, and `dropped(n)` is written once half of that has gone out. What it returns lifts
+   * the bound (a server's last lines wait for the reader, however slow).
    */
   unblockPipes(bound?: LogBound): () => void;
   /** err writes one diagnostic line to stderr. */

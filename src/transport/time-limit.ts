@@ -70,13 +70,15 @@ export interface Deadline {
 
 /** deadlineIn is a Deadline `ms` from now: the pulse goes on as long as it may be asked (twice `ms`). */
 export function deadlineIn(ms: number): Deadline {
-  return deadlineFrom(performance.now(), ms, 2 * ms + PULSE_MS);
+  return deadline(ms, 2 * ms + PULSE_MS);
 }
 
-/** deadlineFrom is a Deadline `ms` after `start`, with the pulse kept going for `watchMs`. */
-function deadlineFrom(start: number, ms: number, watchMs: number): Deadline {
+/** deadline is a Deadline `ms` from now, with the pulse kept going for `watchMs` at least. */
+function deadline(ms: number, watchMs: number): Deadline {
+  const start = performance.now();
+  // watch has just noted this turn (or started the pulse): what was held so far is in pulse.held already.
   watch(start, start + watchMs);
-  const held0 = heldSoFar(start);
+  const held0 = pulse.held;
   return {
     left() {
       const now = performance.now();
@@ -98,7 +100,7 @@ export interface TimeLimit {
 export function timeLimit(fire: () => void, ms: number): TimeLimit {
   // The pulse goes on while this is pending, however long it is (a read's idle limit may be hours).
   pulse.pending++;
-  const deadline = deadlineFrom(performance.now(), ms, 0);
+  const limit = deadline(ms, 0);
   let ended = false;
   const end = () => {
     if (ended) return;
@@ -107,9 +109,9 @@ export function timeLimit(fire: () => void, ms: number): TimeLimit {
   };
   let looked = false;
   const check = () => {
-    const left = deadline.left();
-    // Up to the deadline: a hold-up was given back. Far past it: held up without the pulse seeing it (a turn of the
-    // loop held up by less than a pulse can still make a timer late): one more look.
+    const left = limit.left();
+    // Up to the deadline: a hold-up was given back. Far past it: held up by less than a hold-up given back (a busy
+    // loop's turn, shorter than HELD_MS, can still make a timer late): one more look.
     if (left > 1 || (left <= -LATE_MS && !looked)) {
       looked = true;
       timer = setTimeout(check, Math.max(LOOK_MS, left));
