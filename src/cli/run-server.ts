@@ -59,19 +59,20 @@ export const LOG_BACKLOG = 1 << 20;
 /** runServer runs the server until a signal has stopped it, and resolves with the exit status. */
 export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<number> {
   const plan = workerPlan<ServerPart>();
-  const words = new ServeLog(io, program.bounds.log, plan === undefined ? {} : { worker: plan.index });
-  // The last lines are written whatever they wait for: the bound is lifted at the stop.
-  const lift = io.unblockPipes({ bytes: LOG_BACKLOG, dropped: (n) => words.droppedLine(n) });
-  if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io, lift);
   const { bounds } = program;
+  // This process's log: its lines, a worker's with its index.
+  const said = new ServeLog(io, bounds.log, plan === undefined ? {} : { worker: plan.index }, bounds.openFiles);
+  // The last lines are written whatever they wait for: the bound is lifted at the stop.
+  const lift = io.unblockPipes({ bytes: LOG_BACKLOG, dropped: (n) => said.droppedLine(n) });
+  if (plan !== undefined) return runAsWorker(program, plan.index, plan.part.ports, io, said, lift);
   // Bound first: a --metrics address in use fails before any server socket opens.
   let totals: (() => T) | undefined;
   const metrics = startMetrics(program, () => totals?.());
   try {
     if (bounds.workers > 1) {
       const part: ServerPart = { ...program.part, ports: await program.choosePorts() };
-      const { workers, log, statsMs } = bounds;
-      const voice = program.voice(new ServeLog(io, log, {}, bounds.openFiles));
+      const { workers, statsMs } = bounds;
+      const voice = program.voice(said);
       return await superviseWorkers({ workers, part, statsMs }, io, () => nextSignal(), {
         ...voice,
         listening(running: Running[], n: number) {
@@ -86,9 +87,8 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
         },
       });
     }
-    const log = new ServeLog(io, bounds.log, {}, bounds.openFiles);
-    const voice = program.voice(log);
-    const server = await program.bind(log, {});
+    const voice = program.voice(said);
+    const server = await program.bind(said, {});
     totals = () => server.counters();
     // Listening for signals before the ready line: whoever reads it may signal at once.
     const first = nextSignal();
@@ -96,16 +96,16 @@ export async function runServer<T>(program: ServerProgram<T>, io: Io): Promise<n
     if (metrics) metricsLine(io, bounds.log, metrics);
     const ticker =
       bounds.statsMs === undefined ? undefined : setInterval(() => voice.stats(server.counters()), bounds.statsMs);
-    const drops = watchDrops(log, () => server.counters());
+    const drops = watchDrops(said, () => server.counters());
     const signal = await first;
     lift();
     clearInterval(ticker);
     clearInterval(drops);
     // A second signal cuts the drain short.
-    log.draining(server.open(), bounds.drainMs);
+    said.draining(server.open(), bounds.drainMs);
     const cut = await drain(server.listeners, bounds.drainMs, nextSignal());
     // What the bounds dropped since the last line (under a second ago) is said too, not only summed in the last line.
-    sayDrops(log, server.counters());
+    sayDrops(said, server.counters());
     voice.stopped(signal, cut, server.counters(), 0);
     await io.flush();
     return 0;
@@ -145,13 +145,13 @@ async function runAsWorker<T>(
   index: number,
   ports: Record<string, number>,
   io: Io,
+  drops: ServeLog,
   lift: () => void,
 ): Promise<number> {
   const { bounds } = program;
   const log = new ServeLog(io, bounds.log === "json" ? "json" : "quiet", { worker: index });
   const server = await program.bind(log, { worker: index, ports });
   // Each worker says what its own bounds drop (its stderr is the parent's), at most a line a second.
-  const drops = new ServeLog(io, bounds.log, { worker: index }, bounds.openFiles);
   watchDrops(drops, () => server.counters());
   return workForParent(
     {
