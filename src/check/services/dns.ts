@@ -42,7 +42,7 @@ export const probeDns: ServiceProbe = async (ctx) => {
     return { state: "error", cause: "other", address: ctx.address, latencyMs: 0, error: (err as Error).message };
   }
   if (ctx.address === "") return askSystemServers(question, ctx, systemServers());
-  return askServer(question, ctx, started);
+  return askServer(question, ctx, started, deadlineIn(ctx.timeoutMs));
 };
 
 /** Exchanged is what one transport brought back: a reply that answers our question, or why there is none. */
@@ -50,10 +50,10 @@ type Exchanged =
   | { readonly kind: "reply"; readonly message: Message; readonly bytes: Uint8Array }
   | { readonly kind: "failed"; readonly state: CheckState; readonly cause: Cause; readonly error: string };
 
-async function askServer(q: DnsQuestion, ctx: ServiceContext, started: number): Promise<Outcome> {
+/** askServer asks ctx's server, over UDP and then TCP if the reply was truncated, until `deadline`. */
+async function askServer(q: DnsQuestion, ctx: ServiceContext, started: number, deadline: Deadline): Promise<Outcome> {
   const id = crypto.getRandomValues(new Uint16Array(1))[0]!;
   const query = encodeQuery(id, q.name, q.code);
-  const deadline = deadlineIn(ctx.timeoutMs - (performance.now() - started));
   let got = await udpExchange(ctx.address, ctx.port, query, id, q, deadline);
   let via = "udp";
   if (got.kind === "reply" && got.message.header.tc) {
@@ -456,6 +456,7 @@ export async function askSystemServers(
       q,
       { ...ctx, address: server.address, port: server.port, timeoutMs: left },
       performance.now(),
+      deadline,
     );
     if (last.state !== "closed" && last.state !== "unreachable") return last;
   }
